@@ -1,0 +1,193 @@
+//! `upsc`: lists UPSes, variables and clients of a upsd, printed exactly as NUT's upsc.
+
+use clap::Parser;
+use nut_bins::lines::ClientConn;
+use nut_bins::real::TokioNet;
+use nut_bins::seam::Net;
+use nut_core::config::parse_system_name;
+use nut_core::proto::{format_request, parse_reply, ErrCode};
+use nut_core::upsc::{
+    format_json_array, format_json_object, format_ups_listing, format_var_listing, json_string,
+};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "upsc", about = "Network UPS Tools upsc (Rust)", version)]
+struct Args {
+    /// List UPS names on host[:port].
+    #[arg(short = 'l')]
+    list: bool,
+    /// List UPS names and descriptions on host[:port].
+    #[arg(short = 'L')]
+    list_desc: bool,
+    /// List the clients logged into a UPS.
+    #[arg(short = 'c')]
+    clients: bool,
+    /// JSON output (as NUT 2.8.5).
+    #[arg(short = 'j')]
+    json: bool,
+    /// `ups[@host[:port]]`, or `host[:port]` with -l/-L.
+    target: Option<String>,
+    /// One variable to print.
+    var: Option<String>,
+}
+
+enum Failure {
+    Server(ErrCode),
+    Io(String),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(&args)) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            if args.json {
+                println!("{{\"error\": {}}}", json_string(&message));
+            } else {
+                eprintln!("Error: {message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn host_port(text: Option<&str>) -> Result<(String, u16), String> {
+    let text = text.unwrap_or("localhost");
+    let system = format!("x@{text}");
+    let (_, host, port) = parse_system_name(&system)?;
+    Ok((host, port))
+}
+
+async fn connect(host: &str, port: u16) -> Result<ClientConn<tokio::net::TcpStream>, String> {
+    let addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let net = TokioNet::new("/nonexistent");
+    net.connect(&addr)
+        .await
+        .map(ClientConn::new)
+        .map_err(|e| format!("Connection failure: {}", io_text(&e)))
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "Connection refused".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+async fn list(
+    conn: &mut ClientConn<tokio::net::TcpStream>,
+    query: &[&str],
+) -> Result<Vec<Vec<String>>, Failure> {
+    let request = format_request(query);
+    let items = conn
+        .list(request.trim_end().trim_start_matches("LIST "))
+        .await
+        .map_err(|e| Failure::Io(io_text(&e)))?;
+    match items {
+        Ok(lines) => Ok(lines.iter().filter_map(|l| parse_reply(l).ok()).collect()),
+        Err(err_line) => Err(Failure::Server(
+            parse_reply(&err_line).err().unwrap_or(ErrCode::Unknown),
+        )),
+    }
+}
+
+fn failure_text(failure: Failure) -> String {
+    match failure {
+        Failure::Server(code) => code.client_message().to_string(),
+        Failure::Io(text) => text,
+    }
+}
+
+async fn run(args: &Args) -> Result<String, String> {
+    if args.list || args.list_desc {
+        let (host, port) = host_port(args.target.as_deref())?;
+        let mut conn = connect(&host, port).await?;
+        let items = list(&mut conn, &["LIST", "UPS"])
+            .await
+            .map_err(failure_text)?;
+        let upses: Vec<(String, String)> = items
+            .into_iter()
+            .filter(|w| w.len() >= 3)
+            .map(|w| (w[1].clone(), w[2].clone()))
+            .collect();
+        let _ = conn.send("LOGOUT").await;
+        return Ok(if args.json && args.list_desc {
+            format_json_object(&upses)
+        } else if args.json {
+            format_json_array(&upses.into_iter().map(|(n, _)| n).collect::<Vec<_>>())
+        } else {
+            format_ups_listing(&upses, args.list_desc)
+        });
+    }
+    let target = args
+        .target
+        .clone()
+        .ok_or_else(|| "no UPS given".to_string())?;
+    let (ups, host, port) = parse_system_name(&target)?;
+    let mut conn = connect(&host, port).await?;
+    let result = if args.clients {
+        list(&mut conn, &["LIST", "CLIENT", &ups])
+            .await
+            .map(|items| {
+                let addrs: Vec<String> = items
+                    .into_iter()
+                    .filter_map(|w| w.get(2).cloned())
+                    .collect();
+                if args.json {
+                    format_json_array(&addrs)
+                } else {
+                    addrs.iter().map(|a| format!("{a}\n")).collect()
+                }
+            })
+    } else if let Some(var) = &args.var {
+        if !var.contains('.') {
+            return Err("old-style variable names are not supported".to_string());
+        }
+        let request = format_request(&["GET", "VAR", &ups, var]);
+        match conn.request(request.trim_end()).await {
+            Ok(line) => match parse_reply(&line) {
+                Ok(words) if words.len() >= 4 => Ok(if args.json {
+                    format!("{}\n", json_string(&words[3]))
+                } else {
+                    format!("{}\n", words[3])
+                }),
+                Ok(_) => Err(Failure::Io(format!("protocol error: {line}"))),
+                Err(code) => Err(Failure::Server(code)),
+            },
+            Err(e) => Err(Failure::Io(io_text(&e))),
+        }
+    } else {
+        list(&mut conn, &["LIST", "VAR", &ups]).await.map(|items| {
+            let vars: Vec<(String, String)> = items
+                .into_iter()
+                .filter(|w| w.len() >= 4)
+                .map(|w| (w[2].clone(), w[3].clone()))
+                .collect();
+            if args.json {
+                format_json_object(&vars)
+            } else {
+                format_var_listing(&vars)
+            }
+        })
+    };
+    let _ = conn.send("LOGOUT").await;
+    result.map_err(failure_text)
+}

@@ -1,0 +1,187 @@
+//! `upsd`: the NUT data server.
+
+use clap::Parser;
+use nut_bins::confload::{
+    check, confpath, load, pidpath, signal_pidfile, statepath, write_pidfile,
+};
+use nut_bins::real::{RealSys, TokioNet};
+use nut_bins::upsd::{serve, UpsdRuntime};
+use nut_core::config::{parse_ups_conf, parse_upsd_conf, parse_upsd_users};
+use nut_core::desc::Descriptions;
+use nut_core::upsd::{UpsDefinition, UpsdCore, UpsdSettings};
+use std::process::ExitCode;
+
+/// Most clients when upsd.conf sets no MAXCONN.
+const DEFAULT_MAXCONN: usize = 16_384;
+/// Where Debian installs NUT's description table.
+const SYSTEM_CMDVARTAB: &str = "/usr/share/nut/cmdvartab";
+
+#[derive(Parser, Debug)]
+#[command(name = "upsd", about = "Network UPS Tools upsd (Rust)", version)]
+struct Args {
+    /// Send a command to the running upsd: reload or stop.
+    #[arg(short = 'c')]
+    command: Option<String>,
+    /// PID to signal with -c instead of the PID file.
+    #[arg(short = 'P')]
+    pid: Option<u32>,
+    /// Debug (repeatable); implies foreground.
+    #[arg(short = 'D', action = clap::ArgAction::Count)]
+    debug: u8,
+    /// Foreground (this implementation always stays in the foreground).
+    #[arg(short = 'F', action = clap::ArgAction::Count)]
+    foreground: u8,
+    /// Background (accepted for compatibility).
+    #[arg(short = 'B')]
+    background: bool,
+    /// Run as this user (accepted for compatibility; not changed).
+    #[arg(short = 'u')]
+    user: Option<String>,
+    /// Parse the configuration, print every problem as file:line, exit 1 on errors.
+    #[arg(long = "check-config")]
+    check_config: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let dir = confpath();
+    if args.check_config {
+        let ok = [
+            check(&dir, "upsd.conf", parse_upsd_conf),
+            check(&dir, "ups.conf", parse_ups_conf),
+            check(&dir, "upsd.users", parse_upsd_users),
+        ];
+        return if ok.iter().all(|ok| *ok) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let configs = (|| {
+        Ok::<_, String>((
+            load(&dir, "upsd.conf", parse_upsd_conf)?,
+            load(&dir, "ups.conf", parse_ups_conf)?,
+            load(&dir, "upsd.users", parse_upsd_users)?,
+        ))
+    })();
+    let (upsd_conf, ups_conf, users) = match configs {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Fatal error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = statepath(
+        ups_conf
+            .statepath
+            .as_deref()
+            .or(upsd_conf.statepath.as_deref()),
+    );
+    let pidfile = pidpath(&state).join("upsd.pid");
+    if let Some(command) = &args.command {
+        let signal = match command.as_str() {
+            "reload" => "HUP",
+            "stop" => "TERM",
+            other => {
+                eprintln!("Error: unknown command '{other}' (use reload or stop)");
+                return ExitCode::FAILURE;
+            }
+        };
+        let result = match args.pid {
+            Some(pid) => {
+                let tmp = std::env::temp_dir().join(format!("upsd-pid-{pid}"));
+                let _ = std::fs::write(&tmp, pid.to_string());
+                signal_pidfile(&tmp, signal)
+            }
+            None => signal_pidfile(&pidfile, signal),
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let upses: Vec<UpsDefinition> = ups_conf
+        .upses
+        .iter()
+        .filter_map(|s| {
+            Some(UpsDefinition {
+                name: s.name.clone(),
+                driver: s.driver.clone()?,
+                desc: s.desc.clone(),
+            })
+        })
+        .collect();
+    if upses.is_empty() && !upsd_conf.allow_no_device {
+        eprintln!("Fatal error: at least one UPS must be defined in ups.conf");
+        return ExitCode::FAILURE;
+    }
+    let datapath_table = upsd_conf
+        .datapath
+        .as_ref()
+        .map(|d| std::path::Path::new(d).join("cmdvartab"));
+    let descriptions = [datapath_table, Some(SYSTEM_CMDVARTAB.into())]
+        .into_iter()
+        .flatten()
+        .find_map(|path| std::fs::read(path).ok())
+        .map(|text| Descriptions::parse(&text))
+        .unwrap_or_else(Descriptions::builtin);
+    let settings = UpsdSettings {
+        maxage_s: upsd_conf.maxage_s,
+        trackingdelay_s: upsd_conf.trackingdelay_s,
+        tls_configured: false,
+    };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id()).rotate_left(32);
+    let core = UpsdCore::new(upses, users, settings, descriptions, seed);
+    let listen = upsd_conf
+        .listen_or_default()
+        .into_iter()
+        .map(|l| {
+            if l.addr.contains(':') {
+                format!("[{}]:{}", l.addr, l.port)
+            } else {
+                format!("{}:{}", l.addr, l.port)
+            }
+        })
+        .collect();
+    let runtime = UpsdRuntime {
+        listen,
+        core,
+        maxconn: upsd_conf.maxconn.unwrap_or(DEFAULT_MAXCONN),
+    };
+    write_pidfile(&pidfile);
+    let net = TokioNet::new(state);
+    let sys = RealSys::new("upsd", args.debug > 0);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Fatal error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = serve(net, sys, runtime) => result,
+            _ = term.recv() => { eprintln!("upsd: Signal 15: exiting"); Ok(()) }
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    });
+    let _ = std::fs::remove_file(&pidfile);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Fatal error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

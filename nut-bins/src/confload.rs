@@ -1,0 +1,86 @@
+//! Finding and loading NUT's config files for the real binaries (NUT_CONFPATH etc.).
+
+use nut_core::config::Parsed;
+use std::path::{Path, PathBuf};
+
+/// Default config directory (Debian's).
+pub const DEFAULT_CONFPATH: &str = "/etc/nut";
+/// Default state directory for driver sockets (Debian's).
+pub const DEFAULT_STATEPATH: &str = "/run/nut";
+
+/// The config directory: `NUT_CONFPATH` or [`DEFAULT_CONFPATH`].
+pub fn confpath() -> PathBuf {
+    std::env::var_os("NUT_CONFPATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFPATH))
+}
+
+/// The state directory: `NUT_STATEPATH`, else the config's value, else the default.
+pub fn statepath(from_config: Option<&str>) -> PathBuf {
+    std::env::var_os("NUT_STATEPATH")
+        .map(PathBuf::from)
+        .or_else(|| from_config.map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATEPATH))
+}
+
+/// Where PID files go: `NUT_ALTPIDPATH`, else the state path.
+pub fn pidpath(statepath: &Path) -> PathBuf {
+    std::env::var_os("NUT_ALTPIDPATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| statepath.to_path_buf())
+}
+
+/// Reads and parses one config file; prints every diagnostic to stderr as
+/// `file:line:col: severity: ...`. Returns `Err` with a message when the file cannot be
+/// read or has errors.
+pub fn load<T>(dir: &Path, name: &str, parse: fn(&str, &[u8]) -> Parsed<T>) -> Result<T, String> {
+    let path = dir.join(name);
+    let text = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let parsed = parse(&path.display().to_string(), &text);
+    for diagnostic in &parsed.diagnostics {
+        eprintln!("{diagnostic}");
+    }
+    if parsed.has_errors() {
+        return Err(format!("{}: configuration has errors", path.display()));
+    }
+    Ok(parsed.value)
+}
+
+/// Like [`load`] but only prints diagnostics and returns whether there were errors
+/// (for `--check-config`).
+pub fn check<T>(dir: &Path, name: &str, parse: fn(&str, &[u8]) -> Parsed<T>) -> bool {
+    match load(dir, name, parse) {
+        Ok(_) => true,
+        Err(message) => {
+            eprintln!("{message}");
+            false
+        }
+    }
+}
+
+/// Sends a signal to the process whose PID is in `pidfile` (for `-c stop|reload|fsd`).
+pub fn signal_pidfile(pidfile: &Path, signal: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(pidfile)
+        .map_err(|e| format!("can't read PID file {}: {e}", pidfile.display()))?;
+    let pid: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("PID file {} does not hold a PID", pidfile.display()))?;
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .map_err(|e| format!("kill: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("could not signal PID {pid}"))
+    }
+}
+
+/// Writes our PID to `pidfile`.
+pub fn write_pidfile(pidfile: &Path) {
+    if let Err(e) = std::fs::write(pidfile, format!("{}\n", std::process::id())) {
+        eprintln!("can't write PID file {}: {e}", pidfile.display());
+    }
+}

@@ -1,0 +1,15 @@
+//! nut-bins: the NUT daemons and clients as thin tokio shells around `nut-core`.
+//!
+//! Daemon functions (`driver::run_dummy`, `upsd::serve`, `upsmon::run`) are generic over
+//! the seams in [`seam`], so the `sim` crate runs these very functions inside turmoil.
+//! Real implementations of the seams are in [`real`]. This crate must not depend on
+//! turmoil, and daemon code must not read `std::time` clocks or touch files or processes
+//! except through [`seam::Sys`].
+
+pub mod confload;
+pub mod driver;
+pub mod lines;
+pub mod real;
+pub mod seam;
+pub mod upsd;
+pub mod upsmon;

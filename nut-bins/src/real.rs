@@ -1,0 +1,180 @@
+//! The real implementations of the seams: tokio TCP, unix sockets in the state path,
+//! `/bin/sh`, the real filesystem, and a data file watched by modification time.
+
+use crate::seam::{DataSource, ExecPurpose, Net, Reading, Sys};
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+
+/// tokio networking; driver sockets live in `statepath`.
+#[derive(Debug, Clone)]
+pub struct TokioNet {
+    statepath: Arc<PathBuf>,
+}
+
+impl TokioNet {
+    /// Driver sockets will be created in (or looked up in) `statepath`.
+    pub fn new(statepath: impl Into<PathBuf>) -> Self {
+        TokioNet {
+            statepath: Arc::new(statepath.into()),
+        }
+    }
+
+    fn local_path(&self, name: &str) -> PathBuf {
+        self.statepath.join(name)
+    }
+}
+
+impl Net for TokioNet {
+    type Stream = TcpStream;
+    type Listener = TcpListener;
+    type LocalStream = UnixStream;
+    type LocalListener = UnixListener;
+
+    async fn bind(&self, addr: &str) -> io::Result<TcpListener> {
+        TcpListener::bind(addr).await
+    }
+
+    async fn accept(listener: &TcpListener) -> io::Result<(TcpStream, String)> {
+        let (stream, peer) = listener.accept().await?;
+        // Replies are written whole; NODELAY avoids the 40 ms delayed-ACK stall NUT has.
+        stream.set_nodelay(true)?;
+        Ok((stream, peer.ip().to_string()))
+    }
+
+    async fn connect(&self, addr: &str) -> io::Result<TcpStream> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn bind_local(&self, name: &str) -> io::Result<UnixListener> {
+        let path = self.local_path(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let listener = UnixListener::bind(&path)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))?;
+        Ok(listener)
+    }
+
+    async fn accept_local(listener: &UnixListener) -> io::Result<UnixStream> {
+        Ok(listener.accept().await?.0)
+    }
+
+    async fn connect_local(&self, name: &str) -> io::Result<UnixStream> {
+        UnixStream::connect(self.local_path(name)).await
+    }
+}
+
+/// Real system effects; logs go to stderr with the program name.
+#[derive(Debug, Clone)]
+pub struct RealSys {
+    program: Arc<str>,
+    verbose: bool,
+}
+
+impl RealSys {
+    /// Effects for `program` (used as the log prefix).
+    pub fn new(program: &str, verbose: bool) -> Self {
+        RealSys {
+            program: program.into(),
+            verbose,
+        }
+    }
+}
+
+impl Sys for RealSys {
+    fn event(&self, what: String) {
+        eprintln!("{}: {}", self.program, what);
+    }
+
+    fn log(&self, what: String) {
+        if self.verbose {
+            eprintln!("{}: {}", self.program, what);
+        }
+    }
+
+    async fn exec(
+        &self,
+        _purpose: ExecPurpose,
+        command: &str,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> io::Result<i32> {
+        // The command line goes through the shell like NUT's system(); arguments are
+        // passed as $1... so a message can never inject shell syntax.
+        let script = if args.is_empty() {
+            command.to_string()
+        } else {
+            format!("{command} \"$@\"")
+        };
+        let status = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .status()
+            .await?;
+        Ok(status.code().unwrap_or(-1))
+    }
+
+    async fn write_file(&self, path: &str, data: &[u8]) -> io::Result<()> {
+        tokio::fs::write(path, data).await
+    }
+
+    async fn read_file(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        match tokio::fs::read(path).await {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn remove_file(&self, path: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(path).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A dummy-ups data file, re-read when its modification time or size changes.
+#[derive(Debug)]
+pub struct FileSource {
+    path: PathBuf,
+    last_seen: Option<(std::time::SystemTime, u64)>,
+}
+
+impl FileSource {
+    /// Watches `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileSource {
+            path: path.into(),
+            last_seen: None,
+        }
+    }
+}
+
+impl DataSource for FileSource {
+    async fn read(&mut self) -> Reading {
+        let Ok(meta) = tokio::fs::metadata(&self.path).await else {
+            return Reading::Dead;
+        };
+        let stamp = (meta.modified().unwrap_or(std::time::UNIX_EPOCH), meta.len());
+        if self.last_seen == Some(stamp) {
+            return Reading::Unchanged;
+        }
+        match tokio::fs::read(&self.path).await {
+            Ok(data) => {
+                self.last_seen = Some(stamp);
+                Reading::Changed(data)
+            }
+            Err(_) => Reading::Dead,
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The driver core (drivers/dstate.c) and dummy-ups's device logic (drivers/dummy-ups.c).
+//!
+//! [`DriverState`] is what every driver shares: the variable tree, the stale flag, and the
+//! answers to upsd's lines (DUMPALL, PING, SET, INSTCMD). [`DummyDevice`] reads `.dev` and
+//! `.seq` files (nut-reference.md §6.2) and turns them into variable updates, honouring
+//! TIMER lines against `now`. No IO: the shell supplies file text and the clock.
+
+use crate::sock::{DriverLine, ServerLine};
+use crate::state::VarTree;
+use crate::tokenizer::tokenize;
+use crate::Millis;
+
+/// Longest value dummy-ups keeps from a data file line, in bytes.
+pub const MAX_DUMMY_VALUE_BYTES: usize = 127;
+/// Driver version string published as `driver.version`.
+pub const DRIVER_VERSION: &str = "2.8.0";
+
+/// One step of a dummy data file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DummyStep {
+    /// Set a variable (the value is already joined and cut to size).
+    Set { name: String, value: String },
+    /// Set `ups.status` from these tokens (may be empty).
+    Status(Vec<String>),
+    /// Pause for this many seconds.
+    Timer(u64),
+}
+
+/// Parses a `.dev`/`.seq` file into steps. Differences from NUT, on purpose: a name
+/// with no value is ignored (NUT reuses the previous line's value by accident).
+pub fn parse_dummy_file(text: &[u8]) -> Vec<DummyStep> {
+    let mut steps = Vec::new();
+    for line in tokenize(text) {
+        if line.error.is_some() || line.words.is_empty() {
+            continue;
+        }
+        let first = &line.words[0];
+        if first.starts_with("TIMER") {
+            let seconds = line.words.get(1).map(|w| crate::sock::atoi(w)).unwrap_or(0);
+            steps.push(DummyStep::Timer(seconds.max(0) as u64));
+            continue;
+        }
+        let name = first.split(':').next().unwrap_or("").to_string();
+        if name.is_empty() || name.starts_with("driver.") {
+            continue;
+        }
+        let rest = &line.words[1..];
+        if name.starts_with("ups.status") {
+            steps.push(DummyStep::Status(rest.to_vec()));
+            continue;
+        }
+        if rest.is_empty() {
+            continue;
+        }
+        let mut value = rest.join(" ");
+        if value.len() > MAX_DUMMY_VALUE_BYTES {
+            value.truncate(MAX_DUMMY_VALUE_BYTES);
+        }
+        steps.push(DummyStep::Set { name, value });
+    }
+    steps
+}
+
+/// State every driver keeps and serves to upsd.
+#[derive(Debug, Clone, Default)]
+pub struct DriverState {
+    tree: VarTree,
+    stale: bool,
+}
+
+impl DriverState {
+    /// A driver that has not read its device yet (stale, as NUT drivers start).
+    pub fn new() -> DriverState {
+        DriverState {
+            tree: VarTree::new(),
+            stale: true,
+        }
+    }
+
+    /// The published variables.
+    pub fn tree(&self) -> &VarTree {
+        &self.tree
+    }
+
+    /// Mutable access for drivers describing variables (flags, enums) at start-up.
+    pub fn tree_mut(&mut self) -> &mut VarTree {
+        &mut self.tree
+    }
+
+    /// True while the device is not answering.
+    pub fn is_stale(&self) -> bool {
+        self.stale
+    }
+
+    /// Sets a value; returns the line to broadcast if it changed.
+    pub fn set(&mut self, name: &str, value: &str) -> Option<DriverLine> {
+        self.tree.set(name, value).then(|| DriverLine::SetInfo {
+            var: name.to_string(),
+            value: self.tree.value(name).unwrap_or(value).to_string(),
+        })
+    }
+
+    /// Marks the device data good or stale; returns the line to broadcast on a change
+    /// (DATAOK/DATASTALE are edge-triggered).
+    pub fn set_stale(&mut self, stale: bool) -> Option<DriverLine> {
+        if self.stale == stale {
+            return None;
+        }
+        self.stale = stale;
+        Some(if stale {
+            DriverLine::DataStale
+        } else {
+            DriverLine::DataOk
+        })
+    }
+
+    /// The full answer to DUMPALL (nut-reference.md §2.3).
+    pub fn dump(&self) -> Vec<DriverLine> {
+        let mut lines = Vec::new();
+        if self.stale {
+            lines.push(DriverLine::DataStale);
+        }
+        lines.extend(self.tree.dump_lines());
+        if !self.stale {
+            lines.push(DriverLine::DataOk);
+        }
+        lines.push(DriverLine::DumpDone);
+        lines
+    }
+}
+
+/// Result codes for TRACKING replies.
+pub mod tracking {
+    /// Handled.
+    pub const SUCCESS: i64 = 0;
+    /// Unknown command or variable.
+    pub const UNKNOWN: i64 = 1;
+    /// Invalid argument.
+    pub const INVALID: i64 = 2;
+}
+
+/// What a driver does with one line from upsd: lines to reply to that connection, and
+/// lines to broadcast to every connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DriverReply {
+    /// Lines for the connection that sent the request.
+    pub reply: Vec<DriverLine>,
+    /// Lines for all connections (state changes).
+    pub broadcast: Vec<DriverLine>,
+}
+
+/// Most recent physical reading of a dummy device is a file; this holds its parsed steps
+/// and where the sequence stands.
+#[derive(Debug, Clone)]
+pub struct DummyDevice {
+    steps: Vec<DummyStep>,
+    position: usize,
+    resume_at: Millis,
+    repeat: bool,
+    finished: bool,
+}
+
+/// How dummy-ups treats the end of its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DummyMode {
+    /// Read once; re-read only when the file changes (default for `.dev`).
+    Once,
+    /// Start again from the top (default for `.seq` and other names).
+    Loop,
+}
+
+impl DummyMode {
+    /// The default mode for a port name, and the `mode` option if given.
+    pub fn for_port(port: &str, mode_option: Option<&str>) -> DummyMode {
+        match mode_option {
+            Some("dummy-once") => DummyMode::Once,
+            Some("dummy-loop") | Some("dummy") => DummyMode::Loop,
+            _ if port.ends_with(".dev") => DummyMode::Once,
+            _ => DummyMode::Loop,
+        }
+    }
+
+    /// The value published as `driver.parameter.mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DummyMode::Once => "dummy-once",
+            DummyMode::Loop => "dummy-loop",
+        }
+    }
+}
+
+/// Flags and maximum length dummy-ups gives a variable it reads from a file.
+fn dummy_var_kind(name: &str) -> (bool, i64) {
+    const NUMERIC_WORDS: &[&str] = &[
+        "charge",
+        "runtime",
+        "voltage",
+        "frequency",
+        "current",
+        "load",
+        "temperature",
+        "power",
+        "realpower",
+        "delay",
+        "timer",
+        "nominal",
+        "low",
+        "high",
+        "warning",
+        "efficiency",
+        "humidity",
+        "packs",
+        "minimum",
+        "maximum",
+        "restart",
+        "critical",
+    ];
+    if name.eq_ignore_ascii_case("ups.id") {
+        return (true, 16);
+    }
+    let numeric = name
+        .split('.')
+        .skip(1)
+        .any(|part| NUMERIC_WORDS.contains(&part.to_ascii_lowercase().as_str()));
+    if numeric {
+        (false, 0)
+    } else {
+        (true, 32)
+    }
+}
+
+impl DummyDevice {
+    /// A device reading `text` in `mode`.
+    pub fn new(text: &[u8], mode: DummyMode) -> DummyDevice {
+        DummyDevice {
+            steps: parse_dummy_file(text),
+            position: 0,
+            resume_at: 0,
+            repeat: mode == DummyMode::Loop,
+            finished: false,
+        }
+    }
+
+    /// The file changed: start reading it again from the top.
+    pub fn reload(&mut self, text: &[u8]) {
+        self.steps = parse_dummy_file(text);
+        self.position = 0;
+        self.resume_at = 0;
+        self.finished = false;
+    }
+
+    /// The variables dummy-ups publishes before reading its file.
+    pub fn publish_initial(
+        state: &mut DriverState,
+        port: &str,
+        mode: DummyMode,
+        pollinterval_s: u64,
+    ) {
+        let tree = state.tree_mut();
+        for (name, value) in [
+            ("device.type", "ups"),
+            ("driver.name", "dummy-ups"),
+            ("driver.parameter.mode", mode.as_str()),
+            ("driver.parameter.pollinterval", &pollinterval_s.to_string()),
+            ("driver.parameter.port", port),
+            ("driver.parameter.synchronous", "auto"),
+            ("driver.version", DRIVER_VERSION),
+            ("driver.version.internal", "0.15"),
+        ] {
+            tree.set(name, value);
+        }
+        for (name, value) in [
+            ("ups.mfr", "Dummy Manufacturer"),
+            ("ups.model", "Dummy UPS"),
+            ("ups.status", "OL"),
+        ] {
+            Self::set_var(state, name, value);
+        }
+        mirror_lines(state);
+        state.tree_mut().add_cmd("load.off");
+    }
+
+    fn set_var(state: &mut DriverState, name: &str, value: &str) -> Option<DriverLine> {
+        let is_new = state.tree().get(name).is_none();
+        let line = state.set(name, value);
+        if is_new {
+            let (string, aux) = dummy_var_kind(name);
+            if let Some(var) = state.tree_mut().get_mut(name) {
+                var.flags.rw = true;
+                var.flags.string = string;
+                var.aux = aux;
+            }
+        }
+        line
+    }
+
+    /// Runs the file from where it stands until a TIMER pauses it or it ends; returns
+    /// the lines to broadcast. Call every poll interval.
+    pub fn poll(&mut self, now: Millis, state: &mut DriverState) -> Vec<DriverLine> {
+        let mut out = Vec::new();
+        if now < self.resume_at {
+            return out;
+        }
+        if self.finished {
+            if !self.repeat {
+                return out;
+            }
+            self.position = 0;
+            self.finished = false;
+        }
+        while self.position < self.steps.len() {
+            let step = self.steps[self.position].clone();
+            self.position += 1;
+            match step {
+                DummyStep::Timer(seconds) => {
+                    self.resume_at = now + seconds * 1000;
+                    break;
+                }
+                DummyStep::Set { name, value } => out.extend(Self::set_var(state, &name, &value)),
+                DummyStep::Status(tokens) => {
+                    out.extend(Self::set_var(state, "ups.status", &tokens.join(" ")))
+                }
+            }
+        }
+        if self.position >= self.steps.len() && now >= self.resume_at {
+            self.finished = true;
+        }
+        out.extend(mirror_lines(state));
+        out.extend(state.set_stale(false));
+        out
+    }
+
+    /// dummy-ups's answer to a line from upsd: SET changes the variable and succeeds,
+    /// every instant command is "unknown" (as in NUT).
+    pub fn handle(&mut self, state: &mut DriverState, line: &ServerLine) -> DriverReply {
+        handle_common(state, line, |state, request| match request {
+            Request::Set { var, value } => {
+                if state.tree().get(var).is_none() {
+                    return (tracking::UNKNOWN, Vec::new());
+                }
+                let mut lines: Vec<DriverLine> =
+                    Self::set_var(state, var, value).into_iter().collect();
+                lines.extend(mirror_lines(state));
+                (tracking::SUCCESS, lines)
+            }
+            Request::InstCmd { .. } => (tracking::UNKNOWN, Vec::new()),
+        })
+    }
+}
+
+/// A SET or INSTCMD request handed to a driver's device logic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// `SET <var> <value>`
+    Set {
+        /// Variable.
+        var: &'a str,
+        /// New value.
+        value: &'a str,
+    },
+    /// `INSTCMD <cmd> [<param>]`
+    InstCmd {
+        /// Command.
+        cmd: &'a str,
+        /// Optional parameter.
+        param: Option<&'a str>,
+    },
+}
+
+/// Handles the lines every driver answers the same way (DUMPALL, PING) and hands SET and
+/// INSTCMD to `device`, which returns a TRACKING result and lines to broadcast.
+pub fn handle_common(
+    state: &mut DriverState,
+    line: &ServerLine,
+    mut device: impl FnMut(&mut DriverState, Request<'_>) -> (i64, Vec<DriverLine>),
+) -> DriverReply {
+    let mut out = DriverReply::default();
+    let (tracking_id, request) = match line {
+        ServerLine::DumpAll => {
+            out.reply = state.dump();
+            return out;
+        }
+        ServerLine::Ping => {
+            out.reply.push(DriverLine::Pong);
+            return out;
+        }
+        ServerLine::Set {
+            var,
+            value,
+            tracking,
+        } => (tracking, Request::Set { var, value }),
+        ServerLine::InstCmd {
+            cmd,
+            param,
+            tracking,
+        } => (
+            tracking,
+            Request::InstCmd {
+                cmd,
+                param: param.as_deref(),
+            },
+        ),
+        ServerLine::NoBroadcast | ServerLine::Broadcast(_) | ServerLine::Logout => return out,
+    };
+    let (result, broadcast) = device(state, request);
+    out.broadcast = broadcast;
+    if let Some(id) = tracking_id {
+        out.reply.push(DriverLine::Tracking {
+            id: id.clone(),
+            result,
+        });
+    }
+    out
+}
+
+/// `device.mfr/model/serial` mirror `ups.mfr/model/serial` (as NUT's driver core does).
+fn mirror_lines(state: &mut DriverState) -> Vec<DriverLine> {
+    let mut out = Vec::new();
+    for (from, to) in [
+        ("ups.mfr", "device.mfr"),
+        ("ups.model", "device.model"),
+        ("ups.serial", "device.serial"),
+    ] {
+        if let Some(value) = state.tree().value(from).map(str::to_string) {
+            out.extend(state.set(to, &value));
+        }
+    }
+    out
+}

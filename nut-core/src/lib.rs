@@ -1,0 +1,25 @@
+//! nut-core: the sans-IO heart of the NUT implementation.
+//!
+//! Everything NUT decides or parses lives here as plain data and state machines: the word
+//! tokenizer, the network and driver-socket protocols, the config files, `ups.status`,
+//! and the decisions of upsd, upsmon and the drivers. Inputs carry `now`; outputs are
+//! actions for a shell to perform. This crate must not depend on tokio, turmoil, sockets,
+//! files, threads or clocks (checked by the tidy test in xtask).
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod desc;
+pub mod dummy;
+pub mod notify;
+pub mod proto;
+pub mod sock;
+pub mod state;
+pub mod status;
+pub mod tokenizer;
+pub mod upsc;
+pub mod upsd;
+pub mod upsmon;
+
+/// Monotonic time as seen by a state machine: milliseconds since the shell started it.
+/// Shells derive it from `tokio::time::Instant`, so turmoil drives it in the simulation.
+pub type Millis = u64;

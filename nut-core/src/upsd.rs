@@ -1,0 +1,996 @@
+//! upsd's state machine: UPS table, clients, authentication, staleness, FSD latch, tracking.
+//!
+//! The shell feeds it client lines, driver lines and clock ticks, each with `now`, and
+//! performs the returned [`Action`]s (write to a client, write to a driver, close, log).
+//! Error precedence and reply strings follow NUT 2.8.0 (nut-reference.md §1, appendix A).
+//! This module must not do IO or read clocks; randomness (tracking ids) comes from a seed.
+
+use crate::config::UpsdUsers;
+use crate::desc::Descriptions;
+use crate::proto::{
+    format_err, format_list, format_value_line, parse_request, truncate_response, ErrCode,
+    GetRequest, ListRequest, Request, TrackingResult, HELP_TEXT, NUT_VERSION, PROTOCOL_VERSION,
+    SERVER_INFO,
+};
+use crate::sock::{atoi, DriverLine, ServerLine};
+use crate::state::VarTree;
+use crate::status::with_fsd_prefix;
+use crate::tokenizer::quote;
+use crate::Millis;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A client connection, numbered by the shell.
+pub type ClientId = u64;
+
+/// Clients silent for longer than this are dropped (server/upsd.c, 60 s).
+pub const CLIENT_IDLE_TIMEOUT_MS: Millis = 60_000;
+/// How often the shell should call [`UpsdCore::tick`] (upsd's 2 s poll loop).
+pub const TICK_INTERVAL_MS: Millis = 2_000;
+/// Most tracking entries kept; the oldest are dropped beyond this.
+pub const MAX_TRACKING_ENTRIES: usize = 10_000;
+
+/// One `[ups]` section as upsd needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpsDefinition {
+    /// Section name.
+    pub name: String,
+    /// Driver program name (names the socket `<driver>-<ups>`).
+    pub driver: String,
+    /// The `desc` value, if any.
+    pub desc: Option<String>,
+}
+
+impl UpsDefinition {
+    /// Name of the driver socket in the state path.
+    pub fn socket_name(&self) -> String {
+        format!("{}-{}", self.driver, self.name)
+    }
+}
+
+/// Settings of upsd that the state machine uses.
+#[derive(Debug, Clone)]
+pub struct UpsdSettings {
+    /// MAXAGE in seconds.
+    pub maxage_s: u64,
+    /// TRACKINGDELAY in seconds.
+    pub trackingdelay_s: u64,
+    /// Whether STARTTLS can be offered (a certificate is configured and loaded).
+    pub tls_configured: bool,
+}
+
+impl Default for UpsdSettings {
+    fn default() -> Self {
+        UpsdSettings {
+            maxage_s: 15,
+            trackingdelay_s: 3600,
+            tls_configured: false,
+        }
+    }
+}
+
+/// Something upsd logs that matters to operators (and to simulation timelines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A client logged into a UPS.
+    Login {
+        ups: String,
+        user: String,
+        addr: String,
+    },
+    /// A logged-in client went away.
+    Logout {
+        ups: String,
+        user: String,
+        addr: String,
+    },
+    /// A client set the FSD latch.
+    FsdSet {
+        ups: String,
+        user: String,
+        addr: String,
+    },
+    /// The driver connection came up.
+    DriverConnected { ups: String, socket: String },
+    /// The driver connection went away.
+    DriverLost { ups: String },
+    /// Data became stale.
+    Stale { ups: String },
+    /// Data is fresh again.
+    NoLongerStale { ups: String },
+    /// An instant command was sent to a driver.
+    InstCmd {
+        ups: String,
+        user: String,
+        addr: String,
+        cmd: String,
+    },
+    /// A variable was set.
+    SetVar {
+        ups: String,
+        user: String,
+        addr: String,
+        var: String,
+        value: String,
+    },
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Login { ups, user, addr } => {
+                write!(f, "User {user}@{addr} logged into UPS [{ups}]")
+            }
+            Event::Logout { ups, user, addr } => {
+                write!(f, "User {user}@{addr} logged out from UPS [{ups}]")
+            }
+            Event::FsdSet { ups, user, addr } => {
+                write!(f, "Client {user}@{addr} set FSD on UPS [{ups}]")
+            }
+            Event::DriverConnected { ups, socket } => {
+                write!(f, "Connected to UPS [{ups}]: {socket}")
+            }
+            Event::DriverLost { ups } => write!(f, "Driver for UPS [{ups}] disconnected"),
+            Event::Stale { ups } => write!(f, "Data for UPS [{ups}] is stale - check driver"),
+            Event::NoLongerStale { ups } => write!(f, "UPS [{ups}] data is no longer stale"),
+            Event::InstCmd {
+                ups,
+                user,
+                addr,
+                cmd,
+            } => {
+                write!(f, "Instant command: {user}@{addr} did {cmd} on {ups}")
+            }
+            Event::SetVar {
+                ups,
+                user,
+                addr,
+                var,
+                value,
+            } => write!(
+                f,
+                "Set variable: {user}@{addr} set {var} on {ups} to {value}"
+            ),
+        }
+    }
+}
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Write this text (one or more complete lines) to the client.
+    Reply { client: ClientId, text: String },
+    /// Close the client's connection (after writing earlier replies).
+    Close { client: ClientId },
+    /// Start a TLS handshake on the client's connection (after `OK STARTTLS`).
+    StartTls { client: ClientId },
+    /// Write a line to a UPS's driver.
+    ToDriver { ups: usize, line: ServerLine },
+    /// Log this event.
+    Event(Event),
+}
+
+#[derive(Debug, Clone, Default)]
+struct UpsEntry {
+    def: Option<UpsDefinition>,
+    connected: bool,
+    stale: bool,
+    dumpdone: bool,
+    data_ok: bool,
+    last_heard: Millis,
+    last_ping: Millis,
+    tree: VarTree,
+    numlogins: u32,
+    fsd: bool,
+}
+
+impl UpsEntry {
+    fn name(&self) -> &str {
+        self.def.as_ref().map(|d| d.name.as_str()).unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Client {
+    addr: String,
+    username: Option<String>,
+    password: Option<String>,
+    logged_into: Option<usize>,
+    tracking: bool,
+    tls: bool,
+    last_request: Millis,
+    /// Connection order, for LIST CLIENT's newest-first order.
+    serial: u64,
+}
+
+/// upsd's state machine; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct UpsdCore {
+    upses: Vec<UpsEntry>,
+    users: UpsdUsers,
+    settings: UpsdSettings,
+    descriptions: Descriptions,
+    clients: BTreeMap<ClientId, Client>,
+    tracking: BTreeMap<String, (TrackingResult, Millis)>,
+    next_serial: u64,
+    rng_state: u64,
+}
+
+impl UpsdCore {
+    /// A server for these UPSes (in ups.conf order) and users; `seed` drives tracking ids.
+    pub fn new(
+        upses: Vec<UpsDefinition>,
+        users: UpsdUsers,
+        settings: UpsdSettings,
+        descriptions: Descriptions,
+        seed: u64,
+    ) -> UpsdCore {
+        UpsdCore {
+            upses: upses
+                .into_iter()
+                .map(|def| UpsEntry {
+                    def: Some(def),
+                    stale: true,
+                    ..UpsEntry::default()
+                })
+                .collect(),
+            users,
+            settings,
+            descriptions,
+            clients: BTreeMap::new(),
+            tracking: BTreeMap::new(),
+            next_serial: 0,
+            rng_state: seed | 1,
+        }
+    }
+
+    /// The UPS definitions, in order (index = the `ups` of driver actions).
+    pub fn ups_definitions(&self) -> impl Iterator<Item = &UpsDefinition> {
+        self.upses.iter().filter_map(|u| u.def.as_ref())
+    }
+
+    /// True while the driver of UPS `ups` is connected.
+    pub fn driver_connected(&self, ups: usize) -> bool {
+        self.upses.get(ups).is_some_and(|u| u.connected)
+    }
+
+    /// Number of connected clients.
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Replaces the user table (reload).
+    pub fn set_users(&mut self, users: UpsdUsers) {
+        self.users = users;
+    }
+
+    /// The variable tree of a UPS (for tests and diagnostics).
+    pub fn tree(&self, ups: usize) -> Option<&VarTree> {
+        self.upses.get(ups).map(|u| &u.tree)
+    }
+
+    fn find_ups(&self, name: &str) -> Option<usize> {
+        self.upses
+            .iter()
+            .position(|u| u.name().eq_ignore_ascii_case(name))
+    }
+
+    /// A new client connection from `addr` (IP address text).
+    pub fn client_connected(&mut self, now: Millis, client: ClientId, addr: &str) {
+        self.next_serial += 1;
+        self.clients.insert(
+            client,
+            Client {
+                addr: addr.to_string(),
+                username: None,
+                password: None,
+                logged_into: None,
+                tracking: false,
+                tls: false,
+                last_request: now,
+                serial: self.next_serial,
+            },
+        );
+    }
+
+    /// The client's connection ended (any reason); undoes its LOGIN.
+    pub fn client_disconnected(&mut self, client: ClientId) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Some(state) = self.clients.remove(&client) {
+            if let Some(ups) = state.logged_into {
+                let entry = &mut self.upses[ups];
+                entry.numlogins = entry.numlogins.saturating_sub(1);
+                actions.push(Action::Event(Event::Logout {
+                    ups: entry.name().to_string(),
+                    user: state.username.unwrap_or_default(),
+                    addr: state.addr,
+                }));
+            }
+        }
+        actions
+    }
+
+    /// The TLS handshake finished on this client's connection.
+    pub fn client_tls_established(&mut self, client: ClientId) {
+        if let Some(state) = self.clients.get_mut(&client) {
+            state.tls = true;
+        }
+    }
+
+    /// One request line (already tokenized) from a client.
+    pub fn client_line(&mut self, now: Millis, client: ClientId, words: &[String]) -> Vec<Action> {
+        let Some(state) = self.clients.get_mut(&client) else {
+            return Vec::new();
+        };
+        state.last_request = now;
+        let parsed = parse_request(words);
+        let mut actions = Vec::new();
+        if parsed.needs_auth {
+            if state.username.is_none() {
+                return reply(client, format_err(ErrCode::UsernameRequired));
+            }
+            if state.password.is_none() {
+                return reply(client, format_err(ErrCode::PasswordRequired));
+            }
+        }
+        let request = match parsed.request {
+            Ok(request) => request,
+            Err(code) => return reply(client, format_err(code)),
+        };
+        let text = match self.handle(now, client, request, &mut actions) {
+            Ok(text) => text,
+            Err(code) => format_err(code),
+        };
+        let mut out = vec![Action::Reply {
+            client,
+            text: ensure_lf(text),
+        }];
+        out.append(&mut actions);
+        out
+    }
+
+    fn handle(
+        &mut self,
+        now: Millis,
+        client: ClientId,
+        request: Request,
+        actions: &mut Vec<Action>,
+    ) -> Result<String, ErrCode> {
+        match request {
+            Request::Ver => Ok(SERVER_INFO.to_string()),
+            Request::NetVer | Request::ProtVer => Ok(PROTOCOL_VERSION.to_string()),
+            Request::Help => Ok(HELP_TEXT.to_string()),
+            Request::StartTls => self.starttls(client, actions),
+            Request::Username(name) => {
+                let state = self.client_mut(client);
+                if state.username.is_some() {
+                    return Err(ErrCode::AlreadySetUsername);
+                }
+                state.username = Some(name);
+                Ok("OK".to_string())
+            }
+            Request::Password(password) => {
+                let state = self.client_mut(client);
+                if state.password.is_some() {
+                    return Err(ErrCode::AlreadySetPassword);
+                }
+                state.password = Some(password);
+                Ok("OK".to_string())
+            }
+            Request::Logout => {
+                actions.push(Action::Close { client });
+                Ok("OK Goodbye".to_string())
+            }
+            Request::Login(ups) => self.login(client, &ups, actions),
+            Request::Primary { ups, master } => {
+                self.find_ups(&ups).ok_or(ErrCode::UnknownUps)?;
+                self.authorize(client, &["PRIMARY", "MASTER"])?;
+                Ok(if master {
+                    "OK MASTER-GRANTED"
+                } else {
+                    "OK PRIMARY-GRANTED"
+                }
+                .to_string())
+            }
+            Request::Fsd(ups) => {
+                let index = self.find_ups(&ups).ok_or(ErrCode::UnknownUps)?;
+                self.authorize(client, &["FSD"])?;
+                self.upses[index].fsd = true;
+                let (user, addr) = self.identity(client);
+                actions.push(Action::Event(Event::FsdSet {
+                    ups: self.upses[index].name().to_string(),
+                    user,
+                    addr,
+                }));
+                Ok("OK FSD-SET".to_string())
+            }
+            Request::Get(get) => self.get(client, get),
+            Request::List(list) => self.list(list),
+            Request::SetTracking(on) => {
+                self.client_mut(client).tracking = on;
+                Ok("OK".to_string())
+            }
+            Request::SetVar { ups, var, value } => {
+                self.set_var(now, client, &ups, &var, &value, actions)
+            }
+            Request::InstCmd { ups, cmd, param } => {
+                self.instcmd(now, client, &ups, &cmd, param, actions)
+            }
+        }
+    }
+
+    fn client_mut(&mut self, client: ClientId) -> &mut Client {
+        self.clients
+            .get_mut(&client)
+            .expect("handlers run only for connected clients")
+    }
+
+    fn identity(&self, client: ClientId) -> (String, String) {
+        let state = &self.clients[&client];
+        (
+            state.username.clone().unwrap_or_default(),
+            state.addr.clone(),
+        )
+    }
+
+    fn authorize(&self, client: ClientId, any_of: &[&str]) -> Result<(), ErrCode> {
+        let state = &self.clients[&client];
+        let user = self
+            .users
+            .authenticate(
+                state.username.as_deref().unwrap_or(""),
+                state.password.as_deref().unwrap_or(""),
+            )
+            .ok_or(ErrCode::AccessDenied)?;
+        if any_of.iter().any(|action| user.has_action(action)) {
+            Ok(())
+        } else {
+            Err(ErrCode::AccessDenied)
+        }
+    }
+
+    fn available(&self, ups: usize) -> Result<(), ErrCode> {
+        let entry = &self.upses[ups];
+        if !entry.connected {
+            return Err(ErrCode::DriverNotConnected);
+        }
+        if entry.stale {
+            return Err(ErrCode::DataStale);
+        }
+        Ok(())
+    }
+
+    fn available_ups(&self, name: &str) -> Result<usize, ErrCode> {
+        let index = self.find_ups(name).ok_or(ErrCode::UnknownUps)?;
+        self.available(index)?;
+        Ok(index)
+    }
+
+    fn starttls(&mut self, client: ClientId, actions: &mut Vec<Action>) -> Result<String, ErrCode> {
+        if self.clients[&client].tls {
+            return Err(ErrCode::AlreadySslMode);
+        }
+        if !self.settings.tls_configured {
+            return Err(ErrCode::FeatureNotConfigured);
+        }
+        actions.push(Action::StartTls { client });
+        Ok("OK STARTTLS".to_string())
+    }
+
+    fn login(
+        &mut self,
+        client: ClientId,
+        ups: &str,
+        actions: &mut Vec<Action>,
+    ) -> Result<String, ErrCode> {
+        if self.clients[&client].logged_into.is_some() {
+            return Err(ErrCode::AlreadyLoggedIn);
+        }
+        let index = self.find_ups(ups).ok_or(ErrCode::UnknownUps)?;
+        self.authorize(client, &["LOGIN"])?;
+        self.client_mut(client).logged_into = Some(index);
+        self.upses[index].numlogins += 1;
+        let (user, addr) = self.identity(client);
+        actions.push(Action::Event(Event::Login {
+            ups: self.upses[index].name().to_string(),
+            user,
+            addr,
+        }));
+        Ok("OK".to_string())
+    }
+
+    fn status_value(&self, ups: usize, raw: &str) -> String {
+        with_fsd_prefix(raw, self.upses[ups].fsd)
+    }
+
+    fn var_value(&self, ups: usize, name: &str, raw: &str) -> String {
+        if name.eq_ignore_ascii_case("ups.status") {
+            self.status_value(ups, raw)
+        } else {
+            raw.to_string()
+        }
+    }
+
+    fn get(&self, client: ClientId, get: GetRequest) -> Result<String, ErrCode> {
+        match get {
+            GetRequest::Tracking { id: None } => Ok(if self.clients[&client].tracking {
+                "ON"
+            } else {
+                "OFF"
+            }
+            .to_string()),
+            GetRequest::Tracking { id: Some(id) } => {
+                if !self.clients[&client].tracking {
+                    return Err(ErrCode::FeatureNotConfigured);
+                }
+                let result = self
+                    .tracking
+                    .get(&id.to_ascii_uppercase())
+                    .map(|(result, _)| *result)
+                    .unwrap_or(TrackingResult::Unknown);
+                Ok(result.reply().to_string())
+            }
+            GetRequest::NumLogins { ups } => {
+                let index = self.available_ups(&ups)?;
+                Ok(format!("NUMLOGINS {ups} {}", self.upses[index].numlogins))
+            }
+            GetRequest::UpsDesc { ups } => {
+                let index = self.find_ups(&ups).ok_or(ErrCode::UnknownUps)?;
+                let desc = self.upses[index]
+                    .def
+                    .as_ref()
+                    .and_then(|d| d.desc.as_deref())
+                    .unwrap_or("Unavailable");
+                Ok(format!("UPSDESC {ups} {}", quote(desc)))
+            }
+            GetRequest::Var { ups, var } => self.get_var(&ups, &var),
+            GetRequest::Type { ups, var } => {
+                let index = self.available_ups(&ups)?;
+                let entry = self.upses[index]
+                    .tree
+                    .get(&var)
+                    .ok_or(ErrCode::VarNotSupported)?;
+                let mut text = format!("TYPE {ups} {var}");
+                if entry.flags.rw {
+                    text.push_str(" RW");
+                }
+                if !entry.enums.is_empty() {
+                    text.push_str(" ENUM");
+                }
+                if !entry.ranges.is_empty() {
+                    text.push_str(" RANGE");
+                }
+                if entry.flags.string {
+                    text.push_str(&format!(" STRING:{}", entry.aux));
+                } else {
+                    text.push_str(" NUMBER");
+                }
+                Ok(text)
+            }
+            GetRequest::Desc { ups, var } => {
+                self.available_ups(&ups)?;
+                Ok(format!(
+                    "DESC {ups} {var} {}",
+                    quote(self.descriptions.var(&var))
+                ))
+            }
+            GetRequest::CmdDesc { ups, cmd } => {
+                self.available_ups(&ups)?;
+                Ok(format!(
+                    "CMDDESC {ups} {cmd} {}",
+                    quote(self.descriptions.cmd(&cmd))
+                ))
+            }
+        }
+    }
+
+    fn get_var(&self, ups: &str, var: &str) -> Result<String, ErrCode> {
+        let lower = var.to_ascii_lowercase();
+        if lower.starts_with("server.") {
+            // upsd ignores the UPS name entirely for server.* variables.
+            let value = match lower.as_str() {
+                "server.info" => SERVER_INFO,
+                "server.version" => NUT_VERSION,
+                _ => return Err(ErrCode::VarNotSupported),
+            };
+            return Ok(format_value_line("VAR", ups, var, value));
+        }
+        let index = self.available_ups(ups)?;
+        let raw = self.upses[index]
+            .tree
+            .value(var)
+            .ok_or(ErrCode::VarNotSupported)?;
+        Ok(format_value_line(
+            "VAR",
+            ups,
+            var,
+            &self.var_value(index, var, raw),
+        ))
+    }
+
+    fn list(&self, list: ListRequest) -> Result<String, ErrCode> {
+        let query = list.query_words();
+        let items: Vec<String> = match &list {
+            ListRequest::Ups => self
+                .upses
+                .iter()
+                .filter_map(|u| u.def.as_ref())
+                .map(|d| {
+                    let desc = d.desc.as_deref().unwrap_or("Description unavailable");
+                    format!("UPS {} {}", d.name, quote(desc))
+                })
+                .collect(),
+            ListRequest::Var { ups } => {
+                let index = self.available_ups(ups)?;
+                self.upses[index]
+                    .tree
+                    .vars()
+                    .map(|v| {
+                        format_value_line(
+                            "VAR",
+                            ups,
+                            &v.name,
+                            &self.var_value(index, &v.name, &v.value),
+                        )
+                    })
+                    .collect()
+            }
+            ListRequest::Rw { ups } => {
+                let index = self.available_ups(ups)?;
+                self.upses[index]
+                    .tree
+                    .vars()
+                    .filter(|v| v.flags.rw)
+                    .map(|v| format_value_line("RW", ups, &v.name, &v.value))
+                    .collect()
+            }
+            ListRequest::Cmd { ups } => {
+                let index = self.available_ups(ups)?;
+                self.upses[index]
+                    .tree
+                    .cmds()
+                    .map(|c| format!("CMD {ups} {c}"))
+                    .collect()
+            }
+            ListRequest::Enum { ups, var } => {
+                let index = self.available_ups(ups)?;
+                let entry = self.upses[index]
+                    .tree
+                    .get(var)
+                    .ok_or(ErrCode::VarNotSupported)?;
+                entry
+                    .enums
+                    .iter()
+                    .map(|e| format_value_line("ENUM", ups, var, e))
+                    .collect()
+            }
+            ListRequest::Range { ups, var } => {
+                let index = self.available_ups(ups)?;
+                let entry = self.upses[index]
+                    .tree
+                    .get(var)
+                    .ok_or(ErrCode::VarNotSupported)?;
+                entry
+                    .ranges
+                    .iter()
+                    .map(|(min, max)| {
+                        format!(
+                            "RANGE {ups} {var} {} {}",
+                            quote(&min.to_string()),
+                            quote(&max.to_string())
+                        )
+                    })
+                    .collect()
+            }
+            ListRequest::Client { ups } => {
+                let index = self.find_ups(ups).ok_or(ErrCode::UnknownUps)?;
+                let mut clients: Vec<&Client> = self
+                    .clients
+                    .values()
+                    .filter(|c| c.logged_into == Some(index))
+                    .collect();
+                clients.sort_by(|a, b| b.serial.cmp(&a.serial));
+                clients
+                    .into_iter()
+                    .map(|c| format!("CLIENT {ups} {}", c.addr))
+                    .collect()
+            }
+        };
+        let mut text = format_list(&query, &items);
+        text.pop();
+        Ok(text)
+    }
+
+    fn next_tracking_id(&mut self) -> String {
+        // xorshift64*: deterministic from the seed, so simulations replay exactly.
+        let mut next = || {
+            self.rng_state ^= self.rng_state >> 12;
+            self.rng_state ^= self.rng_state << 25;
+            self.rng_state ^= self.rng_state >> 27;
+            self.rng_state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let high = next();
+        let low = next();
+        let bytes: Vec<u8> = high
+            .to_be_bytes()
+            .into_iter()
+            .chain(low.to_be_bytes())
+            .collect();
+        let mut b = bytes;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
+    }
+
+    fn start_tracking(&mut self, now: Millis, client: ClientId) -> Option<String> {
+        if !self.clients[&client].tracking {
+            return None;
+        }
+        let id = self.next_tracking_id();
+        if self.tracking.len() >= MAX_TRACKING_ENTRIES {
+            if let Some(oldest) = self
+                .tracking
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| k.clone())
+            {
+                self.tracking.remove(&oldest);
+            }
+        }
+        self.tracking
+            .insert(id.clone(), (TrackingResult::Pending, now));
+        Some(id)
+    }
+
+    fn set_var(
+        &mut self,
+        now: Millis,
+        client: ClientId,
+        ups: &str,
+        var: &str,
+        value: &str,
+        actions: &mut Vec<Action>,
+    ) -> Result<String, ErrCode> {
+        let index = self.available_ups(ups)?;
+        self.authorize(client, &["SET"])?;
+        let entry = self.upses[index]
+            .tree
+            .get(var)
+            .ok_or(ErrCode::VarNotSupported)?;
+        if !entry.flags.rw {
+            return Err(ErrCode::Readonly);
+        }
+        if entry.flags.string {
+            if entry.aux < 1 {
+                return Err(ErrCode::SetFailed);
+            }
+            if value.len() as i64 > entry.aux {
+                return Err(ErrCode::TooLong);
+            }
+        }
+        if !entry.enums.is_empty() && !entry.enums.iter().any(|e| e == value) {
+            return Err(ErrCode::InvalidValue);
+        }
+        if !entry.ranges.is_empty() {
+            let number = atoi(value);
+            if !entry
+                .ranges
+                .iter()
+                .any(|(lo, hi)| (*lo..=*hi).contains(&number))
+            {
+                return Err(ErrCode::InvalidValue);
+            }
+        }
+        let tracking = self.start_tracking(now, client);
+        actions.push(Action::ToDriver {
+            ups: index,
+            line: ServerLine::Set {
+                var: var.to_string(),
+                value: value.to_string(),
+                tracking: tracking.clone(),
+            },
+        });
+        let (user, addr) = self.identity(client);
+        actions.push(Action::Event(Event::SetVar {
+            ups: self.upses[index].name().to_string(),
+            user,
+            addr,
+            var: var.to_string(),
+            value: value.to_string(),
+        }));
+        Ok(ok_tracking(tracking))
+    }
+
+    fn instcmd(
+        &mut self,
+        now: Millis,
+        client: ClientId,
+        ups: &str,
+        cmd: &str,
+        param: Option<String>,
+        actions: &mut Vec<Action>,
+    ) -> Result<String, ErrCode> {
+        let index = self.available_ups(ups)?;
+        if !self.upses[index].tree.has_cmd(cmd) {
+            return Err(ErrCode::CmdNotSupported);
+        }
+        let state = &self.clients[&client];
+        let user = self
+            .users
+            .authenticate(
+                state.username.as_deref().unwrap_or(""),
+                state.password.as_deref().unwrap_or(""),
+            )
+            .ok_or(ErrCode::AccessDenied)?;
+        if !user.may_instcmd(cmd) {
+            return Err(ErrCode::AccessDenied);
+        }
+        let tracking = self.start_tracking(now, client);
+        actions.push(Action::ToDriver {
+            ups: index,
+            line: ServerLine::InstCmd {
+                cmd: cmd.to_string(),
+                param,
+                tracking: tracking.clone(),
+            },
+        });
+        let (user, addr) = self.identity(client);
+        actions.push(Action::Event(Event::InstCmd {
+            ups: self.upses[index].name().to_string(),
+            user,
+            addr,
+            cmd: cmd.to_string(),
+        }));
+        Ok(ok_tracking(tracking))
+    }
+
+    /// The shell connected to UPS `ups`'s driver socket.
+    pub fn driver_connected_now(&mut self, now: Millis, ups: usize) -> Vec<Action> {
+        let entry = &mut self.upses[ups];
+        entry.connected = true;
+        entry.stale = false;
+        entry.dumpdone = false;
+        entry.data_ok = true;
+        entry.last_heard = now;
+        entry.last_ping = now;
+        entry.tree.clear();
+        entry.tree.set("ups.status", "WAIT");
+        let def = entry.def.clone().expect("every entry has a definition");
+        vec![
+            Action::Event(Event::DriverConnected {
+                ups: def.name.clone(),
+                socket: def.socket_name(),
+            }),
+            Action::ToDriver {
+                ups,
+                line: ServerLine::DumpAll,
+            },
+        ]
+    }
+
+    /// The driver connection of UPS `ups` ended. Variables are dropped; the FSD latch
+    /// and login counter survive (nut-reference.md §1.8).
+    pub fn driver_disconnected(&mut self, ups: usize) -> Vec<Action> {
+        let entry = &mut self.upses[ups];
+        if !entry.connected {
+            return Vec::new();
+        }
+        entry.connected = false;
+        entry.stale = true;
+        entry.tree.clear();
+        vec![Action::Event(Event::DriverLost {
+            ups: entry.name().to_string(),
+        })]
+    }
+
+    /// One line (tokenized) from UPS `ups`'s driver.
+    pub fn driver_line(&mut self, now: Millis, ups: usize, words: &[String]) -> Vec<Action> {
+        let Some(line) = DriverLine::parse(words) else {
+            return Vec::new();
+        };
+        let entry = &mut self.upses[ups];
+        entry.last_heard = now;
+        match &line {
+            DriverLine::DumpDone => entry.dumpdone = true,
+            DriverLine::DataOk => entry.data_ok = true,
+            DriverLine::DataStale => entry.data_ok = false,
+            DriverLine::Tracking { id, result } => {
+                if let Some(slot) = self.tracking.get_mut(&id.to_ascii_uppercase()) {
+                    slot.0 = TrackingResult::from_driver(*result);
+                }
+            }
+            _ => {
+                entry.tree.apply(&line);
+            }
+        }
+        self.update_staleness(now, ups)
+    }
+
+    fn update_staleness(&mut self, now: Millis, ups: usize) -> Vec<Action> {
+        let entry = &mut self.upses[ups];
+        if !entry.connected {
+            return Vec::new();
+        }
+        let elapsed_s = now.saturating_sub(entry.last_heard) / 1000;
+        let dead = elapsed_s > self.settings.maxage_s + 1 || (entry.dumpdone && !entry.data_ok);
+        let name = entry.name().to_string();
+        match (entry.stale, dead) {
+            (false, true) => {
+                entry.stale = true;
+                vec![Action::Event(Event::Stale { ups: name })]
+            }
+            (true, false) => {
+                entry.stale = false;
+                vec![Action::Event(Event::NoLongerStale { ups: name })]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The periodic pass (every [`TICK_INTERVAL_MS`]): PINGs quiet drivers, updates
+    /// staleness, drops idle clients, purges old tracking results.
+    pub fn tick(&mut self, now: Millis) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let third_ms = self.settings.maxage_s * 1000 / 3;
+        for ups in 0..self.upses.len() {
+            let entry = &mut self.upses[ups];
+            if entry.connected
+                && now.saturating_sub(entry.last_heard) > third_ms
+                && now.saturating_sub(entry.last_ping) > third_ms
+            {
+                entry.last_ping = now;
+                actions.push(Action::ToDriver {
+                    ups,
+                    line: ServerLine::Ping,
+                });
+            }
+            actions.extend(self.update_staleness(now, ups));
+        }
+        let idle: Vec<ClientId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| now.saturating_sub(c.last_request) > CLIENT_IDLE_TIMEOUT_MS)
+            .map(|(id, _)| *id)
+            .collect();
+        for client in idle {
+            actions.push(Action::Close { client });
+            actions.extend(self.client_disconnected(client));
+        }
+        let keep_ms = self.settings.trackingdelay_s * 1000;
+        self.tracking
+            .retain(|_, (_, at)| now.saturating_sub(*at) <= keep_ms);
+        actions
+    }
+}
+
+fn ok_tracking(tracking: Option<String>) -> String {
+    match tracking {
+        Some(id) => format!("OK TRACKING {id}"),
+        None => "OK".to_string(),
+    }
+}
+
+fn reply(client: ClientId, text: String) -> Vec<Action> {
+    vec![Action::Reply {
+        client,
+        text: ensure_lf(text),
+    }]
+}
+
+fn ensure_lf(text: String) -> String {
+    let mut text = if text.contains('\n') {
+        text
+    } else {
+        truncate_response(&text).to_string()
+    };
+    text.push('\n');
+    text
+}

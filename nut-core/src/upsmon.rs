@@ -1,0 +1,612 @@
+//! upsmon's decisions: per-UPS status tracking, notifications, the critical rule and the
+//! shutdown sequence (nut-reference.md §3.3-3.6).
+//!
+//! The shell asks [`UpsmonCore::next_command`] what to do, does it (network IO, sleeping,
+//! running SHUTDOWNCMD) and reports results back with `now`. Notifications queue up in
+//! the core and are drained by the shell. No IO and no clocks here.
+
+use crate::config::UpsmonConf;
+use crate::notify::{format_message, NotifyType};
+use crate::proto::ErrCode;
+use crate::status::{Status, StatusToken};
+use crate::Millis;
+
+/// Pause between NUMLOGINS polls while the primary waits for secondaries (250 ms in NUT).
+pub const HOSTSYNC_POLL_MS: Millis = 250;
+/// The exact content of POWERDOWNFLAG.
+pub const POWERDOWNFLAG_MAGIC: &str = "upsmon-shutdown-file";
+
+/// A notification for the shell to log, broadcast and/or hand to NOTIFYCMD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Event type (NOTIFYTYPE).
+    pub kind: NotifyType,
+    /// The MONITOR system string (UPSNAME), empty for events not tied to a UPS.
+    pub system: String,
+    /// The message (NOTIFYMSG or stock text, filled in).
+    pub message: String,
+}
+
+/// How polling one UPS went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// `GET VAR <ups> ups.status` answered with this value.
+    Status(String),
+    /// upsd answered an error (DATA-STALE, DRIVER-NOT-CONNECTED, ...).
+    Error(ErrCode),
+    /// No usable connection (connect failed, timeout, EOF); the text says why.
+    ConnectionLost(String),
+}
+
+/// What the shell must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Poll every monitored UPS once (connect and log in where needed), report each
+    /// with [`UpsmonCore::poll_result`], then call [`UpsmonCore::end_poll_cycle`].
+    PollAll,
+    /// Sleep until this time, then ask again (a user FSD may cut it short).
+    SleepUntil(Millis),
+    /// Send `FSD <ups>` for each of these monitors (primaries), then call
+    /// [`UpsmonCore::fsd_sent`].
+    SetFsd(Vec<usize>),
+    /// Ask `GET NUMLOGINS` for these monitors and report the largest answer (an error
+    /// counts as 0) with [`UpsmonCore::numlogins_result`].
+    QueryNumLogins(Vec<usize>),
+    /// Write POWERDOWNFLAG (if configured) with [`POWERDOWNFLAG_MAGIC`], run SHUTDOWNCMD,
+    /// then call [`UpsmonCore::shutdown_done`].
+    RunShutdown {
+        /// The POWERDOWNFLAG path, if configured.
+        powerdownflag: Option<String>,
+        /// The SHUTDOWNCMD, if configured.
+        shutdowncmd: Option<String>,
+    },
+    /// Close all connections (implicit logout) and exit.
+    Exit,
+}
+
+/// Events worth a line in a timeline or the log, besides notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogEvent {
+    /// The critical rule fired; shutdown begins.
+    Critical(String),
+    /// The primary finished waiting for secondaries.
+    HostsyncDone {
+        logins: u32,
+        waited_ms: Millis,
+        expired: bool,
+    },
+    /// A dead UPS last seen on battery is now assumed critical.
+    AssumedDead { system: String },
+    /// Anything else worth logging.
+    Text(String),
+}
+
+#[derive(Debug, Clone, Default)]
+struct Monitored {
+    system: String,
+    power_value: u32,
+    primary: bool,
+    ol: bool,
+    ob: bool,
+    lb: bool,
+    fsd: bool,
+    cal: bool,
+    off: bool,
+    bypass: bool,
+    over: bool,
+    trim: bool,
+    boost: bool,
+    eco: bool,
+    alarm: bool,
+    fsd_notified: bool,
+    others: Vec<String>,
+    /// -1 unknown, 0 lost, 1 ok.
+    commstate: i8,
+    /// -1 unknown, 0 on battery, 1 on line.
+    linestate: i8,
+    lastpoll: Millis,
+    lastnoncrit: Millis,
+    lastrbwarn: Option<Millis>,
+    lastncwarn: Option<Millis>,
+    offsince: Option<Millis>,
+    oversince: Option<Millis>,
+    oblbsince: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Monitoring { next_poll: Millis },
+    SettingFsd,
+    WaitingHostsync { start: Millis, next_query: Millis },
+    FinalDelay { until: Millis },
+    ShuttingDown,
+    Done,
+}
+
+/// upsmon's state machine; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct UpsmonCore {
+    conf: UpsmonConf,
+    monitors: Vec<Monitored>,
+    phase: Phase,
+    sleep_ms: Millis,
+    user_fsd: bool,
+    notifications: Vec<Notification>,
+    events: Vec<LogEvent>,
+}
+
+impl UpsmonCore {
+    /// A monitor for this configuration, started at `now`.
+    pub fn new(now: Millis, conf: UpsmonConf) -> UpsmonCore {
+        let monitors = conf
+            .monitors
+            .iter()
+            .map(|m| Monitored {
+                system: m.system.clone(),
+                power_value: m.power_value,
+                primary: m.primary,
+                commstate: -1,
+                linestate: -1,
+                ..Monitored::default()
+            })
+            .collect();
+        let sleep_ms = conf.pollfreq_s * 1000;
+        UpsmonCore {
+            conf,
+            monitors,
+            phase: Phase::Monitoring { next_poll: now },
+            sleep_ms,
+            user_fsd: false,
+            notifications: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The configuration in use.
+    pub fn conf(&self) -> &UpsmonConf {
+        &self.conf
+    }
+
+    /// Takes the queued notifications.
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
+        std::mem::take(&mut self.notifications)
+    }
+
+    /// Takes the queued log events.
+    pub fn take_events(&mut self) -> Vec<LogEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// True once the shutdown sequence has started.
+    pub fn shutting_down(&self) -> bool {
+        !matches!(self.phase, Phase::Monitoring { .. })
+    }
+
+    /// `upsmon -c fsd` (SIGUSR1): shut down as if a UPS were critical.
+    pub fn user_fsd(&mut self) {
+        self.user_fsd = true;
+    }
+
+    /// What to do next.
+    pub fn next_command(&mut self, now: Millis) -> Command {
+        if self.user_fsd && matches!(self.phase, Phase::Monitoring { .. }) {
+            self.events
+                .push(LogEvent::Critical("user requested FSD".to_string()));
+            self.begin_shutdown();
+        }
+        match self.phase.clone() {
+            Phase::Monitoring { next_poll } => {
+                if now >= next_poll {
+                    Command::PollAll
+                } else {
+                    Command::SleepUntil(next_poll)
+                }
+            }
+            Phase::SettingFsd => Command::SetFsd(self.primaries()),
+            Phase::WaitingHostsync { next_query, .. } => {
+                if now >= next_query {
+                    Command::QueryNumLogins(self.primaries())
+                } else {
+                    Command::SleepUntil(next_query)
+                }
+            }
+            Phase::FinalDelay { until } => {
+                if now >= until {
+                    self.phase = Phase::ShuttingDown;
+                    Command::RunShutdown {
+                        powerdownflag: self.conf.powerdownflag.clone(),
+                        shutdowncmd: self.conf.shutdowncmd.clone(),
+                    }
+                } else {
+                    Command::SleepUntil(until)
+                }
+            }
+            Phase::ShuttingDown | Phase::Done => Command::Exit,
+        }
+    }
+
+    fn primaries(&self) -> Vec<usize> {
+        (0..self.monitors.len())
+            .filter(|&i| self.monitors[i].primary)
+            .collect()
+    }
+
+    fn notify(&mut self, kind: NotifyType, ups: Option<usize>, detail: &str) {
+        let system = ups
+            .map(|i| self.monitors[i].system.clone())
+            .unwrap_or_default();
+        let message = format_message(self.conf.message_for(kind), &system, detail);
+        self.notifications.push(Notification {
+            kind,
+            system,
+            message,
+        });
+    }
+
+    /// Result of polling monitor `ups` in this cycle.
+    pub fn poll_result(&mut self, now: Millis, ups: usize, outcome: PollOutcome) {
+        match outcome {
+            PollOutcome::Status(text) if !text.trim().is_empty() => {
+                self.ups_is_alive(now, ups);
+                self.parse_status(now, ups, &text);
+            }
+            PollOutcome::Status(_) => self.ups_is_gone(now, ups, "empty status".to_string()),
+            PollOutcome::Error(code) => {
+                self.ups_is_gone(now, ups, code.client_message().to_string())
+            }
+            PollOutcome::ConnectionLost(why) => self.ups_is_gone(now, ups, why),
+        }
+    }
+
+    fn ups_is_alive(&mut self, now: Millis, ups: usize) {
+        self.monitors[ups].lastpoll = now;
+        if self.monitors[ups].commstate == 0 {
+            self.notify(NotifyType::CommOk, Some(ups), "");
+        }
+        self.monitors[ups].commstate = 1;
+    }
+
+    fn ups_is_gone(&mut self, now: Millis, ups: usize, why: String) {
+        let system = self.monitors[ups].system.clone();
+        self.events.push(LogEvent::Text(format!(
+            "Poll UPS [{system}] failed - {why}"
+        )));
+        if self.monitors[ups].commstate != 0 {
+            self.monitors[ups].commstate = 0;
+            self.notify(NotifyType::CommBad, Some(ups), "");
+            return;
+        }
+        let nocomm_ms = self.conf.nocommwarntime_s * 1000;
+        let monitor = &self.monitors[ups];
+        let since_poll = now.saturating_sub(monitor.lastpoll);
+        let since_warn = monitor.lastncwarn.map(|t| now.saturating_sub(t));
+        if since_poll >= nocomm_ms && since_warn.is_none_or(|d| d > nocomm_ms) {
+            self.monitors[ups].lastncwarn = Some(now);
+            self.notify(NotifyType::NoComm, Some(ups), "");
+        }
+    }
+
+    fn set_alert_sleep(&mut self) {
+        self.sleep_ms = self.conf.pollfreqalert_s * 1000;
+    }
+
+    fn parse_status(&mut self, now: Millis, ups: usize, text: &str) {
+        let status = Status::parse(text);
+        // Tokens that vanished: clear flags and send the NOT* notifications.
+        if !text.contains("LB") {
+            self.monitors[ups].lb = false;
+        }
+        if !text.contains("FSD") {
+            self.monitors[ups].fsd = false;
+            self.monitors[ups].fsd_notified = false;
+        }
+        self.clear_flag(ups, &status, StatusToken::Cal, NotifyType::NotCal);
+        self.clear_flag(ups, &status, StatusToken::Off, NotifyType::NotOff);
+        self.clear_flag(ups, &status, StatusToken::Bypass, NotifyType::NotBypass);
+        self.clear_flag(ups, &status, StatusToken::Alarm, NotifyType::NotAlarm);
+        self.clear_flag(ups, &status, StatusToken::Over, NotifyType::NotOver);
+        self.clear_flag(ups, &status, StatusToken::Trim, NotifyType::NotTrim);
+        self.clear_flag(ups, &status, StatusToken::Boost, NotifyType::NotBoost);
+        self.clear_flag(ups, &status, StatusToken::Eco, NotifyType::NotEco);
+        for token in &status.tokens {
+            self.status_token(now, ups, token);
+            let monitor = &mut self.monitors[ups];
+            if !(monitor.ob && monitor.lb) || monitor.cal {
+                monitor.lastnoncrit = now;
+            }
+        }
+        let unknown: Vec<String> = status
+            .unknown_tokens()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if unknown != self.monitors[ups].others {
+            if unknown.is_empty() {
+                self.notify(NotifyType::NotOther, Some(ups), "");
+            } else {
+                self.notify(NotifyType::Other, Some(ups), &unknown.join(" "));
+            }
+            self.monitors[ups].others = unknown;
+        }
+        let monitor = &mut self.monitors[ups];
+        if monitor.ob && monitor.lb {
+            monitor.oblbsince.get_or_insert(now);
+        } else {
+            monitor.oblbsince = None;
+        }
+    }
+
+    fn flag_mut(&mut self, ups: usize, token: &StatusToken) -> Option<&mut bool> {
+        let monitor = &mut self.monitors[ups];
+        Some(match token {
+            StatusToken::Cal => &mut monitor.cal,
+            StatusToken::Off => &mut monitor.off,
+            StatusToken::Bypass => &mut monitor.bypass,
+            StatusToken::Alarm => &mut monitor.alarm,
+            StatusToken::Over => &mut monitor.over,
+            StatusToken::Trim => &mut monitor.trim,
+            StatusToken::Boost => &mut monitor.boost,
+            StatusToken::Eco => &mut monitor.eco,
+            _ => return None,
+        })
+    }
+
+    fn clear_flag(&mut self, ups: usize, status: &Status, token: StatusToken, kind: NotifyType) {
+        if status.has(&token) {
+            return;
+        }
+        let was_set = self
+            .flag_mut(ups, &token)
+            .map(std::mem::take)
+            .unwrap_or(false);
+        if was_set {
+            self.notify(kind, Some(ups), "");
+            if token == StatusToken::Off {
+                self.monitors[ups].offsince = None;
+            }
+            if token == StatusToken::Over {
+                self.monitors[ups].oversince = None;
+            }
+            if !self.any_alert() {
+                self.sleep_ms = self.conf.pollfreq_s * 1000;
+            }
+        }
+    }
+
+    fn any_alert(&self) -> bool {
+        self.monitors
+            .iter()
+            .any(|m| m.ob || m.off || m.bypass || m.alarm || m.cal || m.over || m.trim || m.boost)
+    }
+
+    fn status_token(&mut self, now: Millis, ups: usize, token: &StatusToken) {
+        match token {
+            StatusToken::Ol => {
+                self.sleep_ms = self.conf.pollfreq_s * 1000;
+                let monitor = &mut self.monitors[ups];
+                if !monitor.ol {
+                    let silent = monitor.linestate == -1;
+                    monitor.linestate = 1;
+                    monitor.ol = true;
+                    monitor.ob = false;
+                    if !silent {
+                        self.notify(NotifyType::Online, Some(ups), "");
+                    }
+                }
+            }
+            StatusToken::Ob => {
+                if !self.monitors[ups].ob {
+                    self.set_alert_sleep();
+                    let monitor = &mut self.monitors[ups];
+                    monitor.linestate = 0;
+                    monitor.ob = true;
+                    monitor.ol = false;
+                    self.notify(NotifyType::OnBatt, Some(ups), "");
+                }
+            }
+            StatusToken::Lb => {
+                if !self.monitors[ups].lb {
+                    self.monitors[ups].lb = true;
+                    self.notify(NotifyType::LowBatt, Some(ups), "");
+                }
+            }
+            StatusToken::Rb => {
+                let rbwarn_ms = self.conf.rbwarntime_s * 1000;
+                let due = self.monitors[ups]
+                    .lastrbwarn
+                    .is_none_or(|t| now.saturating_sub(t) > rbwarn_ms);
+                if due {
+                    self.monitors[ups].lastrbwarn = Some(now);
+                    self.notify(NotifyType::ReplBatt, Some(ups), "");
+                }
+            }
+            StatusToken::Fsd => {
+                if !self.monitors[ups].fsd {
+                    self.monitors[ups].fsd = true;
+                    if !self.monitors[ups].fsd_notified {
+                        self.monitors[ups].fsd_notified = true;
+                        self.notify(NotifyType::Fsd, Some(ups), "");
+                    }
+                }
+            }
+            StatusToken::Cal
+            | StatusToken::Off
+            | StatusToken::Bypass
+            | StatusToken::Alarm
+            | StatusToken::Over
+            | StatusToken::Trim
+            | StatusToken::Boost
+            | StatusToken::Eco => self.alert_token(now, ups, token),
+            _ => {}
+        }
+    }
+
+    fn alert_token(&mut self, now: Millis, ups: usize, token: &StatusToken) {
+        let already = self
+            .flag_mut(ups, token)
+            .map(|f| std::mem::replace(f, true));
+        if already != Some(false) {
+            return;
+        }
+        let kind = match token {
+            StatusToken::Cal => NotifyType::Cal,
+            StatusToken::Off => {
+                self.monitors[ups].offsince = Some(now);
+                NotifyType::Off
+            }
+            StatusToken::Bypass => NotifyType::Bypass,
+            StatusToken::Alarm => NotifyType::Alarm,
+            StatusToken::Over => {
+                self.monitors[ups].oversince = Some(now);
+                NotifyType::Over
+            }
+            StatusToken::Trim => NotifyType::Trim,
+            StatusToken::Boost => NotifyType::Boost,
+            _ => NotifyType::Eco,
+        };
+        if matches!(
+            token,
+            StatusToken::Cal | StatusToken::Off | StatusToken::Bypass | StatusToken::Alarm
+        ) {
+            self.set_alert_sleep();
+        }
+        self.notify(kind, Some(ups), "n/a");
+    }
+
+    fn critical(&self, now: Millis, ups: usize) -> bool {
+        let m = &self.monitors[ups];
+        if m.fsd {
+            return true;
+        }
+        let since = |t: Option<Millis>| t.map(|t| now.saturating_sub(t) / 1000);
+        if m.commstate == 0 {
+            let over_s = since(m.oversince);
+            if m.over
+                && self.conf.overduration_s >= 0
+                && over_s >= Some(self.conf.overduration_s as u64)
+            {
+                return true;
+            }
+            if (m.alarm && self.conf.alarmcritical) || m.cal || m.bypass {
+                return true;
+            }
+            if m.off && self.conf.offduration_s >= 0 {
+                return true;
+            }
+        }
+        if m.off && self.conf.offduration_s >= 0 {
+            let off_s = since(m.offsince).unwrap_or(0) as i64;
+            if off_s >= self.conf.offduration_s {
+                return true;
+            }
+        }
+        if !(m.ob && m.lb) || m.cal {
+            return false;
+        }
+        if self.conf.oblbduration_s > 0 {
+            let oblb_s = since(m.oblbsince).unwrap_or(0) as i64;
+            if oblb_s < self.conf.oblbduration_s {
+                return false;
+            }
+        }
+        if m.primary {
+            return true;
+        }
+        now.saturating_sub(m.lastnoncrit) > self.conf.hostsync_s * 1000
+    }
+
+    /// After all monitors were polled: applies the critical rule and schedules the next
+    /// poll. Returns true when the shutdown sequence started.
+    pub fn end_poll_cycle(&mut self, now: Millis) -> bool {
+        let deadtime_ms = self.conf.deadtime_s * 1000;
+        let mut healthy: u64 = 0;
+        for ups in 0..self.monitors.len() {
+            let m = &self.monitors[ups];
+            if now.saturating_sub(m.lastpoll) > deadtime_ms && m.ob && !m.lb {
+                let system = m.system.clone();
+                self.monitors[ups].lb = true;
+                self.events.push(LogEvent::AssumedDead { system });
+            }
+            if !self.critical(now, ups) {
+                healthy += u64::from(self.monitors[ups].power_value);
+            }
+        }
+        if healthy < u64::from(self.conf.minsupplies) {
+            let critical: Vec<String> = (0..self.monitors.len())
+                .filter(|&i| self.critical(now, i))
+                .map(|i| self.monitors[i].system.clone())
+                .collect();
+            self.events.push(LogEvent::Critical(format!(
+                "Too few UPS(es) are healthy (critical: {})",
+                critical.join(", ")
+            )));
+            self.begin_shutdown();
+            return true;
+        }
+        self.phase = Phase::Monitoring {
+            next_poll: now + self.sleep_ms,
+        };
+        false
+    }
+
+    fn begin_shutdown(&mut self) {
+        self.phase = Phase::SettingFsd;
+    }
+
+    /// FSD was sent to every primary UPS (the replies do not change the sequence).
+    pub fn fsd_sent(&mut self, now: Millis) {
+        if self.primaries().is_empty() {
+            self.do_shutdown(now);
+        } else {
+            self.phase = Phase::WaitingHostsync {
+                start: now,
+                next_query: now,
+            };
+        }
+    }
+
+    /// The largest NUMLOGINS over the primary UPSes (errors count as 0).
+    pub fn numlogins_result(&mut self, now: Millis, max_logins: u32) {
+        let Phase::WaitingHostsync { start, .. } = self.phase else {
+            return;
+        };
+        let waited_ms = now.saturating_sub(start);
+        let expired = waited_ms > self.conf.hostsync_s * 1000;
+        if max_logins <= 1 || expired {
+            if expired && max_logins > 1 {
+                self.events.push(LogEvent::Text(
+                    "Host sync timer expired, forcing shutdown".to_string(),
+                ));
+            }
+            self.events.push(LogEvent::HostsyncDone {
+                logins: max_logins,
+                waited_ms,
+                expired: expired && max_logins > 1,
+            });
+            self.do_shutdown(now);
+            return;
+        }
+        if waited_ms == 0 {
+            self.notify(NotifyType::ShutdownHostsync, None, "");
+        }
+        self.phase = Phase::WaitingHostsync {
+            start,
+            next_query: now + HOSTSYNC_POLL_MS,
+        };
+    }
+
+    fn do_shutdown(&mut self, now: Millis) {
+        self.events.push(LogEvent::Text(
+            "Executing automatic power-fail shutdown".to_string(),
+        ));
+        self.notify(NotifyType::Shutdown, None, "");
+        self.phase = Phase::FinalDelay {
+            until: now + self.conf.finaldelay_s * 1000,
+        };
+    }
+
+    /// SHUTDOWNCMD has been run.
+    pub fn shutdown_done(&mut self) {
+        self.phase = Phase::Done;
+    }
+}
