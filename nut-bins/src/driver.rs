@@ -12,6 +12,7 @@ use std::io;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 /// Lines queued for one socket client before it counts as too slow and is dropped.
 pub const CLIENT_QUEUE_LINES: usize = 4096;
@@ -54,7 +55,10 @@ pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
     let listener = net.bind_local(&socket_name).await?;
     sys.log(format!("listening on driver socket {socket_name}"));
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(1024);
-    tokio::spawn(accept_loop::<N>(listener, input_tx));
+    // Tasks live in a JoinSet owned by this future: stopping the driver (dropping the
+    // future) stops every connection too, as a process exit would.
+    let mut tasks = JoinSet::new();
+    tasks.spawn(accept_loop::<N>(listener, input_tx));
 
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
@@ -125,7 +129,9 @@ fn broadcast(clients: &mut BTreeMap<u64, mpsc::Sender<String>>, lines: &[DriverL
 
 async fn accept_loop<N: Net>(listener: N::LocalListener, input: mpsc::Sender<Input>) {
     let mut next_id = 0u64;
+    let mut tasks = JoinSet::new();
     loop {
+        while tasks.try_join_next().is_some() {}
         let Ok(stream) = N::accept_local(&listener).await else {
             // Out of descriptors or similar: back off instead of spinning.
             tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
@@ -138,7 +144,7 @@ async fn accept_loop<N: Net>(listener: N::LocalListener, input: mpsc::Sender<Inp
         if input.send(Input::Connected(id, tx)).await.is_err() {
             return;
         }
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             while let Some(text) = rx.recv().await {
                 if write_half.write_all(text.as_bytes()).await.is_err() {
                     break;
@@ -146,7 +152,7 @@ async fn accept_loop<N: Net>(listener: N::LocalListener, input: mpsc::Sender<Inp
             }
         });
         let input = input.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let mut reader = WordReader::new(read_half);
             while let Ok(Some(line)) = reader.next_line().await {
                 if line.words.is_empty() {

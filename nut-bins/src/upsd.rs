@@ -13,7 +13,7 @@ use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinSet};
 
 /// Replies queued for one client before it counts as not reading and is dropped.
 pub const CLIENT_QUEUE_REPLIES: usize = 256;
@@ -33,7 +33,7 @@ pub struct UpsdRuntime {
 }
 
 enum Input {
-    ClientConnected(ClientId, String, mpsc::Sender<Out>, JoinHandle<()>),
+    ClientConnected(ClientId, String, mpsc::Sender<Out>, AbortHandle),
     ClientLine(ClientId, Vec<String>),
     ClientGone(ClientId),
     DriverUp(usize, mpsc::Sender<String>),
@@ -48,7 +48,7 @@ enum Out {
 
 struct ClientHandle {
     tx: mpsc::Sender<Out>,
-    reader: JoinHandle<()>,
+    reader: AbortHandle,
 }
 
 /// Runs upsd until the process is stopped. Returns an error if no listener could bind.
@@ -59,13 +59,16 @@ pub async fn serve<N: Net, S: Sys>(net: N, sys: S, runtime: UpsdRuntime) -> io::
         maxconn,
     } = runtime;
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(CORE_QUEUE_INPUTS);
+    // Every task lives in a JoinSet owned by this future, so stopping upsd (dropping
+    // the future) closes every connection, as a process exit would.
+    let mut tasks = JoinSet::new();
     let mut bound = 0;
     for addr in &listen {
         match net.bind(addr).await {
             Ok(listener) => {
                 sys.log(format!("listening on {addr}"));
                 bound += 1;
-                tokio::spawn(accept_loop::<N>(listener, input_tx.clone()));
+                tasks.spawn(accept_loop::<N>(listener, input_tx.clone()));
             }
             Err(e) => sys.event(format!("not listening on {addr}: {e}")),
         }
@@ -78,7 +81,7 @@ pub async fn serve<N: Net, S: Sys>(net: N, sys: S, runtime: UpsdRuntime) -> io::
     }
     let sockets: Vec<String> = core.ups_definitions().map(|d| d.socket_name()).collect();
     for (ups, socket) in sockets.into_iter().enumerate() {
-        tokio::spawn(driver_link(net.clone(), ups, socket, input_tx.clone()));
+        tasks.spawn(driver_link(net.clone(), ups, socket, input_tx.clone()));
     }
     drop(input_tx);
 
@@ -176,7 +179,9 @@ fn perform<S: Sys>(
 
 async fn accept_loop<N: Net>(listener: N::Listener, input: mpsc::Sender<Input>) {
     let mut next_id: ClientId = 0;
+    let mut tasks = JoinSet::new();
     loop {
+        while tasks.try_join_next().is_some() {}
         let (stream, addr) = match N::accept(&listener).await {
             Ok(accepted) => accepted,
             Err(_) => {
@@ -188,8 +193,8 @@ async fn accept_loop<N: Net>(listener: N::Listener, input: mpsc::Sender<Input>) 
         let id = next_id;
         let (tx, rx) = mpsc::channel::<Out>(CLIENT_QUEUE_REPLIES);
         let (read_half, write_half) = tokio::io::split(stream);
-        tokio::spawn(client_writer(write_half, rx));
-        let reader = tokio::spawn(client_reader(id, read_half, input.clone()));
+        tasks.spawn(client_writer(write_half, rx));
+        let reader = tasks.spawn(client_reader(id, read_half, input.clone()));
         if input
             .send(Input::ClientConnected(id, addr, tx, reader))
             .await
@@ -249,7 +254,8 @@ async fn driver_link<N: Net>(net: N, ups: usize, socket: String, input: mpsc::Se
             if input.send(Input::DriverUp(ups, tx)).await.is_err() {
                 return;
             }
-            let writer = tokio::spawn(async move {
+            let mut writer = JoinSet::new();
+            writer.spawn(async move {
                 while let Some(text) = rx.recv().await {
                     if write_half.write_all(text.as_bytes()).await.is_err() {
                         break;
@@ -269,7 +275,7 @@ async fn driver_link<N: Net>(net: N, ups: usize, socket: String, input: mpsc::Se
                     return;
                 }
             }
-            writer.abort();
+            writer.abort_all();
             if input.send(Input::DriverDown(ups)).await.is_err() {
                 return;
             }

@@ -147,6 +147,10 @@ async fn check_powerdownflag_at_start<S: Sys>(sys: &S, conf: &UpsmonConf) {
 }
 
 fn dispatch<S: Sys>(sys: &S, core: &mut UpsmonCore) {
+    let conf = core.conf().clone();
+    for notification in core.take_notifications() {
+        notify(sys, &conf, notification);
+    }
     for event in core.take_events() {
         sys.log(format!("{event:?}"));
         if let nut_core::upsmon::LogEvent::Critical(why) = &event {
@@ -165,10 +169,6 @@ fn dispatch<S: Sys>(sys: &S, core: &mut UpsmonCore) {
                 if *expired { " (HOSTSYNC expired)" } else { "" }
             ));
         }
-    }
-    let conf = core.conf().clone();
-    for notification in core.take_notifications() {
-        notify(sys, &conf, notification);
     }
 }
 

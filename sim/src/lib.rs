@@ -1,1 +1,32 @@
-//! placeholder
+//! sim: runs NUT deployments inside turmoil, from YAML scenarios, and judges the outcome.
+//!
+//! The daemons are nut-bins' own functions; this crate only supplies simulated seams
+//! ([`world`]), the scenario schema ([`scenario`]), the run loop ([`harness`]) and the
+//! invariants and report ([`verdict`]). It is the only crate that depends on turmoil.
+
+pub mod harness;
+pub mod scenario;
+pub mod verdict;
+pub mod world;
+
+use std::path::Path;
+
+/// Loads, runs and judges one scenario file; returns the report and whether it passed.
+pub fn run_file(path: &Path) -> Result<(String, bool), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scenario = scenario::Scenario::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let outcome = harness::run(&scenario)?;
+    let verdict = verdict::judge(&scenario, &outcome);
+    Ok((verdict::render(&scenario, &outcome, &verdict), verdict.passed()))
+}
+
+/// Scenario files under `dir` (`*.yaml`, sorted by name).
+pub fn scenario_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,57 @@
+//! `nut-sim run <file|dir>`: runs scenarios, prints timeline and verdict, exits 1 when a
+//! run does not match its scenario's expectations.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "nut-sim", about = "Deterministic simulation of NUT shutdown sequences", version)]
+struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run one scenario file or every scenario in a directory.
+    Run {
+        /// Scenario file or directory.
+        path: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let Cmd::Run { path } = Args::parse().command;
+    let files = if path.is_dir() {
+        match sim::scenario_files(&path) {
+            Ok(files) => files,
+            Err(e) => {
+                eprintln!("nut-sim: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        vec![path]
+    };
+    let mut all_passed = true;
+    for file in files {
+        let started = std::time::Instant::now();
+        match sim::run_file(&file) {
+            Ok((report, passed)) => {
+                print!("{report}");
+                println!("(wall time {:.2} s)\n", started.elapsed().as_secs_f64());
+                all_passed &= passed;
+            }
+            Err(e) => {
+                eprintln!("nut-sim: {e}");
+                all_passed = false;
+            }
+        }
+    }
+    if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

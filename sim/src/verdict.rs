@@ -1,0 +1,191 @@
+//! Invariants checked on a run's timeline, and the text report that snapshots store.
+//!
+//! Invariants:
+//! - `no_unsafe_power_loss`: no host loses power before its shutdown completed.
+//! - `primary_respects_hostsync`: the primary runs SHUTDOWNCMD only after every secondary
+//!   logged in when FSD was set has logged out, or HOSTSYNC has expired.
+//! - `shutdown_once`: no host runs SHUTDOWNCMD twice.
+
+use crate::harness::{ip_names, upsmon_conf, Outcome};
+use crate::scenario::Scenario;
+use crate::world::HostState;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Result of one invariant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// Invariant name.
+    pub name: &'static str,
+    /// Problems found (empty = holds).
+    pub problems: Vec<String>,
+}
+
+/// All invariants of a run, and whether they match the scenario's expectations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// One entry per invariant.
+    pub checks: Vec<Check>,
+    /// Violations that were not expected, and expected ones that did not happen.
+    pub surprises: Vec<String>,
+}
+
+impl Verdict {
+    /// True when the run matches the scenario's expectations.
+    pub fn passed(&self) -> bool {
+        self.surprises.is_empty()
+    }
+}
+
+struct Session {
+    ip: String,
+    login_ms: u64,
+    logout_ms: Option<u64>,
+}
+
+fn sessions(outcome: &Outcome, primary: &str) -> Vec<Session> {
+    let mut sessions: Vec<Session> = Vec::new();
+    for entry in outcome.timeline.iter().filter(|e| e.host == primary) {
+        let Some(rest) = entry.what.strip_prefix("User ") else {
+            continue;
+        };
+        let Some((who, tail)) = rest.split_once(' ') else {
+            continue;
+        };
+        let ip = who.rsplit_once('@').map(|(_, ip)| ip.to_string()).unwrap_or_default();
+        if tail.starts_with("logged into") {
+            sessions.push(Session { ip, login_ms: entry.t_ms, logout_ms: None });
+        } else if tail.starts_with("logged out") {
+            if let Some(s) = sessions.iter_mut().rev().find(|s| s.ip == ip && s.logout_ms.is_none()) {
+                s.logout_ms = Some(entry.t_ms);
+            }
+        }
+    }
+    // The primary's upsd dies with its host: open sessions end at the last entry.
+    sessions
+}
+
+fn hostsync_check(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
+    let primary = scenario.primary();
+    let first = |what: &str| {
+        outcome
+            .timeline
+            .iter()
+            .find(|e| e.host == primary.name && e.what.starts_with(what))
+            .map(|e| e.t_ms)
+    };
+    let (Some(fsd_ms), Some(cmd_ms)) = (first("set FSD on"), first("SHUTDOWNCMD")) else {
+        return Vec::new();
+    };
+    let hostsync_ms = upsmon_conf(scenario, primary).map(|c| c.hostsync_s * 1000).unwrap_or(0);
+    let primary_ip = outcome.addresses.get(&primary.name).cloned().unwrap_or_default();
+    let names: BTreeMap<String, String> = ip_names(outcome).into_iter().collect();
+    let mut problems = Vec::new();
+    for session in sessions(outcome, &primary.name) {
+        let active_at_fsd = session.login_ms <= fsd_ms && session.logout_ms.is_none_or(|t| t > fsd_ms);
+        if session.ip == primary_ip || !active_at_fsd {
+            continue;
+        }
+        let logged_out_in_time = session.logout_ms.is_some_and(|t| t <= cmd_ms);
+        if !logged_out_in_time && cmd_ms - fsd_ms < hostsync_ms {
+            let who = names.get(&session.ip).cloned().unwrap_or(session.ip.clone());
+            problems.push(format!(
+                "primary ran SHUTDOWNCMD {} ms after FSD while {who} was still logged in (HOSTSYNC {} ms)",
+                cmd_ms - fsd_ms,
+                hostsync_ms
+            ));
+        }
+    }
+    problems
+}
+
+/// Checks every invariant.
+pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
+    let mut checks = Vec::new();
+    let power_loss: Vec<String> = outcome
+        .hosts
+        .iter()
+        .filter_map(|(host, state)| match state {
+            HostState::PowerLost(t) => Some(format!("{host} lost power at {} before halting", clock(*t))),
+            _ => None,
+        })
+        .collect();
+    checks.push(Check { name: "no_unsafe_power_loss", problems: power_loss });
+    checks.push(Check { name: "primary_respects_hostsync", problems: hostsync_check(scenario, outcome) });
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for entry in outcome.timeline.iter().filter(|e| e.what.starts_with("SHUTDOWNCMD")) {
+        *counts.entry(entry.host.as_str()).or_default() += 1;
+    }
+    let twice = counts
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(host, n)| format!("{host} ran SHUTDOWNCMD {n} times"))
+        .collect();
+    checks.push(Check { name: "shutdown_once", problems: twice });
+    let mut surprises = Vec::new();
+    for check in &checks {
+        let expected = scenario.expect.violations.iter().any(|v| v == check.name);
+        match (check.problems.is_empty(), expected) {
+            (false, false) => surprises.push(format!("{} violated", check.name)),
+            (true, true) => surprises.push(format!("{} expected to be violated but held", check.name)),
+            _ => {}
+        }
+    }
+    for name in &scenario.expect.violations {
+        if !checks.iter().any(|c| c.name == name) {
+            surprises.push(format!("unknown invariant {name:?} in expect.violations"));
+        }
+    }
+    Verdict { checks, surprises }
+}
+
+/// `mm:ss.mmm` (hours added when needed).
+pub fn clock(t_ms: u64) -> String {
+    let (h, rest) = (t_ms / 3_600_000, t_ms % 3_600_000);
+    let (m, rest) = (rest / 60_000, rest % 60_000);
+    let (s, ms) = (rest / 1000, rest % 1000);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}.{ms:03}")
+    } else {
+        format!("{m:02}:{s:02}.{ms:03}")
+    }
+}
+
+/// The report printed by `nut-sim run` and stored in snapshots.
+pub fn render(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "scenario: {}", scenario.name);
+    if !scenario.description.is_empty() {
+        let _ = writeln!(out, "about: {}", scenario.description.trim());
+    }
+    let _ = writeln!(out, "seed: {}", scenario.seed);
+    let _ = writeln!(out, "timeline:");
+    let names = ip_names(outcome);
+    for entry in &outcome.timeline {
+        let mut what = entry.what.clone();
+        for (ip, host) in &names {
+            what = what.replace(&format!("@{ip}"), &format!("@{host}"));
+            what = what.replace(&format!(" {ip}"), &format!(" {host}"));
+        }
+        let _ = writeln!(out, "  {:>10}  {:<9} {}", clock(entry.t_ms), entry.host, what);
+    }
+    let _ = writeln!(out, "end: {}", clock(outcome.end_ms));
+    let _ = writeln!(out, "verdict:");
+    for check in &verdict.checks {
+        let expected = scenario.expect.violations.iter().any(|v| v == check.name);
+        if check.problems.is_empty() {
+            let _ = writeln!(out, "  {}: ok", check.name);
+        } else {
+            let tag = if expected { "VIOLATED (expected)" } else { "VIOLATED" };
+            let _ = writeln!(out, "  {}: {tag}", check.name);
+            for problem in &check.problems {
+                let _ = writeln!(out, "    - {problem}");
+            }
+        }
+    }
+    let _ = writeln!(out, "result: {}", if verdict.passed() { "PASS" } else { "FAIL" });
+    for surprise in &verdict.surprises {
+        let _ = writeln!(out, "  - {surprise}");
+    }
+    out
+}
