@@ -19,7 +19,12 @@ pub const DRIVER_VERSION: &str = "2.8.0";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DummyStep {
     /// Set a variable (the value is already joined and cut to size).
-    Set { name: String, value: String },
+    Set {
+        /// Variable name.
+        name: String,
+        /// Raw (unescaped) value.
+        value: String,
+    },
     /// Set `ups.status` from these tokens (may be empty).
     Status(Vec<String>),
     /// Pause for this many seconds.

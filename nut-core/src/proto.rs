@@ -89,19 +89,48 @@ impl fmt::Display for ErrCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GetRequest {
     /// `GET NUMLOGINS <ups>`
-    NumLogins { ups: String },
+    NumLogins {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
     /// `GET UPSDESC <ups>`
-    UpsDesc { ups: String },
+    UpsDesc {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
     /// `GET VAR <ups> <var>`
-    Var { ups: String, var: String },
+    Var {
+        /// UPS name, as the client spelled it.
+        ups: String,
+        /// Variable name.
+        var: String,
+    },
     /// `GET TYPE <ups> <var>`
-    Type { ups: String, var: String },
+    Type {
+        /// UPS name, as the client spelled it.
+        ups: String,
+        /// Variable name.
+        var: String,
+    },
     /// `GET DESC <ups> <var>`
-    Desc { ups: String, var: String },
+    Desc {
+        /// UPS name, as the client spelled it.
+        ups: String,
+        /// Variable name.
+        var: String,
+    },
     /// `GET CMDDESC <ups> <cmd>`
-    CmdDesc { ups: String, cmd: String },
+    CmdDesc {
+        /// UPS name, as the client spelled it.
+        ups: String,
+        /// Instant command name.
+        cmd: String,
+    },
     /// `GET TRACKING [<id>]`
-    Tracking { id: Option<String> },
+    Tracking {
+        /// Tracking id.
+        id: Option<String>,
+    },
 }
 
 /// `LIST` sub-commands.
@@ -110,17 +139,39 @@ pub enum ListRequest {
     /// `LIST UPS`
     Ups,
     /// `LIST VAR <ups>`
-    Var { ups: String },
+    Var {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
     /// `LIST RW <ups>`
-    Rw { ups: String },
+    Rw {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
     /// `LIST CMD <ups>`
-    Cmd { ups: String },
+    Cmd {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
     /// `LIST ENUM <ups> <var>`
-    Enum { ups: String, var: String },
+    Enum {
+        /// UPS name, as the client spelled it.
+        ups: String,
+        /// Variable name.
+        var: String,
+    },
     /// `LIST RANGE <ups> <var>`
-    Range { ups: String, var: String },
+    Range {
+        /// UPS name, as the client spelled it.
+        ups: String,
+        /// Variable name.
+        var: String,
+    },
     /// `LIST CLIENT <ups>`
-    Client { ups: String },
+    Client {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
 }
 
 impl ListRequest {
@@ -173,7 +224,12 @@ pub enum Request {
     /// `LOGOUT`
     Logout,
     /// `PRIMARY <ups>` (or `MASTER <ups>` when `master` is true)
-    Primary { ups: String, master: bool },
+    Primary {
+        /// UPS name, as the client spelled it.
+        ups: String,
+        /// True when the client said MASTER (deprecated alias).
+        master: bool,
+    },
     /// `FSD <ups>`
     Fsd(String),
     /// `GET ...`
@@ -182,16 +238,22 @@ pub enum Request {
     List(ListRequest),
     /// `SET VAR <ups> <var> <value>`
     SetVar {
+        /// UPS name, as the client spelled it.
         ups: String,
+        /// Variable name.
         var: String,
+        /// Raw (unescaped) value.
         value: String,
     },
     /// `SET TRACKING ON|OFF`
     SetTracking(bool),
     /// `INSTCMD <ups> <cmd> [<param>]`
     InstCmd {
+        /// UPS name, as the client spelled it.
         ups: String,
+        /// Instant command name.
         cmd: String,
+        /// Optional parameter.
         param: Option<String>,
     },
 }

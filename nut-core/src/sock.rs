@@ -10,25 +10,73 @@ use crate::tokenizer::{encode, quote};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverLine {
     /// `SETINFO <var> "<value>"`
-    SetInfo { var: String, value: String },
+    SetInfo {
+        /// Variable name.
+        var: String,
+        /// Raw (unescaped) value.
+        value: String,
+    },
     /// `DELINFO <var>`
-    DelInfo { var: String },
+    DelInfo {
+        /// Variable name.
+        var: String,
+    },
     /// `ADDENUM <var> "<value>"`
-    AddEnum { var: String, value: String },
+    AddEnum {
+        /// Variable name.
+        var: String,
+        /// Raw (unescaped) value.
+        value: String,
+    },
     /// `DELENUM <var> "<value>"`
-    DelEnum { var: String, value: String },
+    DelEnum {
+        /// Variable name.
+        var: String,
+        /// Raw (unescaped) value.
+        value: String,
+    },
     /// `ADDRANGE <var> <min> <max>`
-    AddRange { var: String, min: i64, max: i64 },
+    AddRange {
+        /// Variable name.
+        var: String,
+        /// Lower bound.
+        min: i64,
+        /// Upper bound.
+        max: i64,
+    },
     /// `DELRANGE <var> <min> <max>`
-    DelRange { var: String, min: i64, max: i64 },
+    DelRange {
+        /// Variable name.
+        var: String,
+        /// Lower bound.
+        min: i64,
+        /// Upper bound.
+        max: i64,
+    },
     /// `SETAUX <var> <n>`
-    SetAux { var: String, aux: i64 },
+    SetAux {
+        /// Variable name.
+        var: String,
+        /// Aux number (maximum length for STRING variables).
+        aux: i64,
+    },
     /// `SETFLAGS <var> <flag>...`
-    SetFlags { var: String, flags: Vec<String> },
+    SetFlags {
+        /// Variable name.
+        var: String,
+        /// Flag words (RW, STRING, NUMBER).
+        flags: Vec<String>,
+    },
     /// `ADDCMD <cmd>`
-    AddCmd { cmd: String },
+    AddCmd {
+        /// Instant command name.
+        cmd: String,
+    },
     /// `DELCMD <cmd>`
-    DelCmd { cmd: String },
+    DelCmd {
+        /// Instant command name.
+        cmd: String,
+    },
     /// `DUMPDONE`
     DumpDone,
     /// `PONG`
@@ -38,7 +86,12 @@ pub enum DriverLine {
     /// `DATASTALE`
     DataStale,
     /// `TRACKING <id> <result>`
-    Tracking { id: String, result: i64 },
+    Tracking {
+        /// Tracking id.
+        id: String,
+        /// Driver result code.
+        result: i64,
+    },
 }
 
 /// C's `strtol`/`atoi` on a word: leading sign and digits, anything else stops; 0 if none.
@@ -147,14 +200,20 @@ pub enum ServerLine {
     Ping,
     /// `INSTCMD <cmd> [<param>] [TRACKING <id>]`
     InstCmd {
+        /// Instant command name.
         cmd: String,
+        /// Optional parameter.
         param: Option<String>,
+        /// Tracking id, when tracking is on.
         tracking: Option<String>,
     },
     /// `SET <var> "<value>" [TRACKING <id>]`
     Set {
+        /// Variable name.
         var: String,
+        /// Raw (unescaped) value.
         value: String,
+        /// Tracking id, when tracking is on.
         tracking: Option<String>,
     },
     /// `NOBROADCAST`

@@ -74,43 +74,75 @@ impl Default for UpsdSettings {
 pub enum Event {
     /// A client logged into a UPS.
     Login {
+        /// UPS name, as the client spelled it.
         ups: String,
+        /// User name.
         user: String,
+        /// Client IP address.
         addr: String,
     },
     /// A logged-in client went away.
     Logout {
+        /// UPS name, as the client spelled it.
         ups: String,
+        /// User name.
         user: String,
+        /// Client IP address.
         addr: String,
     },
     /// A client set the FSD latch.
     FsdSet {
+        /// UPS name, as the client spelled it.
         ups: String,
+        /// User name.
         user: String,
+        /// Client IP address.
         addr: String,
     },
     /// The driver connection came up.
-    DriverConnected { ups: String, socket: String },
+    DriverConnected {
+        /// UPS name, as the client spelled it.
+        ups: String,
+        /// Driver socket name.
+        socket: String,
+    },
     /// The driver connection went away.
-    DriverLost { ups: String },
+    DriverLost {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
     /// Data became stale.
-    Stale { ups: String },
+    Stale {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
     /// Data is fresh again.
-    NoLongerStale { ups: String },
+    NoLongerStale {
+        /// UPS name, as the client spelled it.
+        ups: String,
+    },
     /// An instant command was sent to a driver.
     InstCmd {
+        /// UPS name, as the client spelled it.
         ups: String,
+        /// User name.
         user: String,
+        /// Client IP address.
         addr: String,
+        /// Instant command name.
         cmd: String,
     },
     /// A variable was set.
     SetVar {
+        /// UPS name, as the client spelled it.
         ups: String,
+        /// User name.
         user: String,
+        /// Client IP address.
         addr: String,
+        /// Variable name.
         var: String,
+        /// Raw (unescaped) value.
         value: String,
     },
 }
@@ -159,13 +191,29 @@ impl fmt::Display for Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Write this text (one or more complete lines) to the client.
-    Reply { client: ClientId, text: String },
+    Reply {
+        /// Client connection.
+        client: ClientId,
+        /// Text to write.
+        text: String,
+    },
     /// Close the client's connection (after writing earlier replies).
-    Close { client: ClientId },
+    Close {
+        /// Client connection.
+        client: ClientId,
+    },
     /// Start a TLS handshake on the client's connection (after `OK STARTTLS`).
-    StartTls { client: ClientId },
+    StartTls {
+        /// Client connection.
+        client: ClientId,
+    },
     /// Write a line to a UPS's driver.
-    ToDriver { ups: usize, line: ServerLine },
+    ToDriver {
+        /// UPS name, as the client spelled it.
+        ups: usize,
+        /// The line.
+        line: ServerLine,
+    },
     /// Log this event.
     Event(Event),
 }

@@ -71,12 +71,18 @@ pub enum LogEvent {
     Critical(String),
     /// The primary finished waiting for secondaries.
     HostsyncDone {
+        /// NUMLOGINS seen last.
         logins: u32,
+        /// How long the primary waited.
         waited_ms: Millis,
+        /// True when HOSTSYNC expired with secondaries still logged in.
         expired: bool,
     },
     /// A dead UPS last seen on battery is now assumed critical.
-    AssumedDead { system: String },
+    AssumedDead {
+        /// MONITOR system name.
+        system: String,
+    },
     /// Anything else worth logging.
     Text(String),
 }
@@ -115,10 +121,21 @@ struct Monitored {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
-    Monitoring { next_poll: Millis },
+    Monitoring {
+        /// Next poll.
+        next_poll: Millis,
+    },
     SettingFsd,
-    WaitingHostsync { start: Millis, next_query: Millis },
-    FinalDelay { until: Millis },
+    WaitingHostsync {
+        /// Start.
+        start: Millis,
+        /// Next query.
+        next_query: Millis,
+    },
+    FinalDelay {
+        /// Until.
+        until: Millis,
+    },
     ShuttingDown,
     Done,
 }

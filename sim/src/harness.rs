@@ -205,7 +205,12 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             if is_primary {
                 let (sys_d, dev, cfg) = (sys.clone(), device.clone(), dummy.clone());
                 set.spawn(supervise(receivers["dummy-ups"].clone(), move || {
-                    run_dummy(SimNet, sys_d.clone(), cfg.clone(), SimDevice::new(dev.clone()))
+                    run_dummy(
+                        SimNet,
+                        sys_d.clone(),
+                        cfg.clone(),
+                        SimDevice::new(dev.clone()),
+                    )
                 }));
                 let (sys_u, core_u) = (sys.clone(), core.clone());
                 set.spawn(supervise(receivers["upsd"].clone(), move || {
@@ -291,7 +296,11 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                         None => {
                             dev.dead = true;
                             drop(dev);
-                            record(now, "ups", format!("stops answering (last status {current_status})"));
+                            record(
+                                now,
+                                "ups",
+                                format!("stops answering (last status {current_status})"),
+                            );
                         }
                     }
                 }
@@ -319,7 +328,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             break;
         }
         if wall_start.elapsed() > WALL_LIMIT {
-            return Err(format!("scenario took longer than {WALL_LIMIT:?} of wall time"));
+            return Err(format!(
+                "scenario took longer than {WALL_LIMIT:?} of wall time"
+            ));
         }
         sim.step().map_err(|e| format!("simulation failed: {e}"))?;
         // Halted hosts stop running anything; the primary's halt triggers the late

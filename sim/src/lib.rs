@@ -14,10 +14,14 @@ use std::path::Path;
 /// Loads, runs and judges one scenario file; returns the report and whether it passed.
 pub fn run_file(path: &Path) -> Result<(String, bool), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let scenario = scenario::Scenario::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scenario =
+        scenario::Scenario::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let outcome = harness::run(&scenario)?;
     let verdict = verdict::judge(&scenario, &outcome);
-    Ok((verdict::render(&scenario, &outcome, &verdict), verdict.passed()))
+    Ok((
+        verdict::render(&scenario, &outcome, &verdict),
+        verdict.passed(),
+    ))
 }
 
 /// Scenario files under `dir` (`*.yaml`, sorted by name).

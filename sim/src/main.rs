@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "nut-sim", about = "Deterministic simulation of NUT shutdown sequences", version)]
+#[command(
+    name = "nut-sim",
+    about = "Deterministic simulation of NUT shutdown sequences",
+    version
+)]
 struct Args {
     #[command(subcommand)]
     command: Cmd,

@@ -186,9 +186,15 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<(), String> {
-        let primaries = self.hosts.iter().filter(|h| h.role == Role::Primary).count();
+        let primaries = self
+            .hosts
+            .iter()
+            .filter(|h| h.role == Role::Primary)
+            .count();
         if primaries != 1 {
-            return Err(format!("exactly one host must have role primary, found {primaries}"));
+            return Err(format!(
+                "exactly one host must have role primary, found {primaries}"
+            ));
         }
         let mut names: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
         names.sort();
@@ -204,14 +210,19 @@ impl Scenario {
                 FaultAction::Partition { a, b } | FaultAction::Repair { a, b } => vec![a, b],
                 FaultAction::Crash { host, process } | FaultAction::Restart { host, process } => {
                     if !["dummy-ups", "upsd", "upsmon"].contains(&process.as_str()) {
-                        return Err(format!("unknown process {process:?} (dummy-ups, upsd, upsmon)"));
+                        return Err(format!(
+                            "unknown process {process:?} (dummy-ups, upsd, upsmon)"
+                        ));
                     }
                     vec![host]
                 }
             };
             for host in hosts {
                 if !self.hosts.iter().any(|h| &h.name == host) {
-                    return Err(format!("fault at {} s names unknown host {host:?}", fault.at_s));
+                    return Err(format!(
+                        "fault at {} s names unknown host {host:?}",
+                        fault.at_s
+                    ));
                 }
             }
         }

@@ -52,11 +52,22 @@ fn sessions(outcome: &Outcome, primary: &str) -> Vec<Session> {
         let Some((who, tail)) = rest.split_once(' ') else {
             continue;
         };
-        let ip = who.rsplit_once('@').map(|(_, ip)| ip.to_string()).unwrap_or_default();
+        let ip = who
+            .rsplit_once('@')
+            .map(|(_, ip)| ip.to_string())
+            .unwrap_or_default();
         if tail.starts_with("logged into") {
-            sessions.push(Session { ip, login_ms: entry.t_ms, logout_ms: None });
+            sessions.push(Session {
+                ip,
+                login_ms: entry.t_ms,
+                logout_ms: None,
+            });
         } else if tail.starts_with("logged out") {
-            if let Some(s) = sessions.iter_mut().rev().find(|s| s.ip == ip && s.logout_ms.is_none()) {
+            if let Some(s) = sessions
+                .iter_mut()
+                .rev()
+                .find(|s| s.ip == ip && s.logout_ms.is_none())
+            {
                 s.logout_ms = Some(entry.t_ms);
             }
         }
@@ -77,18 +88,28 @@ fn hostsync_check(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
     let (Some(fsd_ms), Some(cmd_ms)) = (first("set FSD on"), first("SHUTDOWNCMD")) else {
         return Vec::new();
     };
-    let hostsync_ms = upsmon_conf(scenario, primary).map(|c| c.hostsync_s * 1000).unwrap_or(0);
-    let primary_ip = outcome.addresses.get(&primary.name).cloned().unwrap_or_default();
+    let hostsync_ms = upsmon_conf(scenario, primary)
+        .map(|c| c.hostsync_s * 1000)
+        .unwrap_or(0);
+    let primary_ip = outcome
+        .addresses
+        .get(&primary.name)
+        .cloned()
+        .unwrap_or_default();
     let names: BTreeMap<String, String> = ip_names(outcome).into_iter().collect();
     let mut problems = Vec::new();
     for session in sessions(outcome, &primary.name) {
-        let active_at_fsd = session.login_ms <= fsd_ms && session.logout_ms.is_none_or(|t| t > fsd_ms);
+        let active_at_fsd =
+            session.login_ms <= fsd_ms && session.logout_ms.is_none_or(|t| t > fsd_ms);
         if session.ip == primary_ip || !active_at_fsd {
             continue;
         }
         let logged_out_in_time = session.logout_ms.is_some_and(|t| t <= cmd_ms);
         if !logged_out_in_time && cmd_ms - fsd_ms < hostsync_ms {
-            let who = names.get(&session.ip).cloned().unwrap_or(session.ip.clone());
+            let who = names
+                .get(&session.ip)
+                .cloned()
+                .unwrap_or(session.ip.clone());
             problems.push(format!(
                 "primary ran SHUTDOWNCMD {} ms after FSD while {who} was still logged in (HOSTSYNC {} ms)",
                 cmd_ms - fsd_ms,
@@ -106,14 +127,26 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         .hosts
         .iter()
         .filter_map(|(host, state)| match state {
-            HostState::PowerLost(t) => Some(format!("{host} lost power at {} before halting", clock(*t))),
+            HostState::PowerLost(t) => {
+                Some(format!("{host} lost power at {} before halting", clock(*t)))
+            }
             _ => None,
         })
         .collect();
-    checks.push(Check { name: "no_unsafe_power_loss", problems: power_loss });
-    checks.push(Check { name: "primary_respects_hostsync", problems: hostsync_check(scenario, outcome) });
+    checks.push(Check {
+        name: "no_unsafe_power_loss",
+        problems: power_loss,
+    });
+    checks.push(Check {
+        name: "primary_respects_hostsync",
+        problems: hostsync_check(scenario, outcome),
+    });
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for entry in outcome.timeline.iter().filter(|e| e.what.starts_with("SHUTDOWNCMD")) {
+    for entry in outcome
+        .timeline
+        .iter()
+        .filter(|e| e.what.starts_with("SHUTDOWNCMD"))
+    {
         *counts.entry(entry.host.as_str()).or_default() += 1;
     }
     let twice = counts
@@ -121,13 +154,18 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         .filter(|(_, n)| *n > 1)
         .map(|(host, n)| format!("{host} ran SHUTDOWNCMD {n} times"))
         .collect();
-    checks.push(Check { name: "shutdown_once", problems: twice });
+    checks.push(Check {
+        name: "shutdown_once",
+        problems: twice,
+    });
     let mut surprises = Vec::new();
     for check in &checks {
         let expected = scenario.expect.violations.iter().any(|v| v == check.name);
         match (check.problems.is_empty(), expected) {
             (false, false) => surprises.push(format!("{} violated", check.name)),
-            (true, true) => surprises.push(format!("{} expected to be violated but held", check.name)),
+            (true, true) => {
+                surprises.push(format!("{} expected to be violated but held", check.name))
+            }
             _ => {}
         }
     }
@@ -167,7 +205,13 @@ pub fn render(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Stri
             what = what.replace(&format!("@{ip}"), &format!("@{host}"));
             what = what.replace(&format!(" {ip}"), &format!(" {host}"));
         }
-        let _ = writeln!(out, "  {:>10}  {:<9} {}", clock(entry.t_ms), entry.host, what);
+        let _ = writeln!(
+            out,
+            "  {:>10}  {:<9} {}",
+            clock(entry.t_ms),
+            entry.host,
+            what
+        );
     }
     let _ = writeln!(out, "end: {}", clock(outcome.end_ms));
     let _ = writeln!(out, "verdict:");
@@ -176,14 +220,22 @@ pub fn render(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Stri
         if check.problems.is_empty() {
             let _ = writeln!(out, "  {}: ok", check.name);
         } else {
-            let tag = if expected { "VIOLATED (expected)" } else { "VIOLATED" };
+            let tag = if expected {
+                "VIOLATED (expected)"
+            } else {
+                "VIOLATED"
+            };
             let _ = writeln!(out, "  {}: {tag}", check.name);
             for problem in &check.problems {
                 let _ = writeln!(out, "    - {problem}");
             }
         }
     }
-    let _ = writeln!(out, "result: {}", if verdict.passed() { "PASS" } else { "FAIL" });
+    let _ = writeln!(
+        out,
+        "result: {}",
+        if verdict.passed() { "PASS" } else { "FAIL" }
+    );
     for surprise in &verdict.surprises {
         let _ = writeln!(out, "  - {surprise}");
     }

@@ -18,9 +18,9 @@ pub const LOCAL_PORT_SPAN: u16 = 20_000;
 
 /// Loopback port standing in for the unix socket called `name` (stable hash).
 pub fn local_port(name: &str) -> u16 {
-    let hash = name
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     LOCAL_PORT_BASE + (hash % u64::from(LOCAL_PORT_SPAN)) as u16
 }
 

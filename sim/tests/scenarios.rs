@@ -7,7 +7,11 @@ use std::path::Path;
 fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let files = sim::scenario_files(&dir).expect("scenarios directory");
-    assert!(files.len() >= 5, "expected at least five scenarios, found {}", files.len());
+    assert!(
+        files.len() >= 5,
+        "expected at least five scenarios, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for file in files {
         let (first, passed) = sim::run_file(&file).expect("scenario runs");
@@ -19,7 +23,11 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
             failures.push(format!("{}:\n{first}", file.display()));
         }
     }
-    assert!(failures.is_empty(), "scenarios failed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "scenarios failed:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -46,7 +54,10 @@ fn a_different_seed_changes_latencies_but_not_decisions() {
     let (order_a, timeline_a) = decisions(42);
     let (order_b, timeline_b) = decisions(4242);
     assert_eq!(order_a, order_b);
-    assert_ne!(timeline_a, timeline_b, "the seed should change message latencies");
+    assert_ne!(
+        timeline_a, timeline_b,
+        "the seed should change message latencies"
+    );
 }
 
 #[test]
@@ -60,5 +71,8 @@ fn a_scenario_with_a_typo_is_rejected_with_its_location() {
         "name: x\nduration_s: 10\nups: {name: u, timeline: []}\nhosts: [{name: a, role: secondary}]\n",
     )
     .unwrap_err();
-    assert!(err.contains("exactly one host must have role primary"), "{err}");
+    assert!(
+        err.contains("exactly one host must have role primary"),
+        "{err}"
+    );
 }
