@@ -1,0 +1,52 @@
+//! Real NUT peers against our daemons (Debian's nut-client; installed by .ci/run).
+//! On a machine without them the tests say so and pass; in CI (CI=true) a missing
+//! peer is a failure.
+
+use crate::lab::{bin, run, start_server, Lab};
+use std::path::Path;
+
+fn peer(path: &str) -> Option<&Path> {
+    let path = Path::new(path);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "{} is required in CI (.ci/run installs it)",
+        path.display()
+    );
+    eprintln!("skipping: {} is not installed", path.display());
+    None
+}
+
+#[test]
+fn debian_upsc_prints_the_same_listing_as_ours() {
+    let Some(nut_upsc) = peer("/usr/bin/upsc") else {
+        return;
+    };
+    let mut lab = Lab::new("interop-upsc");
+    let port = start_server(
+        &mut lab,
+        "battery.charge: 100\nbattery.runtime: 1800\nups.status: OL CHRG\nups.mfr: ACME   Corp\ndevice.description: back\\\\slash q\\\"uote\n",
+    );
+    let target = format!("dummy@127.0.0.1:{port}");
+    let host = format!("127.0.0.1:{port}");
+    for args in [
+        vec![target.as_str()],
+        vec![target.as_str(), "ups.status"],
+        vec!["-l", host.as_str()],
+        vec!["-L", host.as_str()],
+    ] {
+        let (their_code, theirs, _) = run(nut_upsc, &args, &[]);
+        let (our_code, ours, _) = run(&bin("upsc"), &args, &[]);
+        assert_eq!(their_code, 0, "NUT's upsc {args:?}");
+        assert_eq!(our_code, 0, "our upsc {args:?}");
+        assert_eq!(theirs, ours, "upsc {args:?}");
+    }
+    let (code, _, stderr) = run(nut_upsc, &[target.as_str(), "no.such.var"], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("Error: Variable not supported by UPS"),
+        "{stderr}"
+    );
+}

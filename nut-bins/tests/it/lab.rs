@@ -1,0 +1,201 @@
+//! A throw-away NUT installation for tests: its own config, state and PID directories,
+//! daemons on 127.0.0.1 with free ports, started by path and stopped by PID.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A lab directory tree; every process started through it is killed on drop.
+pub struct Lab {
+    pub root: PathBuf,
+    children: Vec<(String, Child)>,
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Path of one of our binaries.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = match name {
+        "dummy-ups" => env!("CARGO_BIN_EXE_dummy-ups"),
+        "upsd" => env!("CARGO_BIN_EXE_upsd"),
+        "upsmon" => env!("CARGO_BIN_EXE_upsmon"),
+        "upsc" => env!("CARGO_BIN_EXE_upsc"),
+        other => panic!("unknown binary {other}"),
+    };
+    PathBuf::from(exe)
+}
+
+impl Lab {
+    pub fn new(tag: &str) -> Lab {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let root = std::env::temp_dir().join(format!("nut-rs-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("state")).unwrap();
+        Lab {
+            root,
+            children: Vec::new(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Starts `program` with NUT_CONFPATH=`root/confdir`, shared state dir, own PID dir.
+    pub fn spawn(&mut self, label: &str, program: &Path, confdir: &str, args: &[&str]) -> u32 {
+        let piddir = self.path(&format!("pid-{label}"));
+        std::fs::create_dir_all(&piddir).unwrap();
+        let log = std::fs::File::create(self.path(&format!("{label}.log"))).unwrap();
+        let child = Command::new(program)
+            .args(args)
+            .env("NUT_CONFPATH", self.path(confdir))
+            .env("NUT_STATEPATH", self.path("state"))
+            .env("NUT_ALTPIDPATH", piddir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let pid = child.id();
+        self.children.push((label.to_string(), child));
+        pid
+    }
+
+    pub fn log(&self, label: &str) -> String {
+        std::fs::read_to_string(self.path(&format!("{label}.log"))).unwrap_or_default()
+    }
+
+    /// Stops one process we started, by label.
+    pub fn stop(&mut self, label: &str) {
+        if let Some(pos) = self.children.iter().position(|(l, _)| l == label) {
+            let (_, mut child) = self.children.remove(pos);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// True if the labelled process is still running.
+    pub fn running(&mut self, label: &str) -> bool {
+        self.children
+            .iter_mut()
+            .find(|(l, _)| l == label)
+            .is_some_and(|(_, c)| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+/// Polls `probe` every 100 ms until it returns `Some`, at most `limit`.
+pub fn wait_for<T>(limit: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends raw request bytes to upsd and reads replies until `expect_lines` lines arrived
+/// or 5 s passed.
+pub fn exchange(port: u16, request: &[u8], expect_lines: usize) -> String {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    if stream.write_all(request).is_err() {
+        return String::new();
+    }
+    let mut out = Vec::new();
+    let start = Instant::now();
+    while out.iter().filter(|&&b| b == b'\n').count() < expect_lines
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        let mut buf = [0u8; 4096];
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs a command and returns (exit code, stdout, stderr).
+pub fn run(program: &Path, args: &[&str], envs: &[(&str, &Path)]) -> (i32, String, String) {
+    let out = Command::new(program)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, *v)))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A lab with dummy-ups and upsd serving UPS `dummy` from `test.dev`; returns the port.
+pub fn start_server(lab: &mut Lab, dev: &str) -> u16 {
+    let port = free_port();
+    lab.write(
+        "etc/ups.conf",
+        "[dummy]\n\tdriver = dummy-ups\n\tport = test.dev\n\tdesc = \"Test UPS\"\n",
+    );
+    lab.write("etc/test.dev", dev);
+    lab.write(
+        "etc/upsd.conf",
+        &format!("LISTEN 127.0.0.1 {port}\nMAXAGE 15\n"),
+    );
+    lab.write(
+        "etc/upsd.users",
+        "[admin]\n\tpassword = adminpass\n\tactions = SET FSD\n\tinstcmds = ALL\n\
+         [monprimary]\n\tpassword = pp\n\tupsmon primary\n\
+         [monsecondary]\n\tpassword = sp\n\tupsmon secondary\n",
+    );
+    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
+    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    wait_for(
+        Duration::from_secs(15),
+        "upsd to serve the dummy UPS",
+        || {
+            let reply = exchange(port, b"GET VAR dummy ups.status\n", 1);
+            reply.starts_with("VAR dummy ups.status").then_some(())
+        },
+    );
+    port
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the real binaries on 127.0.0.1 (one test binary, many modules).
+
+mod checkconfig;
+mod interop;
+mod lab;
+mod shutdown;
+mod upsd_server;

@@ -1,0 +1,105 @@
+//! upsd with dummy-ups as real processes: exact replies, file changes picked up,
+//! hostile input survived.
+
+use crate::lab::{exchange, start_server, wait_for, Lab};
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+#[test]
+fn answers_like_nut_and_follows_the_data_file() {
+    let mut lab = Lab::new("upsd");
+    let port = start_server(
+        &mut lab,
+        "battery.charge: 100\nups.status: OL CHRG\nups.mfr: ACME   Corp\n",
+    );
+    let cases: &[(&[u8], &str)] = &[
+        (
+            b"VER\n",
+            "Network UPS Tools upsd 2.8.0 - http://www.networkupstools.org/\n",
+        ),
+        (b"NETVER\n", "1.3\n"),
+        (b"\n", "ERR UNKNOWN-COMMAND\n"),
+        (
+            b"LIST UPS\n",
+            "BEGIN LIST UPS\nUPS dummy \"Test UPS\"\nEND LIST UPS\n",
+        ),
+        (
+            b"get var dummy UPS.MFR\n",
+            "VAR dummy UPS.MFR \"ACME Corp\"\n",
+        ),
+        (b"GET VAR nosuch ups.status\n", "ERR UNKNOWN-UPS\n"),
+        (b"LOGIN dummy\n", "ERR USERNAME-REQUIRED\n"),
+        (b"LIST CLIENTS dummy\n", "ERR INVALID-ARGUMENT\n"),
+        (
+            b"GET TYPE dummy ups.mfr\n",
+            "TYPE dummy ups.mfr RW STRING:32\n",
+        ),
+        (b"STARTTLS\n", "ERR FEATURE-NOT-CONFIGURED\n"),
+    ];
+    for (request, expected) in cases {
+        let lines = expected.matches('\n').count();
+        assert_eq!(
+            &exchange(port, request, lines),
+            expected,
+            "request {:?}",
+            String::from_utf8_lossy(request)
+        );
+    }
+    lab.write(
+        "etc/test.dev",
+        "battery.charge: 42\nups.status: OB DISCHRG\nups.mfr: ACME   Corp\n",
+    );
+    wait_for(Duration::from_secs(10), "the new status", || {
+        let reply = exchange(port, b"GET VAR dummy ups.status\n", 1);
+        (reply == "VAR dummy ups.status \"OB DISCHRG\"\n").then_some(())
+    });
+    // The driver goes away: DRIVER-NOT-CONNECTED, and back once it restarts.
+    lab.stop("dummy-ups");
+    wait_for(Duration::from_secs(10), "DRIVER-NOT-CONNECTED", || {
+        (exchange(port, b"GET VAR dummy ups.status\n", 1) == "ERR DRIVER-NOT-CONNECTED\n")
+            .then_some(())
+    });
+    lab.spawn(
+        "dummy-ups-2",
+        &crate::lab::bin("dummy-ups"),
+        "etc",
+        &["-a", "dummy"],
+    );
+    wait_for(
+        Duration::from_secs(15),
+        "reconnect to the restarted driver",
+        || {
+            exchange(port, b"GET VAR dummy battery.charge\n", 1)
+                .starts_with("VAR dummy battery.charge \"42\"")
+                .then_some(())
+        },
+    );
+}
+
+#[test]
+fn garbage_and_idle_clients_do_not_stop_upsd_serving_others() {
+    let mut lab = Lab::new("hostile");
+    let port = start_server(&mut lab, "ups.status: OL\n");
+    // A client that sends 1 MiB without a newline, one with NUL and high bytes, and one
+    // that connects and never reads.
+    let mut big = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _ = big.write_all(&vec![b'A'; 1 << 20]);
+    let garbage: Vec<u8> = (0u8..=255).cycle().take(64 * 1024).collect();
+    let mut noisy = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _ = noisy.write_all(&garbage);
+    let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _ = silent.write_all(&b"LIST VAR dummy\n".repeat(2000));
+    for _ in 0..20 {
+        assert_eq!(
+            exchange(port, b"GET VAR dummy ups.status\n", 1),
+            "VAR dummy ups.status \"OL\"\n"
+        );
+    }
+    assert_eq!(
+        exchange(port, b"GET VAR dummy ups.\x01status\n", 1),
+        "VAR dummy ups.status \"OL\"\n",
+        "control bytes are dropped inside words"
+    );
+    assert!(lab.running("upsd"));
+}
