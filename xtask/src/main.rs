@@ -1,1 +1,78 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's one entry point for automation.
+//!
+//! - `test`: install the real NUT peers when missing (Debian packages, as root), run the
+//!   whole test suite with cargo-nextest (or cargo test), then every bundled scenario.
+//! - `sim [path]`: run the bundled scenarios (or the given file/directory).
+//! - `tidy`: the structural checks (also run as a test, see `tidy.rs`).
+//!
+//! xtask may run processes and touch files; it is never linked into the daemons.
+
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+fn have(program: &str, arg: &str) -> bool {
+    Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn install_peers() -> Result<(), String> {
+    run(Command::new("bash").arg(root().join("ci/install-peers.sh")))
+}
+
+fn test() -> Result<(), String> {
+    install_peers()?;
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.current_dir(root());
+    if have("cargo-nextest", "--version") || have("cargo", "nextest --version") {
+        cargo.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        cargo.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    run(&mut cargo)?;
+    sim(None)
+}
+
+fn sim(path: Option<String>) -> Result<(), String> {
+    let target = path.unwrap_or_else(|| root().join("scenarios").display().to_string());
+    run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args(["run", "--quiet", "-p", "sim", "--bin", "nut-sim", "--", "run", &target]))
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("test") => test(),
+        Some("sim") => sim(args.next()),
+        Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
+        _ => Err("usage: cargo xtask <test|sim [path]|tidy>".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
