@@ -12,6 +12,8 @@ use crate::Millis;
 
 /// Longest value dummy-ups keeps from a data file line, in bytes.
 pub const MAX_DUMMY_VALUE_BYTES: usize = 127;
+/// dummy-ups treats every name starting with this (case-sensitive) as the status.
+const STATUS_PREFIX: &str = "ups.status";
 /// Driver version string published as `driver.version`.
 pub const DRIVER_VERSION: &str = "2.8.0";
 
@@ -50,7 +52,7 @@ pub fn parse_dummy_file(text: &[u8]) -> Vec<DummyStep> {
             continue;
         }
         let rest = &line.words[1..];
-        if name.starts_with("ups.status") {
+        if name.starts_with(STATUS_PREFIX) {
             steps.push(DummyStep::Status(rest.to_vec()));
             continue;
         }
@@ -102,6 +104,13 @@ impl DriverState {
         self.tree.set(name, value).then(|| DriverLine::SetInfo {
             var: name.to_string(),
             value: self.tree.value(name).unwrap_or(value).to_string(),
+        })
+    }
+
+    /// Deletes a variable; returns the line to broadcast if it existed.
+    pub fn delete(&mut self, name: &str) -> Option<DriverLine> {
+        self.tree.delete(name).then(|| DriverLine::DelInfo {
+            var: name.to_string(),
         })
     }
 
@@ -285,7 +294,13 @@ impl DummyDevice {
         state.tree_mut().add_cmd("load.off");
     }
 
+    /// dummy-ups's `setvar`: an empty value deletes the variable (nut-reference.md §6.2,
+    /// e.g. `upsrw -s var=`), except `ups.status`, which goes through the status
+    /// functions and may be published empty.
     fn set_var(state: &mut DriverState, name: &str, value: &str) -> Option<DriverLine> {
+        if value.is_empty() && !name.starts_with(STATUS_PREFIX) {
+            return state.delete(name);
+        }
         let is_new = state.tree().get(name).is_none();
         let line = state.set(name, value);
         if is_new {

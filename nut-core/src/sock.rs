@@ -102,6 +102,9 @@ pub fn atoi(word: &str) -> i64 {
         Some(b'+') => (1, &trimmed[1..]),
         _ => (1, trimmed),
     };
+    // Accumulate with the sign applied digit by digit so that out-of-range input clamps
+    // to i64::MIN or i64::MAX, as strtol does (negating a clamped i64::MAX would give
+    // i64::MIN + 1).
     let mut value: i64 = 0;
     for byte in digits.bytes() {
         if !byte.is_ascii_digit() {
@@ -109,9 +112,9 @@ pub fn atoi(word: &str) -> i64 {
         }
         value = value
             .saturating_mul(10)
-            .saturating_add(i64::from(byte - b'0'));
+            .saturating_add(sign * i64::from(byte - b'0'));
     }
-    sign * value
+    value
 }
 
 impl DriverLine {

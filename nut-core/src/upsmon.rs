@@ -110,7 +110,11 @@ struct Monitored {
     commstate: i8,
     /// -1 unknown, 0 on battery, 1 on line.
     linestate: i8,
-    lastpoll: Millis,
+    /// Last successful status read; `None` until the first one. NUT starts it at 0 on
+    /// the wall clock, so a UPS never reached counts as unreachable "forever" (NOCOMM on
+    /// the second failed poll, nut-reference.md §3.3); our clock starts at the shell's
+    /// start, so "never" must be explicit.
+    lastpoll: Option<Millis>,
     lastnoncrit: Millis,
     lastrbwarn: Option<Millis>,
     lastncwarn: Option<Millis>,
@@ -276,7 +280,7 @@ impl UpsmonCore {
     }
 
     fn ups_is_alive(&mut self, now: Millis, ups: usize) {
-        self.monitors[ups].lastpoll = now;
+        self.monitors[ups].lastpoll = Some(now);
         if self.monitors[ups].commstate == 0 {
             self.notify(NotifyType::CommOk, Some(ups), "");
         }
@@ -295,9 +299,9 @@ impl UpsmonCore {
         }
         let nocomm_ms = self.conf.nocommwarntime_s * 1000;
         let monitor = &self.monitors[ups];
-        let since_poll = now.saturating_sub(monitor.lastpoll);
+        let since_poll = monitor.lastpoll.map(|t| now.saturating_sub(t));
         let since_warn = monitor.lastncwarn.map(|t| now.saturating_sub(t));
-        if since_poll >= nocomm_ms && since_warn.is_none_or(|d| d > nocomm_ms) {
+        if since_poll.is_none_or(|d| d >= nocomm_ms) && since_warn.is_none_or(|d| d > nocomm_ms) {
             self.monitors[ups].lastncwarn = Some(now);
             self.notify(NotifyType::NoComm, Some(ups), "");
         }
@@ -539,7 +543,10 @@ impl UpsmonCore {
         let mut healthy: u64 = 0;
         for ups in 0..self.monitors.len() {
             let m = &self.monitors[ups];
-            if now.saturating_sub(m.lastpoll) > deadtime_ms && m.ob && !m.lb {
+            let dead = m
+                .lastpoll
+                .is_none_or(|t| now.saturating_sub(t) > deadtime_ms);
+            if dead && m.ob && !m.lb {
                 let system = m.system.clone();
                 self.monitors[ups].lb = true;
                 self.events.push(LogEvent::AssumedDead { system });

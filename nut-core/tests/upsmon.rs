@@ -1,0 +1,466 @@
+//! Tests of upsmon's decisions (nut-reference.md §3.3-3.6, §9 items 7-9) through
+//! [`UpsmonCore`], as scenario tables.
+//!
+//! A scenario is a config plus steps `(time_ms, action, expect)`. Actions:
+//! * `N: <status>`: monitor N's `ups.status` poll answered `<status>`;
+//! * `N! <ERR-CODE>`: upsd answered an error; `N~`: the connection is lost;
+//! * `end`: end of the poll cycle (critical rule); `next`: ask for the next command;
+//! * `fsd-sent`, `logins <n>`, `done` (SHUTDOWNCMD ran), `user-fsd`.
+//!
+//! `expect` lists, space-separated: the notifications queued by the step (NOTIFYTYPE
+//! names), `ASSUMED-DEAD`, `HOSTSYNC-DONE`/`HOSTSYNC-EXPIRED` log events, `CRIT` when
+//! `end` started the shutdown, and for `next` the command: `poll`, `sleep <t>`,
+//! `setfsd <list or ->`, `numlogins <list>`, `run-shutdown`, `exit`.
+
+use nut_core::config::{parse_upsmon_conf, UpsmonConf};
+use nut_core::proto::ErrCode;
+use nut_core::upsmon::{Command, LogEvent, PollOutcome, UpsmonCore};
+
+fn conf(text: &str) -> UpsmonConf {
+    let parsed = parse_upsmon_conf("upsmon.conf", text.as_bytes());
+    assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
+    parsed.value
+}
+
+const PRIMARY: &str = "MONITOR ups1@localhost 1 mon monpass primary
+POWERDOWNFLAG /etc/killpower
+SHUTDOWNCMD \"/sbin/shutdown -h +0\"
+POLLFREQ 5
+POLLFREQALERT 2
+";
+
+const SECONDARY: &str = "MONITOR ups1@server 1 sec secpass secondary
+POWERDOWNFLAG /etc/killpower
+SHUTDOWNCMD \"/sbin/shutdown -h +0\"
+POLLFREQ 5
+POLLFREQALERT 2
+";
+
+fn list(v: &[usize]) -> String {
+    if v.is_empty() {
+        return "-".to_string();
+    }
+    v.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn step(core: &mut UpsmonCore, now: u64, action: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let monitor = |a: &str| -> usize { a[..1].parse().expect("monitor index") };
+    match action {
+        "end" => {
+            if core.end_poll_cycle(now) {
+                out.push("CRIT".to_string());
+            }
+        }
+        "next" => out.push(match core.next_command(now) {
+            Command::PollAll => "poll".to_string(),
+            Command::SleepUntil(t) => format!("sleep {t}"),
+            Command::SetFsd(v) => format!("setfsd {}", list(&v)),
+            Command::QueryNumLogins(v) => format!("numlogins {}", list(&v)),
+            Command::RunShutdown {
+                powerdownflag,
+                shutdowncmd,
+            } => {
+                assert_eq!(powerdownflag.as_deref(), Some("/etc/killpower"));
+                assert_eq!(shutdowncmd.as_deref(), Some("/sbin/shutdown -h +0"));
+                "run-shutdown".to_string()
+            }
+            Command::Exit => "exit".to_string(),
+        }),
+        "fsd-sent" => core.fsd_sent(now),
+        "done" => core.shutdown_done(),
+        "user-fsd" => core.user_fsd(),
+        _ if action.starts_with("logins ") => {
+            core.numlogins_result(now, action[7..].parse().expect("logins count"))
+        }
+        _ if action[1..].starts_with(": ") => core.poll_result(
+            now,
+            monitor(action),
+            PollOutcome::Status(action[3..].to_string()),
+        ),
+        _ if action[1..].starts_with("! ") => {
+            let code = ErrCode::parse(&action[3..]).expect("error code");
+            core.poll_result(now, monitor(action), PollOutcome::Error(code))
+        }
+        _ if action[1..].starts_with('~') => core.poll_result(
+            now,
+            monitor(action),
+            PollOutcome::ConnectionLost("Server disconnected".to_string()),
+        ),
+        _ => panic!("unknown action {action:?}"),
+    }
+    let mut rendered: Vec<String> = core
+        .take_notifications()
+        .into_iter()
+        .map(|n| n.kind.as_str().to_string())
+        .collect();
+    for event in core.take_events() {
+        match event {
+            LogEvent::AssumedDead { .. } => rendered.push("ASSUMED-DEAD".to_string()),
+            LogEvent::HostsyncDone { expired: true, .. } => {
+                rendered.push("HOSTSYNC-EXPIRED".to_string())
+            }
+            LogEvent::HostsyncDone { expired: false, .. } => {
+                rendered.push("HOSTSYNC-DONE".to_string())
+            }
+            LogEvent::Critical(_) | LogEvent::Text(_) => {}
+        }
+    }
+    rendered.extend(out);
+    rendered
+}
+
+/// Runs the steps of one scenario and compares each step's rendering.
+fn check(conf_text: &str, steps: &[(u64, &str, &str)]) {
+    let mut core = UpsmonCore::new(0, conf(conf_text));
+    for (now, action, expected) in steps {
+        let got = step(&mut core, *now, action).join(" ");
+        assert_eq!(got, *expected, "at {now} ms, step {action:?}");
+    }
+}
+
+#[test]
+fn primary_ob_then_lb_shuts_down() {
+    check(
+        PRIMARY,
+        &[
+            (0, "next", "poll"),
+            (0, "0: OL", ""),
+            (0, "end", ""),
+            (0, "next", "sleep 5000"),
+            (4999, "next", "sleep 5000"),
+            (5000, "next", "poll"),
+            (5000, "0: OB DISCHRG", "ONBATT"),
+            (5000, "end", ""),
+            (5000, "next", "sleep 7000"),
+            (7000, "0: OB DISCHRG LB", "LOWBATT"),
+            (7000, "end", "CRIT"),
+            (7000, "next", "setfsd 0"),
+            (7000, "fsd-sent", ""),
+            (7000, "next", "numlogins 0"),
+            // Only ourselves logged in: SHUTDOWN, then FINALDELAY (5 s), then SHUTDOWNCMD.
+            (7000, "logins 1", "SHUTDOWN HOSTSYNC-DONE"),
+            (7000, "next", "sleep 12000"),
+            (11999, "next", "sleep 12000"),
+            (12000, "next", "run-shutdown"),
+            (12000, "done", ""),
+            (12000, "next", "exit"),
+        ],
+    );
+}
+
+#[test]
+fn primary_waits_for_secondaries() {
+    let base: &[(u64, &str, &str)] = &[
+        (0, "0: OB LB", "ONBATT LOWBATT"),
+        (0, "end", "CRIT"),
+        (0, "next", "setfsd 0"),
+        (1000, "fsd-sent", ""),
+        (1000, "next", "numlogins 0"),
+    ];
+    // The secondaries log out after a while.
+    let mut steps = base.to_vec();
+    steps.extend_from_slice(&[
+        (1000, "logins 3", "SHUTDOWN_HOSTSYNC"),
+        (1000, "next", "sleep 1250"),
+        (1250, "next", "numlogins 0"),
+        (1250, "logins 2", ""),
+        (1500, "next", "numlogins 0"),
+        (1500, "logins 1", "SHUTDOWN HOSTSYNC-DONE"),
+        (1500, "next", "sleep 6500"),
+        (6500, "next", "run-shutdown"),
+    ]);
+    check(PRIMARY, &steps);
+    // HOSTSYNC (15 s) expires with a secondary still there.
+    let mut steps = base.to_vec();
+    steps.extend_from_slice(&[
+        (1000, "logins 2", "SHUTDOWN_HOSTSYNC"),
+        (8000, "logins 2", ""),
+        (16000, "logins 2", ""),
+        (16001, "logins 2", "SHUTDOWN HOSTSYNC-EXPIRED"),
+        (16001, "next", "sleep 21001"),
+        (21001, "next", "run-shutdown"),
+    ]);
+    check(PRIMARY, &steps);
+    // NUMLOGINS errors count as 0 (driver gone): no waiting at all.
+    let mut steps = base.to_vec();
+    steps.extend_from_slice(&[(1000, "logins 0", "SHUTDOWN HOSTSYNC-DONE")]);
+    check(PRIMARY, &steps);
+}
+
+#[test]
+fn secondary_waits_hostsync_for_fsd() {
+    check(
+        SECONDARY,
+        &[
+            (0, "0: OL", ""),
+            (0, "end", ""),
+            (5000, "0: OB", "ONBATT"),
+            (5000, "end", ""),
+            (7000, "0: OB LB", "LOWBATT"),
+            (7000, "end", ""),
+            (9000, "0: OB LB", ""),
+            (9000, "end", ""),
+            // HOSTSYNC (15 s) since the last non-critical reading (7000: OB before LB).
+            (22000, "0: OB LB", ""),
+            (22000, "end", ""),
+            (22001, "end", "CRIT"),
+            (22001, "next", "setfsd -"),
+            (22001, "fsd-sent", "SHUTDOWN"),
+            (22001, "next", "sleep 27001"),
+            (27001, "next", "run-shutdown"),
+        ],
+    );
+}
+
+#[test]
+fn secondary_sees_fsd() {
+    // Observed 2.8.0 order on a secondary: ONBATT, LOWBATT, FSD, SHUTDOWN.
+    check(
+        SECONDARY,
+        &[
+            (0, "0: OL", ""),
+            (0, "end", ""),
+            (5000, "0: OB DISCHRG", "ONBATT"),
+            (5000, "end", ""),
+            (7000, "0: OB DISCHRG LB", "LOWBATT"),
+            (7000, "end", ""),
+            (8000, "0: FSD OB DISCHRG LB", "FSD"),
+            (8000, "end", "CRIT"),
+            (8000, "next", "setfsd -"),
+            (8000, "fsd-sent", "SHUTDOWN"),
+        ],
+    );
+}
+
+#[test]
+fn fsd_is_critical() {
+    // FSD is critical whatever else the status says.
+    check(PRIMARY, &[(0, "0: FSD OL", "FSD"), (0, "end", "CRIT")]);
+    check(
+        SECONDARY,
+        &[
+            (0, "0: OL", ""),
+            (0, "end", ""),
+            (5000, "0: FSD OL CHRG", "FSD"),
+            (5000, "end", "CRIT"),
+        ],
+    );
+    // FSD on a UPS with power value 0 is critical but does not count in the healthy sum.
+    let two = "MONITOR a@h 1 u p primary
+MONITOR b@h 0 u p secondary
+POWERDOWNFLAG /etc/killpower
+";
+    check(
+        two,
+        &[(0, "0: OL", ""), (0, "1: FSD OL", "FSD"), (0, "end", "")],
+    );
+    let two_needed = "MONITOR a@h 1 u p primary
+MONITOR b@h 1 u p secondary
+MINSUPPLIES 2
+POWERDOWNFLAG /etc/killpower
+";
+    check(
+        two_needed,
+        &[
+            (0, "0: OL", ""),
+            (0, "1: FSD OL", "FSD"),
+            (0, "end", "CRIT"),
+        ],
+    );
+    // OB LB on one of two supplies with MINSUPPLIES 1: still enough power.
+    check(
+        "MONITOR a@h 1 u p primary\nMONITOR b@h 1 u p primary\nPOWERDOWNFLAG /x\n",
+        &[
+            (0, "0: OL", ""),
+            (0, "1: OB LB", "ONBATT LOWBATT"),
+            (0, "end", ""),
+        ],
+    );
+}
+
+#[test]
+fn dead_ups_last_on_battery() {
+    let primary = "MONITOR ups1@localhost 1 mon monpass primary
+POWERDOWNFLAG /etc/killpower
+DEADTIME 6
+HOSTSYNC 15
+";
+    let secondary = primary.replace("primary\n", "secondary\n");
+    // Primary: critical once DEADTIME has passed since the last good poll.
+    check(
+        primary,
+        &[
+            (0, "0: OL", ""),
+            (0, "end", ""),
+            (5000, "0: OB", "ONBATT"),
+            (5000, "end", ""),
+            (7000, "0! DATA-STALE", "COMMBAD"),
+            (7000, "end", ""),
+            (11000, "0! DRIVER-NOT-CONNECTED", ""),
+            (11000, "end", ""),
+            (12000, "0~", ""),
+            (12000, "end", "ASSUMED-DEAD CRIT"),
+        ],
+    );
+    // Secondary: also waits HOSTSYNC since its last non-critical reading (5000).
+    check(
+        &secondary,
+        &[
+            (0, "0: OL", ""),
+            (5000, "0: OB", "ONBATT"),
+            (7000, "0! DATA-STALE", "COMMBAD"),
+            (12000, "0! DATA-STALE", ""),
+            (12000, "end", "ASSUMED-DEAD"),
+            (20000, "end", ""),
+            (20001, "end", "CRIT"),
+        ],
+    );
+    // Dead but last known on line: never critical.
+    check(
+        primary,
+        &[
+            (0, "0: OL", ""),
+            (5000, "0! DATA-STALE", "COMMBAD"),
+            (60000, "0! DATA-STALE", ""),
+            (60000, "end", ""),
+            (3_600_000, "end", ""),
+        ],
+    );
+}
+
+#[test]
+fn never_reached_ups_is_healthy() {
+    // COMMBAD on the first failed poll, NOCOMM on the second, then every
+    // NOCOMMWARNTIME (300 s); never critical.
+    check(
+        PRIMARY,
+        &[
+            (0, "0~", "COMMBAD"),
+            (0, "end", ""),
+            (5000, "0~", "NOCOMM"),
+            (5000, "end", ""),
+            (10000, "0! DRIVER-NOT-CONNECTED", ""),
+            (305000, "0~", ""),
+            (305001, "0~", "NOCOMM"),
+            (305001, "end", ""),
+            (3_600_000, "end", ""),
+        ],
+    );
+}
+
+#[test]
+fn notification_suppression() {
+    // §9 item 8 and §3.3.
+    check(
+        PRIMARY,
+        &[
+            // First OL and first successful contact are silent.
+            (0, "0: OL CHRG", ""),
+            (5000, "0: OL", ""),
+            // ONLINE only after an OB transition.
+            (10000, "0: OB", "ONBATT"),
+            (12000, "0: OB", ""),
+            (14000, "0: OL", "ONLINE"),
+            (19000, "0: OL", ""),
+            // COMMBAD once, then COMMOK when the UPS answers again; the line state is
+            // unchanged, so no ONLINE.
+            (24000, "0! DATA-STALE", "COMMBAD"),
+            (29000, "0~", ""),
+            (34000, "0: OL", "COMMOK"),
+            // LB on line: LOWBATT once per appearance.
+            (39000, "0: OL LB", "LOWBATT"),
+            (44000, "0: OL LB", ""),
+            (49000, "0: OL", ""),
+            (54000, "0: OL LB", "LOWBATT"),
+            // Replace battery: at once, then only after RBWARNTIME (43200 s).
+            (60000, "0: OL RB", "REPLBATT"),
+            (65000, "0: OL RB", ""),
+            (43_260_000, "0: OL RB", ""),
+            (43_260_001, "0: OL RB", "REPLBATT"),
+            // FSD notified once while it stays.
+            (43_270_000, "0: FSD OL", "FSD"),
+            (43_275_000, "0: FSD OL", ""),
+            (43_280_000, "0: OL", ""),
+            (43_285_000, "0: FSD OL", "FSD"),
+            // An empty status is lost communication.
+            (43_290_000, "0: ", "COMMBAD"),
+            (43_295_000, "0: OL", "COMMOK"),
+        ],
+    );
+    // ONBATT is not suppressed at start-up.
+    check(PRIMARY, &[(0, "0: OB DISCHRG", "ONBATT")]);
+    // Neither is COMMBAD.
+    check(SECONDARY, &[(0, "0! DATA-STALE", "COMMBAD")]);
+}
+
+#[test]
+fn poll_interval_is_one_global_value() {
+    let two = "MONITOR a@h 1 u p primary
+MONITOR b@h 1 u p primary
+POWERDOWNFLAG /x
+POLLFREQ 5
+POLLFREQALERT 2
+";
+    check(
+        two,
+        &[
+            (0, "0: OL", ""),
+            (0, "1: OL", ""),
+            (0, "end", ""),
+            (0, "next", "sleep 5000"),
+            (5000, "0: OL", ""),
+            (5000, "1: OB", "ONBATT"),
+            (5000, "end", ""),
+            (5000, "next", "sleep 7000"),
+            (7000, "0: OL", ""),
+            (7000, "1: OL", "ONLINE"),
+            (7000, "end", ""),
+            (7000, "next", "sleep 12000"),
+        ],
+    );
+}
+
+#[test]
+fn user_fsd() {
+    check(
+        PRIMARY,
+        &[
+            (0, "0: OL", ""),
+            (0, "end", ""),
+            (1000, "user-fsd", ""),
+            (1000, "next", "setfsd 0"),
+            (1000, "fsd-sent", ""),
+            (1000, "logins 1", "SHUTDOWN HOSTSYNC-DONE"),
+            (6000, "next", "run-shutdown"),
+        ],
+    );
+}
+
+#[test]
+fn notification_texts() {
+    let mut core = UpsmonCore::new(0, conf(PRIMARY));
+    core.poll_result(0, 0, PollOutcome::Status("OB LB".to_string()));
+    core.end_poll_cycle(0);
+    core.fsd_sent(0);
+    core.numlogins_result(0, 1);
+    let got: Vec<(String, String, String)> = core
+        .take_notifications()
+        .into_iter()
+        .map(|n| (n.kind.as_str().to_string(), n.system, n.message))
+        .collect();
+    let expected = [
+        ("ONBATT", "ups1@localhost", "UPS ups1@localhost on battery"),
+        (
+            "LOWBATT",
+            "ups1@localhost",
+            "UPS ups1@localhost battery is low",
+        ),
+        ("SHUTDOWN", "", "Auto logout and shutdown proceeding"),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(got, expected);
+}
