@@ -5,7 +5,7 @@
 use crate::lab::{bin, run, start_server, Lab};
 use std::path::Path;
 
-fn peer(path: &str) -> Option<&Path> {
+pub(crate) fn peer(path: &str) -> Option<&Path> {
     let path = Path::new(path);
     if path.exists() {
         return Some(path);

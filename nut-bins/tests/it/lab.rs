@@ -32,6 +32,9 @@ pub fn bin(name: &str) -> PathBuf {
         "upsd" => env!("CARGO_BIN_EXE_upsd"),
         "upsmon" => env!("CARGO_BIN_EXE_upsmon"),
         "upsc" => env!("CARGO_BIN_EXE_upsc"),
+        "upscmd" => env!("CARGO_BIN_EXE_upscmd"),
+        "upsrw" => env!("CARGO_BIN_EXE_upsrw"),
+        "upslog" => env!("CARGO_BIN_EXE_upslog"),
         other => panic!("unknown binary {other}"),
     };
     PathBuf::from(exe)
@@ -171,6 +174,18 @@ pub fn run(program: &Path, args: &[&str], envs: &[(&str, &Path)]) -> (i32, Strin
 
 /// A lab with dummy-ups and upsd serving UPS `dummy` from `test.dev`; returns the port.
 pub fn start_server(lab: &mut Lab, dev: &str) -> u16 {
+    start_server_with(lab, dev, &bin("dummy-ups"), &bin("upsd"), &[])
+}
+
+/// Like [`start_server`], with other dummy-ups and upsd programs (e.g. Debian's) and
+/// extra arguments for both (e.g. `-F`).
+pub fn start_server_with(
+    lab: &mut Lab,
+    dev: &str,
+    dummy: &Path,
+    upsd: &Path,
+    extra: &[&str],
+) -> u16 {
     let port = free_port();
     lab.write(
         "etc/ups.conf",
@@ -187,8 +202,10 @@ pub fn start_server(lab: &mut Lab, dev: &str) -> u16 {
          [monprimary]\n\tpassword = pp\n\tupsmon primary\n\
          [monsecondary]\n\tpassword = sp\n\tupsmon secondary\n",
     );
-    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
-    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    let mut dummy_args = vec!["-a", "dummy"];
+    dummy_args.extend_from_slice(extra);
+    lab.spawn("dummy-ups", dummy, "etc", &dummy_args);
+    lab.spawn("upsd", upsd, "etc", extra);
     wait_for(
         Duration::from_secs(15),
         "upsd to serve the dummy UPS",

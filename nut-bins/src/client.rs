@@ -1,0 +1,188 @@
+//! The client side shared by the administrative CLIs (`upscmd`, `upsrw`, `upslog`):
+//! connecting to `ups[@host[:port]]`, GET and LIST with NUT's reply checks, error texts
+//! as NUT's client library prints them, and waiting for a TRACKING result.
+
+use crate::lines::ClientConn;
+use crate::real::TokioNet;
+use crate::seam::Net;
+use nut_core::config::parse_system_name;
+use nut_core::proto::{format_request, parse_reply, ErrCode};
+use std::io;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// A connection to upsd.
+pub type Conn = ClientConn<TcpStream>;
+
+/// upsd's default TCP port.
+const DEFAULT_PORT: u16 = 3493;
+
+/// Usage message NUT prints for a malformed `ups[@host[:port]]`.
+pub const INVALID_UPS: &str =
+    "Error: invalid UPS definition.  Required format: upsname[@hostname[:port]]";
+
+/// Splits `ups[@host[:port]]` the way NUT 2.8.0's `upscli_splitname` does: without `@`
+/// the whole text is the UPS name on localhost:3493 (so `ups:port` is a UPS name), and
+/// an empty name before `@` is accepted (upsd then answers `UNKNOWN-UPS`).
+pub fn split_name(spec: &str) -> Result<(String, String, u16), String> {
+    match spec.split_once('@') {
+        None => Ok((spec.to_string(), "localhost".to_string(), DEFAULT_PORT)),
+        Some((ups, rest)) => parse_system_name(&format!("x@{rest}"))
+            .map(|(_, host, port)| (ups.to_string(), host, port)),
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReqError {
+    /// upsd answered `ERR <code>`.
+    Server(ErrCode),
+    /// The reply did not echo the query.
+    Protocol,
+    /// The connection failed (text as NUT's clients print it).
+    Io(String),
+}
+
+impl ReqError {
+    /// The text `upscli_strerror` gives for this failure.
+    pub fn message(&self) -> String {
+        match self {
+            ReqError::Server(code) => code.client_message().to_string(),
+            ReqError::Protocol => "Protocol error".to_string(),
+            ReqError::Io(text) => text.clone(),
+        }
+    }
+}
+
+/// The text NUT's client library prints for a socket error.
+pub fn io_text(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "Connection refused".to_string(),
+        io::ErrorKind::UnexpectedEof => "Server disconnected".to_string(),
+        io::ErrorKind::TimedOut => "Connection timed out".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Connects to `host:port`; the error reads like NUT's `Connection failure: ...`.
+pub async fn connect(host: &str, port: u16) -> Result<Conn, String> {
+    let addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let net = TokioNet::new("/nonexistent");
+    net.connect(&addr)
+        .await
+        .map(ClientConn::new)
+        .map_err(|e| format!("Connection failure: {}", io_text(&e)))
+}
+
+/// Sends one request line built from words (quoted where needed).
+pub async fn send(conn: &mut Conn, words: &[&str]) -> Result<(), ReqError> {
+    let request = format_request(words);
+    conn.send(request.trim_end_matches('\n'))
+        .await
+        .map_err(|e| ReqError::Io(io_text(&e)))
+}
+
+/// Reads one raw reply line.
+pub async fn read_line(conn: &mut Conn) -> Result<String, ReqError> {
+    conn.read_line()
+        .await
+        .map_err(|e| ReqError::Io(io_text(&e)))
+}
+
+/// Sends a request and reads the raw reply line (no error check, like `upscli_readline`).
+pub async fn request(conn: &mut Conn, words: &[&str]) -> Result<String, ReqError> {
+    send(conn, words).await?;
+    read_line(conn).await
+}
+
+fn echoes(reply: &[String], query: &[&str]) -> bool {
+    reply.len() >= query.len()
+        && reply
+            .iter()
+            .zip(query)
+            .all(|(r, q)| r.eq_ignore_ascii_case(q))
+}
+
+/// `GET <query...>`: the reply words, checked to echo the query (upscli_get).
+pub async fn get(conn: &mut Conn, query: &[&str]) -> Result<Vec<String>, ReqError> {
+    let mut words = vec!["GET"];
+    words.extend_from_slice(query);
+    let line = request(conn, &words).await?;
+    let reply = parse_reply(&line).map_err(ReqError::Server)?;
+    if echoes(&reply, query) {
+        Ok(reply)
+    } else {
+        Err(ReqError::Protocol)
+    }
+}
+
+/// `LIST <query...>`: the item lines as words, each checked to echo the query.
+pub async fn list(conn: &mut Conn, query: &[&str]) -> Result<Vec<Vec<String>>, ReqError> {
+    let request = format_request(query);
+    let items = conn
+        .list(request.trim_end_matches('\n'))
+        .await
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::InvalidData => ReqError::Protocol,
+            _ => ReqError::Io(io_text(&e)),
+        })?;
+    let lines = match items {
+        Ok(lines) => lines,
+        Err(err_line) => {
+            return Err(ReqError::Server(
+                parse_reply(&err_line).err().unwrap_or(ErrCode::Unknown),
+            ))
+        }
+    };
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        let words = parse_reply(&line).map_err(ReqError::Server)?;
+        if !echoes(&words, query) {
+            return Err(ReqError::Protocol);
+        }
+        out.push(words);
+    }
+    Ok(out)
+}
+
+/// Polls `GET TRACKING <id>` until the answer is no longer `PENDING` (one second apart,
+/// as NUT's clients do) and returns that answer; the error is the fatal message.
+pub async fn wait_tracking(conn: &mut Conn, id: &str, timeout_secs: u32) -> Result<String, String> {
+    let start = tokio::time::Instant::now();
+    conn.set_timeout(Duration::from_secs(u64::from(timeout_secs)));
+    loop {
+        if start.elapsed().as_secs() >= u64::from(timeout_secs) {
+            return Err("Can't receive status tracking information: timeout".to_string());
+        }
+        send(conn, &["GET", "TRACKING", id])
+            .await
+            .map_err(|e| format!("Can't send status tracking request: {}", e.message()))?;
+        let line = read_line(conn)
+            .await
+            .map_err(|e| format!("Can't receive status tracking information: {}", e.message()))?;
+        if !line.starts_with("PENDING") {
+            return Ok(line);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Parses `-t <timeout>` like NUT's `str_to_uint`.
+pub fn parse_timeout(text: &str) -> Result<u32, String> {
+    text.trim().parse::<u32>().map_err(|_| {
+        "Could not convert the provided value for timeout ('-t' option) to unsigned int: Invalid argument"
+            .to_string()
+    })
+}
+
+/// Runs `fut` on a current-thread runtime.
+pub fn block_on<T>(fut: impl std::future::Future<Output = T>) -> io::Result<T> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(fut))
+}
