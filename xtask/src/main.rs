@@ -3,10 +3,12 @@
 //! - `test`: install the real NUT peers when missing (Debian packages, as root), run the
 //!   whole test suite with cargo-nextest (or cargo test), then every bundled scenario.
 //! - `sim [path]`: run the bundled scenarios (or the given file/directory).
+//! - `bench`: our upsd against NUT's upsd, same load, one run (see `bench.rs`).
 //! - `tidy`: the structural checks (also run as a test, see `tidy.rs`).
 //!
 //! xtask may run processes and touch files; it is never linked into the daemons.
 
+mod bench;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -55,9 +57,13 @@ fn test() -> Result<(), String> {
 
 fn sim(path: Option<String>) -> Result<(), String> {
     let target = path.unwrap_or_else(|| root().join("scenarios").display().to_string());
-    run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root())
-        .args(["run", "--quiet", "-p", "sim", "--bin", "nut-sim", "--", "run", &target]))
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root())
+            .args([
+                "run", "--quiet", "-p", "sim", "--bin", "nut-sim", "--", "run", &target,
+            ]),
+    )
 }
 
 fn main() -> ExitCode {
@@ -65,8 +71,9 @@ fn main() -> ExitCode {
     let result = match args.next().as_deref() {
         Some("test") => test(),
         Some("sim") => sim(args.next()),
+        Some("bench") => bench::run(&root()),
         Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
-        _ => Err("usage: cargo xtask <test|sim [path]|tidy>".to_string()),
+        _ => Err("usage: cargo xtask <test|sim [path]|bench|tidy>".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,14 +8,32 @@ use std::path::{Path, PathBuf};
 
 /// Words that must not appear in nut-core's sources (it does no IO and reads no clock).
 const CORE_FORBIDDEN: &[&str] = &[
-    "tokio", "turmoil", "std::net", "std::fs", "std::thread", "std::process", "Instant::now",
-    "SystemTime", "HashMap", "HashSet", "thread_rng", "std::env",
+    "tokio",
+    "turmoil",
+    "std::net",
+    "std::fs",
+    "std::thread",
+    "std::process",
+    "Instant::now",
+    "SystemTime",
+    "HashMap",
+    "HashSet",
+    "thread_rng",
+    "std::env",
 ];
 
 /// Words that must not appear in daemon code that also runs inside turmoil.
 const DAEMON_FORBIDDEN: &[&str] = &[
-    "turmoil", "std::time::Instant", "SystemTime", "std::fs", "std::process", "std::thread",
-    "spawn_blocking", "HashMap", "HashSet", "std::env",
+    "turmoil",
+    "std::time::Instant",
+    "SystemTime",
+    "std::fs",
+    "std::process",
+    "std::thread",
+    "spawn_blocking",
+    "HashMap",
+    "HashSet",
+    "std::env",
 ];
 
 /// nut-bins modules that run in the simulation (everything but the real seams, config
@@ -63,19 +81,30 @@ fn forbid(files: &[PathBuf], words: &[&str], rule: &str, problems: &mut Vec<Stri
 
 fn manifest_deps(manifest: &Path) -> String {
     let text = std::fs::read_to_string(manifest).unwrap_or_default();
-    text.split("[dependencies]").nth(1).unwrap_or("").split("\n[").next().unwrap_or("").to_string()
+    text.split("[dependencies]")
+        .nth(1)
+        .unwrap_or("")
+        .split("\n[")
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Runs every rule; returns the problems found.
 pub fn check(root: &Path) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
     let core_deps = manifest_deps(&root.join("nut-core/Cargo.toml"));
-    if core_deps.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+    if core_deps
+        .lines()
+        .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    {
         problems.push("nut-core/Cargo.toml: nut-core must have no dependencies".to_string());
     }
     for krate in ["nut-core", "nut-bins", "xtask"] {
         if manifest_deps(&root.join(krate).join("Cargo.toml")).contains("turmoil") {
-            problems.push(format!("{krate}/Cargo.toml: only sim may depend on turmoil"));
+            problems.push(format!(
+                "{krate}/Cargo.toml: only sim may depend on turmoil"
+            ));
         }
     }
     forbid(
@@ -88,8 +117,16 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
         .iter()
         .map(|f| root.join("nut-bins/src").join(f))
         .collect();
-    forbid(&daemon_files, DAEMON_FORBIDDEN, "daemon code also runs in turmoil", &mut problems);
-    for file in daemon_files.iter().chain(rust_files(&root.join("sim/src")).iter()) {
+    forbid(
+        &daemon_files,
+        DAEMON_FORBIDDEN,
+        "daemon code also runs in turmoil",
+        &mut problems,
+    );
+    for file in daemon_files
+        .iter()
+        .chain(rust_files(&root.join("sim/src")).iter())
+    {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         let selects = text.matches("tokio::select!").count();
         if text.matches("biased;").count() < selects {
@@ -127,7 +164,9 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
 mod tests {
     #[test]
     fn the_code_base_follows_its_structural_rules() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
         if let Err(problems) = super::check(root) {
             panic!("tidy:\n{}", problems.join("\n"));
         }
@@ -138,11 +177,25 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tidy-{}", std::process::id()));
         let src = dir.join("nut-core/src");
         std::fs::create_dir_all(&src).unwrap();
-        std::fs::write(dir.join("nut-core/Cargo.toml"), "[dependencies]\ntokio = \"1\"\n").unwrap();
-        std::fs::write(src.join("lib.rs"), "fn f() { let t = std::time::Instant::now(); }\n").unwrap();
+        std::fs::write(
+            dir.join("nut-core/Cargo.toml"),
+            "[dependencies]\ntokio = \"1\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            src.join("lib.rs"),
+            "fn f() { let t = std::time::Instant::now(); }\n",
+        )
+        .unwrap();
         let problems = super::check(&dir).unwrap_err();
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(problems.iter().any(|p| p.contains("no dependencies")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("Instant::now")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("no dependencies")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("Instant::now")),
+            "{problems:?}"
+        );
     }
 }

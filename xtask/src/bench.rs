@@ -1,0 +1,413 @@
+//! `cargo xtask bench`: our upsd and NUT's upsd side by side, same load, same run.
+//!
+//! Both servers serve the same dummy-ups data file on 127.0.0.1 (free ports, private
+//! config/state directories, processes started and stopped by PID). The load generator
+//! is in this process: each connection sends one request, waits for the whole reply,
+//! and repeats, like real pollers. Reported: requests per second for GET VAR at 1, 10,
+//! 100 and 1000 connections and LIST VAR at 100 connections, p99 latency, the most
+//! connections held while still answering, MAXCONN refusal cost, and RSS.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// How long each throughput measurement runs.
+const MEASURE: Duration = Duration::from_secs(3);
+/// Connections to hold in the capacity test.
+const HELD_TARGET: usize = 10_000;
+/// Requests sampled for latency while connections are held.
+const HELD_SAMPLES: usize = 500;
+
+struct Server {
+    name: &'static str,
+    port: u16,
+    upsd: Child,
+    driver: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        for child in [&mut self.upsd, &mut self.driver] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn dev_file() -> String {
+    let mut text =
+        String::from("ups.status: OL CHRG\nups.mfr: Bench Corp\nups.model: Bench 1500\n");
+    for i in 0..40 {
+        text.push_str(&format!("bench.value{i:02}: {}\n", 1000 + i));
+    }
+    text
+}
+
+fn start(
+    name: &'static str,
+    dir: &Path,
+    upsd: &Path,
+    driver: &Path,
+    maxconn: Option<usize>,
+) -> Server {
+    let port = free_port();
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    std::fs::write(
+        dir.join("ups.conf"),
+        "[bench]\n\tdriver = dummy-ups\n\tport = bench.dev\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("bench.dev"), dev_file()).unwrap();
+    let mut upsd_conf = format!("LISTEN 127.0.0.1 {port}\n");
+    if let Some(n) = maxconn {
+        upsd_conf.push_str(&format!("MAXCONN {n}\n"));
+    }
+    std::fs::write(dir.join("upsd.conf"), upsd_conf).unwrap();
+    std::fs::write(dir.join("upsd.users"), "[u]\n\tpassword = p\n").unwrap();
+    let spawn = |program: &Path, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .env("NUT_CONFPATH", dir)
+            .env("NUT_STATEPATH", dir.join("state"))
+            .env("NUT_ALTPIDPATH", dir.join("state"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", program.display()))
+    };
+    let driver = spawn(driver, &["-a", "bench", "-u", "root", "-F"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let upsd = spawn(upsd, &["-u", "root", "-F"]);
+    let server = Server {
+        name,
+        port,
+        upsd,
+        driver,
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{BufRead, Write};
+            let _ = s.write_all(b"GET VAR bench ups.status\n");
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(s).read_line(&mut line);
+            if line.starts_with("VAR") {
+                return server;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{name} did not come up on port {port}");
+}
+
+fn rss_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let get = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    get(11) + get(12)
+}
+
+async fn one_request(
+    reader: &mut BufReader<TcpStream>,
+    request: &[u8],
+    multi: bool,
+    line: &mut String,
+) -> std::io::Result<()> {
+    reader.get_mut().write_all(request).await?;
+    loop {
+        line.clear();
+        if reader.read_line(line).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if !multi || line.starts_with("END LIST") || line.starts_with("ERR") {
+            return Ok(());
+        }
+    }
+}
+
+/// Requests per second and p99 latency (µs) with `conns` closed-loop clients.
+async fn throughput(port: u16, conns: usize, request: &'static [u8], multi: bool) -> (f64, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (stop, count) = (stop.clone(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let Ok(stream) = TcpStream::connect(("127.0.0.1", port)).await else {
+                return latencies;
+            };
+            let _ = stream.set_nodelay(true);
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                if one_request(&mut reader, request, multi, &mut line)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                latencies.push(started.elapsed().as_micros() as u64);
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            latencies
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = count.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(MEASURE).await;
+    let done = count.load(Ordering::Relaxed) - before;
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap_or_default());
+    }
+    (done as f64 / elapsed, percentile(&mut all, 99.0))
+}
+
+fn percentile(values: &mut [u64], p: f64) -> u64 {
+    if values.is_empty() {
+        return 0;
+    }
+    values.sort_unstable();
+    let index = ((values.len() as f64 - 1.0) * p / 100.0).round() as usize;
+    values[index]
+}
+
+/// Opens up to `target` idle connections, then samples GET VAR latency on a fresh one.
+async fn held(port: u16, target: usize) -> (usize, u64) {
+    let mut held = Vec::new();
+    for _ in 0..target {
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            TcpStream::connect(("127.0.0.1", port)),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => held.push(stream),
+            _ => break,
+        }
+    }
+    // Make sure the server accepted them: one request on every 100th connection.
+    let mut answering = 0;
+    let mut line = String::new();
+    let mut kept = Vec::new();
+    for (index, stream) in held.into_iter().enumerate() {
+        if index % 100 == 0 {
+            let mut reader = BufReader::new(stream);
+            let ok = tokio::time::timeout(
+                Duration::from_secs(2),
+                one_request(&mut reader, b"GET VAR bench ups.status\n", false, &mut line),
+            )
+            .await
+            .is_ok_and(|r| r.is_ok());
+            if ok {
+                answering += 100;
+            }
+            kept.push(reader.into_inner());
+        } else {
+            kept.push(stream);
+        }
+    }
+    let mut latencies = Vec::new();
+    if let Ok(Ok(stream)) = tokio::time::timeout(
+        Duration::from_secs(2),
+        TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await
+    {
+        let mut reader = BufReader::new(stream);
+        for _ in 0..HELD_SAMPLES {
+            let started = Instant::now();
+            let ok = tokio::time::timeout(
+                Duration::from_secs(2),
+                one_request(&mut reader, b"GET VAR bench ups.status\n", false, &mut line),
+            )
+            .await;
+            if !matches!(ok, Ok(Ok(()))) {
+                latencies.push(2_000_000);
+                break;
+            }
+            latencies.push(started.elapsed().as_micros() as u64);
+        }
+    }
+    drop(kept);
+    (answering.min(target), percentile(&mut latencies, 99.0))
+}
+
+/// CPU ticks upsd burns while 2x MAXCONN clients try to connect for 2 s.
+async fn over_maxconn(server: &Server, maxconn: usize) -> (u64, usize) {
+    let mut streams = Vec::new();
+    for _ in 0..maxconn {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", server.port)).await {
+            streams.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = cpu_ticks(server.upsd.id());
+    let mut refused_or_waiting = 0;
+    for _ in 0..maxconn {
+        match tokio::time::timeout(Duration::from_millis(20), async {
+            let mut s = TcpStream::connect(("127.0.0.1", server.port)).await?;
+            s.write_all(b"VER\n").await?;
+            let mut buf = [0u8; 64];
+            use tokio::io::AsyncReadExt;
+            s.read(&mut buf).await
+        })
+        .await
+        {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => refused_or_waiting += 1,
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ticks = cpu_ticks(server.upsd.id()) - before;
+    drop(streams);
+    (ticks, refused_or_waiting)
+}
+
+struct Figures {
+    rows: Vec<(String, String)>,
+}
+
+fn measure(server: &Server, rt: &tokio::runtime::Runtime) -> Figures {
+    let mut rows = Vec::new();
+    let pid = server.upsd.id();
+    rows.push(("idle RSS (KiB)".into(), rss_kb(pid, "VmRSS:").to_string()));
+    for conns in [1, 10, 100, 1000] {
+        let (rps, p99) = rt.block_on(throughput(
+            server.port,
+            conns,
+            b"GET VAR bench ups.status\n",
+            false,
+        ));
+        rows.push((format!("GET VAR x{conns} (req/s)"), format!("{rps:.0}")));
+        rows.push((format!("GET VAR x{conns} p99 (µs)"), p99.to_string()));
+    }
+    let (rps, p99) = rt.block_on(throughput(server.port, 100, b"LIST VAR bench\n", true));
+    rows.push(("LIST VAR x100 (req/s)".into(), format!("{rps:.0}")));
+    rows.push(("LIST VAR x100 p99 (µs)".into(), p99.to_string()));
+    rows.push((
+        "loaded peak RSS (KiB)".into(),
+        rss_kb(pid, "VmHWM:").to_string(),
+    ));
+    let (answering, p99) = rt.block_on(held(server.port, HELD_TARGET));
+    rows.push((
+        format!("held of {HELD_TARGET} (answering)"),
+        answering.to_string(),
+    ));
+    rows.push(("held: p99 GET VAR (µs)".into(), p99.to_string()));
+    rows.push((
+        "peak RSS after held (KiB)".into(),
+        rss_kb(pid, "VmHWM:").to_string(),
+    ));
+    Figures { rows }
+}
+
+/// Runs the comparison and prints a table.
+pub fn run(root: &Path) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["build", "--release", "-p", "nut-bins", "--bins"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("release build failed".into());
+    }
+    let nut_upsd = PathBuf::from("/lib/nut/upsd");
+    let nut_driver = PathBuf::from("/lib/nut/dummy-ups");
+    if !nut_upsd.exists() {
+        return Err("NUT's upsd is not installed (run ci/install-peers.sh as root)".into());
+    }
+    let ours_dir = root.join("target/bench/ours");
+    let nut_dir = root.join("target/bench/nut");
+    let _ = std::fs::remove_dir_all(root.join("target/bench"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let release = root.join("target/release");
+    let mut tables = Vec::new();
+    for (name, dir, upsd, driver) in [
+        (
+            "ours",
+            &ours_dir,
+            release.join("upsd"),
+            release.join("dummy-ups"),
+        ),
+        ("NUT 2.8.0", &nut_dir, nut_upsd.clone(), nut_driver.clone()),
+    ] {
+        eprintln!("bench: measuring {name}");
+        let server = start(name, dir, &upsd, &driver, None);
+        tables.push((server.name, measure(&server, &rt)));
+        drop(server);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut maxconn_rows = Vec::new();
+    for (name, dir, upsd, driver) in [
+        (
+            "ours",
+            root.join("target/bench/ours-maxconn"),
+            release.join("upsd"),
+            release.join("dummy-ups"),
+        ),
+        (
+            "NUT 2.8.0",
+            root.join("target/bench/nut-maxconn"),
+            nut_upsd,
+            nut_driver,
+        ),
+    ] {
+        let server = start(name, &dir, &upsd, &driver, Some(100));
+        let (ticks, refused) = rt.block_on(over_maxconn(&server, 100));
+        maxconn_rows.push((name, ticks, refused));
+    }
+    println!("| measurement | ours | NUT 2.8.0 | ratio |");
+    println!("|---|---:|---:|---:|");
+    let (ours, nut) = (&tables[0].1.rows, &tables[1].1.rows);
+    for ((label, a), (_, b)) in ours.iter().zip(nut.iter()) {
+        let ratio = match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(x), Ok(y)) if y > 0.0 => format!("{:.2}x", x / y),
+            _ => "-".into(),
+        };
+        println!("| {label} | {a} | {b} | {ratio} |");
+    }
+    for (name, ticks, refused) in maxconn_rows {
+        println!(
+            "| {name}: CPU ticks in 2 s with MAXCONN 100 full | {ticks} | {refused} of 100 extra connects not served | |"
+        );
+    }
+    Ok(())
+}
