@@ -1,26 +1,34 @@
-//! The upsd shell: listeners, client connections, driver connections, the 2 s tick.
+//! The upsd shell: listeners, client connections, driver connections, the 2 s tick,
+//! reload.
 //!
-//! One loop owns [`UpsdCore`] and performs its actions; per-connection tasks only pump
-//! bytes. A client whose output queue is full (it does not read) is dropped, so a slow
-//! or hostile client never stalls the others. Decisions live in `nut_core::upsd`.
+//! [`UpsdCore`] is one state machine behind a mutex. Every IO task feeds its input into
+//! it synchronously (lock, handle, unlock), so the core still sees one ordered stream of
+//! inputs, and a client's reply is written by that client's own task with no hop through
+//! another task. That keeps a request at one read, one lock and one write. A client
+//! that does not read its replies blocks only its own task (it is not read from either)
+//! and is dropped by the idle timeout. Decisions live in `nut_core::upsd`.
 
 use crate::driver::ACCEPT_ERROR_BACKOFF;
-use crate::lines::WordReader;
 use crate::seam::{Net, Sys};
-use nut_core::upsd::{Action, ClientId, UpsdCore, TICK_INTERVAL_MS};
+use nut_core::tokenizer::{Line, Tokenizer};
+use nut_core::upsd::{Action, ClientId, ReloadOutcome, UpsdCore, TICK_INTERVAL_MS};
 use std::collections::BTreeMap;
 use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 
-/// Replies queued for one client before it counts as not reading and is dropped.
-pub const CLIENT_QUEUE_REPLIES: usize = 256;
-/// Inputs queued from all connections to the core loop.
-pub const CORE_QUEUE_INPUTS: usize = 4096;
+/// Bytes read from a client at a time (requests are short; this bounds per-client memory).
+pub const CLIENT_READ_BYTES: usize = 512;
+/// Lines queued for one driver before further lines to it are dropped.
+pub const DRIVER_QUEUE_LINES: usize = 4096;
 /// How long upsd waits before retrying a driver socket that is not there.
 pub const DRIVER_RETRY: Duration = Duration::from_secs(2);
+
+/// A configuration re-read by the binary, applied without dropping clients.
+pub type Reload = Box<dyn FnOnce(&mut UpsdCore) -> ReloadOutcome + Send>;
 
 /// What upsd needs to run.
 pub struct UpsdRuntime {
@@ -32,45 +40,101 @@ pub struct UpsdRuntime {
     pub maxconn: usize,
 }
 
-enum Input {
-    ClientConnected(ClientId, String, mpsc::Sender<Out>, AbortHandle),
-    ClientLine(ClientId, Vec<String>),
-    ClientGone(ClientId),
-    DriverUp(usize, mpsc::Sender<String>),
-    DriverLine(usize, Vec<String>),
-    DriverDown(usize),
+struct Shared<S> {
+    core: Mutex<UpsdCore>,
+    links: Mutex<Links>,
+    sys: S,
+    start: tokio::time::Instant,
+    maxconn: usize,
 }
 
-enum Out {
-    Data(String),
-    Close,
+#[derive(Default)]
+struct Links {
+    clients: BTreeMap<ClientId, AbortHandle>,
+    drivers: BTreeMap<usize, mpsc::Sender<String>>,
+    driver_tasks: BTreeMap<usize, AbortHandle>,
+    next_client: ClientId,
 }
 
-struct ClientHandle {
-    tx: mpsc::Sender<Out>,
-    reader: AbortHandle,
+impl<S: Sys> Shared<S> {
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn core(&self) -> MutexGuard<'_, UpsdCore> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn links(&self) -> MutexGuard<'_, Links> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Performs actions; replies for `own` are appended to `out` (written by the caller),
+    /// and returns true if `own` must be closed after writing them.
+    fn perform(&self, actions: Vec<Action>, own: Option<ClientId>, out: &mut Vec<u8>) -> bool {
+        let mut close_own = false;
+        let mut queue = std::collections::VecDeque::from(actions);
+        while let Some(action) = queue.pop_front() {
+            match action {
+                Action::Reply { client, text } if Some(client) == own => {
+                    out.extend_from_slice(text.as_bytes())
+                }
+                // The core only ever replies to the client whose line it is handling.
+                Action::Reply { .. } => {}
+                Action::Close { client } if Some(client) == own => close_own = true,
+                Action::Close { client } => {
+                    if let Some(handle) = self.links().clients.remove(&client) {
+                        handle.abort();
+                    }
+                }
+                Action::StartTls { client } => {
+                    self.sys
+                        .log(format!("STARTTLS for client {client} is not available in this build"));
+                }
+                Action::ToDriver { ups, line } => {
+                    if let Some(tx) = self.links().drivers.get(&ups) {
+                        let _ = tx.try_send(line.format());
+                    }
+                }
+                Action::Event(event) => self.sys.event(event.to_string()),
+            }
+        }
+        close_own
+    }
 }
 
-/// Runs upsd until the process is stopped. Returns an error if no listener could bind.
-pub async fn serve<N: Net, S: Sys>(net: N, sys: S, runtime: UpsdRuntime) -> io::Result<()> {
+/// Runs upsd until the process is stopped. `reloads` delivers re-read configurations.
+/// Returns an error if no listener could bind.
+pub async fn serve<N: Net, S: Sys>(
+    net: N,
+    sys: S,
+    runtime: UpsdRuntime,
+    mut reloads: mpsc::Receiver<Reload>,
+) -> io::Result<()> {
     let UpsdRuntime {
         listen,
-        mut core,
+        core,
         maxconn,
     } = runtime;
-    let (input_tx, mut input_rx) = mpsc::channel::<Input>(CORE_QUEUE_INPUTS);
-    // Every task lives in a JoinSet owned by this future, so stopping upsd (dropping
-    // the future) closes every connection, as a process exit would.
+    let shared = Arc::new(Shared {
+        core: Mutex::new(core),
+        links: Mutex::new(Links::default()),
+        sys,
+        start: tokio::time::Instant::now(),
+        maxconn,
+    });
+    // Every task lives in a JoinSet owned by this future, so stopping upsd (dropping the
+    // future) closes every connection, as a process exit would.
     let mut tasks = JoinSet::new();
     let mut bound = 0;
     for addr in &listen {
         match net.bind(addr).await {
             Ok(listener) => {
-                sys.log(format!("listening on {addr}"));
+                shared.sys.log(format!("listening on {addr}"));
                 bound += 1;
-                tasks.spawn(accept_loop::<N>(listener, input_tx.clone()));
+                tasks.spawn(accept_loop::<N, S>(listener, shared.clone()));
             }
-            Err(e) => sys.event(format!("not listening on {addr}: {e}")),
+            Err(e) => shared.sys.event(format!("not listening on {addr}: {e}")),
         }
     }
     if bound == 0 {
@@ -79,106 +143,57 @@ pub async fn serve<N: Net, S: Sys>(net: N, sys: S, runtime: UpsdRuntime) -> io::
             "no listening interface available",
         ));
     }
-    let sockets: Vec<String> = core.ups_definitions().map(|d| d.socket_name()).collect();
-    for (ups, socket) in sockets.into_iter().enumerate() {
-        tasks.spawn(driver_link(net.clone(), ups, socket, input_tx.clone()));
+    let sockets = shared.core().driver_sockets();
+    for (ups, socket) in sockets {
+        start_link(&mut tasks, &net, &shared, ups, socket);
     }
-    drop(input_tx);
-
-    let start = tokio::time::Instant::now();
-    let now = || start.elapsed().as_millis() as u64;
-    let mut clients: BTreeMap<ClientId, ClientHandle> = BTreeMap::new();
-    let mut drivers: BTreeMap<usize, mpsc::Sender<String>> = BTreeMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(TICK_INTERVAL_MS));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reloads_open = true;
     loop {
-        let actions = tokio::select! {
+        tokio::select! {
             biased;
-            input = input_rx.recv() => {
-                let Some(input) = input else { return Ok(()) };
-                match input {
-                    Input::ClientConnected(id, addr, tx, reader) => {
-                        if clients.len() >= maxconn {
-                            sys.log(format!("MAXCONN reached, refusing {addr}"));
-                            reader.abort();
-                            let _ = tx.try_send(Out::Close);
-                            continue;
-                        }
-                        core.client_connected(now(), id, &addr);
-                        clients.insert(id, ClientHandle { tx, reader });
-                        Vec::new()
-                    }
-                    Input::ClientLine(id, words) => core.client_line(now(), id, &words),
-                    Input::ClientGone(id) => {
-                        clients.remove(&id);
-                        core.client_disconnected(id)
-                    }
-                    Input::DriverUp(ups, tx) => {
-                        drivers.insert(ups, tx);
-                        core.driver_connected_now(now(), ups)
-                    }
-                    Input::DriverLine(ups, words) => core.driver_line(now(), ups, &words),
-                    Input::DriverDown(ups) => {
-                        drivers.remove(&ups);
-                        core.driver_disconnected(ups)
-                    }
-                }
-            }
-            _ = tick.tick() => core.tick(now()),
-        };
-        perform(&sys, &mut core, &mut clients, &drivers, actions);
-    }
-}
-
-fn perform<S: Sys>(
-    sys: &S,
-    core: &mut UpsdCore,
-    clients: &mut BTreeMap<ClientId, ClientHandle>,
-    drivers: &BTreeMap<usize, mpsc::Sender<String>>,
-    actions: Vec<Action>,
-) {
-    let mut queue = std::collections::VecDeque::from(actions);
-    while let Some(action) = queue.pop_front() {
-        match action {
-            Action::Reply { client, text } => {
-                let full = match clients.get(&client) {
-                    Some(handle) => handle.tx.try_send(Out::Data(text)).is_err(),
-                    None => false,
+            reload = reloads.recv(), if reloads_open => {
+                let Some(reload) = reload else {
+                    // No more reloads can come; keep serving.
+                    reloads_open = false;
+                    continue;
                 };
-                if full {
-                    sys.log(format!(
-                        "client {client} does not read its replies; dropping it"
-                    ));
-                    if let Some(handle) = clients.remove(&client) {
-                        handle.reader.abort();
+                let outcome = reload(&mut shared.core());
+                for ups in &outcome.stop_links {
+                    let mut links = shared.links();
+                    links.drivers.remove(ups);
+                    if let Some(handle) = links.driver_tasks.remove(ups) {
+                        handle.abort();
                     }
-                    queue.extend(core.client_disconnected(client));
                 }
-            }
-            Action::Close { client } => {
-                if let Some(handle) = clients.remove(&client) {
-                    handle.reader.abort();
-                    let _ = handle.tx.try_send(Out::Close);
+                for (ups, socket) in outcome.start_links {
+                    start_link(&mut tasks, &net, &shared, ups, socket);
                 }
-                queue.extend(core.client_disconnected(client));
+                shared.perform(outcome.actions, None, &mut Vec::new());
+                shared.sys.event("configuration reloaded".to_string());
             }
-            Action::StartTls { client } => {
-                sys.log(format!(
-                    "STARTTLS for client {client} not available in this build"
-                ));
+            _ = tick.tick() => {
+                let actions = shared.core().tick(shared.now());
+                shared.perform(actions, None, &mut Vec::new());
+                while tasks.try_join_next().is_some() {}
             }
-            Action::ToDriver { ups, line } => {
-                if let Some(tx) = drivers.get(&ups) {
-                    let _ = tx.try_send(line.format());
-                }
-            }
-            Action::Event(event) => sys.event(event.to_string()),
         }
     }
 }
 
-async fn accept_loop<N: Net>(listener: N::Listener, input: mpsc::Sender<Input>) {
-    let mut next_id: ClientId = 0;
+fn start_link<N: Net, S: Sys>(
+    tasks: &mut JoinSet<()>,
+    net: &N,
+    shared: &Arc<Shared<S>>,
+    ups: usize,
+    socket: String,
+) {
+    let handle = tasks.spawn(driver_link(net.clone(), ups, socket, shared.clone()));
+    shared.links().driver_tasks.insert(ups, handle);
+}
+
+async fn accept_loop<N: Net, S: Sys>(listener: N::Listener, shared: Arc<Shared<S>>) {
     let mut tasks = JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
@@ -189,71 +204,77 @@ async fn accept_loop<N: Net>(listener: N::Listener, input: mpsc::Sender<Input>) 
                 continue;
             }
         };
-        next_id += 1;
-        let id = next_id;
-        let (tx, rx) = mpsc::channel::<Out>(CLIENT_QUEUE_REPLIES);
-        let (read_half, write_half) = tokio::io::split(stream);
-        tasks.spawn(client_writer(write_half, rx));
-        let reader = tasks.spawn(client_reader(id, read_half, input.clone()));
-        if input
-            .send(Input::ClientConnected(id, addr, tx, reader))
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
-async fn client_writer<W: AsyncWrite + Unpin>(mut writer: W, mut rx: mpsc::Receiver<Out>) {
-    while let Some(out) = rx.recv().await {
-        match out {
-            Out::Data(text) => {
-                // Write every reply that is already queued in one go (one segment for a
-                // LIST block instead of NUT's write per line).
-                let mut batch = text;
-                let mut close = false;
-                while let Ok(more) = rx.try_recv() {
-                    match more {
-                        Out::Data(t) => batch.push_str(&t),
-                        Out::Close => {
-                            close = true;
-                            break;
-                        }
-                    }
-                }
-                if writer.write_all(batch.as_bytes()).await.is_err() || close {
-                    break;
-                }
-            }
-            Out::Close => break,
-        }
-    }
-    let _ = writer.shutdown().await;
-}
-
-async fn client_reader<R: AsyncRead + Unpin>(id: ClientId, reader: R, input: mpsc::Sender<Input>) {
-    let mut reader = WordReader::new(reader);
-    while let Ok(Some(line)) = reader.next_line().await {
-        if line.error.is_some() {
-            // NUT skips a line the tokenizer rejects; the client gets no reply for it.
+        // Beyond MAXCONN a connection is closed at once: the client fails fast instead
+        // of hanging in the backlog (NUT stops accepting), and nothing spins.
+        let mut links = shared.links();
+        if links.clients.len() >= shared.maxconn {
+            drop(links);
+            shared.sys.log(format!("MAXCONN ({}) reached, refusing {addr}", shared.maxconn));
+            drop(stream);
             continue;
         }
-        if input.send(Input::ClientLine(id, line.words)).await.is_err() {
-            return;
-        }
+        links.next_client += 1;
+        let id = links.next_client;
+        shared.core().client_connected(shared.now(), id, &addr);
+        // The task cannot remove itself from `links` before it is inserted: we hold the lock.
+        let handle = tasks.spawn(client_task(id, stream, shared.clone()));
+        links.clients.insert(id, handle);
     }
-    let _ = input.send(Input::ClientGone(id)).await;
 }
 
-async fn driver_link<N: Net>(net: N, ups: usize, socket: String, input: mpsc::Sender<Input>) {
+async fn client_task<T, S>(id: ClientId, mut stream: T, shared: Arc<Shared<S>>)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    S: Sys,
+{
+    let mut tokenizer = Tokenizer::new();
+    let mut buffer = [0u8; CLIENT_READ_BYTES];
+    let mut lines: Vec<Line> = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        let n = match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        tokenizer.feed(&buffer[..n], &mut lines);
+        let mut close = false;
+        for line in lines.drain(..) {
+            // NUT skips a line the tokenizer rejects; the client gets no reply for it.
+            if line.error.is_some() {
+                continue;
+            }
+            let actions = shared.core().client_line(shared.now(), id, &line.words);
+            if shared.perform(actions, Some(id), &mut out) {
+                close = true;
+                break;
+            }
+        }
+        if !out.is_empty() {
+            // Everything answered in this read goes out in one write (NUT writes a LIST
+            // line by line, without TCP_NODELAY).
+            if stream.write_all(&out).await.is_err() {
+                break;
+            }
+            out.clear();
+        }
+        if close {
+            let _ = stream.shutdown().await;
+            break;
+        }
+    }
+    let actions = shared.core().client_disconnected(id);
+    shared.links().clients.remove(&id);
+    shared.perform(actions, None, &mut Vec::new());
+}
+
+async fn driver_link<N: Net, S: Sys>(net: N, ups: usize, socket: String, shared: Arc<Shared<S>>) {
     loop {
         if let Ok(stream) = net.connect_local(&socket).await {
-            let (read_half, mut write_half) = tokio::io::split(stream);
-            let (tx, mut rx) = mpsc::channel::<String>(CORE_QUEUE_INPUTS);
-            if input.send(Input::DriverUp(ups, tx)).await.is_err() {
-                return;
-            }
+            let (mut read_half, mut write_half) = tokio::io::split(stream);
+            let (tx, mut rx) = mpsc::channel::<String>(DRIVER_QUEUE_LINES);
+            shared.links().drivers.insert(ups, tx);
+            let actions = shared.core().driver_connected_now(shared.now(), ups);
+            shared.perform(actions, None, &mut Vec::new());
             let mut writer = JoinSet::new();
             writer.spawn(async move {
                 while let Some(text) = rx.recv().await {
@@ -262,23 +283,31 @@ async fn driver_link<N: Net>(net: N, ups: usize, socket: String, input: mpsc::Se
                     }
                 }
             });
-            let mut reader = WordReader::new(read_half);
-            while let Ok(Some(line)) = reader.next_line().await {
-                if line.words.is_empty() || line.error.is_some() {
-                    continue;
+            let mut tokenizer = Tokenizer::new();
+            let mut buffer = vec![0u8; 4096];
+            let mut lines = Vec::new();
+            while let Ok(n) = read_half.read(&mut buffer).await {
+                if n == 0 {
+                    break;
                 }
-                if input
-                    .send(Input::DriverLine(ups, line.words))
-                    .await
-                    .is_err()
+                tokenizer.feed(&buffer[..n], &mut lines);
+                let now = shared.now();
+                let mut actions = Vec::new();
                 {
-                    return;
+                    let mut core = shared.core();
+                    for line in lines.drain(..) {
+                        if line.words.is_empty() || line.error.is_some() {
+                            continue;
+                        }
+                        actions.extend(core.driver_line(now, ups, &line.words));
+                    }
                 }
+                shared.perform(actions, None, &mut Vec::new());
             }
             writer.abort_all();
-            if input.send(Input::DriverDown(ups)).await.is_err() {
-                return;
-            }
+            shared.links().drivers.remove(&ups);
+            let actions = shared.core().driver_disconnected(ups);
+            shared.perform(actions, None, &mut Vec::new());
         }
         tokio::time::sleep(DRIVER_RETRY).await;
     }

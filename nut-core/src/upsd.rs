@@ -262,6 +262,19 @@ pub struct UpsdCore {
     tracking: BTreeMap<String, (TrackingResult, Millis)>,
     next_serial: u64,
     rng_state: u64,
+    /// LIST UPS order: ups.conf order, UPSes added by a reload first (as NUT does).
+    list_order: Vec<usize>,
+}
+
+/// What the shell must change after [`UpsdCore::reload`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadOutcome {
+    /// Driver links to start: (UPS index, socket name).
+    pub start_links: Vec<(usize, String)>,
+    /// Driver links to stop (UPS removed, or its driver changed).
+    pub stop_links: Vec<usize>,
+    /// Actions (clients of removed UPSes are closed).
+    pub actions: Vec<Action>,
 }
 
 impl UpsdCore {
@@ -273,7 +286,9 @@ impl UpsdCore {
         descriptions: Descriptions,
         seed: u64,
     ) -> UpsdCore {
+        let count = upses.len();
         UpsdCore {
+            list_order: (0..count).collect(),
             upses: upses
                 .into_iter()
                 .map(|def| UpsEntry {
@@ -292,9 +307,80 @@ impl UpsdCore {
         }
     }
 
-    /// The UPS definitions, in order (index = the `ups` of driver actions).
-    pub fn ups_definitions(&self) -> impl Iterator<Item = &UpsDefinition> {
-        self.upses.iter().filter_map(|u| u.def.as_ref())
+    /// The driver sockets to connect to: (UPS index as used in driver actions, socket name).
+    pub fn driver_sockets(&self) -> Vec<(usize, String)> {
+        self.upses
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| u.def.as_ref().map(|d| (i, d.socket_name())))
+            .collect()
+    }
+
+    /// Applies re-read configuration without dropping clients (`upsd -c reload`):
+    /// new UPSes are added (listed first), removed ones are dropped and their logged-in
+    /// clients closed, a changed driver is reconnected; FSD latches and login counts of
+    /// kept UPSes survive.
+    pub fn reload(
+        &mut self,
+        upses: Vec<UpsDefinition>,
+        users: UpsdUsers,
+        settings: UpsdSettings,
+    ) -> ReloadOutcome {
+        let mut outcome = ReloadOutcome::default();
+        self.users = users;
+        self.settings = settings;
+        let live: Vec<usize> = self.list_order.clone();
+        for index in live {
+            let name = self.upses[index].name().to_string();
+            if upses.iter().any(|d| d.name.eq_ignore_ascii_case(&name)) {
+                continue;
+            }
+            let kicked: Vec<ClientId> = self
+                .clients
+                .iter()
+                .filter(|(_, c)| c.logged_into == Some(index))
+                .map(|(id, _)| *id)
+                .collect();
+            for client in kicked {
+                outcome.actions.push(Action::Close { client });
+                outcome.actions.extend(self.client_disconnected(client));
+            }
+            self.upses[index] = UpsEntry::default();
+            self.list_order.retain(|&i| i != index);
+            outcome.stop_links.push(index);
+        }
+        let mut added = Vec::new();
+        for def in upses {
+            match self.find_ups(&def.name) {
+                Some(index) => {
+                    let entry = &mut self.upses[index];
+                    let old_driver = entry.def.as_ref().map(|d| d.driver.clone());
+                    if old_driver.as_deref() != Some(def.driver.as_str()) {
+                        entry.connected = false;
+                        entry.stale = true;
+                        entry.tree.clear();
+                        outcome.stop_links.push(index);
+                        outcome.start_links.push((index, def.socket_name()));
+                    }
+                    entry.def = Some(def);
+                }
+                None => {
+                    let index = self.upses.len();
+                    outcome.start_links.push((index, def.socket_name()));
+                    self.upses.push(UpsEntry {
+                        def: Some(def),
+                        stale: true,
+                        ..UpsEntry::default()
+                    });
+                    added.push(index);
+                }
+            }
+        }
+        added.reverse();
+        for index in added {
+            self.list_order.insert(0, index);
+        }
+        outcome
     }
 
     /// True while the driver of UPS `ups` is connected.
@@ -320,7 +406,7 @@ impl UpsdCore {
     fn find_ups(&self, name: &str) -> Option<usize> {
         self.upses
             .iter()
-            .position(|u| u.name().eq_ignore_ascii_case(name))
+            .position(|u| u.def.is_some() && u.name().eq_ignore_ascii_case(name))
     }
 
     /// A new client connection from `addr` (IP address text).
@@ -660,9 +746,9 @@ impl UpsdCore {
         let query = list.query_words();
         let items: Vec<String> = match &list {
             ListRequest::Ups => self
-                .upses
+                .list_order
                 .iter()
-                .filter_map(|u| u.def.as_ref())
+                .filter_map(|&i| self.upses[i].def.as_ref())
                 .map(|d| {
                     let desc = d.desc.as_deref().unwrap_or("Description unavailable");
                     format!("UPS {} {}", d.name, quote(desc))
@@ -902,7 +988,13 @@ impl UpsdCore {
 
     /// The shell connected to UPS `ups`'s driver socket.
     pub fn driver_connected_now(&mut self, now: Millis, ups: usize) -> Vec<Action> {
-        let entry = &mut self.upses[ups];
+        let Some(entry) = self.upses.get_mut(ups) else {
+            return Vec::new();
+        };
+        // A link of a UPS removed by a reload may still connect once: ignore it.
+        let Some(def) = entry.def.clone() else {
+            return Vec::new();
+        };
         entry.connected = true;
         entry.stale = false;
         entry.dumpdone = false;
@@ -911,7 +1003,6 @@ impl UpsdCore {
         entry.last_ping = now;
         entry.tree.clear();
         entry.tree.set("ups.status", "WAIT");
-        let def = entry.def.clone().expect("every entry has a definition");
         vec![
             Action::Event(Event::DriverConnected {
                 ups: def.name.clone(),
@@ -927,7 +1018,9 @@ impl UpsdCore {
     /// The driver connection of UPS `ups` ended. Variables are dropped; the FSD latch
     /// and login counter survive (nut-reference.md §1.8).
     pub fn driver_disconnected(&mut self, ups: usize) -> Vec<Action> {
-        let entry = &mut self.upses[ups];
+        let Some(entry) = self.upses.get_mut(ups) else {
+            return Vec::new();
+        };
         if !entry.connected {
             return Vec::new();
         }
@@ -944,7 +1037,9 @@ impl UpsdCore {
         let Some(line) = DriverLine::parse(words) else {
             return Vec::new();
         };
-        let entry = &mut self.upses[ups];
+        let Some(entry) = self.upses.get_mut(ups) else {
+            return Vec::new();
+        };
         entry.last_heard = now;
         match &line {
             DriverLine::DumpDone => entry.dumpdone = true,

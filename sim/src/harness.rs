@@ -219,7 +219,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                         core: core_u.clone(),
                         maxconn: 1024,
                     };
-                    serve(SimNet, sys_u.clone(), runtime)
+                    // No reloads in the simulation: the sender is dropped at once.
+                    let (_, reloads) = tokio::sync::mpsc::channel(1);
+                    serve(SimNet, sys_u.clone(), runtime, reloads)
                 }));
             }
             let (sys_m, conf_m) = (sys.clone(), upsmon.clone());

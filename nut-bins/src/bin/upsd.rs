@@ -5,8 +5,8 @@ use nut_bins::confload::{
     check, confpath, load, pidpath, signal_pidfile, statepath, write_pidfile,
 };
 use nut_bins::real::{RealSys, TokioNet};
-use nut_bins::upsd::{serve, UpsdRuntime};
-use nut_core::config::{parse_ups_conf, parse_upsd_conf, parse_upsd_users};
+use nut_bins::upsd::{serve, Reload, UpsdRuntime};
+use nut_core::config::{parse_ups_conf, parse_upsd_conf, parse_upsd_users, UpsConf, UpsdConf};
 use nut_core::desc::Descriptions;
 use nut_core::upsd::{UpsDefinition, UpsdCore, UpsdSettings};
 use std::process::ExitCode;
@@ -103,17 +103,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let upses: Vec<UpsDefinition> = ups_conf
-        .upses
-        .iter()
-        .filter_map(|s| {
-            Some(UpsDefinition {
-                name: s.name.clone(),
-                driver: s.driver.clone()?,
-                desc: s.desc.clone(),
-            })
-        })
-        .collect();
+    let upses = definitions(&ups_conf);
     if upses.is_empty() && !upsd_conf.allow_no_device {
         eprintln!("Fatal error: at least one UPS must be defined in ups.conf");
         return ExitCode::FAILURE;
@@ -128,11 +118,7 @@ fn main() -> ExitCode {
         .find_map(|path| std::fs::read(path).ok())
         .map(|text| Descriptions::parse(&text))
         .unwrap_or_else(Descriptions::builtin);
-    let settings = UpsdSettings {
-        maxage_s: upsd_conf.maxage_s,
-        trackingdelay_s: upsd_conf.trackingdelay_s,
-        tls_configured: false,
-    };
+    let settings = settings_of(&upsd_conf);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -169,11 +155,22 @@ fn main() -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = serve(net, sys, runtime) => result,
-            _ = term.recv() => { eprintln!("upsd: Signal 15: exiting"); Ok(()) }
-            _ = tokio::signal::ctrl_c() => Ok(()),
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<Reload>(4);
+        let server = serve(net, sys, runtime, reload_rx);
+        tokio::pin!(server);
+        loop {
+            tokio::select! {
+                result = &mut server => return result,
+                _ = term.recv() => { eprintln!("upsd: Signal 15: exiting"); return Ok(()) }
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+                _ = hup.recv() => match reload(&dir) {
+                    Ok(apply) => { let _ = reload_tx.send(apply).await; }
+                    Err(e) => eprintln!("upsd: reload failed, keeping the old configuration: {e}"),
+                },
+            }
         }
     });
     let _ = std::fs::remove_file(&pidfile);
@@ -184,4 +181,36 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn definitions(ups_conf: &UpsConf) -> Vec<UpsDefinition> {
+    ups_conf
+        .upses
+        .iter()
+        .filter_map(|s| {
+            Some(UpsDefinition {
+                name: s.name.clone(),
+                driver: s.driver.clone()?,
+                desc: s.desc.clone(),
+            })
+        })
+        .collect()
+}
+
+fn settings_of(upsd_conf: &UpsdConf) -> UpsdSettings {
+    UpsdSettings {
+        maxage_s: upsd_conf.maxage_s,
+        trackingdelay_s: upsd_conf.trackingdelay_s,
+        tls_configured: false,
+    }
+}
+
+/// Re-reads ups.conf, upsd.conf (not LISTEN) and upsd.users for `upsd -c reload`.
+fn reload(dir: &std::path::Path) -> Result<Reload, String> {
+    let upsd_conf = load(dir, "upsd.conf", parse_upsd_conf)?;
+    let ups_conf = load(dir, "ups.conf", parse_ups_conf)?;
+    let users = load(dir, "upsd.users", parse_upsd_users)?;
+    let upses = definitions(&ups_conf);
+    let settings = settings_of(&upsd_conf);
+    Ok(Box::new(move |core: &mut UpsdCore| core.reload(upses, users, settings)))
 }
