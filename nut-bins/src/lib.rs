@@ -12,5 +12,6 @@ pub mod driver;
 pub mod lines;
 pub mod real;
 pub mod seam;
+pub mod tls;
 pub mod upsd;
 pub mod upsmon;

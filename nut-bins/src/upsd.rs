@@ -10,6 +10,7 @@
 
 use crate::driver::ACCEPT_ERROR_BACKOFF;
 use crate::seam::{Net, Sys};
+use crate::tls::{upgrade, MaybeTls};
 use nut_core::tokenizer::{Line, Tokenizer};
 use nut_core::upsd::{Action, ClientId, ReloadOutcome, UpsdCore, TICK_INTERVAL_MS};
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
 
 /// Bytes read from a client at a time (requests are short; this bounds per-client memory).
 pub const CLIENT_READ_BYTES: usize = 512;
@@ -38,6 +40,16 @@ pub struct UpsdRuntime {
     pub core: UpsdCore,
     /// Most simultaneous clients (MAXCONN); further connections are closed at once.
     pub maxconn: usize,
+    /// STARTTLS, when CERTFILE is configured (the core must then be built with
+    /// `tls_configured`).
+    pub tls: Option<TlsAcceptor>,
+}
+
+/// What a client's task must do after the actions of one of its lines.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct After {
+    close: bool,
+    start_tls: bool,
 }
 
 struct Shared<S> {
@@ -46,6 +58,7 @@ struct Shared<S> {
     sys: S,
     start: tokio::time::Instant,
     maxconn: usize,
+    tls: Option<TlsAcceptor>,
 }
 
 #[derive(Default)]
@@ -70,9 +83,9 @@ impl<S: Sys> Shared<S> {
     }
 
     /// Performs actions; replies for `own` are appended to `out` (written by the caller),
-    /// and returns true if `own` must be closed after writing them.
-    fn perform(&self, actions: Vec<Action>, own: Option<ClientId>, out: &mut Vec<u8>) -> bool {
-        let mut close_own = false;
+    /// and returns what `own`'s task must do after writing them.
+    fn perform(&self, actions: Vec<Action>, own: Option<ClientId>, out: &mut Vec<u8>) -> After {
+        let mut after = After::default();
         let mut queue = std::collections::VecDeque::from(actions);
         while let Some(action) = queue.pop_front() {
             match action {
@@ -81,16 +94,14 @@ impl<S: Sys> Shared<S> {
                 }
                 // The core only ever replies to the client whose line it is handling.
                 Action::Reply { .. } => {}
-                Action::Close { client } if Some(client) == own => close_own = true,
+                Action::Close { client } if Some(client) == own => after.close = true,
                 Action::Close { client } => {
                     if let Some(handle) = self.links().clients.remove(&client) {
                         handle.abort();
                     }
                 }
-                Action::StartTls { client } => {
-                    self.sys
-                        .log(format!("STARTTLS for client {client} is not available in this build"));
-                }
+                Action::StartTls { client } if Some(client) == own => after.start_tls = true,
+                Action::StartTls { .. } => {}
                 Action::ToDriver { ups, line } => {
                     if let Some(tx) = self.links().drivers.get(&ups) {
                         let _ = tx.try_send(line.format());
@@ -99,7 +110,7 @@ impl<S: Sys> Shared<S> {
                 Action::Event(event) => self.sys.event(event.to_string()),
             }
         }
-        close_own
+        after
     }
 }
 
@@ -115,6 +126,7 @@ pub async fn serve<N: Net, S: Sys>(
         listen,
         core,
         maxconn,
+        tls,
     } = runtime;
     let shared = Arc::new(Shared {
         core: Mutex::new(core),
@@ -122,6 +134,7 @@ pub async fn serve<N: Net, S: Sys>(
         sys,
         start: tokio::time::Instant::now(),
         maxconn,
+        tls,
     });
     // Every task lives in a JoinSet owned by this future, so stopping upsd (dropping the
     // future) closes every connection, as a process exit would.
@@ -209,7 +222,10 @@ async fn accept_loop<N: Net, S: Sys>(listener: N::Listener, shared: Arc<Shared<S
         let mut links = shared.links();
         if links.clients.len() >= shared.maxconn {
             drop(links);
-            shared.sys.log(format!("MAXCONN ({}) reached, refusing {addr}", shared.maxconn));
+            shared.sys.log(format!(
+                "MAXCONN ({}) reached, refusing {addr}",
+                shared.maxconn
+            ));
             drop(stream);
             continue;
         }
@@ -222,11 +238,12 @@ async fn accept_loop<N: Net, S: Sys>(listener: N::Listener, shared: Arc<Shared<S
     }
 }
 
-async fn client_task<T, S>(id: ClientId, mut stream: T, shared: Arc<Shared<S>>)
+async fn client_task<T, S>(id: ClientId, stream: T, shared: Arc<Shared<S>>)
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     S: Sys,
 {
+    let mut stream = MaybeTls::Plain(stream);
     let mut tokenizer = Tokenizer::new();
     let mut buffer = [0u8; CLIENT_READ_BYTES];
     let mut lines: Vec<Line> = Vec::new();
@@ -237,15 +254,15 @@ where
             Ok(n) => n,
         };
         tokenizer.feed(&buffer[..n], &mut lines);
-        let mut close = false;
+        let mut after = After::default();
         for line in lines.drain(..) {
             // NUT skips a line the tokenizer rejects; the client gets no reply for it.
             if line.error.is_some() {
                 continue;
             }
             let actions = shared.core().client_line(shared.now(), id, &line.words);
-            if shared.perform(actions, Some(id), &mut out) {
-                close = true;
+            after = shared.perform(actions, Some(id), &mut out);
+            if after.close || after.start_tls {
                 break;
             }
         }
@@ -257,9 +274,29 @@ where
             }
             out.clear();
         }
-        if close {
+        if after.close {
             let _ = stream.shutdown().await;
             break;
+        }
+        if after.start_tls {
+            // Anything sent after STARTTLS but before the handshake is not a request.
+            lines.clear();
+            tokenizer = Tokenizer::new();
+            let Some(acceptor) = shared.tls.clone() else {
+                break;
+            };
+            match upgrade(stream, &acceptor).await {
+                Ok(tls) => {
+                    stream = tls;
+                    shared.core().client_tls_established(id);
+                }
+                Err(e) => {
+                    shared
+                        .sys
+                        .log(format!("TLS handshake with client {id} failed: {e}"));
+                    break;
+                }
+            }
         }
     }
     let actions = shared.core().client_disconnected(id);

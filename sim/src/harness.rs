@@ -218,6 +218,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                         listen: vec![format!("0.0.0.0:{UPSD_PORT}")],
                         core: core_u.clone(),
                         maxconn: 1024,
+                        tls: None,
                     };
                     // No reloads in the simulation: the sender is dropped at once.
                     let (_, reloads) = tokio::sync::mpsc::channel(1);

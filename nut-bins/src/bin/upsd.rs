@@ -5,6 +5,7 @@ use nut_bins::confload::{
     check, confpath, load, pidpath, signal_pidfile, statepath, write_pidfile,
 };
 use nut_bins::real::{RealSys, TokioNet};
+use nut_bins::tls::acceptor_from_pem;
 use nut_bins::upsd::{serve, Reload, UpsdRuntime};
 use nut_core::config::{parse_ups_conf, parse_upsd_conf, parse_upsd_users, UpsConf, UpsdConf};
 use nut_core::desc::Descriptions;
@@ -124,6 +125,21 @@ fn main() -> ExitCode {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
         ^ u64::from(std::process::id()).rotate_left(32);
+    let tls = match &upsd_conf.certfile {
+        None => None,
+        Some(path) => {
+            let loaded = std::fs::read(path)
+                .map_err(|e| format!("CERTFILE {path}: {e}"))
+                .and_then(|pem| acceptor_from_pem(path, &pem));
+            match loaded {
+                Ok(acceptor) => Some(acceptor),
+                Err(e) => {
+                    eprintln!("Fatal error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let core = UpsdCore::new(upses, users, settings, descriptions, seed);
     let listen = upsd_conf
         .listen_or_default()
@@ -140,6 +156,7 @@ fn main() -> ExitCode {
         listen,
         core,
         maxconn: upsd_conf.maxconn.unwrap_or(DEFAULT_MAXCONN),
+        tls,
     };
     write_pidfile(&pidfile);
     let net = TokioNet::new(state);
@@ -201,7 +218,7 @@ fn settings_of(upsd_conf: &UpsdConf) -> UpsdSettings {
     UpsdSettings {
         maxage_s: upsd_conf.maxage_s,
         trackingdelay_s: upsd_conf.trackingdelay_s,
-        tls_configured: false,
+        tls_configured: upsd_conf.certfile.is_some(),
     }
 }
 
@@ -212,5 +229,7 @@ fn reload(dir: &std::path::Path) -> Result<Reload, String> {
     let users = load(dir, "upsd.users", parse_upsd_users)?;
     let upses = definitions(&ups_conf);
     let settings = settings_of(&upsd_conf);
-    Ok(Box::new(move |core: &mut UpsdCore| core.reload(upses, users, settings)))
+    Ok(Box::new(move |core: &mut UpsdCore| {
+        core.reload(upses, users, settings)
+    }))
 }

@@ -1,0 +1,149 @@
+//! STARTTLS: a clear start-up error for a bad CERTFILE, and real TLS clients (Python's
+//! ssl module, with certificate verification, and Debian's upsc) against our upsd.
+
+use crate::lab::{bin, exchange, free_port, run, wait_for, Lab};
+use std::process::Command;
+use std::time::Duration;
+
+fn make_cert(lab: &Lab) -> bool {
+    let key = lab.path("key.pem");
+    let cert = lab.path("cert.pem");
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        let mut pem = std::fs::read(&cert).unwrap();
+        pem.extend(std::fs::read(&key).unwrap());
+        lab.write("etc/upsd.pem", &String::from_utf8(pem).unwrap());
+    }
+    ok
+}
+
+fn configure(lab: &Lab, port: u16, certfile: &str) {
+    lab.write(
+        "etc/ups.conf",
+        "[dummy]\n\tdriver = dummy-ups\n\tport = test.dev\n",
+    );
+    lab.write("etc/test.dev", "ups.status: OL\nbattery.charge: 97\n");
+    lab.write(
+        "etc/upsd.conf",
+        &format!("LISTEN 127.0.0.1 {port}\nCERTFILE {certfile}\n"),
+    );
+    lab.write(
+        "etc/upsd.users",
+        "[admin]\n\tpassword = adminpass\n\tactions = SET\n",
+    );
+}
+
+#[test]
+fn a_bad_certfile_stops_upsd_with_a_clear_message() {
+    let lab = Lab::new("tls-bad");
+    lab.write(
+        "etc/bad.pem",
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
+    );
+    let bad = lab.path("etc/bad.pem").display().to_string();
+    configure(&lab, free_port(), &bad);
+    let (code, _, stderr) = run(
+        &bin("upsd"),
+        &[],
+        &[
+            ("NUT_CONFPATH", &lab.path("etc")),
+            ("NUT_STATEPATH", &lab.root),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("CERTFILE") && stderr.contains("bad.pem"),
+        "{stderr}"
+    );
+    lab.write("etc/bad.pem", "");
+    let (code, _, stderr) = run(
+        &bin("upsd"),
+        &[],
+        &[
+            ("NUT_CONFPATH", &lab.path("etc")),
+            ("NUT_STATEPATH", &lab.root),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no CERTIFICATE block found"), "{stderr}");
+}
+
+#[test]
+fn starttls_serves_verified_clients_and_debian_upsc() {
+    let mut lab = Lab::new("tls");
+    if !make_cert(&lab) {
+        assert!(std::env::var("CI").is_err(), "openssl is needed in CI");
+        eprintln!("skipping: openssl not available");
+        return;
+    }
+    let port = free_port();
+    configure(&lab, port, &lab.path("etc/upsd.pem").display().to_string());
+    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
+    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    wait_for(Duration::from_secs(15), "upsd", || {
+        exchange(port, b"GET VAR dummy ups.status\n", 1)
+            .starts_with("VAR")
+            .then_some(())
+    });
+    let script = format!(
+        r#"
+import socket, ssl
+s = socket.create_connection(("127.0.0.1", {port}))
+s.sendall(b"STARTTLS\n")
+print(s.recv(100).decode(), end="")
+ctx = ssl.create_default_context(cafile="{cafile}")
+t = ctx.wrap_socket(s, server_hostname="localhost")
+t.sendall(b"GET VAR dummy battery.charge\nSTARTTLS\nLOGOUT\n")
+data = b""
+while data.count(b"\n") < 3:
+    chunk = t.recv(1000)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(), end="")
+"#,
+        cafile = lab.path("cert.pem").display()
+    );
+    lab.write("client.py", &script);
+    let (code, stdout, stderr) = run(
+        std::path::Path::new("python3"),
+        &[lab.path("client.py").to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "OK STARTTLS\nVAR dummy battery.charge \"97\"\nERR ALREADY-SSL-MODE\nOK Goodbye\n"
+    );
+    // Plain clients are still served.
+    assert_eq!(
+        exchange(port, b"GET VAR dummy ups.status\n", 1),
+        "VAR dummy ups.status \"OL\"\n"
+    );
+    if let Some(upsc) = crate::interop::peer("/usr/bin/upsc") {
+        let (code, stdout, stderr) = run(
+            upsc,
+            &[&format!("dummy@127.0.0.1:{port}"), "battery.charge"],
+            &[],
+        );
+        assert_eq!((code, stdout.as_str()), (0, "97\n"), "{stderr}");
+    }
+}
