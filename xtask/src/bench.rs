@@ -19,6 +19,12 @@ use tokio::net::TcpStream;
 const MEASURE: Duration = Duration::from_secs(3);
 /// Connections to hold in the capacity test.
 const HELD_TARGET: usize = 10_000;
+/// Ten GET VARs in one write, as pollers that fetch several variables at once send them;
+/// the `LIST` terminator makes the reader wait for all ten replies.
+const PIPELINED_GETS: &[u8] = b"GET VAR bench ups.status\nGET VAR bench bench.value00\n\
+GET VAR bench bench.value01\nGET VAR bench bench.value02\nGET VAR bench bench.value03\n\
+GET VAR bench bench.value04\nGET VAR bench bench.value05\nGET VAR bench bench.value06\n\
+GET VAR bench bench.value07\nGET VAR bench bench.value08\nLIST UPS\n";
 /// Requests sampled for latency while connections are held.
 const HELD_SAMPLES: usize = 500;
 
@@ -306,15 +312,28 @@ fn measure(server: &Server, rt: &tokio::runtime::Runtime) -> Figures {
     let pid = server.upsd.id();
     rows.push(("idle RSS (KiB)".into(), rss_kb(pid, "VmRSS:").to_string()));
     for conns in [1, 10, 100, 1000] {
+        let ticks = cpu_ticks(pid);
         let (rps, p99) = rt.block_on(throughput(
             server.port,
             conns,
             b"GET VAR bench ups.status\n",
             false,
         ));
+        // /proc ticks are 10 ms; the warm-up adds 0.3 s of requests at the same rate.
+        let used_us = (cpu_ticks(pid) - ticks) as f64 * 10_000.0;
+        let requests = rps * (MEASURE.as_secs_f64() + 0.3);
         rows.push((format!("GET VAR x{conns} (req/s)"), format!("{rps:.0}")));
         rows.push((format!("GET VAR x{conns} p99 (µs)"), p99.to_string()));
+        rows.push((
+            format!("GET VAR x{conns} server CPU per request (µs)"),
+            format!("{:.2}", used_us / requests.max(1.0)),
+        ));
     }
+    let (rps, _) = rt.block_on(throughput(server.port, 100, PIPELINED_GETS, true));
+    rows.push((
+        "GET VAR x100, 10 per write (req/s)".into(),
+        format!("{:.0}", rps * 10.0),
+    ));
     let (rps, p99) = rt.block_on(throughput(server.port, 100, b"LIST VAR bench\n", true));
     rows.push(("LIST VAR x100 (req/s)".into(), format!("{rps:.0}")));
     rows.push(("LIST VAR x100 p99 (µs)".into(), p99.to_string()));

@@ -4,6 +4,7 @@
 //!   whole test suite with cargo-nextest (or cargo test), then every bundled scenario.
 //! - `sim [path]`: run the bundled scenarios (or the given file/directory).
 //! - `bench`: our upsd against NUT's upsd, same load, one run (see `bench.rs`).
+//! - `fuzz [seconds]`: every cargo-fuzz target in `fuzz/` for that long.
 //! - `tidy`: the structural checks (also run as a test, see `tidy.rs`).
 //!
 //! xtask may run processes and touch files; it is never linked into the daemons.
@@ -66,14 +67,61 @@ fn sim(path: Option<String>) -> Result<(), String> {
     )
 }
 
+/// Fuzz targets in `fuzz/` (cargo-fuzz layout).
+const FUZZ_TARGETS: &[&str] = &["tokenizer", "request", "socket", "configs"];
+
+/// Runs every fuzz target for `seconds` each; installs cargo-fuzz when missing.
+/// cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
+fn fuzz(seconds: u64) -> Result<(), String> {
+    if !have("cargo", "fuzz --version") {
+        run(Command::new("cargo").args(["install", "--locked", "cargo-fuzz"]))?;
+    }
+    let mut summary = Vec::new();
+    for target in FUZZ_TARGETS {
+        let output = Command::new("cargo")
+            .current_dir(root().join("fuzz"))
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args([
+                "fuzz",
+                "run",
+                target,
+                "--",
+                &format!("-max_total_time={seconds}"),
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let done = stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("Done "))
+            .unwrap_or("no summary line")
+            .to_string();
+        if !output.status.success() {
+            eprintln!("{stderr}");
+            return Err(format!(
+                "fuzz target {target} failed (crash or build error)"
+            ));
+        }
+        summary.push(format!("{target}: {done}"));
+    }
+    for line in summary {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
         Some("test") => test(),
         Some("sim") => sim(args.next()),
         Some("bench") => bench::run(&root()),
+        Some("fuzz") => fuzz(args.next().and_then(|s| s.parse().ok()).unwrap_or(60)),
         Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
-        _ => Err("usage: cargo xtask <test|sim [path]|bench|tidy>".to_string()),
+        _ => Err(
+            "usage: cargo xtask <test|sim [path]|bench|fuzz [seconds per target]|tidy>".to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,14 @@
+//! Every config parser returns a value and diagnostics for any bytes, never a panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use nut_core::config::*;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = parse_ups_conf("ups.conf", data);
+    let _ = parse_upsd_conf("upsd.conf", data);
+    let _ = parse_upsd_users("upsd.users", data);
+    let _ = parse_upsmon_conf("upsmon.conf", data);
+    let _ = parse_upssched_conf("upssched.conf", data);
+    let _ = parse_nut_conf("nut.conf", data);
+    let _ = nut_core::dummy::parse_dummy_file(data);
+});
