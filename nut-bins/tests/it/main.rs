@@ -5,4 +5,5 @@ mod clients;
 mod interop;
 mod lab;
 mod shutdown;
+mod tls;
 mod upsd_server;
