@@ -13,6 +13,11 @@ use std::path::Path;
 
 /// Loads, runs and judges one scenario file; returns the report and whether it passed.
 pub fn run_file(path: &Path) -> Result<(String, bool), String> {
+    run_file_timed(path).map(|(report, passed, _)| (report, passed))
+}
+
+/// Like [`run_file`], also returning the simulated milliseconds covered.
+pub fn run_file_timed(path: &Path) -> Result<(String, bool, u64), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let scenario =
         scenario::Scenario::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -21,6 +26,7 @@ pub fn run_file(path: &Path) -> Result<(String, bool), String> {
     Ok((
         verdict::render(&scenario, &outcome, &verdict),
         verdict.passed(),
+        outcome.end_ms,
     ))
 }
 

@@ -41,10 +41,15 @@ fn main() -> ExitCode {
     let mut all_passed = true;
     for file in files {
         let started = std::time::Instant::now();
-        match sim::run_file(&file) {
-            Ok((report, passed)) => {
+        match sim::run_file_timed(&file) {
+            Ok((report, passed, end_ms)) => {
                 print!("{report}");
-                println!("(wall time {:.2} s)\n", started.elapsed().as_secs_f64());
+                let wall = started.elapsed().as_secs_f64();
+                println!(
+                    "(simulated {:.1} s in {wall:.2} s of wall time: {:.0} simulated seconds per second)\n",
+                    end_ms as f64 / 1000.0,
+                    end_ms as f64 / 1000.0 / wall.max(1e-9)
+                );
                 all_passed &= passed;
             }
             Err(e) => {
