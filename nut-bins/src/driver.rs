@@ -166,3 +166,84 @@ async fn accept_loop<N: Net>(listener: N::LocalListener, input: mpsc::Sender<Inp
         });
     }
 }
+
+/// dummy-ups in repeater mode (`port = ups@host[:port]`): re-serves another upsd's UPS.
+/// Each poll reads `LIST VAR` upstream (except `driver.*`) and presents it as data-file
+/// text, so the same dummy-ups logic publishes it. Connection loss or an `ERR` makes
+/// the data stale. SET and INSTCMD are not forwarded upstream (not implemented yet).
+pub struct RepeaterSource<N: Net> {
+    net: N,
+    ups: String,
+    addr: String,
+    conn: Option<crate::lines::ClientConn<N::Stream>>,
+    last: Option<Vec<u8>>,
+}
+
+impl<N: Net> RepeaterSource<N> {
+    /// Repeats UPS `ups` of the upsd at `addr` (`host:port`).
+    pub fn new(net: N, ups: &str, addr: &str) -> Self {
+        RepeaterSource {
+            net,
+            ups: ups.to_string(),
+            addr: addr.to_string(),
+            conn: None,
+            last: None,
+        }
+    }
+
+    async fn fetch(&mut self) -> Option<Vec<u8>> {
+        if self.conn.is_none() {
+            let stream =
+                tokio::time::timeout(REPEATER_CONNECT_TIMEOUT, self.net.connect(&self.addr))
+                    .await
+                    .ok()?
+                    .ok()?;
+            self.conn = Some(crate::lines::ClientConn::new(stream));
+        }
+        let conn = self.conn.as_mut()?;
+        let query = nut_core::proto::format_request(&["VAR", &self.ups]);
+        let items = match conn.list(query.trim_end()).await {
+            Ok(Ok(items)) => items,
+            Ok(Err(_)) => return None,
+            Err(_) => {
+                self.conn = None;
+                return None;
+            }
+        };
+        let mut text = String::new();
+        for item in items {
+            let Ok(words) = nut_core::proto::parse_reply(&item) else {
+                continue;
+            };
+            if words.len() < 4 || words[2].starts_with("driver.") {
+                continue;
+            }
+            let value = if words[2].eq_ignore_ascii_case("ups.status") {
+                words[3].clone()
+            } else {
+                nut_core::tokenizer::quote(&words[3])
+            };
+            text.push_str(&format!("{}: {value}\n", words[2]));
+        }
+        Some(text.into_bytes())
+    }
+}
+
+/// How long the repeater waits for the upstream upsd to accept a connection.
+pub const REPEATER_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl<N: Net> DataSource for RepeaterSource<N> {
+    async fn read(&mut self) -> Reading {
+        match self.fetch().await {
+            None => {
+                self.last = None;
+                Reading::Dead
+            }
+            Some(text) if self.last.as_ref() == Some(&text) => Reading::Unchanged,
+            Some(text) => {
+                self.last = Some(text.clone());
+                Reading::Changed(text)
+            }
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use nut_bins::confload::{confpath, load, statepath};
-use nut_bins::driver::{run_dummy, DummyConfig};
+use nut_bins::driver::{run_dummy, DummyConfig, RepeaterSource};
 use nut_bins::real::{FileSource, RealSys, TokioNet};
 use nut_core::config::parse_ups_conf;
 use nut_core::dummy::DummyMode;
@@ -91,10 +91,7 @@ fn main() -> ExitCode {
         eprintln!("Fatal error: no port given for UPS [{name}]");
         return ExitCode::FAILURE;
     };
-    if port.contains('@') {
-        eprintln!("Fatal error: repeater mode (port = ups@host) is not implemented yet");
-        return ExitCode::FAILURE;
-    }
+    let repeater = port.contains('@') || option("mode").as_deref() == Some("repeater");
     let path = if port.starts_with('/') || port.starts_with("./") {
         PathBuf::from(&port)
     } else {
@@ -126,7 +123,25 @@ fn main() -> ExitCode {
         eprintln!("Fatal error: cannot start the runtime");
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(run_dummy(net, sys, config, FileSource::new(path))) {
+    let result = if repeater {
+        let (ups, host, upstream_port) = match nut_core::config::parse_system_name(&config.port) {
+            Ok(parts) => parts,
+            Err(e) => {
+                eprintln!("Fatal error: port = {}: {e}", config.port);
+                return ExitCode::FAILURE;
+            }
+        };
+        let addr = if host.contains(':') {
+            format!("[{host}]:{upstream_port}")
+        } else {
+            format!("{host}:{upstream_port}")
+        };
+        let source = RepeaterSource::new(net.clone(), &ups, &addr);
+        runtime.block_on(run_dummy(net, sys, config, source))
+    } else {
+        runtime.block_on(run_dummy(net, sys, config, FileSource::new(path)))
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Fatal error: {e}");

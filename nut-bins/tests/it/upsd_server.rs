@@ -103,3 +103,51 @@ fn garbage_and_idle_clients_do_not_stop_upsd_serving_others() {
     );
     assert!(lab.running("upsd"));
 }
+
+#[test]
+fn dummy_ups_repeats_another_upsd() {
+    let mut lab = Lab::new("repeater");
+    let upstream = start_server(
+        &mut lab,
+        "battery.charge: 77\nups.status: OB DISCHRG\nups.mfr: \"Quoted \\# Corp\"\n",
+    );
+    let port = crate::lab::free_port();
+    lab.write(
+        "etc2/ups.conf",
+        &format!("[rep]\n\tdriver = dummy-ups\n\tport = dummy@127.0.0.1:{upstream}\n"),
+    );
+    lab.write("etc2/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write("etc2/upsd.users", "[u]\n\tpassword = p\n");
+    lab.spawn(
+        "repeater",
+        &crate::lab::bin("dummy-ups"),
+        "etc2",
+        &["-a", "rep"],
+    );
+    lab.spawn("upsd2", &crate::lab::bin("upsd"), "etc2", &[]);
+    let listing = |p: u16, ups: &str| {
+        let reply = exchange(p, format!("LIST VAR {ups}\n").as_bytes(), 100);
+        reply
+            .lines()
+            .filter(|l| l.starts_with("VAR ") && !l.contains(" driver.") && !l.contains(" device."))
+            .map(|l| l.splitn(3, ' ').nth(2).unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    let expected = listing(upstream, "dummy");
+    assert!(
+        expected.iter().any(|l| l == "ups.mfr \"Quoted \\# Corp\""),
+        "{expected:?}"
+    );
+    wait_for(
+        Duration::from_secs(15),
+        "the repeater to mirror upstream",
+        || (listing(port, "rep") == expected).then_some(()),
+    );
+    // Upstream goes away: the repeated UPS becomes stale.
+    lab.stop("upsd");
+    wait_for(
+        Duration::from_secs(30),
+        "DATA-STALE on the repeater",
+        || (exchange(port, b"GET VAR rep ups.status\n", 1) == "ERR DATA-STALE\n").then_some(()),
+    );
+}
