@@ -1,24 +1,63 @@
 #!/usr/bin/env bash
-# Installs the real NUT peers the interop tests talk to (Debian's NUT 2.8.0 packages),
-# when they are missing and we can (root with apt-get). Never starts any service.
+# Installs the real NUT peers the interop tests talk to, when they are missing and we
+# can (root with apt-get): Debian's NUT 2.8.0 (nut-client, nut-server), PyNUT
+# (python3-nut), check_ups (monitoring-plugins-basic), and from PyPI aionut and nut2 in
+# a venv for Debian's /usr/bin/python3 (with system site packages, so PyNUT stays
+# importable there). Never starts any service. Idempotent and fast when all is present.
 set -euo pipefail
+VENV=/opt/nut-rs-peers
+PIP_PINS=(aionut==4.3.4 nut2==2.1.1)
+
 need=()
 [ -x /usr/bin/upsc ] || need+=(nut-client)
 [ -x /lib/nut/upsd ] || need+=(nut-server)
+[ -x /usr/bin/python3 ] || need+=(python3)
+[ -f /usr/lib/python3/dist-packages/PyNUT.py ] || need+=(python3-nut)
+[ -x /usr/lib/nagios/plugins/check_ups ] || need+=(monitoring-plugins-basic)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+[ -x "$VENV/bin/python3" ] || /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+
+venv_ok() {
+  [ -x "$VENV/bin/python3" ] && "$VENV/bin/python3" - "${PIP_PINS[@]}" <<'EOF' >/dev/null 2>&1
+import sys
+from importlib.metadata import version
+for pin in sys.argv[1:]:
+    name, want = pin.split("==")
+    assert version(name) == want, pin
+import aionut, nut2, PyNUT
+EOF
+}
+
 command -v cargo-nextest >/dev/null 2>&1 || cargo nextest --version >/dev/null 2>&1 || echo "note: cargo-nextest not found; cargo test will be used"
-if [ ${#need[@]} -eq 0 ]; then
+if [ ${#need[@]} -eq 0 ] && venv_ok; then
   echo "install-peers: NUT peers present"
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-peers: missing ${need[*]} and cannot install (not root or no apt-get); interop tests will be skipped outside CI"
+  echo "install-peers: missing ${need[*]:-} ${PIP_PINS[*]} and cannot install (not root or no apt-get); interop tests will be skipped outside CI"
   exit 0
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# policy-rc.d keeps the packages from starting NUT services during installation.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-chmod +x /usr/sbin/policy-rc.d
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-rm -f /usr/sbin/policy-rc.d
-echo "install-peers: installed ${need[*]}"
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps the packages from starting NUT services during installation;
+  # an existing one is kept and restored.
+  restore=""
+  if [ -e /usr/sbin/policy-rc.d ]; then
+    restore=$(mktemp)
+    cp -p /usr/sbin/policy-rc.d "$restore"
+  fi
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  status=0
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || status=$?
+  if [ -n "$restore" ]; then mv "$restore" /usr/sbin/policy-rc.d; else rm -f /usr/sbin/policy-rc.d; fi
+  [ "$status" = 0 ] || exit "$status"
+  echo "install-peers: installed ${need[*]}"
+fi
+if ! venv_ok; then
+  [ -x "$VENV/bin/python3" ] || /usr/bin/python3 -m venv --system-site-packages "$VENV"
+  "$VENV/bin/python3" -m pip install -q --disable-pip-version-check "${PIP_PINS[@]}"
+  venv_ok || { echo "install-peers: $VENV does not import aionut, nut2 and PyNUT" >&2; exit 1; }
+  echo "install-peers: installed ${PIP_PINS[*]} into $VENV"
+fi

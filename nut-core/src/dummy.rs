@@ -6,7 +6,7 @@
 //! TIMER lines against `now`. No IO: the shell supplies file text and the clock.
 
 use crate::sock::{DriverLine, ServerLine};
-use crate::state::VarTree;
+use crate::state::{VarFlags, VarTree};
 use crate::tokenizer::tokenize;
 use crate::Millis;
 
@@ -172,6 +172,8 @@ pub struct DummyDevice {
     resume_at: Millis,
     repeat: bool,
     finished: bool,
+    /// `device.mfr/model/serial` were copied from `ups.*` (once, after the first pass).
+    mirrored: bool,
 }
 
 /// How dummy-ups treats the end of its file.
@@ -203,44 +205,71 @@ impl DummyMode {
     }
 }
 
-/// Flags and maximum length dummy-ups gives a variable it reads from a file.
+/// dummy-ups's table of known variables (drivers/dummy-ups.h `nut_data`, 2.8.0):
+/// name, STRING flag, length (used only for STRING). Every entry is RW. The first
+/// match wins (`ups.serial` is listed twice; the first says 32).
+const DUMMY_VARS: &[(&str, bool, i64)] = &[
+    ("ups.mfr", true, 32),
+    ("ups.model", true, 32),
+    ("ups.status", true, 32),
+    ("ups.serial", true, 32),
+    ("ups.load", false, 32),
+    ("ups.alarm", true, 32),
+    ("ups.time", true, 16),
+    ("ups.date", true, 16),
+    ("ups.mfr.date", true, 16),
+    ("ups.firmware", true, 16),
+    ("ups.firmware.aux", true, 16),
+    ("ups.temperature", false, 1),
+    ("ups.id", true, 16),
+    ("ups.delay.start", false, 1),
+    ("ups.delay.reboot", false, 1),
+    ("ups.delay.shutdown", false, 1),
+    ("ups.test.interval", false, 1),
+    ("ups.test.result", true, 16),
+    ("input.voltage", false, 1),
+    ("input.voltage.maximum", false, 1),
+    ("input.voltage.minimum", false, 1),
+    ("input.voltage.nominal", false, 1),
+    ("input.transfer.reason", true, 1),
+    ("input.transfer.low", false, 1),
+    ("input.transfer.high", false, 1),
+    ("input.sensitivity", true, 1),
+    ("input.quality", true, 6),
+    ("input.frequency", false, 1),
+    ("input.transfer.boost.low", false, 1),
+    ("input.transfer.boost.high", false, 1),
+    ("input.transfer.trim.low", false, 1),
+    ("input.transfer.trim.high", false, 1),
+    ("output.voltage", false, 1),
+    ("output.frequency", false, 1),
+    ("output.current", false, 1),
+    ("battery.charge", false, 1),
+    ("battery.charge.low", false, 1),
+    ("battery.voltage", false, 1),
+    ("battery.current", false, 1),
+    ("battery.runtime", false, 1),
+    ("battery.runtime.low", false, 1),
+    ("battery.charge.restart", false, 1),
+    ("battery.temperature", false, 1),
+    ("battery.voltage.nominal", false, 1),
+    ("ambient.temperature", false, 1),
+    ("ambient.temperature.alarm", false, 1),
+    ("ambient.temperature.high", false, 1),
+    ("ambient.temperature.low", false, 1),
+    ("ambient.humidity", false, 1),
+    ("ambient.humidity.alarm", false, 1),
+    ("ambient.humidity.high", false, 1),
+    ("ambient.humidity.low", false, 1),
+];
+
+/// STRING flag and maximum length dummy-ups gives a variable it sets (always RW):
+/// its `nut_data` entry, else STRING of length 32.
 fn dummy_var_kind(name: &str) -> (bool, i64) {
-    const NUMERIC_WORDS: &[&str] = &[
-        "charge",
-        "runtime",
-        "voltage",
-        "frequency",
-        "current",
-        "load",
-        "temperature",
-        "power",
-        "realpower",
-        "delay",
-        "timer",
-        "nominal",
-        "low",
-        "high",
-        "warning",
-        "efficiency",
-        "humidity",
-        "packs",
-        "minimum",
-        "maximum",
-        "restart",
-        "critical",
-    ];
-    if name.eq_ignore_ascii_case("ups.id") {
-        return (true, 16);
-    }
-    let numeric = name
-        .split('.')
-        .skip(1)
-        .any(|part| NUMERIC_WORDS.contains(&part.to_ascii_lowercase().as_str()));
-    if numeric {
-        (false, 0)
-    } else {
-        (true, 32)
-    }
+    DUMMY_VARS
+        .iter()
+        .find(|(known, _, _)| known.eq_ignore_ascii_case(name))
+        .map_or((true, 32), |&(_, string, len)| (string, len))
 }
 
 impl DummyDevice {
@@ -252,6 +281,7 @@ impl DummyDevice {
             resume_at: 0,
             repeat: mode == DummyMode::Loop,
             finished: false,
+            mirrored: false,
         }
     }
 
@@ -296,22 +326,41 @@ impl DummyDevice {
 
     /// dummy-ups's `setvar`: an empty value deletes the variable (nut-reference.md §6.2,
     /// e.g. `upsrw -s var=`), except `ups.status`, which goes through the status
-    /// functions and may be published empty.
-    fn set_var(state: &mut DriverState, name: &str, value: &str) -> Option<DriverLine> {
+    /// functions and may be published empty. Every set also applies the variable's
+    /// flags and length ([`dummy_var_kind`], RW always), broadcast as SETFLAGS/SETAUX
+    /// when they change (`dstate_setflags`/`dstate_setaux`), so a variable the driver
+    /// core published (e.g. `device.type`) becomes RW once the file sets it.
+    fn set_var(state: &mut DriverState, name: &str, value: &str) -> Vec<DriverLine> {
         if value.is_empty() && !name.starts_with(STATUS_PREFIX) {
-            return state.delete(name);
+            return state.delete(name).into_iter().collect();
         }
-        let is_new = state.tree().get(name).is_none();
-        let line = state.set(name, value);
-        if is_new {
-            let (string, aux) = dummy_var_kind(name);
-            if let Some(var) = state.tree_mut().get_mut(name) {
-                var.flags.rw = true;
-                var.flags.string = string;
+        let mut lines: Vec<DriverLine> = state.set(name, value).into_iter().collect();
+        let (string, aux) = dummy_var_kind(name);
+        if let Some(var) = state.tree_mut().get_mut(name) {
+            if var.flags.immutable {
+                return lines;
+            }
+            let flags = VarFlags {
+                rw: true,
+                string,
+                ..VarFlags::default()
+            };
+            if var.flags != flags {
+                var.flags = flags;
+                lines.push(DriverLine::SetFlags {
+                    var: name.to_string(),
+                    flags: flags.words(),
+                });
+            }
+            if string && var.aux != aux {
                 var.aux = aux;
+                lines.push(DriverLine::SetAux {
+                    var: name.to_string(),
+                    aux,
+                });
             }
         }
-        line
+        lines
     }
 
     /// Runs the file from where it stands until a TIMER pauses it or it ends; returns
@@ -345,7 +394,12 @@ impl DummyDevice {
         if self.position >= self.steps.len() && now >= self.resume_at {
             self.finished = true;
         }
-        out.extend(mirror_lines(state));
+        // NUT's driver core copies ups.mfr/model/serial to device.* once, after
+        // upsdrv_initinfo (which reads the file up to its first TIMER), never again.
+        if !self.mirrored {
+            self.mirrored = true;
+            out.extend(mirror_lines(state));
+        }
         out.extend(state.set_stale(false));
         out
     }
@@ -358,10 +412,7 @@ impl DummyDevice {
                 if state.tree().get(var).is_none() {
                     return (tracking::UNKNOWN, Vec::new());
                 }
-                let mut lines: Vec<DriverLine> =
-                    Self::set_var(state, var, value).into_iter().collect();
-                lines.extend(mirror_lines(state));
-                (tracking::SUCCESS, lines)
+                (tracking::SUCCESS, Self::set_var(state, var, value))
             }
             Request::InstCmd { .. } => (tracking::UNKNOWN, Vec::new()),
         })
@@ -433,7 +484,8 @@ pub fn handle_common(
     out
 }
 
-/// `device.mfr/model/serial` mirror `ups.mfr/model/serial` (as NUT's driver core does).
+/// `device.mfr/model/serial` mirror `ups.mfr/model/serial` (as NUT's driver core does
+/// once at start-up, main.c "remap the device.* info from ups.*").
 fn mirror_lines(state: &mut DriverState) -> Vec<DriverLine> {
     let mut out = Vec::new();
     for (from, to) in [

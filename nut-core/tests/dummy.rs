@@ -238,7 +238,7 @@ fn sequences_and_timers() {
             (
                 5000,
                 "poll",
-                "SETINFO ups.status \"OB\"\nSETINFO battery.charge \"50\"\n",
+                "SETINFO ups.status \"OB\"\nSETINFO battery.charge \"50\"\nSETFLAGS battery.charge RW\n",
             ),
             (9999, "poll", ""),
             // The last TIMER expires; the end of the file is reached on that pass and,
@@ -256,14 +256,19 @@ fn sequences_and_timers() {
         DummyMode::Once,
         &[
             (0, "poll", "DATAOK\n"),
-            (5000, "poll", "SETINFO ups.status \"OB\"\nSETINFO battery.charge \"50\"\n"),
+            (
+                5000,
+                "poll",
+                "SETINFO ups.status \"OB\"\nSETINFO battery.charge \"50\"\nSETFLAGS battery.charge RW\n",
+            ),
             (10000, "poll", ""),
             (20000, "poll", ""),
             (20000, "reload ups.status: OL BOOST\nups.mfr: New", ""),
             (
                 21000,
                 "poll",
-                "SETINFO ups.status \"OL BOOST\"\nSETINFO ups.mfr \"New\"\nSETINFO device.mfr \"New\"\n",
+                // device.mfr is copied from ups.mfr only once, at start-up (NUT's main.c).
+                "SETINFO ups.status \"OL BOOST\"\nSETINFO ups.mfr \"New\"\n",
             ),
             (22000, "poll", ""),
         ],
@@ -297,7 +302,11 @@ fn sequences_and_timers() {
         "x.dev",
         DummyMode::Once,
         &[
-            (0, "poll", "SETINFO ups.id \"abc\"\nDATAOK\n"),
+            (
+                0,
+                "poll",
+                "SETINFO ups.id \"abc\"\nSETFLAGS ups.id RW STRING\nSETAUX ups.id 16\nDATAOK\n",
+            ),
             (0, "reload ups.id: \"\"", ""),
             (0, "poll", "DELINFO ups.id\n"),
             (0, "reload ups.id: \"\"", ""),
@@ -326,7 +335,7 @@ fn answers_to_upsd() {
             (
                 0,
                 "SET ups.mfr \"New Corp\" TRACKING ID2",
-                "SETINFO ups.mfr \"New Corp\"\nSETINFO device.mfr \"New Corp\"\n|TRACKING ID2 0\n",
+                "SETINFO ups.mfr \"New Corp\"\n|TRACKING ID2 0\n",
             ),
             (
                 0,

@@ -4,7 +4,7 @@
 //! outside CI when Debian's packages are missing (see `peer`).
 
 use crate::interop::peer;
-use crate::lab::{bin, exchange, run, start_server, start_server_with, wait_for, Lab};
+use crate::lab::{bin, exchange, is_root, run, start_server, start_server_with, wait_for, Lab};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -204,17 +204,6 @@ fn upslog_writes_nut_lines_and_stops_after_count() {
     assert_eq!(rest, " 100 NA NA [OL CHRG] NA NA\n");
     let b = std::fs::read_to_string(&file_b).unwrap();
     assert_eq!(&b[15..], " NA NA NA [NA] NA NA\n");
-}
-
-/// Whether we run as root (Debian's daemons then need `-u root` to keep our lab's
-/// directories writable).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1).map(|uid| uid == "0"))
-        .unwrap_or(false)
 }
 
 #[test]

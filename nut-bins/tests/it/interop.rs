@@ -7,16 +7,34 @@ use std::path::Path;
 
 pub(crate) fn peer(path: &str) -> Option<&Path> {
     let path = Path::new(path);
-    if path.exists() {
-        return Some(path);
+    present(&path.display().to_string(), path.exists()).then_some(path)
+}
+
+/// `what` is installed: true; missing: false outside CI (the test says so and passes),
+/// a failure in CI.
+pub(crate) fn present(what: &str, installed: bool) -> bool {
+    if installed {
+        return true;
     }
     assert!(
         std::env::var("CI").is_err(),
-        "{} is required in CI (.ci/run installs it)",
-        path.display()
+        "{what} is required in CI (ci/install-peers.sh installs it)"
     );
-    eprintln!("skipping: {} is not installed", path.display());
-    None
+    eprintln!("skipping: {what} is not installed");
+    false
+}
+
+/// A Python interpreter that can import every one of `modules` (see [`peer`]).
+pub(crate) fn python_peer<'a>(python: &'a str, modules: &[&str]) -> Option<&'a Path> {
+    let path = Path::new(python);
+    let imports = std::process::Command::new(path)
+        .arg("-c")
+        .arg(format!("import {}", modules.join(", ")))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    present(&format!("{python} with {}", modules.join(", ")), imports).then_some(path)
 }
 
 #[test]

@@ -172,6 +172,17 @@ pub fn run(program: &Path, args: &[&str], envs: &[(&str, &Path)]) -> (i32, Strin
     )
 }
 
+/// Whether we run as root (Debian's daemons then need `-u root` to keep our lab's
+/// directories writable).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1).map(|uid| uid == "0"))
+        .unwrap_or(false)
+}
+
 /// A lab with dummy-ups and upsd serving UPS `dummy` from `test.dev`; returns the port.
 pub fn start_server(lab: &mut Lab, dev: &str) -> u16 {
     start_server_with(lab, dev, &bin("dummy-ups"), &bin("upsd"), &[])

@@ -2,8 +2,13 @@
 
 mod checkconfig;
 mod clients;
+mod ddl_differential;
+mod hostile;
 mod interop;
 mod lab;
+mod nut_upsmon;
+mod python_clients;
 mod shutdown;
 mod tls;
+mod transcripts;
 mod upsd_server;
