@@ -58,14 +58,19 @@ pub fn check<T>(dir: &Path, name: &str, parse: fn(&str, &[u8]) -> Parsed<T>) -> 
     }
 }
 
-/// Sends a signal to the process whose PID is in `pidfile` (for `-c stop|reload|fsd`).
-pub fn signal_pidfile(pidfile: &Path, signal: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(pidfile)
-        .map_err(|e| format!("can't read PID file {}: {e}", pidfile.display()))?;
-    let pid: u32 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("PID file {} does not hold a PID", pidfile.display()))?;
+/// Sends a signal (`HUP`, `TERM`, `USR1`) to `pid`, or to the process whose PID is in
+/// `pidfile` (for `-c stop|reload|fsd` and `-P <pid>`).
+pub fn signal_process(pid: Option<u32>, pidfile: &Path, signal: &str) -> Result<(), String> {
+    let pid = match pid {
+        Some(pid) => pid,
+        None => {
+            let text = std::fs::read_to_string(pidfile)
+                .map_err(|e| format!("can't read PID file {}: {e}", pidfile.display()))?;
+            text.trim()
+                .parse()
+                .map_err(|_| format!("PID file {} does not hold a PID", pidfile.display()))?
+        }
+    };
     let status = std::process::Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
@@ -75,6 +80,17 @@ pub fn signal_pidfile(pidfile: &Path, signal: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("could not signal PID {pid}"))
+    }
+}
+
+/// [`signal_process`] as a process exit code, printing the error.
+pub fn signal_exit(pid: Option<u32>, pidfile: &Path, signal: &str) -> std::process::ExitCode {
+    match signal_process(pid, pidfile, signal) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 

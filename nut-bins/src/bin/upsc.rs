@@ -1,11 +1,8 @@
 //! `upsc`: lists UPSes, variables and clients of a upsd, printed exactly as NUT's upsc.
 
 use clap::Parser;
-use nut_bins::lines::ClientConn;
-use nut_bins::real::TokioNet;
-use nut_bins::seam::Net;
+use nut_bins::client;
 use nut_core::config::parse_system_name;
-use nut_core::proto::{format_request, parse_reply, ErrCode};
 use nut_core::upsc::{
     format_json_array, format_json_object, format_ups_listing, format_var_listing, json_string,
 };
@@ -30,11 +27,6 @@ struct Args {
     target: Option<String>,
     /// One variable to print.
     var: Option<String>,
-}
-
-enum Failure {
-    Server(ErrCode),
-    Io(String),
 }
 
 fn main() -> ExitCode {
@@ -72,57 +64,13 @@ fn host_port(text: Option<&str>) -> Result<(String, u16), String> {
     Ok((host, port))
 }
 
-async fn connect(host: &str, port: u16) -> Result<ClientConn<tokio::net::TcpStream>, String> {
-    let addr = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
-    let net = TokioNet::new("/nonexistent");
-    net.connect(&addr)
-        .await
-        .map(ClientConn::new)
-        .map_err(|e| format!("Connection failure: {}", io_text(&e)))
-}
-
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => "Connection refused".to_string(),
-        _ => e.to_string(),
-    }
-}
-
-async fn list(
-    conn: &mut ClientConn<tokio::net::TcpStream>,
-    query: &[&str],
-) -> Result<Vec<Vec<String>>, Failure> {
-    let request = format_request(query);
-    let items = conn
-        .list(request.trim_end().trim_start_matches("LIST "))
-        .await
-        .map_err(|e| Failure::Io(io_text(&e)))?;
-    match items {
-        Ok(lines) => Ok(lines.iter().filter_map(|l| parse_reply(l).ok()).collect()),
-        Err(err_line) => Err(Failure::Server(
-            parse_reply(&err_line).err().unwrap_or(ErrCode::Unknown),
-        )),
-    }
-}
-
-fn failure_text(failure: Failure) -> String {
-    match failure {
-        Failure::Server(code) => code.client_message().to_string(),
-        Failure::Io(text) => text,
-    }
-}
-
 async fn run(args: &Args) -> Result<String, String> {
     if args.list || args.list_desc {
         let (host, port) = host_port(args.target.as_deref())?;
-        let mut conn = connect(&host, port).await?;
-        let items = list(&mut conn, &["LIST", "UPS"])
+        let mut conn = client::connect(&host, port).await?;
+        let items = client::list(&mut conn, &["UPS"])
             .await
-            .map_err(failure_text)?;
+            .map_err(|e| e.message())?;
         let upses: Vec<(String, String)> = items
             .into_iter()
             .filter(|w| w.len() >= 3)
@@ -142,9 +90,9 @@ async fn run(args: &Args) -> Result<String, String> {
         .clone()
         .ok_or_else(|| "no UPS given".to_string())?;
     let (ups, host, port) = parse_system_name(&target)?;
-    let mut conn = connect(&host, port).await?;
+    let mut conn = client::connect(&host, port).await?;
     let result = if args.clients {
-        list(&mut conn, &["LIST", "CLIENT", &ups])
+        client::list(&mut conn, &["CLIENT", &ups])
             .await
             .map(|items| {
                 let addrs: Vec<String> = items
@@ -161,21 +109,18 @@ async fn run(args: &Args) -> Result<String, String> {
         if !var.contains('.') {
             return Err("old-style variable names are not supported".to_string());
         }
-        let request = format_request(&["GET", "VAR", &ups, var]);
-        match conn.request(request.trim_end()).await {
-            Ok(line) => match parse_reply(&line) {
-                Ok(words) if words.len() >= 4 => Ok(if args.json {
-                    format!("{}\n", json_string(&words[3]))
+        client::get(&mut conn, &["VAR", &ups, var])
+            .await
+            .map(|words| {
+                let value = words.get(3).cloned().unwrap_or_default();
+                if args.json {
+                    format!("{}\n", json_string(&value))
                 } else {
-                    format!("{}\n", words[3])
-                }),
-                Ok(_) => Err(Failure::Io(format!("protocol error: {line}"))),
-                Err(code) => Err(Failure::Server(code)),
-            },
-            Err(e) => Err(Failure::Io(io_text(&e))),
-        }
+                    format!("{value}\n")
+                }
+            })
     } else {
-        list(&mut conn, &["LIST", "VAR", &ups]).await.map(|items| {
+        client::list(&mut conn, &["VAR", &ups]).await.map(|items| {
             let vars: Vec<(String, String)> = items
                 .into_iter()
                 .filter(|w| w.len() >= 4)
@@ -189,5 +134,5 @@ async fn run(args: &Args) -> Result<String, String> {
         })
     };
     let _ = conn.send("LOGOUT").await;
-    result.map_err(failure_text)
+    result.map_err(|e| e.message())
 }

@@ -1,9 +1,7 @@
 //! `upsd`: the NUT data server.
 
 use clap::Parser;
-use nut_bins::confload::{
-    check, confpath, load, pidpath, signal_pidfile, statepath, write_pidfile,
-};
+use nut_bins::confload::{check, confpath, load, pidpath, signal_exit, statepath, write_pidfile};
 use nut_bins::real::{RealSys, TokioNet};
 use nut_bins::tls::acceptor_from_pem;
 use nut_bins::upsd::{serve, Reload, UpsdRuntime};
@@ -88,21 +86,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let result = match args.pid {
-            Some(pid) => {
-                let tmp = std::env::temp_dir().join(format!("upsd-pid-{pid}"));
-                let _ = std::fs::write(&tmp, pid.to_string());
-                signal_pidfile(&tmp, signal)
-            }
-            None => signal_pidfile(&pidfile, signal),
-        };
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        };
+        return signal_exit(args.pid, &pidfile, signal);
     }
     let upses = definitions(&ups_conf);
     if upses.is_empty() && !upsd_conf.allow_no_device {

@@ -1,9 +1,7 @@
 //! `upsmon`: monitors UPSes through upsd and shuts the system down safely.
 
 use clap::Parser;
-use nut_bins::confload::{
-    check, confpath, load, pidpath, signal_pidfile, statepath, write_pidfile,
-};
+use nut_bins::confload::{check, confpath, load, pidpath, signal_exit, statepath, write_pidfile};
 use nut_bins::real::{RealSys, TokioNet};
 use nut_bins::upsmon::{run, Control};
 use nut_core::config::parse_upsmon_conf;
@@ -84,21 +82,7 @@ fn main() -> ExitCode {
             eprintln!("Error: unknown command '{command}' (use fsd, stop or reload)");
             return ExitCode::FAILURE;
         };
-        let result = match args.pid {
-            Some(pid) => {
-                let tmp = std::env::temp_dir().join(format!("upsmon-pid-{pid}"));
-                let _ = std::fs::write(&tmp, pid.to_string());
-                signal_pidfile(&tmp, signal)
-            }
-            None => signal_pidfile(&pidfile, signal),
-        };
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        };
+        return signal_exit(args.pid, &pidfile, signal);
     }
     write_pidfile(&pidfile);
     let sys = RealSys::new("upsmon", args.debug > 0);

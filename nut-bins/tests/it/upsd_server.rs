@@ -151,3 +151,55 @@ fn dummy_ups_repeats_another_upsd() {
         || (exchange(port, b"GET VAR rep ups.status\n", 1) == "ERR DATA-STALE\n").then_some(()),
     );
 }
+
+#[test]
+fn reload_applies_new_users_and_upses_without_dropping_clients() {
+    let mut lab = Lab::new("reload");
+    let port = start_server(&mut lab, "ups.status: OL\n");
+    let mut kept = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let ask = |stream: &mut TcpStream, request: &[u8]| {
+        use std::io::Read;
+        stream.write_all(request).unwrap();
+        let mut buf = [0u8; 512];
+        let n = stream.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(
+        ask(&mut kept, b"GET VAR dummy ups.status\n"),
+        "VAR dummy ups.status \"OL\"\n"
+    );
+    let login = b"USERNAME newmon\nPASSWORD np\nLOGIN dummy\n";
+    assert_eq!(exchange(port, login, 3), "OK\nOK\nERR ACCESS-DENIED\n");
+    lab.write(
+        "etc/upsd.users",
+        "[newmon]\n\tpassword = np\n\tupsmon secondary\n",
+    );
+    lab.write(
+        "etc/ups.conf",
+        "[dummy]\n\tdriver = dummy-ups\n\tport = test.dev\n\tdesc = \"Test UPS\"\n[added]\n\tdriver = dummy-ups\n\tport = other.dev\n",
+    );
+    let piddir = lab.path("pid-upsd");
+    let (code, _, stderr) = crate::lab::run(
+        &crate::lab::bin("upsd"),
+        &["-c", "reload"],
+        &[
+            ("NUT_CONFPATH", &lab.path("etc")),
+            ("NUT_STATEPATH", &lab.path("state")),
+            ("NUT_ALTPIDPATH", &piddir),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    wait_for(Duration::from_secs(10), "the reload", || {
+        (exchange(port, login, 3) == "OK\nOK\nOK\n").then_some(())
+    });
+    assert_eq!(
+        exchange(port, b"LIST UPS\n", 4),
+        "BEGIN LIST UPS\nUPS added \"Description unavailable\"\nUPS dummy \"Test UPS\"\nEND LIST UPS\n"
+    );
+    assert_eq!(
+        ask(&mut kept, b"GET VAR dummy ups.status\n"),
+        "VAR dummy ups.status \"OL\"\n",
+        "the old client was kept"
+    );
+}
