@@ -1,16 +1,19 @@
-//! STARTTLS for upsd with rustls: loading CERTFILE (a PEM file holding the certificate
-//! chain and the private key, as NUT's OpenSSL build expects) and a stream type that
-//! starts plain and becomes TLS in the middle of a connection.
+//! STARTTLS with rustls: upsd's side (CERTFILE, a PEM file holding the certificate
+//! chain and the private key, as NUT's OpenSSL build expects), upsmon's side (CERTPATH
+//! trust anchors, CERTVERIFY, FORCESSL), and a stream type that starts plain and becomes
+//! TLS in the middle of a connection. The PEM files are read by the caller (no IO here).
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
 /// Builds the TLS acceptor from CERTFILE's contents. Errors name what is wrong, so a
 /// bad certificate stops upsd at start-up with a clear message instead of failing
@@ -41,7 +44,7 @@ pub fn acceptor_from_pem(path: &str, pem: &[u8]) -> Result<TlsAcceptor, String> 
 pub enum MaybeTls<T> {
     /// Before (or without) STARTTLS.
     Plain(T),
-    /// After a successful handshake.
+    /// After a successful handshake (either side).
     Tls(Box<TlsStream<T>>),
 }
 
@@ -91,7 +94,104 @@ pub async fn upgrade<T: AsyncRead + AsyncWrite + Unpin>(
     acceptor: &TlsAcceptor,
 ) -> io::Result<MaybeTls<T>> {
     match stream {
-        MaybeTls::Plain(plain) => Ok(MaybeTls::Tls(Box::new(acceptor.accept(plain).await?))),
+        MaybeTls::Plain(plain) => Ok(MaybeTls::Tls(Box::new(TlsStream::Server(
+            acceptor.accept(plain).await?,
+        )))),
         MaybeTls::Tls(_) => Err(io::Error::other("already in TLS mode")),
+    }
+}
+
+/// Upgrades a plain client stream after `OK STARTTLS`, checking the server's name.
+pub async fn upgrade_client<T: AsyncRead + AsyncWrite + Unpin>(
+    stream: MaybeTls<T>,
+    connector: &TlsConnector,
+    host: &str,
+) -> io::Result<MaybeTls<T>> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{host}: {e}")))?;
+    match stream {
+        MaybeTls::Plain(plain) => Ok(MaybeTls::Tls(Box::new(TlsStream::Client(
+            connector.connect(name, plain).await?,
+        )))),
+        MaybeTls::Tls(_) => Err(io::Error::other("already in TLS mode")),
+    }
+}
+
+/// upsmon's TLS client: trust anchors are every certificate in the PEM texts of
+/// CERTPATH (a file, or the files of a directory). With `verify` false (CERTVERIFY 0)
+/// the connection is encrypted but the server is not authenticated, as in NUT.
+pub fn connector(trust_pems: &[Vec<u8>], verify: bool) -> Result<TlsConnector, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?;
+    let config = if verify {
+        let mut roots = rustls::RootCertStore::empty();
+        for pem in trust_pems {
+            for cert in CertificateDer::pem_slice_iter(pem).flatten() {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("CERTPATH: unusable certificate: {e}"))?;
+            }
+        }
+        if roots.is_empty() {
+            return Err("CERTVERIFY 1 needs CERTPATH with at least one CA certificate".into());
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_no_client_auth()
+    };
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// Accepts any server certificate (CERTVERIFY 0) but still checks handshake signatures.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

@@ -6,12 +6,14 @@
 
 use crate::lines::ClientConn;
 use crate::seam::{ExecPurpose, Net, Sys};
+use crate::tls::{upgrade_client, MaybeTls};
 use nut_core::config::{Monitor, ShutdownExit, UpsmonConf};
 use nut_core::proto::{format_request, parse_reply};
 use nut_core::upsmon::{Command, Notification, PollOutcome, UpsmonCore, POWERDOWNFLAG_MAGIC};
 use std::io;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio_rustls::TlsConnector;
 
 /// How long upsmon waits for a TCP connection (NUT's default is 10 s).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,7 +25,7 @@ pub struct Control {
     pub fsd: bool,
 }
 
-type Conn<N> = ClientConn<<N as Net>::Stream>;
+type Conn<N> = ClientConn<MaybeTls<<N as Net>::Stream>>;
 
 /// Runs upsmon until it has shut the system down (returns `Ok`) or fails.
 pub async fn run<N: Net, S: Sys>(
@@ -31,6 +33,7 @@ pub async fn run<N: Net, S: Sys>(
     sys: S,
     conf: UpsmonConf,
     mut control: watch::Receiver<Control>,
+    tls: Option<TlsConnector>,
 ) -> io::Result<()> {
     check_powerdownflag_at_start(&sys, &conf).await;
     let start = tokio::time::Instant::now();
@@ -45,7 +48,8 @@ pub async fn run<N: Net, S: Sys>(
         match command {
             Command::PollAll => {
                 for (index, monitor) in conf.monitors.iter().enumerate() {
-                    let outcome = poll_one(&net, &sys, monitor, &mut conns[index]).await;
+                    let outcome =
+                        poll_one(&net, &sys, &conf, tls.as_ref(), monitor, &mut conns[index]).await;
                     core.poll_result(now(), index, outcome);
                 }
                 core.end_poll_cycle(now());
@@ -222,7 +226,13 @@ where
     result
 }
 
-async fn connect<N: Net, S: Sys>(net: &N, sys: &S, monitor: &Monitor) -> io::Result<Conn<N>> {
+async fn connect<N: Net, S: Sys>(
+    net: &N,
+    sys: &S,
+    conf: &UpsmonConf,
+    tls: Option<&TlsConnector>,
+    monitor: &Monitor,
+) -> io::Result<Conn<N>> {
     let addr = if monitor.host.contains(':') {
         format!("[{}]:{}", monitor.host, monitor.port)
     } else {
@@ -232,7 +242,20 @@ async fn connect<N: Net, S: Sys>(net: &N, sys: &S, monitor: &Monitor) -> io::Res
         Ok(result) => result?,
         Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout")),
     };
-    let mut conn = ClientConn::new(stream);
+    let mut conn = ClientConn::new(MaybeTls::Plain(stream));
+    if let Some(connector) = tls {
+        // STARTTLS before the credentials, as NUT's upsmon does.
+        let reply = conn.request("STARTTLS").await?;
+        if reply.starts_with("OK STARTTLS") {
+            let upgraded = upgrade_client(conn.into_inner(), connector, &monitor.host).await?;
+            conn = ClientConn::new(upgraded);
+        } else if conf.forcessl {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("FORCESSL is set but upsd answered STARTTLS with [{reply}]"),
+            ));
+        }
+    }
     let steps: Vec<String> = vec![
         format_request(&["USERNAME", &monitor.username]),
         format_request(&["PASSWORD", &monitor.password]),
@@ -272,11 +295,13 @@ async fn connect<N: Net, S: Sys>(net: &N, sys: &S, monitor: &Monitor) -> io::Res
 async fn poll_one<N: Net, S: Sys>(
     net: &N,
     sys: &S,
+    conf: &UpsmonConf,
+    tls: Option<&TlsConnector>,
     monitor: &Monitor,
     conn: &mut Option<Conn<N>>,
 ) -> PollOutcome {
     if conn.is_none() {
-        match connect(net, sys, monitor).await {
+        match connect(net, sys, conf, tls, monitor).await {
             Ok(c) => *conn = Some(c),
             Err(e) => return PollOutcome::ConnectionLost(e.to_string()),
         }

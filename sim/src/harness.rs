@@ -231,7 +231,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 let sys = sys_m.clone();
                 let conf = conf_m.clone();
                 async move {
-                    let result = run_upsmon(SimNet, sys, conf, rx).await;
+                    let result = run_upsmon(SimNet, sys, conf, rx, None).await;
                     drop(_tx);
                     result
                 }

@@ -84,6 +84,13 @@ fn main() -> ExitCode {
         };
         return signal_exit(args.pid, &pidfile, signal);
     }
+    let tls = match tls_connector(&conf) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("Fatal error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     write_pidfile(&pidfile);
     let sys = RealSys::new("upsmon", args.debug > 0);
     let net = TokioNet::new(statepath(None));
@@ -102,7 +109,7 @@ fn main() -> ExitCode {
         let (control_tx, control_rx) = watch::channel(Control::default());
         let mut usr1 = signal(SignalKind::user_defined1())?;
         let mut term = signal(SignalKind::terminate())?;
-        let monitor = run(net, sys, conf, control_rx);
+        let monitor = run(net, sys, conf, control_rx, tls);
         tokio::pin!(monitor);
         loop {
             tokio::select! {
@@ -121,4 +128,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The TLS client when upsmon.conf asks for it (FORCESSL, CERTVERIFY or CERTPATH).
+/// CERTPATH is a PEM file or a directory of PEM files holding the trusted CAs.
+fn tls_connector(
+    conf: &nut_core::config::UpsmonConf,
+) -> Result<Option<tokio_rustls::TlsConnector>, String> {
+    if !conf.forcessl && !conf.certverify && conf.certpath.is_none() {
+        return Ok(None);
+    }
+    let mut pems = Vec::new();
+    if let Some(path) = &conf.certpath {
+        let path = std::path::Path::new(path);
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(path)
+                .map_err(|e| format!("CERTPATH {}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect()
+        } else {
+            vec![path.to_path_buf()]
+        };
+        for file in files {
+            pems.push(
+                std::fs::read(&file).map_err(|e| format!("CERTPATH {}: {e}", file.display()))?,
+            );
+        }
+    }
+    nut_bins::tls::connector(&pems, conf.certverify).map(Some)
 }

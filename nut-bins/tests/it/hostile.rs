@@ -129,7 +129,6 @@ fn well_behaved_pollers_are_served_while_hostile_clients_and_a_driver_attack() {
         }));
     }
     let flood = {
-        let stop = stop.clone();
         thread::spawn(move || {
             let mut opened = 0;
             let mut held = Vec::new();

@@ -5,31 +5,65 @@ use crate::lab::{bin, exchange, free_port, run, wait_for, Lab};
 use std::process::Command;
 use std::time::Duration;
 
+/// A test CA (`ca.pem`) and a server certificate it signed for 127.0.0.1/localhost;
+/// `etc/upsd.pem` holds the server certificate and its key (NUT's CERTFILE layout).
 fn make_cert(lab: &Lab) -> bool {
-    let key = lab.path("key.pem");
-    let cert = lab.path("cert.pem");
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .is_ok_and(|o| o.status.success());
+    lab.write(
+        "ext.cnf",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    );
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .current_dir(&lab.root)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let ok = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=nut-rs test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]) && openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "req.csr",
+    ]) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "req.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
     if ok {
-        let mut pem = std::fs::read(&cert).unwrap();
-        pem.extend(std::fs::read(&key).unwrap());
+        let mut pem = std::fs::read(lab.path("cert.pem")).unwrap();
+        pem.extend(std::fs::read(lab.path("key.pem")).unwrap());
         lab.write("etc/upsd.pem", &String::from_utf8(pem).unwrap());
     }
     ok
@@ -120,7 +154,7 @@ while data.count(b"\n") < 3:
     data += chunk
 print(data.decode(), end="")
 "#,
-        cafile = lab.path("cert.pem").display()
+        cafile = lab.path("ca.pem").display()
     );
     lab.write("client.py", &script);
     let (code, stdout, stderr) = run(
@@ -146,4 +180,52 @@ print(data.decode(), end="")
         );
         assert_eq!((code, stdout.as_str()), (0, "97\n"), "{stderr}");
     }
+}
+
+#[test]
+fn upsmon_uses_starttls_and_verifies_the_server_when_asked() {
+    let mut lab = Lab::new("tls-upsmon");
+    if !make_cert(&lab) {
+        assert!(std::env::var("CI").is_err(), "openssl is needed in CI");
+        return;
+    }
+    let port = free_port();
+    configure(&lab, port, &lab.path("etc/upsd.pem").display().to_string());
+    lab.write(
+        "etc/upsd.users",
+        "[mon]\n\tpassword = mp\n\tupsmon secondary\n",
+    );
+    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
+    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    wait_for(Duration::from_secs(15), "upsd", || {
+        exchange(port, b"GET VAR dummy ups.status\n", 1)
+            .starts_with("VAR")
+            .then_some(())
+    });
+    // A CA that did not sign upsd's certificate.
+    let other = Lab::new("tls-other-ca");
+    assert!(make_cert(&other));
+    let root = lab.root.clone();
+    let conf = |certpath: &std::path::Path| {
+        format!(
+            "MONITOR dummy@127.0.0.1:{port} 1 mon mp secondary\nSHUTDOWNCMD \"true\"\n\
+             POWERDOWNFLAG {}/killpower\nPOLLFREQ 1\nFORCESSL 1\nCERTVERIFY 1\nCERTPATH {}\n",
+            root.display(),
+            certpath.display()
+        )
+    };
+    lab.write("wrongca/upsmon.conf", &conf(&other.path("ca.pem")));
+    lab.spawn("upsmon-wrong", &bin("upsmon"), "wrongca", &[]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        exchange(port, b"GET NUMLOGINS dummy\n", 1),
+        "NUMLOGINS dummy 0\n"
+    );
+    lab.stop("upsmon-wrong");
+    lab.write("goodca/upsmon.conf", &conf(&lab.path("ca.pem")));
+    lab.spawn("upsmon-good", &bin("upsmon"), "goodca", &[]);
+    wait_for(Duration::from_secs(10), "a verified TLS login", || {
+        (exchange(port, b"GET NUMLOGINS dummy\n", 1) == "NUMLOGINS dummy 1\n").then_some(())
+    });
+    assert!(lab.running("upsmon-good"));
 }
