@@ -285,7 +285,9 @@ where
             let Some(acceptor) = shared.tls.clone() else {
                 break;
             };
-            match upgrade(stream, &acceptor).await {
+            // Boxed: the handshake state is large and would otherwise size every
+            // connection's task, TLS or not.
+            match Box::pin(upgrade(stream, &acceptor)).await {
                 Ok(tls) => {
                     stream = tls;
                     shared.core().client_tls_established(id);
