@@ -466,7 +466,7 @@ pub fn format_list(query: &str, items: &[String]) -> String {
     out.push_str(query);
     out.push('\n');
     for item in items {
-        out.push_str(&truncate_response(item));
+        out.push_str(truncate_response(item));
         out.push('\n');
     }
     out.push_str("END LIST ");

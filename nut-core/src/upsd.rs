@@ -823,7 +823,7 @@ impl UpsdCore {
                     .values()
                     .filter(|c| c.logged_into == Some(index))
                     .collect();
-                clients.sort_by(|a, b| b.serial.cmp(&a.serial));
+                clients.sort_by_key(|c| std::cmp::Reverse(c.serial));
                 clients
                     .into_iter()
                     .map(|c| format!("CLIENT {ups} {}", c.addr))

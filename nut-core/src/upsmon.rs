@@ -415,21 +415,17 @@ impl UpsmonCore {
                     }
                 }
             }
-            StatusToken::Ob => {
-                if !self.monitors[ups].ob {
-                    self.set_alert_sleep();
-                    let monitor = &mut self.monitors[ups];
-                    monitor.linestate = 0;
-                    monitor.ob = true;
-                    monitor.ol = false;
-                    self.notify(NotifyType::OnBatt, Some(ups), "");
-                }
+            StatusToken::Ob if !self.monitors[ups].ob => {
+                self.set_alert_sleep();
+                let monitor = &mut self.monitors[ups];
+                monitor.linestate = 0;
+                monitor.ob = true;
+                monitor.ol = false;
+                self.notify(NotifyType::OnBatt, Some(ups), "");
             }
-            StatusToken::Lb => {
-                if !self.monitors[ups].lb {
-                    self.monitors[ups].lb = true;
-                    self.notify(NotifyType::LowBatt, Some(ups), "");
-                }
+            StatusToken::Lb if !self.monitors[ups].lb => {
+                self.monitors[ups].lb = true;
+                self.notify(NotifyType::LowBatt, Some(ups), "");
             }
             StatusToken::Rb => {
                 let rbwarn_ms = self.conf.rbwarntime_s * 1000;
@@ -441,13 +437,11 @@ impl UpsmonCore {
                     self.notify(NotifyType::ReplBatt, Some(ups), "");
                 }
             }
-            StatusToken::Fsd => {
-                if !self.monitors[ups].fsd {
-                    self.monitors[ups].fsd = true;
-                    if !self.monitors[ups].fsd_notified {
-                        self.monitors[ups].fsd_notified = true;
-                        self.notify(NotifyType::Fsd, Some(ups), "");
-                    }
+            StatusToken::Fsd if !self.monitors[ups].fsd => {
+                self.monitors[ups].fsd = true;
+                if !self.monitors[ups].fsd_notified {
+                    self.monitors[ups].fsd_notified = true;
+                    self.notify(NotifyType::Fsd, Some(ups), "");
                 }
             }
             StatusToken::Cal

@@ -57,7 +57,7 @@ fn hostile_driver(listener: UnixListener, stop: Arc<AtomicBool>) {
                 break;
             }
             // Bursts of 100 lines, about 20,000 lines a second: a flood, not a CPU hog.
-            if n % 100 == 0 {
+            if n.is_multiple_of(100) {
                 thread::sleep(Duration::from_millis(5));
             }
         }
