@@ -66,11 +66,7 @@ pub fn io_text(e: &io::Error) -> String {
 
 /// Connects to `host:port`; the error reads like NUT's `Connection failure: ...`.
 pub async fn connect(host: &str, port: u16) -> Result<Conn, String> {
-    let addr = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
+    let addr = crate::seam::socket_addr(host, port);
     let net = TokioNet::new("/nonexistent");
     net.connect(&addr)
         .await

@@ -95,3 +95,12 @@ pub trait DataSource: Send + 'static {
     /// Polls the source.
     fn read(&mut self) -> impl Future<Output = Reading> + Send;
 }
+
+/// `host:port` for [`Net::bind`] and [`Net::connect`], with IPv6 literals in brackets.
+pub fn socket_addr(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}

@@ -233,11 +233,7 @@ async fn connect<N: Net, S: Sys>(
     tls: Option<&TlsConnector>,
     monitor: &Monitor,
 ) -> io::Result<Conn<N>> {
-    let addr = if monitor.host.contains(':') {
-        format!("[{}]:{}", monitor.host, monitor.port)
-    } else {
-        format!("{}:{}", monitor.host, monitor.port)
-    };
+    let addr = crate::seam::socket_addr(&monitor.host, monitor.port);
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, net.connect(&addr)).await {
         Ok(result) => result?,
         Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout")),

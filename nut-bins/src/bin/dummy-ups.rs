@@ -131,11 +131,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let addr = if host.contains(':') {
-            format!("[{host}]:{upstream_port}")
-        } else {
-            format!("{host}:{upstream_port}")
-        };
+        let addr = nut_bins::seam::socket_addr(&host, upstream_port);
         let source = RepeaterSource::new(net.clone(), &ups, &addr);
         runtime.block_on(run_dummy(net, sys, config, source))
     } else {

@@ -128,13 +128,7 @@ fn main() -> ExitCode {
     let listen = upsd_conf
         .listen_or_default()
         .into_iter()
-        .map(|l| {
-            if l.addr.contains(':') {
-                format!("[{}]:{}", l.addr, l.port)
-            } else {
-                format!("{}:{}", l.addr, l.port)
-            }
-        })
+        .map(|l| nut_bins::seam::socket_addr(&l.addr, l.port))
         .collect();
     let runtime = UpsdRuntime {
         listen,
