@@ -57,17 +57,21 @@ fn check_users(text: &str, expected: &[Expect]) -> UpsdUsers {
 /// so the start-up checks stay quiet; the test text starts on line 3.
 const UPSMON_BASE: &str =
     "MONITOR base@localhost 1 mon pass primary\nPOWERDOWNFLAG /etc/killpower\n";
+/// Parsing plus upsmon's start-up checks, as the upsmon binary runs them.
+fn parse_and_check_upsmon(text: &[u8]) -> Parsed<UpsmonConf> {
+    parse_upsmon_conf_for_startup("upsmon.conf", text)
+}
 fn check_upsmon(text: &str, expected: &[Expect]) -> UpsmonConf {
     let full = format!("{UPSMON_BASE}{text}");
     check(
-        parse_upsmon_conf("upsmon.conf", full.as_bytes()),
+        parse_and_check_upsmon(full.as_bytes()),
         "upsmon.conf",
         expected,
     )
 }
 fn check_upsmon_raw(text: &str, expected: &[Expect]) -> UpsmonConf {
     check(
-        parse_upsmon_conf("upsmon.conf", text.as_bytes()),
+        parse_and_check_upsmon(text.as_bytes()),
         "upsmon.conf",
         expected,
     )
@@ -150,10 +154,12 @@ fn sample_upsd_users() {
 
 #[test]
 fn sample_upsmon_conf() {
-    // The stock file has no MONITOR line. Every line parses cleanly; the only errors
-    // are upsmon's start-up checks, which the real upsmon 2.8.0 also fails on
+    // The stock file has no MONITOR line. It parses with zero errors; only upsmon's
+    // start-up checks fail, as the real upsmon 2.8.0 does on it
     // ("Fatal error: insufficient power configured!").
     for text in samples("upsmon.conf", SAMPLE_UPSMON) {
+        let parsed = parse_upsmon_conf("upsmon.conf", text.as_bytes());
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         let minsupplies_line = text
             .lines()
             .position(|l| l.starts_with("MINSUPPLIES"))

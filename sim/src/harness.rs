@@ -10,7 +10,9 @@ use crate::world::{DeviceState, Entry, HostState, SharedWorld, SimDevice, SimNet
 use nut_bins::driver::{run_dummy, DummyConfig};
 use nut_bins::upsd::{serve, UpsdRuntime};
 use nut_bins::upsmon::{run as run_upsmon, Control};
-use nut_core::config::{parse_ups_conf, parse_upsd_users, parse_upsmon_conf, UpsmonConf};
+use nut_core::config::{
+    parse_ups_conf, parse_upsd_users, parse_upsmon_conf_for_startup, UpsmonConf,
+};
 use nut_core::desc::Descriptions;
 use nut_core::dummy::DummyMode;
 use nut_core::upsd::{UpsDefinition, UpsdCore, UpsdSettings};
@@ -66,7 +68,7 @@ fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
 pub fn upsmon_conf(scenario: &Scenario, host: &HostSpec) -> Result<UpsmonConf, String> {
     let text = upsmon_conf_text(scenario, host);
     let name = format!("{}:upsmon.conf", host.name);
-    let parsed = parse_upsmon_conf(&name, text.as_bytes());
+    let parsed = parse_upsmon_conf_for_startup(&name, text.as_bytes());
     if parsed.has_errors() {
         let errors: Vec<String> = parsed.errors().map(|d| d.to_string()).collect();
         return Err(errors.join("\n"));

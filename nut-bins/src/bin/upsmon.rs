@@ -4,7 +4,7 @@ use clap::Parser;
 use nut_bins::confload::{check, confpath, load, pidpath, signal_exit, statepath, write_pidfile};
 use nut_bins::real::{RealSys, TokioNet};
 use nut_bins::upsmon::{run, Control};
-use nut_core::config::parse_upsmon_conf;
+use nut_core::config::parse_upsmon_conf_for_startup;
 use nut_core::upsmon::POWERDOWNFLAG_MAGIC;
 use std::process::ExitCode;
 use tokio::sync::watch;
@@ -45,13 +45,13 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let dir = confpath();
     if args.check_config {
-        return if check(&dir, "upsmon.conf", parse_upsmon_conf) {
+        return if check(&dir, "upsmon.conf", parse_upsmon_conf_for_startup) {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
         };
     }
-    let conf = match load(&dir, "upsmon.conf", parse_upsmon_conf) {
+    let conf = match load(&dir, "upsmon.conf", parse_upsmon_conf_for_startup) {
         Ok(conf) => conf,
         Err(e) => {
             eprintln!("Fatal error: {e}");

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    bad_number, parse_bool, parse_signed, parse_unsigned, usable_lines, Diags, Parsed, Severity,
+    bad_number, parse_bool, parse_signed, parse_unsigned, usable_lines, Diagnostic, Diags, Parsed,
+    Severity,
 };
 use crate::notify::{NotifyFlags, NotifyType};
 use crate::tokenizer::Line;
@@ -108,6 +109,8 @@ pub struct UpsmonConf {
     pub forcessl: bool,
     /// `DEBUG_MIN`.
     pub debug_min: Option<u32>,
+    /// Line and column of the MINSUPPLIES directive, for [`upsmon_startup_checks`].
+    pub minsupplies_at: Option<(usize, usize)>,
 }
 
 impl Default for UpsmonConf {
@@ -140,6 +143,7 @@ impl Default for UpsmonConf {
             certverify: false,
             forcessl: false,
             debug_min: None,
+            minsupplies_at: None,
         }
     }
 }
@@ -449,39 +453,7 @@ pub fn parse_upsmon_conf(file: &str, text: &[u8]) -> Parsed<UpsmonConf> {
         }
     }
 
-    // upsmon's start-up checks.
-    let total: u64 = conf.monitors.iter().map(|m| u64::from(m.power_value)).sum();
-    if conf.monitors.is_empty() {
-        diags.push(
-            0,
-            0,
-            "MONITOR",
-            Severity::Error,
-            "no MONITOR line: upsmon has no UPS to watch",
-        );
-    }
-    if total < u64::from(conf.minsupplies) {
-        let (line, column) = minsupplies_line.unwrap_or((0, 0));
-        diags.push(
-            line,
-            column,
-            "MINSUPPLIES",
-            Severity::Error,
-            format!(
-                "insufficient power configured: sum of power values is {total} but MINSUPPLIES is {}",
-                conf.minsupplies
-            ),
-        );
-    }
-    if conf.powerdownflag.is_none() {
-        diags.push(
-            0,
-            0,
-            "POWERDOWNFLAG",
-            Severity::Warning,
-            "no POWERDOWNFLAG configured: the UPS will not be told to cut power after shutdown",
-        );
-    }
+    conf.minsupplies_at = minsupplies_line;
     diags.finish(conf)
 }
 
@@ -535,4 +507,62 @@ fn monitor(conf: &mut UpsmonConf, diags: &mut Diags, line: &Line) {
         primary,
         line: line.line_no,
     });
+}
+
+/// upsmon's start-up checks on a parsed configuration (NUT refuses to start on the
+/// errors): no MONITOR line, power values summing below MINSUPPLIES ("insufficient
+/// power configured"), and a warning when POWERDOWNFLAG is not set. Kept apart from
+/// parsing, so a file can be free of syntax errors (like Debian's stock upsmon.conf)
+/// yet not be ready to run.
+pub fn upsmon_startup_checks(file: &str, conf: &UpsmonConf) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut push = |(line, column): (usize, usize), directive: &str, severity, message: String| {
+        out.push(Diagnostic {
+            file: file.to_string(),
+            line,
+            column,
+            directive: directive.to_string(),
+            severity,
+            message,
+        })
+    };
+    let total: u64 = conf.monitors.iter().map(|m| u64::from(m.power_value)).sum();
+    if conf.monitors.is_empty() {
+        push(
+            (0, 0),
+            "MONITOR",
+            Severity::Error,
+            "no MONITOR line: upsmon has no UPS to watch".to_string(),
+        );
+    }
+    if total < u64::from(conf.minsupplies) {
+        push(
+            conf.minsupplies_at.unwrap_or((0, 0)),
+            "MINSUPPLIES",
+            Severity::Error,
+            format!(
+                "insufficient power configured: sum of power values is {total} but MINSUPPLIES is {}",
+                conf.minsupplies
+            ),
+        );
+    }
+    if conf.powerdownflag.is_none() {
+        push(
+            (0, 0),
+            "POWERDOWNFLAG",
+            Severity::Warning,
+            "no POWERDOWNFLAG configured: the UPS will not be told to cut power after shutdown"
+                .to_string(),
+        );
+    }
+    out
+}
+
+/// [`parse_upsmon_conf`] followed by [`upsmon_startup_checks`]: what upsmon runs before
+/// it starts.
+pub fn parse_upsmon_conf_for_startup(file: &str, text: &[u8]) -> Parsed<UpsmonConf> {
+    let mut parsed = parse_upsmon_conf(file, text);
+    let checks = upsmon_startup_checks(file, &parsed.value);
+    parsed.diagnostics.extend(checks);
+    parsed
 }
