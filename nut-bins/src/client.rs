@@ -182,3 +182,28 @@ pub fn block_on<T>(fut: impl std::future::Future<Output = T>) -> io::Result<T> {
         .build()?;
     Ok(rt.block_on(fut))
 }
+
+/// How an administrative client run ended.
+pub enum End {
+    /// Exit 0.
+    Ok,
+    /// Print the usage text and exit 0.
+    Usage,
+    /// Print the message on stderr and exit 1.
+    Fatal(String),
+}
+
+/// Turns an [`End`] into NUT's output and exit code (`usage` printed for `End::Usage`).
+pub fn finish(end: End, usage: &str) -> std::process::ExitCode {
+    match end {
+        End::Ok => std::process::ExitCode::SUCCESS,
+        End::Usage => {
+            print!("{usage}");
+            std::process::ExitCode::SUCCESS
+        }
+        End::Fatal(message) => {
+            eprintln!("{message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

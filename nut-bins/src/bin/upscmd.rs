@@ -11,7 +11,8 @@
 
 use clap::Parser;
 use nut_bins::client::{
-    self, block_on, connect, parse_timeout, request, wait_tracking, Conn, ReqError, INVALID_UPS,
+    self, block_on, connect, parse_timeout, request, wait_tracking, Conn, End, ReqError,
+    INVALID_UPS,
 };
 use nut_core::clients::{format_cmd_listing, tracking_id, UPSCMD_USAGE};
 use nut_core::proto::ErrCode;
@@ -49,16 +50,6 @@ struct Args {
     rest: Vec<String>,
 }
 
-/// What the run ended with.
-enum End {
-    /// Exit 0.
-    Ok,
-    /// Print the usage text and exit 0.
-    Usage,
-    /// Print the message on stderr and exit 1.
-    Fatal(String),
-}
-
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
@@ -87,17 +78,7 @@ fn main() -> ExitCode {
         Ok(end) => end,
         Err(e) => End::Fatal(format!("Error: {e}")),
     };
-    match end {
-        End::Ok => ExitCode::SUCCESS,
-        End::Usage => {
-            print!("{UPSCMD_USAGE}");
-            ExitCode::SUCCESS
-        }
-        End::Fatal(message) => {
-            eprintln!("{message}");
-            ExitCode::FAILURE
-        }
-    }
+    client::finish(end, UPSCMD_USAGE)
 }
 
 async fn run(args: &Args, slot: &mut Option<Conn>) -> End {

@@ -11,7 +11,8 @@
 
 use clap::Parser;
 use nut_bins::client::{
-    self, block_on, connect, parse_timeout, request, wait_tracking, Conn, ReqError, INVALID_UPS,
+    self, block_on, connect, parse_timeout, request, wait_tracking, Conn, End, ReqError,
+    INVALID_UPS,
 };
 use nut_core::clients::{
     format_rw_enum, format_rw_header, format_rw_range, format_rw_simple, format_rw_unrecognized,
@@ -56,16 +57,6 @@ struct Args {
     rest: Vec<String>,
 }
 
-/// What the run ended with.
-enum End {
-    /// Exit 0.
-    Ok,
-    /// Print the usage text and exit 0.
-    Usage,
-    /// Print the message on stderr and exit 1.
-    Fatal(String),
-}
-
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
@@ -96,17 +87,7 @@ fn main() -> ExitCode {
         Err(e) => End::Fatal(format!("Error: {e}")),
     };
     print!("{out}");
-    match end {
-        End::Ok => ExitCode::SUCCESS,
-        End::Usage => {
-            print!("{UPSRW_USAGE}");
-            ExitCode::SUCCESS
-        }
-        End::Fatal(message) => {
-            eprintln!("{message}");
-            ExitCode::FAILURE
-        }
-    }
+    client::finish(end, UPSRW_USAGE)
 }
 
 async fn run(args: &Args, slot: &mut Option<Conn>, out: &mut String) -> End {
