@@ -31,38 +31,7 @@ const USERS: &str = "
 ";
 
 /// The real DUMPALL answer of NUT 2.8.0 dummy-ups for a small .dev file.
-const ALPHA_DUMP: &str = r#"SETINFO battery.charge "100"
-SETFLAGS battery.charge RW
-SETINFO battery.charge.low "20"
-SETFLAGS battery.charge.low RW
-SETINFO device.mfr "ACME Corp"
-SETINFO device.model "Dummy UPS"
-SETINFO device.type "ups"
-SETINFO driver.name "dummy-ups"
-SETINFO driver.parameter.mode "dummy-once"
-SETINFO driver.parameter.pollinterval "2"
-SETINFO driver.parameter.port "test.dev"
-SETINFO driver.parameter.synchronous "auto"
-SETINFO driver.version "2.8.0"
-SETINFO driver.version.internal "0.15"
-SETINFO input.voltage "230.0"
-SETFLAGS input.voltage RW
-SETINFO ups.id "abc"
-SETAUX ups.id 16
-SETFLAGS ups.id RW STRING
-SETINFO ups.mfr "ACME Corp"
-SETAUX ups.mfr 32
-SETFLAGS ups.mfr RW STRING
-SETINFO ups.model "Dummy UPS"
-SETAUX ups.model 32
-SETFLAGS ups.model RW STRING
-SETINFO ups.status "OL CHRG"
-SETAUX ups.status 32
-SETFLAGS ups.status RW STRING
-ADDCMD load.off
-DATAOK
-DUMPDONE
-"#;
+const ALPHA_DUMP: &str = include_str!("fixtures/dummy-ups-2.8.0-dumpall.txt");
 
 /// appendix A's fake driver: input.transfer.low RW enum 100,103; x.range RW NUMBER
 /// ranges 1-10, 20-30; ups.id RW STRING aux 8; ups.mfr a plain read-only string.
