@@ -1,18 +1,63 @@
 //! The client side shared by the administrative CLIs (`upscmd`, `upsrw`, `upslog`):
 //! connecting to `ups[@host[:port]]`, GET and LIST with NUT's reply checks, error texts
-//! as NUT's client library prints them, and waiting for a TRACKING result.
+//! as NUT's client library prints them, STARTTLS, and waiting for a TRACKING result.
+//!
+//! STARTTLS follows NUT's client library: every connection first tries it
+//! (`UPSCLI_CONN_TRYSSL`) and goes on in plain text when upsd does not offer it. Three
+//! environment variables, named after upsmon.conf's directives, tighten that for every
+//! client at once: `NUT_FORCESSL=1` refuses to go on without TLS, `NUT_CERTVERIFY=1`
+//! also verifies upsd's certificate and name, against the CAs in `NUT_CERTPATH` (a PEM
+//! file or a directory of them; the system's bundle when unset).
 
 use crate::lines::ClientConn;
 use crate::real::TokioNet;
 use crate::seam::Net;
+use crate::tls::{upgrade_client, MaybeTls};
 use nut_core::config::parse_system_name;
 use nut_core::proto::{format_request, parse_reply, ErrCode};
 use std::io;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-/// A connection to upsd.
-pub type Conn = ClientConn<TcpStream>;
+/// A connection to upsd, in TLS after a successful STARTTLS.
+pub type Conn = ClientConn<MaybeTls<TcpStream>>;
+
+/// The CA bundle verification uses when `NUT_CERTPATH` is not set (Debian's).
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// How a client uses STARTTLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsPolicy {
+    /// Fail when upsd does not offer STARTTLS (`NUT_FORCESSL=1`).
+    pub force: bool,
+    /// Verify upsd's certificate and name (`NUT_CERTVERIFY=1`; implies `force`).
+    pub verify: bool,
+    /// Trusted CAs for `verify`: a PEM file or a directory of PEM files.
+    pub certpath: Option<String>,
+}
+
+impl TlsPolicy {
+    /// The policy from `NUT_FORCESSL`, `NUT_CERTVERIFY` and `NUT_CERTPATH`.
+    pub fn from_env() -> TlsPolicy {
+        let flag = |name: &str| std::env::var(name).is_ok_and(|v| v.trim() == "1");
+        let verify = flag("NUT_CERTVERIFY");
+        TlsPolicy {
+            force: verify || flag("NUT_FORCESSL"),
+            verify,
+            certpath: std::env::var("NUT_CERTPATH").ok().filter(|p| !p.is_empty()),
+        }
+    }
+
+    fn connector(&self) -> Result<tokio_rustls::TlsConnector, String> {
+        let pems = if self.verify {
+            let path = self.certpath.as_deref().unwrap_or(SYSTEM_CA_BUNDLE);
+            crate::tls::read_trust_pems(path, "NUT_CERTPATH")?
+        } else {
+            Vec::new()
+        };
+        crate::tls::connector(&pems, self.verify)
+    }
+}
 
 /// upsd's default TCP port.
 const DEFAULT_PORT: u16 = 3493;
@@ -64,14 +109,41 @@ pub fn io_text(e: &io::Error) -> String {
     }
 }
 
-/// Connects to `host:port`; the error reads like NUT's `Connection failure: ...`.
+/// Connects to `host:port` and tries STARTTLS as the environment says
+/// ([`TlsPolicy::from_env`]); the error reads like NUT's `Connection failure: ...` or
+/// `SSL error: ...`.
 pub async fn connect(host: &str, port: u16) -> Result<Conn, String> {
+    connect_with(host, port, &TlsPolicy::from_env()).await
+}
+
+/// [`connect`] with an explicit TLS policy.
+pub async fn connect_with(host: &str, port: u16, policy: &TlsPolicy) -> Result<Conn, String> {
     let addr = crate::seam::socket_addr(host, port);
     let net = TokioNet::new("/nonexistent");
-    net.connect(&addr)
+    let stream = net
+        .connect(&addr)
         .await
-        .map(ClientConn::new)
-        .map_err(|e| format!("Connection failure: {}", io_text(&e)))
+        .map_err(|e| format!("Connection failure: {}", io_text(&e)))?;
+    let mut conn = ClientConn::new(MaybeTls::Plain(stream));
+    // The connector is built first, so a bad NUT_CERTPATH is reported as such.
+    let connector = policy.connector().map_err(|e| format!("SSL error: {e}"))?;
+    let reply = conn
+        .request("STARTTLS")
+        .await
+        .map_err(|e| format!("SSL error: {}", io_text(&e)))?;
+    if reply.starts_with("OK STARTTLS") {
+        let upgraded = upgrade_client(conn.into_inner(), &connector, host)
+            .await
+            .map_err(|e| format!("SSL error: {e}"))?;
+        return Ok(ClientConn::new(upgraded));
+    }
+    if policy.force {
+        return Err(format!(
+            "SSL error: upsd answered STARTTLS with [{reply}], and TLS is required (NUT_FORCESSL or NUT_CERTVERIFY)"
+        ));
+    }
+    // ERR FEATURE-NOT-CONFIGURED (or an old upsd's UNKNOWN-COMMAND): plain text, as NUT.
+    Ok(conn)
 }
 
 /// Sends one request line built from words (quoted where needed).

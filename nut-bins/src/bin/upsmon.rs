@@ -138,23 +138,9 @@ fn tls_connector(
     if !conf.forcessl && !conf.certverify && conf.certpath.is_none() {
         return Ok(None);
     }
-    let mut pems = Vec::new();
-    if let Some(path) = &conf.certpath {
-        let path = std::path::Path::new(path);
-        let files: Vec<std::path::PathBuf> = if path.is_dir() {
-            std::fs::read_dir(path)
-                .map_err(|e| format!("CERTPATH {}: {e}", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect()
-        } else {
-            vec![path.to_path_buf()]
-        };
-        for file in files {
-            pems.push(
-                std::fs::read(&file).map_err(|e| format!("CERTPATH {}: {e}", file.display()))?,
-            );
-        }
-    }
+    let pems = match &conf.certpath {
+        Some(path) => nut_bins::tls::read_trust_pems(path, "CERTPATH")?,
+        None => Vec::new(),
+    };
     nut_bins::tls::connector(&pems, conf.certverify).map(Some)
 }

@@ -229,3 +229,73 @@ fn upsmon_uses_starttls_and_verifies_the_server_when_asked() {
     });
     assert!(lab.running("upsmon-good"));
 }
+
+#[test]
+fn our_clients_try_starttls_and_verify_when_asked() {
+    let mut lab = Lab::new("tls-clients");
+    if !make_cert(&lab) {
+        assert!(std::env::var("CI").is_err(), "openssl is needed in CI");
+        return;
+    }
+    let port = free_port();
+    configure(&lab, port, &lab.path("etc/upsd.pem").display().to_string());
+    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
+    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    wait_for(Duration::from_secs(15), "upsd", || {
+        exchange(port, b"GET VAR dummy ups.status\n", 1)
+            .starts_with("VAR")
+            .then_some(())
+    });
+    let other = Lab::new("tls-clients-other-ca");
+    assert!(make_cert(&other));
+    let target = format!("dummy@127.0.0.1:{port}");
+    let upsc =
+        |envs: &[(&str, &std::path::Path)]| run(&bin("upsc"), &[&target, "battery.charge"], envs);
+    let one = std::path::Path::new("1");
+    let ca = lab.path("ca.pem");
+    // Opportunistic (NUT's default), required, and verified against the right CA.
+    for envs in [
+        vec![],
+        vec![("NUT_FORCESSL", one)],
+        vec![("NUT_CERTVERIFY", one), ("NUT_CERTPATH", ca.as_path())],
+    ] {
+        let (code, stdout, stderr) = upsc(&envs);
+        assert_eq!((code, stdout.as_str()), (0, "97\n"), "{envs:?}: {stderr}");
+    }
+    // A CA that did not sign upsd's certificate: refused, with the reason.
+    let wrong = other.path("ca.pem");
+    let (code, stdout, stderr) = upsc(&[("NUT_CERTVERIFY", one), ("NUT_CERTPATH", &wrong)]);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(
+        stderr.starts_with("Error: SSL error: ") && stderr.contains("certificate"),
+        "{stderr}"
+    );
+    // The administrative clients share the connection code.
+    let (code, stdout, stderr) = run(
+        &bin("upscmd"),
+        &["-l", &target],
+        &[("NUT_CERTVERIFY", one), ("NUT_CERTPATH", ca.as_path())],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("Instant commands supported on UPS [dummy]:"),
+        "{stdout}"
+    );
+
+    // A upsd without CERTFILE: plain text by default, refused when TLS is required.
+    let mut plain = Lab::new("tls-clients-plain");
+    let plain_port = crate::lab::start_server(&mut plain, "ups.status: OL\n");
+    let target = format!("dummy@127.0.0.1:{plain_port}");
+    let (code, stdout, stderr) = run(&bin("upsc"), &[&target, "ups.status"], &[]);
+    assert_eq!((code, stdout.as_str()), (0, "OL\n"), "{stderr}");
+    let (code, _, stderr) = run(
+        &bin("upsc"),
+        &[&target, "ups.status"],
+        &[("NUT_FORCESSL", one)],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("SSL error: upsd answered STARTTLS with [ERR FEATURE-NOT-CONFIGURED]"),
+        "{stderr}"
+    );
+}
