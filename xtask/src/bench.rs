@@ -354,13 +354,54 @@ fn measure(server: &Server, rt: &tokio::runtime::Runtime) -> Figures {
     Figures { rows }
 }
 
-/// Runs the comparison and prints a table.
-pub fn run(root: &Path) -> Result<(), String> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+/// GET VAR at 100 and 1,000 connections against our upsd only, with the server's CPU
+/// per request: for profiling between full runs.
+fn quick(root: &Path, rt: &tokio::runtime::Runtime) {
+    let release = root.join("target/release");
+    let server = start(
+        "ours",
+        &root.join("target/bench/ours"),
+        &release.join("upsd"),
+        &release.join("dummy-ups"),
+        None,
+    );
+    let pid = server.upsd.id();
+    for conns in [100, 1000] {
+        let ticks = cpu_ticks(pid);
+        let (rps, p99) = rt.block_on(throughput(
+            server.port,
+            conns,
+            b"GET VAR bench ups.status\n",
+            false,
+        ));
+        let used_us = (cpu_ticks(pid) - ticks) as f64 * 10_000.0;
+        let per = used_us / (rps * (MEASURE.as_secs_f64() + 0.3)).max(1.0);
+        println!("GET VAR x{conns}: {rps:.0} req/s, p99 {p99} µs, server CPU {per:.2} µs/request");
+    }
+}
+
+/// Runs the comparison and prints a table (`quick_only`: see [`quick`]).
+pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build
         .current_dir(root)
-        .args(["build", "--release", "-p", "nut-bins", "--bins"])
-        .status()
-        .map_err(|e| e.to_string())?;
+        .args(["build", "--release", "-p", "nut-bins", "--bins"]);
+    // ring's build script watches the package variables `cargo xtask` sets; without them
+    // the release build is shared with a plain `cargo build --release`.
+    for (key, _) in std::env::vars() {
+        let package_var = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|prefix| key.starts_with(prefix));
+        if package_var || key == "CARGO_PRIMARY_PACKAGE" {
+            build.env_remove(key);
+        }
+    }
+    let status = build.status().map_err(|e| e.to_string())?;
     if !status.success() {
         return Err("release build failed".into());
     }
@@ -377,6 +418,10 @@ pub fn run(root: &Path) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    if quick_only {
+        quick(root, &rt);
+        return Ok(());
+    }
     let release = root.join("target/release");
     let mut tables = Vec::new();
     for (name, dir, upsd, driver) in [

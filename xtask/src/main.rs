@@ -116,11 +116,12 @@ fn main() -> ExitCode {
     let result = match args.next().as_deref() {
         Some("test") => test(),
         Some("sim") => sim(args.next()),
-        Some("bench") => bench::run(&root()),
+        Some("bench") => bench::run(&root(), args.next().as_deref() == Some("--quick")),
         Some("fuzz") => fuzz(args.next().and_then(|s| s.parse().ok()).unwrap_or(60)),
         Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
         _ => Err(
-            "usage: cargo xtask <test|sim [path]|bench|fuzz [seconds per target]|tidy>".to_string(),
+            "usage: cargo xtask <test|sim [path]|bench [--quick]|fuzz [seconds per target]|tidy>"
+                .to_string(),
         ),
     };
     match result {
