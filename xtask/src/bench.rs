@@ -354,7 +354,7 @@ fn measure(server: &Server, rt: &tokio::runtime::Runtime) -> Figures {
     Figures { rows }
 }
 
-/// GET VAR at 100 and 1,000 connections against our upsd only, with the server's CPU
+/// GET VAR at 100 and 1,000 connections and LIST VAR at 100 against our upsd only, with the server's CPU
 /// per request: for profiling between full runs.
 fn quick(root: &Path, rt: &tokio::runtime::Runtime) {
     let release = root.join("target/release");
@@ -366,17 +366,17 @@ fn quick(root: &Path, rt: &tokio::runtime::Runtime) {
         None,
     );
     let pid = server.upsd.id();
-    for conns in [100, 1000] {
+    let loads: [(&str, usize, &'static [u8], bool); 3] = [
+        ("GET VAR", 100, b"GET VAR bench ups.status\n", false),
+        ("GET VAR", 1000, b"GET VAR bench ups.status\n", false),
+        ("LIST VAR", 100, b"LIST VAR bench\n", true),
+    ];
+    for (what, conns, request, multi) in loads {
         let ticks = cpu_ticks(pid);
-        let (rps, p99) = rt.block_on(throughput(
-            server.port,
-            conns,
-            b"GET VAR bench ups.status\n",
-            false,
-        ));
+        let (rps, p99) = rt.block_on(throughput(server.port, conns, request, multi));
         let used_us = (cpu_ticks(pid) - ticks) as f64 * 10_000.0;
         let per = used_us / (rps * (MEASURE.as_secs_f64() + 0.3)).max(1.0);
-        println!("GET VAR x{conns}: {rps:.0} req/s, p99 {p99} µs, server CPU {per:.2} µs/request");
+        println!("{what} x{conns}: {rps:.0} req/s, p99 {p99} µs, server CPU {per:.2} µs/request");
     }
 }
 
