@@ -133,15 +133,39 @@ fn main() -> ExitCode {
         };
         let addr = nut_bins::seam::socket_addr(&host, upstream_port);
         let source = RepeaterSource::new(net.clone(), &ups, &addr);
-        runtime.block_on(run_dummy(net, sys, config, source))
+        runtime.block_on(until_stopped(run_dummy(net, sys, config, source)))
     } else {
-        runtime.block_on(run_dummy(net, sys, config, FileSource::new(path)))
+        runtime.block_on(until_stopped(run_dummy(
+            net,
+            sys,
+            config,
+            FileSource::new(path),
+        )))
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Fatal error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the driver until it fails or SIGTERM. SIGHUP (a reload request) changes
+/// nothing: the data file is re-read whenever it changes. Without a handler the signal
+/// would kill the driver.
+async fn until_stopped(
+    driver: impl std::future::Future<Output = std::io::Result<()>>,
+) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::pin!(driver);
+    loop {
+        tokio::select! {
+            result = &mut driver => return result,
+            _ = hup.recv() => {}
+            _ = term.recv() => return Ok(()),
         }
     }
 }
