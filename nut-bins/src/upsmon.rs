@@ -12,7 +12,7 @@ use nut_core::proto::{format_request, parse_reply};
 use nut_core::upsmon::{Command, Notification, PollOutcome, UpsmonCore, POWERDOWNFLAG_MAGIC};
 use std::io;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsConnector;
 
 /// How long upsmon waits for a TCP connection (NUT's default is 10 s).
@@ -27,22 +27,56 @@ pub struct Control {
 
 type Conn<N> = ClientConn<MaybeTls<<N as Net>::Stream>>;
 
-/// Runs upsmon until it has shut the system down (returns `Ok`) or fails.
+/// A configuration re-read for `upsmon -c reload` (SIGHUP), already checked.
+pub struct Reload {
+    /// The new upsmon.conf.
+    pub conf: UpsmonConf,
+    /// The TLS client for it.
+    pub tls: Option<TlsConnector>,
+}
+
+/// Runs upsmon until it has shut the system down (returns `Ok`) or fails. `reloads`
+/// delivers re-read configurations.
 pub async fn run<N: Net, S: Sys>(
     net: N,
     sys: S,
-    conf: UpsmonConf,
+    mut conf: UpsmonConf,
     mut control: watch::Receiver<Control>,
-    tls: Option<TlsConnector>,
+    mut tls: Option<TlsConnector>,
+    mut reloads: mpsc::Receiver<Reload>,
 ) -> io::Result<()> {
     check_powerdownflag_at_start(&sys, &conf).await;
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let mut core = UpsmonCore::new(now(), conf.clone());
     let mut conns: Vec<Option<Conn<N>>> = conf.monitors.iter().map(|_| None).collect();
+    let mut reloads_open = true;
+    let mut pending: Option<Reload> = None;
     loop {
         if control.borrow_and_update().fsd {
             core.user_fsd();
+        }
+        if let Some(reload) = pending.take() {
+            match core.reload(reload.conf.clone()) {
+                Ok(kept) => {
+                    let mut old = std::mem::take(&mut conns);
+                    conns = kept
+                        .iter()
+                        .zip(&reload.conf.monitors)
+                        .map(|(was, monitor)| match was {
+                            Some(i) if same_login(&conf.monitors[*i], monitor) => old[*i].take(),
+                            _ => None,
+                        })
+                        .collect();
+                    // Connections of dropped or changed MONITOR lines close here: the
+                    // implicit logout.
+                    drop(old);
+                    conf = reload.conf;
+                    tls = reload.tls;
+                    sys.event("configuration reloaded".to_string());
+                }
+                Err(e) => sys.event(format!("reload: {e}")),
+            }
         }
         let command = core.next_command(now());
         match command {
@@ -59,6 +93,10 @@ pub async fn run<N: Net, S: Sys>(
                 tokio::select! {
                     biased;
                     _ = control.changed() => {}
+                    reload = reloads.recv(), if reloads_open => match reload {
+                        Some(reload) => pending = Some(reload),
+                        None => reloads_open = false,
+                    },
                     _ = tokio::time::sleep_until(deadline) => {}
                 }
             }
@@ -133,6 +171,12 @@ pub async fn run<N: Net, S: Sys>(
         }
         dispatch(&sys, &mut core);
     }
+}
+
+/// Whether two MONITOR lines log in the same way, so a connection can be kept.
+fn same_login(a: &Monitor, b: &Monitor) -> bool {
+    (&a.ups, &a.host, a.port, &a.username, &a.password, a.primary)
+        == (&b.ups, &b.host, b.port, &b.username, &b.password, b.primary)
 }
 
 async fn check_powerdownflag_at_start<S: Sys>(sys: &S, conf: &UpsmonConf) {

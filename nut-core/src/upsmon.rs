@@ -203,6 +203,48 @@ impl UpsmonCore {
         !matches!(self.phase, Phase::Monitoring { .. })
     }
 
+    /// `upsmon -c reload` (SIGHUP): continues with `conf`. A UPS whose MONITOR system
+    /// name is in both configurations keeps everything upsmon knows of it (on battery,
+    /// low battery, last contact), as NUT's upsmon does; new ones start unknown and
+    /// dropped ones are forgotten. Returns, for each new MONITOR, the index it had
+    /// before, so the shell can keep its connection. Once the shutdown sequence has
+    /// begun, nothing changes and the error says so.
+    pub fn reload(&mut self, conf: UpsmonConf) -> Result<Vec<Option<usize>>, String> {
+        if self.shutting_down() {
+            return Err("shutdown in progress, configuration not reloaded".to_string());
+        }
+        let mut kept = Vec::with_capacity(conf.monitors.len());
+        let mut monitors = Vec::with_capacity(conf.monitors.len());
+        for monitor in &conf.monitors {
+            let old = self
+                .monitors
+                .iter()
+                .position(|m| m.system == monitor.system);
+            let mut state = match old {
+                Some(i) => self.monitors[i].clone(),
+                None => Monitored {
+                    commstate: -1,
+                    linestate: -1,
+                    ..Monitored::default()
+                },
+            };
+            state.system = monitor.system.clone();
+            state.power_value = monitor.power_value;
+            state.primary = monitor.primary;
+            kept.push(old);
+            monitors.push(state);
+        }
+        // Polling continues at the new POLLFREQ, or POLLFREQALERT while on battery.
+        self.sleep_ms = if monitors.iter().any(|m| m.ob) {
+            conf.pollfreqalert_s * 1000
+        } else {
+            conf.pollfreq_s * 1000
+        };
+        self.monitors = monitors;
+        self.conf = conf;
+        Ok(kept)
+    }
+
     /// `upsmon -c fsd` (SIGUSR1): shut down as if a UPS were critical.
     pub fn user_fsd(&mut self) {
         self.user_fsd = true;

@@ -464,3 +464,47 @@ fn notification_texts() {
         .collect();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn reload_keeps_what_upsmon_knows_of_kept_upses() {
+    let mut core = UpsmonCore::new(0, conf(PRIMARY));
+    assert_eq!(step(&mut core, 0, "0: OB DISCHRG"), ["ONBATT"]);
+    step(&mut core, 0, "end");
+    // ups2 is added before ups1; both must be healthy for the system to run.
+    let two = "MONITOR ups2@localhost 1 mon monpass primary
+MONITOR ups1@localhost 1 mon monpass primary
+MINSUPPLIES 2
+POWERDOWNFLAG /etc/killpower
+SHUTDOWNCMD \"/sbin/shutdown -h +0\"
+POLLFREQ 7
+POLLFREQALERT 3
+";
+    assert_eq!(core.reload(conf(two)), Ok(vec![None, Some(0)]));
+    // ups1 (now index 1) is still known to be on battery: no second ONBATT. ups2's OL
+    // sets the one global poll interval to the new POLLFREQ, as in NUT.
+    assert_eq!(step(&mut core, 2000, "next"), ["poll"]);
+    assert!(!step(&mut core, 2000, "0: OL").contains(&"ONBATT".to_string()));
+    assert_eq!(step(&mut core, 2000, "1: OB DISCHRG"), Vec::<String>::new());
+    assert_eq!(step(&mut core, 2000, "end"), Vec::<String>::new());
+    assert_eq!(step(&mut core, 2000, "next"), ["sleep 9000"]);
+    // Low battery on ups1 now leaves one healthy supply of the two required.
+    assert_eq!(step(&mut core, 9000, "1: OB DISCHRG LB"), ["LOWBATT"]);
+    assert_eq!(step(&mut core, 9000, "end"), ["CRIT"]);
+    // Once shutting down, a reload changes nothing.
+    assert!(core.reload(conf(PRIMARY)).is_err());
+    assert_eq!(step(&mut core, 9000, "next"), ["setfsd 0,1"]);
+}
+
+#[test]
+fn reload_forgets_dropped_upses() {
+    let mut core = UpsmonCore::new(0, conf(PRIMARY));
+    assert_eq!(step(&mut core, 0, "0: OB DISCHRG"), ["ONBATT"]);
+    step(&mut core, 0, "end");
+    let other = PRIMARY.replace("ups1@", "ups9@");
+    assert_eq!(core.reload(conf(&other)), Ok(vec![None]));
+    // ups9 is new: going on battery is news, and POLLFREQ applies again.
+    assert_eq!(step(&mut core, 2000, "0: OL"), Vec::<String>::new());
+    step(&mut core, 2000, "end");
+    assert_eq!(step(&mut core, 2000, "next"), ["sleep 7000"]);
+    assert_eq!(step(&mut core, 7000, "0: OB DISCHRG"), ["ONBATT"]);
+}

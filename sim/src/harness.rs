@@ -233,7 +233,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 let sys = sys_m.clone();
                 let conf = conf_m.clone();
                 async move {
-                    let result = run_upsmon(SimNet, sys, conf, rx, None).await;
+                    // No reloads in the simulation: the sender is dropped at once.
+                    let (_, reloads) = tokio::sync::mpsc::channel(1);
+                    let result = run_upsmon(SimNet, sys, conf, rx, None, reloads).await;
                     drop(_tx);
                     result
                 }

@@ -3,7 +3,7 @@
 use clap::Parser;
 use nut_bins::confload::{check, confpath, load, pidpath, signal_exit, statepath, write_pidfile};
 use nut_bins::real::{RealSys, TokioNet};
-use nut_bins::upsmon::{run, Control};
+use nut_bins::upsmon::{run, Control, Reload};
 use nut_core::config::parse_upsmon_conf_for_startup;
 use nut_core::upsmon::POWERDOWNFLAG_MAGIC;
 use std::process::ExitCode;
@@ -51,6 +51,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    // -c only signals the running upsmon; it needs no valid configuration (as NUT).
+    let pidfile = pidpath(&statepath(None)).join("upsmon.pid");
+    if let Some(command) = &args.command {
+        let signal = if "fsd".starts_with(command.as_str()) {
+            "USR1"
+        } else if "stop".starts_with(command.as_str()) {
+            "TERM"
+        } else if "reload".starts_with(command.as_str()) {
+            "HUP"
+        } else {
+            eprintln!("Error: unknown command '{command}' (use fsd, stop or reload)");
+            return ExitCode::FAILURE;
+        };
+        return signal_exit(args.pid, &pidfile, signal);
+    }
     let conf = match load(&dir, "upsmon.conf", parse_upsmon_conf_for_startup) {
         Ok(conf) => conf,
         Err(e) => {
@@ -69,20 +84,6 @@ fn main() -> ExitCode {
         } else {
             ExitCode::FAILURE
         };
-    }
-    let pidfile = pidpath(&statepath(None)).join("upsmon.pid");
-    if let Some(command) = &args.command {
-        let signal = if "fsd".starts_with(command.as_str()) {
-            "USR1"
-        } else if "stop".starts_with(command.as_str()) {
-            "TERM"
-        } else if "reload".starts_with(command.as_str()) {
-            "HUP"
-        } else {
-            eprintln!("Error: unknown command '{command}' (use fsd, stop or reload)");
-            return ExitCode::FAILURE;
-        };
-        return signal_exit(args.pid, &pidfile, signal);
     }
     let tls = match tls_connector(&conf) {
         Ok(tls) => tls,
@@ -109,12 +110,22 @@ fn main() -> ExitCode {
         let (control_tx, control_rx) = watch::channel(Control::default());
         let mut usr1 = signal(SignalKind::user_defined1())?;
         let mut term = signal(SignalKind::terminate())?;
-        let monitor = run(net, sys, conf, control_rx, tls);
+        let mut hup = signal(SignalKind::hangup())?;
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::channel::<Reload>(4);
+        let monitor = run(net, sys, conf, control_rx, tls, reload_rx);
         tokio::pin!(monitor);
         loop {
             tokio::select! {
                 result = &mut monitor => return result,
                 _ = usr1.recv() => { control_tx.send_modify(|c| c.fsd = true); }
+                _ = hup.recv() => {
+                    // A config that would not start upsmon is refused; the running
+                    // one stays in force (NUT's upsmon does the same).
+                    match reload_conf(&dir) {
+                        Ok(reload) => { let _ = reload_tx.try_send(reload); }
+                        Err(e) => eprintln!("upsmon: reload failed, keeping the running configuration: {e}"),
+                    }
+                }
                 _ = term.recv() => { eprintln!("upsmon: Signal 15: exiting"); return Ok(()); }
                 _ = tokio::signal::ctrl_c() => return Ok(()),
             }
@@ -128,6 +139,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Re-reads upsmon.conf for `-c reload`.
+fn reload_conf(dir: &std::path::Path) -> Result<Reload, String> {
+    let conf = load(dir, "upsmon.conf", parse_upsmon_conf_for_startup)?;
+    let tls = tls_connector(&conf)?;
+    Ok(Reload { conf, tls })
 }
 
 /// The TLS client when upsmon.conf asks for it (FORCESSL, CERTVERIFY or CERTPATH).

@@ -12,3 +12,4 @@ mod shutdown;
 mod tls;
 mod transcripts;
 mod upsd_server;
+mod upsmon_reload;
