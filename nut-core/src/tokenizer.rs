@@ -274,13 +274,22 @@ pub fn tokenize(text: &[u8]) -> Vec<Line> {
 /// Escapes a value the way NUT's `pconf_encode` does: backslash before `\`, `"` and `#`.
 pub fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
+    encode_into(&mut out, value);
+    out
+}
+
+/// [`encode`], appending to `out`.
+pub fn encode_into(out: &mut String, value: &str) {
+    if !value.contains(['\\', '"', '#']) {
+        out.push_str(value);
+        return;
+    }
     for ch in value.chars() {
         if matches!(ch, '\\' | '"' | '#') {
             out.push('\\');
         }
         out.push(ch);
     }
-    out
 }
 
 /// Escapes and wraps a value in double quotes, as upsd and drivers send values.

@@ -15,7 +15,7 @@ use crate::proto::{
 use crate::sock::{atoi, DriverLine, ServerLine};
 use crate::state::VarTree;
 use crate::status::with_fsd_prefix;
-use crate::tokenizer::quote;
+use crate::tokenizer::{encode_into, quote};
 use crate::Millis;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -742,6 +742,37 @@ impl UpsdCore {
         ))
     }
 
+    /// LIST VAR, the most frequent LIST (every poller's), written straight into the
+    /// reply.
+    fn list_var(&self, ups: &str, query: &str) -> Result<String, ErrCode> {
+        let index = self.available_ups(ups)?;
+        let tree = &self.upses[index].tree;
+        let mut out = String::with_capacity(64 + tree.len() * 48);
+        out.push_str("BEGIN LIST ");
+        out.push_str(query);
+        out.push('\n');
+        for v in tree.vars() {
+            let start = out.len();
+            out.push_str("VAR ");
+            out.push_str(ups);
+            out.push(' ');
+            out.push_str(&v.name);
+            out.push_str(" \"");
+            if v.name.eq_ignore_ascii_case("ups.status") {
+                encode_into(&mut out, &self.status_value(index, &v.value));
+            } else {
+                encode_into(&mut out, &v.value);
+            }
+            out.push('"');
+            let kept = truncate_response(&out[start..]).len();
+            out.truncate(start + kept);
+            out.push('\n');
+        }
+        out.push_str("END LIST ");
+        out.push_str(query);
+        Ok(out)
+    }
+
     fn list(&self, list: ListRequest) -> Result<String, ErrCode> {
         let query = list.query_words();
         let items: Vec<String> = match &list {
@@ -754,21 +785,7 @@ impl UpsdCore {
                     format!("UPS {} {}", d.name, quote(desc))
                 })
                 .collect(),
-            ListRequest::Var { ups } => {
-                let index = self.available_ups(ups)?;
-                self.upses[index]
-                    .tree
-                    .vars()
-                    .map(|v| {
-                        format_value_line(
-                            "VAR",
-                            ups,
-                            &v.name,
-                            &self.var_value(index, &v.name, &v.value),
-                        )
-                    })
-                    .collect()
-            }
+            ListRequest::Var { ups } => return self.list_var(ups, &query),
             ListRequest::Rw { ups } => {
                 let index = self.available_ups(ups)?;
                 self.upses[index]
