@@ -5,7 +5,9 @@
 //! is in this process: each connection sends one request, waits for the whole reply,
 //! and repeats, like real pollers. Reported: requests per second for GET VAR at 1, 10,
 //! 100 and 1000 connections and LIST VAR at 100 connections, p99 latency, the most
-//! connections held while still answering, MAXCONN refusal cost, and RSS.
+//! connections held while still answering, MAXCONN refusal cost, and RSS. Both servers
+//! run at once and each throughput row alternates between them ([`REPEATS`] times,
+//! median reported), so drift in the machine's speed hits both alike.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,7 +31,6 @@ GET VAR bench bench.value07\nGET VAR bench bench.value08\nLIST UPS\n";
 const HELD_SAMPLES: usize = 500;
 
 struct Server {
-    name: &'static str,
     port: u16,
     upsd: Child,
     driver: Child,
@@ -96,12 +97,7 @@ fn start(
     let driver = spawn(driver, &["-a", "bench", "-u", "root", "-F"]);
     std::thread::sleep(Duration::from_secs(2));
     let upsd = spawn(upsd, &["-u", "root", "-F"]);
-    let server = Server {
-        name,
-        port,
-        upsd,
-        driver,
-    };
+    let server = Server { port, upsd, driver };
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -303,59 +299,117 @@ async fn over_maxconn(server: &Server, maxconn: usize) -> (u64, usize) {
     (ticks, refused_or_waiting)
 }
 
-struct Figures {
-    rows: Vec<(String, String)>,
+/// Each throughput row is measured this many times per server, alternating between
+/// the servers, and the median is reported: the machine's speed drifts by ±20% over a
+/// run, and alternating spreads that drift over both servers alike.
+const REPEATS: usize = 3;
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn measure(server: &Server, rt: &tokio::runtime::Runtime) -> Figures {
+/// The figures of both servers, row by row: `(label, [ours, NUT])`.
+fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, [String; 2])> {
     let mut rows = Vec::new();
-    let pid = server.upsd.id();
-    rows.push(("idle RSS (KiB)".into(), rss_kb(pid, "VmRSS:").to_string()));
-    for conns in [1, 10, 100, 1000] {
-        let ticks = cpu_ticks(pid);
-        let (rps, p99) = rt.block_on(throughput(
-            server.port,
-            conns,
+    let pids = servers.map(|s| s.upsd.id());
+    rows.push((
+        "idle RSS (KiB)".to_string(),
+        pids.map(|pid| rss_kb(pid, "VmRSS:").to_string()),
+    ));
+    let loads: [(String, usize, &'static [u8], bool, f64); 6] = [
+        (
+            "GET VAR x1".into(),
+            1,
             b"GET VAR bench ups.status\n",
             false,
-        ));
-        // /proc ticks are 10 ms; the warm-up adds 0.3 s of requests at the same rate.
-        let used_us = (cpu_ticks(pid) - ticks) as f64 * 10_000.0;
-        let requests = rps * (MEASURE.as_secs_f64() + 0.3);
-        rows.push((format!("GET VAR x{conns} (req/s)"), format!("{rps:.0}")));
-        rows.push((format!("GET VAR x{conns} p99 (µs)"), p99.to_string()));
+            1.0,
+        ),
+        (
+            "GET VAR x10".into(),
+            10,
+            b"GET VAR bench ups.status\n",
+            false,
+            1.0,
+        ),
+        (
+            "GET VAR x100".into(),
+            100,
+            b"GET VAR bench ups.status\n",
+            false,
+            1.0,
+        ),
+        (
+            "GET VAR x1000".into(),
+            1000,
+            b"GET VAR bench ups.status\n",
+            false,
+            1.0,
+        ),
+        (
+            "GET VAR x100, 10 per write".into(),
+            100,
+            PIPELINED_GETS,
+            true,
+            10.0,
+        ),
+        ("LIST VAR x100".into(), 100, b"LIST VAR bench\n", true, 1.0),
+    ];
+    for (label, conns, request, multi, per_exchange) in loads {
+        // [server][repeat] -> (requests/s, p99 µs, server CPU µs per request)
+        let mut runs: [Vec<(f64, f64, f64)>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..REPEATS {
+            for (which, server) in servers.iter().enumerate() {
+                let ticks = cpu_ticks(pids[which]);
+                let (rps, p99) = rt.block_on(throughput(server.port, conns, request, multi));
+                // /proc ticks are 10 ms; the warm-up adds 0.3 s of requests at the same rate.
+                let used_us = (cpu_ticks(pids[which]) - ticks) as f64 * 10_000.0;
+                let requests = rps * per_exchange * (MEASURE.as_secs_f64() + 0.3);
+                runs[which].push((rps * per_exchange, p99 as f64, used_us / requests.max(1.0)));
+            }
+        }
+        let pick = |f: fn(&(f64, f64, f64)) -> f64| {
+            runs.clone().map(|r| median(r.iter().map(f).collect()))
+        };
         rows.push((
-            format!("GET VAR x{conns} server CPU per request (µs)"),
-            format!("{:.2}", used_us / requests.max(1.0)),
+            format!("{label} (req/s)"),
+            pick(|r| r.0).map(|v| format!("{v:.0}")),
+        ));
+        if per_exchange == 1.0 {
+            rows.push((
+                format!("{label} p99 (µs)"),
+                pick(|r| r.1).map(|v| format!("{v:.0}")),
+            ));
+        }
+        rows.push((
+            format!("{label} server CPU per request (µs)"),
+            pick(|r| r.2).map(|v| format!("{v:.2}")),
         ));
     }
-    let (rps, _) = rt.block_on(throughput(server.port, 100, PIPELINED_GETS, true));
-    rows.push((
-        "GET VAR x100, 10 per write (req/s)".into(),
-        format!("{:.0}", rps * 10.0),
-    ));
-    let (rps, p99) = rt.block_on(throughput(server.port, 100, b"LIST VAR bench\n", true));
-    rows.push(("LIST VAR x100 (req/s)".into(), format!("{rps:.0}")));
-    rows.push(("LIST VAR x100 p99 (µs)".into(), p99.to_string()));
     rows.push((
         "loaded peak RSS (KiB)".into(),
-        rss_kb(pid, "VmHWM:").to_string(),
+        pids.map(|pid| rss_kb(pid, "VmHWM:").to_string()),
     ));
-    let (answering, p99) = rt.block_on(held(server.port, HELD_TARGET));
-    rows.push((
-        format!("held of {HELD_TARGET} (answering)"),
-        answering.to_string(),
-    ));
-    rows.push(("held: p99 GET VAR (µs)".into(), p99.to_string()));
+    let mut answering = [String::new(), String::new()];
+    let mut held_p99 = [String::new(), String::new()];
+    for (which, server) in servers.iter().enumerate() {
+        let (count, p99) = rt.block_on(held(server.port, HELD_TARGET));
+        answering[which] = count.to_string();
+        held_p99[which] = p99.to_string();
+        // Let the held connections close before the other server is measured.
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    rows.push((format!("held of {HELD_TARGET} (answering)"), answering));
+    rows.push(("held: p99 GET VAR (µs)".into(), held_p99));
     rows.push((
         "peak RSS after held (KiB)".into(),
-        rss_kb(pid, "VmHWM:").to_string(),
+        pids.map(|pid| rss_kb(pid, "VmHWM:").to_string()),
     ));
-    Figures { rows }
+    rows
 }
 
-/// GET VAR at 100 and 1,000 connections and LIST VAR at 100 against our upsd only, with the server's CPU
-/// per request: for profiling between full runs.
+/// GET VAR at 100 and 1,000 connections and LIST VAR at 100 against our upsd only,
+/// with the server's CPU per request: for profiling between full runs.
 fn quick(root: &Path, rt: &tokio::runtime::Runtime) {
     let release = root.join("target/release");
     let server = start(
@@ -423,22 +477,19 @@ pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
         return Ok(());
     }
     let release = root.join("target/release");
-    let mut tables = Vec::new();
-    for (name, dir, upsd, driver) in [
-        (
-            "ours",
-            &ours_dir,
-            release.join("upsd"),
-            release.join("dummy-ups"),
-        ),
-        ("NUT 2.8.0", &nut_dir, nut_upsd.clone(), nut_driver.clone()),
-    ] {
-        eprintln!("bench: measuring {name}");
-        let server = start(name, dir, &upsd, &driver, None);
-        tables.push((server.name, measure(&server, &rt)));
-        drop(server);
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    eprintln!("bench: measuring ours and NUT 2.8.0, alternating, {REPEATS} runs per row");
+    let ours = start(
+        "ours",
+        &ours_dir,
+        &release.join("upsd"),
+        &release.join("dummy-ups"),
+        None,
+    );
+    let nut = start("NUT 2.8.0", &nut_dir, &nut_upsd, &nut_driver, None);
+    let rows = measure([&ours, &nut], &rt);
+    drop(ours);
+    drop(nut);
+    std::thread::sleep(Duration::from_millis(500));
     let mut maxconn_rows = Vec::new();
     for (name, dir, upsd, driver) in [
         (
@@ -460,8 +511,7 @@ pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
     }
     println!("| measurement | ours | NUT 2.8.0 | ratio |");
     println!("|---|---:|---:|---:|");
-    let (ours, nut) = (&tables[0].1.rows, &tables[1].1.rows);
-    for ((label, a), (_, b)) in ours.iter().zip(nut.iter()) {
+    for (label, [a, b]) in &rows {
         let ratio = match (a.parse::<f64>(), b.parse::<f64>()) {
             (Ok(x), Ok(y)) if y > 0.0 => format!("{:.2}x", x / y),
             _ => "-".into(),
