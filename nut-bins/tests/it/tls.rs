@@ -85,6 +85,30 @@ fn configure(lab: &Lab, port: u16, certfile: &str) {
     );
 }
 
+/// A lab whose upsd serves UPS `dummy` with STARTTLS (CERTFILE from [`make_cert`]),
+/// with `users` as upsd.users when given; `None` outside CI when openssl is missing.
+fn tls_server(name: &str, users: Option<&str>) -> Option<(Lab, u16)> {
+    let mut lab = Lab::new(name);
+    if !make_cert(&lab) {
+        assert!(std::env::var("CI").is_err(), "openssl is needed in CI");
+        eprintln!("skipping: openssl not available");
+        return None;
+    }
+    let port = free_port();
+    configure(&lab, port, &lab.path("etc/upsd.pem").display().to_string());
+    if let Some(users) = users {
+        lab.write("etc/upsd.users", users);
+    }
+    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
+    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    wait_for(Duration::from_secs(15), "upsd", || {
+        exchange(port, b"GET VAR dummy ups.status\n", 1)
+            .starts_with("VAR")
+            .then_some(())
+    });
+    Some((lab, port))
+}
+
 #[test]
 fn a_bad_certfile_stops_upsd_with_a_clear_message() {
     let lab = Lab::new("tls-bad");
@@ -122,21 +146,9 @@ fn a_bad_certfile_stops_upsd_with_a_clear_message() {
 
 #[test]
 fn starttls_serves_verified_clients_and_debian_upsc() {
-    let mut lab = Lab::new("tls");
-    if !make_cert(&lab) {
-        assert!(std::env::var("CI").is_err(), "openssl is needed in CI");
-        eprintln!("skipping: openssl not available");
+    let Some((lab, port)) = tls_server("tls", None) else {
         return;
-    }
-    let port = free_port();
-    configure(&lab, port, &lab.path("etc/upsd.pem").display().to_string());
-    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
-    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
-    wait_for(Duration::from_secs(15), "upsd", || {
-        exchange(port, b"GET VAR dummy ups.status\n", 1)
-            .starts_with("VAR")
-            .then_some(())
-    });
+    };
     let script = format!(
         r#"
 import socket, ssl
@@ -184,24 +196,10 @@ print(data.decode(), end="")
 
 #[test]
 fn upsmon_uses_starttls_and_verifies_the_server_when_asked() {
-    let mut lab = Lab::new("tls-upsmon");
-    if !make_cert(&lab) {
-        assert!(std::env::var("CI").is_err(), "openssl is needed in CI");
+    let users = "[mon]\n\tpassword = mp\n\tupsmon secondary\n";
+    let Some((mut lab, port)) = tls_server("tls-upsmon", Some(users)) else {
         return;
-    }
-    let port = free_port();
-    configure(&lab, port, &lab.path("etc/upsd.pem").display().to_string());
-    lab.write(
-        "etc/upsd.users",
-        "[mon]\n\tpassword = mp\n\tupsmon secondary\n",
-    );
-    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
-    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
-    wait_for(Duration::from_secs(15), "upsd", || {
-        exchange(port, b"GET VAR dummy ups.status\n", 1)
-            .starts_with("VAR")
-            .then_some(())
-    });
+    };
     // A CA that did not sign upsd's certificate.
     let other = Lab::new("tls-other-ca");
     assert!(make_cert(&other));
@@ -232,20 +230,9 @@ fn upsmon_uses_starttls_and_verifies_the_server_when_asked() {
 
 #[test]
 fn our_clients_try_starttls_and_verify_when_asked() {
-    let mut lab = Lab::new("tls-clients");
-    if !make_cert(&lab) {
-        assert!(std::env::var("CI").is_err(), "openssl is needed in CI");
+    let Some((lab, port)) = tls_server("tls-clients", None) else {
         return;
-    }
-    let port = free_port();
-    configure(&lab, port, &lab.path("etc/upsd.pem").display().to_string());
-    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "dummy"]);
-    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
-    wait_for(Duration::from_secs(15), "upsd", || {
-        exchange(port, b"GET VAR dummy ups.status\n", 1)
-            .starts_with("VAR")
-            .then_some(())
-    });
+    };
     let other = Lab::new("tls-clients-other-ca");
     assert!(make_cert(&other));
     let target = format!("dummy@127.0.0.1:{port}");
