@@ -5,7 +5,7 @@
 //! The check order of errors that depend on server state (authentication, UPS names,
 //! driver availability) lives in [`crate::upsd`]; this module only knows word counts.
 
-use crate::tokenizer::{quote, tokenize};
+use crate::tokenizer::tokenize;
 use std::fmt;
 
 /// Protocol version answered to NETVER and PROTVER.
@@ -456,7 +456,22 @@ impl TrackingResult {
 
 /// Formats one list item or GET reply of the `<KIND> <ups> <name> "<value>"` shape.
 pub fn format_value_line(kind: &str, ups: &str, name: &str, value: &str) -> String {
-    format!("{kind} {ups} {name} {}", quote(value))
+    // Room for a few escapes and the LF the reply gets, so neither reallocates.
+    let mut out = String::with_capacity(kind.len() + ups.len() + name.len() + value.len() + 8);
+    push_value_line(&mut out, kind, ups, name, value);
+    out
+}
+
+/// [`format_value_line`], appending to `out`.
+pub fn push_value_line(out: &mut String, kind: &str, ups: &str, name: &str, value: &str) {
+    out.push_str(kind);
+    out.push(' ');
+    out.push_str(ups);
+    out.push(' ');
+    out.push_str(name);
+    out.push_str(" \"");
+    crate::tokenizer::encode_into(out, value);
+    out.push('"');
 }
 
 /// Formats a complete `LIST` reply (BEGIN, items, END), each line LF-terminated.

@@ -8,14 +8,14 @@
 use crate::config::UpsdUsers;
 use crate::desc::Descriptions;
 use crate::proto::{
-    format_err, format_list, format_value_line, parse_request, truncate_response, ErrCode,
-    GetRequest, ListRequest, Request, TrackingResult, HELP_TEXT, NUT_VERSION, PROTOCOL_VERSION,
-    SERVER_INFO,
+    format_err, format_list, format_value_line, parse_request, push_value_line, truncate_response,
+    ErrCode, GetRequest, ListRequest, Request, TrackingResult, HELP_TEXT, NUT_VERSION,
+    PROTOCOL_VERSION, SERVER_INFO,
 };
 use crate::sock::{atoi, DriverLine, ServerLine};
 use crate::state::VarTree;
 use crate::status::with_fsd_prefix;
-use crate::tokenizer::{encode_into, quote};
+use crate::tokenizer::quote;
 use crate::Millis;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -637,11 +637,11 @@ impl UpsdCore {
         with_fsd_prefix(raw, self.upses[ups].fsd)
     }
 
-    fn var_value(&self, ups: usize, name: &str, raw: &str) -> String {
+    fn var_value<'a>(&self, ups: usize, name: &str, raw: &'a str) -> std::borrow::Cow<'a, str> {
         if name.eq_ignore_ascii_case("ups.status") {
-            self.status_value(ups, raw)
+            std::borrow::Cow::Owned(self.status_value(ups, raw))
         } else {
-            raw.to_string()
+            std::borrow::Cow::Borrowed(raw)
         }
     }
 
@@ -719,10 +719,12 @@ impl UpsdCore {
     }
 
     fn get_var(&self, ups: &str, var: &str) -> Result<String, ErrCode> {
-        let lower = var.to_ascii_lowercase();
-        if lower.starts_with("server.") {
+        if var
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("server."))
+        {
             // upsd ignores the UPS name entirely for server.* variables.
-            let value = match lower.as_str() {
+            let value = match var.to_ascii_lowercase().as_str() {
                 "server.info" => SERVER_INFO,
                 "server.version" => NUT_VERSION,
                 _ => return Err(ErrCode::VarNotSupported),
@@ -753,17 +755,8 @@ impl UpsdCore {
         out.push('\n');
         for v in tree.vars() {
             let start = out.len();
-            out.push_str("VAR ");
-            out.push_str(ups);
-            out.push(' ');
-            out.push_str(&v.name);
-            out.push_str(" \"");
-            if v.name.eq_ignore_ascii_case("ups.status") {
-                encode_into(&mut out, &self.status_value(index, &v.value));
-            } else {
-                encode_into(&mut out, &v.value);
-            }
-            out.push('"');
+            let value = self.var_value(index, &v.name, &v.value);
+            push_value_line(&mut out, "VAR", ups, &v.name, &value);
             let kept = truncate_response(&out[start..]).len();
             out.truncate(start + kept);
             out.push('\n');
@@ -1145,12 +1138,11 @@ fn reply(client: ClientId, text: String) -> Vec<Action> {
     }]
 }
 
-fn ensure_lf(text: String) -> String {
-    let mut text = if text.contains('\n') {
-        text
-    } else {
-        truncate_response(&text).to_string()
-    };
+fn ensure_lf(mut text: String) -> String {
+    if !text.contains('\n') {
+        let kept = truncate_response(&text).len();
+        text.truncate(kept);
+    }
     text.push('\n');
     text
 }
