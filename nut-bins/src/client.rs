@@ -1,4 +1,4 @@
-//! The client side shared by the administrative CLIs (`upscmd`, `upsrw`, `upslog`):
+//! The client side shared by the CLIs (`upsc`, `upscmd`, `upsrw`, `upslog`):
 //! connecting to `ups[@host[:port]]`, GET and LIST with NUT's reply checks, error texts
 //! as NUT's client library prints them, STARTTLS, and waiting for a TRACKING result.
 //!

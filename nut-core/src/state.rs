@@ -73,9 +73,6 @@ pub struct VarTree {
     cmds: BTreeMap<String, String>,
 }
 
-/// Longest variable name looked up without allocating, in bytes.
-pub const LOOKUP_BUFFER_BYTES: usize = 128;
-
 fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
@@ -86,23 +83,13 @@ impl VarTree {
         Self::default()
     }
 
-    /// Looks a variable up case-insensitively (without allocating for names of up to
-    /// [`LOOKUP_BUFFER_BYTES`]: this runs for every GET).
+    /// Looks a variable up case-insensitively. Names as clients send them are already
+    /// lowercase, and those are looked up without a lowered copy (this runs for every GET).
     pub fn get(&self, name: &str) -> Option<&Var> {
-        if name.bytes().all(|b| !b.is_ascii_uppercase()) {
-            return self.vars.get(name);
-        }
-        let mut buffer = [0u8; LOOKUP_BUFFER_BYTES];
-        match buffer.get_mut(..name.len()) {
-            Some(lower) => {
-                lower.copy_from_slice(name.as_bytes());
-                lower.make_ascii_lowercase();
-                // Lowercasing ASCII bytes keeps UTF-8 valid.
-                std::str::from_utf8(lower)
-                    .ok()
-                    .and_then(|key| self.vars.get(key))
-            }
-            None => self.vars.get(&key(name)),
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.vars.get(&key(name))
+        } else {
+            self.vars.get(name)
         }
     }
 
