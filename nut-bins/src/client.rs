@@ -10,11 +10,13 @@
 //! file or a directory of them; the system's bundle when unset).
 
 use crate::lines::ClientConn;
-use crate::real::TokioNet;
+use crate::real::{RealSys, TokioNet};
 use crate::seam::Net;
-use crate::tls::{upgrade_client, MaybeTls};
+use crate::session::establish;
+use crate::tls::MaybeTls;
 use nut_core::config::parse_system_name;
 use nut_core::proto::{format_request, parse_reply, ErrCode};
+use nut_core::session::{SessionError, SessionPlan, TlsMode};
 use std::io;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -51,7 +53,7 @@ impl TlsPolicy {
     fn connector(&self) -> Result<tokio_rustls::TlsConnector, String> {
         let pems = if self.verify {
             let path = self.certpath.as_deref().unwrap_or(SYSTEM_CA_BUNDLE);
-            crate::tls::read_trust_pems(path, "NUT_CERTPATH")?
+            crate::wiring::read_trust_pems(&RealSys::new("client", false), path, "NUT_CERTPATH")?
         } else {
             Vec::new()
         };
@@ -124,26 +126,26 @@ pub async fn connect_with(host: &str, port: u16, policy: &TlsPolicy) -> Result<C
         .connect(&addr)
         .await
         .map_err(|e| format!("Connection failure: {}", io_text(&e)))?;
-    let mut conn = ClientConn::new(MaybeTls::Plain(stream));
     // The connector is built first, so a bad NUT_CERTPATH is reported as such.
     let connector = policy.connector().map_err(|e| format!("SSL error: {e}"))?;
-    let reply = conn
-        .request("STARTTLS")
+    let plan = SessionPlan {
+        tls: if policy.force {
+            TlsMode::Require
+        } else {
+            TlsMode::Try
+        },
+        ..Default::default()
+    };
+    let (conn, result) = establish(stream, plan, Some(&connector), host)
         .await
         .map_err(|e| format!("SSL error: {}", io_text(&e)))?;
-    if reply.starts_with("OK STARTTLS") {
-        let upgraded = upgrade_client(conn.into_inner(), &connector, host)
-            .await
-            .map_err(|e| format!("SSL error: {e}"))?;
-        return Ok(ClientConn::new(upgraded));
-    }
-    if policy.force {
-        return Err(format!(
+    match result {
+        Ok(_) => Ok(conn),
+        Err(SessionError::TlsRequired { reply }) => Err(format!(
             "SSL error: upsd answered STARTTLS with [{reply}], and TLS is required (NUT_FORCESSL or NUT_CERTVERIFY)"
-        ));
+        )),
+        Err(SessionError::TlsFailed) => Err("SSL error: handshake failed".to_string()),
     }
-    // ERR FEATURE-NOT-CONFIGURED (or an old upsd's UNKNOWN-COMMAND): plain text, as NUT.
-    Ok(conn)
 }
 
 /// Sends one request line built from words (quoted where needed).

@@ -1,34 +1,8 @@
-//! Finding and loading NUT's config files for the real binaries (NUT_CONFPATH etc.).
+//! `--check-config` and `-c` signalling for the real binaries (the config paths and
+//! the wiring itself are in [`crate::wiring`]).
 
 use nut_core::config::Parsed;
-use std::path::{Path, PathBuf};
-
-/// Default config directory (Debian's).
-pub const DEFAULT_CONFPATH: &str = "/etc/nut";
-/// Default state directory for driver sockets (Debian's).
-pub const DEFAULT_STATEPATH: &str = "/run/nut";
-
-/// The config directory: `NUT_CONFPATH` or [`DEFAULT_CONFPATH`].
-pub fn confpath() -> PathBuf {
-    std::env::var_os("NUT_CONFPATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFPATH))
-}
-
-/// The state directory: `NUT_STATEPATH`, else the config's value, else the default.
-pub fn statepath(from_config: Option<&str>) -> PathBuf {
-    std::env::var_os("NUT_STATEPATH")
-        .map(PathBuf::from)
-        .or_else(|| from_config.map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATEPATH))
-}
-
-/// Where PID files go: `NUT_ALTPIDPATH`, else the state path.
-pub fn pidpath(statepath: &Path) -> PathBuf {
-    std::env::var_os("NUT_ALTPIDPATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| statepath.to_path_buf())
-}
+use std::path::Path;
 
 /// Reads and parses one config file; prints every diagnostic to stderr as
 /// `file:line:col: severity: ...`. Returns `Err` with a message when the file cannot be

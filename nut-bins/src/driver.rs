@@ -5,6 +5,9 @@
 
 use crate::lines::WordReader;
 use crate::seam::{DataSource, Net, Reading, Sys};
+use crate::wiring::{load, NutEnv, Signal};
+use nut_core::config::parse_ups_conf;
+use nut_core::event::Event;
 use nut_core::dummy::{DriverState, DummyDevice, DummyMode};
 use nut_core::sock::{DriverLine, ServerLine};
 use std::collections::BTreeMap;
@@ -53,7 +56,9 @@ pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
 ) -> io::Result<()> {
     let socket_name = format!("dummy-ups-{}", config.ups);
     let listener = net.bind_local(&socket_name).await?;
-    sys.log(format!("listening on driver socket {socket_name}"));
+    sys.event(Event::DriverListening {
+        socket: socket_name.clone(),
+    });
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(1024);
     // Tasks live in a JoinSet owned by this future: stopping the driver (dropping the
     // future) stops every connection too, as a process exit would.
@@ -174,18 +179,24 @@ async fn accept_loop<N: Net>(listener: N::LocalListener, input: mpsc::Sender<Inp
 pub struct RepeaterSource<N: Net> {
     net: N,
     ups: String,
+    host: String,
     addr: String,
-    conn: Option<crate::lines::ClientConn<N::Stream>>,
+    tls: Option<tokio_rustls::TlsConnector>,
+    conn: Option<crate::lines::ClientConn<crate::tls::MaybeTls<N::Stream>>>,
     last: Option<Vec<u8>>,
 }
 
 impl<N: Net> RepeaterSource<N> {
-    /// Repeats UPS `ups` of the upsd at `addr` (`host:port`).
-    pub fn new(net: N, ups: &str, addr: &str) -> Self {
+    /// Repeats UPS `ups` of the upsd on `host` port `port`. Like NUT's repeater it
+    /// tries STARTTLS (without verifying the server) and goes on in plain text when
+    /// upsd does not offer it.
+    pub fn new(net: N, ups: &str, host: &str, port: u16) -> Self {
         RepeaterSource {
             net,
             ups: ups.to_string(),
-            addr: addr.to_string(),
+            host: host.to_string(),
+            addr: crate::seam::socket_addr(host, port),
+            tls: crate::tls::connector(&[], false).ok(),
             conn: None,
             last: None,
         }
@@ -198,7 +209,20 @@ impl<N: Net> RepeaterSource<N> {
                     .await
                     .ok()?
                     .ok()?;
-            self.conn = Some(crate::lines::ClientConn::new(stream));
+            let plan = nut_core::session::SessionPlan {
+                tls: match self.tls {
+                    Some(_) => nut_core::session::TlsMode::Try,
+                    None => nut_core::session::TlsMode::Off,
+                },
+                ..Default::default()
+            };
+            let session = crate::session::establish(stream, plan, self.tls.as_ref(), &self.host);
+            let (conn, result) = tokio::time::timeout(REPEATER_CONNECT_TIMEOUT, session)
+                .await
+                .ok()?
+                .ok()?;
+            result.ok()?;
+            self.conn = Some(conn);
         }
         let conn = self.conn.as_mut()?;
         let query = nut_core::proto::format_request(&["VAR", &self.ups]);
@@ -244,6 +268,186 @@ impl<N: Net> DataSource for RepeaterSource<N> {
                 self.last = Some(text.clone());
                 Reading::Changed(text)
             }
+        }
+    }
+}
+
+/// Where dummy-ups reads its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A `.dev`/`.seq` file (absolute path).
+    File(String),
+    /// Repeater mode: UPS `ups` of the upsd at `host:port`.
+    Repeater {
+        /// UPS name upstream.
+        ups: String,
+        /// upsd host.
+        host: String,
+        /// upsd port.
+        port: u16,
+    },
+}
+
+/// dummy-ups's command line, as far as the wiring needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DriverArgs {
+    /// `-a <ups>`: the ups.conf section.
+    pub ups: Option<String>,
+    /// `-s <name>`: standalone, without ups.conf.
+    pub standalone: Option<String>,
+    /// `-x key=value` options.
+    pub extra: Vec<String>,
+}
+
+/// dummy-ups's runtime as ups.conf and the command line define it.
+#[derive(Debug, Clone)]
+pub struct DummyWiring {
+    /// The driver's settings.
+    pub config: DummyConfig,
+    /// Where it reads data.
+    pub source: SourceSpec,
+    /// Where its socket goes.
+    pub statepath: String,
+}
+
+/// Reads ups.conf of `env` (unless standalone) and builds dummy-ups's runtime (the one
+/// wiring of the binary and the simulation).
+pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<DummyWiring, String> {
+    let mut options: Vec<(String, Option<String>)> = Vec::new();
+    let mut ups_statepath = None;
+    let name = match (&args.ups, &args.standalone) {
+        (Some(name), _) => {
+            let conf = load(sys, env, "ups.conf", parse_ups_conf)?;
+            let Some(section) = conf.find(name) else {
+                return Err(format!("UPS [{name}] not found in ups.conf"));
+            };
+            options = section.options.clone();
+            ups_statepath = conf.statepath.clone();
+            section.name.clone()
+        }
+        (None, Some(name)) => name.clone(),
+        (None, None) => {
+            return Err("specify a UPS with -a <name> (or -s <name> -x port=<file>)".to_string())
+        }
+    };
+    for extra in &args.extra {
+        match extra.split_once('=') {
+            Some((k, v)) => options.push((k.to_string(), Some(v.to_string()))),
+            None => options.push((extra.clone(), None)),
+        }
+    }
+    let option = |key: &str| {
+        options
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.clone())
+    };
+    let Some(port) = option("port") else {
+        return Err(format!("no port given for UPS [{name}]"));
+    };
+    let pollinterval_s = match option("pollinterval") {
+        None => DEFAULT_POLLINTERVAL_S,
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("UPS [{name}]: pollinterval = {v}: not a number of seconds"))?
+            .min(MAX_POLLINTERVAL_S),
+    };
+    let prefixed = |prefix: &str| -> Vec<(String, String)> {
+        options
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone()?)))
+            .collect()
+    };
+    let repeater = port.contains('@') || option("mode").as_deref() == Some("repeater");
+    let source = if repeater {
+        let (ups, host, port) = nut_core::config::parse_system_name(&port)
+            .map_err(|e| format!("port = {port}: {e}"))?;
+        SourceSpec::Repeater { ups, host, port }
+    } else {
+        SourceSpec::File(env.resolve(&port))
+    };
+    Ok(DummyWiring {
+        config: DummyConfig {
+            ups: name,
+            mode: DummyMode::for_port(&port, option("mode").as_deref()),
+            port,
+            pollinterval_s,
+            overrides: prefixed("override."),
+            defaults: prefixed("default."),
+        },
+        source,
+        statepath: env.statepath(ups_statepath.as_deref()),
+    })
+}
+
+/// dummy-ups's default poll interval in seconds (NUT's `pollinterval` default).
+pub const DEFAULT_POLLINTERVAL_S: u64 = 2;
+/// Longest poll interval accepted, in seconds (a day); longer values are clamped.
+pub const MAX_POLLINTERVAL_S: u64 = 86_400;
+
+/// A data file or a repeater, whichever the wiring chose.
+pub enum AnySource<F, N: Net> {
+    /// A data file.
+    File(F),
+    /// Repeater mode.
+    Repeater(RepeaterSource<N>),
+}
+
+impl<F: DataSource, N: Net> DataSource for AnySource<F, N> {
+    async fn read(&mut self) -> Reading {
+        match self {
+            AnySource::File(f) => f.read().await,
+            AnySource::Repeater(r) => r.read().await,
+        }
+    }
+}
+
+/// dummy-ups as a process: wires it from `env` and `args`, then drives until stopped.
+/// `net_for` gets the state path; `open_file` opens a data file. SIGHUP (reload)
+/// changes nothing: the data file is re-read whenever it changes.
+pub async fn process<N: Net, S: Sys, F: DataSource>(
+    net_for: impl FnOnce(&str) -> N,
+    sys: S,
+    env: NutEnv,
+    args: DriverArgs,
+    open_file: impl FnOnce(&str) -> F,
+    signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let wiring = wire(&sys, &env, &args).map_err(io::Error::other)?;
+    run_wired(net_for(&wiring.statepath), sys, wiring, open_file, signals).await
+}
+
+/// The second half of [`process`], for a shell that does something between wiring and
+/// running.
+pub async fn run_wired<N: Net, S: Sys, F: DataSource>(
+    net: N,
+    sys: S,
+    wiring: DummyWiring,
+    open_file: impl FnOnce(&str) -> F,
+    mut signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let source = match &wiring.source {
+        SourceSpec::File(path) => AnySource::File(open_file(path)),
+        SourceSpec::Repeater { ups, host, port } => {
+            AnySource::Repeater(RepeaterSource::new(net.clone(), ups, host, *port))
+        }
+    };
+    let driver = run_dummy(net, sys.clone(), wiring.config, source);
+    tokio::pin!(driver);
+    loop {
+        tokio::select! {
+            biased;
+            signal = signals.recv() => match signal {
+                Some(Signal::Stop) => {
+                    sys.event(Event::Signal { number: 15, what: "exiting" });
+                    return Ok(());
+                }
+                Some(_) => {}
+                None => return driver.await,
+            },
+            result = &mut driver => return result,
         }
     }
 }

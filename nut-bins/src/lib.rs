@@ -12,6 +12,8 @@ pub mod driver;
 pub mod lines;
 pub mod real;
 pub mod seam;
+pub mod session;
 pub mod tls;
 pub mod upsd;
 pub mod upsmon;
+pub mod wiring;

@@ -2,6 +2,7 @@
 //! `/bin/sh`, the real filesystem, and a data file watched by modification time.
 
 use crate::seam::{DataSource, ExecPurpose, Net, Reading, Sys};
+use nut_core::event::{Event, Level};
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -88,8 +89,28 @@ impl RealSys {
 }
 
 impl Sys for RealSys {
-    fn event(&self, what: String) {
-        eprintln!("{}: {}", self.program, what);
+    fn event(&self, event: Event) {
+        if event.level() < Level::Debug || self.verbose {
+            eprintln!("{}: {}", self.program, event);
+        }
+    }
+
+    fn read_config(&self, path: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn list_dir(&self, path: &str) -> io::Result<Option<Vec<String>>> {
+        let dir = std::path::Path::new(path);
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let mut names: Vec<String> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(Some(names))
     }
 
     fn log(&self, what: String) {
@@ -176,5 +197,49 @@ impl DataSource for FileSource {
             }
             Err(_) => Reading::Dead,
         }
+    }
+}
+
+/// Unix signals as [`crate::wiring::Signal`]s: SIGHUP reload, SIGTERM and SIGINT stop,
+/// SIGUSR1 fsd. Must be called inside the tokio runtime.
+pub fn signals() -> io::Result<tokio::sync::mpsc::Receiver<crate::wiring::Signal>> {
+    use crate::wiring::Signal;
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(async move {
+        loop {
+            let signal = tokio::select! {
+                _ = hup.recv() => Signal::Reload,
+                _ = term.recv() => Signal::Stop,
+                _ = int.recv() => Signal::Stop,
+                _ = usr1.recv() => Signal::Fsd,
+            };
+            if tx.send(signal).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// A current-thread tokio runtime (every daemon runs on one thread, like NUT's).
+pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// NUT's environment of this process (`NUT_CONFPATH`, `NUT_STATEPATH`, `NUT_ALTPIDPATH`).
+pub fn nut_env() -> crate::wiring::NutEnv {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    crate::wiring::NutEnv {
+        confpath: var("NUT_CONFPATH")
+            .unwrap_or_else(|| crate::wiring::DEFAULT_CONFPATH.to_string()),
+        statepath: var("NUT_STATEPATH"),
+        altpidpath: var("NUT_ALTPIDPATH"),
     }
 }

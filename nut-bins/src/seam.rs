@@ -5,6 +5,7 @@
 //! (`crate::real`) and inside turmoil (the `sim` crate). Time is not a seam: daemons use
 //! `tokio::time`, which turmoil drives. Nothing here may read `std::time` clocks.
 
+use nut_core::event::Event;
 use std::future::Future;
 use std::io;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -47,10 +48,16 @@ pub trait Net: Clone + Send + Sync + 'static {
 /// System effects: logging, timeline events, processes and files. The simulation
 /// records these instead of performing them.
 pub trait Sys: Clone + Send + Sync + 'static {
-    /// A semantic event worth a timeline line (notification, FSD, login, SHUTDOWNCMD).
-    fn event(&self, what: String);
-    /// A diagnostic log line.
+    /// A typed event: a log line at the event's level for real, a timeline entry in the
+    /// simulation. Text is produced only when it is rendered.
+    fn event(&self, event: Event);
+    /// A debug line (shown with `-D`; never used for anything a check relies on).
     fn log(&self, what: String);
+    /// Reads a config file (or a certificate) at start or reload, synchronously as NUT
+    /// does. A missing file is an `io::ErrorKind::NotFound` error.
+    fn read_config(&self, path: &str) -> io::Result<Vec<u8>>;
+    /// The file names in a directory, sorted; `Ok(None)` when `path` is not a directory.
+    fn list_dir(&self, path: &str) -> io::Result<Option<Vec<String>>>;
     /// Runs a shell command line with extra environment variables and arguments
     /// (`$1`, ...); returns its exit code.
     fn exec(

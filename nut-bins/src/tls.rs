@@ -117,27 +117,6 @@ pub async fn upgrade_client<T: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// The PEM texts of `path`: the file itself, or every file of the directory. `what`
-/// names the setting in error messages (`CERTPATH`, `NUT_CERTPATH`).
-pub fn read_trust_pems(path: &str, what: &str) -> Result<Vec<Vec<u8>>, String> {
-    let path = std::path::Path::new(path);
-    let files: Vec<std::path::PathBuf> = if path.is_dir() {
-        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| format!("{what} {}: {e}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_path_buf()]
-    };
-    files
-        .iter()
-        .map(|file| std::fs::read(file).map_err(|e| format!("{what} {}: {e}", file.display())))
-        .collect()
-}
-
 /// The TLS client of upsmon and the CLIs: trust anchors are every certificate in the PEM texts of
 /// CERTPATH (a file, or the files of a directory). With `verify` false (CERTVERIFY 0)
 /// the connection is encrypted but the server is not authenticated, as in NUT.

@@ -10,9 +10,15 @@
 
 use crate::driver::ACCEPT_ERROR_BACKOFF;
 use crate::seam::{Net, Sys};
-use crate::tls::{upgrade, MaybeTls};
+use crate::tls::{acceptor_from_pem, upgrade, MaybeTls};
+use crate::wiring::{load, NutEnv, Signal};
+use nut_core::config::{parse_ups_conf, parse_upsd_conf, parse_upsd_users, UpsConf, UpsdConf};
+use nut_core::desc::Descriptions;
+use nut_core::event::Event;
 use nut_core::tokenizer::{Line, Tokenizer};
-use nut_core::upsd::{Action, ClientId, ReloadOutcome, UpsdCore, TICK_INTERVAL_MS};
+use nut_core::upsd::{
+    Action, ClientId, ReloadOutcome, UpsDefinition, UpsdCore, UpsdSettings, TICK_INTERVAL_MS,
+};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -107,7 +113,7 @@ impl<S: Sys> Shared<S> {
                         let _ = tx.try_send(line.format());
                     }
                 }
-                Action::Event(event) => self.sys.event(event.to_string()),
+                Action::Event(event) => self.sys.event(Event::Upsd(event)),
             }
         }
         after
@@ -143,11 +149,14 @@ pub async fn serve<N: Net, S: Sys>(
     for addr in &listen {
         match net.bind(addr).await {
             Ok(listener) => {
-                shared.sys.log(format!("listening on {addr}"));
+                shared.sys.event(Event::Listening { addr: addr.clone() });
                 bound += 1;
                 tasks.spawn(accept_loop::<N, S>(listener, shared.clone()));
             }
-            Err(e) => shared.sys.event(format!("not listening on {addr}: {e}")),
+            Err(e) => shared.sys.event(Event::NotListening {
+                addr: addr.clone(),
+                error: e.to_string(),
+            }),
         }
     }
     if bound == 0 {
@@ -184,7 +193,7 @@ pub async fn serve<N: Net, S: Sys>(
                     start_link(&mut tasks, &net, &shared, ups, socket);
                 }
                 shared.perform(outcome.actions, None, &mut Vec::new());
-                shared.sys.event("configuration reloaded".to_string());
+                shared.sys.event(Event::Reloaded);
             }
             _ = tick.tick() => {
                 let actions = shared.core().tick(shared.now());
@@ -222,10 +231,10 @@ async fn accept_loop<N: Net, S: Sys>(listener: N::Listener, shared: Arc<Shared<S
         let mut links = shared.links();
         if links.clients.len() >= shared.maxconn {
             drop(links);
-            shared.sys.log(format!(
-                "MAXCONN ({}) reached, refusing {addr}",
-                shared.maxconn
-            ));
+            shared.sys.event(Event::MaxConnReached {
+                maxconn: shared.maxconn,
+                addr,
+            });
             drop(stream);
             continue;
         }
@@ -293,9 +302,11 @@ where
                     shared.core().client_tls_established(id);
                 }
                 Err(e) => {
-                    shared
-                        .sys
-                        .log(format!("TLS handshake with client {id} failed: {e}"));
+                    let addr = shared.core().client_addr(id).unwrap_or_default();
+                    shared.sys.event(Event::TlsHandshakeFailed {
+                        addr,
+                        error: e.to_string(),
+                    });
                     break;
                 }
             }
@@ -349,5 +360,155 @@ async fn driver_link<N: Net, S: Sys>(net: N, ups: usize, socket: String, shared:
             shared.perform(actions, None, &mut Vec::new());
         }
         tokio::time::sleep(DRIVER_RETRY).await;
+    }
+}
+
+/// Most clients when upsd.conf sets no MAXCONN.
+pub const DEFAULT_MAXCONN: usize = 16_384;
+/// Where Debian installs NUT's description table (used when DATAPATH has none).
+pub const SYSTEM_CMDVARTAB: &str = "/usr/share/nut/cmdvartab";
+
+/// upsd's runtime as its config files and environment define it.
+pub struct UpsdWiring {
+    /// What [`serve`] runs.
+    pub runtime: UpsdRuntime,
+    /// Where the driver sockets are.
+    pub statepath: String,
+    /// upsd's PID file.
+    pub pidfile: String,
+}
+
+/// Reads upsd.conf, ups.conf and upsd.users of `env` and builds upsd's runtime (the
+/// one wiring of the binary and the simulation). `seed` seeds the core's tracking IDs.
+pub fn wire<S: Sys>(sys: &S, env: &NutEnv, seed: u64) -> Result<UpsdWiring, String> {
+    let upsd_conf = load(sys, env, "upsd.conf", parse_upsd_conf)?;
+    let ups_conf = load(sys, env, "ups.conf", parse_ups_conf)?;
+    let users = load(sys, env, "upsd.users", parse_upsd_users)?;
+    let upses = definitions(&ups_conf);
+    if upses.is_empty() && !upsd_conf.allow_no_device {
+        return Err("at least one UPS must be defined in ups.conf".to_string());
+    }
+    let table = upsd_conf
+        .datapath
+        .as_ref()
+        .map(|d| format!("{}/cmdvartab", d.trim_end_matches('/')));
+    let descriptions = [table, Some(SYSTEM_CMDVARTAB.to_string())]
+        .into_iter()
+        .flatten()
+        .find_map(|path| sys.read_config(&path).ok())
+        .map(|text| Descriptions::parse(&text))
+        .unwrap_or_else(Descriptions::builtin);
+    let tls = match &upsd_conf.certfile {
+        None => None,
+        Some(path) => {
+            let pem = sys
+                .read_config(path)
+                .map_err(|e| format!("CERTFILE {path}: {e}"))?;
+            Some(acceptor_from_pem(path, &pem)?)
+        }
+    };
+    let core = UpsdCore::new(upses, users, settings_of(&upsd_conf), descriptions, seed);
+    let listen = upsd_conf
+        .listen_or_default()
+        .into_iter()
+        .map(|l| crate::seam::socket_addr(&l.addr, l.port))
+        .collect();
+    let statepath = env.statepath(
+        ups_conf
+            .statepath
+            .as_deref()
+            .or(upsd_conf.statepath.as_deref()),
+    );
+    Ok(UpsdWiring {
+        pidfile: env.pidfile(&statepath, "upsd.pid"),
+        statepath,
+        runtime: UpsdRuntime {
+            listen,
+            core,
+            maxconn: upsd_conf.maxconn.unwrap_or(DEFAULT_MAXCONN),
+            tls,
+        },
+    })
+}
+
+fn definitions(ups_conf: &UpsConf) -> Vec<UpsDefinition> {
+    ups_conf
+        .upses
+        .iter()
+        .filter_map(|s| {
+            Some(UpsDefinition {
+                name: s.name.clone(),
+                driver: s.driver.clone()?,
+                desc: s.desc.clone(),
+            })
+        })
+        .collect()
+}
+
+fn settings_of(upsd_conf: &UpsdConf) -> UpsdSettings {
+    UpsdSettings {
+        maxage_s: upsd_conf.maxage_s,
+        trackingdelay_s: upsd_conf.trackingdelay_s,
+        tls_configured: upsd_conf.certfile.is_some(),
+    }
+}
+
+/// Re-reads ups.conf, upsd.conf (not LISTEN) and upsd.users for `upsd -c reload`.
+pub fn wire_reload<S: Sys>(sys: &S, env: &NutEnv) -> Result<Reload, String> {
+    let upsd_conf = load(sys, env, "upsd.conf", parse_upsd_conf)?;
+    let ups_conf = load(sys, env, "ups.conf", parse_ups_conf)?;
+    let users = load(sys, env, "upsd.users", parse_upsd_users)?;
+    let upses = definitions(&ups_conf);
+    let settings = settings_of(&upsd_conf);
+    Ok(Box::new(move |core: &mut UpsdCore| {
+        core.reload(upses, users, settings)
+    }))
+}
+
+/// upsd as a process: wires it from `env`, serves, and handles signals (reload, stop)
+/// until stopped. `net_for` gets the state path (the driver sockets' directory).
+pub async fn process<N: Net, S: Sys>(
+    net_for: impl FnOnce(&str) -> N,
+    sys: S,
+    env: NutEnv,
+    seed: u64,
+    signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let wiring = wire(&sys, &env, seed).map_err(io::Error::other)?;
+    run_wired(net_for(&wiring.statepath), sys, env, wiring, signals).await
+}
+
+/// The second half of [`process`], for a shell that does something between wiring and
+/// running (the binary writes its PID file).
+pub async fn run_wired<N: Net, S: Sys>(
+    net: N,
+    sys: S,
+    env: NutEnv,
+    wiring: UpsdWiring,
+    mut signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let (reload_tx, reload_rx) = mpsc::channel::<Reload>(4);
+    let server = serve(net, sys.clone(), wiring.runtime, reload_rx);
+    tokio::pin!(server);
+    loop {
+        tokio::select! {
+            biased;
+            signal = signals.recv() => match signal {
+                Some(Signal::Reload) => match wire_reload(&sys, &env) {
+                    Ok(apply) => {
+                        let _ = reload_tx.send(apply).await;
+                    }
+                    Err(error) => sys.event(Event::ReloadFailed { error }),
+                },
+                Some(Signal::Stop) => {
+                    sys.event(Event::Signal { number: 15, what: "exiting" });
+                    return Ok(());
+                }
+                // upsd has no FSD signal; a closed channel means nobody will signal.
+                Some(Signal::Fsd) => {}
+                None => return server.await,
+            },
+            result = &mut server => return result,
+        }
     }
 }

@@ -6,9 +6,13 @@
 
 use crate::lines::ClientConn;
 use crate::seam::{ExecPurpose, Net, Sys};
-use crate::tls::{upgrade_client, MaybeTls};
-use nut_core::config::{Monitor, ShutdownExit, UpsmonConf};
+use crate::session::establish;
+use crate::tls::MaybeTls;
+use crate::wiring::{load, read_trust_pems, NutEnv, Signal};
+use nut_core::config::{parse_upsmon_conf_for_startup, Monitor, ShutdownExit, UpsmonConf};
+use nut_core::event::Event;
 use nut_core::proto::{format_request, parse_reply};
+use nut_core::session::{Reply, SessionError, SessionPlan, Stage, TlsMode};
 use nut_core::upsmon::{Command, Notification, PollOutcome, UpsmonCore, POWERDOWNFLAG_MAGIC};
 use std::io;
 use std::time::Duration;
@@ -45,7 +49,7 @@ pub async fn run<N: Net, S: Sys>(
     mut tls: Option<TlsConnector>,
     mut reloads: mpsc::Receiver<Reload>,
 ) -> io::Result<()> {
-    check_powerdownflag_at_start(&sys, &conf).await;
+    check_powerdownflag_at_start(&sys, &mut conf).await;
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let mut core = UpsmonCore::new(now(), conf.clone());
@@ -71,11 +75,19 @@ pub async fn run<N: Net, S: Sys>(
                     // Connections of dropped or changed MONITOR lines close here: the
                     // implicit logout.
                     drop(old);
+                    // A POWERDOWNFLAG disabled at start stays disabled (NUT keeps its
+                    // NULL until restart).
+                    let disabled = conf.powerdownflag.is_none();
                     conf = reload.conf;
+                    if disabled {
+                        conf.powerdownflag = None;
+                    }
                     tls = reload.tls;
-                    sys.event("configuration reloaded".to_string());
+                    sys.event(Event::Reloaded);
                 }
-                Err(e) => sys.event(format!("reload: {e}")),
+                Err(e) => sys.event(Event::ReloadFailed {
+                    error: e.to_string(),
+                }),
             }
         }
         let command = core.next_command(now());
@@ -105,13 +117,18 @@ pub async fn run<N: Net, S: Sys>(
                     let monitor = &conf.monitors[index];
                     let request = format_request(&["FSD", &monitor.ups]);
                     let reply = ask(&mut conns[index], request.trim_end()).await;
-                    match reply {
-                        Ok(line) if line.starts_with("OK") => {
-                            sys.event(format!("set FSD on {}", monitor.system))
-                        }
-                        Ok(line) => sys.event(format!("FSD on {} refused: {line}", monitor.system)),
-                        Err(e) => sys.event(format!("FSD on {} failed: {e}", monitor.system)),
-                    }
+                    let system = monitor.system.clone();
+                    sys.event(match reply.as_deref().map(Reply::parse) {
+                        Ok(Reply::Ok(_)) => Event::FsdSet { system },
+                        Ok(_) => Event::FsdFailed {
+                            system,
+                            error: reply.unwrap_or_default(),
+                        },
+                        Err(e) => Event::FsdFailed {
+                            system,
+                            error: e.to_string(),
+                        },
+                    });
                 }
                 core.fsd_sent(now());
             }
@@ -134,9 +151,13 @@ pub async fn run<N: Net, S: Sys>(
                 shutdowncmd,
             } => {
                 if let Some(path) = &powerdownflag {
-                    match sys.write_file(path, POWERDOWNFLAG_MAGIC.as_bytes()).await {
-                        Ok(()) => sys.event(format!("wrote POWERDOWNFLAG {path}")),
-                        Err(e) => sys.event(format!("cannot write POWERDOWNFLAG {path}: {e}")),
+                    let path = path.clone();
+                    match sys.write_file(&path, POWERDOWNFLAG_MAGIC.as_bytes()).await {
+                        Ok(()) => sys.event(Event::PowerdownFlagWritten { path }),
+                        Err(e) => sys.event(Event::PowerdownFlagFailed {
+                            path,
+                            error: e.to_string(),
+                        }),
                     }
                 }
                 let linger = match conf.shutdownexit {
@@ -151,15 +172,17 @@ pub async fn run<N: Net, S: Sys>(
                 }
                 match &shutdowncmd {
                     Some(cmd) => {
-                        sys.event(format!("SHUTDOWNCMD {cmd}"));
+                        sys.event(Event::ShutdownCmdStarted { cmd: cmd.clone() });
                         let run = sys.exec(ExecPurpose::Shutdown, cmd, &[], &[]);
                         let keep = stay_logged_in(&conf, &mut conns, linger);
-                        let result = run_while(run, keep).await;
-                        if let Err(e) = result {
-                            sys.event(format!("SHUTDOWNCMD failed: {e}"));
-                        }
+                        sys.event(match run_while(run, keep).await {
+                            Ok(status) => Event::ShutdownCmdFinished { status },
+                            Err(e) => Event::ShutdownCmdFailed {
+                                error: e.to_string(),
+                            },
+                        });
                     }
-                    None => sys.event("no SHUTDOWNCMD configured".to_string()),
+                    None => sys.event(Event::NoShutdownCmd),
                 }
                 core.shutdown_done();
             }
@@ -179,43 +202,48 @@ fn same_login(a: &Monitor, b: &Monitor) -> bool {
         == (&b.ups, &b.host, b.port, &b.username, &b.password, b.primary)
 }
 
-async fn check_powerdownflag_at_start<S: Sys>(sys: &S, conf: &UpsmonConf) {
-    let Some(path) = &conf.powerdownflag else {
+/// At start, a POWERDOWNFLAG of ours from the last shutdown is removed; a file there
+/// with other content is left alone and POWERDOWNFLAG is disabled, so it is never
+/// overwritten (NUT's `clear_pdflag`).
+async fn check_powerdownflag_at_start<S: Sys>(sys: &S, conf: &mut UpsmonConf) {
+    let Some(path) = conf.powerdownflag.clone() else {
         return;
     };
-    match sys.read_file(path).await {
+    match sys.read_file(&path).await {
         Ok(Some(content)) if content.starts_with(POWERDOWNFLAG_MAGIC.as_bytes()) => {
-            let _ = sys.remove_file(path).await;
+            let removed = sys.remove_file(&path).await.is_ok();
+            if removed {
+                sys.event(Event::PowerdownFlagCleared { path });
+            }
         }
-        Ok(Some(_)) => sys.event(format!(
-            "POWERDOWNFLAG {path} exists but is not ours; leaving it alone"
-        )),
+        Ok(Some(_)) => {
+            sys.event(Event::PowerdownFlagForeign { path });
+            conf.powerdownflag = None;
+        }
         _ => {}
     }
 }
 
 fn dispatch<S: Sys>(sys: &S, core: &mut UpsmonCore) {
     let conf = core.conf().clone();
-    for notification in core.take_notifications() {
-        notify(sys, &conf, notification);
-    }
+    // Notifications are in the ordered event stream too.
+    core.take_notifications();
     for event in core.take_events() {
-        sys.log(format!("{event:?}"));
-        if let nut_core::upsmon::LogEvent::Critical(why) = &event {
-            sys.event(format!("critical: {why}"));
-        }
-        if let nut_core::upsmon::LogEvent::HostsyncDone {
-            logins,
-            waited_ms,
-            expired,
-        } = &event
-        {
-            sys.event(format!(
-                "hostsync done logins={logins} waited={}.{:03}s{}",
-                waited_ms / 1000,
-                waited_ms % 1000,
-                if *expired { " (HOSTSYNC expired)" } else { "" }
-            ));
+        match event {
+            Event::Notify {
+                kind,
+                system,
+                message,
+            } => notify(
+                sys,
+                &conf,
+                Notification {
+                    kind,
+                    system,
+                    message,
+                },
+            ),
+            event => sys.event(event),
         }
     }
 }
@@ -225,15 +253,11 @@ fn notify<S: Sys>(sys: &S, conf: &UpsmonConf, notification: Notification) {
     if flags.ignore {
         return;
     }
-    sys.event(format!(
-        "notify {} {}",
-        notification.kind,
-        if notification.system.is_empty() {
-            "-"
-        } else {
-            &notification.system
-        }
-    ));
+    sys.event(Event::Notify {
+        kind: notification.kind,
+        system: notification.system.clone(),
+        message: notification.message.clone(),
+    });
     if !flags.exec {
         return;
     }
@@ -250,9 +274,14 @@ fn notify<S: Sys>(sys: &S, conf: &UpsmonConf, notification: Notification) {
     ];
     // Handlers run in the background so a slow one never delays polling (as NUT forks).
     tokio::spawn(async move {
-        let _ = sys
+        if let Err(e) = sys
             .exec(ExecPurpose::Notify, &cmd, &[notification.message], &env)
-            .await;
+            .await
+        {
+            sys.event(Event::NotifyCmdFailed {
+                error: e.to_string(),
+            });
+        }
     });
 }
 
@@ -282,54 +311,50 @@ async fn connect<N: Net, S: Sys>(
         Ok(result) => result?,
         Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout")),
     };
-    let mut conn = ClientConn::new(MaybeTls::Plain(stream));
-    if let Some(connector) = tls {
-        // STARTTLS before the credentials, as NUT's upsmon does.
-        let reply = conn.request("STARTTLS").await?;
-        if reply.starts_with("OK STARTTLS") {
-            let upgraded = upgrade_client(conn.into_inner(), connector, &monitor.host).await?;
-            conn = ClientConn::new(upgraded);
-        } else if conf.forcessl {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("FORCESSL is set but upsd answered STARTTLS with [{reply}]"),
-            ));
-        }
-    }
-    let steps: Vec<String> = vec![
-        format_request(&["USERNAME", &monitor.username]),
-        format_request(&["PASSWORD", &monitor.password]),
-        format_request(&["LOGIN", &monitor.ups]),
-    ];
-    for step in &steps {
-        let reply = conn.request(step.trim_end()).await?;
-        if !reply.starts_with("OK") {
-            // NUT keeps the connection and polls without being logged in.
-            sys.event(format!(
-                "Login on UPS [{}] failed - got [{reply}]",
-                monitor.system
-            ));
-            return Ok(conn);
-        }
-    }
-    sys.event(format!("logged into {}", monitor.system));
-    if monitor.primary {
-        let reply = conn
-            .request(format_request(&["PRIMARY", &monitor.ups]).trim_end())
-            .await?;
-        if !reply.starts_with("OK") {
-            let reply = conn
-                .request(format_request(&["MASTER", &monitor.ups]).trim_end())
-                .await?;
-            if !reply.starts_with("OK") {
-                sys.event(format!(
-                    "Primary managerial privileges unavailable on UPS [{}]",
-                    monitor.system
-                ));
+    let plan = SessionPlan {
+        tls: match (tls.is_some(), conf.forcessl) {
+            (_, true) => TlsMode::Require,
+            (true, false) => TlsMode::Try,
+            (false, false) => TlsMode::Off,
+        },
+        username: Some(monitor.username.clone()),
+        password: Some(monitor.password.clone()),
+        login: Some(monitor.ups.clone()),
+        primary: monitor.primary.then(|| monitor.ups.clone()),
+    };
+    let system = monitor.system.clone();
+    let (conn, result) = establish(stream, plan, tls, &monitor.host).await?;
+    match result {
+        Err(SessionError::TlsRequired { reply }) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("FORCESSL is set but upsd answered STARTTLS with [{reply}]"),
+        )),
+        Err(SessionError::TlsFailed) => Err(io::Error::other("SSL handshake failed")),
+        Ok(done) => {
+            match done.refused {
+                // NUT keeps the connection and polls without being logged in.
+                Some(refusal) if refusal.stage == Stage::Master => {
+                    sys.event(Event::LoggedIn {
+                        system: system.clone(),
+                        tls: done.tls,
+                    });
+                    sys.event(Event::PrimaryUnavailable {
+                        system,
+                        reply: refusal.reply,
+                    });
+                }
+                Some(refusal) => sys.event(Event::LoginFailed {
+                    system,
+                    reply: refusal.reply,
+                }),
+                None => sys.event(Event::LoggedIn {
+                    system,
+                    tls: done.tls,
+                }),
             }
+            Ok(conn)
         }
     }
-    Ok(conn)
 }
 
 async fn poll_one<N: Net, S: Sys>(
@@ -361,7 +386,7 @@ async fn poll_one<N: Net, S: Sys>(
 
 fn drop_all<S: Sys, T>(sys: &S, conns: &mut [Option<T>]) {
     if conns.iter().any(Option::is_some) {
-        sys.event("logout (connections closed)".to_string());
+        sys.event(Event::LoggedOut);
     }
     for conn in conns.iter_mut() {
         *conn = None;
@@ -403,5 +428,125 @@ async fn run_while<T>(
         biased;
         result = &mut work => result,
         _ = side => work.await,
+    }
+}
+
+/// upsmon's runtime as upsmon.conf defines it.
+pub struct UpsmonWiring {
+    /// upsmon.conf, checked as upsmon checks it at start.
+    pub conf: UpsmonConf,
+    /// The TLS client, when FORCESSL, CERTVERIFY or CERTPATH ask for one.
+    pub tls: Option<TlsConnector>,
+}
+
+/// Reads upsmon.conf of `env` and builds upsmon's runtime (the one wiring of the binary
+/// and the simulation).
+pub fn wire<S: Sys>(sys: &S, env: &NutEnv) -> Result<UpsmonWiring, String> {
+    let conf = load(sys, env, "upsmon.conf", parse_upsmon_conf_for_startup)?;
+    let tls = tls_connector(sys, &conf)?;
+    Ok(UpsmonWiring { conf, tls })
+}
+
+/// The TLS client when upsmon.conf asks for it (FORCESSL, CERTVERIFY or CERTPATH).
+/// CERTPATH is a PEM file or a directory of PEM files holding the trusted CAs.
+fn tls_connector<S: Sys>(sys: &S, conf: &UpsmonConf) -> Result<Option<TlsConnector>, String> {
+    if !conf.forcessl && !conf.certverify && conf.certpath.is_none() {
+        return Ok(None);
+    }
+    let pems = match &conf.certpath {
+        Some(path) => read_trust_pems(sys, path, "CERTPATH")?,
+        None => Vec::new(),
+    };
+    crate::tls::connector(&pems, conf.certverify).map(Some)
+}
+
+/// What `upsmon -K` finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Killpower {
+    /// POWERDOWNFLAG exists and holds the magic text: exit 0.
+    Set,
+    /// No POWERDOWNFLAG configured, or the file is not there: exit 1.
+    NotSet,
+    /// The file exists with other content: exit 1.
+    Foreign(String),
+}
+
+impl Killpower {
+    /// NUT's log line for the result (`check_pdflag`).
+    pub fn message(&self) -> String {
+        match self {
+            Killpower::Set => "Power down flag is set".to_string(),
+            Killpower::NotSet => "Power down flag is not set".to_string(),
+            Killpower::Foreign(path) => format!(
+                "POWERDOWNFLAG ({path}) does not contain the upsmon magic string"
+            ),
+        }
+    }
+}
+
+/// `upsmon -K`: is POWERDOWNFLAG set, with upsmon's magic text in it?
+pub fn killpower_check<S: Sys>(sys: &S, env: &NutEnv) -> Result<Killpower, String> {
+    let conf = load(sys, env, "upsmon.conf", parse_upsmon_conf_for_startup)?;
+    let Some(path) = conf.powerdownflag else {
+        return Ok(Killpower::NotSet);
+    };
+    Ok(match sys.read_config(&path) {
+        Ok(content) if content.starts_with(POWERDOWNFLAG_MAGIC.as_bytes()) => Killpower::Set,
+        Ok(_) => Killpower::Foreign(path),
+        Err(_) => Killpower::NotSet,
+    })
+}
+
+/// upsmon as a process: wires it from `env`, then monitors until it has shut the
+/// system down or is stopped. Signals: reload (a config that would not start upsmon is
+/// refused and the running one stays, as NUT does), stop, fsd.
+pub async fn process<N: Net, S: Sys>(
+    net: N,
+    sys: S,
+    env: NutEnv,
+    signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let wiring = wire(&sys, &env).map_err(io::Error::other)?;
+    run_wired(net, sys, env, wiring, signals).await
+}
+
+/// The second half of [`process`], for a shell that does something between wiring and
+/// running (the binary writes its PID file).
+pub async fn run_wired<N: Net, S: Sys>(
+    net: N,
+    sys: S,
+    env: NutEnv,
+    wiring: UpsmonWiring,
+    mut signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let (control_tx, control_rx) = watch::channel(Control::default());
+    let (reload_tx, reload_rx) = mpsc::channel::<Reload>(4);
+    let monitor = run(net, sys.clone(), wiring.conf, control_rx, wiring.tls, reload_rx);
+    tokio::pin!(monitor);
+    loop {
+        tokio::select! {
+            biased;
+            signal = signals.recv() => match signal {
+                Some(Signal::Fsd) => {
+                    sys.event(Event::Signal { number: 10, what: "User requested FSD" });
+                    control_tx.send_modify(|c| c.fsd = true);
+                }
+                Some(Signal::Reload) => {
+                    sys.event(Event::Signal { number: 1, what: "User requested RELOAD" });
+                    match wire(&sys, &env) {
+                        Ok(w) => {
+                            let _ = reload_tx.try_send(Reload { conf: w.conf, tls: w.tls });
+                        }
+                        Err(error) => sys.event(Event::ReloadFailed { error }),
+                    }
+                }
+                Some(Signal::Stop) => {
+                    sys.event(Event::Signal { number: 15, what: "exiting" });
+                    return Ok(());
+                }
+                None => return monitor.await,
+            },
+            result = &mut monitor => return result,
+        }
     }
 }

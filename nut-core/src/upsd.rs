@@ -409,6 +409,11 @@ impl UpsdCore {
             .position(|u| u.def.is_some() && u.name().eq_ignore_ascii_case(name))
     }
 
+    /// The IP address of a connected client.
+    pub fn client_addr(&self, client: ClientId) -> Option<String> {
+        self.clients.get(&client).map(|c| c.addr.clone())
+    }
+
     /// A new client connection from `addr` (IP address text).
     pub fn client_connected(&mut self, now: Millis, client: ClientId, addr: &str) {
         self.next_serial += 1;

@@ -65,27 +65,7 @@ pub enum Command {
 }
 
 /// Events worth a line in a timeline or the log, besides notifications.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogEvent {
-    /// The critical rule fired; shutdown begins.
-    Critical(String),
-    /// The primary finished waiting for secondaries.
-    HostsyncDone {
-        /// NUMLOGINS seen last.
-        logins: u32,
-        /// How long the primary waited.
-        waited_ms: Millis,
-        /// True when HOSTSYNC expired with secondaries still logged in.
-        expired: bool,
-    },
-    /// A dead UPS last seen on battery is now assumed critical.
-    AssumedDead {
-        /// MONITOR system name.
-        system: String,
-    },
-    /// Anything else worth logging.
-    Text(String),
-}
+pub use crate::event::Event as LogEvent;
 
 #[derive(Debug, Clone, Default)]
 struct Monitored {
@@ -188,7 +168,8 @@ impl UpsmonCore {
         &self.conf
     }
 
-    /// Takes the queued notifications.
+    /// Takes the queued notifications (they are also in [`UpsmonCore::take_events`], in
+    /// order with everything else).
     pub fn take_notifications(&mut self) -> Vec<Notification> {
         std::mem::take(&mut self.notifications)
     }
@@ -253,8 +234,7 @@ impl UpsmonCore {
     /// What to do next.
     pub fn next_command(&mut self, now: Millis) -> Command {
         if self.user_fsd && matches!(self.phase, Phase::Monitoring { .. }) {
-            self.events
-                .push(LogEvent::Critical("user requested FSD".to_string()));
+            self.events.push(LogEvent::UserFsd);
             self.begin_shutdown();
         }
         match self.phase.clone() {
@@ -299,6 +279,13 @@ impl UpsmonCore {
             .map(|i| self.monitors[i].system.clone())
             .unwrap_or_default();
         let message = format_message(self.conf.message_for(kind), &system, detail);
+        // Events keep the order of everything that happened; the notification list is
+        // a view of the notifications alone.
+        self.events.push(LogEvent::Notify {
+            kind,
+            system: system.clone(),
+            message: message.clone(),
+        });
         self.notifications.push(Notification {
             kind,
             system,
@@ -331,9 +318,10 @@ impl UpsmonCore {
 
     fn ups_is_gone(&mut self, now: Millis, ups: usize, why: String) {
         let system = self.monitors[ups].system.clone();
-        self.events.push(LogEvent::Text(format!(
-            "Poll UPS [{system}] failed - {why}"
-        )));
+        self.events.push(LogEvent::PollFailed {
+            system: system.clone(),
+            why,
+        });
         if self.monitors[ups].commstate != 0 {
             self.monitors[ups].commstate = 0;
             self.notify(NotifyType::CommBad, Some(ups), "");
@@ -596,10 +584,11 @@ impl UpsmonCore {
                 .filter(|&i| self.critical(now, i))
                 .map(|i| self.monitors[i].system.clone())
                 .collect();
-            self.events.push(LogEvent::Critical(format!(
-                "Too few UPS(es) are healthy (critical: {})",
-                critical.join(", ")
-            )));
+            self.events.push(LogEvent::TooFewHealthy {
+                healthy,
+                minsupplies: self.conf.minsupplies,
+                critical,
+            });
             self.begin_shutdown();
             return true;
         }
@@ -634,9 +623,7 @@ impl UpsmonCore {
         let expired = waited_ms > self.conf.hostsync_s * 1000;
         if max_logins <= 1 || expired {
             if expired && max_logins > 1 {
-                self.events.push(LogEvent::Text(
-                    "Host sync timer expired, forcing shutdown".to_string(),
-                ));
+                self.events.push(LogEvent::HostsyncExpired);
             }
             self.events.push(LogEvent::HostsyncDone {
                 logins: max_logins,
@@ -656,9 +643,7 @@ impl UpsmonCore {
     }
 
     fn do_shutdown(&mut self, now: Millis) {
-        self.events.push(LogEvent::Text(
-            "Executing automatic power-fail shutdown".to_string(),
-        ));
+        self.events.push(LogEvent::AutoShutdown);
         self.notify(NotifyType::Shutdown, None, "");
         self.phase = Phase::FinalDelay {
             until: now + self.conf.finaldelay_s * 1000,

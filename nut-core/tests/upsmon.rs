@@ -103,7 +103,7 @@ fn step(core: &mut UpsmonCore, now: u64, action: &str) -> Vec<String> {
             LogEvent::HostsyncDone { expired: false, .. } => {
                 rendered.push("HOSTSYNC-DONE".to_string())
             }
-            LogEvent::Critical(_) | LogEvent::Text(_) => {}
+            _ => {}
         }
     }
     rendered.extend(out);

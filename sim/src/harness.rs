@@ -1,26 +1,21 @@
-//! Runs a [`Scenario`] on turmoil: builds NUT config texts, starts nut-bins' daemon
-//! functions as simulated processes, steps the simulation, applies the device timeline,
-//! faults and the power model, and collects the timeline.
+//! Runs a [`Scenario`] on turmoil: writes each host's NUT config files, starts the
+//! daemons through nut-bins' `process` functions (the same wiring the binaries use:
+//! config files parsed from the host's filesystem, environment, signals), steps the
+//! simulation, applies the device timeline, faults and the power model, and collects
+//! the timeline.
 //!
-//! The daemons are exactly the functions the real binaries call (`driver::run_dummy`,
-//! `upsd::serve`, `upsmon::run`); only the seams differ.
+//! This module never builds a daemon's runtime itself (no `UpsdCore`, `UpsdRuntime`,
+//! `DummyConfig` or `UpsmonCore` here; checked by the tidy test): what runs is what the
+//! files on the simulated host say, as on a real one.
 
 use crate::scenario::{FaultAction, HostSpec, Role, Scenario};
-use crate::world::{DeviceState, Entry, HostState, SharedWorld, SimDevice, SimNet, SimSys, World};
-use nut_bins::driver::{run_dummy, DummyConfig};
-use nut_bins::upsd::{serve, UpsdRuntime};
-use nut_bins::upsmon::{run as run_upsmon, Control};
-use nut_core::config::{
-    parse_ups_conf, parse_upsd_users, parse_upsmon_conf_for_startup, UpsmonConf,
-};
-use nut_core::desc::Descriptions;
-use nut_core::dummy::DummyMode;
-use nut_core::upsd::{UpsDefinition, UpsdCore, UpsdSettings};
+use crate::world::{HostState, SharedWorld, SimFileSource, SimNet, SimSys, World, WorldEvent};
+use nut_bins::wiring::{NutEnv, Signal};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// upsd's port in the simulation.
 pub const UPSD_PORT: u16 = 3493;
@@ -28,23 +23,30 @@ pub const UPSD_PORT: u16 = 3493;
 pub const EPOCH_S: u64 = 1_000_000_000;
 /// Wall-clock guard: a scenario taking longer than this is reported as an error.
 pub const WALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+/// Config directory on simulated hosts.
+pub const CONFPATH: &str = "/etc/nut";
 /// Path of POWERDOWNFLAG on simulated hosts.
 pub const POWERDOWNFLAG: &str = "/etc/killpower";
+/// The simulated device's data file (`port` in ups.conf, relative to the config dir).
+pub const DEVICE_FILE: &str = "sim.dev";
 
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// Timeline entries in order.
-    pub timeline: Vec<Entry>,
+    pub timeline: Vec<crate::world::Entry>,
     /// Final state per host.
     pub hosts: BTreeMap<String, HostState>,
     /// IP address of each host (for naming peers in upsd's log lines).
     pub addresses: BTreeMap<String, String>,
     /// Simulated milliseconds covered.
     pub end_ms: u64,
+    /// Each host's files at the end (config files, POWERDOWNFLAG).
+    pub files: BTreeMap<(String, String), Vec<u8>>,
 }
 
-const PROCESSES: [&str; 3] = ["dummy-ups", "upsd", "upsmon"];
+/// The processes a scenario can crash, restart and signal.
+pub const PROCESSES: [&str; 3] = ["dummy-ups", "upsd", "upsmon"];
 
 fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
     let primary = scenario.primary();
@@ -64,47 +66,87 @@ fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
     text
 }
 
-/// The upsmon configuration of a host, parsed by the real parser.
-pub fn upsmon_conf(scenario: &Scenario, host: &HostSpec) -> Result<UpsmonConf, String> {
-    let text = upsmon_conf_text(scenario, host);
-    let name = format!("{}:upsmon.conf", host.name);
-    let parsed = parse_upsmon_conf_for_startup(&name, text.as_bytes());
-    if parsed.has_errors() {
-        let errors: Vec<String> = parsed.errors().map(|d| d.to_string()).collect();
-        return Err(errors.join("\n"));
+/// The NUT config files of a host, as (path, text): upsmon.conf on every host; ups.conf,
+/// upsd.conf and upsd.users on the primary, which runs the driver and upsd.
+pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String)> {
+    let conf = |name: &str| format!("{CONFPATH}/{name}");
+    let mut files = vec![(conf("upsmon.conf"), upsmon_conf_text(scenario, host))];
+    if host.role == Role::Primary {
+        files.push((
+            conf("ups.conf"),
+            format!(
+                "[{}]\n\tdriver = dummy-ups\n\tport = {DEVICE_FILE}\n\tpollinterval = {}\n\tdesc = \"simulated UPS\"\n",
+                scenario.ups.name, scenario.ups.pollinterval_s
+            ),
+        ));
+        files.push((conf("upsd.conf"), format!("LISTEN 0.0.0.0 {UPSD_PORT}\n")));
+        files.push((
+            conf("upsd.users"),
+            "[monprimary]\n\tpassword = pp\n\tupsmon primary\n\
+             [monsecondary]\n\tpassword = sp\n\tupsmon secondary\n"
+                .to_string(),
+        ));
     }
-    Ok(parsed.value)
+    for (path, text) in &host.files {
+        files.push((path.clone(), text.clone()));
+    }
+    files
 }
 
-fn upsd_core(scenario: &Scenario, seed: u64) -> Result<UpsdCore, String> {
-    let ups_conf = format!(
-        "[{}]\n\tdriver = dummy-ups\n\tport = sim.dev\n\tdesc = \"simulated UPS\"\n",
-        scenario.ups.name
-    );
-    let users = "[monprimary]\n\tpassword = pp\n\tupsmon primary\n\
-                 [monsecondary]\n\tpassword = sp\n\tupsmon secondary\n";
-    let ups = parse_ups_conf("ups.conf", ups_conf.as_bytes());
-    let users = parse_upsd_users("upsd.users", users.as_bytes());
-    if ups.has_errors() || users.has_errors() {
-        return Err("internal: generated upsd configs do not parse".to_string());
+/// The upsmon configuration of a host, as upsmon's own wiring reads it from the host's
+/// files.
+pub fn upsmon_conf(
+    scenario: &Scenario,
+    host: &HostSpec,
+) -> Result<nut_core::config::UpsmonConf, String> {
+    let (_, sys) = preflight_world(scenario, host);
+    nut_bins::upsmon::wire(&sys, &env())
+        .map(|w| w.conf)
+        .map_err(|e| format!("host {}: {e}", host.name))
+}
+
+fn env() -> NutEnv {
+    NutEnv {
+        confpath: CONFPATH.to_string(),
+        statepath: Some("/run/nut".to_string()),
+        altpidpath: None,
     }
-    let upses = ups
-        .value
-        .upses
-        .iter()
-        .map(|s| UpsDefinition {
-            name: s.name.clone(),
-            driver: s.driver.clone().unwrap_or_default(),
-            desc: s.desc.clone(),
-        })
-        .collect();
-    Ok(UpsdCore::new(
-        upses,
-        users.value,
-        UpsdSettings::default(),
-        Descriptions::builtin(),
-        seed,
-    ))
+}
+
+/// A throwaway world holding just `host`'s files, for checking its configuration before
+/// the run.
+fn preflight_world(scenario: &Scenario, host: &HostSpec) -> (SharedWorld, SimSys) {
+    let mut world = World::default();
+    for (path, text) in config_files(scenario, host) {
+        world
+            .files
+            .insert((host.name.clone(), path), text.into_bytes());
+    }
+    let world = Arc::new(Mutex::new(world));
+    let sys = SimSys::new(&host.name, "preflight", world.clone());
+    (world, sys)
+}
+
+/// Checks every host's configuration through the daemons' own wiring, so a scenario
+/// with settings NUT would reject fails before it runs, naming the host and the file.
+pub fn preflight(scenario: &Scenario) -> Result<(), String> {
+    for host in &scenario.hosts {
+        let (_, sys) = preflight_world(scenario, host);
+        let fail = |e: String| format!("host {}: {e}", host.name);
+        nut_bins::upsmon::wire(&sys, &env()).map_err(fail)?;
+        if host.role == Role::Primary {
+            nut_bins::upsd::wire(&sys, &env(), scenario.seed).map_err(fail)?;
+            nut_bins::driver::wire(&sys, &env(), &driver_args(scenario)).map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+fn driver_args(scenario: &Scenario) -> nut_bins::driver::DriverArgs {
+    nut_bins::driver::DriverArgs {
+        ups: Some(scenario.ups.name.clone()),
+        ..Default::default()
+    }
 }
 
 fn device_text(vars: &BTreeMap<String, String>, status: &str) -> Vec<u8> {
@@ -116,11 +158,18 @@ fn device_text(vars: &BTreeMap<String, String>, status: &str) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// The signal channel of a running process (replaced at every start).
+type SignalSlot = Arc<Mutex<Option<mpsc::Sender<Signal>>>>;
+
 /// Runs `start` whenever `run` is true; stops it (dropping its future and so all its
 /// tasks, as a process exit would) when `run` turns false.
-async fn supervise<F, Fut>(mut run: watch::Receiver<bool>, start: F)
-where
-    F: Fn() -> Fut,
+async fn supervise<F, Fut>(
+    mut run: watch::Receiver<bool>,
+    slot: SignalSlot,
+    sys: SimSys,
+    start: F,
+) where
+    F: Fn(mpsc::Receiver<Signal>) -> Fut,
     Fut: Future<Output = std::io::Result<()>>,
 {
     loop {
@@ -129,11 +178,23 @@ where
                 return;
             }
         }
-        let process = start();
+        let (tx, rx) = mpsc::channel(8);
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        let process = start(rx);
         let exited = tokio::select! {
             biased;
             _ = run.wait_for(|running| !running) => false,
-            _ = process => true,
+            result = process => {
+                if let Err(e) = result {
+                    let t = crate::world::now_ms();
+                    sys.world().lock().unwrap_or_else(|e| e.into_inner()).record(
+                        t,
+                        sys.host(),
+                        WorldEvent::ProcessFailed { error: e.to_string() },
+                    );
+                }
+                true
+            }
         };
         // A process that exited by itself (upsmon after shutdown) stays down until it
         // is crashed and restarted by the scenario.
@@ -160,9 +221,9 @@ fn secs_to_ms(seconds: f64) -> u64 {
 
 /// Runs a scenario to its end and returns what happened.
 pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
+    preflight(scenario)?;
     let wall_start = std::time::Instant::now();
     let world: SharedWorld = Arc::new(Mutex::new(World::default()));
-    let device = Arc::new(Mutex::new(DeviceState::default()));
     let mut sim = turmoil::Builder::new()
         .simulation_duration(Duration::from_secs(365 * 86_400))
         .tick_duration(Duration::from_millis(scenario.tick_ms))
@@ -172,73 +233,60 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         .max_message_latency(Duration::from_millis(scenario.max_latency_ms.max(1)))
         .tcp_capacity(1024)
         .build();
-    let mut controls: BTreeMap<(String, String), watch::Sender<bool>> = BTreeMap::new();
+    let mut controls: BTreeMap<(String, String), (watch::Sender<bool>, SignalSlot)> =
+        BTreeMap::new();
     let mut ups_vars = scenario.ups.vars.clone();
+    let primary = scenario.primary().name.clone();
+    let device_path = format!("{CONFPATH}/{DEVICE_FILE}");
     {
         let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
         for host in &scenario.hosts {
             w.hosts.insert(host.name.clone(), HostState::Running);
             w.shutdown_ms
                 .insert(host.name.clone(), secs_to_ms(host.shutdown_s));
+            for (path, text) in config_files(scenario, host) {
+                w.files.insert((host.name.clone(), path), text.into_bytes());
+            }
         }
     }
     for host in &scenario.hosts {
         let mut receivers = BTreeMap::new();
         for process in PROCESSES {
             let (tx, rx) = watch::channel(true);
-            controls.insert((host.name.clone(), process.to_string()), tx);
-            receivers.insert(process, rx);
+            let slot: SignalSlot = Arc::new(Mutex::new(None));
+            controls.insert((host.name.clone(), process.to_string()), (tx, slot.clone()));
+            receivers.insert(process, (rx, slot));
         }
-        let upsmon = upsmon_conf(scenario, host)?;
         let is_primary = host.role == Role::Primary;
-        let core = upsd_core(scenario, scenario.seed)?;
-        let sys = SimSys::new(&host.name, world.clone());
-        let device = device.clone();
-        let dummy = DummyConfig {
-            ups: scenario.ups.name.clone(),
-            port: "sim.dev".to_string(),
-            mode: DummyMode::Once,
-            pollinterval_s: scenario.ups.pollinterval_s,
-            overrides: Vec::new(),
-            defaults: Vec::new(),
-        };
+        let (world, seed, name) = (world.clone(), scenario.seed, host.name.clone());
+        let args = driver_args(scenario);
         sim.host(host.name.as_str(), move || {
             let mut set = tokio::task::JoinSet::new();
             if is_primary {
-                let (sys_d, dev, cfg) = (sys.clone(), device.clone(), dummy.clone());
-                set.spawn(supervise(receivers["dummy-ups"].clone(), move || {
-                    run_dummy(
-                        SimNet,
-                        sys_d.clone(),
-                        cfg.clone(),
-                        SimDevice::new(dev.clone()),
+                let sys = SimSys::new(&name, "dummy-ups", world.clone());
+                let (run, slot) = receivers["dummy-ups"].clone();
+                let args = args.clone();
+                set.spawn(supervise(run, slot, sys.clone(), move |signals| {
+                    let file_sys = sys.clone();
+                    nut_bins::driver::process(
+                        |_| SimNet,
+                        sys.clone(),
+                        env(),
+                        args.clone(),
+                        move |path: &str| SimFileSource::new(file_sys, path),
+                        signals,
                     )
                 }));
-                let (sys_u, core_u) = (sys.clone(), core.clone());
-                set.spawn(supervise(receivers["upsd"].clone(), move || {
-                    let runtime = UpsdRuntime {
-                        listen: vec![format!("0.0.0.0:{UPSD_PORT}")],
-                        core: core_u.clone(),
-                        maxconn: 1024,
-                        tls: None,
-                    };
-                    // No reloads in the simulation: the sender is dropped at once.
-                    let (_, reloads) = tokio::sync::mpsc::channel(1);
-                    serve(SimNet, sys_u.clone(), runtime, reloads)
+                let sys = SimSys::new(&name, "upsd", world.clone());
+                let (run, slot) = receivers["upsd"].clone();
+                set.spawn(supervise(run, slot, sys.clone(), move |signals| {
+                    nut_bins::upsd::process(|_| SimNet, sys.clone(), env(), seed, signals)
                 }));
             }
-            let (sys_m, conf_m) = (sys.clone(), upsmon.clone());
-            set.spawn(supervise(receivers["upsmon"].clone(), move || {
-                let (_tx, rx) = watch::channel(Control::default());
-                let sys = sys_m.clone();
-                let conf = conf_m.clone();
-                async move {
-                    // No reloads in the simulation: the sender is dropped at once.
-                    let (_, reloads) = tokio::sync::mpsc::channel(1);
-                    let result = run_upsmon(SimNet, sys, conf, rx, None, reloads).await;
-                    drop(_tx);
-                    result
-                }
+            let sys = SimSys::new(&name, "upsmon", world.clone());
+            let (run, slot) = receivers["upsmon"].clone();
+            set.spawn(supervise(run, slot, sys.clone(), move |signals| {
+                nut_bins::upsmon::process(SimNet, sys.clone(), env(), signals)
             }));
             async move {
                 while set.join_next().await.is_some() {}
@@ -270,13 +318,12 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
     steps.sort_by_key(|s| (s.at_ms, s.order));
     let mut steps = steps.into_iter().peekable();
 
-    let record = |t: u64, host: &str, what: String| {
+    let record = |t: u64, host: &str, what: WorldEvent| {
         world
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .record(t, host, what)
     };
-    let primary = scenario.primary().name.clone();
     let end_ms = secs_to_ms(scenario.duration_s);
     let battery_dead_ms = scenario.ups.battery_dead_at_s.map(secs_to_ms);
     let mut mains_on = true;
@@ -289,31 +336,37 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             match step.kind {
                 StepKind::Status(status, vars) => {
                     ups_vars.extend(vars);
-                    let mut dev = device.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
+                    let key = (primary.clone(), device_path.clone());
                     match status {
                         Some(status) => {
                             mains_on = !status.split_whitespace().any(|t| t == "OB");
                             current_status = status.clone();
-                            dev.dead = false;
-                            dev.text = device_text(&ups_vars, &status);
-                            dev.version += 1;
-                            drop(dev);
-                            record(now, "ups", format!("status {status}"));
+                            w.files.insert(key, device_text(&ups_vars, &status));
+                            w.record(now, "ups", WorldEvent::UpsStatus { status });
                         }
                         None => {
-                            dev.dead = true;
-                            drop(dev);
-                            record(
+                            // The data file disappears: the driver reads no device.
+                            w.files.remove(&key);
+                            w.record(
                                 now,
                                 "ups",
-                                format!("stops answering (last status {current_status})"),
+                                WorldEvent::UpsStopsAnswering {
+                                    last_status: current_status.clone(),
+                                },
                             );
                         }
                     }
                 }
                 StepKind::Fault(action) => {
-                    apply_fault(&mut sim, &controls, &action);
-                    record(now, "scenario", describe_fault(&action));
+                    apply_fault(&mut sim, &world, &controls, &action);
+                    record(
+                        now,
+                        "scenario",
+                        WorldEvent::Fault {
+                            what: describe_fault(&action),
+                        },
+                    );
                 }
             }
         }
@@ -323,7 +376,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             if let Some(dead) = battery_dead_ms {
                 if now >= dead && !mains_on {
                     output_off_at = Some(now);
-                    record(now, "ups", "battery exhausted: load off".to_string());
+                    record(now, "ups", WorldEvent::BatteryExhausted);
                 }
             }
         }
@@ -360,18 +413,12 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .files
-                    .contains_key(&(host.clone(), POWERDOWNFLAG.to_string()));
+                    .get(&(host.clone(), POWERDOWNFLAG.to_string()))
+                    .is_some_and(|c| c.starts_with(nut_core::upsmon::POWERDOWNFLAG_MAGIC.as_bytes()));
                 if flag {
-                    let off = t + secs_to_ms(scenario.ups.delay_shutdown_s);
-                    output_off_at = Some(off);
-                    record(
-                        t,
-                        "ups",
-                        format!(
-                            "late shutdown (upsdrvctl shutdown): load off in {} s",
-                            scenario.ups.delay_shutdown_s
-                        ),
-                    );
+                    let delay_ms = secs_to_ms(scenario.ups.delay_shutdown_s);
+                    output_off_at = Some(t + delay_ms);
+                    record(t, "ups", WorldEvent::LateShutdown { delay_ms });
                 }
             }
         }
@@ -387,6 +434,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         hosts: w.hosts.clone(),
         addresses,
         end_ms: end,
+        files: w.files.clone(),
     })
 }
 
@@ -398,18 +446,14 @@ fn power_off_all(
 ) {
     let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
     let hosts: Vec<(String, HostState)> = w.hosts.iter().map(|(h, s)| (h.clone(), *s)).collect();
-    w.record(now, "ups", "output off".to_string());
+    w.record(now, "ups", WorldEvent::OutputOff);
     for (host, state) in hosts {
         let what = match state {
-            HostState::Running => "POWER LOST while running".to_string(),
-            HostState::ShuttingDown(since) => {
-                let total = w.shutdown_ms.get(&host).copied().unwrap_or(0);
-                format!(
-                    "POWER LOST while shutting down ({:.1} s of {:.1} s done)",
-                    (now - since) as f64 / 1000.0,
-                    total as f64 / 1000.0
-                )
-            }
+            HostState::Running => WorldEvent::PowerLostRunning,
+            HostState::ShuttingDown(since) => WorldEvent::PowerLostShuttingDown {
+                done_ms: now - since,
+                total_ms: w.shutdown_ms.get(&host).copied().unwrap_or(0),
+            },
             HostState::Halted(_) | HostState::PowerLost(_) => continue,
         };
         w.hosts.insert(host.clone(), HostState::PowerLost(now));
@@ -423,7 +467,8 @@ fn power_off_all(
 
 fn apply_fault(
     sim: &mut turmoil::Sim<'_>,
-    controls: &BTreeMap<(String, String), watch::Sender<bool>>,
+    world: &SharedWorld,
+    controls: &BTreeMap<(String, String), (watch::Sender<bool>, SignalSlot)>,
     action: &FaultAction,
 ) {
     match action {
@@ -431,9 +476,27 @@ fn apply_fault(
         FaultAction::Repair { a, b } => sim.repair(a.as_str(), b.as_str()),
         FaultAction::Crash { host, process } | FaultAction::Restart { host, process } => {
             let running = matches!(action, FaultAction::Restart { .. });
-            if let Some(tx) = controls.get(&(host.clone(), process.clone())) {
+            if let Some((tx, _)) = controls.get(&(host.clone(), process.clone())) {
                 tx.send_replace(running);
             }
+        }
+        FaultAction::Signal {
+            host,
+            process,
+            signal,
+        } => {
+            if let Some((_, slot)) = controls.get(&(host.clone(), process.clone())) {
+                if let Some(tx) = slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    let _ = tx.try_send(signal.signal());
+                }
+            }
+        }
+        FaultAction::WriteFile { host, path, text } => {
+            world
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .files
+                .insert((host.clone(), path.clone()), text.clone().into_bytes());
         }
     }
 }
@@ -444,6 +507,12 @@ fn describe_fault(action: &FaultAction) -> String {
         FaultAction::Repair { a, b } => format!("repair {a} <-> {b}"),
         FaultAction::Crash { host, process } => format!("crash {process} on {host}"),
         FaultAction::Restart { host, process } => format!("restart {process} on {host}"),
+        FaultAction::Signal {
+            host,
+            process,
+            signal,
+        } => format!("{process} -c {} on {host}", signal.name()),
+        FaultAction::WriteFile { host, path, .. } => format!("edit {path} on {host}"),
     }
 }
 

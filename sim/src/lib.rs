@@ -18,16 +18,49 @@ pub fn run_file(path: &Path) -> Result<(String, bool), String> {
 
 /// Like [`run_file`], also returning the simulated milliseconds covered.
 pub fn run_file_timed(path: &Path) -> Result<(String, bool, u64), String> {
+    run_file_as(path, Format::Text)
+}
+
+/// How `nut-sim run` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Timeline and verdict as text (what snapshots store).
+    #[default]
+    Text,
+    /// One JSON object per timeline event, then one for the verdict.
+    Json,
+}
+
+/// Loads, runs and judges one scenario file; returns the report in `format`, whether it
+/// passed and the simulated milliseconds covered.
+pub fn run_file_as(path: &Path, format: Format) -> Result<(String, bool, u64), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let scenario =
         scenario::Scenario::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let outcome = harness::run(&scenario)?;
+    let outcome = harness::run(&scenario).map_err(|e| format!("{}: {e}", path.display()))?;
     let verdict = verdict::judge(&scenario, &outcome);
-    Ok((
-        verdict::render(&scenario, &outcome, &verdict),
-        verdict.passed(),
-        outcome.end_ms,
-    ))
+    let report = match format {
+        Format::Text => verdict::render(&scenario, &outcome, &verdict),
+        Format::Json => {
+            let mut out = verdict::json_lines(&outcome);
+            let checks: serde_json::Map<String, serde_json::Value> = verdict
+                .checks
+                .iter()
+                .map(|c| (c.name.to_string(), c.problems.clone().into()))
+                .collect();
+            let summary = serde_json::json!({
+                "scenario": scenario.name,
+                "kind": "verdict",
+                "passed": verdict.passed(),
+                "checks": checks,
+                "surprises": verdict.surprises,
+            });
+            out.push_str(&summary.to_string());
+            out.push('\n');
+            out
+        }
+    };
+    Ok((report, verdict.passed(), outcome.end_ms))
 }
 
 /// Scenario files under `dir` (`*.yaml`, sorted by name).

@@ -22,11 +22,19 @@ enum Cmd {
     Run {
         /// Scenario file or directory.
         path: PathBuf,
+        /// Report format: text (timeline and verdict) or json (one object per event).
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
     },
 }
 
 fn main() -> ExitCode {
-    let Cmd::Run { path } = Args::parse().command;
+    let Cmd::Run { path, format } = Args::parse().command;
+    let format = if format == "json" {
+        sim::Format::Json
+    } else {
+        sim::Format::Text
+    };
     let files = if path.is_dir() {
         match sim::scenario_files(&path) {
             Ok(files) => files,
@@ -41,9 +49,13 @@ fn main() -> ExitCode {
     let mut all_passed = true;
     for file in files {
         let started = std::time::Instant::now();
-        match sim::run_file_timed(&file) {
+        match sim::run_file_as(&file, format) {
             Ok((report, passed, end_ms)) => {
                 print!("{report}");
+                if format == sim::Format::Json {
+                    all_passed &= passed;
+                    continue;
+                }
                 let wall = started.elapsed().as_secs_f64();
                 println!(
                     "(simulated {:.1} s in {wall:.2} s of wall time: {:.0} simulated seconds per second)\n",

@@ -117,6 +117,9 @@ pub struct HostSpec {
     /// upsmon.conf directives, in NUT spelling, e.g. `HOSTSYNC: 15`.
     #[serde(default)]
     pub upsmon: BTreeMap<String, String>,
+    /// Extra files on the host (path to text), e.g. a POWERDOWNFLAG left over.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 fn default_shutdown_s() -> f64 {
@@ -166,6 +169,56 @@ pub enum FaultAction {
         /// Process.
         process: String,
     },
+    /// `<process> -c <signal>`: reload, stop or (upsmon) fsd.
+    Signal {
+        /// Host.
+        host: String,
+        /// Process.
+        process: String,
+        /// Which.
+        signal: SignalName,
+    },
+    /// Write a file on a host (edit a config file before a reload, say).
+    WriteFile {
+        /// Host.
+        host: String,
+        /// Absolute path.
+        path: String,
+        /// The new content.
+        text: String,
+    },
+}
+
+/// A signal a scenario sends, by its `-c` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalName {
+    /// `-c reload` (SIGHUP).
+    Reload,
+    /// `-c stop` (SIGTERM).
+    Stop,
+    /// `upsmon -c fsd` (SIGUSR1).
+    Fsd,
+}
+
+impl SignalName {
+    /// The signal.
+    pub fn signal(self) -> nut_bins::wiring::Signal {
+        match self {
+            SignalName::Reload => nut_bins::wiring::Signal::Reload,
+            SignalName::Stop => nut_bins::wiring::Signal::Stop,
+            SignalName::Fsd => nut_bins::wiring::Signal::Fsd,
+        }
+    }
+
+    /// The `-c` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SignalName::Reload => "reload",
+            SignalName::Stop => "stop",
+            SignalName::Fsd => "fsd",
+        }
+    }
 }
 
 /// Expected outcome.
@@ -208,7 +261,15 @@ impl Scenario {
         for fault in &self.faults {
             let hosts: Vec<&String> = match &fault.action {
                 FaultAction::Partition { a, b } | FaultAction::Repair { a, b } => vec![a, b],
-                FaultAction::Crash { host, process } | FaultAction::Restart { host, process } => {
+                FaultAction::WriteFile { host, path, .. } => {
+                    if !path.starts_with('/') {
+                        return Err(format!("write_file path {path:?} must be absolute"));
+                    }
+                    vec![host]
+                }
+                FaultAction::Crash { host, process }
+                | FaultAction::Restart { host, process }
+                | FaultAction::Signal { host, process, .. } => {
                     if !["dummy-ups", "upsd", "upsmon"].contains(&process.as_str()) {
                         return Err(format!(
                             "unknown process {process:?} (dummy-ups, upsd, upsmon)"

@@ -1,4 +1,5 @@
-//! Invariants checked on a run's timeline, and the text report that snapshots store.
+//! Invariants checked on a run's typed timeline, and the text report that snapshots
+//! store. Checks match event variants, never message text.
 //!
 //! Invariants:
 //! - `no_unsafe_power_loss`: no host loses power before its shutdown completed.
@@ -8,7 +9,9 @@
 
 use crate::harness::{ip_names, upsmon_conf, Outcome};
 use crate::scenario::Scenario;
-use crate::world::HostState;
+use crate::world::{Entry, HostState, What};
+use nut_core::event::Event;
+use nut_core::upsd::Event as UpsdEvent;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -46,30 +49,22 @@ struct Session {
 fn sessions(outcome: &Outcome, primary: &str) -> Vec<Session> {
     let mut sessions: Vec<Session> = Vec::new();
     for entry in outcome.timeline.iter().filter(|e| e.host == primary) {
-        let Some(rest) = entry.what.strip_prefix("User ") else {
-            continue;
-        };
-        let Some((who, tail)) = rest.split_once(' ') else {
-            continue;
-        };
-        let ip = who
-            .rsplit_once('@')
-            .map(|(_, ip)| ip.to_string())
-            .unwrap_or_default();
-        if tail.starts_with("logged into") {
-            sessions.push(Session {
-                ip,
+        match entry.event() {
+            Some(Event::Upsd(UpsdEvent::Login { addr, .. })) => sessions.push(Session {
+                ip: addr.clone(),
                 login_ms: entry.t_ms,
                 logout_ms: None,
-            });
-        } else if tail.starts_with("logged out") {
-            if let Some(s) = sessions
-                .iter_mut()
-                .rev()
-                .find(|s| s.ip == ip && s.logout_ms.is_none())
-            {
-                s.logout_ms = Some(entry.t_ms);
+            }),
+            Some(Event::Upsd(UpsdEvent::Logout { addr, .. })) => {
+                if let Some(s) = sessions
+                    .iter_mut()
+                    .rev()
+                    .find(|s| &s.ip == addr && s.logout_ms.is_none())
+                {
+                    s.logout_ms = Some(entry.t_ms);
+                }
             }
+            _ => {}
         }
     }
     // The primary's upsd dies with its host: open sessions end at the last entry.
@@ -78,14 +73,16 @@ fn sessions(outcome: &Outcome, primary: &str) -> Vec<Session> {
 
 fn hostsync_check(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
     let primary = scenario.primary();
-    let first = |what: &str| {
+    let first = |wanted: fn(&Event) -> bool| {
         outcome
             .timeline
             .iter()
-            .find(|e| e.host == primary.name && e.what.starts_with(what))
+            .find(|e| e.host == primary.name && e.event().is_some_and(wanted))
             .map(|e| e.t_ms)
     };
-    let (Some(fsd_ms), Some(cmd_ms)) = (first("set FSD on"), first("SHUTDOWNCMD")) else {
+    let fsd_set = first(|e| matches!(e, Event::FsdSet { .. }));
+    let cmd_started = first(|e| matches!(e, Event::ShutdownCmdStarted { .. }));
+    let (Some(fsd_ms), Some(cmd_ms)) = (fsd_set, cmd_started) else {
         return Vec::new();
     };
     let hostsync_ms = upsmon_conf(scenario, primary)
@@ -145,7 +142,7 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
     for entry in outcome
         .timeline
         .iter()
-        .filter(|e| e.what.starts_with("SHUTDOWNCMD"))
+        .filter(|e| matches!(e.event(), Some(Event::ShutdownCmdStarted { .. })))
     {
         *counts.entry(entry.host.as_str()).or_default() += 1;
     }
@@ -200,20 +197,32 @@ pub fn render(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Stri
     let _ = writeln!(out, "timeline:");
     let names = ip_names(outcome);
     for entry in &outcome.timeline {
-        let mut what = entry.what.clone();
-        for (ip, host) in &names {
-            what = what.replace(&format!("@{ip}"), &format!("@{host}"));
-            what = what.replace(&format!(" {ip}"), &format!(" {host}"));
-        }
+        let what = entry_text(entry, &names);
         let _ = writeln!(
             out,
-            "  {:>10}  {:<9} {}",
+            "  {:>10}  {:<9} {:<9} {}",
             clock(entry.t_ms),
             entry.host,
+            entry.program,
             what
         );
     }
     let _ = writeln!(out, "end: {}", clock(outcome.end_ms));
+    let flags: Vec<String> = outcome
+        .files
+        .iter()
+        .filter(|((_, path), _)| path == crate::harness::POWERDOWNFLAG)
+        .map(|((host, path), content)| {
+            let text = String::from_utf8_lossy(content);
+            format!("{host}:{path} = {:?}", text.lines().next().unwrap_or(""))
+        })
+        .collect();
+    if !flags.is_empty() {
+        let _ = writeln!(out, "powerdownflag files at the end:");
+        for flag in flags {
+            let _ = writeln!(out, "  {flag}");
+        }
+    }
     let _ = writeln!(out, "verdict:");
     for check in &verdict.checks {
         let expected = scenario.expect.violations.iter().any(|v| v == check.name);
@@ -238,6 +247,49 @@ pub fn render(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Stri
     );
     for surprise in &verdict.surprises {
         let _ = writeln!(out, "  - {surprise}");
+    }
+    out
+}
+
+/// The text of one timeline entry, with peers' IP addresses replaced by host names.
+/// Notifications are shown by type and UPS (the message is in the JSON output).
+pub fn entry_text(entry: &Entry, names: &[(String, String)]) -> String {
+    let mut what = match &entry.what {
+        What::Daemon(Event::Notify { kind, system, .. }) => format!(
+            "notify {kind} {}",
+            if system.is_empty() { "-" } else { system }
+        ),
+        What::Daemon(event) => event.to_string(),
+        What::World(event) => event.to_string(),
+    };
+    for (ip, host) in names {
+        what = what.replace(&format!("@{ip}"), &format!("@{host}"));
+        what = what.replace(&format!(" {ip}"), &format!(" {host}"));
+    }
+    what
+}
+
+/// The timeline as JSON lines: one object per event with its time, host, program,
+/// kind, rendered text and typed fields.
+pub fn json_lines(outcome: &Outcome) -> String {
+    let names = ip_names(outcome);
+    let mut out = String::new();
+    for entry in &outcome.timeline {
+        let mut object = serde_json::Map::new();
+        object.insert("t_ms".into(), entry.t_ms.into());
+        object.insert("host".into(), entry.host.clone().into());
+        object.insert("program".into(), entry.program.into());
+        let (kind, fields): (&str, Vec<(&str, String)>) = match &entry.what {
+            What::Daemon(event) => (event.kind(), event.fields()),
+            What::World(event) => (event.kind(), Vec::new()),
+        };
+        object.insert("kind".into(), kind.into());
+        object.insert("text".into(), entry_text(entry, &names).into());
+        for (name, value) in fields {
+            object.insert(name.into(), value.into());
+        }
+        out.push_str(&serde_json::Value::Object(object).to_string());
+        out.push('\n');
     }
     out
 }

@@ -1,10 +1,12 @@
 //! The simulated implementations of nut-bins' seams: turmoil networking ([`SimNet`]),
-//! recorded system effects ([`SimSys`]) and a harness-controlled device ([`SimDevice`]).
+//! recorded system effects and a per-host filesystem ([`SimSys`]), and dummy-ups's data
+//! file read from that filesystem ([`SimFileSource`]).
 //!
 //! All shared state sits behind `std::sync::Mutex` (turmoil runs every host on one thread,
 //! so there is no contention, and the `Send` bounds of the seams hold).
 
 use nut_bins::seam::{DataSource, ExecPurpose, Net, Reading, Sys};
+use nut_core::event::Event;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -60,15 +62,154 @@ impl Net for SimNet {
     }
 }
 
+/// What the simulated world itself did (power, hosts, the scenario's faults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorldEvent {
+    /// The device reports a new `ups.status`.
+    UpsStatus {
+        /// The status text.
+        status: String,
+    },
+    /// The device stops answering.
+    UpsStopsAnswering {
+        /// The status it reported last.
+        last_status: String,
+    },
+    /// A scenario fault was applied (rendered text of the fault).
+    Fault {
+        /// What the fault does.
+        what: String,
+    },
+    /// The battery is exhausted while on battery: the load loses power.
+    BatteryExhausted,
+    /// The primary halted with POWERDOWNFLAG set: the late shutdown powers the UPS off
+    /// after `ups.delay.shutdown`.
+    LateShutdown {
+        /// The delay in milliseconds.
+        delay_ms: u64,
+    },
+    /// The UPS output is off.
+    OutputOff,
+    /// A host lost power while running.
+    PowerLostRunning,
+    /// A host lost power while its SHUTDOWNCMD ran.
+    PowerLostShuttingDown {
+        /// How long the shutdown had run.
+        done_ms: u64,
+        /// How long it takes in all.
+        total_ms: u64,
+    },
+    /// A host's SHUTDOWNCMD finished: the host is down.
+    Halted,
+    /// NOTIFYCMD (or another command) ran.
+    Exec {
+        /// Why it ran.
+        purpose: &'static str,
+        /// The command line.
+        command: String,
+        /// `NOTIFYTYPE`, when set.
+        notifytype: Option<String>,
+    },
+    /// A simulated process exited on its own with an error.
+    ProcessFailed {
+        /// The error.
+        error: String,
+    },
+}
+
+impl std::fmt::Display for WorldEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorldEvent::UpsStatus { status } => write!(f, "status {status}"),
+            WorldEvent::UpsStopsAnswering { last_status } => {
+                write!(f, "stops answering (last status {last_status})")
+            }
+            WorldEvent::Fault { what } => write!(f, "{what}"),
+            WorldEvent::BatteryExhausted => write!(f, "battery exhausted: load off"),
+            WorldEvent::LateShutdown { delay_ms } => write!(
+                f,
+                "late shutdown (upsdrvctl shutdown): load off in {} s",
+                *delay_ms as f64 / 1000.0
+            ),
+            WorldEvent::OutputOff => write!(f, "output off"),
+            WorldEvent::PowerLostRunning => write!(f, "POWER LOST while running"),
+            WorldEvent::PowerLostShuttingDown { done_ms, total_ms } => write!(
+                f,
+                "POWER LOST while shutting down ({:.1} s of {:.1} s done)",
+                *done_ms as f64 / 1000.0,
+                *total_ms as f64 / 1000.0
+            ),
+            WorldEvent::Halted => write!(f, "halted"),
+            WorldEvent::Exec {
+                purpose,
+                command,
+                notifytype,
+            } => match notifytype {
+                Some(t) => write!(f, "{purpose} {command} (NOTIFYTYPE={t})"),
+                None => write!(f, "{purpose} {command}"),
+            },
+            WorldEvent::ProcessFailed { error } => write!(f, "process failed: {error}"),
+        }
+    }
+}
+
+impl WorldEvent {
+    /// A short stable name of the variant, for JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WorldEvent::UpsStatus { .. } => "ups_status",
+            WorldEvent::UpsStopsAnswering { .. } => "ups_stops_answering",
+            WorldEvent::Fault { .. } => "fault",
+            WorldEvent::BatteryExhausted => "battery_exhausted",
+            WorldEvent::LateShutdown { .. } => "late_shutdown",
+            WorldEvent::OutputOff => "output_off",
+            WorldEvent::PowerLostRunning => "power_lost_running",
+            WorldEvent::PowerLostShuttingDown { .. } => "power_lost_shutting_down",
+            WorldEvent::Halted => "halted",
+            WorldEvent::Exec { .. } => "exec",
+            WorldEvent::ProcessFailed { .. } => "process_failed",
+        }
+    }
+}
+
+/// What a timeline entry says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum What {
+    /// A daemon's event, as it crossed the `Sys` seam.
+    Daemon(Event),
+    /// The world's own event.
+    World(WorldEvent),
+}
+
 /// One line of the timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Simulated time in milliseconds.
     pub t_ms: u64,
-    /// Host (or `scenario` for harness events).
+    /// Host (`ups` and `scenario` for the world's own events).
     pub host: String,
+    /// The process (`upsd`, `upsmon`, `dummy-ups`) or `world`.
+    pub program: &'static str,
     /// What happened.
-    pub what: String,
+    pub what: What,
+}
+
+impl Entry {
+    /// The daemon event, if this entry is one.
+    pub fn event(&self) -> Option<&Event> {
+        match &self.what {
+            What::Daemon(event) => Some(event),
+            What::World(_) => None,
+        }
+    }
+
+    /// The world event, if this entry is one.
+    pub fn world(&self) -> Option<&WorldEvent> {
+        match &self.what {
+            What::World(event) => Some(event),
+            What::Daemon(_) => None,
+        }
+    }
 }
 
 /// Where a host is in its life.
@@ -85,11 +226,12 @@ pub enum HostState {
 }
 
 /// Everything the simulated hosts did that the harness and the verdict look at.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct World {
     /// The timeline, in the order things happened.
     pub timeline: Vec<Entry>,
-    /// Files written per (host, path).
+    /// Each host's files (config files, POWERDOWNFLAG, the device's data file) per
+    /// (host, path).
     pub files: BTreeMap<(String, String), Vec<u8>>,
     /// Host states.
     pub hosts: BTreeMap<String, HostState>,
@@ -100,35 +242,49 @@ pub struct World {
 /// Shared handle on the [`World`].
 pub type SharedWorld = Arc<Mutex<World>>;
 
-fn now_ms() -> u64 {
+/// Simulated milliseconds since the start (0 outside the simulation).
+pub fn now_ms() -> u64 {
     turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64
 }
 
 impl World {
-    /// Appends a timeline entry.
-    pub fn record(&mut self, t_ms: u64, host: &str, what: String) {
+    /// Appends a world event to the timeline.
+    pub fn record(&mut self, t_ms: u64, host: &str, what: WorldEvent) {
         self.timeline.push(Entry {
             t_ms,
             host: host.to_string(),
-            what,
+            program: "world",
+            what: What::World(what),
         });
     }
 }
 
-/// Recorded system effects of one simulated host.
+/// Recorded system effects of one process on one simulated host.
 #[derive(Debug, Clone)]
 pub struct SimSys {
     host: Arc<str>,
+    program: &'static str,
     world: SharedWorld,
 }
 
 impl SimSys {
-    /// Effects of `host`, recorded into `world`.
-    pub fn new(host: &str, world: SharedWorld) -> Self {
+    /// Effects of `program` on `host`, recorded into `world`.
+    pub fn new(host: &str, program: &'static str, world: SharedWorld) -> Self {
         SimSys {
             host: host.into(),
+            program,
             world,
         }
+    }
+
+    /// The host's name.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The shared world.
+    pub fn world(&self) -> &SharedWorld {
+        &self.world
     }
 
     fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
@@ -138,20 +294,65 @@ impl SimSys {
 }
 
 impl Sys for SimSys {
-    fn event(&self, what: String) {
-        self.with_world(|w| w.record(now_ms(), &self.host, what));
+    fn event(&self, event: Event) {
+        self.with_world(|w| {
+            w.timeline.push(Entry {
+                t_ms: now_ms(),
+                host: self.host.to_string(),
+                program: self.program,
+                what: What::Daemon(event),
+            })
+        });
     }
 
     fn log(&self, _what: String) {}
 
+    fn read_config(&self, path: &str) -> io::Result<Vec<u8>> {
+        self.with_world(|w| {
+            w.files
+                .get(&(self.host.to_string(), path.to_string()))
+                .cloned()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "No such file or directory"))
+        })
+    }
+
+    fn list_dir(&self, path: &str) -> io::Result<Option<Vec<String>>> {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let names: Vec<String> = self.with_world(|w| {
+            w.files
+                .keys()
+                .filter(|(h, p)| **h == *self.host && p.starts_with(&prefix))
+                .filter_map(|(_, p)| {
+                    let rest = &p[prefix.len()..];
+                    (!rest.contains('/')).then(|| rest.to_string())
+                })
+                .collect()
+        });
+        Ok((!names.is_empty()).then_some(names))
+    }
+
     async fn exec(
         &self,
         purpose: ExecPurpose,
-        _command: &str,
+        command: &str,
         _args: &[String],
-        _env: &[(String, String)],
+        env: &[(String, String)],
     ) -> io::Result<i32> {
         if purpose != ExecPurpose::Shutdown {
+            let notifytype = env
+                .iter()
+                .find(|(k, _)| k == "NOTIFYTYPE")
+                .map(|(_, v)| v.clone());
+            let what = WorldEvent::Exec {
+                purpose: match purpose {
+                    ExecPurpose::Notify => "NOTIFYCMD",
+                    ExecPurpose::CmdScript => "CMDSCRIPT",
+                    ExecPurpose::Shutdown => "SHUTDOWNCMD",
+                },
+                command: command.to_string(),
+                notifytype,
+            };
+            self.with_world(|w| w.record(now_ms(), &self.host, what));
             return Ok(0);
         }
         let duration_ms = self.with_world(|w| {
@@ -163,7 +364,7 @@ impl Sys for SimSys {
         self.with_world(|w| {
             let t = now_ms();
             w.hosts.insert(self.host.to_string(), HostState::Halted(t));
-            w.record(t, &self.host, "halted".to_string());
+            w.record(t, &self.host, WorldEvent::Halted);
         });
         Ok(0)
     }
@@ -190,41 +391,37 @@ impl Sys for SimSys {
     }
 }
 
-/// What the simulated device currently reports.
-#[derive(Debug, Default)]
-pub struct DeviceState {
-    /// The data file text dummy-ups reads.
-    pub text: Vec<u8>,
-    /// Bumped on every change.
-    pub version: u64,
-    /// The device does not answer.
-    pub dead: bool,
-}
-
-/// The dummy-ups data source in the simulation, set by the harness.
+/// dummy-ups's data file on a simulated host, read from the world's files (the
+/// harness writes it as the device's status changes; a missing file is a device that
+/// does not answer, as for the real driver).
 #[derive(Debug)]
-pub struct SimDevice {
-    state: Arc<Mutex<DeviceState>>,
-    seen: Option<u64>,
+pub struct SimFileSource {
+    sys: SimSys,
+    path: String,
+    last: Option<Vec<u8>>,
 }
 
-impl SimDevice {
-    /// A reader of `state`.
-    pub fn new(state: Arc<Mutex<DeviceState>>) -> Self {
-        SimDevice { state, seen: None }
+impl SimFileSource {
+    /// Reads `path` on the host of `sys`.
+    pub fn new(sys: SimSys, path: &str) -> Self {
+        SimFileSource {
+            sys,
+            path: path.to_string(),
+            last: None,
+        }
     }
 }
 
-impl DataSource for SimDevice {
+impl DataSource for SimFileSource {
     async fn read(&mut self) -> Reading {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.dead {
+        let Ok(text) = self.sys.read_config(&self.path) else {
+            self.last = None;
             return Reading::Dead;
-        }
-        if self.seen == Some(state.version) {
+        };
+        if self.last.as_ref() == Some(&text) {
             return Reading::Unchanged;
         }
-        self.seen = Some(state.version);
-        Reading::Changed(state.text.clone())
+        self.last = Some(text.clone());
+        Reading::Changed(text)
     }
 }

@@ -1,6 +1,8 @@
 //! Every scenario in `scenarios/` runs twice (the bytes must be identical), its report
 //! is compared with the committed insta snapshot, and it must match its expectations.
 
+use nut_core::event::Event;
+use sim::world::WorldEvent;
 use std::path::Path;
 
 #[test]
@@ -45,8 +47,11 @@ fn a_different_seed_changes_latencies_but_not_decisions() {
         let mut order: Vec<String> = outcome
             .timeline
             .iter()
-            .filter(|e| e.what.starts_with("SHUTDOWNCMD") || e.what == "halted")
-            .map(|e| format!("{} {}", e.host, e.what))
+            .filter(|e| {
+                matches!(e.event(), Some(Event::ShutdownCmdStarted { .. }))
+                    || e.world() == Some(&WorldEvent::Halted)
+            })
+            .map(|e| format!("{} {}", e.host, sim::verdict::entry_text(e, &[])))
             .collect();
         order.sort();
         (order, outcome.timeline)
@@ -74,5 +79,52 @@ fn a_scenario_with_a_typo_is_rejected_with_its_location() {
     assert!(
         err.contains("exactly one host must have role primary"),
         "{err}"
+    );
+}
+
+#[test]
+fn nut_settings_nut_would_reject_fail_before_the_run_naming_host_and_file() {
+    let err = sim::scenario::Scenario::from_yaml(
+        "name: x\nduration_s: 10\nups: {name: u, timeline: []}\n\
+         hosts: [{name: nas, role: primary, upsmon: {HOSTSYNC: soon}}]\n",
+    )
+    .and_then(|s| sim::harness::run(&s).map(|_| ()))
+    .unwrap_err();
+    assert!(err.contains("host nas"), "{err}");
+    assert!(err.contains("/etc/nut/upsmon.conf:"), "{err}");
+    assert!(err.contains("HOSTSYNC"), "{err}");
+}
+
+#[test]
+fn json_output_has_one_typed_object_per_event_and_a_verdict() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/01-shutdown-sequence.yaml");
+    let (report, passed, _) = sim::run_file_as(&path, sim::Format::Json).unwrap();
+    assert!(passed);
+    let objects: Vec<serde_json::Value> = report
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is one JSON object"))
+        .collect();
+    let verdict = objects.last().unwrap();
+    assert_eq!(verdict["kind"], "verdict");
+    assert_eq!(verdict["passed"], true);
+    let fsd: Vec<&serde_json::Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "fsd_set")
+        .collect();
+    assert_eq!(fsd.len(), 1, "one FSD, set by the primary");
+    assert_eq!(fsd[0]["host"], "nas");
+    assert_eq!(fsd[0]["system"], "ups1@nas:3493");
+    let shutdowns = objects
+        .iter()
+        .filter(|o| o["kind"] == "shutdowncmd_started")
+        .count();
+    assert_eq!(shutdowns, 3, "every host ran SHUTDOWNCMD once");
+    let notify = objects
+        .iter()
+        .find(|o| o["kind"] == "notify" && o["type"] == "ONBATT")
+        .expect("an ONBATT notification");
+    assert!(
+        notify["message"].as_str().unwrap().contains("on battery"),
+        "{notify}"
     );
 }

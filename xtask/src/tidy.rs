@@ -38,7 +38,33 @@ const DAEMON_FORBIDDEN: &[&str] = &[
 
 /// nut-bins modules that run in the simulation (everything but the real seams, config
 /// loading and the binaries).
-const DAEMON_FILES: &[&str] = &["driver.rs", "lines.rs", "seam.rs", "upsd.rs", "upsmon.rs"];
+const DAEMON_FILES: &[&str] = &[
+    "driver.rs",
+    "lines.rs",
+    "seam.rs",
+    "session.rs",
+    "upsd.rs",
+    "upsmon.rs",
+    "wiring.rs",
+];
+
+/// What the simulation must not do itself: build a daemon's runtime or parse its config
+/// files. It writes each host's files and starts the daemons through their `process`
+/// functions, the one wiring the binaries use too.
+const SIM_FORBIDDEN: &[&str] = &[
+    "UpsdCore",
+    "UpsdRuntime",
+    "UpsmonCore",
+    "DummyConfig",
+    "run_dummy",
+    "upsd::serve",
+    "upsmon::run(",
+    "run_wired",
+    "parse_ups_conf",
+    "parse_upsd_conf",
+    "parse_upsd_users",
+    "parse_upsmon_conf",
+];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -121,6 +147,12 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
         &daemon_files,
         DAEMON_FORBIDDEN,
         "daemon code also runs in turmoil",
+        &mut problems,
+    );
+    forbid(
+        &rust_files(&root.join("sim/src")),
+        SIM_FORBIDDEN,
+        "the simulation starts daemons through their one wiring (nut_bins::*::process)",
         &mut problems,
     );
     for file in daemon_files

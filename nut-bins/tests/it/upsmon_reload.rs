@@ -80,7 +80,7 @@ fn reload_switches_monitors_and_survives_a_broken_file() {
     assert_eq!(numlogins(port, "other"), "NUMLOGINS other 1\n");
     let log = std::fs::read_to_string(lab.path("upsmon.log")).unwrap();
     assert!(
-        log.contains("reload failed, keeping the running configuration"),
+        log.contains("Reload failed, keeping the running configuration"),
         "{log}"
     );
     assert!(!lab.path("shutdown.log").exists());
