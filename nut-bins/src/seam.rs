@@ -111,3 +111,15 @@ pub fn socket_addr(host: &str, port: u16) -> String {
         format!("{host}:{port}")
     }
 }
+
+/// How far away "never" is for a deadline that would overflow the clock (30 years).
+pub const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(30 * 365 * 86_400);
+
+/// `start + after`, saturating at [`FAR_FUTURE`]: a huge configured duration means
+/// "not in this process's life", never a panic (`Instant + Duration` panics on
+/// overflow).
+pub fn deadline(start: tokio::time::Instant, after: std::time::Duration) -> tokio::time::Instant {
+    start
+        .checked_add(after.min(FAR_FUTURE))
+        .unwrap_or(start)
+}

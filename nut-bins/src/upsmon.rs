@@ -101,7 +101,7 @@ pub async fn run<N: Net, S: Sys>(
                 core.end_poll_cycle(now());
             }
             Command::SleepUntil(at) => {
-                let deadline = start + Duration::from_millis(at);
+                let deadline = crate::seam::deadline(start, Duration::from_millis(at));
                 tokio::select! {
                     biased;
                     _ = control.changed() => {}
@@ -399,10 +399,11 @@ async fn stay_logged_in<S>(conf: &UpsmonConf, conns: &mut [Option<ClientConn<S>>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let until = tokio::time::Instant::now().checked_add(linger);
+    let until = (linger != Duration::MAX)
+        .then(|| crate::seam::deadline(tokio::time::Instant::now(), linger));
     let period = Duration::from_secs(conf.pollfreq_s.max(1));
     loop {
-        let next = tokio::time::Instant::now() + period;
+        let next = crate::seam::deadline(tokio::time::Instant::now(), period);
         let stop = until.is_some_and(|u| u <= next);
         tokio::time::sleep_until(if stop { until.unwrap_or(next) } else { next }).await;
         if stop {

@@ -382,7 +382,7 @@ impl DummyDevice {
             self.position += 1;
             match step {
                 DummyStep::Timer(seconds) => {
-                    self.resume_at = now + seconds * 1000;
+                    self.resume_at = now.saturating_add(crate::secs_to_ms(seconds));
                     break;
                 }
                 DummyStep::Set { name, value } => out.extend(Self::set_var(state, &name, &value)),

@@ -26,3 +26,9 @@ pub mod upsmon;
 /// Monotonic time as seen by a state machine: milliseconds since the shell started it.
 /// Shells derive it from `tokio::time::Instant`, so turmoil drives it in the simulation.
 pub type Millis = u64;
+
+/// Seconds from a config file or a data file as [`Millis`], saturating: a huge setting
+/// means "never", not an overflow (a panic in debug builds, a wrap in release).
+pub fn secs_to_ms(seconds: u64) -> Millis {
+    seconds.saturating_mul(1000)
+}

@@ -1097,7 +1097,7 @@ impl UpsdCore {
     /// staleness, drops idle clients, purges old tracking results.
     pub fn tick(&mut self, now: Millis) -> Vec<Action> {
         let mut actions = Vec::new();
-        let third_ms = self.settings.maxage_s * 1000 / 3;
+        let third_ms = crate::secs_to_ms(self.settings.maxage_s) / 3;
         for ups in 0..self.upses.len() {
             let entry = &mut self.upses[ups];
             if entry.connected
@@ -1122,7 +1122,7 @@ impl UpsdCore {
             actions.push(Action::Close { client });
             actions.extend(self.client_disconnected(client));
         }
-        let keep_ms = self.settings.trackingdelay_s * 1000;
+        let keep_ms = crate::secs_to_ms(self.settings.trackingdelay_s);
         self.tracking
             .retain(|_, (_, at)| now.saturating_sub(*at) <= keep_ms);
         actions

@@ -151,7 +151,7 @@ impl UpsmonCore {
                 ..Monitored::default()
             })
             .collect();
-        let sleep_ms = conf.pollfreq_s * 1000;
+        let sleep_ms = crate::secs_to_ms(conf.pollfreq_s);
         UpsmonCore {
             conf,
             monitors,
@@ -217,9 +217,9 @@ impl UpsmonCore {
         }
         // Polling continues at the new POLLFREQ, or POLLFREQALERT while on battery.
         self.sleep_ms = if monitors.iter().any(|m| m.ob) {
-            conf.pollfreqalert_s * 1000
+            crate::secs_to_ms(conf.pollfreqalert_s)
         } else {
-            conf.pollfreq_s * 1000
+            crate::secs_to_ms(conf.pollfreq_s)
         };
         self.monitors = monitors;
         self.conf = conf;
@@ -327,7 +327,7 @@ impl UpsmonCore {
             self.notify(NotifyType::CommBad, Some(ups), "");
             return;
         }
-        let nocomm_ms = self.conf.nocommwarntime_s * 1000;
+        let nocomm_ms = crate::secs_to_ms(self.conf.nocommwarntime_s);
         let monitor = &self.monitors[ups];
         let since_poll = monitor.lastpoll.map(|t| now.saturating_sub(t));
         let since_warn = monitor.lastncwarn.map(|t| now.saturating_sub(t));
@@ -338,7 +338,7 @@ impl UpsmonCore {
     }
 
     fn set_alert_sleep(&mut self) {
-        self.sleep_ms = self.conf.pollfreqalert_s * 1000;
+        self.sleep_ms = crate::secs_to_ms(self.conf.pollfreqalert_s);
     }
 
     fn parse_status(&mut self, now: Millis, ups: usize, text: &str) {
@@ -419,7 +419,7 @@ impl UpsmonCore {
                 self.monitors[ups].oversince = None;
             }
             if !self.any_alert() {
-                self.sleep_ms = self.conf.pollfreq_s * 1000;
+                self.sleep_ms = crate::secs_to_ms(self.conf.pollfreq_s);
             }
         }
     }
@@ -433,7 +433,7 @@ impl UpsmonCore {
     fn status_token(&mut self, now: Millis, ups: usize, token: &StatusToken) {
         match token {
             StatusToken::Ol => {
-                self.sleep_ms = self.conf.pollfreq_s * 1000;
+                self.sleep_ms = crate::secs_to_ms(self.conf.pollfreq_s);
                 let monitor = &mut self.monitors[ups];
                 if !monitor.ol {
                     let silent = monitor.linestate == -1;
@@ -458,7 +458,7 @@ impl UpsmonCore {
                 self.notify(NotifyType::LowBatt, Some(ups), "");
             }
             StatusToken::Rb => {
-                let rbwarn_ms = self.conf.rbwarntime_s * 1000;
+                let rbwarn_ms = crate::secs_to_ms(self.conf.rbwarntime_s);
                 let due = self.monitors[ups]
                     .lastrbwarn
                     .is_none_or(|t| now.saturating_sub(t) > rbwarn_ms);
@@ -557,13 +557,13 @@ impl UpsmonCore {
         if m.primary {
             return true;
         }
-        now.saturating_sub(m.lastnoncrit) > self.conf.hostsync_s * 1000
+        now.saturating_sub(m.lastnoncrit) > crate::secs_to_ms(self.conf.hostsync_s)
     }
 
     /// After all monitors were polled: applies the critical rule and schedules the next
     /// poll. Returns true when the shutdown sequence started.
     pub fn end_poll_cycle(&mut self, now: Millis) -> bool {
-        let deadtime_ms = self.conf.deadtime_s * 1000;
+        let deadtime_ms = crate::secs_to_ms(self.conf.deadtime_s);
         let mut healthy: u64 = 0;
         for ups in 0..self.monitors.len() {
             let m = &self.monitors[ups];
@@ -593,7 +593,7 @@ impl UpsmonCore {
             return true;
         }
         self.phase = Phase::Monitoring {
-            next_poll: now + self.sleep_ms,
+            next_poll: now.saturating_add(self.sleep_ms),
         };
         false
     }
@@ -620,7 +620,7 @@ impl UpsmonCore {
             return;
         };
         let waited_ms = now.saturating_sub(start);
-        let expired = waited_ms > self.conf.hostsync_s * 1000;
+        let expired = waited_ms > crate::secs_to_ms(self.conf.hostsync_s);
         if max_logins <= 1 || expired {
             if expired && max_logins > 1 {
                 self.events.push(LogEvent::HostsyncExpired);
@@ -638,7 +638,7 @@ impl UpsmonCore {
         }
         self.phase = Phase::WaitingHostsync {
             start,
-            next_query: now + HOSTSYNC_POLL_MS,
+            next_query: now.saturating_add(HOSTSYNC_POLL_MS),
         };
     }
 
@@ -646,7 +646,7 @@ impl UpsmonCore {
         self.events.push(LogEvent::AutoShutdown);
         self.notify(NotifyType::Shutdown, None, "");
         self.phase = Phase::FinalDelay {
-            until: now + self.conf.finaldelay_s * 1000,
+            until: now.saturating_add(crate::secs_to_ms(self.conf.finaldelay_s)),
         };
     }
 

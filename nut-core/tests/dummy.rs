@@ -325,3 +325,20 @@ fn answers_to_upsd() {
         ],
     );
 }
+
+#[test]
+fn a_huge_timer_holds_for_ever_instead_of_overflowing() {
+    let (mut state, mut device) = started(
+        "ups.status: OL\nTIMER 18446744073709551615\nups.status: OB\n",
+        "huge.seq",
+        DummyMode::Loop,
+    );
+    device.poll(5_000, &mut state);
+    assert_eq!(state.tree().get("ups.status").map(|v| v.value.as_str()), Some("OL"));
+    device.poll(u64::MAX - 1, &mut state);
+    assert_eq!(
+        state.tree().get("ups.status").map(|v| v.value.as_str()),
+        Some("OL"),
+        "the timer saturates at the end of time"
+    );
+}

@@ -508,3 +508,33 @@ fn reload_forgets_dropped_upses() {
     assert_eq!(step(&mut core, 2000, "next"), ["sleep 7000"]);
     assert_eq!(step(&mut core, 7000, "0: OB DISCHRG"), ["ONBATT"]);
 }
+
+#[test]
+fn huge_configured_durations_saturate_instead_of_overflowing() {
+    let huge = u64::MAX / 10;
+    let mut core = UpsmonCore::new(
+        0,
+        conf(&format!(
+            "{PRIMARY}POLLFREQ {huge}\nPOLLFREQALERT {huge}\nHOSTSYNC {huge}\n\
+             FINALDELAY {huge}\nDEADTIME {huge}\nNOCOMMWARNTIME {huge}\nRBWARNTIME {huge}\n"
+        )),
+    );
+    assert_eq!(core.next_command(0), Command::PollAll);
+    core.poll_result(0, 0, PollOutcome::Status("OB LB".into()));
+    assert!(core.end_poll_cycle(0), "OB LB on a primary is critical");
+    assert!(matches!(core.next_command(1), Command::SetFsd(_)));
+    core.fsd_sent(1);
+    assert!(matches!(core.next_command(1), Command::QueryNumLogins(_)));
+    core.numlogins_result(1, 3);
+    // HOSTSYNC "for ever": the primary keeps waiting, and the next query time is sane.
+    match core.next_command(2) {
+        Command::SleepUntil(at) => assert!(at >= 2 && at < u64::MAX / 2, "{at}"),
+        other => panic!("{other:?}"),
+    }
+    core.numlogins_result(u64::MAX - 5, 1);
+    // FINALDELAY "for ever" saturates at the end of time instead of wrapping to 0.
+    match core.next_command(u64::MAX - 5) {
+        Command::SleepUntil(at) => assert_eq!(at, u64::MAX),
+        other => panic!("{other:?}"),
+    }
+}

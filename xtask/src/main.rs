@@ -68,7 +68,15 @@ fn sim(path: Option<String>) -> Result<(), String> {
 }
 
 /// Fuzz targets in `fuzz/` (cargo-fuzz layout).
-const FUZZ_TARGETS: &[&str] = &["tokenizer", "request", "socket", "configs"];
+const FUZZ_TARGETS: &[&str] = &[
+    "tokenizer",
+    "request",
+    "socket",
+    "configs",
+    "upsmon_timeline",
+    "dummy_timeline",
+    "session",
+];
 
 /// Runs every fuzz target for `seconds` each; installs cargo-fuzz when missing.
 /// cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
