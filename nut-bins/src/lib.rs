@@ -16,4 +16,5 @@ pub mod session;
 pub mod tls;
 pub mod upsd;
 pub mod upsmon;
+pub mod upssched;
 pub mod wiring;

@@ -121,11 +121,20 @@ impl Sys for RealSys {
 
     async fn exec(
         &self,
-        _purpose: ExecPurpose,
+        purpose: ExecPurpose,
         command: &str,
         args: &[String],
         env: &[(String, String)],
     ) -> io::Result<i32> {
+        if purpose == ExecPurpose::CmdScript {
+            // upssched's CMDSCRIPT: argv, no shell (NUT 2.8.x).
+            let status = tokio::process::Command::new(command)
+                .args(args)
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .status()
+                .await?;
+            return Ok(status.code().unwrap_or(-1));
+        }
         // The command line goes through the shell like NUT's system(); arguments are
         // passed as $1... so a message can never inject shell syntax.
         let script = if args.is_empty() {
@@ -160,6 +169,19 @@ impl Sys for RealSys {
         match tokio::fs::remove_file(path).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
+        }
+    }
+
+    async fn create_new(&self, path: &str) -> io::Result<bool> {
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
         }
     }
 }

@@ -73,6 +73,9 @@ pub trait Sys: Clone + Send + Sync + 'static {
     fn read_file(&self, path: &str) -> impl Future<Output = io::Result<Option<Vec<u8>>>> + Send;
     /// Removes a file; a missing file is not an error.
     fn remove_file(&self, path: &str) -> impl Future<Output = io::Result<()>> + Send;
+    /// Creates an empty file only if none exists (`O_CREAT|O_EXCL`, for lock files);
+    /// `Ok(false)` when it already exists.
+    fn create_new(&self, path: &str) -> impl Future<Output = io::Result<bool>> + Send;
 }
 
 /// Why a command runs (the simulation models each differently).
@@ -82,7 +85,8 @@ pub enum ExecPurpose {
     Shutdown,
     /// upsmon's NOTIFYCMD.
     Notify,
-    /// upssched's CMDSCRIPT.
+    /// upssched's CMDSCRIPT: `command` is the program and `args` its arguments, run
+    /// without a shell.
     CmdScript,
 }
 

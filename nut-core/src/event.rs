@@ -241,6 +241,31 @@ pub enum Event {
         error: String,
     },
 
+    // ---- upssched ---------------------------------------------------------------
+    /// CMDSCRIPT ran (for an EXECUTE line, an expired timer or a cancel's fallback).
+    CmdScriptRan {
+        /// CMDSCRIPT's argument.
+        cmd: String,
+        /// Its exit status.
+        status: i32,
+    },
+    /// CMDSCRIPT could not be run.
+    CmdScriptFailed {
+        /// CMDSCRIPT's argument.
+        cmd: String,
+        /// Why.
+        error: String,
+    },
+    /// A timer expired.
+    TimerExpired {
+        /// The timer's name.
+        name: String,
+    },
+    /// The upssched timer daemon started.
+    TimerDaemonStarted,
+    /// The timer daemon had no timer for a while and exits.
+    TimerDaemonExiting,
+
     // ---- every daemon -----------------------------------------------------------
     /// A problem (or warning) found in a config file.
     Config(Diagnostic),
@@ -297,6 +322,9 @@ impl Event {
             Event::NoShutdownCmd => Level::Err,
             Event::LoggedOut => Level::Info,
             Event::NotifyCmdFailed { .. } => Level::Err,
+            Event::CmdScriptRan { .. } | Event::TimerExpired { .. } => Level::Info,
+            Event::CmdScriptFailed { .. } => Level::Err,
+            Event::TimerDaemonStarted | Event::TimerDaemonExiting => Level::Info,
             Event::Config(d) if d.severity == crate::config::Severity::Error => Level::Err,
             Event::Config(_) => Level::Warning,
             Event::Reloaded => Level::Info,
@@ -350,6 +378,11 @@ impl Event {
             Event::NoShutdownCmd => "no_shutdowncmd",
             Event::LoggedOut => "logged_out",
             Event::NotifyCmdFailed { .. } => "notifycmd_failed",
+            Event::CmdScriptRan { .. } => "cmdscript_ran",
+            Event::CmdScriptFailed { .. } => "cmdscript_failed",
+            Event::TimerExpired { .. } => "timer_expired",
+            Event::TimerDaemonStarted => "timer_daemon_started",
+            Event::TimerDaemonExiting => "timer_daemon_exiting",
             Event::Config(_) => "config",
             Event::Reloaded => "reloaded",
             Event::ReloadFailed { .. } => "reload_failed",
@@ -461,6 +494,11 @@ impl Event {
             Event::ShutdownCmdFailed { error }
             | Event::NotifyCmdFailed { error }
             | Event::ReloadFailed { error } => vec![("error", s(error))],
+            Event::CmdScriptRan { cmd, status } => {
+                vec![("cmd", s(cmd)), ("status", status.to_string())]
+            }
+            Event::CmdScriptFailed { cmd, error } => vec![("cmd", s(cmd)), ("error", s(error))],
+            Event::TimerExpired { name } => vec![("name", s(name))],
             Event::Config(d) => vec![("diagnostic", d.to_string())],
             Event::Signal { number, what } => {
                 vec![("signal", number.to_string()), ("what", s(what))]
@@ -470,6 +508,8 @@ impl Event {
             | Event::AutoShutdown
             | Event::NoShutdownCmd
             | Event::LoggedOut
+            | Event::TimerDaemonStarted
+            | Event::TimerDaemonExiting
             | Event::Reloaded => Vec::new(),
         }
     }
@@ -569,6 +609,15 @@ impl fmt::Display for Event {
             Event::NoShutdownCmd => write!(f, "No SHUTDOWNCMD configured, cannot shut down"),
             Event::LoggedOut => write!(f, "Logged out (connections to upsd closed)"),
             Event::NotifyCmdFailed { error } => write!(f, "Can't run NOTIFYCMD: {error}"),
+            Event::CmdScriptRan { cmd, status } => {
+                write!(f, "Execute command \"{cmd}\" OK (exit status {status})")
+            }
+            Event::CmdScriptFailed { cmd, error } => {
+                write!(f, "Execute command failure: \"{cmd}\": {error}")
+            }
+            Event::TimerExpired { name } => write!(f, "Event: {name}"),
+            Event::TimerDaemonStarted => write!(f, "Timer daemon started"),
+            Event::TimerDaemonExiting => write!(f, "Timer queue empty, exiting"),
             Event::Config(d) => write!(f, "{d}"),
             Event::Reloaded => write!(f, "Configuration reloaded"),
             Event::ReloadFailed { error } => write!(

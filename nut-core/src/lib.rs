@@ -22,6 +22,7 @@ pub mod tokenizer;
 pub mod upsc;
 pub mod upsd;
 pub mod upsmon;
+pub mod upssched;
 
 /// Monotonic time as seen by a state machine: milliseconds since the shell started it.
 /// Shells derive it from `tokio::time::Instant`, so turmoil drives it in the simulation.

@@ -385,6 +385,18 @@ impl Sys for SimSys {
         }))
     }
 
+    async fn create_new(&self, path: &str) -> io::Result<bool> {
+        Ok(self.with_world(|w| {
+            let key = (self.host.to_string(), path.to_string());
+            if w.files.contains_key(&key) {
+                false
+            } else {
+                w.files.insert(key, Vec::new());
+                true
+            }
+        }))
+    }
+
     async fn remove_file(&self, path: &str) -> io::Result<()> {
         self.with_world(|w| w.files.remove(&(self.host.to_string(), path.to_string())));
         Ok(())

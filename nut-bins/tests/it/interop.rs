@@ -1,6 +1,6 @@
-//! Real NUT peers against our daemons (Debian's nut-client; installed by .ci/run).
-//! On a machine without them the tests say so and pass; in CI (CI=true) a missing
-//! peer is a failure.
+//! Real NUT peers against our daemons (Debian's nut-client; installed by .ci/run and
+//! `cargo xtask test`). A missing peer is a test failure that names it: a test never
+//! passes without the peer it needs.
 
 use crate::lab::{bin, run, start_server, Lab};
 use std::path::Path;
@@ -10,18 +10,14 @@ pub(crate) fn peer(path: &str) -> Option<&Path> {
     present(&path.display().to_string(), path.exists()).then_some(path)
 }
 
-/// `what` is installed: true; missing: false outside CI (the test says so and passes),
-/// a failure in CI.
+/// `what` is installed: true; missing: the test fails with a message naming it.
 pub(crate) fn present(what: &str, installed: bool) -> bool {
-    if installed {
-        return true;
-    }
     assert!(
-        std::env::var("CI").is_err(),
-        "{what} is required in CI (ci/install-peers.sh installs it)"
+        installed,
+        "{what} is not installed: this test needs it (`bash ci/install-peers.sh` as root, \
+         or `cargo xtask test`, installs every peer)"
     );
-    eprintln!("skipping: {what} is not installed");
-    false
+    true
 }
 
 /// A Python interpreter that can import every one of `modules` (see [`peer`]).

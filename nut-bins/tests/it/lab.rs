@@ -35,6 +35,7 @@ pub fn bin(name: &str) -> PathBuf {
         "upscmd" => env!("CARGO_BIN_EXE_upscmd"),
         "upsrw" => env!("CARGO_BIN_EXE_upsrw"),
         "upslog" => env!("CARGO_BIN_EXE_upslog"),
+        "upssched" => env!("CARGO_BIN_EXE_upssched"),
         other => panic!("unknown binary {other}"),
     };
     PathBuf::from(exe)

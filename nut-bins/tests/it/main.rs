@@ -13,3 +13,4 @@ mod tls;
 mod transcripts;
 mod upsd_server;
 mod upsmon_reload;
+mod upssched;

@@ -14,7 +14,7 @@ use crate::lab::{bin, exchange, is_root, start_server, start_server_with, wait_f
 use std::path::Path;
 use std::time::Duration;
 
-const NUT_UPSMON: &str = "/lib/nut/upsmon";
+pub(crate) const NUT_UPSMON: &str = "/lib/nut/upsmon";
 const DEV: &str = "battery.charge: 100\nups.status: OL CHRG\n";
 const LOW: &str = "battery.charge: 10\nups.status: OB LB DISCHRG\n";
 /// The secondary's FINALDELAY is well below the primary's HOSTSYNC (as NUT's docs ask),
@@ -33,7 +33,7 @@ fn upsmon_conf(lab: &Lab, port: u16, role: &str, user: &str, password: &str) -> 
 
 /// Starts Debian's upsmon (`-p -F`: one root process in the foreground) with config
 /// directory `confdir`, in a private mount namespace whose /run/nut is a lab directory.
-fn spawn_nut_upsmon(lab: &mut Lab, label: &str, confdir: &str) {
+pub(crate) fn spawn_nut_upsmon(lab: &mut Lab, label: &str, confdir: &str) {
     let run_dir = lab.path(&format!("run-{label}"));
     std::fs::create_dir_all(run_dir.join("nut")).unwrap();
     // Without /run/nut on the host (no nut-client tmpfiles), bind over /run instead.
