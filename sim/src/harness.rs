@@ -63,6 +63,10 @@ fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
     for (key, value) in &host.upsmon {
         text.push_str(&format!("{key} {value}\n"));
     }
+    for line in &host.upsmon_lines {
+        text.push_str(line);
+        text.push('\n');
+    }
     text
 }
 
@@ -87,6 +91,9 @@ pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String
                 .to_string(),
         ));
     }
+    if let Some(upssched) = &host.upssched {
+        files.push((conf("upssched.conf"), upssched.clone()));
+    }
     for (path, text) in &host.files {
         files.push((path.clone(), text.clone()));
     }
@@ -103,6 +110,11 @@ pub fn upsmon_conf(
     nut_bins::upsmon::wire(&sys, &env())
         .map(|w| w.conf)
         .map_err(|e| format!("host {}: {e}", host.name))
+}
+
+/// The NUT environment of every simulated process.
+pub fn nut_env() -> NutEnv {
+    env()
 }
 
 fn env() -> NutEnv {
@@ -134,6 +146,9 @@ pub fn preflight(scenario: &Scenario) -> Result<(), String> {
         let (_, sys) = preflight_world(scenario, host);
         let fail = |e: String| format!("host {}: {e}", host.name);
         nut_bins::upsmon::wire(&sys, &env()).map_err(fail)?;
+        if host.upssched.is_some() {
+            nut_bins::upssched::wire(&sys, &env()).map_err(fail)?;
+        }
         if host.role == Role::Primary {
             nut_bins::upsd::wire(&sys, &env(), scenario.seed).map_err(fail)?;
             nut_bins::driver::wire(&sys, &env(), &driver_args(scenario)).map_err(fail)?;
@@ -246,6 +261,10 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 .insert(host.name.clone(), secs_to_ms(host.shutdown_s));
             for (path, text) in config_files(scenario, host) {
                 w.files.insert((host.name.clone(), path), text.into_bytes());
+            }
+            for (cmd, action) in &host.cmdscript {
+                w.cmdscript_actions
+                    .insert((host.name.clone(), cmd.clone()), action.clone());
             }
         }
     }
@@ -393,6 +412,25 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             ));
         }
         sim.step().map_err(|e| format!("simulation failed: {e}"))?;
+        // A CMDSCRIPT that runs `upsmon -c fsd` signals that host's upsmon.
+        let requests = std::mem::take(
+            &mut world
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .fsd_requests,
+        );
+        for host in requests {
+            apply_fault(
+                &mut sim,
+                &world,
+                &controls,
+                &FaultAction::Signal {
+                    host,
+                    process: "upsmon".to_string(),
+                    signal: crate::scenario::SignalName::Fsd,
+                },
+            );
+        }
         // Halted hosts stop running anything; the primary's halt triggers the late
         // shutdown (upsdrvctl shutdown) when POWERDOWNFLAG is set.
         let halted: Vec<(String, u64)> = {

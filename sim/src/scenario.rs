@@ -120,6 +120,17 @@ pub struct HostSpec {
     /// Extra files on the host (path to text), e.g. a POWERDOWNFLAG left over.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// Lines appended to upsmon.conf verbatim (for directives that repeat, such as
+    /// NOTIFYFLAG).
+    #[serde(default)]
+    pub upsmon_lines: Vec<String>,
+    /// The host's upssched.conf (used when upsmon's NOTIFYCMD is upssched).
+    #[serde(default)]
+    pub upssched: Option<String>,
+    /// What the upssched CMDSCRIPT does per argument: `upsmon -c fsd` makes this host's
+    /// upsmon shut down; any other text is only recorded.
+    #[serde(default)]
+    pub cmdscript: BTreeMap<String, String>,
 }
 
 fn default_shutdown_s() -> f64 {

@@ -237,6 +237,12 @@ pub struct World {
     pub hosts: BTreeMap<String, HostState>,
     /// How long each host's SHUTDOWNCMD takes.
     pub shutdown_ms: BTreeMap<String, u64>,
+    /// What each host's upssched CMDSCRIPT does for an argument, per (host, argument):
+    /// `upsmon -c fsd` asks that host's upsmon to shut down; anything else is only
+    /// recorded.
+    pub cmdscript_actions: BTreeMap<(String, String), String>,
+    /// Hosts whose CMDSCRIPT asked for `upsmon -c fsd`; the harness delivers it.
+    pub fsd_requests: Vec<String>,
 }
 
 /// Shared handle on the [`World`].
@@ -331,13 +337,92 @@ impl Sys for SimSys {
         Ok((!names.is_empty()).then_some(names))
     }
 
-    async fn exec(
+    // A named, boxed future: upssched's client runs inside `exec` and runs CMDSCRIPT
+    // through `exec` again, which an opaque `impl Future` type cannot contain.
+    #[allow(refining_impl_trait)]
+    fn exec(
+        &self,
+        purpose: ExecPurpose,
+        command: &str,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<i32>> + Send + 'static>> {
+        let (sys, command, args, env) = (self.clone(), command.to_string(), args.to_vec(), env.to_vec());
+        Box::pin(async move { sys.exec_owned(purpose, &command, &args, &env).await })
+    }
+
+    async fn write_file(&self, path: &str, data: &[u8]) -> io::Result<()> {
+        self.with_world(|w| {
+            w.files
+                .insert((self.host.to_string(), path.to_string()), data.to_vec())
+        });
+        Ok(())
+    }
+
+    async fn read_file(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.with_world(|w| {
+            w.files
+                .get(&(self.host.to_string(), path.to_string()))
+                .cloned()
+        }))
+    }
+
+    async fn create_new(&self, path: &str) -> io::Result<bool> {
+        Ok(self.with_world(|w| {
+            let key = (self.host.to_string(), path.to_string());
+            match w.files.entry(key) {
+                std::collections::btree_map::Entry::Occupied(_) => false,
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(Vec::new());
+                    true
+                }
+            }
+        }))
+    }
+
+    async fn remove_file(&self, path: &str) -> io::Result<()> {
+        self.with_world(|w| w.files.remove(&(self.host.to_string(), path.to_string())));
+        Ok(())
+    }
+}
+
+impl SimSys {
+    async fn exec_owned(
         &self,
         purpose: ExecPurpose,
         command: &str,
         _args: &[String],
         env: &[(String, String)],
     ) -> io::Result<i32> {
+        if purpose == ExecPurpose::Notify && is_upssched(command) {
+            // upsmon's NOTIFYCMD is upssched: the same upssched code runs on this host,
+            // its timer daemon as a task of the host.
+            let sys = SimSys::new(&self.host, "upssched", self.world.clone());
+            let notice = nut_core::upssched::Notice {
+                notifytype: env_value(env, "NOTIFYTYPE"),
+                upsname: env_value(env, "UPSNAME"),
+                message: _args.first().cloned().unwrap_or_default(),
+            };
+            let run: std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<i32>> + Send>> =
+                Box::pin(run_upssched(sys, notice));
+            return run.await;
+        }
+        if purpose == ExecPurpose::CmdScript {
+            let cmd = _args.last().cloned().unwrap_or_default();
+            self.with_world(|w| {
+                let action = w
+                    .cmdscript_actions
+                    .get(&(self.host.to_string(), cmd.clone()))
+                    .cloned();
+                if action.as_deref() == Some("upsmon -c fsd") {
+                    w.fsd_requests.push(self.host.to_string());
+                }
+            });
+        }
+        if purpose == ExecPurpose::CmdScript {
+            // upssched reports CMDSCRIPT runs itself (Event::CmdScriptRan).
+            return Ok(0);
+        }
         if purpose != ExecPurpose::Shutdown {
             let notifytype = env
                 .iter()
@@ -368,38 +453,56 @@ impl Sys for SimSys {
         });
         Ok(0)
     }
+}
 
-    async fn write_file(&self, path: &str, data: &[u8]) -> io::Result<()> {
-        self.with_world(|w| {
-            w.files
-                .insert((self.host.to_string(), path.to_string()), data.to_vec())
-        });
-        Ok(())
-    }
+fn is_upssched(command: &str) -> bool {
+    command
+        .split_whitespace()
+        .next()
+        .is_some_and(|program| program.rsplit('/').next() == Some("upssched"))
+}
 
-    async fn read_file(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
-        Ok(self.with_world(|w| {
-            w.files
-                .get(&(self.host.to_string(), path.to_string()))
-                .cloned()
-        }))
-    }
+fn env_value(env: &[(String, String)], name: &str) -> String {
+    env.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
 
-    async fn create_new(&self, path: &str) -> io::Result<bool> {
-        Ok(self.with_world(|w| {
-            let key = (self.host.to_string(), path.to_string());
-            if w.files.contains_key(&key) {
-                false
-            } else {
-                w.files.insert(key, Vec::new());
-                true
-            }
-        }))
-    }
-
-    async fn remove_file(&self, path: &str) -> io::Result<()> {
-        self.with_world(|w| w.files.remove(&(self.host.to_string(), path.to_string())));
-        Ok(())
+/// upssched for one notification on a simulated host, through nut-bins' upssched code:
+/// the config from the host's `/etc/nut/upssched.conf`, the daemon as a task.
+async fn run_upssched(sys: SimSys, notice: nut_core::upssched::Notice) -> io::Result<i32> {
+    let env = crate::harness::nut_env();
+    let conf = match nut_bins::upssched::wire(&sys, &env) {
+        Ok(conf) => conf,
+        Err(error) => {
+            sys.event(Event::CmdScriptFailed {
+                cmd: "upssched".to_string(),
+                error,
+            });
+            return Ok(1);
+        }
+    };
+    let daemon_sys = sys.clone();
+    let daemon_conf = conf.clone();
+    let start = move || {
+        let (sys, conf) = (daemon_sys.clone(), daemon_conf.clone());
+        async move {
+            let daemon: std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<()>> + Send>> =
+                Box::pin(nut_bins::upssched::daemon(SimNet, sys, conf));
+            tokio::spawn(daemon);
+            Ok(())
+        }
+    };
+    match nut_bins::upssched::client(&SimNet, &sys, &conf, &notice, start).await {
+        Ok(()) => Ok(0),
+        Err(error) => {
+            sys.event(Event::CmdScriptFailed {
+                cmd: "upssched".to_string(),
+                error,
+            });
+            Ok(1)
+        }
     }
 }
 
