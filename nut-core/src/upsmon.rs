@@ -115,6 +115,8 @@ enum Phase {
         start: Millis,
         /// Next query.
         next_query: Millis,
+        /// SHUTDOWN_HOSTSYNC was sent.
+        announced: bool,
     },
     FinalDelay {
         /// Until.
@@ -557,19 +559,19 @@ impl UpsmonCore {
         if m.primary {
             return true;
         }
-        now.saturating_sub(m.lastnoncrit) > crate::secs_to_ms(self.conf.hostsync_s)
+        whole_seconds_between(m.lastnoncrit, now) > self.conf.hostsync_s
     }
 
     /// After all monitors were polled: applies the critical rule and schedules the next
     /// poll. Returns true when the shutdown sequence started.
     pub fn end_poll_cycle(&mut self, now: Millis) -> bool {
-        let deadtime_ms = crate::secs_to_ms(self.conf.deadtime_s);
         let mut healthy: u64 = 0;
         for ups in 0..self.monitors.len() {
             let m = &self.monitors[ups];
+            // Whole seconds, strict "greater than", as NUT's `now - lastpoll > deadtime`.
             let dead = m
                 .lastpoll
-                .is_none_or(|t| now.saturating_sub(t) > deadtime_ms);
+                .is_none_or(|t| whole_seconds_between(t, now) > self.conf.deadtime_s);
             if dead && m.ob && !m.lb {
                 let system = m.system.clone();
                 self.monitors[ups].lb = true;
@@ -610,17 +612,24 @@ impl UpsmonCore {
             self.phase = Phase::WaitingHostsync {
                 start: now,
                 next_query: now,
+                announced: false,
             };
         }
     }
 
     /// The largest NUMLOGINS over the primary UPSes (errors count as 0).
     pub fn numlogins_result(&mut self, now: Millis, max_logins: u32) {
-        let Phase::WaitingHostsync { start, .. } = self.phase else {
+        let Phase::WaitingHostsync {
+            start, announced, ..
+        } = self.phase
+        else {
             return;
         };
         let waited_ms = now.saturating_sub(start);
-        let expired = waited_ms > crate::secs_to_ms(self.conf.hostsync_s);
+        // NUT compares whole seconds with a strict "greater than" (`difftime(now,
+        // start) > hostsync` on time() values), so HOSTSYNC 15 waits between 15 and
+        // 16 seconds, never less.
+        let expired = whole_seconds_between(start, now) > self.conf.hostsync_s;
         if max_logins <= 1 || expired {
             if expired && max_logins > 1 {
                 self.events.push(LogEvent::HostsyncExpired);
@@ -633,12 +642,16 @@ impl UpsmonCore {
             self.do_shutdown(now);
             return;
         }
-        if waited_ms == 0 {
+        // Secondaries are still logged in: say once that the primary waits for them
+        // (NUT 2.8.5's SHUTDOWN_HOSTSYNC, sent on the first query).
+        if !announced {
             self.notify(NotifyType::ShutdownHostsync, None, "");
+            self.events.push(LogEvent::HostsyncWaiting { logins: max_logins });
         }
         self.phase = Phase::WaitingHostsync {
             start,
             next_query: now.saturating_add(HOSTSYNC_POLL_MS),
+            announced: true,
         };
     }
 
@@ -654,4 +667,10 @@ impl UpsmonCore {
     pub fn shutdown_done(&mut self) {
         self.phase = Phase::Done;
     }
+}
+
+/// Whole seconds between two times as NUT counts them: both truncated to seconds (as
+/// `time()` values), then subtracted.
+fn whole_seconds_between(earlier: Millis, later: Millis) -> u64 {
+    (later / 1000).saturating_sub(earlier / 1000)
 }

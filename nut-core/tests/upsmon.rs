@@ -171,15 +171,26 @@ fn primary_waits_for_secondaries() {
         (6500, "next", "run-shutdown"),
     ]);
     check(PRIMARY, &steps);
-    // HOSTSYNC (15 s) expires with a secondary still there.
+    // HOSTSYNC (15 s) expires with a secondary still there: NUT compares whole
+    // seconds with a strict "greater than", so 16 - 1 = 15 s is not yet expired and
+    // 17 - 1 = 16 s is. SHUTDOWN_HOSTSYNC is sent once, at the first query.
     let mut steps = base.to_vec();
     steps.extend_from_slice(&[
         (1000, "logins 2", "SHUTDOWN_HOSTSYNC"),
         (8000, "logins 2", ""),
         (16000, "logins 2", ""),
-        (16001, "logins 2", "SHUTDOWN HOSTSYNC-EXPIRED"),
-        (16001, "next", "sleep 21001"),
-        (21001, "next", "run-shutdown"),
+        (16999, "logins 2", ""),
+        (17000, "logins 2", "SHUTDOWN HOSTSYNC-EXPIRED"),
+        (17000, "next", "sleep 22000"),
+        (22000, "next", "run-shutdown"),
+    ]);
+    check(PRIMARY, &steps);
+    // SHUTDOWN_HOSTSYNC also when the first query comes a while after FSD.
+    let mut steps = base.to_vec();
+    steps.extend_from_slice(&[
+        (1400, "logins 2", "SHUTDOWN_HOSTSYNC"),
+        (1650, "logins 2", ""),
+        (1900, "logins 1", "SHUTDOWN HOSTSYNC-DONE"),
     ]);
     check(PRIMARY, &steps);
     // NUMLOGINS errors count as 0 (driver gone): no waiting at all.
@@ -202,13 +213,15 @@ fn secondary_waits_hostsync_for_fsd() {
             (9000, "0: OB LB", ""),
             (9000, "end", ""),
             // HOSTSYNC (15 s) since the last non-critical reading (7000: OB before LB).
+            // Whole seconds, strict: 22 - 7 = 15 is not more than HOSTSYNC, 23 - 7 is.
             (22000, "0: OB LB", ""),
             (22000, "end", ""),
-            (22001, "end", "CRIT"),
-            (22001, "next", "setfsd -"),
-            (22001, "fsd-sent", "SHUTDOWN"),
-            (22001, "next", "sleep 27001"),
-            (27001, "next", "run-shutdown"),
+            (22999, "end", ""),
+            (23000, "end", "CRIT"),
+            (23000, "next", "setfsd -"),
+            (23000, "fsd-sent", "SHUTDOWN"),
+            (23000, "next", "sleep 28000"),
+            (28000, "next", "run-shutdown"),
         ],
     );
 }
@@ -303,7 +316,9 @@ HOSTSYNC 15
             (12000, "end", "ASSUMED-DEAD CRIT"),
         ],
     );
-    // Secondary: also waits HOSTSYNC since its last non-critical reading (5000).
+    // Secondary: also waits HOSTSYNC since its last non-critical reading (5000), in
+    // whole seconds with a strict "greater than" as NUT: 20 - 5 = 15 is not enough,
+    // 21 - 5 = 16 is.
     check(
         &secondary,
         &[
@@ -313,7 +328,8 @@ HOSTSYNC 15
             (12000, "0! DATA-STALE", ""),
             (12000, "end", "ASSUMED-DEAD"),
             (20000, "end", ""),
-            (20001, "end", "CRIT"),
+            (20999, "end", ""),
+            (21000, "end", "CRIT"),
         ],
     );
     // Dead but last known on line: never critical.
