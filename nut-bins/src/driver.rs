@@ -47,18 +47,26 @@ enum Input {
     Disconnected(u64),
 }
 
+/// Called once when a daemon is ready to serve (its socket listens): the binary uses it
+/// to let the parent of a backgrounded driver exit, and for PID files.
+pub type Ready = Option<Box<dyn FnOnce() + Send>>;
+
 /// Runs dummy-ups until the process is stopped.
 pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
     net: N,
     sys: S,
     config: DummyConfig,
     mut source: D,
+    ready: Ready,
 ) -> io::Result<()> {
     let socket_name = format!("dummy-ups-{}", config.ups);
     let listener = net.bind_local(&socket_name).await?;
     sys.event(Event::DriverListening {
         socket: socket_name.clone(),
     });
+    if let Some(ready) = ready {
+        ready();
+    }
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(1024);
     // Tasks live in a JoinSet owned by this future: stopping the driver (dropping the
     // future) stops every connection too, as a process exit would.
@@ -416,7 +424,7 @@ pub async fn process<N: Net, S: Sys, F: DataSource>(
     signals: mpsc::Receiver<Signal>,
 ) -> io::Result<()> {
     let wiring = wire(&sys, &env, &args).map_err(io::Error::other)?;
-    run_wired(net_for(&wiring.statepath), sys, wiring, open_file, signals).await
+    run_wired(net_for(&wiring.statepath), sys, wiring, open_file, signals, None).await
 }
 
 /// The second half of [`process`], for a shell that does something between wiring and
@@ -427,6 +435,7 @@ pub async fn run_wired<N: Net, S: Sys, F: DataSource>(
     wiring: DummyWiring,
     open_file: impl FnOnce(&str) -> F,
     mut signals: mpsc::Receiver<Signal>,
+    ready: Ready,
 ) -> io::Result<()> {
     let source = match &wiring.source {
         SourceSpec::File(path) => AnySource::File(open_file(path)),
@@ -434,7 +443,7 @@ pub async fn run_wired<N: Net, S: Sys, F: DataSource>(
             AnySource::Repeater(RepeaterSource::new(net.clone(), ups, host, *port))
         }
     };
-    let driver = run_dummy(net, sys.clone(), wiring.config, source);
+    let driver = run_dummy(net, sys.clone(), wiring.config, source, ready);
     tokio::pin!(driver);
     loop {
         tokio::select! {
@@ -450,4 +459,33 @@ pub async fn run_wired<N: Net, S: Sys, F: DataSource>(
             result = &mut driver => return result,
         }
     }
+}
+
+/// `dummy-ups -k`: tells the device to cut the load (the killpower step of the late
+/// shutdown). The dummy device accepts the first of the section's `sdcommands` (NUT's
+/// default: `shutdown.return`, then `load.off.delay`) and reports it as an
+/// [`Event::DeviceCommand`]; returns the command sent.
+pub fn kill_power<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<String, String> {
+    let wiring = wire(sys, env, args)?;
+    let commands = match &args.ups {
+        Some(name) => {
+            let conf = load(sys, env, "ups.conf", parse_ups_conf)?;
+            conf.find(name)
+                .map(nut_core::upsdrvctl::shutdown_commands)
+                .unwrap_or_default()
+        }
+        None => vec!["shutdown.return".to_string()],
+    };
+    let Some(cmd) = commands.into_iter().next() else {
+        return Err(format!(
+            "UPS [{}]: no shutdown command to send (sdcommands is empty)",
+            wiring.config.ups
+        ));
+    };
+    sys.event(Event::DeviceCommand {
+        ups: wiring.config.ups,
+        cmd: cmd.clone(),
+        arg: None,
+    });
+    Ok(cmd)
 }

@@ -15,6 +15,7 @@ pub mod seam;
 pub mod session;
 pub mod tls;
 pub mod upsd;
+pub mod upsdrvctl;
 pub mod upsmon;
 pub mod upssched;
 pub mod wiring;

@@ -71,19 +71,23 @@ impl Net for TokioNet {
     }
 }
 
-/// Real system effects; logs go to stderr with the program name.
+/// Real system effects; logs go to stderr with the program name (in the foreground) or
+/// to the system logger (in the background, as NUT's daemons).
 #[derive(Debug, Clone)]
 pub struct RealSys {
     program: Arc<str>,
     verbose: bool,
+    syslog: bool,
 }
 
 impl RealSys {
-    /// Effects for `program` (used as the log prefix).
+    /// Effects for `program` (used as the log prefix). Logs go to the system logger in
+    /// the background copy of a daemon, to stderr otherwise.
     pub fn new(program: &str, verbose: bool) -> Self {
         RealSys {
             program: program.into(),
             verbose,
+            syslog: is_background_child(),
         }
     }
 }
@@ -91,7 +95,11 @@ impl RealSys {
 impl Sys for RealSys {
     fn event(&self, event: Event) {
         if event.level() < Level::Debug || self.verbose {
-            eprintln!("{}: {}", self.program, event);
+            if self.syslog {
+                syslog(&self.program, event.level(), &event.to_string());
+            } else {
+                eprintln!("{}: {}", self.program, event);
+            }
         }
     }
 
@@ -263,5 +271,103 @@ pub fn nut_env() -> crate::wiring::NutEnv {
             .unwrap_or_else(|| crate::wiring::DEFAULT_CONFPATH.to_string()),
         statepath: var("NUT_STATEPATH"),
         altpidpath: var("NUT_ALTPIDPATH"),
+    }
+}
+
+/// Set in the environment of the copy of itself a daemon starts to go to the
+/// background; that copy reports readiness on its stdout.
+pub const BACKGROUND_CHILD_ENV: &str = "NUT_RS_BACKGROUND_CHILD";
+/// The line the background copy writes once it serves.
+const READY_LINE: &str = "READY";
+/// How long the parent waits for the background copy to be ready.
+pub const BACKGROUND_READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// True in the background copy of a daemon.
+pub fn is_background_child() -> bool {
+    std::env::var_os(BACKGROUND_CHILD_ENV).is_some()
+}
+
+/// Goes to the background like NUT's daemons: starts a copy of this program with the
+/// same arguments in its own process group, without a terminal, and returns the exit
+/// code for this (parent) process once the copy says it serves (0), exits (its code,
+/// or 1), or does not get ready in time (1). Call only when not
+/// [`is_background_child`].
+pub fn background() -> std::process::ExitCode {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("Fatal error: cannot find my own program to go to the background: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let child = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(BACKGROUND_CHILD_ENV, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("Fatal error: cannot go to the background: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let Some(stdout) = child.stdout.take() else {
+        return std::process::ExitCode::FAILURE;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let ready = std::io::BufReader::new(stdout).read_line(&mut line).is_ok()
+            && line.trim_end() == READY_LINE;
+        let _ = tx.send(ready);
+    });
+    match rx.recv_timeout(BACKGROUND_READY_TIMEOUT) {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => {
+            let code = child.wait().ok().and_then(|s| s.code()).unwrap_or(1);
+            eprintln!("Fatal error: the background process exited with status {code} before it was ready (see the system log)");
+            std::process::ExitCode::from(u8::try_from(code).unwrap_or(1).max(1))
+        }
+        Err(_) => {
+            eprintln!(
+                "Fatal error: the background process was not ready within {} s",
+                BACKGROUND_READY_TIMEOUT.as_secs()
+            );
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a daemon does once it serves: writes its PID file and, in the background
+/// copy, tells the waiting parent.
+pub fn ready_actions(pidfile: Option<std::path::PathBuf>) -> crate::driver::Ready {
+    Some(Box::new(move || {
+        if let Some(pidfile) = &pidfile {
+            crate::confload::write_pidfile(pidfile);
+        }
+        if is_background_child() {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{READY_LINE}");
+            let _ = out.flush();
+        }
+    }))
+}
+
+/// Sends one message to the system logger (`/dev/log`, facility daemon), as NUT's
+/// daemons log when in the background. Errors are ignored: logging must never stop a
+/// daemon.
+pub fn syslog(program: &str, level: nut_core::event::Level, message: &str) {
+    const LOG_DAEMON: u8 = 3;
+    let priority = LOG_DAEMON * 8 + level.syslog_priority();
+    let line = format!("<{priority}>{program}[{}]: {message}", std::process::id());
+    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = socket.send_to(line.as_bytes(), "/dev/log");
     }
 }

@@ -21,6 +21,7 @@ pub mod status;
 pub mod tokenizer;
 pub mod upsc;
 pub mod upsd;
+pub mod upsdrvctl;
 pub mod upsmon;
 pub mod upssched;
 

@@ -14,6 +14,9 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub struct Lab {
     pub root: PathBuf,
     children: Vec<(String, Child)>,
+    /// PID files of daemons the test started in the background (through upsdrvctl);
+    /// on drop, the PIDs they name are killed if still alive.
+    adopted: Vec<PathBuf>,
 }
 
 /// A free TCP port on 127.0.0.1 (bound then released).
@@ -36,6 +39,7 @@ pub fn bin(name: &str) -> PathBuf {
         "upsrw" => env!("CARGO_BIN_EXE_upsrw"),
         "upslog" => env!("CARGO_BIN_EXE_upslog"),
         "upssched" => env!("CARGO_BIN_EXE_upssched"),
+        "upsdrvctl" => env!("CARGO_BIN_EXE_upsdrvctl"),
         other => panic!("unknown binary {other}"),
     };
     PathBuf::from(exe)
@@ -50,6 +54,7 @@ impl Lab {
         Lab {
             root,
             children: Vec::new(),
+            adopted: Vec::new(),
         }
     }
 
@@ -63,13 +68,25 @@ impl Lab {
         std::fs::write(path, text).unwrap();
     }
 
+    /// A daemon started in the background by a test (through upsdrvctl): killed on
+    /// drop by the PID in `pidfile`, if it is still running.
+    pub fn adopt_pidfile(&mut self, pidfile: PathBuf) {
+        self.adopted.push(pidfile);
+    }
+
     /// Starts `program` with NUT_CONFPATH=`root/confdir`, shared state dir, own PID dir.
+    /// Our dummy-ups goes to the background by default, like NUT's drivers; here it
+    /// gets `-F` so the test keeps the process it started.
     pub fn spawn(&mut self, label: &str, program: &Path, confdir: &str, args: &[&str]) -> u32 {
         let piddir = self.path(&format!("pid-{label}"));
         std::fs::create_dir_all(&piddir).unwrap();
         let log = std::fs::File::create(self.path(&format!("{label}.log"))).unwrap();
+        let mut args: Vec<&str> = args.to_vec();
+        if program == bin("dummy-ups") && !args.contains(&"-F") {
+            args.insert(0, "-F");
+        }
         let child = Command::new(program)
-            .args(args)
+            .args(&args)
             .env("NUT_CONFPATH", self.path(confdir))
             .env("NUT_STATEPATH", self.path("state"))
             .env("NUT_ALTPIDPATH", piddir)
@@ -110,6 +127,14 @@ impl Drop for Lab {
         for (_, child) in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        for pidfile in &self.adopted {
+            let pid = std::fs::read_to_string(pidfile)
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok());
+            if let Some(pid) = pid {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
         }
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.root);

@@ -12,5 +12,6 @@ mod shutdown;
 mod tls;
 mod transcripts;
 mod upsd_server;
+mod upsdrvctl;
 mod upsmon_reload;
 mod upssched;

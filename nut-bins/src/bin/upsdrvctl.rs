@@ -1,0 +1,160 @@
+//! `upsdrvctl`: starts, stops and shuts down the UPS drivers of ups.conf, like NUT's.
+//!
+//! `start` runs each driver (`<driverpath>/<driver> -a <ups>`) and waits up to
+//! `maxstartdelay` for it to go to the background, retrying `maxretry` times;
+//! `stop` sends SIGTERM to the PID in `<driver>-<ups>.pid`; `shutdown` runs each
+//! driver's `-k` in ascending `sdorder`. Exit status 1 when any driver failed.
+
+use clap::Parser;
+use nut_bins::real::RealSys;
+use nut_bins::upsdrvctl::{execute, Launcher, Outcome, Request};
+use nut_core::upsdrvctl::{PassThrough, Verb};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// How long `stop` waits for a driver to exit after SIGTERM.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "upsdrvctl",
+    about = "Network UPS Tools - UPS driver controller (Rust)",
+    version
+)]
+struct Args {
+    /// Testing mode: print what would be done, do nothing.
+    #[arg(short = 't')]
+    test: bool,
+    /// Drivers run as this user (passed as -u).
+    #[arg(short = 'u')]
+    user: Option<String>,
+    /// Drivers chroot here (passed as -r).
+    #[arg(short = 'r')]
+    chroot: Option<String>,
+    /// Debug for upsdrvctl (repeatable).
+    #[arg(short = 'D', action = clap::ArgAction::Count)]
+    debug: u8,
+    /// Pass the debug level on to drivers.
+    #[arg(short = 'd')]
+    pass_debug: bool,
+    /// Drivers stay in the foreground (-F).
+    #[arg(short = 'F')]
+    foreground: bool,
+    /// Drivers go to the background (-B).
+    #[arg(short = 'B')]
+    background: bool,
+    /// start, stop or shutdown.
+    command: String,
+    /// One UPS (all when left out).
+    ups: Option<String>,
+}
+
+struct Processes {
+    debug: bool,
+}
+
+impl Launcher for Processes {
+    fn run(&mut self, program: &str, args: &[String], limit: Duration) -> Result<Outcome, String> {
+        if self.debug {
+            eprintln!("exec: {program} {}", args.join(" "));
+        }
+        let mut child = std::process::Command::new(program)
+            .args(args)
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(match status.code() {
+                    Some(code) => Outcome::Exited(code),
+                    None => Outcome::Signalled,
+                });
+            }
+            if start.elapsed() >= limit {
+                return Ok(Outcome::TimedOut);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self, pidfile: &str) -> Result<(), String> {
+        let text = std::fs::read_to_string(pidfile)
+            .map_err(|e| format!("Can't open {pidfile}: {e}"))?;
+        let pid: u32 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{pidfile} does not hold a PID"))?;
+        nut_bins::confload::signal_process(Some(pid), std::path::Path::new(pidfile), "TERM")?;
+        let start = Instant::now();
+        while alive(pid) {
+            if start.elapsed() >= STOP_WAIT {
+                return Err(format!("Driver with PID {pid} did not exit within {} s", STOP_WAIT.as_secs()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    fn pause(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+
+    fn say(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+/// Whether `pid` is still running (not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(')')?.1.split_whitespace().next()?.to_string();
+            Some(state != "Z")
+        })
+        .unwrap_or(false)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let verb = match args.command.as_str() {
+        "start" => Verb::Start,
+        "stop" => Verb::Stop,
+        "shutdown" => Verb::Shutdown,
+        other => {
+            eprintln!("Error: unrecognized command [{other}]");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Network UPS Tools - UPS driver controller {}", env!("CARGO_PKG_VERSION"));
+    let env = nut_bins::real::nut_env();
+    let sys = RealSys::new("upsdrvctl", args.debug > 0);
+    let request = Request {
+        verb,
+        ups: args.ups,
+        pass: PassThrough {
+            debug: if args.pass_debug { args.debug } else { 0 },
+            foreground: if args.foreground {
+                Some(true)
+            } else if args.background {
+                Some(false)
+            } else {
+                None
+            },
+            user: args.user,
+            chroot: args.chroot,
+        },
+        test: args.test,
+        own_dir: std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.display().to_string())),
+    };
+    let mut launcher = Processes {
+        debug: args.debug > 0,
+    };
+    let exists = |path: &str| std::path::Path::new(path).exists();
+    match execute(&sys, &env, &request, &mut launcher, exists) {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
