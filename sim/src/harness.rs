@@ -173,6 +173,50 @@ fn device_text(vars: &BTreeMap<String, String>, status: &str) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// Runs drivers for upsdrvctl on a halted host: a driver's `-k` is its real kill-power
+/// code, in process; the commands the UPS received are collected.
+struct SimLauncher {
+    sys: SimSys,
+    commands: Vec<String>,
+}
+
+impl nut_bins::upsdrvctl::Launcher for SimLauncher {
+    fn run(
+        &mut self,
+        _program: &str,
+        args: &[String],
+        _limit: Duration,
+    ) -> Result<nut_bins::upsdrvctl::Outcome, String> {
+        let ups = args
+            .iter()
+            .position(|a| a == "-a")
+            .and_then(|i| args.get(i + 1))
+            .cloned();
+        if !args.iter().any(|a| a == "-k") {
+            return Err("only -k runs on a halted host".to_string());
+        }
+        let driver_args = nut_bins::driver::DriverArgs {
+            ups,
+            ..Default::default()
+        };
+        match nut_bins::driver::kill_power(&self.sys, &env(), &driver_args) {
+            Ok(cmd) => {
+                self.commands.push(cmd);
+                Ok(nut_bins::upsdrvctl::Outcome::Exited(0))
+            }
+            Err(_) => Ok(nut_bins::upsdrvctl::Outcome::Exited(1)),
+        }
+    }
+
+    fn stop(&mut self, _pidfile: &str) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn pause(&mut self, _duration: Duration) {}
+
+    fn say(&mut self, _line: &str) {}
+}
+
 /// The signal channel of a running process (replaced at every start).
 type SignalSlot = Arc<Mutex<Option<mpsc::Sender<Signal>>>>;
 
@@ -447,13 +491,16 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             sim.crash(host.as_str());
             crashed.push(host.clone());
             if host == primary && output_off_at.is_none() {
-                let flag = world
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .files
-                    .get(&(host.clone(), POWERDOWNFLAG.to_string()))
-                    .is_some_and(|c| c.starts_with(nut_core::upsmon::POWERDOWNFLAG_MAGIC.as_bytes()));
-                if flag {
+                // The halted primary's late-shutdown hook, through the real code of
+                // `upsmon -K`, `upsdrvctl shutdown` and the driver's `-k`.
+                let sys = SimSys::at(&host, "upsdrvctl", world.clone(), t);
+                let mut launcher = SimLauncher {
+                    sys: SimSys::at(&host, "dummy-ups", world.clone(), t),
+                    commands: Vec::new(),
+                };
+                let (flag, _) =
+                    nut_bins::upsdrvctl::late_shutdown(&sys, &env(), &mut launcher, |_| false);
+                if flag && !launcher.commands.is_empty() {
                     let delay_ms = secs_to_ms(scenario.ups.delay_shutdown_s);
                     output_off_at = Some(t + delay_ms);
                     record(t, "ups", WorldEvent::LateShutdown { delay_ms });

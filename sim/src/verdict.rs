@@ -6,10 +6,17 @@
 //! - `primary_respects_hostsync`: the primary runs SHUTDOWNCMD only after every secondary
 //!   logged in when FSD was set has logged out, or HOSTSYNC has expired.
 //! - `shutdown_once`: no host runs SHUTDOWNCMD twice.
+//! - `no_shutdown_without_trigger`: a host runs SHUTDOWNCMD only after its upsmon found
+//!   too few healthy supplies or was asked to (`upsmon -c fsd`).
+//! - `killpower_after_powerdownflag`: a UPS is told to cut the load only by a host that
+//!   wrote POWERDOWNFLAG and then halted (the late shutdown).
+//!
+//! Coverage marks name rare branches a run went through (HOSTSYNC expiry, a dead UPS
+//! assumed critical, a refused reload, ...); the report lists them.
 
 use crate::harness::{ip_names, upsmon_conf, Outcome};
 use crate::scenario::Scenario;
-use crate::world::{Entry, HostState, What};
+use crate::world::{Entry, HostState, What, WorldEvent};
 use nut_core::event::Event;
 use nut_core::upsd::Event as UpsdEvent;
 use std::collections::BTreeMap;
@@ -155,6 +162,14 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         name: "shutdown_once",
         problems: twice,
     });
+    checks.push(Check {
+        name: "no_shutdown_without_trigger",
+        problems: shutdown_triggers(outcome),
+    });
+    checks.push(Check {
+        name: "killpower_after_powerdownflag",
+        problems: killpower_order(outcome),
+    });
     let mut surprises = Vec::new();
     for check in &checks {
         let expected = scenario.expect.violations.iter().any(|v| v == check.name);
@@ -172,6 +187,90 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         }
     }
     Verdict { checks, surprises }
+}
+
+fn shutdown_triggers(outcome: &Outcome) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (index, entry) in outcome.timeline.iter().enumerate() {
+        if !matches!(entry.event(), Some(Event::ShutdownCmdStarted { .. })) {
+            continue;
+        }
+        let triggered = outcome.timeline[..index].iter().any(|e| {
+            e.host == entry.host
+                && matches!(
+                    e.event(),
+                    Some(Event::TooFewHealthy { .. } | Event::UserFsd)
+                )
+        });
+        if !triggered {
+            problems.push(format!(
+                "{} ran SHUTDOWNCMD at {} without a critical UPS or an FSD request",
+                entry.host,
+                clock(entry.t_ms)
+            ));
+        }
+    }
+    problems
+}
+
+fn killpower_order(outcome: &Outcome) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (index, entry) in outcome.timeline.iter().enumerate() {
+        if !matches!(entry.event(), Some(Event::DeviceCommand { .. })) {
+            continue;
+        }
+        let before = &outcome.timeline[..=index];
+        let flag = before.iter().any(|e| {
+            e.host == entry.host && matches!(e.event(), Some(Event::PowerdownFlagWritten { .. }))
+        });
+        let halted = before
+            .iter()
+            .any(|e| e.host == entry.host && e.world() == Some(&WorldEvent::Halted));
+        if !(flag && halted) {
+            problems.push(format!(
+                "{} told the UPS to cut the load at {} {}",
+                entry.host,
+                clock(entry.t_ms),
+                if flag {
+                    "before it halted"
+                } else {
+                    "without writing POWERDOWNFLAG"
+                }
+            ));
+        }
+    }
+    problems
+}
+
+/// Rare branches a run went through, by name.
+pub fn marks(outcome: &Outcome) -> std::collections::BTreeSet<&'static str> {
+    let mut marks = std::collections::BTreeSet::new();
+    for entry in &outcome.timeline {
+        let mark = match &entry.what {
+            What::Daemon(Event::HostsyncExpired) => "hostsync_expired",
+            What::Daemon(Event::HostsyncWaiting { .. }) => "primary_waited_for_secondaries",
+            What::Daemon(Event::AssumedDead { .. }) => "dead_ups_assumed_critical",
+            What::Daemon(Event::UserFsd) => "fsd_requested",
+            What::Daemon(Event::ReloadFailed { .. }) => "reload_refused",
+            What::Daemon(Event::Reloaded) => "reloaded",
+            What::Daemon(Event::PowerdownFlagForeign { .. }) => "powerdownflag_foreign",
+            What::Daemon(Event::PowerdownFlagCleared { .. }) => "powerdownflag_cleared",
+            What::Daemon(Event::TimerExpired { .. }) => "upssched_timer_expired",
+            What::Daemon(Event::CmdScriptRan { .. }) => "upssched_cmdscript_ran",
+            What::Daemon(Event::Upsd(nut_core::upsd::Event::Stale { .. })) => "data_stale",
+            What::Daemon(Event::PollFailed { .. }) => "poll_failed",
+            What::Daemon(Event::DeviceCommand { .. }) => "killpower_sent",
+            What::World(WorldEvent::PowerLostShuttingDown { .. }) => {
+                "power_lost_while_shutting_down"
+            }
+            What::World(WorldEvent::PowerLostRunning) => "power_lost_while_running",
+            What::World(WorldEvent::ProcessFailed { .. }) => "process_failed",
+            What::World(WorldEvent::Exec { .. }) => "notifycmd_ran",
+            _ => continue,
+        };
+        marks.insert(mark);
+    }
+    marks
 }
 
 /// `mm:ss.mmm` (hours added when needed).
@@ -240,6 +339,8 @@ pub fn render(scenario: &Scenario, outcome: &Outcome, verdict: &Verdict) -> Stri
             }
         }
     }
+    let marks: Vec<&str> = marks(outcome).into_iter().collect();
+    let _ = writeln!(out, "marks: {}", marks.join(" "));
     let _ = writeln!(
         out,
         "result: {}",

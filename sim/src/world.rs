@@ -271,6 +271,9 @@ pub struct SimSys {
     host: Arc<str>,
     program: &'static str,
     world: SharedWorld,
+    /// The time of every event, for code the harness runs itself between steps (the
+    /// late-shutdown hook of a halted host); `None` inside the simulation.
+    fixed_ms: Option<u64>,
 }
 
 impl SimSys {
@@ -280,7 +283,20 @@ impl SimSys {
             host: host.into(),
             program,
             world,
+            fixed_ms: None,
         }
+    }
+
+    /// Effects of `program` on `host` run by the harness at simulated time `t_ms`.
+    pub fn at(host: &str, program: &'static str, world: SharedWorld, t_ms: u64) -> Self {
+        SimSys {
+            fixed_ms: Some(t_ms),
+            ..SimSys::new(host, program, world)
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.fixed_ms.unwrap_or_else(now_ms)
     }
 
     /// The host's name.
@@ -303,7 +319,7 @@ impl Sys for SimSys {
     fn event(&self, event: Event) {
         self.with_world(|w| {
             w.timeline.push(Entry {
-                t_ms: now_ms(),
+                t_ms: self.now(),
                 host: self.host.to_string(),
                 program: self.program,
                 what: What::Daemon(event),
