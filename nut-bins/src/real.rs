@@ -12,6 +12,9 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 #[derive(Debug, Clone)]
 pub struct TokioNet {
     statepath: Arc<PathBuf>,
+    /// `-4` (`Some(false)`) or `-6` (`Some(true)`): the address family of outgoing
+    /// connections.
+    family: Option<bool>,
 }
 
 impl TokioNet {
@@ -19,7 +22,15 @@ impl TokioNet {
     pub fn new(statepath: impl Into<PathBuf>) -> Self {
         TokioNet {
             statepath: Arc::new(statepath.into()),
+            family: None,
         }
+    }
+
+    /// Outgoing connections over IPv6 only (`Some(true)`), IPv4 only (`Some(false)`)
+    /// or either (`None`).
+    pub fn with_family(mut self, ipv6: Option<bool>) -> Self {
+        self.family = ipv6;
+        self
     }
 
     fn local_path(&self, name: &str) -> PathBuf {
@@ -45,7 +56,29 @@ impl Net for TokioNet {
     }
 
     async fn connect(&self, addr: &str) -> io::Result<TcpStream> {
-        let stream = TcpStream::connect(addr).await?;
+        let stream = match self.family {
+            None => TcpStream::connect(addr).await?,
+            Some(ipv6) => {
+                let mut last = io::Error::new(
+                    io::ErrorKind::AddrNotAvailable,
+                    format!("{addr}: no {} address", if ipv6 { "IPv6" } else { "IPv4" }),
+                );
+                let mut found = None;
+                for candidate in tokio::net::lookup_host(addr).await? {
+                    if candidate.is_ipv6() != ipv6 {
+                        continue;
+                    }
+                    match TcpStream::connect(candidate).await {
+                        Ok(stream) => {
+                            found = Some(stream);
+                            break;
+                        }
+                        Err(e) => last = e,
+                    }
+                }
+                found.ok_or(last)?
+            }
+        };
         stream.set_nodelay(true)?;
         Ok(stream)
     }
@@ -94,6 +127,12 @@ impl RealSys {
 
 impl Sys for RealSys {
     fn event(&self, event: Event) {
+        // A notification reaches the log only with NOTIFYFLAG SYSLOG (NUT's rule).
+        if let Event::Notify { syslog: false, .. } = event {
+            if !self.verbose {
+                return;
+            }
+        }
         if event.level() < Level::Debug || self.verbose {
             if self.syslog {
                 syslog(&self.program, event.level(), &event.to_string());
@@ -134,6 +173,20 @@ impl Sys for RealSys {
         args: &[String],
         env: &[(String, String)],
     ) -> io::Result<i32> {
+        if purpose == ExecPurpose::Wall {
+            use tokio::io::AsyncWriteExt;
+            let mut child = tokio::process::Command::new(command)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?;
+            if let Some(mut stdin) = child.stdin.take() {
+                let message = args.first().cloned().unwrap_or_default();
+                let _ = stdin.write_all(format!("{message}\n").as_bytes()).await;
+            }
+            let status = child.wait().await?;
+            return Ok(status.code().unwrap_or(-1));
+        }
         if purpose == ExecPurpose::CmdScript {
             // upssched's CMDSCRIPT: argv, no shell (NUT 2.8.x).
             let status = tokio::process::Command::new(command)

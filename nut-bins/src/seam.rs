@@ -88,6 +88,9 @@ pub enum ExecPurpose {
     /// upssched's CMDSCRIPT: `command` is the program and `args` its arguments, run
     /// without a shell.
     CmdScript,
+    /// NOTIFYFLAG WALL: `command` is the wall program, `args[0]` the message, given on
+    /// its standard input.
+    Wall,
 }
 
 /// What a device data source has to say on one poll.

@@ -127,6 +127,7 @@ pub async fn serve<N: Net, S: Sys>(
     sys: S,
     runtime: UpsdRuntime,
     mut reloads: mpsc::Receiver<Reload>,
+    ready: crate::driver::Ready,
 ) -> io::Result<()> {
     let UpsdRuntime {
         listen,
@@ -164,6 +165,11 @@ pub async fn serve<N: Net, S: Sys>(
             io::ErrorKind::AddrNotAvailable,
             "no listening interface available",
         ));
+    }
+    // Listening: the binary may now drop privileges, write its PID file and tell its
+    // parent or systemd.
+    if let Some(ready) = ready {
+        ready();
     }
     let sockets = shared.core().driver_sockets();
     for (ups, socket) in sockets {
@@ -475,7 +481,7 @@ pub async fn process<N: Net, S: Sys>(
     signals: mpsc::Receiver<Signal>,
 ) -> io::Result<()> {
     let wiring = wire(&sys, &env, seed).map_err(io::Error::other)?;
-    run_wired(net_for(&wiring.statepath), sys, env, wiring, signals).await
+    run_wired(net_for(&wiring.statepath), sys, env, wiring, signals, None).await
 }
 
 /// The second half of [`process`], for a shell that does something between wiring and
@@ -486,9 +492,10 @@ pub async fn run_wired<N: Net, S: Sys>(
     env: NutEnv,
     wiring: UpsdWiring,
     mut signals: mpsc::Receiver<Signal>,
+    ready: crate::driver::Ready,
 ) -> io::Result<()> {
     let (reload_tx, reload_rx) = mpsc::channel::<Reload>(4);
-    let server = serve(net, sys.clone(), wiring.runtime, reload_rx);
+    let server = serve(net, sys.clone(), wiring.runtime, reload_rx, ready);
     tokio::pin!(server);
     loop {
         tokio::select! {

@@ -19,6 +19,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsConnector;
 
+/// The program NOTIFYFLAG WALL messages go through (the message on its stdin).
+pub const WALLCMD: &str = "wall";
+
 /// How long upsmon waits for a TCP connection (NUT's default is 10 s).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -27,6 +30,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Control {
     /// `upsmon -c fsd` was requested.
     pub fsd: bool,
+    /// The privileged parent (RUN_AS_USER split) is gone.
+    pub parent_gone: bool,
 }
 
 type Conn<N> = ClientConn<MaybeTls<<N as Net>::Stream>>;
@@ -57,8 +62,12 @@ pub async fn run<N: Net, S: Sys>(
     let mut reloads_open = true;
     let mut pending: Option<Reload> = None;
     loop {
-        if control.borrow_and_update().fsd {
+        let control_now = *control.borrow_and_update();
+        if control_now.fsd {
             core.user_fsd();
+        }
+        if control_now.parent_gone {
+            core.parent_gone(now());
         }
         if let Some(reload) = pending.take() {
             match core.reload(reload.conf.clone()) {
@@ -234,6 +243,7 @@ fn dispatch<S: Sys>(sys: &S, core: &mut UpsmonCore) {
                 kind,
                 system,
                 message,
+                ..
             } => notify(
                 sys,
                 &conf,
@@ -257,7 +267,15 @@ fn notify<S: Sys>(sys: &S, conf: &UpsmonConf, notification: Notification) {
         kind: notification.kind,
         system: notification.system.clone(),
         message: notification.message.clone(),
+        syslog: flags.syslog,
     });
+    if flags.wall {
+        // To every logged-in terminal (NUT pipes the message into wall).
+        let (sys, message) = (sys.clone(), notification.message.clone());
+        tokio::spawn(async move {
+            let _ = sys.exec(ExecPurpose::Wall, WALLCMD, &[message], &[]).await;
+        });
+    }
     if !flags.exec {
         return;
     }
@@ -375,7 +393,20 @@ async fn poll_one<N: Net, S: Sys>(
     match ask(conn, request.trim_end()).await {
         Ok(line) => match parse_reply(&line) {
             Ok(words) if words.len() >= 4 && words[0] == "VAR" => {
-                PollOutcome::Status(words[3].clone())
+                let status = words[3].clone();
+                if !status.split_whitespace().any(|t| t == "ALARM") {
+                    return PollOutcome::Status(status);
+                }
+                // ALARM: its text goes into the notification, as NUT's upsmon does.
+                let request = format_request(&["GET", "VAR", &monitor.ups, "ups.alarm"]);
+                let alarm = match ask(conn, request.trim_end()).await {
+                    Ok(line) => parse_reply(&line)
+                        .ok()
+                        .filter(|w| w.len() >= 4 && w[0] == "VAR")
+                        .map(|w| w[3].clone()),
+                    Err(_) => None,
+                };
+                PollOutcome::StatusWithAlarm(status, alarm)
             }
             Ok(_) => PollOutcome::ConnectionLost(format!("protocol error: {line}")),
             Err(code) => PollOutcome::Error(code),
@@ -518,9 +549,23 @@ pub async fn run_wired<N: Net, S: Sys>(
     sys: S,
     env: NutEnv,
     wiring: UpsmonWiring,
-    mut signals: mpsc::Receiver<Signal>,
+    signals: mpsc::Receiver<Signal>,
 ) -> io::Result<()> {
     let (control_tx, control_rx) = watch::channel(Control::default());
+    run_controlled(net, sys, env, wiring, signals, control_tx, control_rx).await
+}
+
+/// [`run_wired`] with the control channel made by the caller (the RUN_AS_USER child
+/// also reports its parent's death through it).
+pub async fn run_controlled<N: Net, S: Sys>(
+    net: N,
+    sys: S,
+    env: NutEnv,
+    wiring: UpsmonWiring,
+    mut signals: mpsc::Receiver<Signal>,
+    control_tx: watch::Sender<Control>,
+    control_rx: watch::Receiver<Control>,
+) -> io::Result<()> {
     let (reload_tx, reload_rx) = mpsc::channel::<Reload>(4);
     let monitor = run(net, sys.clone(), wiring.conf, control_rx, wiring.tls, reload_rx);
     tokio::pin!(monitor);

@@ -111,6 +111,8 @@ pub enum Event {
         system: String,
         /// The message text (NOTIFYMSG or NUT's stock text, filled in).
         message: String,
+        /// NOTIFYFLAG has SYSLOG for this type: the message goes to the log.
+        syslog: bool,
     },
     /// upsmon logged into upsd for a UPS.
     LoggedIn {
@@ -146,6 +148,25 @@ pub enum Event {
         system: String,
         /// Why.
         why: String,
+    },
+    /// POLLFAIL_LOG_THROTTLE_MAX: the kind of poll failure changed; repeats of it are
+    /// logged only every `every_s` seconds (never, when `None`).
+    PollFailureChanged {
+        /// MONITOR system name.
+        system: String,
+        /// The earlier failure (`NONE` for none).
+        from: String,
+        /// The new failure.
+        to: String,
+        /// How often repeats are logged.
+        every_s: Option<u64>,
+    },
+    /// POLLFAIL_LOG_THROTTLE_MAX: polling works again after a throttled failure.
+    PollRecovered {
+        /// MONITOR system name.
+        system: String,
+        /// The failure that ended.
+        from: String,
     },
     /// A dead UPS last seen on battery is now assumed critical (DEADTIME).
     AssumedDead {
@@ -235,6 +256,15 @@ pub enum Event {
     NoShutdownCmd,
     /// upsmon closed its connections to upsd (the implicit logout).
     LoggedOut,
+    /// The privileged parent of a RUN_AS_USER upsmon died: no shutdown is possible.
+    ParentDied,
+    /// The RUN_AS_USER parent exits after running SHUTDOWNCMD.
+    ParentExiting {
+        /// SHUTDOWNCMD's exit status.
+        status: i32,
+    },
+    /// The RUN_AS_USER parent's monitoring child exited.
+    ChildExited,
     /// NOTIFYCMD could not be run.
     NotifyCmdFailed {
         /// Why.
@@ -307,6 +337,7 @@ impl Event {
             }
             Event::PrimaryUnavailable { .. } => Level::Alert,
             Event::AssumedDead { .. } => Level::Warning,
+            Event::PollFailureChanged { .. } | Event::PollRecovered { .. } => Level::Err,
             Event::TooFewHealthy { .. } | Event::UserFsd => Level::Warning,
             Event::FsdSet { .. } => Level::Info,
             Event::FsdFailed { .. } => Level::Err,
@@ -322,6 +353,9 @@ impl Event {
             Event::NoShutdownCmd => Level::Err,
             Event::LoggedOut => Level::Info,
             Event::NotifyCmdFailed { .. } => Level::Err,
+            Event::ParentDied => Level::Alert,
+            Event::ParentExiting { .. } => Level::Warning,
+            Event::ChildExited => Level::Err,
             Event::CmdScriptRan { .. } | Event::TimerExpired { .. } => Level::Info,
             Event::CmdScriptFailed { .. } => Level::Err,
             Event::TimerDaemonStarted | Event::TimerDaemonExiting => Level::Info,
@@ -360,6 +394,8 @@ impl Event {
             Event::ConnectFailed { .. } => "connect_failed",
             Event::PollFailed { .. } => "poll_failed",
             Event::AssumedDead { .. } => "assumed_dead",
+            Event::PollFailureChanged { .. } => "poll_failure_changed",
+            Event::PollRecovered { .. } => "poll_recovered",
             Event::TooFewHealthy { .. } => "too_few_healthy",
             Event::UserFsd => "user_fsd",
             Event::FsdSet { .. } => "fsd_set",
@@ -378,6 +414,9 @@ impl Event {
             Event::NoShutdownCmd => "no_shutdowncmd",
             Event::LoggedOut => "logged_out",
             Event::NotifyCmdFailed { .. } => "notifycmd_failed",
+            Event::ParentDied => "parent_died",
+            Event::ParentExiting { .. } => "parent_exiting",
+            Event::ChildExited => "child_exited",
             Event::CmdScriptRan { .. } => "cmdscript_ran",
             Event::CmdScriptFailed { .. } => "cmdscript_failed",
             Event::TimerExpired { .. } => "timer_expired",
@@ -450,6 +489,7 @@ impl Event {
                 kind,
                 system,
                 message,
+                ..
             } => vec![
                 ("type", kind.as_str().to_string()),
                 ("system", s(system)),
@@ -463,6 +503,20 @@ impl Event {
                 vec![("system", s(system)), ("error", s(error))]
             }
             Event::PollFailed { system, why } => vec![("system", s(system)), ("why", s(why))],
+            Event::PollFailureChanged {
+                system,
+                from,
+                to,
+                every_s,
+            } => vec![
+                ("system", s(system)),
+                ("from", s(from)),
+                ("to", s(to)),
+                ("every_s", every_s.map(|e| e.to_string()).unwrap_or_default()),
+            ],
+            Event::PollRecovered { system, from } => {
+                vec![("system", s(system)), ("from", s(from))]
+            }
             Event::AssumedDead { system } | Event::FsdSet { system } => vec![("system", s(system))],
             Event::TooFewHealthy {
                 healthy,
@@ -490,7 +544,9 @@ impl Event {
                 vec![("path", s(path)), ("error", s(error))]
             }
             Event::ShutdownCmdStarted { cmd } => vec![("cmd", s(cmd))],
-            Event::ShutdownCmdFinished { status } => vec![("status", status.to_string())],
+            Event::ShutdownCmdFinished { status } | Event::ParentExiting { status } => {
+                vec![("status", status.to_string())]
+            }
             Event::ShutdownCmdFailed { error }
             | Event::NotifyCmdFailed { error }
             | Event::ReloadFailed { error } => vec![("error", s(error))],
@@ -508,6 +564,8 @@ impl Event {
             | Event::AutoShutdown
             | Event::NoShutdownCmd
             | Event::LoggedOut
+            | Event::ParentDied
+            | Event::ChildExited
             | Event::TimerDaemonStarted
             | Event::TimerDaemonExiting
             | Event::Reloaded => Vec::new(),
@@ -552,6 +610,25 @@ impl fmt::Display for Event {
                 write!(f, "UPS [{system}]: connect failed: {error}")
             }
             Event::PollFailed { system, why } => write!(f, "Poll UPS [{system}] failed - {why}"),
+            Event::PollFailureChanged {
+                system,
+                from,
+                to,
+                every_s,
+            } => match every_s {
+                Some(every) => write!(
+                    f,
+                    "Poll UPS [{system}] failure state code changed from {from} to {to}; report below will only be repeated to syslog every {every} sec:"
+                ),
+                None => write!(
+                    f,
+                    "Poll UPS [{system}] failure state code changed from {from} to {to}; report below will not be repeated to syslog:"
+                ),
+            },
+            Event::PollRecovered { system, from } => write!(
+                f,
+                "Poll UPS [{system}] recovered from failure state code {from} - now NONE"
+            ),
             Event::AssumedDead { system } => write!(
                 f,
                 "UPS [{system}] was last known to be on battery and is now unavailable - assuming it is dead"
@@ -609,6 +686,12 @@ impl fmt::Display for Event {
             Event::NoShutdownCmd => write!(f, "No SHUTDOWNCMD configured, cannot shut down"),
             Event::LoggedOut => write!(f, "Logged out (connections to upsd closed)"),
             Event::NotifyCmdFailed { error } => write!(f, "Can't run NOTIFYCMD: {error}"),
+            Event::ParentDied => write!(f, "Parent died - shutdown impossible"),
+            Event::ParentExiting { status } => write!(
+                f,
+                "upsmon parent: Exiting after calling ({status}) shutdown command"
+            ),
+            Event::ChildExited => write!(f, "upsmon parent: exiting (child exited)"),
             Event::CmdScriptRan { cmd, status } => {
                 write!(f, "Execute command \"{cmd}\" OK (exit status {status})")
             }

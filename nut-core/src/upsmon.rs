@@ -15,6 +15,8 @@ use crate::Millis;
 pub const HOSTSYNC_POLL_MS: Millis = 250;
 /// The exact content of POWERDOWNFLAG.
 pub const POWERDOWNFLAG_MAGIC: &str = "upsmon-shutdown-file";
+/// How often NOPARENT is repeated while the parent stays gone (NUT: 2 minutes).
+pub const NOPARENT_REPEAT_MS: Millis = 120_000;
 
 /// A notification for the shell to log, broadcast and/or hand to NOTIFYCMD.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +34,9 @@ pub struct Notification {
 pub enum PollOutcome {
     /// `GET VAR <ups> ups.status` answered with this value.
     Status(String),
+    /// The status holds ALARM: the shell also read `ups.alarm` (`None` when the
+    /// driver does not publish it), whose text goes into the ALARM notification.
+    StatusWithAlarm(String, Option<String>),
     /// upsd answered an error (DATA-STALE, DRIVER-NOT-CONNECTED, ...).
     Error(ErrCode),
     /// No usable connection (connect failed, timeout, EOF); the text says why.
@@ -70,6 +75,13 @@ pub use crate::event::Event as LogEvent;
 #[derive(Debug, Clone, Default)]
 struct Monitored {
     system: String,
+    /// `ups.alarm` as read with the last status, and as last notified.
+    alarm_text: Option<String>,
+    alarm_notified: Option<String>,
+    /// POLLFAIL_LOG_THROTTLE_MAX: the failure being throttled and the polls since it
+    /// was last logged.
+    pollfail_state: Option<String>,
+    pollfail_count: i64,
     power_value: u32,
     primary: bool,
     ol: bool,
@@ -136,6 +148,7 @@ pub struct UpsmonCore {
     user_fsd: bool,
     notifications: Vec<Notification>,
     events: Vec<LogEvent>,
+    noparent_warned: Option<Millis>,
 }
 
 impl UpsmonCore {
@@ -162,6 +175,7 @@ impl UpsmonCore {
             user_fsd: false,
             notifications: Vec::new(),
             events: Vec::new(),
+            noparent_warned: None,
         }
     }
 
@@ -228,6 +242,20 @@ impl UpsmonCore {
         Ok(kept)
     }
 
+    /// The privileged parent is gone (RUN_AS_USER split): no shutdown is possible any
+    /// more. NOTIFY NOPARENT now and every two minutes while it lasts, as NUT does.
+    pub fn parent_gone(&mut self, now: Millis) {
+        if self
+            .noparent_warned
+            .is_some_and(|t| now.saturating_sub(t) < NOPARENT_REPEAT_MS)
+        {
+            return;
+        }
+        self.noparent_warned = Some(now);
+        self.events.push(LogEvent::ParentDied);
+        self.notify(NotifyType::NoParent, None, "");
+    }
+
     /// `upsmon -c fsd` (SIGUSR1): shut down as if a UPS were critical.
     pub fn user_fsd(&mut self) {
         self.user_fsd = true;
@@ -287,6 +315,7 @@ impl UpsmonCore {
             kind,
             system: system.clone(),
             message: message.clone(),
+            syslog: self.conf.flags_for(kind).syslog,
         });
         self.notifications.push(Notification {
             kind,
@@ -297,16 +326,30 @@ impl UpsmonCore {
 
     /// Result of polling monitor `ups` in this cycle.
     pub fn poll_result(&mut self, now: Millis, ups: usize, outcome: PollOutcome) {
+        let outcome = match outcome {
+            PollOutcome::StatusWithAlarm(text, alarm) => {
+                self.monitors[ups].alarm_text = alarm;
+                PollOutcome::Status(text)
+            }
+            other => {
+                self.monitors[ups].alarm_text = None;
+                other
+            }
+        };
         match outcome {
             PollOutcome::Status(text) if !text.trim().is_empty() => {
+                self.poll_recovered(ups);
                 self.ups_is_alive(now, ups);
                 self.parse_status(now, ups, &text);
             }
-            PollOutcome::Status(_) => self.ups_is_gone(now, ups, "empty status".to_string()),
-            PollOutcome::Error(code) => {
-                self.ups_is_gone(now, ups, code.client_message().to_string())
+            PollOutcome::Status(_) => {
+                self.ups_is_gone(now, ups, "EMPTY-STATUS", "empty status".to_string())
             }
-            PollOutcome::ConnectionLost(why) => self.ups_is_gone(now, ups, why),
+            PollOutcome::Error(code) => {
+                self.ups_is_gone(now, ups, code.as_str(), code.client_message().to_string())
+            }
+            PollOutcome::ConnectionLost(why) => self.ups_is_gone(now, ups, "CONNECTION", why),
+            PollOutcome::StatusWithAlarm(..) => {}
         }
     }
 
@@ -318,12 +361,56 @@ impl UpsmonCore {
         self.monitors[ups].commstate = 1;
     }
 
-    fn ups_is_gone(&mut self, now: Millis, ups: usize, why: String) {
-        let system = self.monitors[ups].system.clone();
-        self.events.push(LogEvent::PollFailed {
-            system: system.clone(),
-            why,
+    /// POLLFAIL_LOG_THROTTLE_MAX: after a failure was throttled, say it is over.
+    fn poll_recovered(&mut self, ups: usize) {
+        let monitor = &mut self.monitors[ups];
+        monitor.pollfail_count = -1;
+        if let Some(from) = monitor.pollfail_state.take() {
+            if self.conf.pollfail_log_throttle_max >= 0 {
+                let system = monitor.system.clone();
+                self.events.push(LogEvent::PollRecovered { system, from });
+            }
+        }
+    }
+
+    /// Whether this failure is logged, with NUT's throttling: every failure when
+    /// POLLFAIL_LOG_THROTTLE_MAX is negative (the default); else the first of a kind,
+    /// then every MAX-th (never again with 0) until it changes or recovers.
+    fn pollfail_logged(&mut self, ups: usize, state: &str) -> bool {
+        let max = self.conf.pollfail_log_throttle_max;
+        if max < 0 {
+            return true;
+        }
+        let pollfreq_s = self.conf.pollfreq_s;
+        let monitor = &mut self.monitors[ups];
+        if monitor.pollfail_state.as_deref() == Some(state) {
+            if max == 0 {
+                return false;
+            }
+            let due = monitor.pollfail_count >= max - 1;
+            monitor.pollfail_count = if due { 0 } else { monitor.pollfail_count + 1 };
+            return due;
+        }
+        let system = monitor.system.clone();
+        let from = monitor.pollfail_state.replace(state.to_string());
+        monitor.pollfail_count = 0;
+        self.events.push(LogEvent::PollFailureChanged {
+            system,
+            from: from.unwrap_or_else(|| "NONE".to_string()),
+            to: state.to_string(),
+            every_s: (max > 0).then(|| (max as u64).saturating_mul(pollfreq_s)),
         });
+        true
+    }
+
+    fn ups_is_gone(&mut self, now: Millis, ups: usize, state: &str, why: String) {
+        let system = self.monitors[ups].system.clone();
+        if self.pollfail_logged(ups, state) {
+            self.events.push(LogEvent::PollFailed {
+                system: system.clone(),
+                why,
+            });
+        }
         if self.monitors[ups].commstate != 0 {
             self.monitors[ups].commstate = 0;
             self.notify(NotifyType::CommBad, Some(ups), "");
@@ -492,6 +579,23 @@ impl UpsmonCore {
         let already = self
             .flag_mut(ups, token)
             .map(|f| std::mem::replace(f, true));
+        if *token == StatusToken::Alarm {
+            // NUT puts ups.alarm's text in the ALARM notification and sends it again
+            // when the text changes while the alarm lasts.
+            let monitor = &mut self.monitors[ups];
+            let text = monitor.alarm_text.clone();
+            if already == Some(true) {
+                if text.is_some() && text != monitor.alarm_notified {
+                    monitor.alarm_notified = text.clone();
+                    self.notify(NotifyType::Alarm, Some(ups), text.as_deref().unwrap_or("n/a"));
+                }
+                return;
+            }
+            monitor.alarm_notified = text.clone();
+            self.set_alert_sleep();
+            self.notify(NotifyType::Alarm, Some(ups), text.as_deref().unwrap_or("n/a"));
+            return;
+        }
         if already != Some(false) {
             return;
         }

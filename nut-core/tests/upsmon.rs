@@ -554,3 +554,87 @@ fn huge_configured_durations_saturate_instead_of_overflowing() {
         other => panic!("{other:?}"),
     }
 }
+
+fn events_of(core: &mut UpsmonCore) -> Vec<String> {
+    core.take_notifications();
+    core.take_events()
+        .into_iter()
+        .map(|e| format!("{}: {e}", e.kind()))
+        .collect()
+}
+
+#[test]
+fn alarm_notifications_carry_ups_alarm_and_follow_its_changes() {
+    let mut core = UpsmonCore::new(0, conf(SECONDARY));
+    let alarm = |core: &mut UpsmonCore, now, text: Option<&str>| {
+        core.poll_result(
+            now,
+            0,
+            PollOutcome::StatusWithAlarm("OL ALARM".into(), text.map(str::to_string)),
+        );
+        events_of(core)
+    };
+    core.poll_result(0, 0, PollOutcome::Status("OL".into()));
+    events_of(&mut core);
+    assert_eq!(
+        alarm(&mut core, 1000, Some("Replace battery!")),
+        ["notify: UPS ups1@server: one or more active alarms: [Replace battery!]"]
+    );
+    assert!(alarm(&mut core, 2000, Some("Replace battery!")).is_empty());
+    assert_eq!(
+        alarm(&mut core, 3000, Some("Replace battery! Fan failure")),
+        ["notify: UPS ups1@server: one or more active alarms: [Replace battery! Fan failure]"]
+    );
+    core.poll_result(4000, 0, PollOutcome::Status("OL".into()));
+    assert_eq!(
+        events_of(&mut core),
+        ["notify: UPS ups1@server is no longer in an alarm state (no active alarms)"]
+    );
+    // A driver without ups.alarm: "n/a", as NUT.
+    assert_eq!(
+        alarm(&mut core, 5000, None),
+        ["notify: UPS ups1@server: one or more active alarms: [n/a]"]
+    );
+}
+
+#[test]
+fn poll_failures_are_throttled_as_pollfail_log_throttle_max_says() {
+    let run = |max: i64| -> Vec<String> {
+        let mut core = UpsmonCore::new(
+            0,
+            conf(&format!("{SECONDARY}POLLFAIL_LOG_THROTTLE_MAX {max}\n")),
+        );
+        core.poll_result(0, 0, PollOutcome::Status("OL".into()));
+        events_of(&mut core);
+        let mut out = Vec::new();
+        for i in 1..=7u64 {
+            core.poll_result(i * 5000, 0, PollOutcome::Error(ErrCode::DataStale));
+            out.extend(
+                events_of(&mut core)
+                    .into_iter()
+                    .filter(|e| e.starts_with("poll_"))
+                    .map(|e| format!("{i} {e}")),
+            );
+        }
+        core.poll_result(40_000, 0, PollOutcome::Status("OL".into()));
+        out.extend(events_of(&mut core).into_iter().filter(|e| e.starts_with("poll_")));
+        out
+    };
+    // Every 3rd repeat of the same failure is logged, then the recovery.
+    assert_eq!(
+        run(3),
+        [
+            "1 poll_failure_changed: Poll UPS [ups1@server] failure state code changed from NONE to DATA-STALE; report below will only be repeated to syslog every 15 sec:",
+            "1 poll_failed: Poll UPS [ups1@server] failed - Data stale",
+            "4 poll_failed: Poll UPS [ups1@server] failed - Data stale",
+            "7 poll_failed: Poll UPS [ups1@server] failed - Data stale",
+            "poll_recovered: Poll UPS [ups1@server] recovered from failure state code DATA-STALE - now NONE",
+        ]
+    );
+    // 0: only the start and the end.
+    assert_eq!(run(0).len(), 3);
+    // Default (-1): every failure, no throttling messages.
+    let every = run(-1);
+    assert_eq!(every.len(), 7);
+    assert!(every.iter().all(|e| e.contains("poll_failed")));
+}

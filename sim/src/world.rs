@@ -435,8 +435,9 @@ impl SimSys {
                 }
             });
         }
-        if purpose == ExecPurpose::CmdScript {
-            // upssched reports CMDSCRIPT runs itself (Event::CmdScriptRan).
+        if matches!(purpose, ExecPurpose::CmdScript | ExecPurpose::Wall) {
+            // upssched reports CMDSCRIPT runs itself (Event::CmdScriptRan); WALL goes to
+            // terminals and changes nothing in the world.
             return Ok(0);
         }
         if purpose != ExecPurpose::Shutdown {
@@ -449,6 +450,7 @@ impl SimSys {
                     ExecPurpose::Notify => "NOTIFYCMD",
                     ExecPurpose::CmdScript => "CMDSCRIPT",
                     ExecPurpose::Shutdown => "SHUTDOWNCMD",
+                    ExecPurpose::Wall => "WALL",
                 },
                 command: command.to_string(),
                 notifytype,

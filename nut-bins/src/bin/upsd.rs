@@ -1,8 +1,14 @@
 //! `upsd`: the NUT data server.
+//!
+//! Like NUT's it goes to the background once it listens (the parent exits 0), unless
+//! `-F` or `-D`; with `-u <user>` it drops root privileges right after binding its
+//! ports. It writes its PID file (and refuses to start while that file names a live
+//! upsd), tells systemd READY/STOPPING and answers its watchdog.
 
 use clap::Parser;
-use nut_bins::confload::{check, signal_exit, write_pidfile};
-use nut_bins::real::{runtime, signals, RealSys, TokioNet};
+use nut_bins::confload::{check, signal_exit};
+use nut_bins::real::{background, is_background_child, runtime, signals, RealSys, TokioNet};
+use nut_bins::service;
 use nut_bins::upsd::{run_wired, wire};
 use nut_bins::wiring::load;
 use nut_core::config::{parse_ups_conf, parse_upsd_conf, parse_upsd_users};
@@ -21,15 +27,21 @@ struct Args {
     /// Debug (repeatable); implies foreground.
     #[arg(short = 'D', action = clap::ArgAction::Count)]
     debug: u8,
-    /// Foreground (this implementation always stays in the foreground).
+    /// Stay in the foreground.
     #[arg(short = 'F', action = clap::ArgAction::Count)]
     foreground: u8,
-    /// Background (accepted for compatibility).
+    /// Go to the background (the default without -F and -D).
     #[arg(short = 'B')]
     background: bool,
-    /// Run as this user (accepted for compatibility; not changed).
+    /// Drop root privileges to this user after binding the ports.
     #[arg(short = 'u')]
     user: Option<String>,
+    /// IPv4 only: leave out IPv6 LISTEN addresses.
+    #[arg(short = '4')]
+    ipv4: bool,
+    /// IPv6 only: leave out IPv4 LISTEN addresses.
+    #[arg(short = '6')]
+    ipv6: bool,
     /// Parse the configuration, print every problem as file:line, exit 1 on errors.
     #[arg(long = "check-config")]
     check_config: bool,
@@ -78,7 +90,7 @@ fn main() -> ExitCode {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
         ^ u64::from(std::process::id()).rotate_left(32);
-    let wiring = match wire(&sys, &env, seed) {
+    let mut wiring = match wire(&sys, &env, seed) {
         Ok(wiring) => wiring,
         Err(e) => {
             eprintln!("{e}");
@@ -86,18 +98,42 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.ipv4 || args.ipv6 {
+        // An IPv6 address is written in brackets ([::1]:3493).
+        let keep_v6 = args.ipv6;
+        wiring
+            .runtime
+            .listen
+            .retain(|addr| addr.starts_with('[') == keep_v6);
+    }
+    let user = match args.user.as_deref().map(service::lookup_user).transpose() {
+        Ok(user) => user,
+        Err(e) => {
+            eprintln!("Fatal error: -u: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let pidfile = wiring.pidfile.clone();
-    write_pidfile(Path::new(&pidfile));
+    if let Err(e) = service::check_not_running(Path::new(&pidfile), "upsd") {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
+    if args.foreground == 0 && args.debug == 0 && !is_background_child() {
+        return background();
+    }
+    let ready = service::on_ready("upsd", Some(pidfile.clone().into()), user);
     // One thread, like NUT's upsd. Measured with `cargo xtask bench` on 2 cores: the
     // multi-thread runtime answered fewer GET VAR and LIST VAR per second (the core's
     // mutex and cross-thread wakeups cost more than a second core brings, as nearly all
     // of a request's CPU is the kernel's TCP path) and had twice the p99 latency.
     let result = runtime().and_then(|rt| {
         rt.block_on(async {
+            service::spawn_watchdog();
             let net = TokioNet::new(&wiring.statepath);
-            run_wired(net, sys, env, wiring, signals()?).await
+            run_wired(net, sys, env, wiring, signals()?, ready).await
         })
     });
+    service::sd_notify("STOPPING=1");
     let _ = std::fs::remove_file(&pidfile);
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,16 @@
 //! `upsmon`: monitors UPSes through upsd and shuts the system down safely.
+//!
+//! As root with RUN_AS_USER (or `-u`) and without `-p`, it splits like NUT's upsmon: a
+//! root parent that alone writes POWERDOWNFLAG and runs SHUTDOWNCMD, and a child
+//! running as that user that does everything else (see `nut_bins::privsep`). Like NUT
+//! it goes to the background unless `-F` or `-D`, writes upsmon.pid and refuses to
+//! start while that file names a live upsmon.
 
 use clap::Parser;
-use nut_bins::confload::{check, signal_exit, write_pidfile};
-use nut_bins::real::{runtime, signals, RealSys, TokioNet};
-use nut_bins::upsmon::{killpower_check, run_wired, wire, Killpower};
+use nut_bins::confload::{check, signal_exit};
+use nut_bins::real::{background, is_background_child, runtime, signals, RealSys, TokioNet};
+use nut_bins::upsmon::{killpower_check, run_controlled, wire, Control, Killpower};
+use nut_bins::{privsep, service};
 use nut_core::config::parse_upsmon_conf_for_startup;
 use std::path::Path;
 use std::process::ExitCode;
@@ -20,21 +27,27 @@ struct Args {
     /// Exit 0 if POWERDOWNFLAG exists and holds the magic text, else 1.
     #[arg(short = 'K')]
     killpower_check: bool,
-    /// Single privileged process (this implementation always is one).
+    /// One privileged process (no RUN_AS_USER split).
     #[arg(short = 'p')]
     privileged: bool,
     /// Debug (repeatable); implies foreground.
     #[arg(short = 'D', action = clap::ArgAction::Count)]
     debug: u8,
-    /// Foreground (this implementation always stays in the foreground).
-    #[arg(short = 'F')]
-    foreground: bool,
-    /// Background (accepted for compatibility).
+    /// Stay in the foreground.
+    #[arg(short = 'F', action = clap::ArgAction::Count)]
+    foreground: u8,
+    /// Go to the background (the default without -F and -D).
     #[arg(short = 'B')]
     background: bool,
-    /// Run as this user (accepted for compatibility; not changed).
+    /// The unprivileged user of the monitoring process (overrides RUN_AS_USER).
     #[arg(short = 'u')]
     user: Option<String>,
+    /// Connect to upsd over IPv4 only.
+    #[arg(short = '4')]
+    ipv4: bool,
+    /// Connect to upsd over IPv6 only.
+    #[arg(short = '6')]
+    ipv6: bool,
     /// Parse upsmon.conf, print every problem as file:line, exit 1 on errors.
     #[arg(long = "check-config")]
     check_config: bool,
@@ -92,12 +105,71 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    write_pidfile(Path::new(&pidfile));
-    let net = TokioNet::new(env.statepath(None));
+    let family = match (args.ipv4, args.ipv6) {
+        (true, false) => Some(false),
+        (false, true) => Some(true),
+        _ => None,
+    };
+    let net = TokioNet::new(env.statepath(None)).with_family(family);
+    if privsep::is_child() {
+        // The unprivileged half: monitor and decide; the parent does the shutdown.
+        let result = runtime().and_then(|rt| {
+            rt.block_on(async {
+                let (control_tx, control_rx) = tokio::sync::watch::channel(Control::default());
+                let child = privsep::child_sys(sys, &wiring.conf, control_tx.clone())?;
+                run_controlled(net, child, env, wiring, signals()?, control_tx, control_rx).await
+            })
+        });
+        return exit_code(result);
+    }
+    let user_name = args.user.clone().or_else(|| wiring.conf.run_as_user.clone());
+    let split = !args.privileged
+        && service::euid() == 0
+        && user_name.as_deref().is_some_and(|u| u != "root");
+    let user = match user_name.as_deref().filter(|_| split).map(service::lookup_user) {
+        None => None,
+        Some(Ok(user)) => Some(user),
+        Some(Err(e)) => {
+            eprintln!("Fatal error: RUN_AS_USER: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = service::check_not_running(Path::new(&pidfile), "upsmon") {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
+    if args.foreground == 0 && args.debug == 0 && !is_background_child() {
+        return background();
+    }
+    let ready = service::on_ready("upsmon", Some(pidfile.clone().into()), None);
     let result = runtime().and_then(|rt| {
-        rt.block_on(async { run_wired(net, sys, env, wiring, signals()?).await })
+        rt.block_on(async {
+            service::spawn_watchdog();
+            match &user {
+                Some(user) => {
+                    let status = privsep::run_parent(user, &wiring.conf, &sys, ready).await?;
+                    if status == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::other("the monitoring process exited"))
+                    }
+                }
+                None => {
+                    if let Some(ready) = ready {
+                        ready();
+                    }
+                    let (control_tx, control_rx) = tokio::sync::watch::channel(Control::default());
+                    run_controlled(net, sys, env, wiring, signals()?, control_tx, control_rx).await
+                }
+            }
+        })
     });
+    service::sd_notify("STOPPING=1");
     let _ = std::fs::remove_file(&pidfile);
+    exit_code(result)
+}
+
+fn exit_code(result: std::io::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

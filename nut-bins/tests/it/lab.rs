@@ -17,6 +17,8 @@ pub struct Lab {
     /// PID files of daemons the test started in the background (through upsdrvctl);
     /// on drop, the PIDs they name are killed if still alive.
     adopted: Vec<PathBuf>,
+    /// PIDs of processes the test's own processes started (upsmon's monitoring child).
+    adopted_pids: Vec<u32>,
 }
 
 /// A free TCP port on 127.0.0.1 (bound then released).
@@ -55,6 +57,7 @@ impl Lab {
             root,
             children: Vec::new(),
             adopted: Vec::new(),
+            adopted_pids: Vec::new(),
         }
     }
 
@@ -74,15 +77,34 @@ impl Lab {
         self.adopted.push(pidfile);
     }
 
+    /// A process one of ours started (killed on drop if still alive).
+    pub fn adopt_pid(&mut self, pid: u32) {
+        self.adopted_pids.push(pid);
+    }
+
     /// Starts `program` with NUT_CONFPATH=`root/confdir`, shared state dir, own PID dir.
-    /// Our dummy-ups goes to the background by default, like NUT's drivers; here it
-    /// gets `-F` so the test keeps the process it started.
+    /// Our daemons go to the background by default, like NUT's; here they get `-F` so
+    /// the test keeps the process it started.
     pub fn spawn(&mut self, label: &str, program: &Path, confdir: &str, args: &[&str]) -> u32 {
+        self.spawn_env(label, program, confdir, args, &[])
+    }
+
+    /// [`Lab::spawn`] with extra environment variables.
+    pub fn spawn_env(
+        &mut self,
+        label: &str,
+        program: &Path,
+        confdir: &str,
+        args: &[&str],
+        envs: &[(&str, String)],
+    ) -> u32 {
         let piddir = self.path(&format!("pid-{label}"));
         std::fs::create_dir_all(&piddir).unwrap();
         let log = std::fs::File::create(self.path(&format!("{label}.log"))).unwrap();
         let mut args: Vec<&str> = args.to_vec();
-        if program == bin("dummy-ups") && !args.contains(&"-F") {
+        let daemon = [bin("dummy-ups"), bin("upsd"), bin("upsmon")].contains(&program.to_path_buf());
+        let asks = |flag: &str| args.iter().any(|a| a.starts_with('-') && a.contains(flag));
+        if daemon && !asks("F") && !asks("c") && !asks("K") && !asks("k") {
             args.insert(0, "-F");
         }
         let child = Command::new(program)
@@ -90,6 +112,7 @@ impl Lab {
             .env("NUT_CONFPATH", self.path(confdir))
             .env("NUT_STATEPATH", self.path("state"))
             .env("NUT_ALTPIDPATH", piddir)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -127,6 +150,9 @@ impl Drop for Lab {
         for (_, child) in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        for pid in &self.adopted_pids {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
         }
         for pidfile in &self.adopted {
             let pid = std::fs::read_to_string(pidfile)

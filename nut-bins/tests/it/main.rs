@@ -8,6 +8,7 @@ mod interop;
 mod lab;
 mod nut_upsmon;
 mod python_clients;
+mod service;
 mod shutdown;
 mod tls;
 mod transcripts;

@@ -1,0 +1,199 @@
+//! Service life of the real daemons (never used in the simulation): users and
+//! privileges, PID files that refuse a second instance, and systemd's notification
+//! protocol (`READY=1`, `STOPPING=1`, `WATCHDOG=1`) without libsystemd.
+
+use std::path::Path;
+use std::time::Duration;
+
+/// A system user from /etc/passwd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// User ID.
+    pub uid: u32,
+    /// Primary group ID.
+    pub gid: u32,
+}
+
+/// Looks `name` up in a passwd file's text (`name:x:uid:gid:...`).
+pub fn find_user(passwd: &str, name: &str) -> Option<User> {
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        if fields.len() < 4 || fields[0] != name {
+            return None;
+        }
+        Some(User {
+            name: name.to_string(),
+            uid: fields[2].parse().ok()?,
+            gid: fields[3].parse().ok()?,
+        })
+    })
+}
+
+/// `name` from /etc/passwd; the error is NUT's message.
+pub fn lookup_user(name: &str) -> Result<User, String> {
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map_err(|e| format!("can't read /etc/passwd: {e}"))?;
+    find_user(&passwd, name).ok_or_else(|| format!("user {name} not found"))
+}
+
+/// The effective user ID of this process.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Drops root privileges to `user` (group list, group, then user), as NUT's
+/// `become_user`. Without root it only checks that we already are that user.
+pub fn become_user(user: &User) -> Result<(), String> {
+    if euid() != 0 {
+        return if euid() == user.uid {
+            Ok(())
+        } else {
+            Err(format!("not root: can't switch to user {}", user.name))
+        };
+    }
+    let groups = [user.gid as libc::gid_t];
+    // SAFETY: plain system calls with valid arguments; their results are checked.
+    unsafe {
+        if libc::setgroups(1, groups.as_ptr()) != 0 {
+            return Err(format!("setgroups: {}", std::io::Error::last_os_error()));
+        }
+        if libc::setgid(user.gid) != 0 {
+            return Err(format!("setgid: {}", std::io::Error::last_os_error()));
+        }
+        if libc::setuid(user.uid) != 0 {
+            return Err(format!("setuid: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `pid` names a running process (not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(')')?.1.split_whitespace().next()?.to_string();
+            Some(state != "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Refuses to start when `pidfile` names another live process (a second instance);
+/// a stale file (dead PID, garbage) is fine and will be overwritten.
+pub fn check_not_running(pidfile: &Path, program: &str) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(pidfile) else {
+        return Ok(());
+    };
+    match text.trim().parse::<u32>() {
+        Ok(pid) if pid != std::process::id() && alive(pid) => Err(format!(
+            "Fatal error: A previous {program} instance is already running! (PID {pid} in {})",
+            pidfile.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Sends a state line to systemd (`NOTIFY_SOCKET`), if we run under it.
+pub fn sd_notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = path.as_encoded_bytes();
+    if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        if let Ok(addr) = std::os::unix::net::SocketAddr::from_abstract_name(name) {
+            let _ = socket.send_to_addr(state.as_bytes(), &addr);
+        }
+    } else {
+        let _ = socket.send_to(state.as_bytes(), Path::new(&path));
+    }
+}
+
+/// The watchdog period systemd asks for (`WATCHDOG_USEC`), if any; pings go out at
+/// half of it.
+pub fn watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    (usec > 0).then(|| Duration::from_micros(usec / 2))
+}
+
+/// Sends `WATCHDOG=1` every [`watchdog_interval`] from the daemon's own runtime, so a
+/// stuck event loop stops the pings. Call inside the runtime.
+pub fn spawn_watchdog() {
+    if let Some(every) = watchdog_interval() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                sd_notify("WATCHDOG=1");
+            }
+        });
+    }
+}
+
+/// The ready actions of a daemon that listens: PID file, privileges, readiness to the
+/// background parent and to systemd. A failed privilege drop ends the process (never
+/// serve as root when asked not to).
+pub fn on_ready(
+    program: &'static str,
+    pidfile: Option<std::path::PathBuf>,
+    user: Option<User>,
+) -> crate::driver::Ready {
+    Some(Box::new(move || {
+        if let Some(pidfile) = &pidfile {
+            crate::confload::write_pidfile(pidfile);
+        }
+        if let Some(user) = &user {
+            if let Err(e) = become_user(user) {
+                eprintln!("Fatal error: {program}: {e}");
+                std::process::exit(1);
+            }
+        }
+        if let Some(ready) = crate::real::ready_actions(None) {
+            ready();
+        }
+        sd_notify("READY=1");
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_are_found_in_passwd_text() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nnut:x:112:118::/var/lib/nut:/usr/sbin/nologin\nbroken\n";
+        assert_eq!(
+            find_user(passwd, "nut"),
+            Some(User {
+                name: "nut".into(),
+                uid: 112,
+                gid: 118
+            })
+        );
+        assert_eq!(find_user(passwd, "nobody"), None);
+        assert_eq!(find_user(passwd, "broken"), None);
+    }
+
+    #[test]
+    fn a_stale_pidfile_does_not_block_a_start() {
+        let dir = std::env::temp_dir().join(format!("svc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("x.pid");
+        assert!(check_not_running(&file, "x").is_ok(), "no file");
+        std::fs::write(&file, "not a pid\n").unwrap();
+        assert!(check_not_running(&file, "x").is_ok(), "garbage");
+        std::fs::write(&file, format!("{}\n", std::process::id())).unwrap();
+        assert!(check_not_running(&file, "x").is_ok(), "our own PID");
+        // PID 1 is always alive.
+        std::fs::write(&file, "1\n").unwrap();
+        let err = check_not_running(&file, "x").unwrap_err();
+        assert!(err.contains("already running"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,218 @@
+//! Service life of the real daemons: going to the background once ready, PID files
+//! that refuse a second instance, `-u` dropping privileges after binding, upsmon's
+//! RUN_AS_USER split (root parent runs SHUTDOWNCMD, unprivileged child monitors,
+//! NOPARENT when the parent dies), and NOTIFYFLAG WALL through a recording `wall`.
+
+use crate::lab::{bin, exchange, free_port, is_root, start_server, wait_for, Lab};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn uid_of(pid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("Uid:"))?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+fn nobody_uid() -> u32 {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    passwd
+        .lines()
+        .find(|l| l.starts_with("nobody:"))
+        .and_then(|l| l.split(':').nth(2)?.parse().ok())
+        .expect("a nobody user")
+}
+
+fn run_env(lab: &Lab, program: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("state"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn upsd_goes_to_the_background_refuses_a_second_instance_and_drops_privileges() {
+    let mut lab = Lab::new("svc-upsd");
+    let port = free_port();
+    lab.write("etc/ups.conf", "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n");
+    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write("etc/upsd.users", "");
+    lab.adopt_pidfile(lab.path("state/upsd.pid"));
+    let args: &[&str] = if is_root() { &["-u", "nobody"] } else { &[] };
+    let started = std::time::Instant::now();
+    let out = run_env(&lab, &bin("upsd"), args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let pid: u32 = std::fs::read_to_string(lab.path("state/upsd.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "the background upsd runs");
+    let reply = exchange(port, b"LIST UPS\n", 3);
+    assert!(reply.starts_with("BEGIN LIST UPS\n"), "{reply}");
+    if is_root() {
+        assert_eq!(uid_of(pid), Some(nobody_uid()), "-u nobody after binding");
+    }
+    // A second upsd refuses to start while the first runs.
+    let second = run_env(&lab, &bin("upsd"), &["-F"]);
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already running"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    // -c stop through the PID file.
+    let stop = run_env(&lab, &bin("upsd"), &["-c", "stop"]);
+    assert!(stop.status.success());
+    wait_for(Duration::from_secs(10), "upsd to exit", || {
+        (!Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    // A user that does not exist is refused before anything starts.
+    let bad = run_env(&lab, &bin("upsd"), &["-F", "-u", "no-such-user-here"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no-such-user-here"));
+}
+
+fn upsmon_conf(lab: &Lab, port: u16, extra: &str) -> String {
+    let dir = lab.root.display();
+    format!(
+        "MONITOR dummy@127.0.0.1:{port} 1 monprimary pp primary\n\
+         SHUTDOWNCMD \"echo uid=$(id -u) >> {dir}/shutdown.log\"\n\
+         POWERDOWNFLAG {dir}/killpower\n\
+         POLLFREQ 1\nPOLLFREQALERT 1\nHOSTSYNC 5\nFINALDELAY 0\n{extra}"
+    )
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+#[test]
+fn upsmon_run_as_user_splits_root_shutdown_from_unprivileged_monitoring() {
+    assert!(
+        is_root(),
+        "this test needs root (RUN_AS_USER only splits when started as root); CI runs as root"
+    );
+    let mut lab = Lab::new("svc-privsep");
+    let port = start_server(&mut lab, "ups.status: OL\n");
+    lab.write("mon/upsmon.conf", &upsmon_conf(&lab, port, "RUN_AS_USER nobody\n"));
+    let parent = lab.spawn("upsmon", &bin("upsmon"), "mon", &[]);
+    let child = wait_for(Duration::from_secs(10), "the monitoring child", || {
+        children_of(parent).into_iter().next()
+    });
+    lab.adopt_pid(child);
+    assert_eq!(uid_of(parent), Some(0), "the parent stays root");
+    assert_eq!(uid_of(child), Some(nobody_uid()), "the child runs as RUN_AS_USER");
+    wait_for(Duration::from_secs(10), "the child to log in", || {
+        let reply = exchange(port, b"GET NUMLOGINS dummy\n", 1);
+        (reply.trim() == "NUMLOGINS dummy 1").then_some(())
+    });
+    lab.write("etc/test.dev", "ups.status: OB LB\n");
+    let log = wait_for(Duration::from_secs(30), "SHUTDOWNCMD", || {
+        std::fs::read_to_string(lab.path("shutdown.log"))
+            .ok()
+            .filter(|t| t.ends_with('\n'))
+    });
+    assert_eq!(log, "uid=0\n", "SHUTDOWNCMD runs in the root parent");
+    assert_eq!(
+        std::fs::read_to_string(lab.path("killpower")).unwrap(),
+        "upsmon-shutdown-file",
+        "the parent wrote POWERDOWNFLAG"
+    );
+}
+
+#[test]
+fn upsmon_child_reports_noparent_when_the_parent_dies() {
+    assert!(
+        is_root(),
+        "this test needs root (RUN_AS_USER only splits when started as root); CI runs as root"
+    );
+    let mut lab = Lab::new("svc-noparent");
+    let port = start_server(&mut lab, "ups.status: OL\n");
+    lab.write("mon/upsmon.conf", &upsmon_conf(&lab, port, "RUN_AS_USER nobody\n"));
+    let parent = lab.spawn("upsmon", &bin("upsmon"), "mon", &[]);
+    let child = wait_for(Duration::from_secs(10), "the monitoring child", || {
+        children_of(parent).into_iter().next()
+    });
+    lab.adopt_pid(child);
+    wait_for(Duration::from_secs(10), "the child to log in", || {
+        let reply = exchange(port, b"GET NUMLOGINS dummy\n", 1);
+        (reply.trim() == "NUMLOGINS dummy 1").then_some(())
+    });
+    lab.stop("upsmon");
+    wait_for(Duration::from_secs(10), "NOPARENT", || {
+        lab.log("upsmon")
+            .contains("Parent died - shutdown impossible")
+            .then_some(())
+    });
+    assert!(lab.log("upsmon").contains("upsmon parent process died - shutdown impossible"));
+}
+
+#[test]
+fn upsmon_refuses_a_second_instance_and_walls_notifications() {
+    let mut lab = Lab::new("svc-upsmon");
+    let port = start_server(&mut lab, "ups.status: OL\n");
+    lab.write(
+        "fakebin/wall",
+        &format!("#!/bin/sh\ncat >> {}/wall.log\n", lab.root.display()),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(lab.path("fakebin/wall"), std::fs::Permissions::from_mode(0o755))
+        .unwrap();
+    lab.write(
+        "mon/upsmon.conf",
+        &upsmon_conf(&lab, port, "NOTIFYFLAG ONBATT WALL\nNOTIFYFLAG ONLINE SYSLOG\n"),
+    );
+    let path = format!("{}:{}", lab.path("fakebin").display(), std::env::var("PATH").unwrap());
+    lab.spawn_env("upsmon", &bin("upsmon"), "mon", &["-p"], &[("PATH", path)]);
+    wait_for(Duration::from_secs(10), "upsmon to log in", || {
+        let reply = exchange(port, b"GET NUMLOGINS dummy\n", 1);
+        (reply.trim() == "NUMLOGINS dummy 1").then_some(())
+    });
+    let second = Command::new(bin("upsmon"))
+        .args(["-F", "-p"])
+        .env("NUT_CONFPATH", lab.path("mon"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("pid-upsmon"))
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
+    lab.write("etc/test.dev", "ups.status: OB\n");
+    // The shell creates wall.log before `cat` writes into it: wait for a whole line.
+    let wall = wait_for(Duration::from_secs(15), "the ONBATT wall", || {
+        std::fs::read_to_string(lab.path("wall.log"))
+            .ok()
+            .filter(|t| t.ends_with('\n'))
+    });
+    assert_eq!(wall, format!("UPS dummy@127.0.0.1:{port} on battery\n"));
+    lab.write("etc/test.dev", "ups.status: OL\n");
+    wait_for(Duration::from_secs(15), "ONLINE in the log", || {
+        lab.log("upsmon").contains("on line power").then_some(())
+    });
+    // ONBATT is WALL only: not in the log. ONLINE is SYSLOG only: not on terminals.
+    assert!(!lab.log("upsmon").contains("on battery"), "{}", lab.log("upsmon"));
+    assert!(!std::fs::read_to_string(lab.path("wall.log")).unwrap().contains("line power"));
+}
