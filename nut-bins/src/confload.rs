@@ -74,3 +74,11 @@ pub fn write_pidfile(pidfile: &Path) {
         eprintln!("can't write PID file {}: {e}", pidfile.display());
     }
 }
+
+/// [`check`] for a file that may be missing (nut.conf): a missing file is fine.
+pub fn check_if_present<T>(dir: &Path, name: &str, parse: fn(&str, &[u8]) -> Parsed<T>) -> bool {
+    if !dir.join(name).exists() {
+        return true;
+    }
+    check(dir, name, parse)
+}

@@ -410,6 +410,7 @@ pub fn ready_actions(pidfile: Option<std::path::PathBuf>) -> crate::driver::Read
             let _ = writeln!(out, "{READY_LINE}");
             let _ = out.flush();
         }
+        crate::service::sd_notify("READY=1");
     }))
 }
 

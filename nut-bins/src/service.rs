@@ -157,7 +157,6 @@ pub fn on_ready(
         if let Some(ready) = crate::real::ready_actions(None) {
             ready();
         }
-        sd_notify("READY=1");
     }))
 }
 

@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             check(dir, "upsd.conf", parse_upsd_conf),
             check(dir, "ups.conf", parse_ups_conf),
             check(dir, "upsd.users", parse_upsd_users),
+            nut_bins::confload::check_if_present(dir, "nut.conf", nut_core::config::parse_nut_conf),
         ];
         return if ok.iter().all(|ok| *ok) {
             ExitCode::SUCCESS

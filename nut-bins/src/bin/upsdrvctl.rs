@@ -149,6 +149,11 @@ fn main() -> ExitCode {
             .ok()
             .and_then(|p| p.parent().map(|d| d.display().to_string())),
     };
+    // One driver in the foreground (`-F start <ups>`): upsdrvctl becomes that driver,
+    // as NUT's does, so a service manager supervises the driver itself.
+    if verb == Verb::Start && args.foreground && request.ups.is_some() && !args.test {
+        return exec_foreground(&sys, &env, &request);
+    }
     let mut launcher = Processes {
         debug: args.debug > 0,
     };
@@ -157,4 +162,39 @@ fn main() -> ExitCode {
         0 => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     }
+}
+
+/// Replaces this process with the one driver of `request` (`-F start <ups>`).
+fn exec_foreground(
+    sys: &RealSys,
+    env: &nut_bins::wiring::NutEnv,
+    request: &Request,
+) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let conf = match nut_bins::wiring::load(sys, env, "ups.conf", nut_core::config::parse_ups_conf) {
+        Ok(conf) => conf,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let launches = match nut_core::upsdrvctl::plan(&conf, Verb::Start, request.ups.as_deref(), &request.pass) {
+        Ok(launches) => launches,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(launch) = launches.first() else {
+        return ExitCode::FAILURE;
+    };
+    let program = nut_bins::upsdrvctl::driver_program(
+        &conf,
+        &launch.driver,
+        request.own_dir.as_deref(),
+        |p| std::path::Path::new(p).exists(),
+    );
+    let error = std::process::Command::new(&program).args(&launch.args).exec();
+    eprintln!("Can't start {program}: {error}");
+    ExitCode::FAILURE
 }

@@ -58,7 +58,9 @@ fn main() -> ExitCode {
     let env = nut_bins::real::nut_env();
     if args.check_config {
         let dir = Path::new(&env.confpath);
-        return if check(dir, "upsmon.conf", parse_upsmon_conf_for_startup) {
+        let nut_conf =
+            nut_bins::confload::check_if_present(dir, "nut.conf", nut_core::config::parse_nut_conf);
+        return if check(dir, "upsmon.conf", parse_upsmon_conf_for_startup) && nut_conf {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

@@ -52,3 +52,35 @@ fn check_config_names_file_line_and_directive() {
         assert!(stderr.contains(needle), "missing {needle} in:\n{stderr}");
     }
 }
+
+#[test]
+fn every_daemon_checks_its_files_and_nut_conf() {
+    let lab = Lab::new("check-all");
+    lab.write(
+        "etc/upsmon.conf",
+        "MONITOR ups@localhost 1 mon pass primary\nPOWERDOWNFLAG /etc/killpower\n",
+    );
+    lab.write("etc/nut.conf", "MODE=standalone\n");
+    lab.write("etc/ups.conf", "[dummy]\n driver = dummy-ups\n port = d.dev\n");
+    lab.write("etc/upssched.conf", "CMDSCRIPT /bin/true\nAT ONBATT * EXECUTE x\n");
+    let etc = lab.path("etc");
+    let env = [("NUT_CONFPATH", etc.as_path())];
+    let ok = |program: &str, args: &[&str]| run(&bin(program), args, &env);
+    assert_eq!(ok("upsmon", &["--check-config"]).0, 0);
+    assert_eq!(ok("upssched", &["--check-config"]).0, 0);
+    assert_eq!(ok("dummy-ups", &["--check-config", "-a", "dummy"]).0, 0);
+    // A dummy-ups section that is not there, and one without a port.
+    let (code, _, stderr) = ok("dummy-ups", &["--check-config", "-a", "other"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("UPS [other] not found in ups.conf"), "{stderr}");
+    // A broken nut.conf fails upsmon's check with its line.
+    lab.write("etc/nut.conf", "MODE=standalone\nMODE\n");
+    let (code, _, stderr) = ok("upsmon", &["--check-config"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("nut.conf:2:"), "{stderr}");
+    // upssched: AT before CMDSCRIPT.
+    lab.write("etc/upssched.conf", "AT ONBATT * EXECUTE x\nCMDSCRIPT /bin/true\n");
+    let (code, _, stderr) = ok("upssched", &["--check-config"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("upssched.conf:2:"), "{stderr}");
+}

@@ -12,6 +12,7 @@ mod service;
 mod shutdown;
 mod tls;
 mod transcripts;
+mod units;
 mod upsd_server;
 mod upsdrvctl;
 mod upsmon_reload;
