@@ -45,6 +45,8 @@ const DAEMON_FILES: &[&str] = &[
     "session.rs",
     "upsd.rs",
     "upsmon.rs",
+    "upssched.rs",
+    "upsdrvctl.rs",
     "wiring.rs",
 ];
 
