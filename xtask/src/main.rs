@@ -143,6 +143,46 @@ fn bench(quick: bool) -> Result<(), String> {
     }
 }
 
+/// The sans-IO cores whose mutants nut-core's own tests must catch.
+const MUTANT_FILES: &[&str] = &["nut-core/src/upsmon.rs", "nut-core/src/upssched.rs"];
+
+/// `cargo xtask mutants`: cargo-mutants over upsmon's and upssched's cores with
+/// nut-core's own tests (installs cargo-mutants when missing); prints the caught ratio
+/// and the surviving mutants (also in mutants.out/).
+fn mutants() -> Result<(), String> {
+    if !have("cargo", "mutants --version") {
+        run(Command::new("cargo").args(["install", "--locked", "cargo-mutants"]))?;
+    }
+    let mut cargo = Command::new("cargo");
+    cargo.current_dir(root()).args(["mutants", "--package", "nut-core", "--no-shuffle"]);
+    for file in MUTANT_FILES {
+        cargo.args(["--file", file]);
+    }
+    // cargo-mutants exits non-zero when any mutant survives; the summary says how many.
+    let _ = cargo.status().map_err(|e| e.to_string())?;
+    let outcomes = std::fs::read_to_string(root().join("mutants.out/outcomes.json"))
+        .map_err(|e| format!("mutants.out/outcomes.json: {e}"))?;
+    let count = |key: &str| {
+        outcomes
+            .split(&format!("\"{key}\":"))
+            .nth(1)
+            .and_then(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let (caught, missed, timeout) = (count("caught"), count("missed"), count("timeout"));
+    let viable = caught + missed + timeout;
+    println!(
+        "mutants of {}: {caught} caught, {missed} missed, {timeout} timed out of {viable} viable ({:.1}% caught)",
+        MUTANT_FILES.join(", "),
+        100.0 * (caught + timeout) as f64 / viable.max(1) as f64
+    );
+    if let Ok(missed_list) = std::fs::read_to_string(root().join("mutants.out/missed.txt")) {
+        print!("{missed_list}");
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
@@ -151,8 +191,9 @@ fn main() -> ExitCode {
         Some("bench") => bench(args.next().as_deref() == Some("--quick")),
         Some("fuzz") => fuzz(args.next().and_then(|s| s.parse().ok()).unwrap_or(60)),
         Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
+        Some("mutants") => mutants(),
         _ => Err(
-            "usage: cargo xtask <test|sim [path]|bench [--quick]|fuzz [seconds per target]|tidy>"
+            "usage: cargo xtask <test|sim [path]|bench [--quick]|fuzz [seconds per target]|mutants|tidy>"
                 .to_string(),
         ),
     };
