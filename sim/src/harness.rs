@@ -8,7 +8,7 @@
 //! `DummyConfig` or `UpsmonCore` here; checked by the tidy test): what runs is what the
 //! files on the simulated host say, as on a real one.
 
-use crate::scenario::{FaultAction, HostSpec, Role, Scenario};
+use crate::scenario::{FaultAction, HostSpec, Scenario, UpsSpec};
 use crate::world::{HostState, SharedWorld, SimFileSource, SimNet, SimSys, World, WorldEvent};
 use nut_bins::wiring::{NutEnv, Signal};
 use std::collections::BTreeMap;
@@ -27,8 +27,6 @@ pub const WALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
 pub const CONFPATH: &str = "/etc/nut";
 /// Path of POWERDOWNFLAG on simulated hosts.
 pub const POWERDOWNFLAG: &str = "/etc/killpower";
-/// The simulated device's data file (`port` in ups.conf, relative to the config dir).
-pub const DEVICE_FILE: &str = "sim.dev";
 
 /// Everything a run produced.
 #[derive(Debug, Clone)]
@@ -43,23 +41,30 @@ pub struct Outcome {
     pub end_ms: u64,
     /// Each host's files at the end (config files, POWERDOWNFLAG).
     pub files: BTreeMap<(String, String), Vec<u8>>,
+    /// When mains came back for good on every UPS after an outage, if it did.
+    pub mains_returned_ms: Option<u64>,
 }
 
 /// The processes a scenario can crash, restart and signal.
 pub const PROCESSES: [&str; 3] = ["dummy-ups", "upsd", "upsmon"];
 
 fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
-    let primary = scenario.primary();
-    let (user, password, role) = match host.role {
-        Role::Primary => ("monprimary", "pp", "primary"),
-        Role::Secondary => ("monsecondary", "sp", "secondary"),
-    };
-    let mut text = format!(
-        "MONITOR {}@{}:{UPSD_PORT} 1 {user} {password} {role}\n\
-         SHUTDOWNCMD \"/sbin/shutdown -h +0\"\n\
-         POWERDOWNFLAG {POWERDOWNFLAG}\n",
-        scenario.ups.name, primary.name
-    );
+    let mut text = String::new();
+    for (ups, power, primary) in scenario.monitors_of(host) {
+        let (user, password, role) = if primary {
+            ("monprimary", "pp", "primary")
+        } else {
+            ("monsecondary", "sp", "secondary")
+        };
+        text.push_str(&format!(
+            "MONITOR {}@{}:{UPSD_PORT} {power} {user} {password} {role}\n",
+            ups.name,
+            scenario.ups_host(ups)
+        ));
+    }
+    text.push_str(&format!(
+        "SHUTDOWNCMD \"/sbin/shutdown -h +0\"\nPOWERDOWNFLAG {POWERDOWNFLAG}\n"
+    ));
     for (key, value) in &host.upsmon {
         text.push_str(&format!("{key} {value}\n"));
     }
@@ -70,19 +75,37 @@ fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
     text
 }
 
+/// The UPSes whose driver and upsd run on `host`.
+fn hosted<'a>(scenario: &'a Scenario, host: &HostSpec) -> Vec<&'a UpsSpec> {
+    scenario
+        .upses
+        .iter()
+        .filter(|u| scenario.ups_host(u) == host.name)
+        .collect()
+}
+
+/// The data file of a UPS's dummy-ups (`port` in ups.conf, relative to the config dir).
+pub fn device_file(ups: &str) -> String {
+    format!("{ups}.dev")
+}
+
 /// The NUT config files of a host, as (path, text): upsmon.conf on every host; ups.conf,
-/// upsd.conf and upsd.users on the primary, which runs the driver and upsd.
+/// upsd.conf and upsd.users on a host that runs UPS drivers and upsd.
 pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String)> {
     let conf = |name: &str| format!("{CONFPATH}/{name}");
     let mut files = vec![(conf("upsmon.conf"), upsmon_conf_text(scenario, host))];
-    if host.role == Role::Primary {
-        files.push((
-            conf("ups.conf"),
-            format!(
-                "[{}]\n\tdriver = dummy-ups\n\tport = {DEVICE_FILE}\n\tpollinterval = {}\n\tdesc = \"simulated UPS\"\n",
-                scenario.ups.name, scenario.ups.pollinterval_s
-            ),
-        ));
+    let upses = hosted(scenario, host);
+    if !upses.is_empty() {
+        let mut ups_conf = String::new();
+        for ups in &upses {
+            ups_conf.push_str(&format!(
+                "[{}]\n\tdriver = dummy-ups\n\tport = {}\n\tpollinterval = {}\n\tdesc = \"simulated UPS\"\n",
+                ups.name,
+                device_file(&ups.name),
+                ups.pollinterval_s
+            ));
+        }
+        files.push((conf("ups.conf"), ups_conf));
         files.push((conf("upsd.conf"), format!("LISTEN 0.0.0.0 {UPSD_PORT}\n")));
         files.push((
             conf("upsd.users"),
@@ -149,35 +172,30 @@ pub fn preflight(scenario: &Scenario) -> Result<(), String> {
         if host.upssched.is_some() {
             nut_bins::upssched::wire(&sys, &env()).map_err(fail)?;
         }
-        if host.role == Role::Primary {
+        let upses = hosted(scenario, host);
+        if !upses.is_empty() {
             nut_bins::upsd::wire(&sys, &env(), scenario.seed).map_err(fail)?;
-            nut_bins::driver::wire(&sys, &env(), &driver_args(scenario)).map_err(fail)?;
+        }
+        for ups in upses {
+            nut_bins::driver::wire(&sys, &env(), &driver_args(&ups.name)).map_err(fail)?;
         }
     }
     Ok(())
 }
 
-fn driver_args(scenario: &Scenario) -> nut_bins::driver::DriverArgs {
+fn driver_args(ups: &str) -> nut_bins::driver::DriverArgs {
     nut_bins::driver::DriverArgs {
-        ups: Some(scenario.ups.name.clone()),
+        ups: Some(ups.to_string()),
         ..Default::default()
     }
-}
-
-fn device_text(vars: &BTreeMap<String, String>, status: &str) -> Vec<u8> {
-    let mut text = String::new();
-    for (name, value) in vars {
-        text.push_str(&format!("{name}: {value}\n"));
-    }
-    text.push_str(&format!("ups.status: {status}\n"));
-    text.into_bytes()
 }
 
 /// Runs drivers for upsdrvctl on a halted host: a driver's `-k` is its real kill-power
 /// code, in process; the commands the UPS received are collected.
 struct SimLauncher {
     sys: SimSys,
-    commands: Vec<String>,
+    /// (UPS, command) pairs the UPSes received.
+    commands: Vec<(String, String)>,
 }
 
 impl nut_bins::upsdrvctl::Launcher for SimLauncher {
@@ -196,12 +214,12 @@ impl nut_bins::upsdrvctl::Launcher for SimLauncher {
             return Err("only -k runs on a halted host".to_string());
         }
         let driver_args = nut_bins::driver::DriverArgs {
-            ups,
+            ups: ups.clone(),
             ..Default::default()
         };
         match nut_bins::driver::kill_power(&self.sys, &env(), &driver_args) {
             Ok(cmd) => {
-                self.commands.push(cmd);
+                self.commands.push((ups.unwrap_or_default(), cmd));
                 Ok(nut_bins::upsdrvctl::Outcome::Exited(0))
             }
             Err(_) => Ok(nut_bins::upsdrvctl::Outcome::Exited(1)),
@@ -270,12 +288,67 @@ struct Step {
 }
 
 enum StepKind {
-    Status(Option<String>, BTreeMap<String, String>),
+    Status(usize, Option<String>, BTreeMap<String, String>),
+    Mains(usize, bool),
     Fault(FaultAction),
 }
 
 fn secs_to_ms(seconds: f64) -> u64 {
-    (seconds * 1000.0).round().max(0.0) as u64
+    (seconds * 1000.0).round().clamp(0.0, u64::MAX as f64 / 2.0) as u64
+}
+
+/// A UPS as the harness models it.
+struct UpsModel {
+    spec: UpsSpec,
+    host: String,
+    vars: BTreeMap<String, String>,
+    /// The status the timeline dictates, if any (overrides the battery model).
+    explicit: Option<String>,
+    /// The device does not answer (its data file is gone).
+    dead: bool,
+    mains_on: bool,
+    charge: f64,
+    output_on: bool,
+    off_at: Option<u64>,
+    on_at: Option<u64>,
+    battery_dead_ms: Option<u64>,
+}
+
+impl UpsModel {
+    fn status(&self) -> String {
+        if let Some(status) = &self.explicit {
+            return status.clone();
+        }
+        let low = self.spec.battery.as_ref().is_some_and(|b| self.charge <= b.low);
+        let mut tokens = vec![if self.mains_on { "OL" } else { "OB" }];
+        if low {
+            tokens.push("LB");
+        }
+        if !self.mains_on {
+            tokens.push("DISCHRG");
+        } else if self.charge < 100.0 && self.spec.battery.is_some() {
+            tokens.push("CHRG");
+        }
+        tokens.join(" ")
+    }
+
+    fn device_text(&self, load_w: f64) -> Vec<u8> {
+        let mut vars = self.vars.clone();
+        if let Some(b) = &self.spec.battery {
+            vars.insert("battery.charge".into(), format!("{:.0}", self.charge.floor()));
+            vars.insert("battery.charge.low".into(), format!("{:.0}", b.low));
+            let runtime = self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0);
+            vars.insert("battery.runtime".into(), format!("{:.0}", runtime.floor()));
+        }
+        vars.insert("ups.delay.shutdown".into(), format!("{:.0}", self.spec.delay_shutdown_s));
+        vars.insert("ups.delay.start".into(), format!("{:.0}", self.spec.delay_start_s));
+        let mut text = String::new();
+        for (name, value) in &vars {
+            text.push_str(&format!("{name}: {value}\n"));
+        }
+        text.push_str(&format!("ups.status: {}\n", self.status()));
+        text.into_bytes()
+    }
 }
 
 /// Runs a scenario to its end and returns what happened.
@@ -294,9 +367,23 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         .build();
     let mut controls: BTreeMap<(String, String), (watch::Sender<bool>, SignalSlot)> =
         BTreeMap::new();
-    let mut ups_vars = scenario.ups.vars.clone();
-    let primary = scenario.primary().name.clone();
-    let device_path = format!("{CONFPATH}/{DEVICE_FILE}");
+    let mut upses: Vec<UpsModel> = scenario
+        .upses
+        .iter()
+        .map(|spec| UpsModel {
+            host: scenario.ups_host(spec).to_string(),
+            vars: spec.vars.clone(),
+            explicit: None,
+            dead: false,
+            mains_on: true,
+            charge: spec.battery.as_ref().map_or(100.0, |b| b.charge),
+            output_on: true,
+            off_at: None,
+            on_at: None,
+            battery_dead_ms: spec.battery_dead_at_s.map(secs_to_ms),
+            spec: spec.clone(),
+        })
+        .collect();
     {
         let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
         for host in &scenario.hosts {
@@ -320,15 +407,17 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             controls.insert((host.name.clone(), process.to_string()), (tx, slot.clone()));
             receivers.insert(process, (rx, slot));
         }
-        let is_primary = host.role == Role::Primary;
+        let drivers: Vec<String> = hosted(scenario, host)
+            .iter()
+            .map(|u| u.name.clone())
+            .collect();
         let (world, seed, name) = (world.clone(), scenario.seed, host.name.clone());
-        let args = driver_args(scenario);
         sim.host(host.name.as_str(), move || {
             let mut set = tokio::task::JoinSet::new();
-            if is_primary {
+            for ups in &drivers {
                 let sys = SimSys::new(&name, "dummy-ups", world.clone());
                 let (run, slot) = receivers["dummy-ups"].clone();
-                let args = args.clone();
+                let args = driver_args(ups);
                 set.spawn(supervise(run, slot, sys.clone(), move |signals| {
                     let file_sys = sys.clone();
                     nut_bins::driver::process(
@@ -340,6 +429,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                         signals,
                     )
                 }));
+            }
+            if !drivers.is_empty() {
                 let sys = SimSys::new(&name, "upsd", world.clone());
                 let (run, slot) = receivers["upsd"].clone();
                 set.spawn(supervise(run, slot, sys.clone(), move |signals| {
@@ -364,17 +455,26 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         .collect();
 
     let mut steps: Vec<Step> = Vec::new();
-    for (order, step) in scenario.ups.timeline.iter().enumerate() {
-        steps.push(Step {
-            at_ms: secs_to_ms(step.at_s),
-            order,
-            kind: StepKind::Status(step.status.clone(), step.vars.clone()),
-        });
+    for (index, ups) in scenario.upses.iter().enumerate() {
+        for (order, step) in ups.timeline.iter().enumerate() {
+            steps.push(Step {
+                at_ms: secs_to_ms(step.at_s),
+                order: index * 1_000 + order,
+                kind: StepKind::Status(index, step.status.clone(), step.vars.clone()),
+            });
+        }
+        for (order, step) in ups.mains.iter().enumerate() {
+            steps.push(Step {
+                at_ms: secs_to_ms(step.at_s),
+                order: 100_000 + index * 1_000 + order,
+                kind: StepKind::Mains(index, step.on),
+            });
+        }
     }
     for (index, fault) in scenario.faults.iter().enumerate() {
         steps.push(Step {
             at_ms: secs_to_ms(fault.at_s),
-            order: 10_000 + index,
+            order: 1_000_000 + index,
             kind: StepKind::Fault(fault.action.clone()),
         });
     }
@@ -388,37 +488,45 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             .record(t, host, what)
     };
     let end_ms = secs_to_ms(scenario.duration_s);
-    let battery_dead_ms = scenario.ups.battery_dead_at_s.map(secs_to_ms);
-    let mut mains_on = true;
-    let mut output_off_at: Option<u64> = None;
-    let mut crashed: Vec<String> = Vec::new();
-    let mut current_status = String::from("OL");
+    // Hosts whose software is stopped (halted, without power, booting).
+    let mut down: Vec<String> = Vec::new();
+    let mut boots: BTreeMap<String, u64> = BTreeMap::new();
+    let mut reboots: BTreeMap<String, u64> = BTreeMap::new();
+    let mut last_now = 0u64;
     loop {
         let now = sim.elapsed().as_millis() as u64;
         while let Some(step) = steps.next_if(|s| s.at_ms <= now) {
             match step.kind {
-                StepKind::Status(status, vars) => {
-                    ups_vars.extend(vars);
-                    let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
-                    let key = (primary.clone(), device_path.clone());
+                StepKind::Status(index, status, vars) => {
+                    let ups = &mut upses[index];
+                    ups.vars.extend(vars);
                     match status {
                         Some(status) => {
-                            mains_on = !status.split_whitespace().any(|t| t == "OB");
-                            current_status = status.clone();
-                            w.files.insert(key, device_text(&ups_vars, &status));
-                            w.record(now, "ups", WorldEvent::UpsStatus { status });
+                            ups.mains_on = !status.split_whitespace().any(|t| t == "OB");
+                            ups.explicit = Some(status.clone());
+                            ups.dead = false;
+                            record(now, &ups.spec.name, WorldEvent::UpsStatus { status });
                         }
                         None => {
-                            // The data file disappears: the driver reads no device.
-                            w.files.remove(&key);
-                            w.record(
+                            ups.dead = true;
+                            record(
                                 now,
-                                "ups",
+                                &ups.spec.name,
                                 WorldEvent::UpsStopsAnswering {
-                                    last_status: current_status.clone(),
+                                    last_status: ups.status(),
                                 },
                             );
                         }
+                    }
+                }
+                StepKind::Mains(index, on) => {
+                    let ups = &mut upses[index];
+                    if ups.mains_on != on {
+                        ups.mains_on = on;
+                        record(now, &ups.spec.name, WorldEvent::Mains { on });
+                    }
+                    if on && !ups.output_on && ups.on_at.is_none() {
+                        ups.on_at = Some(now + secs_to_ms(ups.spec.delay_start_s));
                     }
                 }
                 StepKind::Fault(action) => {
@@ -433,21 +541,152 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 }
             }
         }
-        // Power model: the load loses power when the battery is exhausted on battery,
-        // or when the late shutdown powers the UPS off after the primary halted.
-        if output_off_at.is_none() {
-            if let Some(dead) = battery_dead_ms {
-                if now >= dead && !mains_on {
-                    output_off_at = Some(now);
-                    record(now, "ups", WorldEvent::BatteryExhausted);
+        // The UPSes: battery, scheduled output changes, the driver's data file.
+        let states: BTreeMap<String, HostState> = world
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .hosts
+            .clone();
+        let dt = now.saturating_sub(last_now);
+        last_now = now;
+        for index in 0..upses.len() {
+            let load = load_on(scenario, &upses, &states, index);
+            let ups = &mut upses[index];
+            if let Some(b) = ups.spec.battery.clone() {
+                if ups.mains_on {
+                    ups.charge = (ups.charge + b.recharge_per_h * dt as f64 / 3_600_000.0).min(100.0);
+                } else if ups.output_on {
+                    let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
+                    ups.charge = (ups.charge - per_ms * dt as f64).max(0.0);
+                    if ups.charge <= 0.0 {
+                        ups.output_on = false;
+                        record(now, &ups.spec.name, WorldEvent::BatteryExhausted);
+                    }
+                }
+            }
+            if ups.battery_dead_ms.is_some_and(|t| now >= t) && !ups.mains_on && ups.output_on {
+                ups.output_on = false;
+                record(now, &ups.spec.name, WorldEvent::BatteryExhausted);
+            }
+            if ups.off_at.is_some_and(|t| now >= t) {
+                ups.off_at = None;
+                if ups.output_on {
+                    ups.output_on = false;
+                    record(now, &ups.spec.name, WorldEvent::OutputOff);
+                }
+                // shutdown.return: the load comes back delay.start after mains does.
+                if ups.mains_on && ups.spec.returns {
+                    ups.on_at = Some(now + secs_to_ms(ups.spec.delay_start_s));
+                }
+            }
+            if ups.on_at.is_some_and(|t| now >= t) && ups.mains_on {
+                ups.on_at = None;
+                ups.output_on = true;
+                record(now, &ups.spec.name, WorldEvent::OutputOn);
+            }
+            let key = (ups.host.clone(), format!("{CONFPATH}/{}", device_file(&ups.spec.name)));
+            let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
+            if ups.dead {
+                w.files.remove(&key);
+            } else {
+                let text = ups.device_text(load);
+                if w.files.get(&key) != Some(&text) {
+                    w.files.insert(key, text);
                 }
             }
         }
-        if output_off_at.is_some_and(|t| now >= t) {
-            power_off_all(&mut sim, &world, now, &mut crashed);
-            break;
+        // Host power: a host is up while any UPS that feeds it has its output on.
+        for host in &scenario.hosts {
+            let powered = scenario
+                .feeds_of(host)
+                .iter()
+                .any(|f| upses.iter().any(|u| &u.spec.name == f && u.output_on));
+            let state = states.get(&host.name).copied().unwrap_or(HostState::Running);
+            let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
+            match (powered, state) {
+                (false, HostState::Running) => {
+                    w.hosts.insert(host.name.clone(), HostState::PowerLost(now));
+                    w.record(now, &host.name, WorldEvent::PowerLostRunning);
+                }
+                (false, HostState::ShuttingDown(since)) => {
+                    let total_ms = w.shutdown_ms.get(&host.name).copied().unwrap_or(0);
+                    w.hosts.insert(host.name.clone(), HostState::PowerLost(now));
+                    w.record(
+                        now,
+                        &host.name,
+                        WorldEvent::PowerLostShuttingDown {
+                            done_ms: now - since,
+                            total_ms,
+                        },
+                    );
+                }
+                (false, HostState::Halted(_)) => {
+                    w.hosts.insert(host.name.clone(), HostState::Off(now));
+                    w.record(now, &host.name, WorldEvent::PowerOffHalted);
+                    reboots.remove(&host.name);
+                }
+                (false, HostState::Booting(_)) => {
+                    w.hosts.insert(host.name.clone(), HostState::Off(now));
+                    boots.remove(&host.name);
+                }
+                (true, HostState::PowerLost(_) | HostState::Off(_)) => {
+                    w.hosts.insert(host.name.clone(), HostState::Booting(now));
+                    w.record(now, &host.name, WorldEvent::Booting);
+                    boots.insert(host.name.clone(), now + secs_to_ms(host.boot_s));
+                }
+                _ => {}
+            }
+            let state = w.hosts.get(&host.name).copied();
+            drop(w);
+            if matches!(state, Some(HostState::PowerLost(_) | HostState::Off(_)))
+                && !down.contains(&host.name)
+            {
+                sim.crash(host.name.as_str());
+                down.push(host.name.clone());
+            }
+        }
+        // Boots that finish, and POWEROFF_WAIT reboots.
+        let mut booted: Vec<String> = boots
+            .iter()
+            .filter(|(_, t)| now >= **t)
+            .map(|(h, _)| h.clone())
+            .collect();
+        for (host, t) in reboots.clone() {
+            if now >= t {
+                reboots.remove(&host);
+                record(now, &host, WorldEvent::RebootAfterWait);
+                booted.push(host);
+            }
+        }
+        for host in booted {
+            boots.remove(&host);
+            record(now, &host, WorldEvent::Booted);
+            world
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .hosts
+                .insert(host.clone(), HostState::Running);
+            for process in PROCESSES {
+                if let Some((tx, _)) = controls.get(&(host.clone(), process.to_string())) {
+                    tx.send_replace(true);
+                }
+            }
+            if down.contains(&host) {
+                sim.bounce(host.as_str());
+                down.retain(|h| h != &host);
+            } else {
+                sim.bounce(host.as_str());
+            }
         }
         if now >= end_ms {
+            break;
+        }
+        let quiet = steps.peek().is_none()
+            && boots.is_empty()
+            && reboots.is_empty()
+            && upses.iter().all(|u| u.off_at.is_none() && u.on_at.is_none());
+        let all_down = scenario.hosts.iter().all(|h| down.contains(&h.name));
+        if quiet && all_down {
             break;
         }
         if wall_start.elapsed() > WALL_LIMIT {
@@ -475,41 +714,48 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 },
             );
         }
-        // Halted hosts stop running anything; the primary's halt triggers the late
-        // shutdown (upsdrvctl shutdown) when POWERDOWNFLAG is set.
+        // Halted hosts stop running anything; each runs its late-shutdown hook.
         let halted: Vec<(String, u64)> = {
             let w = world.lock().unwrap_or_else(|e| e.into_inner());
             w.hosts
                 .iter()
                 .filter_map(|(h, s)| match s {
-                    HostState::Halted(t) if !crashed.contains(h) => Some((h.clone(), *t)),
+                    HostState::Halted(t) if !down.contains(h) => Some((h.clone(), *t)),
                     _ => None,
                 })
                 .collect()
         };
         for (host, t) in halted {
             sim.crash(host.as_str());
-            crashed.push(host.clone());
-            if host == primary && output_off_at.is_none() {
-                // The halted primary's late-shutdown hook, through the real code of
-                // `upsmon -K`, `upsdrvctl shutdown` and the driver's `-k`.
-                let sys = SimSys::at(&host, "upsdrvctl", world.clone(), t);
-                let mut launcher = SimLauncher {
-                    sys: SimSys::at(&host, "dummy-ups", world.clone(), t),
-                    commands: Vec::new(),
-                };
-                let (flag, _) =
-                    nut_bins::upsdrvctl::late_shutdown(&sys, &env(), &mut launcher, |_| false);
-                if flag && !launcher.commands.is_empty() {
-                    let delay_ms = secs_to_ms(scenario.ups.delay_shutdown_s);
-                    output_off_at = Some(t + delay_ms);
-                    record(t, "ups", WorldEvent::LateShutdown { delay_ms });
-                }
+            down.push(host.clone());
+            // The late-shutdown hook, through the real code of `upsmon -K`, `upsdrvctl
+            // shutdown` and the driver's `-k`.
+            let sys = SimSys::at(&host, "upsdrvctl", world.clone(), t);
+            let mut launcher = SimLauncher {
+                sys: SimSys::at(&host, "dummy-ups", world.clone(), t),
+                commands: Vec::new(),
+            };
+            let (flag, _) =
+                nut_bins::upsdrvctl::late_shutdown(&sys, &env(), &mut launcher, |_| false);
+            if !flag {
+                continue;
             }
-        }
-        let all_down = crashed.len() == scenario.hosts.len();
-        if all_down && steps.peek().is_none() && output_off_at.is_none() {
-            break;
+            for (name, _cmd) in launcher.commands {
+                let Some(ups) = upses.iter_mut().find(|u| u.spec.name == name) else {
+                    continue;
+                };
+                if ups.mains_on && !ups.spec.returns {
+                    record(t, &name, WorldEvent::KillIgnoredOnMains);
+                    continue;
+                }
+                let delay_ms = secs_to_ms(ups.spec.delay_shutdown_s);
+                ups.off_at = Some(t + delay_ms);
+                record(t, &name, WorldEvent::LateShutdown { delay_ms });
+            }
+            let spec = scenario.hosts.iter().find(|h| h.name == host);
+            if let Some(wait) = spec.and_then(|h| h.poweroff_wait_s) {
+                reboots.insert(host.clone(), t + secs_to_ms(wait));
+            }
         }
     }
     let end = sim.elapsed().as_millis() as u64;
@@ -520,34 +766,79 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         addresses,
         end_ms: end,
         files: w.files.clone(),
+        mains_returned_ms: mains_returned(scenario),
     })
 }
 
-fn power_off_all(
-    sim: &mut turmoil::Sim<'_>,
-    world: &SharedWorld,
-    now: u64,
-    crashed: &mut Vec<String>,
-) {
-    let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
-    let hosts: Vec<(String, HostState)> = w.hosts.iter().map(|(h, s)| (h.clone(), *s)).collect();
-    w.record(now, "ups", WorldEvent::OutputOff);
-    for (host, state) in hosts {
-        let what = match state {
-            HostState::Running => WorldEvent::PowerLostRunning,
-            HostState::ShuttingDown(since) => WorldEvent::PowerLostShuttingDown {
-                done_ms: now - since,
-                total_ms: w.shutdown_ms.get(&host).copied().unwrap_or(0),
-            },
-            HostState::Halted(_) | HostState::PowerLost(_) => continue,
+/// When mains came back for good on every UPS (the last mains change of each is "on"
+/// and some UPS lost it during the run), for the liveness check.
+fn mains_returned(scenario: &Scenario) -> Option<u64> {
+    let mut latest = None::<u64>;
+    let mut any_outage = false;
+    for ups in &scenario.upses {
+        let outage_in_timeline = ups.timeline.iter().any(|s| {
+            s.status
+                .as_deref()
+                .is_some_and(|st| st.split_whitespace().any(|t| t == "OB"))
+        });
+        let last_timeline_on = ups
+            .timeline
+            .iter()
+            .rev()
+            .find_map(|s| s.status.as_deref().map(|st| (s.at_s, !st.contains("OB"))));
+        let last_mains = ups.mains.iter().max_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        let off_any = ups.mains.iter().any(|m| !m.on) || outage_in_timeline;
+        any_outage |= off_any;
+        let back_at = match (last_mains, last_timeline_on) {
+            (Some(m), _) if m.on => Some(m.at_s),
+            (Some(_), _) => return None,
+            (None, Some((at, true))) if outage_in_timeline => Some(at),
+            (None, Some((_, false))) => return None,
+            _ => None,
         };
-        w.hosts.insert(host.clone(), HostState::PowerLost(now));
-        w.record(now, &host, what);
-        if !crashed.contains(&host) {
-            sim.crash(host.as_str());
-            crashed.push(host);
+        if let Some(at) = back_at {
+            let at = secs_to_ms(at);
+            latest = Some(latest.map_or(at, |l| l.max(at)));
         }
     }
+    if any_outage {
+        latest
+    } else {
+        None
+    }
+}
+
+/// The load on UPS `index` in watts: every up host it feeds, each host's draw shared
+/// among its supplies that have power.
+fn load_on(
+    scenario: &Scenario,
+    upses: &[UpsModel],
+    states: &BTreeMap<String, HostState>,
+    index: usize,
+) -> f64 {
+    let name = &upses[index].spec.name;
+    scenario
+        .hosts
+        .iter()
+        .filter(|h| {
+            matches!(
+                states.get(&h.name),
+                Some(HostState::Running | HostState::ShuttingDown(_) | HostState::Booting(_))
+            )
+        })
+        .filter_map(|h| {
+            let feeds = scenario.feeds_of(h);
+            if !feeds.contains(name) {
+                return None;
+            }
+            let live = feeds
+                .iter()
+                .filter(|f| upses.iter().any(|u| &u.spec.name == *f && u.output_on))
+                .count()
+                .max(1);
+            Some(h.draw_w / live as f64)
+        })
+        .sum()
 }
 
 fn apply_fault(

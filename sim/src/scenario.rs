@@ -1,5 +1,7 @@
-//! The YAML scenario schema: hosts with roles and NUT-spelled config overrides, one UPS
-//! with a status timeline and a power model, and timed faults.
+//! The YAML scenario schema: hosts with roles, power draw, supplies and NUT-spelled
+//! config overrides; one or several UPSes, each with a mains timeline and a battery
+//! model (or an explicit status timeline), `ups.delay.shutdown`/`ups.delay.start` and
+//! how it returns power; and timed faults.
 //!
 //! A scenario is data only; [`crate::harness`] runs it. Unknown fields are rejected so a
 //! typo in a scenario is an error, not a silently ignored setting.
@@ -27,8 +29,12 @@ pub struct Scenario {
     /// Largest simulated network latency in milliseconds.
     #[serde(default = "default_latency_ms")]
     pub max_latency_ms: u64,
-    /// The UPS.
-    pub ups: UpsSpec,
+    /// The UPS (a scenario with one UPS may say `ups:`; several go in `upses:`).
+    #[serde(default)]
+    pub ups: Option<UpsSpec>,
+    /// The UPSes.
+    #[serde(default)]
+    pub upses: Vec<UpsSpec>,
     /// Protected hosts; exactly one has role `primary` and runs the driver and upsd.
     pub hosts: Vec<HostSpec>,
     /// Timed faults.
@@ -38,6 +44,9 @@ pub struct Scenario {
     #[serde(default)]
     pub expect: Expect,
 }
+
+/// The longest simulated run a scenario may ask for (30 days).
+pub const MAX_DURATION_S: f64 = 30.0 * 86_400.0;
 
 fn default_seed() -> u64 {
     42
@@ -49,17 +58,36 @@ fn default_latency_ms() -> u64 {
     5
 }
 
-/// The UPS and its power model.
+/// A UPS and its power model.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpsSpec {
     /// UPS name in ups.conf.
     pub name: String,
+    /// The host that runs its driver and upsd (default: the first primary).
+    #[serde(default)]
+    pub host: Option<String>,
     /// Extra variables published by the device (besides `ups.status`).
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
     /// What the device reports over time (`status: null` = the device stops answering).
+    /// An explicit status overrides the battery model's.
+    #[serde(default)]
     pub timeline: Vec<StatusStep>,
+    /// Mains power over time (on at the start).
+    #[serde(default)]
+    pub mains: Vec<MainsStep>,
+    /// The battery model; without one the status comes from `timeline` only.
+    #[serde(default)]
+    pub battery: Option<Battery>,
+    /// `ups.delay.start`: after a `shutdown.return` the load comes back this long after
+    /// mains does.
+    #[serde(default = "default_delay_start")]
+    pub delay_start_s: f64,
+    /// True (default): the UPS cycles its load on `shutdown.return` even when mains is
+    /// back. False: a contact-closure unit that cannot cut the load while on mains.
+    #[serde(default = "default_true")]
+    pub returns: bool,
     /// Battery exhausted at this time (absolute): the load loses power unless mains has
     /// returned by then.
     #[serde(default)]
@@ -74,6 +102,56 @@ pub struct UpsSpec {
 }
 
 fn default_delay_shutdown() -> f64 {
+    20.0
+}
+fn default_delay_start() -> f64 {
+    30.0
+}
+fn default_true() -> bool {
+    true
+}
+
+/// One entry of a mains timeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MainsStep {
+    /// When (simulated seconds).
+    pub at_s: f64,
+    /// Mains present from then on.
+    pub on: bool,
+}
+
+/// A battery: charge falls with the load while on battery and rises on mains.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Battery {
+    /// Runtime in seconds from full charge at the reference load.
+    pub runtime_s: f64,
+    /// The reference load in watts (runtime scales with it: half the load, twice the
+    /// runtime).
+    #[serde(default = "default_reference_w")]
+    pub at_load_w: f64,
+    /// Charge at the start, in percent.
+    #[serde(default = "default_charge")]
+    pub charge: f64,
+    /// `battery.charge.low`: LB at or below this charge, in percent.
+    #[serde(default = "default_low")]
+    pub low: f64,
+    /// Percent per hour regained on mains.
+    #[serde(default = "default_recharge")]
+    pub recharge_per_h: f64,
+}
+
+fn default_reference_w() -> f64 {
+    100.0
+}
+fn default_charge() -> f64 {
+    100.0
+}
+fn default_low() -> f64 {
+    20.0
+}
+fn default_recharge() -> f64 {
     20.0
 }
 fn default_pollinterval() -> u64 {
@@ -117,6 +195,24 @@ pub struct HostSpec {
     /// upsmon.conf directives, in NUT spelling, e.g. `HOSTSYNC: 15`.
     #[serde(default)]
     pub upsmon: BTreeMap<String, String>,
+    /// The UPSes it monitors, with their power values (default: every UPS, power 1).
+    /// It is the primary for the UPSes it hosts, a secondary for the others.
+    #[serde(default)]
+    pub monitors: Option<Vec<MonitorSpec>>,
+    /// The UPSes whose outputs feed its power supplies (default: every UPS); it has
+    /// power while any of them does.
+    #[serde(default)]
+    pub fed_by: Option<Vec<String>>,
+    /// Power it draws while up, in watts (shared among the supplies that feed it).
+    #[serde(default = "default_draw")]
+    pub draw_w: f64,
+    /// Seconds from power-on to a running system (its daemons start again).
+    #[serde(default = "default_boot")]
+    pub boot_s: f64,
+    /// nut.conf POWEROFF_WAIT: after the late shutdown, reboot after this long if the
+    /// UPS did not cut the power (the remedy for mains returning mid-shutdown).
+    #[serde(default)]
+    pub poweroff_wait_s: Option<f64>,
     /// Extra files on the host (path to text), e.g. a POWERDOWNFLAG left over.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
@@ -135,6 +231,27 @@ pub struct HostSpec {
 
 fn default_shutdown_s() -> f64 {
     10.0
+}
+fn default_draw() -> f64 {
+    100.0
+}
+fn default_boot() -> f64 {
+    60.0
+}
+
+/// One MONITOR line of a host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorSpec {
+    /// UPS name.
+    pub ups: String,
+    /// Its power value (how many of the host's supplies it feeds).
+    #[serde(default = "default_power_value")]
+    pub power_value: u32,
+}
+
+fn default_power_value() -> u32 {
+    1
 }
 
 /// A timed fault. (Unknown fields are caught by [`FaultAction`]; serde cannot deny them
@@ -244,7 +361,10 @@ pub struct Expect {
 impl Scenario {
     /// Parses a scenario; the error names the line and column.
     pub fn from_yaml(text: &str) -> Result<Scenario, String> {
-        let scenario: Scenario = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+        let mut scenario: Scenario = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(ups) = scenario.ups.take() {
+            scenario.upses.insert(0, ups);
+        }
         scenario.validate()?;
         Ok(scenario)
     }
@@ -255,9 +375,60 @@ impl Scenario {
             .iter()
             .filter(|h| h.role == Role::Primary)
             .count();
-        if primaries != 1 {
+        if primaries == 0 {
+            return Err("at least one host must have role primary (it runs a UPS's driver and upsd)".to_string());
+        }
+        if self.upses.is_empty() {
+            return Err("no UPS: give `ups:` or `upses:`".to_string());
+        }
+        let mut ups_names: Vec<&str> = self.upses.iter().map(|u| u.name.as_str()).collect();
+        ups_names.sort();
+        ups_names.dedup();
+        if ups_names.len() != self.upses.len() {
+            return Err("UPS names must be unique".to_string());
+        }
+        for ups in &self.upses {
+            let host = self.ups_host(ups);
+            match self.hosts.iter().find(|h| h.name == host) {
+                Some(h) if h.role == Role::Primary => {}
+                Some(_) => {
+                    return Err(format!(
+                        "UPS {}: its host {host} must have role primary",
+                        ups.name
+                    ))
+                }
+                None => return Err(format!("UPS {}: unknown host {host:?}", ups.name)),
+            }
+            if let Some(b) = &ups.battery {
+                if !(b.runtime_s > 0.0 && b.at_load_w > 0.0) || !(0.0..=100.0).contains(&b.charge) || !(0.0..=100.0).contains(&b.low) {
+                    return Err(format!(
+                        "UPS {}: battery needs runtime_s > 0, at_load_w > 0, charge and low in 0..=100",
+                        ups.name
+                    ));
+                }
+            }
+        }
+        for host in &self.hosts {
+            let named = host
+                .monitors
+                .iter()
+                .flatten()
+                .map(|m| &m.ups)
+                .chain(host.fed_by.iter().flatten());
+            for ups in named {
+                if !self.upses.iter().any(|u| &u.name == ups) {
+                    return Err(format!("host {}: unknown UPS {ups:?}", host.name));
+                }
+            }
+            if !(host.draw_w >= 0.0 && host.boot_s >= 0.0 && host.shutdown_s >= 0.0) {
+                return Err(format!("host {}: negative draw_w, boot_s or shutdown_s", host.name));
+            }
+        }
+        // Absurd durations would run for ever at 10 ms ticks.
+        if !(self.duration_s > 0.0 && self.duration_s <= MAX_DURATION_S) {
             return Err(format!(
-                "exactly one host must have role primary, found {primaries}"
+                "duration_s must be more than 0 and at most {MAX_DURATION_S} (30 days), got {}",
+                self.duration_s
             ));
         }
         let mut names: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
@@ -301,11 +472,39 @@ impl Scenario {
         Ok(())
     }
 
-    /// The primary host.
+    /// The first primary host.
     pub fn primary(&self) -> &HostSpec {
         self.hosts
             .iter()
             .find(|h| h.role == Role::Primary)
-            .expect("validated: one primary")
+            .expect("validated: a primary")
+    }
+
+    /// The host that runs `ups`'s driver and upsd.
+    pub fn ups_host<'a>(&'a self, ups: &'a UpsSpec) -> &'a str {
+        ups.host.as_deref().unwrap_or(&self.primary().name)
+    }
+
+    /// The MONITOR lines of `host`: (UPS, power value, primary?).
+    pub fn monitors_of<'a>(&'a self, host: &'a HostSpec) -> Vec<(&'a UpsSpec, u32, bool)> {
+        let wanted: Vec<(String, u32)> = match &host.monitors {
+            Some(list) => list.iter().map(|m| (m.ups.clone(), m.power_value)).collect(),
+            None => self.upses.iter().map(|u| (u.name.clone(), 1)).collect(),
+        };
+        wanted
+            .into_iter()
+            .filter_map(|(name, power)| {
+                let ups = self.upses.iter().find(|u| u.name == name)?;
+                Some((ups, power, self.ups_host(ups) == host.name))
+            })
+            .collect()
+    }
+
+    /// The UPSes that feed `host`.
+    pub fn feeds_of(&self, host: &HostSpec) -> Vec<String> {
+        match &host.fed_by {
+            Some(list) => list.clone(),
+            None => self.upses.iter().map(|u| u.name.clone()).collect(),
+        }
     }
 }

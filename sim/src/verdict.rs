@@ -128,14 +128,15 @@ fn hostsync_check(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
 pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
     let mut checks = Vec::new();
     let power_loss: Vec<String> = outcome
-        .hosts
+        .timeline
         .iter()
-        .filter_map(|(host, state)| match state {
-            HostState::PowerLost(t) => {
-                Some(format!("{host} lost power at {} before halting", clock(*t)))
-            }
-            _ => None,
+        .filter(|e| {
+            matches!(
+                e.world(),
+                Some(WorldEvent::PowerLostRunning | WorldEvent::PowerLostShuttingDown { .. })
+            )
         })
+        .map(|e| format!("{} lost power at {} before halting", e.host, clock(e.t_ms)))
         .collect();
     checks.push(Check {
         name: "no_unsafe_power_loss",
@@ -170,6 +171,10 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         name: "killpower_after_powerdownflag",
         problems: killpower_order(outcome),
     });
+    checks.push(Check {
+        name: "every_host_back_after_mains",
+        problems: back_after_mains(scenario, outcome),
+    });
     let mut surprises = Vec::new();
     for check in &checks {
         let expected = scenario.expect.violations.iter().any(|v| v == check.name);
@@ -187,6 +192,38 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         }
     }
     Verdict { checks, surprises }
+}
+
+/// After mains came back for good, every host must run again once the UPSes had time
+/// to return the load and the hosts to boot (`ups.delay.start` + boot + a minute).
+fn back_after_mains(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
+    let Some(back_ms) = outcome.mains_returned_ms else {
+        return Vec::new();
+    };
+    let settle_ms = scenario
+        .upses
+        .iter()
+        .map(|u| u.delay_start_s)
+        .fold(0.0, f64::max)
+        + scenario.hosts.iter().map(|h| h.boot_s).fold(0.0, f64::max)
+        + 60.0;
+    if outcome.end_ms < back_ms + (settle_ms * 1000.0) as u64 {
+        return Vec::new();
+    }
+    outcome
+        .hosts
+        .iter()
+        .filter(|(_, state)| !matches!(state, HostState::Running))
+        .map(|(host, state)| {
+            let what = match state {
+                HostState::Halted(_) => "still halted (the UPS never cycled its load)",
+                HostState::ShuttingDown(_) => "still shutting down",
+                HostState::Booting(_) => "still booting",
+                _ => "still without power",
+            };
+            format!("{host} is {what} {:.0} s after mains returned", (outcome.end_ms - back_ms) as f64 / 1000.0)
+        })
+        .collect()
 }
 
 fn shutdown_triggers(outcome: &Outcome) -> Vec<String> {
@@ -266,6 +303,11 @@ pub fn marks(outcome: &Outcome) -> std::collections::BTreeSet<&'static str> {
             What::World(WorldEvent::PowerLostRunning) => "power_lost_while_running",
             What::World(WorldEvent::ProcessFailed { .. }) => "process_failed",
             What::World(WorldEvent::Exec { .. }) => "notifycmd_ran",
+            What::World(WorldEvent::Booted) => "host_rebooted",
+            What::World(WorldEvent::KillIgnoredOnMains) => "kill_ignored_on_mains",
+            What::World(WorldEvent::RebootAfterWait) => "reboot_after_poweroff_wait",
+            What::World(WorldEvent::OutputOn) => "ups_returned_load",
+            What::World(WorldEvent::BatteryExhausted) => "battery_exhausted",
             _ => continue,
         };
         marks.insert(mark);

@@ -82,8 +82,8 @@ pub enum WorldEvent {
     },
     /// The battery is exhausted while on battery: the load loses power.
     BatteryExhausted,
-    /// The primary halted with POWERDOWNFLAG set: the late shutdown powers the UPS off
-    /// after `ups.delay.shutdown`.
+    /// A halted host's late shutdown told the UPS to cut the load after
+    /// `ups.delay.shutdown`.
     LateShutdown {
         /// The delay in milliseconds.
         delay_ms: u64,
@@ -101,6 +101,23 @@ pub enum WorldEvent {
     },
     /// A host's SHUTDOWNCMD finished: the host is down.
     Halted,
+    /// A halted host's power went off.
+    PowerOffHalted,
+    /// A host's power came back: it boots.
+    Booting,
+    /// A host finished booting; its daemons start.
+    Booted,
+    /// A halted host reboots by itself (POWEROFF_WAIT expired: the UPS did not cut).
+    RebootAfterWait,
+    /// Mains power on a UPS.
+    Mains {
+        /// Present or not.
+        on: bool,
+    },
+    /// The UPS's output came back on.
+    OutputOn,
+    /// A contact-closure UPS ignores the kill-power request: mains is present.
+    KillIgnoredOnMains,
     /// NOTIFYCMD (or another command) ran.
     Exec {
         /// Why it ran.
@@ -140,6 +157,17 @@ impl std::fmt::Display for WorldEvent {
                 *total_ms as f64 / 1000.0
             ),
             WorldEvent::Halted => write!(f, "halted"),
+            WorldEvent::PowerOffHalted => write!(f, "power off (halted)"),
+            WorldEvent::Booting => write!(f, "power on: booting"),
+            WorldEvent::Booted => write!(f, "booted: daemons start"),
+            WorldEvent::RebootAfterWait => {
+                write!(f, "POWEROFF_WAIT expired with power still on: reboot")
+            }
+            WorldEvent::Mains { on } => write!(f, "mains {}", if *on { "on" } else { "off" }),
+            WorldEvent::OutputOn => write!(f, "output on"),
+            WorldEvent::KillIgnoredOnMains => {
+                write!(f, "kill-power ignored: mains is present (contact-closure unit)")
+            }
             WorldEvent::Exec {
                 purpose,
                 command,
@@ -166,6 +194,13 @@ impl WorldEvent {
             WorldEvent::PowerLostRunning => "power_lost_running",
             WorldEvent::PowerLostShuttingDown { .. } => "power_lost_shutting_down",
             WorldEvent::Halted => "halted",
+            WorldEvent::PowerOffHalted => "power_off_halted",
+            WorldEvent::Booting => "booting",
+            WorldEvent::Booted => "booted",
+            WorldEvent::RebootAfterWait => "reboot_after_wait",
+            WorldEvent::Mains { .. } => "mains",
+            WorldEvent::OutputOn => "output_on",
+            WorldEvent::KillIgnoredOnMains => "kill_ignored_on_mains",
             WorldEvent::Exec { .. } => "exec",
             WorldEvent::ProcessFailed { .. } => "process_failed",
         }
@@ -223,6 +258,10 @@ pub enum HostState {
     Halted(u64),
     /// Lost power at this time (ms) before halting.
     PowerLost(u64),
+    /// Halted, then its power went off at this time (ms): safe.
+    Off(u64),
+    /// Power came back at this time (ms); the host is booting.
+    Booting(u64),
 }
 
 /// Everything the simulated hosts did that the harness and the verdict look at.

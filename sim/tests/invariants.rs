@@ -21,6 +21,7 @@ fn outcome(timeline: Vec<Entry>) -> Outcome {
         addresses: BTreeMap::new(),
         end_ms: 0,
         files: BTreeMap::new(),
+        mains_returned_ms: None,
     }
 }
 
