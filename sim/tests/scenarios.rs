@@ -77,9 +77,31 @@ fn a_scenario_with_a_typo_is_rejected_with_its_location() {
     )
     .unwrap_err();
     assert!(
-        err.contains("exactly one host must have role primary"),
+        err.contains("at least one host must have role primary"),
         "{err}"
     );
+    // Absurd numbers, unknown UPS names, a UPS hosted by a secondary.
+    for (yaml, wanted) in [
+        (
+            "name: x\nduration_s: 1e12\nups: {name: u}\nhosts: [{name: a, role: primary}]\n",
+            "duration_s must be",
+        ),
+        (
+            "name: x\nduration_s: 10\nups: {name: u}\nhosts: [{name: a, role: primary, fed_by: [v]}]\n",
+            "host a: unknown UPS \"v\"",
+        ),
+        (
+            "name: x\nduration_s: 10\nupses: [{name: u, host: b}]\nhosts: [{name: a, role: primary}, {name: b, role: secondary}]\n",
+            "UPS u: its host b must have role primary",
+        ),
+        (
+            "name: x\nduration_s: 10\nups: {name: u, battery: {runtime_s: 0}}\nhosts: [{name: a, role: primary}]\n",
+            "battery needs runtime_s > 0",
+        ),
+    ] {
+        let err = sim::scenario::Scenario::from_yaml(yaml).unwrap_err();
+        assert!(err.contains(wanted), "{yaml}: {err}");
+    }
 }
 
 #[test]
