@@ -43,6 +43,9 @@ pub struct Outcome {
     pub files: BTreeMap<(String, String), Vec<u8>>,
     /// When mains came back for good on every UPS after an outage, if it did.
     pub mains_returned_ms: Option<u64>,
+    /// The run ended early because nothing could change any more (every host down, no
+    /// step, boot or UPS change pending).
+    pub settled: bool,
 }
 
 /// The processes a scenario can crash, restart and signal.
@@ -104,6 +107,9 @@ pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String
                 device_file(&ups.name),
                 ups.pollinterval_s
             ));
+            if let Some(order) = ups.sdorder {
+                ups_conf.push_str(&format!("\tsdorder = {order}\n"));
+            }
         }
         files.push((conf("ups.conf"), ups_conf));
         files.push((conf("upsd.conf"), format!("LISTEN 0.0.0.0 {UPSD_PORT}\n")));
@@ -493,6 +499,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
     let mut boots: BTreeMap<String, u64> = BTreeMap::new();
     let mut reboots: BTreeMap<String, u64> = BTreeMap::new();
     let mut last_now = 0u64;
+    let mut settled = false;
     loop {
         let now = sim.elapsed().as_millis() as u64;
         while let Some(step) = steps.next_if(|s| s.at_ms <= now) {
@@ -687,6 +694,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             && upses.iter().all(|u| u.off_at.is_none() && u.on_at.is_none());
         let all_down = scenario.hosts.iter().all(|h| down.contains(&h.name));
         if quiet && all_down {
+            settled = true;
             break;
         }
         if wall_start.elapsed() > WALL_LIMIT {
@@ -767,6 +775,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         end_ms: end,
         files: w.files.clone(),
         mains_returned_ms: mains_returned(scenario),
+        settled,
     })
 }
 
@@ -850,6 +859,10 @@ fn apply_fault(
     match action {
         FaultAction::Partition { a, b } => sim.partition(a.as_str(), b.as_str()),
         FaultAction::Repair { a, b } => sim.repair(a.as_str(), b.as_str()),
+        FaultAction::PartitionOneway { from, to } => {
+            sim.partition_oneway(from.as_str(), to.as_str())
+        }
+        FaultAction::RepairOneway { from, to } => sim.repair_oneway(from.as_str(), to.as_str()),
         FaultAction::Crash { host, process } | FaultAction::Restart { host, process } => {
             let running = matches!(action, FaultAction::Restart { .. });
             if let Some((tx, _)) = controls.get(&(host.clone(), process.clone())) {
@@ -881,6 +894,8 @@ fn describe_fault(action: &FaultAction) -> String {
     match action {
         FaultAction::Partition { a, b } => format!("partition {a} <-> {b}"),
         FaultAction::Repair { a, b } => format!("repair {a} <-> {b}"),
+        FaultAction::PartitionOneway { from, to } => format!("partition {from} -> {to}"),
+        FaultAction::RepairOneway { from, to } => format!("repair {from} -> {to}"),
         FaultAction::Crash { host, process } => format!("crash {process} on {host}"),
         FaultAction::Restart { host, process } => format!("restart {process} on {host}"),
         FaultAction::Signal {

@@ -88,6 +88,9 @@ pub struct UpsSpec {
     /// back. False: a contact-closure unit that cannot cut the load while on mains.
     #[serde(default = "default_true")]
     pub returns: bool,
+    /// `sdorder` in ups.conf (-1: `upsdrvctl shutdown` never powers it off).
+    #[serde(default)]
+    pub sdorder: Option<i32>,
     /// Battery exhausted at this time (absolute): the load loses power unless mains has
     /// returned by then.
     #[serde(default)]
@@ -276,6 +279,20 @@ pub enum FaultAction {
         /// Other side.
         b: String,
     },
+    /// Cut the network one way: messages from `from` to `to` are lost.
+    PartitionOneway {
+        /// Sender side.
+        from: String,
+        /// Receiver side.
+        to: String,
+    },
+    /// Heal a one-way partition.
+    RepairOneway {
+        /// Sender side.
+        from: String,
+        /// Receiver side.
+        to: String,
+    },
     /// Heal a partition.
     Repair {
         /// One side.
@@ -443,6 +460,8 @@ impl Scenario {
         for fault in &self.faults {
             let hosts: Vec<&String> = match &fault.action {
                 FaultAction::Partition { a, b } | FaultAction::Repair { a, b } => vec![a, b],
+                FaultAction::PartitionOneway { from, to }
+                | FaultAction::RepairOneway { from, to } => vec![from, to],
                 FaultAction::WriteFile { host, path, .. } => {
                     if !path.starts_with('/') {
                         return Err(format!("write_file path {path:?} must be absolute"));

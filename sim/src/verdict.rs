@@ -62,6 +62,13 @@ fn sessions(outcome: &Outcome, primary: &str) -> Vec<Session> {
                 login_ms: entry.t_ms,
                 logout_ms: None,
             }),
+            // A upsd that starts again (after a crash) has no sessions: the old ones
+            // ended with the old process.
+            Some(Event::Listening { .. }) => {
+                for s in sessions.iter_mut().filter(|s| s.logout_ms.is_none()) {
+                    s.logout_ms = Some(entry.t_ms);
+                }
+            }
             Some(Event::Upsd(UpsdEvent::Logout { addr, .. })) => {
                 if let Some(s) = sessions
                     .iter_mut()
@@ -207,7 +214,8 @@ fn back_after_mains(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
         .fold(0.0, f64::max)
         + scenario.hosts.iter().map(|h| h.boot_s).fold(0.0, f64::max)
         + 60.0;
-    if outcome.end_ms < back_ms + (settle_ms * 1000.0) as u64 {
+    // Judged once nothing can change any more, or once the hosts had time to return.
+    if !outcome.settled && outcome.end_ms < back_ms + (settle_ms * 1000.0) as u64 {
         return Vec::new();
     }
     outcome
@@ -221,7 +229,11 @@ fn back_after_mains(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
                 HostState::Booting(_) => "still booting",
                 _ => "still without power",
             };
-            format!("{host} is {what} {:.0} s after mains returned", (outcome.end_ms - back_ms) as f64 / 1000.0)
+            format!(
+                "{host} is {what} at {}; mains returned at {}",
+                clock(outcome.end_ms),
+                clock(back_ms)
+            )
         })
         .collect()
 }

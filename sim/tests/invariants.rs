@@ -22,6 +22,7 @@ fn outcome(timeline: Vec<Entry>) -> Outcome {
         end_ms: 0,
         files: BTreeMap::new(),
         mains_returned_ms: None,
+        settled: false,
     }
 }
 
