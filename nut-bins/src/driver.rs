@@ -7,8 +7,8 @@ use crate::lines::WordReader;
 use crate::seam::{DataSource, Net, Reading, Sys};
 use crate::wiring::{load, NutEnv, Signal};
 use nut_core::config::parse_ups_conf;
-use nut_core::event::Event;
 use nut_core::dummy::{DriverState, DummyDevice, DummyMode};
+use nut_core::event::Event;
 use nut_core::sock::{DriverLine, ServerLine};
 use std::collections::BTreeMap;
 use std::io;
@@ -424,7 +424,15 @@ pub async fn process<N: Net, S: Sys, F: DataSource>(
     signals: mpsc::Receiver<Signal>,
 ) -> io::Result<()> {
     let wiring = wire(&sys, &env, &args).map_err(io::Error::other)?;
-    run_wired(net_for(&wiring.statepath), sys, wiring, open_file, signals, None).await
+    run_wired(
+        net_for(&wiring.statepath),
+        sys,
+        wiring,
+        open_file,
+        signals,
+        None,
+    )
+    .await
 }
 
 /// The second half of [`process`], for a shell that does something between wiring and

@@ -126,7 +126,5 @@ pub const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(30 * 
 /// "not in this process's life", never a panic (`Instant + Duration` panics on
 /// overflow).
 pub fn deadline(start: tokio::time::Instant, after: std::time::Duration) -> tokio::time::Instant {
-    start
-        .checked_add(after.min(FAR_FUTURE))
-        .unwrap_or(start)
+    start.checked_add(after.min(FAR_FUTURE)).unwrap_or(start)
 }

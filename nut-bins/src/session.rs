@@ -16,10 +16,7 @@ pub async fn establish<S>(
     plan: SessionPlan,
     connector: Option<&TlsConnector>,
     host: &str,
-) -> io::Result<(
-    ClientConn<MaybeTls<S>>,
-    Result<Established, SessionError>,
-)>
+) -> io::Result<(ClientConn<MaybeTls<S>>, Result<Established, SessionError>)>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -34,7 +31,9 @@ where
             }
             Next::UpgradeTls => {
                 let Some(connector) = connector else {
-                    return Err(io::Error::other("STARTTLS accepted but no TLS client is set up"));
+                    return Err(io::Error::other(
+                        "STARTTLS accepted but no TLS client is set up",
+                    ));
                 };
                 let upgraded = upgrade_client(conn.into_inner(), connector, host).await?;
                 conn = ClientConn::new(upgraded);

@@ -104,7 +104,10 @@ pub fn execute<S: Sys, L: Launcher>(
             Verb::Stop => {
                 let pidfile = env.pidfile(&statepath, &launch.pidfile);
                 if request.test {
-                    launcher.say(&format!("Stopping UPS: {} (PID file {pidfile})", launch.ups));
+                    launcher.say(&format!(
+                        "Stopping UPS: {} (PID file {pidfile})",
+                        launch.ups
+                    ));
                     true
                 } else {
                     match launcher.stop(&pidfile) {

@@ -509,9 +509,9 @@ impl Killpower {
         match self {
             Killpower::Set => "Power down flag is set".to_string(),
             Killpower::NotSet => "Power down flag is not set".to_string(),
-            Killpower::Foreign(path) => format!(
-                "POWERDOWNFLAG ({path}) does not contain the upsmon magic string"
-            ),
+            Killpower::Foreign(path) => {
+                format!("POWERDOWNFLAG ({path}) does not contain the upsmon magic string")
+            }
         }
     }
 }
@@ -567,7 +567,14 @@ pub async fn run_controlled<N: Net, S: Sys>(
     control_rx: watch::Receiver<Control>,
 ) -> io::Result<()> {
     let (reload_tx, reload_rx) = mpsc::channel::<Reload>(4);
-    let monitor = run(net, sys.clone(), wiring.conf, control_rx, wiring.tls, reload_rx);
+    let monitor = run(
+        net,
+        sys.clone(),
+        wiring.conf,
+        control_rx,
+        wiring.tls,
+        reload_rx,
+    );
     tokio::pin!(monitor);
     loop {
         tokio::select! {

@@ -37,11 +37,14 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv) -> Result<UpsschedConf, String> {
     let conf = load(sys, env, "upssched.conf", parse_upssched_conf)?;
     let path = env.conf("upssched.conf");
     if !conf.rules.is_empty() && conf.cmdscript.is_none() {
-        return Err(format!("{path}: CMDSCRIPT must be set before the first AT line"));
+        return Err(format!(
+            "{path}: CMDSCRIPT must be set before the first AT line"
+        ));
     }
-    let timers = conf.rules.iter().any(|r| {
-        !matches!(r.action, nut_core::config::AtAction::Execute { .. })
-    });
+    let timers = conf
+        .rules
+        .iter()
+        .any(|r| !matches!(r.action, nut_core::config::AtAction::Execute { .. }));
     if timers && (conf.pipefn.is_none() || conf.lockfn.is_none()) {
         return Err(format!(
             "{path}: PIPEFN and LOCKFN must be set before the first AT line that uses a timer"
@@ -221,7 +224,9 @@ pub async fn daemon<N: Net, S: Sys>(net: N, sys: S, conf: UpsschedConf) -> io::R
             _ = tokio::time::sleep_until(wake) => {}
         }
         for run in core.expire(now()) {
-            sys.event(Event::TimerExpired { name: run.cmd.clone() });
+            sys.event(Event::TimerExpired {
+                name: run.cmd.clone(),
+            });
             run_cmdscript(&sys, &conf, &run).await;
         }
         if core.should_exit(now()) {

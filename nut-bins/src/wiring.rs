@@ -130,6 +130,9 @@ pub fn read_trust_pems<S: Sys>(sys: &S, path: &str, what: &str) -> Result<Vec<Ve
     };
     files
         .iter()
-        .map(|file| sys.read_config(file).map_err(|e| format!("{what} {file}: {e}")))
+        .map(|file| {
+            sys.read_config(file)
+                .map_err(|e| format!("{what} {file}: {e}"))
+        })
         .collect()
 }

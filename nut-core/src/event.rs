@@ -495,7 +495,9 @@ impl Event {
                 ("system", s(system)),
                 ("message", s(message)),
             ],
-            Event::LoggedIn { system, tls } => vec![("system", s(system)), ("tls", tls.to_string())],
+            Event::LoggedIn { system, tls } => {
+                vec![("system", s(system)), ("tls", tls.to_string())]
+            }
             Event::LoginFailed { system, reply } | Event::PrimaryUnavailable { system, reply } => {
                 vec![("system", s(system)), ("reply", s(reply))]
             }
@@ -512,7 +514,10 @@ impl Event {
                 ("system", s(system)),
                 ("from", s(from)),
                 ("to", s(to)),
-                ("every_s", every_s.map(|e| e.to_string()).unwrap_or_default()),
+                (
+                    "every_s",
+                    every_s.map(|e| e.to_string()).unwrap_or_default(),
+                ),
             ],
             Event::PollRecovered { system, from } => {
                 vec![("system", s(system)), ("from", s(from))]

@@ -220,7 +220,12 @@ impl ClientSession {
     /// The step after `stage` succeeded (or was skipped).
     fn after(&mut self, stage: Stage) -> Next {
         let plan = self.plan.clone();
-        let order = [Stage::Username, Stage::Password, Stage::Login, Stage::Primary];
+        let order = [
+            Stage::Username,
+            Stage::Password,
+            Stage::Login,
+            Stage::Primary,
+        ];
         let start = match stage {
             Stage::StartTls => 0,
             Stage::Username => 1,

@@ -587,13 +587,21 @@ impl UpsmonCore {
             if already == Some(true) {
                 if text.is_some() && text != monitor.alarm_notified {
                     monitor.alarm_notified = text.clone();
-                    self.notify(NotifyType::Alarm, Some(ups), text.as_deref().unwrap_or("n/a"));
+                    self.notify(
+                        NotifyType::Alarm,
+                        Some(ups),
+                        text.as_deref().unwrap_or("n/a"),
+                    );
                 }
                 return;
             }
             monitor.alarm_notified = text.clone();
             self.set_alert_sleep();
-            self.notify(NotifyType::Alarm, Some(ups), text.as_deref().unwrap_or("n/a"));
+            self.notify(
+                NotifyType::Alarm,
+                Some(ups),
+                text.as_deref().unwrap_or("n/a"),
+            );
             return;
         }
         if already != Some(false) {
@@ -750,7 +758,8 @@ impl UpsmonCore {
         // (NUT 2.8.5's SHUTDOWN_HOSTSYNC, sent on the first query).
         if !announced {
             self.notify(NotifyType::ShutdownHostsync, None, "");
-            self.events.push(LogEvent::HostsyncWaiting { logins: max_logins });
+            self.events
+                .push(LogEvent::HostsyncWaiting { logins: max_logins });
         }
         self.phase = Phase::WaitingHostsync {
             start,

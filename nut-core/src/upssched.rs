@@ -162,14 +162,13 @@ pub fn client_steps(conf: &UpsschedConf, notice: &Notice) -> Vec<ClientStep> {
         .filter(|rule| rule.matches(&notice.notifytype, &notice.upsname))
         .map(|rule| match &rule.action {
             AtAction::Execute { cmd } => ClientStep::Execute { cmd: cmd.clone() },
-            AtAction::StartTimer { name, seconds } | AtAction::StartTimerShared { name, seconds } => {
-                ClientStep::Send(Request::Start {
-                    name: name.clone(),
-                    seconds: *seconds,
-                    shared: matches!(rule.action, AtAction::StartTimerShared { .. }),
-                    notice: notice.clone(),
-                })
-            }
+            AtAction::StartTimer { name, seconds }
+            | AtAction::StartTimerShared { name, seconds } => ClientStep::Send(Request::Start {
+                name: name.clone(),
+                seconds: *seconds,
+                shared: matches!(rule.action, AtAction::StartTimerShared { .. }),
+                notice: notice.clone(),
+            }),
             AtAction::CancelTimer { name, cmd } | AtAction::CancelTimerMatched { name, cmd } => {
                 ClientStep::Send(Request::Cancel {
                     name: name.clone(),
@@ -315,10 +314,9 @@ impl TimerDaemon {
                         return false;
                     }
                     // CANCEL-TIMER-MATCHED: only timers this UPS and event type started.
-                    let type_ok = notice.notifytype.is_empty()
-                        || t.notifytypes.contains(&notice.notifytype);
-                    let ups_ok =
-                        notice.upsname.is_empty() || t.upsnames.contains(&notice.upsname);
+                    let type_ok =
+                        notice.notifytype.is_empty() || t.notifytypes.contains(&notice.notifytype);
+                    let ups_ok = notice.upsname.is_empty() || t.upsnames.contains(&notice.upsname);
                     !(type_ok && ups_ok)
                 });
                 if self.timers.len() == before {

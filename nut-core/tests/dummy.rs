@@ -334,7 +334,10 @@ fn a_huge_timer_holds_for_ever_instead_of_overflowing() {
         DummyMode::Loop,
     );
     device.poll(5_000, &mut state);
-    assert_eq!(state.tree().get("ups.status").map(|v| v.value.as_str()), Some("OL"));
+    assert_eq!(
+        state.tree().get("ups.status").map(|v| v.value.as_str()),
+        Some("OL")
+    );
     device.poll(u64::MAX - 1, &mut state);
     assert_eq!(
         state.tree().get("ups.status").map(|v| v.value.as_str()),

@@ -617,7 +617,11 @@ fn poll_failures_are_throttled_as_pollfail_log_throttle_max_says() {
             );
         }
         core.poll_result(40_000, 0, PollOutcome::Status("OL".into()));
-        out.extend(events_of(&mut core).into_iter().filter(|e| e.starts_with("poll_")));
+        out.extend(
+            events_of(&mut core)
+                .into_iter()
+                .filter(|e| e.starts_with("poll_")),
+        );
         out
     };
     // Every 3rd repeat of the same failure is logged, then the recovery.

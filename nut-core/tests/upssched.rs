@@ -102,11 +102,20 @@ fn daemon_rows(rows: &[(u64, &str)]) -> Vec<String> {
             };
             let runs: Vec<String> = runs
                 .iter()
-                .map(|r| format!("run {} [{}] [{}] [{}]", r.cmd, r.notifytype, r.upsname, r.notifymsg))
+                .map(|r| {
+                    format!(
+                        "run {} [{}] [{}] [{}]",
+                        r.cmd, r.notifytype, r.upsname, r.notifymsg
+                    )
+                })
                 .collect();
-            format!("{reply}{}{}", if runs.is_empty() { "" } else { " " }, runs.join(", "))
-                .trim()
-                .to_string()
+            format!(
+                "{reply}{}{}",
+                if runs.is_empty() { "" } else { " " },
+                runs.join(", ")
+            )
+            .trim()
+            .to_string()
         })
         .collect()
 }
@@ -115,7 +124,10 @@ fn daemon_rows(rows: &[(u64, &str)]) -> Vec<String> {
 fn timers_start_expire_and_cancel_as_nut_does() {
     let got = daemon_rows(&[
         (0, r#"START onbatt 30 ONBATT ups1@nas "on battery""#),
-        (1_000, r#"START onbatt 60 ONBATT ups2@nas "ups2 on battery""#),
+        (
+            1_000,
+            r#"START onbatt 60 ONBATT ups2@nas "ups2 on battery""#,
+        ),
         (29_999, "tick"),
         // The first timer expires with its own event's environment.
         (30_000, "tick"),
@@ -155,7 +167,10 @@ fn timers_start_expire_and_cancel_as_nut_does() {
 fn shared_timers_collect_every_ups_and_matched_cancel_only_takes_its_own() {
     let got = daemon_rows(&[
         (0, r#"START-SHARED lowbatt 10 LOWBATT ups1@nas "ups1 low""#),
-        (2_000, r#"START-SHARED lowbatt 10 LOWBATT ups2@nas "ups2 low""#),
+        (
+            2_000,
+            r#"START-SHARED lowbatt 10 LOWBATT ups2@nas "ups2 low""#,
+        ),
         (3_000, r#"START mine 10 ONBATT ups3@nas m"#),
         // A matched cancel for another UPS leaves the timer alone.
         (4_000, r#"CANCEL-MATCHED mine "" ONBATT ups1@nas x"#),
@@ -181,9 +196,16 @@ fn the_daemon_exits_after_idling_and_wakes_up_in_time() {
     let mut daemon = TimerDaemon::new(0);
     assert!(!daemon.should_exit(IDLE_EXIT_MS - 1));
     daemon.handle(1_000, &words("START t 100"));
-    assert!(!daemon.should_exit(50_000), "a running timer keeps it alive");
+    assert!(
+        !daemon.should_exit(50_000),
+        "a running timer keeps it alive"
+    );
     assert_eq!(daemon.next_wakeup(100_500), 101_000);
-    assert_eq!(daemon.next_wakeup(50_000), 51_000, "at most one second apart");
+    assert_eq!(
+        daemon.next_wakeup(50_000),
+        51_000,
+        "at most one second apart"
+    );
     assert_eq!(daemon.expire(101_000).len(), 1);
     assert!(!daemon.should_exit(101_000 + IDLE_EXIT_MS - 1));
     assert!(daemon.should_exit(101_000 + IDLE_EXIT_MS));
@@ -196,9 +218,15 @@ fn the_daemon_exits_after_idling_and_wakes_up_in_time() {
 fn a_start_flood_is_bounded() {
     let mut daemon = TimerDaemon::new(0);
     for i in 0..MAX_TIMERS {
-        assert_eq!(daemon.handle(0, &words(&format!("START t{i} 5"))).reply, "OK\n");
+        assert_eq!(
+            daemon.handle(0, &words(&format!("START t{i} 5"))).reply,
+            "OK\n"
+        );
     }
-    assert_eq!(daemon.handle(0, &words("START one-more 5")).reply, "ERR UNKNOWN\n");
+    assert_eq!(
+        daemon.handle(0, &words("START one-more 5")).reply,
+        "ERR UNKNOWN\n"
+    );
     assert_eq!(daemon.timers().len(), MAX_TIMERS);
 }
 

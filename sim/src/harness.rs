@@ -246,12 +246,8 @@ type SignalSlot = Arc<Mutex<Option<mpsc::Sender<Signal>>>>;
 
 /// Runs `start` whenever `run` is true; stops it (dropping its future and so all its
 /// tasks, as a process exit would) when `run` turns false.
-async fn supervise<F, Fut>(
-    mut run: watch::Receiver<bool>,
-    slot: SignalSlot,
-    sys: SimSys,
-    start: F,
-) where
+async fn supervise<F, Fut>(mut run: watch::Receiver<bool>, slot: SignalSlot, sys: SimSys, start: F)
+where
     F: Fn(mpsc::Receiver<Signal>) -> Fut,
     Fut: Future<Output = std::io::Result<()>>,
 {
@@ -325,7 +321,11 @@ impl UpsModel {
         if let Some(status) = &self.explicit {
             return status.clone();
         }
-        let low = self.spec.battery.as_ref().is_some_and(|b| self.charge <= b.low);
+        let low = self
+            .spec
+            .battery
+            .as_ref()
+            .is_some_and(|b| self.charge <= b.low);
         let mut tokens = vec![if self.mains_on { "OL" } else { "OB" }];
         if low {
             tokens.push("LB");
@@ -341,13 +341,22 @@ impl UpsModel {
     fn device_text(&self, load_w: f64) -> Vec<u8> {
         let mut vars = self.vars.clone();
         if let Some(b) = &self.spec.battery {
-            vars.insert("battery.charge".into(), format!("{:.0}", self.charge.floor()));
+            vars.insert(
+                "battery.charge".into(),
+                format!("{:.0}", self.charge.floor()),
+            );
             vars.insert("battery.charge.low".into(), format!("{:.0}", b.low));
             let runtime = self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0);
             vars.insert("battery.runtime".into(), format!("{:.0}", runtime.floor()));
         }
-        vars.insert("ups.delay.shutdown".into(), format!("{:.0}", self.spec.delay_shutdown_s));
-        vars.insert("ups.delay.start".into(), format!("{:.0}", self.spec.delay_start_s));
+        vars.insert(
+            "ups.delay.shutdown".into(),
+            format!("{:.0}", self.spec.delay_shutdown_s),
+        );
+        vars.insert(
+            "ups.delay.start".into(),
+            format!("{:.0}", self.spec.delay_start_s),
+        );
         let mut text = String::new();
         for (name, value) in &vars {
             text.push_str(&format!("{name}: {value}\n"));
@@ -561,7 +570,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             let ups = &mut upses[index];
             if let Some(b) = ups.spec.battery.clone() {
                 if ups.mains_on {
-                    ups.charge = (ups.charge + b.recharge_per_h * dt as f64 / 3_600_000.0).min(100.0);
+                    ups.charge =
+                        (ups.charge + b.recharge_per_h * dt as f64 / 3_600_000.0).min(100.0);
                 } else if ups.output_on {
                     let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
                     ups.charge = (ups.charge - per_ms * dt as f64).max(0.0);
@@ -591,7 +601,10 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 ups.output_on = true;
                 record(now, &ups.spec.name, WorldEvent::OutputOn);
             }
-            let key = (ups.host.clone(), format!("{CONFPATH}/{}", device_file(&ups.spec.name)));
+            let key = (
+                ups.host.clone(),
+                format!("{CONFPATH}/{}", device_file(&ups.spec.name)),
+            );
             let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
             if ups.dead {
                 w.files.remove(&key);
@@ -608,7 +621,10 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 .feeds_of(host)
                 .iter()
                 .any(|f| upses.iter().any(|u| &u.spec.name == f && u.output_on));
-            let state = states.get(&host.name).copied().unwrap_or(HostState::Running);
+            let state = states
+                .get(&host.name)
+                .copied()
+                .unwrap_or(HostState::Running);
             let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
             match (powered, state) {
                 (false, HostState::Running) => {
@@ -691,7 +707,9 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         let quiet = steps.peek().is_none()
             && boots.is_empty()
             && reboots.is_empty()
-            && upses.iter().all(|u| u.off_at.is_none() && u.on_at.is_none());
+            && upses
+                .iter()
+                .all(|u| u.off_at.is_none() && u.on_at.is_none());
         let all_down = scenario.hosts.iter().all(|h| down.contains(&h.name));
         if quiet && all_down {
             settled = true;
@@ -704,12 +722,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         }
         sim.step().map_err(|e| format!("simulation failed: {e}"))?;
         // A CMDSCRIPT that runs `upsmon -c fsd` signals that host's upsmon.
-        let requests = std::mem::take(
-            &mut world
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .fsd_requests,
-        );
+        let requests =
+            std::mem::take(&mut world.lock().unwrap_or_else(|e| e.into_inner()).fsd_requests);
         for host in requests {
             apply_fault(
                 &mut sim,

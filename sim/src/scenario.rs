@@ -393,7 +393,10 @@ impl Scenario {
             .filter(|h| h.role == Role::Primary)
             .count();
         if primaries == 0 {
-            return Err("at least one host must have role primary (it runs a UPS's driver and upsd)".to_string());
+            return Err(
+                "at least one host must have role primary (it runs a UPS's driver and upsd)"
+                    .to_string(),
+            );
         }
         if self.upses.is_empty() {
             return Err("no UPS: give `ups:` or `upses:`".to_string());
@@ -417,7 +420,11 @@ impl Scenario {
                 None => return Err(format!("UPS {}: unknown host {host:?}", ups.name)),
             }
             if let Some(b) = &ups.battery {
-                if !(b.runtime_s > 0.0 && b.at_load_w > 0.0) || !(0.0..=100.0).contains(&b.charge) || !(0.0..=100.0).contains(&b.low) {
+                let sane = b.runtime_s > 0.0
+                    && b.at_load_w > 0.0
+                    && (0.0..=100.0).contains(&b.charge)
+                    && (0.0..=100.0).contains(&b.low);
+                if !sane {
                     return Err(format!(
                         "UPS {}: battery needs runtime_s > 0, at_load_w > 0, charge and low in 0..=100",
                         ups.name
@@ -438,7 +445,10 @@ impl Scenario {
                 }
             }
             if !(host.draw_w >= 0.0 && host.boot_s >= 0.0 && host.shutdown_s >= 0.0) {
-                return Err(format!("host {}: negative draw_w, boot_s or shutdown_s", host.name));
+                return Err(format!(
+                    "host {}: negative draw_w, boot_s or shutdown_s",
+                    host.name
+                ));
             }
         }
         // Absurd durations would run for ever at 10 ms ticks.
@@ -507,7 +517,10 @@ impl Scenario {
     /// The MONITOR lines of `host`: (UPS, power value, primary?).
     pub fn monitors_of<'a>(&'a self, host: &'a HostSpec) -> Vec<(&'a UpsSpec, u32, bool)> {
         let wanted: Vec<(String, u32)> = match &host.monitors {
-            Some(list) => list.iter().map(|m| (m.ups.clone(), m.power_value)).collect(),
+            Some(list) => list
+                .iter()
+                .map(|m| (m.ups.clone(), m.power_value))
+                .collect(),
             None => self.upses.iter().map(|u| (u.name.clone(), 1)).collect(),
         };
         wanted

@@ -166,7 +166,10 @@ impl std::fmt::Display for WorldEvent {
             WorldEvent::Mains { on } => write!(f, "mains {}", if *on { "on" } else { "off" }),
             WorldEvent::OutputOn => write!(f, "output on"),
             WorldEvent::KillIgnoredOnMains => {
-                write!(f, "kill-power ignored: mains is present (contact-closure unit)")
+                write!(
+                    f,
+                    "kill-power ignored: mains is present (contact-closure unit)"
+                )
             }
             WorldEvent::Exec {
                 purpose,
@@ -401,8 +404,14 @@ impl Sys for SimSys {
         command: &str,
         args: &[String],
         env: &[(String, String)],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<i32>> + Send + 'static>> {
-        let (sys, command, args, env) = (self.clone(), command.to_string(), args.to_vec(), env.to_vec());
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<i32>> + Send + 'static>>
+    {
+        let (sys, command, args, env) = (
+            self.clone(),
+            command.to_string(),
+            args.to_vec(),
+            env.to_vec(),
+        );
         Box::pin(async move { sys.exec_owned(purpose, &command, &args, &env).await })
     }
 
@@ -545,8 +554,9 @@ async fn run_upssched(sys: SimSys, notice: nut_core::upssched::Notice) -> io::Re
     let start = move || {
         let (sys, conf) = (daemon_sys.clone(), daemon_conf.clone());
         async move {
-            let daemon: std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<()>> + Send>> =
-                Box::pin(nut_bins::upssched::daemon(SimNet, sys, conf));
+            let daemon: std::pin::Pin<
+                Box<dyn std::future::Future<Output = io::Result<()>> + Send>,
+            > = Box::pin(nut_bins::upssched::daemon(SimNet, sys, conf));
             tokio::spawn(daemon);
             Ok(())
         }

@@ -73,7 +73,10 @@ fn killpower_before_the_flag_or_the_halt_is_caught() {
         })
     };
     assert_eq!(
-        problems(vec![entry(1, "nas", command())], "killpower_after_powerdownflag"),
+        problems(
+            vec![entry(1, "nas", command())],
+            "killpower_after_powerdownflag"
+        ),
         ["nas told the UPS to cut the load at 00:00.001 without writing POWERDOWNFLAG"]
     );
     assert_eq!(

@@ -129,10 +129,7 @@ fn json_output_has_one_typed_object_per_event_and_a_verdict() {
     let verdict = objects.last().unwrap();
     assert_eq!(verdict["kind"], "verdict");
     assert_eq!(verdict["passed"], true);
-    let fsd: Vec<&serde_json::Value> = objects
-        .iter()
-        .filter(|o| o["kind"] == "fsd_set")
-        .collect();
+    let fsd: Vec<&serde_json::Value> = objects.iter().filter(|o| o["kind"] == "fsd_set").collect();
     assert_eq!(fsd.len(), 1, "one FSD, set by the primary");
     assert_eq!(fsd[0]["host"], "nas");
     assert_eq!(fsd[0]["system"], "ups1@nas:3493");

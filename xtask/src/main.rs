@@ -154,7 +154,9 @@ fn mutants() -> Result<(), String> {
         run(Command::new("cargo").args(["install", "--locked", "cargo-mutants"]))?;
     }
     let mut cargo = Command::new("cargo");
-    cargo.current_dir(root()).args(["mutants", "--package", "nut-core", "--no-shuffle"]);
+    cargo
+        .current_dir(root())
+        .args(["mutants", "--package", "nut-core", "--no-shuffle"]);
     for file in MUTANT_FILES {
         cargo.args(["--file", file]);
     }
@@ -166,7 +168,11 @@ fn mutants() -> Result<(), String> {
         outcomes
             .split(&format!("\"{key}\":"))
             .nth(1)
-            .and_then(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|rest| {
+                rest.trim_start()
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+            })
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0)
     };

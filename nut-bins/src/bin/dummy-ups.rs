@@ -10,8 +10,7 @@ use clap::Parser;
 use nut_bins::confload::signal_exit;
 use nut_bins::driver::{kill_power, run_wired, wire, DriverArgs};
 use nut_bins::real::{
-    background, is_background_child, ready_actions, runtime, signals, FileSource, RealSys,
-    TokioNet,
+    background, is_background_child, ready_actions, runtime, signals, FileSource, RealSys, TokioNet,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -78,8 +78,8 @@ impl Launcher for Processes {
     }
 
     fn stop(&mut self, pidfile: &str) -> Result<(), String> {
-        let text = std::fs::read_to_string(pidfile)
-            .map_err(|e| format!("Can't open {pidfile}: {e}"))?;
+        let text =
+            std::fs::read_to_string(pidfile).map_err(|e| format!("Can't open {pidfile}: {e}"))?;
         let pid: u32 = text
             .trim()
             .parse()
@@ -88,7 +88,10 @@ impl Launcher for Processes {
         let start = Instant::now();
         while alive(pid) {
             if start.elapsed() >= STOP_WAIT {
-                return Err(format!("Driver with PID {pid} did not exit within {} s", STOP_WAIT.as_secs()));
+                return Err(format!(
+                    "Driver with PID {pid} did not exit within {} s",
+                    STOP_WAIT.as_secs()
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -109,7 +112,12 @@ fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|stat| {
-            let state = stat.rsplit_once(')')?.1.split_whitespace().next()?.to_string();
+            let state = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .next()?
+                .to_string();
             Some(state != "Z")
         })
         .unwrap_or(false)
@@ -126,7 +134,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("Network UPS Tools - UPS driver controller {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Network UPS Tools - UPS driver controller {}",
+        env!("CARGO_PKG_VERSION")
+    );
     let env = nut_bins::real::nut_env();
     let sys = RealSys::new("upsdrvctl", args.debug > 0);
     let request = Request {
@@ -165,20 +176,22 @@ fn main() -> ExitCode {
 }
 
 /// Replaces this process with the one driver of `request` (`-F start <ups>`).
-fn exec_foreground(
-    sys: &RealSys,
-    env: &nut_bins::wiring::NutEnv,
-    request: &Request,
-) -> ExitCode {
+fn exec_foreground(sys: &RealSys, env: &nut_bins::wiring::NutEnv, request: &Request) -> ExitCode {
     use std::os::unix::process::CommandExt;
-    let conf = match nut_bins::wiring::load(sys, env, "ups.conf", nut_core::config::parse_ups_conf) {
+    let conf = match nut_bins::wiring::load(sys, env, "ups.conf", nut_core::config::parse_ups_conf)
+    {
         Ok(conf) => conf,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    let launches = match nut_core::upsdrvctl::plan(&conf, Verb::Start, request.ups.as_deref(), &request.pass) {
+    let launches = match nut_core::upsdrvctl::plan(
+        &conf,
+        Verb::Start,
+        request.ups.as_deref(),
+        &request.pass,
+    ) {
         Ok(launches) => launches,
         Err(e) => {
             eprintln!("{e}");
@@ -194,7 +207,9 @@ fn exec_foreground(
         request.own_dir.as_deref(),
         |p| std::path::Path::new(p).exists(),
     );
-    let error = std::process::Command::new(&program).args(&launch.args).exec();
+    let error = std::process::Command::new(&program)
+        .args(&launch.args)
+        .exec();
     eprintln!("Can't start {program}: {error}");
     ExitCode::FAILURE
 }

@@ -124,11 +124,18 @@ fn main() -> ExitCode {
         });
         return exit_code(result);
     }
-    let user_name = args.user.clone().or_else(|| wiring.conf.run_as_user.clone());
+    let user_name = args
+        .user
+        .clone()
+        .or_else(|| wiring.conf.run_as_user.clone());
     let split = !args.privileged
         && service::euid() == 0
         && user_name.as_deref().is_some_and(|u| u != "root");
-    let user = match user_name.as_deref().filter(|_| split).map(service::lookup_user) {
+    let user = match user_name
+        .as_deref()
+        .filter(|_| split)
+        .map(service::lookup_user)
+    {
         None => None,
         Some(Ok(user)) => Some(user),
         Some(Err(e)) => {

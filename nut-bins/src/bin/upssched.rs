@@ -14,7 +14,11 @@ use std::process::{ExitCode, Stdio};
 const DAEMON_MARKER: &str = "--timer-daemon";
 
 #[derive(Parser, Debug)]
-#[command(name = "upssched", about = "Network UPS Tools upssched (Rust)", version)]
+#[command(
+    name = "upssched",
+    about = "Network UPS Tools upssched (Rust)",
+    version
+)]
 struct Args {
     /// Debug (repeatable).
     #[arg(short = 'D', action = clap::ArgAction::Count)]
@@ -33,7 +37,11 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let env = nut_bins::real::nut_env();
     if args.check_config {
-        return if check(Path::new(&env.confpath), "upssched.conf", parse_upssched_conf) {
+        return if check(
+            Path::new(&env.confpath),
+            "upssched.conf",
+            parse_upssched_conf,
+        ) {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

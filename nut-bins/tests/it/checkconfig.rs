@@ -61,8 +61,14 @@ fn every_daemon_checks_its_files_and_nut_conf() {
         "MONITOR ups@localhost 1 mon pass primary\nPOWERDOWNFLAG /etc/killpower\n",
     );
     lab.write("etc/nut.conf", "MODE=standalone\n");
-    lab.write("etc/ups.conf", "[dummy]\n driver = dummy-ups\n port = d.dev\n");
-    lab.write("etc/upssched.conf", "CMDSCRIPT /bin/true\nAT ONBATT * EXECUTE x\n");
+    lab.write(
+        "etc/ups.conf",
+        "[dummy]\n driver = dummy-ups\n port = d.dev\n",
+    );
+    lab.write(
+        "etc/upssched.conf",
+        "CMDSCRIPT /bin/true\nAT ONBATT * EXECUTE x\n",
+    );
     let etc = lab.path("etc");
     let env = [("NUT_CONFPATH", etc.as_path())];
     let ok = |program: &str, args: &[&str]| run(&bin(program), args, &env);
@@ -72,14 +78,20 @@ fn every_daemon_checks_its_files_and_nut_conf() {
     // A dummy-ups section that is not there, and one without a port.
     let (code, _, stderr) = ok("dummy-ups", &["--check-config", "-a", "other"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("UPS [other] not found in ups.conf"), "{stderr}");
+    assert!(
+        stderr.contains("UPS [other] not found in ups.conf"),
+        "{stderr}"
+    );
     // A broken nut.conf fails upsmon's check with its line.
     lab.write("etc/nut.conf", "MODE=standalone\nMODE\n");
     let (code, _, stderr) = ok("upsmon", &["--check-config"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("nut.conf:2:"), "{stderr}");
     // upssched: AT before CMDSCRIPT.
-    lab.write("etc/upssched.conf", "AT ONBATT * EXECUTE x\nCMDSCRIPT /bin/true\n");
+    lab.write(
+        "etc/upssched.conf",
+        "AT ONBATT * EXECUTE x\nCMDSCRIPT /bin/true\n",
+    );
     let (code, _, stderr) = ok("upssched", &["--check-config"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("upssched.conf:2:"), "{stderr}");

@@ -102,7 +102,8 @@ impl Lab {
         std::fs::create_dir_all(&piddir).unwrap();
         let log = std::fs::File::create(self.path(&format!("{label}.log"))).unwrap();
         let mut args: Vec<&str> = args.to_vec();
-        let daemon = [bin("dummy-ups"), bin("upsd"), bin("upsmon")].contains(&program.to_path_buf());
+        let daemon =
+            [bin("dummy-ups"), bin("upsd"), bin("upsmon")].contains(&program.to_path_buf());
         let asks = |flag: &str| args.iter().any(|a| a.starts_with('-') && a.contains(flag));
         if daemon && !asks("F") && !asks("c") && !asks("K") && !asks("k") {
             args.insert(0, "-F");

@@ -42,21 +42,31 @@ fn run_env(lab: &Lab, program: &Path, args: &[&str]) -> std::process::Output {
 fn upsd_goes_to_the_background_refuses_a_second_instance_and_drops_privileges() {
     let mut lab = Lab::new("svc-upsd");
     let port = free_port();
-    lab.write("etc/ups.conf", "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n");
+    lab.write(
+        "etc/ups.conf",
+        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
+    );
     lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
     lab.write("etc/upsd.users", "");
     lab.adopt_pidfile(lab.path("state/upsd.pid"));
     let args: &[&str] = if is_root() { &["-u", "nobody"] } else { &[] };
     let started = std::time::Instant::now();
     let out = run_env(&lab, &bin("upsd"), args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
     let pid: u32 = std::fs::read_to_string(lab.path("state/upsd.pid"))
         .unwrap()
         .trim()
         .parse()
         .unwrap();
-    assert!(Path::new(&format!("/proc/{pid}")).exists(), "the background upsd runs");
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "the background upsd runs"
+    );
     let reply = exchange(port, b"LIST UPS\n", 3);
     assert!(reply.starts_with("BEGIN LIST UPS\n"), "{reply}");
     if is_root() {
@@ -117,14 +127,21 @@ fn upsmon_run_as_user_splits_root_shutdown_from_unprivileged_monitoring() {
     );
     let mut lab = Lab::new("svc-privsep");
     let port = start_server(&mut lab, "ups.status: OL\n");
-    lab.write("mon/upsmon.conf", &upsmon_conf(&lab, port, "RUN_AS_USER nobody\n"));
+    lab.write(
+        "mon/upsmon.conf",
+        &upsmon_conf(&lab, port, "RUN_AS_USER nobody\n"),
+    );
     let parent = lab.spawn("upsmon", &bin("upsmon"), "mon", &[]);
     let child = wait_for(Duration::from_secs(10), "the monitoring child", || {
         children_of(parent).into_iter().next()
     });
     lab.adopt_pid(child);
     assert_eq!(uid_of(parent), Some(0), "the parent stays root");
-    assert_eq!(uid_of(child), Some(nobody_uid()), "the child runs as RUN_AS_USER");
+    assert_eq!(
+        uid_of(child),
+        Some(nobody_uid()),
+        "the child runs as RUN_AS_USER"
+    );
     wait_for(Duration::from_secs(10), "the child to log in", || {
         let reply = exchange(port, b"GET NUMLOGINS dummy\n", 1);
         (reply.trim() == "NUMLOGINS dummy 1").then_some(())
@@ -151,7 +168,10 @@ fn upsmon_child_reports_noparent_when_the_parent_dies() {
     );
     let mut lab = Lab::new("svc-noparent");
     let port = start_server(&mut lab, "ups.status: OL\n");
-    lab.write("mon/upsmon.conf", &upsmon_conf(&lab, port, "RUN_AS_USER nobody\n"));
+    lab.write(
+        "mon/upsmon.conf",
+        &upsmon_conf(&lab, port, "RUN_AS_USER nobody\n"),
+    );
     let parent = lab.spawn("upsmon", &bin("upsmon"), "mon", &[]);
     let child = wait_for(Duration::from_secs(10), "the monitoring child", || {
         children_of(parent).into_iter().next()
@@ -167,7 +187,9 @@ fn upsmon_child_reports_noparent_when_the_parent_dies() {
             .contains("Parent died - shutdown impossible")
             .then_some(())
     });
-    assert!(lab.log("upsmon").contains("upsmon parent process died - shutdown impossible"));
+    assert!(lab
+        .log("upsmon")
+        .contains("upsmon parent process died - shutdown impossible"));
 }
 
 #[test]
@@ -179,13 +201,24 @@ fn upsmon_refuses_a_second_instance_and_walls_notifications() {
         &format!("#!/bin/sh\ncat >> {}/wall.log\n", lab.root.display()),
     );
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(lab.path("fakebin/wall"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        lab.path("fakebin/wall"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     lab.write(
         "mon/upsmon.conf",
-        &upsmon_conf(&lab, port, "NOTIFYFLAG ONBATT WALL\nNOTIFYFLAG ONLINE SYSLOG\n"),
+        &upsmon_conf(
+            &lab,
+            port,
+            "NOTIFYFLAG ONBATT WALL\nNOTIFYFLAG ONLINE SYSLOG\n",
+        ),
     );
-    let path = format!("{}:{}", lab.path("fakebin").display(), std::env::var("PATH").unwrap());
+    let path = format!(
+        "{}:{}",
+        lab.path("fakebin").display(),
+        std::env::var("PATH").unwrap()
+    );
     lab.spawn_env("upsmon", &bin("upsmon"), "mon", &["-p"], &[("PATH", path)]);
     wait_for(Duration::from_secs(10), "upsmon to log in", || {
         let reply = exchange(port, b"GET NUMLOGINS dummy\n", 1);
@@ -213,6 +246,12 @@ fn upsmon_refuses_a_second_instance_and_walls_notifications() {
         lab.log("upsmon").contains("on line power").then_some(())
     });
     // ONBATT is WALL only: not in the log. ONLINE is SYSLOG only: not on terminals.
-    assert!(!lab.log("upsmon").contains("on battery"), "{}", lab.log("upsmon"));
-    assert!(!std::fs::read_to_string(lab.path("wall.log")).unwrap().contains("line power"));
+    assert!(
+        !lab.log("upsmon").contains("on battery"),
+        "{}",
+        lab.log("upsmon")
+    );
+    assert!(!std::fs::read_to_string(lab.path("wall.log"))
+        .unwrap()
+        .contains("line power"));
 }

@@ -31,7 +31,10 @@ fn systemd_analyze_verifies_every_unit() {
     let bindir = bin("upsd").parent().unwrap().display().to_string();
     for unit in UNITS {
         let text = std::fs::read_to_string(units_dir().join(unit)).unwrap();
-        lab.write(&format!("units/{unit}"), &text.replace("/sbin/", &format!("{bindir}/")));
+        lab.write(
+            &format!("units/{unit}"),
+            &text.replace("/sbin/", &format!("{bindir}/")),
+        );
     }
     let out = Command::new(analyze)
         .arg("verify")
@@ -69,11 +72,21 @@ fn units_start_only_in_the_nut_conf_modes_they_serve() {
     };
     for (unit, allowed) in [
         ("nut-server.service", ["standalone", "netserver"].as_slice()),
-        ("nut-driver@.service", ["standalone", "netserver"].as_slice()),
-        ("nut-monitor.service", ["standalone", "netserver", "netclient"].as_slice()),
+        (
+            "nut-driver@.service",
+            ["standalone", "netserver"].as_slice(),
+        ),
+        (
+            "nut-monitor.service",
+            ["standalone", "netserver", "netclient"].as_slice(),
+        ),
     ] {
         for mode in ["none", "standalone", "netserver", "netclient", ""] {
-            assert_eq!(runs(unit, mode), allowed.contains(&mode), "{unit} with MODE={mode}");
+            assert_eq!(
+                runs(unit, mode),
+                allowed.contains(&mode),
+                "{unit} with MODE={mode}"
+            );
         }
     }
 }
@@ -82,12 +95,17 @@ fn units_start_only_in_the_nut_conf_modes_they_serve() {
 fn upsd_tells_systemd_ready_stopping_and_answers_the_watchdog() {
     let mut lab = Lab::new("units-notify");
     let port = free_port();
-    lab.write("etc/ups.conf", "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n");
+    lab.write(
+        "etc/ups.conf",
+        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
+    );
     lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
     lab.write("etc/upsd.users", "");
     let socket_path = lab.path("notify.sock");
     let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
-    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     lab.spawn_env(
         "upsd",
         &bin("upsd"),
@@ -101,7 +119,9 @@ fn upsd_tells_systemd_ready_stopping_and_answers_the_watchdog() {
     let mut seen = Vec::new();
     let mut buffer = [0u8; 256];
     while !(seen.iter().any(|m| m == "READY=1") && seen.iter().any(|m| m == "WATCHDOG=1")) {
-        let n = socket.recv(&mut buffer).expect("a notification within 10 s");
+        let n = socket
+            .recv(&mut buffer)
+            .expect("a notification within 10 s");
         seen.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
     }
     assert!(exchange(port, b"VER\n", 1).starts_with("Network UPS Tools upsd"));
@@ -139,5 +159,9 @@ fn upsdrvctl_f_start_becomes_the_driver() {
         (exchange(port, b"GET VAR u ups.status\n", 1) == "VAR u ups.status \"OL\"\n").then_some(())
     });
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
-    assert_eq!(exe, bin("dummy-ups"), "upsdrvctl replaced itself with the driver");
+    assert_eq!(
+        exe,
+        bin("dummy-ups"),
+        "upsdrvctl replaced itself with the driver"
+    );
 }

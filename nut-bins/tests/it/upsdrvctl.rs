@@ -30,7 +30,10 @@ fn configure(lab: &Lab, driverpath: &Path, port: u16) {
         lab.write(&format!("etc/{ups}.dev"), DEV);
     }
     lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
-    lab.write("etc/upsd.users", "[mon]\n\tpassword = p\n\tupsmon primary\n");
+    lab.write(
+        "etc/upsd.users",
+        "[mon]\n\tpassword = p\n\tupsmon primary\n",
+    );
 }
 
 /// Runs `program args` with the lab's NUT environment; returns (status, stdout+stderr).
@@ -121,7 +124,12 @@ fn our_upsdrvctl_starts_and_stops_debian_drivers() {
     };
     // As root, NUT's drivers would switch to the nut user and lose access to the lab.
     let extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
-    start_and_stop(&bin("upsdrvctl"), Path::new("/lib/nut"), "upsdrvctl-nutdrv", extra);
+    start_and_stop(
+        &bin("upsdrvctl"),
+        Path::new("/lib/nut"),
+        "upsdrvctl-nutdrv",
+        extra,
+    );
 }
 
 #[test]
@@ -137,7 +145,10 @@ fn shutdown_runs_each_kill_power_in_sdorder() {
         .map(|l| &l[..1])
         .collect();
     assert_eq!(order, ["b", "a"], "sdorder 0, then 1; never -1:\n{out}");
-    assert!(out.contains("UPS [b]: instant command shutdown.return"), "{out}");
+    assert!(
+        out.contains("UPS [b]: instant command shutdown.return"),
+        "{out}"
+    );
     // Testing mode says what it would do and runs nothing.
     let (code, out) = run_in(&lab, &bin("upsdrvctl"), &["-t", "shutdown"]);
     assert_eq!(code, 0, "{out}");
@@ -168,7 +179,8 @@ fn a_driver_that_cannot_start_is_retried_and_reported() {
     let (code, out) = run_in(&lab, &bin("upsdrvctl"), &["start"]);
     assert_eq!(code, 1, "{out}");
     assert_eq!(
-        out.matches("Driver failed to start (exit status=1)").count(),
+        out.matches("Driver failed to start (exit status=1)")
+            .count(),
         2,
         "maxretry 2 means two attempts:\n{out}"
     );
@@ -187,14 +199,24 @@ fn run_hook(lab: &Lab, nut_conf: &str) -> (i32, String) {
     }
     lab.write(
         "fakebin/systemctl",
-        &format!("#!/bin/sh\necho \"systemctl $*\" >> {}/systemctl.log\n", lab.root.display()),
+        &format!(
+            "#!/bin/sh\necho \"systemctl $*\" >> {}/systemctl.log\n",
+            lab.root.display()
+        ),
     );
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(lab.path("fakebin/systemctl"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        lab.path("fakebin/systemctl"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     lab.write("etc/nut.conf", nut_conf);
     let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/nutshutdown");
-    let path = format!("{}:{}", lab.path("fakebin").display(), std::env::var("PATH").unwrap());
+    let path = format!(
+        "{}:{}",
+        lab.path("fakebin").display(),
+        std::env::var("PATH").unwrap()
+    );
     let out = Command::new("sh")
         .arg(hook)
         .env("NUT_SBINDIR", &sbin)
@@ -238,8 +260,14 @@ fn the_late_shutdown_hook_kills_power_only_when_upsmon_left_its_flag() {
     lab.write("killpower", "upsmon-shutdown-file\n");
     let (code, out) = run_hook(&lab, "MODE=standalone\n");
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("UPS [b]: instant command shutdown.return"), "{out}");
-    assert!(!lab.path("systemctl.log").exists(), "no POWEROFF_WAIT, no reboot");
+    assert!(
+        out.contains("UPS [b]: instant command shutdown.return"),
+        "{out}"
+    );
+    assert!(
+        !lab.path("systemctl.log").exists(),
+        "no POWEROFF_WAIT, no reboot"
+    );
     // POWEROFF_WAIT: the remedy for mains returning mid-shutdown asks for a reboot
     // (recorded by the fake systemctl).
     let (code, out) = run_hook(&lab, "MODE=standalone\nPOWEROFF_WAIT = 0\n");

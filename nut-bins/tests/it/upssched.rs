@@ -14,13 +14,10 @@ fn configure(lab: &Lab, confdir: &str, rules: &str) {
     let dir = lab.root.display();
     lab.write(
         "cmd.sh",
-        &format!(
-            "#!/bin/sh\necho \"$1|$UPSNAME|$NOTIFYTYPE|$NOTIFYMSG\" >> {dir}/cmd.log\n"
-        ),
+        &format!("#!/bin/sh\necho \"$1|$UPSNAME|$NOTIFYTYPE|$NOTIFYMSG\" >> {dir}/cmd.log\n"),
     );
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(lab.path("cmd.sh"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(lab.path("cmd.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
     lab.write(
         &format!("{confdir}/upssched.conf"),
         &format!(
@@ -78,7 +75,10 @@ fn timers_execute_and_cancel_like_nut() {
     assert_eq!(code, 0, "{out}");
     // EXECUTE runs at once, with the event's environment (NOTIFYMSG too: an addition
     // to NUT, whose EXECUTE sees only UPSNAME and NOTIFYTYPE).
-    assert_eq!(cmd_log(&lab), ["page|ups1@nas|ONBATT|UPS ups1@nas on battery"]);
+    assert_eq!(
+        cmd_log(&lab),
+        ["page|ups1@nas|ONBATT|UPS ups1@nas on battery"]
+    );
     // The timer runs CMDSCRIPT after 2 s with the environment of the event that
     // started it, including NOTIFYMSG.
     wait_log(
@@ -91,12 +91,18 @@ fn timers_execute_and_cancel_like_nut() {
     assert_eq!(event(&lab, "etc", "COMMOK", "ups1@nas", "").0, 0);
     // Nothing left to cancel: the fallback command runs instead.
     assert_eq!(event(&lab, "etc", "ONLINE", "ups1@nas", "back").0, 0);
-    wait_log(&lab, "the CANCEL fallback", "back-online|ups1@nas|ONLINE|back");
+    wait_log(
+        &lab,
+        "the CANCEL fallback",
+        "back-online|ups1@nas|ONLINE|back",
+    );
     assert!(!cmd_log(&lab).iter().any(|l| l.starts_with("commbad")));
     // With no timer left the daemon exits by itself and removes its socket.
-    wait_for(Duration::from_secs(30), "the idle timer daemon to exit", || {
-        (!lab.path("state/upssched.pipe").exists()).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(30),
+        "the idle timer daemon to exit",
+        || (!lab.path("state/upssched.pipe").exists()).then_some(()),
+    );
     assert!(!lab.path("state/upssched.lock").exists());
     assert_eq!(cmd_log(&lab).len(), 3, "{:?}", cmd_log(&lab));
 }
@@ -157,7 +163,11 @@ fn upsmon_conf(lab: &Lab, port: u16, notifycmd: &Path) -> String {
 fn onbatt_reaches_cmdscript(upsmon: &Path, upssched: &Path, tag: &str, nut_upsmon: bool) {
     let mut lab = Lab::new(tag);
     let port = start_server(&mut lab, "ups.status: OL\n");
-    configure(&lab, "mon", "AT ONBATT * EXECUTE onbatt-now\nAT ONBATT * START-TIMER later 1\n");
+    configure(
+        &lab,
+        "mon",
+        "AT ONBATT * EXECUTE onbatt-now\nAT ONBATT * START-TIMER later 1\n",
+    );
     lab.write("mon/upsmon.conf", &upsmon_conf(&lab, port, upssched));
     if nut_upsmon {
         crate::nut_upsmon::spawn_nut_upsmon(&mut lab, "upsmon", "mon");
@@ -171,7 +181,9 @@ fn onbatt_reaches_cmdscript(upsmon: &Path, upssched: &Path, tag: &str, nut_upsmo
     lab.write("etc/test.dev", "ups.status: OB DISCHRG\n");
     wait_for(Duration::from_secs(20), "both upssched rules", || {
         let log = cmd_log(&lab);
-        let now = log.iter().any(|l| l.starts_with("onbatt-now|dummy@127.0.0.1"));
+        let now = log
+            .iter()
+            .any(|l| l.starts_with("onbatt-now|dummy@127.0.0.1"));
         let later = log.iter().any(|l| l.starts_with("later|"));
         (now && later).then_some(())
     });
