@@ -68,6 +68,11 @@ fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
     text.push_str(&format!(
         "SHUTDOWNCMD \"/sbin/shutdown -h +0\"\nPOWERDOWNFLAG {POWERDOWNFLAG}\n"
     ));
+    if scenario.tls {
+        text.push_str(&format!(
+            "CERTPATH {CONFPATH}/ca.pem\nCERTVERIFY 1\nFORCESSL 1\n"
+        ));
+    }
     for (key, value) in &host.upsmon {
         text.push_str(&format!("{key} {value}\n"));
     }
@@ -112,7 +117,11 @@ pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String
             }
         }
         files.push((conf("ups.conf"), ups_conf));
-        files.push((conf("upsd.conf"), format!("LISTEN 0.0.0.0 {UPSD_PORT}\n")));
+        let mut upsd_conf = format!("LISTEN 0.0.0.0 {UPSD_PORT}\n");
+        if scenario.tls {
+            upsd_conf.push_str(&format!("CERTFILE {CONFPATH}/upsd.pem\n"));
+        }
+        files.push((conf("upsd.conf"), upsd_conf));
         files.push((
             conf("upsd.users"),
             "[monprimary]\n\tpassword = pp\n\tupsmon primary\n\
@@ -123,10 +132,59 @@ pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String
     if let Some(upssched) = &host.upssched {
         files.push((conf("upssched.conf"), upssched.clone()));
     }
+    if scenario.tls {
+        let (ca, other_ca) = test_cas();
+        let trusted = if host.wrong_ca { &other_ca } else { &ca };
+        files.push((conf("ca.pem"), trusted.pem.clone()));
+        if !upses.is_empty() {
+            files.push((conf("upsd.pem"), ca.server_pem(&host.name)));
+        }
+    }
     for (path, text) in &host.files {
         files.push((path.clone(), text.clone()));
     }
     files
+}
+
+/// A test certificate authority for scenarios with TLS.
+struct TestCa {
+    pem: String,
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+impl TestCa {
+    fn new(name: &str) -> TestCa {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("ed25519 key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        TestCa {
+            pem: cert.pem(),
+            cert,
+            key,
+        }
+    }
+
+    /// upsd's CERTFILE for `host`: its certificate (signed by this CA) and key.
+    fn server_pem(&self, host: &str) -> String {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("ed25519 key");
+        let params = rcgen::CertificateParams::new(vec![host.to_string()]).expect("host name");
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .expect("signed certificate");
+        format!("{}{}", cert.pem(), key.serialize_pem())
+    }
+}
+
+/// The scenario CA and another one (for a host with a wrong CERTPATH), made once per
+/// process: keys are random, but nothing in a timeline depends on their bytes.
+fn test_cas() -> &'static (TestCa, TestCa) {
+    static CAS: std::sync::OnceLock<(TestCa, TestCa)> = std::sync::OnceLock::new();
+    CAS.get_or_init(|| (TestCa::new("nut-sim test CA"), TestCa::new("some other CA")))
 }
 
 /// The upsmon configuration of a host, as upsmon's own wiring reads it from the host's

@@ -37,6 +37,11 @@ pub struct Scenario {
     pub upses: Vec<UpsSpec>,
     /// Protected hosts; exactly one has role `primary` and runs the driver and upsd.
     pub hosts: Vec<HostSpec>,
+    /// STARTTLS everywhere: upsd gets a certificate from a test CA (CERTFILE), every
+    /// upsmon requires TLS and verifies upsd against that CA (FORCESSL, CERTVERIFY,
+    /// CERTPATH).
+    #[serde(default)]
+    pub tls: bool,
     /// Timed faults.
     #[serde(default)]
     pub faults: Vec<Fault>,
@@ -216,6 +221,10 @@ pub struct HostSpec {
     /// UPS did not cut the power (the remedy for mains returning mid-shutdown).
     #[serde(default)]
     pub poweroff_wait_s: Option<f64>,
+    /// With `tls`: this host trusts another CA than the one that signed upsd's
+    /// certificate (a misconfigured CERTPATH).
+    #[serde(default)]
+    pub wrong_ca: bool,
     /// Extra files on the host (path to text), e.g. a POWERDOWNFLAG left over.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
