@@ -59,8 +59,15 @@ fn upsmon_upssched_shutdowncmd_killpower_and_driver_kill_in_order() {
         (reply.trim() == "NUMLOGINS dummy 1").then_some(())
     });
     let t0 = now_ms();
-    std::fs::write(lab.path("chain.log"), format!("{t0} power fails: ups.status OB\n")).unwrap();
-    lab.write("etc/test.dev", "ups.status: OB DISCHRG\nbattery.charge: 90\n");
+    std::fs::write(
+        lab.path("chain.log"),
+        format!("{t0} power fails: ups.status OB\n"),
+    )
+    .unwrap();
+    lab.write(
+        "etc/test.dev",
+        "ups.status: OB DISCHRG\nbattery.charge: 90\n",
+    );
     wait_for(Duration::from_secs(30), "SHUTDOWNCMD", || {
         std::fs::read_to_string(lab.path("chain.log"))
             .ok()
@@ -83,8 +90,13 @@ fn upsmon_upssched_shutdowncmd_killpower_and_driver_kill_in_order() {
     let hook_output = String::from_utf8_lossy(&out.stderr).into_owned();
     let t_hook = now_ms();
     let mut chain = std::fs::read_to_string(lab.path("chain.log")).unwrap();
-    for line in hook_output.lines().filter(|l| l.contains("instant command")) {
-        chain.push_str(&format!("{t_hook} late shutdown: upsmon -K ok, upsdrvctl shutdown -> {line}\n"));
+    for line in hook_output
+        .lines()
+        .filter(|l| l.contains("instant command"))
+    {
+        chain.push_str(&format!(
+            "{t_hook} late shutdown: upsmon -K ok, upsdrvctl shutdown -> {line}\n"
+        ));
     }
     // Order: OB, CMDSCRIPT early, SHUTDOWNCMD, kill power.
     let order: Vec<&str> = chain
@@ -109,7 +121,10 @@ fn upsmon_upssched_shutdowncmd_killpower_and_driver_kill_in_order() {
     for line in chain.lines() {
         if let Some((ms, what)) = line.split_once(' ') {
             let ms: u128 = ms.parse().unwrap_or(t0);
-            eprintln!("+{:>6.3} s  {what}", (ms.saturating_sub(t0)) as f64 / 1000.0);
+            eprintln!(
+                "+{:>6.3} s  {what}",
+                (ms.saturating_sub(t0)) as f64 / 1000.0
+            );
         }
     }
     // The timer daemon exits by itself; wait so it does not outlive the test.
