@@ -364,7 +364,6 @@ impl UpsmonCore {
     /// POLLFAIL_LOG_THROTTLE_MAX: after a failure was throttled, say it is over.
     fn poll_recovered(&mut self, ups: usize) {
         let monitor = &mut self.monitors[ups];
-        monitor.pollfail_count = -1;
         if let Some(from) = monitor.pollfail_state.take() {
             if self.conf.pollfail_log_throttle_max >= 0 {
                 let system = monitor.system.clone();

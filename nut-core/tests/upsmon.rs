@@ -642,3 +642,235 @@ fn poll_failures_are_throttled_as_pollfail_log_throttle_max_says() {
     assert_eq!(every.len(), 7);
     assert!(every.iter().all(|e| e.contains("poll_failed")));
 }
+
+/// Each alert token notifies once when it appears and its NOT* once when it goes; CAL,
+/// OFF, BYPASS and ALARM switch to POLLFREQALERT (2 s here), and POLLFREQ (5 s) comes
+/// back only when no alert token is left.
+#[test]
+fn alert_tokens_notify_once_and_drive_the_poll_interval() {
+    for (token, alert) in [
+        ("CAL", true),
+        ("OFF", true),
+        ("BYPASS", true),
+        ("ALARM", true),
+        ("OVER", false),
+        ("TRIM", false),
+        ("BOOST", false),
+        ("ECO", false),
+    ] {
+        let sleep_with = if alert { "sleep 7000" } else { "sleep 10000" };
+        let not = format!("NOT{token}");
+        check(
+            &format!("{PRIMARY}OFFDURATION -1\nOVERDURATION -1\n"),
+            &[
+                (0, "0: OL", ""),
+                (0, "end", ""),
+                (0, "next", "sleep 5000"),
+                (5000, "next", "poll"),
+                (5000, &format!("0: OL {token}"), token),
+                (5000, "end", ""),
+                (5000, "next", sleep_with),
+                (5000, &format!("0: OL {token}"), ""),
+                (10000, "0: OL", &not),
+                (10000, "end", ""),
+                (10000, "next", "sleep 15000"),
+            ],
+        );
+    }
+}
+
+/// Clearing one alert token keeps the alert interval while another alert token (or
+/// being on battery) remains.
+#[test]
+fn the_alert_interval_stays_while_any_alert_token_remains() {
+    for (token, remains) in [
+        ("OB", "ONBATT"),
+        ("OFF", "OFF"),
+        ("BYPASS", "BYPASS"),
+        ("ALARM", "ALARM"),
+        ("OVER", "OVER"),
+        ("TRIM", "TRIM"),
+        ("BOOST", "BOOST"),
+    ] {
+        // Without OL in the status: an OL token always restores POLLFREQ (NUT's
+        // ups_on_line), which would hide the other tokens.
+        check(
+            &format!("{PRIMARY}OFFDURATION -1\nOVERDURATION -1\n"),
+            &[
+                (0, "0: OL", ""),
+                (1000, &format!("0: {token} CAL"), &format!("{remains} CAL")),
+                (1000, "end", ""),
+                (1000, "next", "sleep 3000"),
+                (3000, &format!("0: {token}"), "NOTCAL"),
+                (3000, "end", ""),
+                (3000, "next", "sleep 5000"),
+            ],
+        );
+    }
+}
+
+/// A UPS that stops answering is critical when last seen calibrating, on bypass, in
+/// ALARM (with ALARMCRITICAL), OFF (unless OFFDURATION is -1) or overloaded for
+/// OVERDURATION; not when last seen plainly on line.
+#[test]
+fn a_dead_ups_is_critical_according_to_its_last_state() {
+    // The first column's notification is not under test here.
+    let check_first = |extra: &str, status: &str, lost_at: u64, crit: &str| {
+        let mut core = UpsmonCore::new(0, conf(&format!("{PRIMARY}{extra}")));
+        core.poll_result(0, 0, PollOutcome::Status(status.into()));
+        core.end_poll_cycle(0);
+        core.take_notifications();
+        core.take_events();
+        core.poll_result(lost_at, 0, PollOutcome::ConnectionLost("gone".into()));
+        let critical = core.end_poll_cycle(lost_at);
+        assert_eq!(critical, crit == "CRIT", "{extra:?} {status:?} lost at {lost_at}");
+    };
+    for (extra, status, lost_at, crit) in [
+        ("", "OL CAL", 1000, "CRIT"),
+        ("", "OL BYPASS", 1000, "CRIT"),
+        ("", "OL ALARM", 1000, "CRIT"),
+        ("ALARMCRITICAL 0\n", "OL ALARM", 1000, ""),
+        ("OFFDURATION 30\n", "OFF", 1000, "CRIT"),
+        ("OFFDURATION -1\n", "OFF", 1000, ""),
+        ("OVERDURATION 10\n", "OL OVER", 9999, ""),
+        ("OVERDURATION 10\n", "OL OVER", 10000, "CRIT"),
+        ("OVERDURATION -1\n", "OL OVER", 60000, ""),
+        ("", "OL", 1000, ""),
+        ("", "OL TRIM", 1000, ""),
+    ] {
+        check_first(extra, status, lost_at, crit);
+    }
+}
+
+/// While upsd answers: OFF is critical after OFFDURATION seconds (never with -1), OB LB
+/// only after OBLBDURATION seconds, counted from when it was first seen, and a token
+/// that goes away restarts the count.
+#[test]
+fn offduration_and_oblbduration_count_whole_seconds_from_the_first_sighting() {
+    check(
+        &format!("{PRIMARY}OFFDURATION 30\n"),
+        &[
+            (0, "0: OFF", "OFF"),
+            (0, "end", ""),
+            (29999, "0: OFF", ""),
+            (29999, "end", ""),
+            (30000, "0: OFF", ""),
+            (30000, "end", "CRIT"),
+        ],
+    );
+    // OFF goes away and comes back: the count starts again.
+    check(
+        &format!("{PRIMARY}OFFDURATION 30\n"),
+        &[
+            (0, "0: OFF", "OFF"),
+            (20000, "0: OL", "NOTOFF"),
+            (25000, "0: OFF", "OFF"),
+            (50000, "0: OFF", ""),
+            (50000, "end", ""),
+            (55000, "0: OFF", ""),
+            (55000, "end", "CRIT"),
+        ],
+    );
+    check(
+        &format!("{PRIMARY}OFFDURATION -1\n"),
+        &[
+            (0, "0: OFF", "OFF"),
+            (100000, "0: OFF", ""),
+            (100000, "end", ""),
+        ],
+    );
+    check(
+        &format!("{PRIMARY}OBLBDURATION 5\n"),
+        &[
+            (0, "0: OB", "ONBATT"),
+            (1000, "0: OB LB", "LOWBATT"),
+            (1000, "end", ""),
+            (5999, "0: OB LB", ""),
+            (5999, "end", ""),
+            (6000, "0: OB LB", ""),
+            (6000, "end", "CRIT"),
+        ],
+    );
+    // LB alone (on line) never starts the OB LB count.
+    check(
+        &format!("{PRIMARY}OBLBDURATION 5\n"),
+        &[
+            (0, "0: OL LB", "LOWBATT"),
+            (9000, "0: OB LB", "ONBATT"),
+            (9000, "end", ""),
+            (13999, "0: OB LB", ""),
+            (13999, "end", ""),
+            (14000, "0: OB LB", ""),
+            (14000, "end", "CRIT"),
+        ],
+    );
+    // OVER while answering is not critical by itself.
+    check(
+        &format!("{PRIMARY}OVERDURATION 1\n"),
+        &[(0, "0: OL OVER", "OVER"), (60000, "0: OL OVER", ""), (60000, "end", "")],
+    );
+    // OVER goes away and comes back: OVERDURATION counts again from then.
+    let mut core = UpsmonCore::new(0, conf(&format!("{PRIMARY}OVERDURATION 10\n")));
+    for (now, status) in [(0, "OL OVER"), (8000, "OL"), (9000, "OL OVER")] {
+        core.poll_result(now, 0, PollOutcome::Status(status.into()));
+    }
+    core.poll_result(15000, 0, PollOutcome::ConnectionLost("gone".into()));
+    assert!(!core.end_poll_cycle(15000), "6 s of OVER since it came back");
+    core.poll_result(19000, 0, PollOutcome::ConnectionLost("gone".into()));
+    assert!(core.end_poll_cycle(19000), "10 s of OVER");
+}
+
+#[test]
+fn hostsync_done_tells_expiry_only_when_secondaries_remain() {
+    let base: &[(u64, &str, &str)] = &[
+        (0, "0: OB LB", "ONBATT LOWBATT"),
+        (0, "end", "CRIT"),
+        (0, "next", "setfsd 0"),
+        (1000, "fsd-sent", ""),
+    ];
+    // At the expiry time with only ourselves left: done, not expired.
+    let mut steps = base.to_vec();
+    steps.extend_from_slice(&[
+        (1000, "logins 2", "SHUTDOWN_HOSTSYNC"),
+        (17000, "logins 1", "SHUTDOWN HOSTSYNC-DONE"),
+    ]);
+    check(PRIMARY, &steps);
+    // Exactly one second short of expiry with secondaries: still waiting.
+    let mut steps = base.to_vec();
+    steps.extend_from_slice(&[
+        (1000, "logins 3", "SHUTDOWN_HOSTSYNC"),
+        (16999, "logins 3", ""),
+        (16999, "next", "sleep 17249"),
+    ]);
+    check(PRIMARY, &steps);
+}
+
+#[test]
+fn noparent_is_repeated_every_two_minutes_while_the_parent_is_gone() {
+    let mut core = UpsmonCore::new(0, conf(SECONDARY));
+    let count = |core: &mut UpsmonCore| {
+        core.take_events();
+        core.take_notifications()
+            .iter()
+            .filter(|n| n.kind.as_str() == "NOPARENT")
+            .count()
+    };
+    core.parent_gone(1000);
+    assert_eq!(count(&mut core), 1);
+    core.parent_gone(120_999);
+    assert_eq!(count(&mut core), 0, "not again before two minutes");
+    core.parent_gone(121_000);
+    assert_eq!(count(&mut core), 1, "again after two minutes");
+    assert_eq!(core.conf().monitors.len(), 1);
+}
+
+#[test]
+fn pollfail_throttle_zero_says_it_will_not_repeat() {
+    let mut core = UpsmonCore::new(0, conf(&format!("{SECONDARY}POLLFAIL_LOG_THROTTLE_MAX 0\n")));
+    core.poll_result(0, 0, PollOutcome::Error(ErrCode::DataStale));
+    let events: Vec<String> = core.take_events().iter().map(|e| e.to_string()).collect();
+    assert!(
+        events.iter().any(|e| e.ends_with("report below will not be repeated to syslog:")),
+        "{events:?}"
+    );
+}
