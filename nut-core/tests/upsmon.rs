@@ -723,7 +723,11 @@ fn a_dead_ups_is_critical_according_to_its_last_state() {
         core.take_events();
         core.poll_result(lost_at, 0, PollOutcome::ConnectionLost("gone".into()));
         let critical = core.end_poll_cycle(lost_at);
-        assert_eq!(critical, crit == "CRIT", "{extra:?} {status:?} lost at {lost_at}");
+        assert_eq!(
+            critical,
+            crit == "CRIT",
+            "{extra:?} {status:?} lost at {lost_at}"
+        );
     };
     for (extra, status, lost_at, crit) in [
         ("", "OL CAL", 1000, "CRIT"),
@@ -807,7 +811,11 @@ fn offduration_and_oblbduration_count_whole_seconds_from_the_first_sighting() {
     // OVER while answering is not critical by itself.
     check(
         &format!("{PRIMARY}OVERDURATION 1\n"),
-        &[(0, "0: OL OVER", "OVER"), (60000, "0: OL OVER", ""), (60000, "end", "")],
+        &[
+            (0, "0: OL OVER", "OVER"),
+            (60000, "0: OL OVER", ""),
+            (60000, "end", ""),
+        ],
     );
     // OVER goes away and comes back: OVERDURATION counts again from then.
     let mut core = UpsmonCore::new(0, conf(&format!("{PRIMARY}OVERDURATION 10\n")));
@@ -815,7 +823,10 @@ fn offduration_and_oblbduration_count_whole_seconds_from_the_first_sighting() {
         core.poll_result(now, 0, PollOutcome::Status(status.into()));
     }
     core.poll_result(15000, 0, PollOutcome::ConnectionLost("gone".into()));
-    assert!(!core.end_poll_cycle(15000), "6 s of OVER since it came back");
+    assert!(
+        !core.end_poll_cycle(15000),
+        "6 s of OVER since it came back"
+    );
     core.poll_result(19000, 0, PollOutcome::ConnectionLost("gone".into()));
     assert!(core.end_poll_cycle(19000), "10 s of OVER");
 }
@@ -866,11 +877,16 @@ fn noparent_is_repeated_every_two_minutes_while_the_parent_is_gone() {
 
 #[test]
 fn pollfail_throttle_zero_says_it_will_not_repeat() {
-    let mut core = UpsmonCore::new(0, conf(&format!("{SECONDARY}POLLFAIL_LOG_THROTTLE_MAX 0\n")));
+    let mut core = UpsmonCore::new(
+        0,
+        conf(&format!("{SECONDARY}POLLFAIL_LOG_THROTTLE_MAX 0\n")),
+    );
     core.poll_result(0, 0, PollOutcome::Error(ErrCode::DataStale));
     let events: Vec<String> = core.take_events().iter().map(|e| e.to_string()).collect();
     assert!(
-        events.iter().any(|e| e.ends_with("report below will not be repeated to syslog:")),
+        events
+            .iter()
+            .any(|e| e.ends_with("report below will not be repeated to syslog:")),
         "{events:?}"
     );
 }

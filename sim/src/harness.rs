@@ -357,6 +357,9 @@ fn secs_to_ms(seconds: f64) -> u64 {
     (seconds * 1000.0).round().clamp(0.0, u64::MAX as f64 / 2.0) as u64
 }
 
+/// How often a long run reports its progress on stderr (wall time).
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How often the harness updates the UPS models when nothing is due (simulated ms).
 const MODEL_PERIOD_MS: u64 = 100;
 
@@ -464,8 +467,14 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
         for host in &scenario.hosts {
             w.hosts.insert(host.name.clone(), HostState::Running);
-            w.shutdown_ms
-                .insert(host.name.clone(), secs_to_ms(host.shutdown_s));
+            w.shutdown_ms.insert(
+                host.name.clone(),
+                if host.shutdown_hangs {
+                    u64::MAX
+                } else {
+                    secs_to_ms(host.shutdown_s)
+                },
+            );
             for (path, text) in config_files(scenario, host) {
                 w.files.insert((host.name.clone(), path), text.into_bytes());
             }
@@ -569,6 +578,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
     let mut boots: BTreeMap<String, u64> = BTreeMap::new();
     let mut reboots: BTreeMap<String, u64> = BTreeMap::new();
     let mut last_now = 0u64;
+    let mut last_progress = std::time::Instant::now();
     let mut settled = false;
     // Set when a host halted (its power state must be looked at on the next pass).
     let mut model_dirty = true;
@@ -609,6 +619,29 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                     if on && !ups.output_on && ups.on_at.is_none() {
                         ups.on_at = Some(now + secs_to_ms(ups.spec.delay_start_s));
                     }
+                }
+                StepKind::Fault(FaultAction::PowerCycle { host }) => {
+                    // A hard reset: the host goes down at once and boots again.
+                    record(
+                        now,
+                        "scenario",
+                        WorldEvent::Fault {
+                            what: format!("power cycle {host}"),
+                        },
+                    );
+                    if !down.contains(&host) {
+                        sim.crash(host.as_str());
+                        down.push(host.clone());
+                    }
+                    let boot_s = scenario
+                        .hosts
+                        .iter()
+                        .find(|h| h.name == host)
+                        .map_or(0.0, |h| h.boot_s);
+                    let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
+                    w.hosts.insert(host.clone(), HostState::Booting(now));
+                    w.record(now, &host, WorldEvent::Booting);
+                    boots.insert(host, now + secs_to_ms(boot_s));
                 }
                 StepKind::Fault(action) => {
                     apply_fault(&mut sim, &world, &controls, &action);
@@ -794,9 +827,24 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             settled = true;
             break;
         }
-        if wall_start.elapsed() > WALL_LIMIT {
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = std::time::Instant::now();
+            eprintln!(
+                "nut-sim: {}: simulated {} of {} ({:.0} s of wall time)",
+                scenario.name,
+                crate::verdict::clock(now),
+                crate::verdict::clock(end_ms),
+                wall_start.elapsed().as_secs_f64()
+            );
+        }
+        let wall_limit = scenario
+            .wall_limit_s
+            .map_or(WALL_LIMIT, std::time::Duration::from_secs);
+        if wall_start.elapsed() > wall_limit {
             return Err(format!(
-                "scenario took longer than {WALL_LIMIT:?} of wall time"
+                "stopped after {} s of wall time (wall_limit_s) at simulated {}; a longer run needs a larger wall_limit_s",
+                wall_limit.as_secs(),
+                crate::verdict::clock(now)
             ));
         }
         sim.step().map_err(|e| format!("simulation failed: {e}"))?;
@@ -974,6 +1022,8 @@ fn apply_fault(
                 }
             }
         }
+        // Handled by the run loop (it owns boots).
+        FaultAction::PowerCycle { .. } => {}
         FaultAction::WriteFile { host, path, text } => {
             world
                 .lock()
@@ -998,6 +1048,7 @@ fn describe_fault(action: &FaultAction) -> String {
             signal,
         } => format!("{process} -c {} on {host}", signal.name()),
         FaultAction::WriteFile { host, path, .. } => format!("edit {path} on {host}"),
+        FaultAction::PowerCycle { host } => format!("power cycle {host}"),
     }
 }
 

@@ -34,9 +34,21 @@ pub enum Format {
 /// Loads, runs and judges one scenario file; returns the report in `format`, whether it
 /// passed and the simulated milliseconds covered.
 pub fn run_file_as(path: &Path, format: Format) -> Result<(String, bool, u64), String> {
+    run_file_with(path, format, None)
+}
+
+/// [`run_file_as`] with a wall-clock bound in seconds that overrides the scenario's.
+pub fn run_file_with(
+    path: &Path,
+    format: Format,
+    wall_limit_s: Option<u64>,
+) -> Result<(String, bool, u64), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let scenario =
+    let mut scenario =
         scenario::Scenario::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if wall_limit_s.is_some() {
+        scenario.wall_limit_s = wall_limit_s;
+    }
     let outcome = harness::run(&scenario).map_err(|e| format!("{}: {e}", path.display()))?;
     let verdict = verdict::judge(&scenario, &outcome);
     let report = match format {

@@ -25,11 +25,18 @@ enum Cmd {
         /// Report format: text (timeline and verdict) or json (one object per event).
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
+        /// Stop a scenario that takes longer than this many seconds of wall time.
+        #[arg(long = "wall-limit")]
+        wall_limit: Option<u64>,
     },
 }
 
 fn main() -> ExitCode {
-    let Cmd::Run { path, format } = Args::parse().command;
+    let Cmd::Run {
+        path,
+        format,
+        wall_limit,
+    } = Args::parse().command;
     let format = if format == "json" {
         sim::Format::Json
     } else {
@@ -49,7 +56,7 @@ fn main() -> ExitCode {
     let mut all_passed = true;
     for file in files {
         let started = std::time::Instant::now();
-        match sim::run_file_as(&file, format) {
+        match sim::run_file_with(&file, format, wall_limit) {
             Ok((report, passed, end_ms)) => {
                 print!("{report}");
                 if format == sim::Format::Json {

@@ -26,6 +26,10 @@ pub struct Scenario {
     /// Simulation tick in milliseconds (NUT's timers are whole seconds; 10 ms is plenty).
     #[serde(default = "default_tick_ms")]
     pub tick_ms: u64,
+    /// Wall-clock bound in seconds: a run that takes longer stops with an error
+    /// (`nut-sim run --wall-limit` overrides it).
+    #[serde(default)]
+    pub wall_limit_s: Option<u64>,
     /// Largest simulated network latency in milliseconds.
     #[serde(default = "default_latency_ms")]
     pub max_latency_ms: u64,
@@ -200,6 +204,9 @@ pub struct HostSpec {
     /// How long its SHUTDOWNCMD takes, in seconds.
     #[serde(default = "default_shutdown_s")]
     pub shutdown_s: f64,
+    /// Its SHUTDOWNCMD hangs: the host never halts by itself.
+    #[serde(default)]
+    pub shutdown_hangs: bool,
     /// upsmon.conf directives, in NUT spelling, e.g. `HOSTSYNC: 15`.
     #[serde(default)]
     pub upsmon: BTreeMap<String, String>,
@@ -331,6 +338,11 @@ pub enum FaultAction {
         process: String,
         /// Which.
         signal: SignalName,
+    },
+    /// Cut a host's power and give it back at once (a hard reset): it boots again.
+    PowerCycle {
+        /// Host.
+        host: String,
     },
     /// Write a file on a host (edit a config file before a reload, say).
     WriteFile {
@@ -481,6 +493,7 @@ impl Scenario {
                 FaultAction::Partition { a, b } | FaultAction::Repair { a, b } => vec![a, b],
                 FaultAction::PartitionOneway { from, to }
                 | FaultAction::RepairOneway { from, to } => vec![from, to],
+                FaultAction::PowerCycle { host } => vec![host],
                 FaultAction::WriteFile { host, path, .. } => {
                     if !path.starts_with('/') {
                         return Err(format!("write_file path {path:?} must be absolute"));
