@@ -244,3 +244,51 @@ fn requests_round_trip_through_the_wire_format() {
     };
     assert_eq!(Request::parse(&words(&request.format())), Some(request));
 }
+
+#[test]
+fn matched_cancel_compares_what_the_canceller_gives() {
+    // Empty NOTIFYTYPE or UPSNAME in the cancel: that part is not compared.
+    let rows = [
+        (r#"CANCEL-MATCHED t "" "" "" x"#, 0),
+        (r#"CANCEL-MATCHED t "" "" ups1@h x"#, 0),
+        (r#"CANCEL-MATCHED t "" ONBATT "" x"#, 0),
+        (r#"CANCEL-MATCHED t "" ONLINE "" x"#, 1),
+        (r#"CANCEL-MATCHED t "" "" ups2@h x"#, 1),
+        (r#"CANCEL-MATCHED t "" ONBATT ups1@h x"#, 0),
+    ];
+    for (cancel, left) in rows {
+        let mut daemon = TimerDaemon::new(0);
+        daemon.handle(0, &words(r#"START t 60 ONBATT ups1@h msg"#));
+        assert_eq!(daemon.handle(1, &words(cancel)).reply, "OK\n");
+        assert_eq!(daemon.timers().len(), left, "{cancel}");
+    }
+    // Too many words is a malformed request.
+    let mut daemon = TimerDaemon::new(0);
+    assert_eq!(
+        daemon.handle(0, &words("CANCEL a b c d e f g")).reply,
+        "ERR UNKNOWN\n"
+    );
+}
+
+#[test]
+fn the_idle_count_starts_only_when_the_last_timer_is_gone() {
+    // Cancelling one of two timers: not idle.
+    let mut daemon = TimerDaemon::new(0);
+    daemon.handle(0, &words("START a 100"));
+    daemon.handle(0, &words("START b 100"));
+    daemon.handle(5_000, &words("CANCEL a"));
+    assert!(!daemon.should_exit(5_000 + IDLE_EXIT_MS));
+    // Cancelling the last one starts it.
+    daemon.handle(6_000, &words("CANCEL b"));
+    assert!(!daemon.should_exit(6_000 + IDLE_EXIT_MS - 1));
+    assert!(daemon.should_exit(6_000 + IDLE_EXIT_MS));
+    // Expiring one of two timers: not idle; the last one: idle from then.
+    let mut daemon = TimerDaemon::new(0);
+    daemon.handle(0, &words("START a 1"));
+    daemon.handle(0, &words("START b 10"));
+    assert_eq!(daemon.expire(1_000).len(), 1);
+    assert!(!daemon.should_exit(1_000 + IDLE_EXIT_MS));
+    assert_eq!(daemon.expire(10_000).len(), 1);
+    assert!(!daemon.should_exit(10_000 + IDLE_EXIT_MS - 1));
+    assert!(daemon.should_exit(10_000 + IDLE_EXIT_MS));
+}
