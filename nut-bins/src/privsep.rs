@@ -11,7 +11,6 @@ use crate::seam::{ExecPurpose, Sys};
 use crate::upsmon::Control;
 use nut_core::config::UpsmonConf;
 use nut_core::event::Event;
-use nut_core::upsmon::POWERDOWNFLAG_MAGIC;
 use std::io;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -223,14 +222,7 @@ pub async fn run_parent(
 /// The parent's half of the shutdown: its own POWERDOWNFLAG and SHUTDOWNCMD.
 async fn shutdown(conf: &UpsmonConf, sys: &RealSys) -> i32 {
     if let Some(path) = &conf.powerdownflag {
-        let path = path.clone();
-        match sys.write_file(&path, POWERDOWNFLAG_MAGIC.as_bytes()).await {
-            Ok(()) => sys.event(Event::PowerdownFlagWritten { path }),
-            Err(e) => sys.event(Event::PowerdownFlagFailed {
-                path,
-                error: e.to_string(),
-            }),
-        }
+        crate::upsmon::write_powerdownflag(sys, path).await;
     }
     let Some(cmd) = &conf.shutdowncmd else {
         sys.event(Event::NoShutdownCmd);

@@ -160,14 +160,7 @@ pub async fn run<N: Net, S: Sys>(
                 shutdowncmd,
             } => {
                 if let Some(path) = &powerdownflag {
-                    let path = path.clone();
-                    match sys.write_file(&path, POWERDOWNFLAG_MAGIC.as_bytes()).await {
-                        Ok(()) => sys.event(Event::PowerdownFlagWritten { path }),
-                        Err(e) => sys.event(Event::PowerdownFlagFailed {
-                            path,
-                            error: e.to_string(),
-                        }),
-                    }
+                    write_powerdownflag(&sys, path).await;
                 }
                 let linger = match conf.shutdownexit {
                     // NUT's default: the monitoring process exits (logging out) while
@@ -209,6 +202,18 @@ pub async fn run<N: Net, S: Sys>(
 fn same_login(a: &Monitor, b: &Monitor) -> bool {
     (&a.ups, &a.host, a.port, &a.username, &a.password, a.primary)
         == (&b.ups, &b.host, b.port, &b.username, &b.password, b.primary)
+}
+
+/// Writes POWERDOWNFLAG with upsmon's magic text and reports how it went.
+pub async fn write_powerdownflag<S: Sys>(sys: &S, path: &str) {
+    let path = path.to_string();
+    match sys.write_file(&path, POWERDOWNFLAG_MAGIC.as_bytes()).await {
+        Ok(()) => sys.event(Event::PowerdownFlagWritten { path }),
+        Err(e) => sys.event(Event::PowerdownFlagFailed {
+            path,
+            error: e.to_string(),
+        }),
+    }
 }
 
 /// At start, a POWERDOWNFLAG of ours from the last shutdown is removed; a file there

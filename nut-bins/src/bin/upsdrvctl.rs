@@ -86,7 +86,7 @@ impl Launcher for Processes {
             .map_err(|_| format!("{pidfile} does not hold a PID"))?;
         nut_bins::confload::signal_process(Some(pid), std::path::Path::new(pidfile), "TERM")?;
         let start = Instant::now();
-        while alive(pid) {
+        while nut_bins::service::alive(pid) {
             if start.elapsed() >= STOP_WAIT {
                 return Err(format!(
                     "Driver with PID {pid} did not exit within {} s",
@@ -105,22 +105,6 @@ impl Launcher for Processes {
     fn say(&mut self, line: &str) {
         eprintln!("{line}");
     }
-}
-
-/// Whether `pid` is still running (not a zombie).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let state = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .next()?
-                .to_string();
-            Some(state != "Z")
-        })
-        .unwrap_or(false)
 }
 
 fn main() -> ExitCode {

@@ -119,13 +119,14 @@ fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
-#[test]
-fn upsmon_run_as_user_splits_root_shutdown_from_unprivileged_monitoring() {
+/// A lab with our server and an upsmon with RUN_AS_USER nobody, started as root; returns
+/// the lab, upsd's port and the parent's and child's PIDs.
+fn split_upsmon(tag: &str) -> (Lab, u16, u32, u32) {
     assert!(
         is_root(),
         "this test needs root (RUN_AS_USER only splits when started as root); CI runs as root"
     );
-    let mut lab = Lab::new("svc-privsep");
+    let mut lab = Lab::new(tag);
     let port = start_server(&mut lab, "ups.status: OL\n");
     lab.write(
         "mon/upsmon.conf",
@@ -136,6 +137,12 @@ fn upsmon_run_as_user_splits_root_shutdown_from_unprivileged_monitoring() {
         children_of(parent).into_iter().next()
     });
     lab.adopt_pid(child);
+    (lab, port, parent, child)
+}
+
+#[test]
+fn upsmon_run_as_user_splits_root_shutdown_from_unprivileged_monitoring() {
+    let (lab, port, parent, child) = split_upsmon("svc-privsep");
     assert_eq!(uid_of(parent), Some(0), "the parent stays root");
     assert_eq!(
         uid_of(child),
@@ -162,21 +169,7 @@ fn upsmon_run_as_user_splits_root_shutdown_from_unprivileged_monitoring() {
 
 #[test]
 fn upsmon_child_reports_noparent_when_the_parent_dies() {
-    assert!(
-        is_root(),
-        "this test needs root (RUN_AS_USER only splits when started as root); CI runs as root"
-    );
-    let mut lab = Lab::new("svc-noparent");
-    let port = start_server(&mut lab, "ups.status: OL\n");
-    lab.write(
-        "mon/upsmon.conf",
-        &upsmon_conf(&lab, port, "RUN_AS_USER nobody\n"),
-    );
-    let parent = lab.spawn("upsmon", &bin("upsmon"), "mon", &[]);
-    let child = wait_for(Duration::from_secs(10), "the monitoring child", || {
-        children_of(parent).into_iter().next()
-    });
-    lab.adopt_pid(child);
+    let (mut lab, port, _parent, _child) = split_upsmon("svc-noparent");
     wait_for(Duration::from_secs(10), "the child to log in", || {
         let reply = exchange(port, b"GET NUMLOGINS dummy\n", 1);
         (reply.trim() == "NUMLOGINS dummy 1").then_some(())

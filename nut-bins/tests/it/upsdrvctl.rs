@@ -45,6 +45,11 @@ fn run_in(lab: &Lab, program: &Path, args: &[&str]) -> (i32, String) {
         .env("NUT_ALTPIDPATH", lab.path("state"))
         .output()
         .unwrap();
+    status_and_output(&out)
+}
+
+/// Exit status and stdout + stderr of a finished command.
+fn status_and_output(out: &std::process::Output) -> (i32, String) {
     (
         out.status.code().unwrap_or(-1),
         format!(
@@ -225,14 +230,7 @@ fn run_hook(lab: &Lab, nut_conf: &str) -> (i32, String) {
         .env("PATH", path)
         .output()
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    status_and_output(&out)
 }
 
 #[test]
