@@ -32,17 +32,47 @@ pub fn check<T>(dir: &Path, name: &str, parse: fn(&str, &[u8]) -> Parsed<T>) -> 
     }
 }
 
-/// Sends a signal (`HUP`, `TERM`, `USR1`) to `pid`, or to the process whose PID is in
-/// `pidfile` (for `-c stop|reload|fsd` and `-P <pid>`).
-pub fn signal_process(pid: Option<u32>, pidfile: &Path, signal: &str) -> Result<(), String> {
+/// The program name of a running process: the base name of its argv[0].
+pub fn program_of(pid: u32) -> Option<String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let argv0 = cmdline.split(|&b| b == 0).next()?;
+    let text = String::from_utf8_lossy(argv0);
+    Some(text.rsplit('/').next().unwrap_or("").to_string())
+}
+
+/// Sends a signal (`HUP`, `TERM`, `USR1`) to `pid` (as given with `-P`), or to the
+/// process whose PID is in `pidfile`. A PID read from a file must name a running
+/// `program`: a stale file that now names someone else's process is refused, so no
+/// signal ever reaches a process we did not start.
+pub fn signal_process(
+    pid: Option<u32>,
+    pidfile: &Path,
+    signal: &str,
+    program: &str,
+) -> Result<(), String> {
     let pid = match pid {
         Some(pid) => pid,
         None => {
             let text = std::fs::read_to_string(pidfile)
                 .map_err(|e| format!("can't read PID file {}: {e}", pidfile.display()))?;
-            text.trim()
+            let pid: u32 = text
+                .trim()
                 .parse()
-                .map_err(|_| format!("PID file {} does not hold a PID", pidfile.display()))?
+                .map_err(|_| format!("PID file {} does not hold a PID", pidfile.display()))?;
+            match program_of(pid) {
+                Some(name) if name == program => {}
+                Some(name) => return Err(format!(
+                    "PID file {} names process {pid} ({name}), not {program}: not signalling it",
+                    pidfile.display()
+                )),
+                None => {
+                    return Err(format!(
+                        "PID file {} names process {pid}, which is not running",
+                        pidfile.display()
+                    ))
+                }
+            }
+            pid
         }
     };
     let status = std::process::Command::new("kill")
@@ -58,8 +88,13 @@ pub fn signal_process(pid: Option<u32>, pidfile: &Path, signal: &str) -> Result<
 }
 
 /// [`signal_process`] as a process exit code, printing the error.
-pub fn signal_exit(pid: Option<u32>, pidfile: &Path, signal: &str) -> std::process::ExitCode {
-    match signal_process(pid, pidfile, signal) {
+pub fn signal_exit(
+    pid: Option<u32>,
+    pidfile: &Path,
+    signal: &str,
+    program: &str,
+) -> std::process::ExitCode {
+    match signal_process(pid, pidfile, signal, program) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");

@@ -181,7 +181,12 @@ pub async fn run_parent(
     let mut lines = BufReader::new(read).lines();
     let mut signals = crate::real::signals()?;
     let forward = |signal: &str| {
-        let _ = crate::confload::signal_process(Some(child_pid), std::path::Path::new(""), signal);
+        let _ = crate::confload::signal_process(
+            Some(child_pid),
+            std::path::Path::new(""),
+            signal,
+            "upsmon",
+        );
     };
     loop {
         tokio::select! {

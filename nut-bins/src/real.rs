@@ -85,9 +85,22 @@ impl Net for TokioNet {
 
     async fn bind_local(&self, name: &str) -> io::Result<UnixListener> {
         let path = self.local_path(name);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        // A stale socket is replaced (as NUT does); anything else at that path is a
+        // user's file and is never removed.
+        use std::os::unix::fs::FileTypeExt;
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(&path)?,
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} exists and is not a socket; not replacing it",
+                        path.display()
+                    ),
+                ))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
         let listener = UnixListener::bind(&path)?;
         use std::os::unix::fs::PermissionsExt;

@@ -28,8 +28,9 @@ pub enum Outcome {
 pub trait Launcher {
     /// Runs `program` with `args` and waits at most `limit` for it to exit.
     fn run(&mut self, program: &str, args: &[String], limit: Duration) -> Result<Outcome, String>;
-    /// Stops the driver whose PID file is `pidfile`; the error is the message to log.
-    fn stop(&mut self, pidfile: &str) -> Result<(), String>;
+    /// Stops the driver program `driver` whose PID file is `pidfile`; the error is the
+    /// message to log.
+    fn stop(&mut self, pidfile: &str, driver: &str) -> Result<(), String>;
     /// Waits between attempts.
     fn pause(&mut self, duration: Duration);
     /// A line for the user (stderr for real).
@@ -110,7 +111,7 @@ pub fn execute<S: Sys, L: Launcher>(
                     ));
                     true
                 } else {
-                    match launcher.stop(&pidfile) {
+                    match launcher.stop(&pidfile, &launch.driver) {
                         Ok(()) => true,
                         Err(e) => {
                             launcher.say(&e);

@@ -290,7 +290,7 @@ impl nut_bins::upsdrvctl::Launcher for SimLauncher {
         }
     }
 
-    fn stop(&mut self, _pidfile: &str) -> Result<(), String> {
+    fn stop(&mut self, _pidfile: &str, _driver: &str) -> Result<(), String> {
         Ok(())
     }
 

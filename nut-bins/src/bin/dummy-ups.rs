@@ -98,7 +98,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        return signal_exit(args.pid, &pidfile, signal);
+        return signal_exit(args.pid, &pidfile, signal, "dummy-ups");
     }
     if args.kill {
         return match kill_power(&sys, &env, &driver_args) {

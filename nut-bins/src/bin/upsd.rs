@@ -84,7 +84,7 @@ fn main() -> ExitCode {
                     .and_then(|c| c.statepath)
             });
         let pidfile = env.pidfile(&env.statepath(from_config.as_deref()), "upsd.pid");
-        return signal_exit(args.pid, Path::new(&pidfile), signal);
+        return signal_exit(args.pid, Path::new(&pidfile), signal, "upsd");
     }
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

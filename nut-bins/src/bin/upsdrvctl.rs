@@ -77,14 +77,15 @@ impl Launcher for Processes {
         }
     }
 
-    fn stop(&mut self, pidfile: &str) -> Result<(), String> {
+    fn stop(&mut self, pidfile: &str, driver: &str) -> Result<(), String> {
         let text =
             std::fs::read_to_string(pidfile).map_err(|e| format!("Can't open {pidfile}: {e}"))?;
         let pid: u32 = text
             .trim()
             .parse()
             .map_err(|_| format!("{pidfile} does not hold a PID"))?;
-        nut_bins::confload::signal_process(Some(pid), std::path::Path::new(pidfile), "TERM")?;
+        // Only a PID file that names the driver itself is acted on.
+        nut_bins::confload::signal_process(None, std::path::Path::new(pidfile), "TERM", driver)?;
         let start = Instant::now();
         while nut_bins::service::alive(pid) {
             if start.elapsed() >= STOP_WAIT {

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
             eprintln!("Error: unknown command '{command}' (use fsd, stop or reload)");
             return ExitCode::FAILURE;
         };
-        return signal_exit(args.pid, Path::new(&pidfile), signal);
+        return signal_exit(args.pid, Path::new(&pidfile), signal, "upsmon");
     }
     let sys = RealSys::new("upsmon", args.debug > 0);
     if args.killpower_check {

@@ -248,3 +248,30 @@ fn upsmon_refuses_a_second_instance_and_walls_notifications() {
         .unwrap()
         .contains("line power"));
 }
+
+#[test]
+fn a_pid_file_naming_someone_elses_process_is_never_signalled() {
+    let mut lab = Lab::new("svc-foreign-pid");
+    lab.write("etc/upsd.conf", "LISTEN 127.0.0.1 1\n");
+    lab.write(
+        "etc/ups.conf",
+        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
+    );
+    lab.write("etc/upsd.users", "");
+    // A process of the test's own that is not upsd.
+    let sleeper = lab.spawn("sleeper", Path::new("/bin/sleep"), "etc", &["60"]);
+    lab.write("state/upsd.pid", &format!("{sleeper}\n"));
+    let out = run_env(&lab, &bin("upsd"), &["-c", "stop"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not signalling it"), "{stderr}");
+    assert!(lab.running("sleeper"), "the other process was left alone");
+    // The same for upsmon and a driver.
+    lab.write("state/upsmon.pid", &format!("{sleeper}\n"));
+    let out = run_env(&lab, &bin("upsmon"), &["-c", "stop"]);
+    assert_eq!(out.status.code(), Some(1));
+    lab.write("state/dummy-ups-u.pid", &format!("{sleeper}\n"));
+    let out = run_env(&lab, &bin("dummy-ups"), &["-a", "u", "-c", "exit"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(lab.running("sleeper"));
+}

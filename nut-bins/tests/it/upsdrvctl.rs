@@ -273,3 +273,35 @@ fn the_late_shutdown_hook_kills_power_only_when_upsmon_left_its_flag() {
     let log = std::fs::read_to_string(lab.path("systemctl.log")).unwrap();
     assert_eq!(log, "systemctl reboot --force --force\n");
 }
+
+#[test]
+fn a_driver_that_never_gets_ready_times_out() {
+    let mut lab = Lab::new("upsdrvctl-hang");
+    // A fake driver that records its PID and never goes to the background.
+    lab.write(
+        "fake/dummy-ups",
+        &format!(
+            "#!/bin/sh\necho $$ > {}/fake.pid\nexec sleep 60 >/dev/null 2>&1\n",
+            lab.root.display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        lab.path("fake/dummy-ups"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    lab.adopt_pidfile(lab.path("fake.pid"));
+    lab.write(
+        "etc/ups.conf",
+        &format!(
+            "driverpath = {}\nmaxstartdelay = 1\n[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
+            lab.path("fake").display()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let (code, out) = run_in(&lab, &bin("upsdrvctl"), &["start"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Startup timer elapsed"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -210,3 +210,27 @@ fn our_upsmon_drives_debian_upssched() {
     };
     onbatt_reaches_cmdscript(&bin("upsmon"), upssched, "upssched-our-upsmon", false);
 }
+
+#[test]
+fn a_pipefn_that_is_not_a_socket_is_never_replaced_and_a_stale_socket_is() {
+    let lab = Lab::new("upssched-pipefn");
+    configure(&lab, "etc", "AT ONBATT * START-TIMER t 1\n");
+    // A user's file where PIPEFN points: upssched fails with a message, the file stays.
+    lab.write("state/upssched.pipe", "my notes\n");
+    let (code, text) = event(&lab, "etc", "ONBATT", "u@h", "");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("Unable to"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(lab.path("state/upssched.pipe")).unwrap(),
+        "my notes\n"
+    );
+    // A socket left by a dead daemon is replaced and the timer runs.
+    std::fs::remove_file(lab.path("state/upssched.pipe")).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(lab.path("state/upssched.pipe")).unwrap());
+    let (code, text) = event(&lab, "etc", "ONBATT", "u@h", "");
+    assert_eq!(code, 0, "{text}");
+    wait_log(&lab, "the timer after a dead daemon", "t|u@h|ONBATT|");
+    wait_for(Duration::from_secs(30), "the timer daemon to exit", || {
+        (!lab.path("state/upssched.pipe").exists()).then_some(())
+    });
+}
