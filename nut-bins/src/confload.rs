@@ -61,10 +61,12 @@ pub fn signal_process(
                 .map_err(|_| format!("PID file {} does not hold a PID", pidfile.display()))?;
             match program_of(pid) {
                 Some(name) if name == program => {}
-                Some(name) => return Err(format!(
+                Some(name) => {
+                    return Err(format!(
                     "PID file {} names process {pid} ({name}), not {program}: not signalling it",
                     pidfile.display()
-                )),
+                ))
+                }
                 None => {
                     return Err(format!(
                         "PID file {} names process {pid}, which is not running",

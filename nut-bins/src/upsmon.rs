@@ -40,8 +40,16 @@ type Conn<N> = ClientConn<MaybeTls<<N as Net>::Stream>>;
 pub struct Reload {
     /// The new upsmon.conf.
     pub conf: UpsmonConf,
-    /// The TLS client for it.
-    pub tls: Option<TlsConnector>,
+    /// The TLS clients for it.
+    pub tls: Option<TlsClients>,
+}
+
+/// upsmon's TLS clients: one that verifies upsd against CERTPATH's CAs (when CERTPATH
+/// names any), and one that only encrypts (CERTVERIFY 0).
+#[derive(Clone)]
+pub struct TlsClients {
+    verifying: Option<TlsConnector>,
+    encrypting: TlsConnector,
 }
 
 /// Runs upsmon until it has shut the system down (returns `Ok`) or fails. `reloads`
@@ -51,7 +59,7 @@ pub async fn run<N: Net, S: Sys>(
     sys: S,
     mut conf: UpsmonConf,
     mut control: watch::Receiver<Control>,
-    mut tls: Option<TlsConnector>,
+    mut tls: Option<TlsClients>,
     mut reloads: mpsc::Receiver<Reload>,
 ) -> io::Result<()> {
     check_powerdownflag_at_start(&sys, &mut conf).await;
@@ -326,7 +334,7 @@ async fn connect<N: Net, S: Sys>(
     net: &N,
     sys: &S,
     conf: &UpsmonConf,
-    tls: Option<&TlsConnector>,
+    tls: Option<&TlsClients>,
     monitor: &Monitor,
 ) -> io::Result<Conn<N>> {
     let addr = crate::seam::socket_addr(&monitor.host, monitor.port);
@@ -334,8 +342,26 @@ async fn connect<N: Net, S: Sys>(
         Ok(result) => result?,
         Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout")),
     };
+    // CERTHOST <host> <certname> <verify> <forcessl> overrides CERTVERIFY and
+    // FORCESSL for one upsd host; its certificate name is the name checked in upsd's
+    // certificate (rustls checks names, where NUT's NSS looks up a nickname).
+    let certhost = conf
+        .certhosts
+        .iter()
+        .find(|(host, ..)| host.eq_ignore_ascii_case(&monitor.host));
+    let (tls_name, verify, force) = match certhost {
+        Some((_, name, verify, force)) => (name.as_str(), *verify, *force),
+        None => (monitor.host.as_str(), conf.certverify, conf.forcessl),
+    };
+    let connector = tls.and_then(|t| {
+        if verify {
+            t.verifying.as_ref()
+        } else {
+            Some(&t.encrypting)
+        }
+    });
     let plan = SessionPlan {
-        tls: match (tls.is_some(), conf.forcessl) {
+        tls: match (connector.is_some(), force) {
             (_, true) => TlsMode::Require,
             (true, false) => TlsMode::Try,
             (false, false) => TlsMode::Off,
@@ -346,7 +372,7 @@ async fn connect<N: Net, S: Sys>(
         primary: monitor.primary.then(|| monitor.ups.clone()),
     };
     let system = monitor.system.clone();
-    let (conn, result) = establish(stream, plan, tls, &monitor.host).await?;
+    let (conn, result) = establish(stream, plan, connector, tls_name).await?;
     match result {
         Err(SessionError::TlsRequired { reply }) => Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
@@ -384,7 +410,7 @@ async fn poll_one<N: Net, S: Sys>(
     net: &N,
     sys: &S,
     conf: &UpsmonConf,
-    tls: Option<&TlsConnector>,
+    tls: Option<&TlsClients>,
     monitor: &Monitor,
     conn: &mut Option<Conn<N>>,
 ) -> PollOutcome {
@@ -472,29 +498,45 @@ async fn run_while<T>(
 pub struct UpsmonWiring {
     /// upsmon.conf, checked as upsmon checks it at start.
     pub conf: UpsmonConf,
-    /// The TLS client, when FORCESSL, CERTVERIFY or CERTPATH ask for one.
-    pub tls: Option<TlsConnector>,
+    /// The TLS clients, when FORCESSL, CERTVERIFY, CERTPATH or CERTHOST ask for TLS.
+    pub tls: Option<TlsClients>,
 }
 
 /// Reads upsmon.conf of `env` and builds upsmon's runtime (the one wiring of the binary
 /// and the simulation).
 pub fn wire<S: Sys>(sys: &S, env: &NutEnv) -> Result<UpsmonWiring, String> {
     let conf = load(sys, env, "upsmon.conf", parse_upsmon_conf_for_startup)?;
-    let tls = tls_connector(sys, &conf)?;
+    let tls = tls_clients(sys, &conf)?;
     Ok(UpsmonWiring { conf, tls })
 }
 
-/// The TLS client when upsmon.conf asks for it (FORCESSL, CERTVERIFY or CERTPATH).
-/// CERTPATH is a PEM file or a directory of PEM files holding the trusted CAs.
-fn tls_connector<S: Sys>(sys: &S, conf: &UpsmonConf) -> Result<Option<TlsConnector>, String> {
-    if !conf.forcessl && !conf.certverify && conf.certpath.is_none() {
+/// The TLS clients when upsmon.conf asks for TLS (FORCESSL, CERTVERIFY, CERTPATH or
+/// CERTHOST). CERTPATH is a PEM file or a directory of PEM files holding the trusted
+/// CAs; verifying (CERTVERIFY 1, or a CERTHOST that verifies) needs at least one.
+/// CERTIDENT names a client certificate in NUT's NSS database; upsd never asks for one
+/// from upsmon, so it is accepted and not used.
+fn tls_clients<S: Sys>(sys: &S, conf: &UpsmonConf) -> Result<Option<TlsClients>, String> {
+    let any_verify = conf.certverify || conf.certhosts.iter().any(|(_, _, verify, _)| *verify);
+    if !conf.forcessl && !any_verify && conf.certpath.is_none() && conf.certhosts.is_empty() {
         return Ok(None);
     }
     let pems = match &conf.certpath {
         Some(path) => read_trust_pems(sys, path, "CERTPATH")?,
         None => Vec::new(),
     };
-    crate::tls::connector(&pems, conf.certverify).map(Some)
+    let verifying = if any_verify || !pems.is_empty() {
+        match crate::tls::connector(&pems, true) {
+            Ok(connector) => Some(connector),
+            Err(e) if any_verify => return Err(e),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    Ok(Some(TlsClients {
+        verifying,
+        encrypting: crate::tls::connector(&[], false)?,
+    }))
 }
 
 /// What `upsmon -K` finds.
