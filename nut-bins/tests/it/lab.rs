@@ -274,8 +274,10 @@ pub fn start_server_with(
         Duration::from_secs(15),
         "upsd to serve the dummy UPS",
         || {
+            // Right after upsd connects to the driver, ups.status is "WAIT" until the
+            // driver's dump arrives: wait for the real status.
             let reply = exchange(port, b"GET VAR dummy ups.status\n", 1);
-            reply.starts_with("VAR dummy ups.status").then_some(())
+            (reply.starts_with("VAR dummy ups.status") && !reply.contains("WAIT")).then_some(())
         },
     );
     port
