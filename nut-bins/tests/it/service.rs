@@ -275,3 +275,73 @@ fn a_pid_file_naming_someone_elses_process_is_never_signalled() {
     assert_eq!(out.status.code(), Some(1));
     assert!(lab.running("sleeper"));
 }
+
+#[test]
+fn upsd_4_and_6_keep_only_listen_addresses_of_that_family() {
+    let mut lab = Lab::new("svc-family");
+    let port = free_port();
+    lab.write(
+        "etc/ups.conf",
+        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
+    );
+    lab.write(
+        "etc/upsd.conf",
+        &format!("LISTEN 127.0.0.1 {port}\nLISTEN ::1 {port}\n"),
+    );
+    lab.write("etc/upsd.users", "");
+    let answers = |addr: &str| {
+        std::net::TcpStream::connect(addr)
+            .map(|mut s| {
+                use std::io::{Read, Write};
+                s.write_all(b"VER\n").unwrap();
+                let mut buf = [0u8; 64];
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                s.read(&mut buf).unwrap_or(0) > 0
+            })
+            .unwrap_or(false)
+    };
+    let v4 = format!("127.0.0.1:{port}");
+    let v6 = format!("[::1]:{port}");
+    lab.spawn("upsd4", &bin("upsd"), "etc", &["-4"]);
+    wait_for(Duration::from_secs(10), "upsd -4 on IPv4", || {
+        answers(&v4).then_some(())
+    });
+    assert!(!answers(&v6), "-4 must not listen on ::1");
+    lab.stop("upsd4");
+    lab.spawn("upsd6", &bin("upsd"), "etc", &["-6"]);
+    wait_for(Duration::from_secs(10), "upsd -6 on IPv6", || {
+        answers(&v6).then_some(())
+    });
+    assert!(!answers(&v4), "-6 must not listen on 127.0.0.1");
+}
+
+#[test]
+fn upsmon_4_and_6_choose_the_address_family_of_the_connection() {
+    let mut lab = Lab::new("svc-upsmon-family");
+    // Our upsd on 127.0.0.1 only; MONITOR names localhost (IPv4 and IPv6).
+    let port = start_server(&mut lab, "ups.status: OL\n");
+    lab.write(
+        "mon/upsmon.conf",
+        &format!(
+            "MONITOR dummy@localhost:{port} 1 monprimary pp primary\n\
+             SHUTDOWNCMD \"true\"\nPOLLFREQ 1\nPOLLFREQALERT 1\n"
+        ),
+    );
+    lab.spawn("upsmon6", &bin("upsmon"), "mon", &["-p", "-6"]);
+    wait_for(Duration::from_secs(10), "upsmon -6 to fail", || {
+        lab.log("upsmon6")
+            .contains("Poll UPS [dummy@localhost")
+            .then_some(())
+    });
+    assert_eq!(
+        crate::lab::exchange(port, b"GET NUMLOGINS dummy\n", 1).trim(),
+        "NUMLOGINS dummy 0",
+        "-6 never reaches an IPv4-only upsd"
+    );
+    lab.stop("upsmon6");
+    lab.spawn("upsmon4", &bin("upsmon"), "mon", &["-p", "-4"]);
+    wait_for(Duration::from_secs(10), "upsmon -4 to log in", || {
+        let reply = crate::lab::exchange(port, b"GET NUMLOGINS dummy\n", 1);
+        (reply.trim() == "NUMLOGINS dummy 1").then_some(())
+    });
+}

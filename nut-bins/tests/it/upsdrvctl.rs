@@ -87,9 +87,11 @@ fn start_and_stop(upsdrvctl: &Path, driverpath: &Path, tag: &str, extra: &[&str]
     // still be rewriting it (the parent's PID, then the background child's) for a
     // moment after upsdrvctl returns: wait for a live PID.
     for ups in ["a", "b", "c"] {
-        wait_for(Duration::from_secs(5), "a PID file naming a live driver", || {
-            pid_in(&lab, &format!("dummy-ups-{ups}.pid")).filter(|pid| alive(*pid))
-        });
+        wait_for(
+            Duration::from_secs(5),
+            "a PID file naming a live driver",
+            || pid_in(&lab, &format!("dummy-ups-{ups}.pid")).filter(|pid| alive(*pid)),
+        );
     }
     lab.spawn("upsd", &bin("upsd"), "etc", &["-F"]);
     wait_for(Duration::from_secs(15), "upsd to serve the drivers", || {
