@@ -427,14 +427,16 @@ pub fn ready_actions(pidfile: Option<std::path::PathBuf>) -> crate::driver::Read
     }))
 }
 
-/// Sends one message to the system logger (`/dev/log`, facility daemon), as NUT's
-/// daemons log when in the background. Errors are ignored: logging must never stop a
+/// Sends one message to the system logger (`/dev/log`, or `NUT_SYSLOG_SOCKET`;
+/// facility daemon), as NUT's daemons log when in the background. Errors are ignored: logging must never stop a
 /// daemon.
 pub fn syslog(program: &str, level: nut_core::event::Level, message: &str) {
     const LOG_DAEMON: u8 = 3;
     let priority = LOG_DAEMON * 8 + level.syslog_priority();
     let line = format!("<{priority}>{program}[{}]: {message}", std::process::id());
+    // NUT_SYSLOG_SOCKET moves the logger's socket (for tests).
+    let path = std::env::var_os("NUT_SYSLOG_SOCKET").unwrap_or_else(|| "/dev/log".into());
     if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
-        let _ = socket.send_to(line.as_bytes(), "/dev/log");
+        let _ = socket.send_to(line.as_bytes(), path);
     }
 }

@@ -345,3 +345,37 @@ fn upsmon_4_and_6_choose_the_address_family_of_the_connection() {
         (reply.trim() == "NUMLOGINS dummy 1").then_some(())
     });
 }
+
+#[test]
+fn a_background_daemon_logs_to_syslog_at_nuts_levels() {
+    let mut lab = Lab::new("svc-syslog");
+    let port = free_port();
+    lab.write(
+        "etc/ups.conf",
+        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
+    );
+    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write("etc/upsd.users", "");
+    let log = std::os::unix::net::UnixDatagram::bind(lab.path("log.sock")).unwrap();
+    log.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    lab.adopt_pidfile(lab.path("state/upsd.pid"));
+    let out = Command::new(bin("upsd"))
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("state"))
+        .env("NUT_SYSLOG_SOCKET", lab.path("log.sock"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut buffer = [0u8; 512];
+    let n = log.recv(&mut buffer).expect("a syslog line within 10 s");
+    let line = String::from_utf8_lossy(&buffer[..n]).into_owned();
+    // Facility daemon (3), LOG_INFO (6): <30>.
+    assert!(
+        line.starts_with("<30>upsd[")
+            && line.ends_with(&format!("]: listening on 127.0.0.1:{port}")),
+        "{line}"
+    );
+    let stop = run_env(&lab, &bin("upsd"), &["-c", "stop"]);
+    assert!(stop.status.success());
+}
