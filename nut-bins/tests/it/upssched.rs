@@ -234,3 +234,38 @@ fn a_pipefn_that_is_not_a_socket_is_never_replaced_and_a_stale_socket_is() {
         (!lab.path("state/upssched.pipe").exists()).then_some(())
     });
 }
+
+#[test]
+fn garbage_on_the_timer_socket_gets_err_and_changes_nothing() {
+    let lab = Lab::new("upssched-garbage");
+    configure(&lab, "etc", "AT ONBATT * START-TIMER t 2\n");
+    let (code, text) = event(&lab, "etc", "ONBATT", "u@h", "m");
+    assert_eq!(code, 0, "{text}");
+    // The daemon runs now; talk nonsense to it.
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(lab.path("state/upssched.pipe")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    for garbage in [
+        "HELLO",
+        "START only-a-name",
+        "CANCEL",
+        "START x -3",
+        "\u{1}NOISE\u{2}",
+    ] {
+        stream.write_all(format!("{garbage}\n").as_bytes()).unwrap();
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(line, "ERR UNKNOWN\n", "{garbage:?}");
+    }
+    drop(stream);
+    // The real timer still fires, and only it.
+    wait_log(&lab, "the timer despite the garbage", "t|u@h|ONBATT|m");
+    wait_for(Duration::from_secs(30), "the timer daemon to exit", || {
+        (!lab.path("state/upssched.pipe").exists()).then_some(())
+    });
+    assert_eq!(cmd_log(&lab), ["t|u@h|ONBATT|m"]);
+}
