@@ -13,7 +13,7 @@ use nut_core::config::{parse_upsmon_conf_for_startup, Monitor, ShutdownExit, Ups
 use nut_core::event::Event;
 use nut_core::proto::{format_request, parse_reply};
 use nut_core::session::{Reply, SessionError, SessionPlan, Stage, TlsMode};
-use nut_core::upsmon::{Command, Notification, PollOutcome, UpsmonCore, POWERDOWNFLAG_MAGIC};
+use nut_core::upsmon::{Command, PollOutcome, UpsmonCore, POWERDOWNFLAG_MAGIC};
 use std::io;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -248,72 +248,55 @@ async fn check_powerdownflag_at_start<S: Sys>(sys: &S, conf: &mut UpsmonConf) {
 
 fn dispatch<S: Sys>(sys: &S, core: &mut UpsmonCore) {
     let conf = core.conf().clone();
-    // Notifications are in the ordered event stream too.
-    core.take_notifications();
     for event in core.take_events() {
         match event {
-            Event::Notify {
-                kind,
-                system,
-                message,
-                ..
-            } => notify(
-                sys,
-                &conf,
-                Notification {
-                    kind,
-                    system,
-                    message,
-                },
-            ),
+            Event::Notify { .. } => notify(sys, &conf, event),
             event => sys.event(event),
         }
     }
 }
 
-fn notify<S: Sys>(sys: &S, conf: &UpsmonConf, notification: Notification) {
-    let flags = conf.flags_for(notification.kind);
+/// A notification, as NOTIFYFLAG says: logged (the event carries SYSLOG), on every
+/// terminal (WALL), to NOTIFYCMD (EXEC), or nothing (IGNORE).
+fn notify<S: Sys>(sys: &S, conf: &UpsmonConf, event: Event) {
+    let Event::Notify {
+        kind,
+        ref system,
+        ref message,
+        ..
+    } = event
+    else {
+        return;
+    };
+    let flags = conf.flags_for(kind);
     if flags.ignore {
         return;
     }
-    sys.event(Event::Notify {
-        kind: notification.kind,
-        system: notification.system.clone(),
-        message: notification.message.clone(),
-        syslog: flags.syslog,
-    });
+    sys.event(event.clone());
     if flags.wall {
         // To every logged-in terminal (NUT pipes the message into wall).
-        let (sys, message) = (sys.clone(), notification.message.clone());
+        let (sys, message) = (sys.clone(), message.clone());
         tokio::spawn(async move {
             let _ = sys.exec(ExecPurpose::Wall, WALLCMD, &[message], &[]).await;
         });
     }
-    if !flags.exec {
-        return;
+    if let Some(cmd) = conf.notifycmd.clone().filter(|_| flags.exec) {
+        let sys = sys.clone();
+        let env = vec![
+            ("NOTIFYTYPE".to_string(), kind.as_str().to_string()),
+            ("UPSNAME".to_string(), system.clone()),
+        ];
+        let message = message.clone();
+        // Handlers run in the background so a slow one never delays polling (as NUT
+        // forks).
+        tokio::spawn(async move {
+            if let Err(e) = sys.exec(ExecPurpose::Notify, &cmd, &[message], &env).await {
+                sys.event(Event::NotifyCmdFailed {
+                    error: e.to_string(),
+                });
+            }
+        });
     }
-    let Some(cmd) = conf.notifycmd.clone() else {
-        return;
-    };
-    let sys = sys.clone();
-    let env = vec![
-        (
-            "NOTIFYTYPE".to_string(),
-            notification.kind.as_str().to_string(),
-        ),
-        ("UPSNAME".to_string(), notification.system.clone()),
-    ];
-    // Handlers run in the background so a slow one never delays polling (as NUT forks).
-    tokio::spawn(async move {
-        if let Err(e) = sys
-            .exec(ExecPurpose::Notify, &cmd, &[notification.message], &env)
-            .await
-        {
-            sys.event(Event::NotifyCmdFailed {
-                error: e.to_string(),
-            });
-        }
-    });
 }
 
 async fn ask<S>(conn: &mut Option<ClientConn<S>>, line: &str) -> io::Result<String>

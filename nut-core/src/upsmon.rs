@@ -146,7 +146,6 @@ pub struct UpsmonCore {
     phase: Phase,
     sleep_ms: Millis,
     user_fsd: bool,
-    notifications: Vec<Notification>,
     events: Vec<LogEvent>,
     noparent_warned: Option<Millis>,
 }
@@ -173,7 +172,6 @@ impl UpsmonCore {
             phase: Phase::Monitoring { next_poll: now },
             sleep_ms,
             user_fsd: false,
-            notifications: Vec::new(),
             events: Vec::new(),
             noparent_warned: None,
         }
@@ -184,10 +182,27 @@ impl UpsmonCore {
         &self.conf
     }
 
-    /// Takes the queued notifications (they are also in [`UpsmonCore::take_events`], in
-    /// order with everything else).
+    /// Takes the queued notifications out of the event queue (the other events stay,
+    /// in order, for [`UpsmonCore::take_events`]).
     pub fn take_notifications(&mut self) -> Vec<Notification> {
-        std::mem::take(&mut self.notifications)
+        let mut notifications = Vec::new();
+        self.events.retain(|event| match event {
+            LogEvent::Notify {
+                kind,
+                system,
+                message,
+                ..
+            } => {
+                notifications.push(Notification {
+                    kind: *kind,
+                    system: system.clone(),
+                    message: message.clone(),
+                });
+                false
+            }
+            _ => true,
+        });
+        notifications
     }
 
     /// Takes the queued log events.
@@ -309,18 +324,12 @@ impl UpsmonCore {
             .map(|i| self.monitors[i].system.clone())
             .unwrap_or_default();
         let message = format_message(self.conf.message_for(kind), &system, detail);
-        // Events keep the order of everything that happened; the notification list is
-        // a view of the notifications alone.
+        // Notifications are events, in order with everything else.
         self.events.push(LogEvent::Notify {
-            kind,
-            system: system.clone(),
-            message: message.clone(),
-            syslog: self.conf.flags_for(kind).syslog,
-        });
-        self.notifications.push(Notification {
             kind,
             system,
             message,
+            syslog: self.conf.flags_for(kind).syslog,
         });
     }
 
