@@ -111,15 +111,7 @@ where
 {
     for step in client_steps(conf, notice) {
         match step {
-            ClientStep::Execute { cmd } => {
-                let run = Run {
-                    cmd,
-                    upsname: notice.upsname.clone(),
-                    notifytype: notice.notifytype.clone(),
-                    notifymsg: notice.message.clone(),
-                };
-                run_cmdscript(sys, conf, &run).await;
-            }
+            ClientStep::Execute(run) => run_cmdscript(sys, conf, &run).await,
             ClientStep::Send(request) => send(net, sys, conf, &request, &start_daemon).await?,
         }
     }

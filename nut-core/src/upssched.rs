@@ -146,11 +146,8 @@ impl Request {
 /// What the upssched client does for one event, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientStep {
-    /// `EXECUTE`: run `CMDSCRIPT <cmd>` now.
-    Execute {
-        /// CMDSCRIPT's argument.
-        cmd: String,
-    },
+    /// `EXECUTE`: run `CMDSCRIPT <cmd>` now, with the event's environment.
+    Execute(Run),
     /// Send this to the timer daemon (starting it when needed).
     Send(Request),
 }
@@ -161,7 +158,7 @@ pub fn client_steps(conf: &UpsschedConf, notice: &Notice) -> Vec<ClientStep> {
         .iter()
         .filter(|rule| rule.matches(&notice.notifytype, &notice.upsname))
         .map(|rule| match &rule.action {
-            AtAction::Execute { cmd } => ClientStep::Execute { cmd: cmd.clone() },
+            AtAction::Execute { cmd } => ClientStep::Execute(Run::for_notice(cmd, notice)),
             AtAction::StartTimer { name, seconds }
             | AtAction::StartTimerShared { name, seconds } => ClientStep::Send(Request::Start {
                 name: name.clone(),
@@ -192,6 +189,18 @@ pub struct Run {
     pub notifytype: String,
     /// `NOTIFYMSG` (joined by `.\t`, as NUT does).
     pub notifymsg: String,
+}
+
+impl Run {
+    /// `CMDSCRIPT <cmd>` with the environment of one event.
+    pub fn for_notice(cmd: &str, notice: &Notice) -> Run {
+        Run {
+            cmd: cmd.to_string(),
+            upsname: notice.upsname.clone(),
+            notifytype: notice.notifytype.clone(),
+            notifymsg: notice.message.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,12 +330,7 @@ impl TimerDaemon {
                 });
                 if self.timers.len() == before {
                     if let Some(cmd) = cmd {
-                        runs.push(Run {
-                            cmd,
-                            upsname: notice.upsname,
-                            notifytype: notice.notifytype,
-                            notifymsg: notice.message,
-                        });
+                        runs.push(Run::for_notice(&cmd, &notice));
                     }
                 }
                 if self.timers.is_empty() && self.idle_since.is_none() {

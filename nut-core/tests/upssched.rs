@@ -32,7 +32,7 @@ fn render(steps: &[ClientStep]) -> String {
     steps
         .iter()
         .map(|s| match s {
-            ClientStep::Execute { cmd } => format!("exec {cmd}"),
+            ClientStep::Execute(run) => format!("exec {}", run.cmd),
             ClientStep::Send(r) => r.format().trim_end().to_string(),
         })
         .collect::<Vec<_>>()
