@@ -101,6 +101,17 @@ pub fn check_not_running(pidfile: &Path, program: &str) -> Result<(), String> {
     }
 }
 
+/// Removes `pidfile` at exit if it still names this process (another instance may
+/// have taken it over).
+pub fn remove_pidfile(pidfile: &Path) {
+    let ours = std::fs::read_to_string(pidfile)
+        .ok()
+        .is_some_and(|text| text.trim() == std::process::id().to_string());
+    if ours {
+        let _ = std::fs::remove_file(pidfile);
+    }
+}
+
 /// Sends a state line to systemd (`NOTIFY_SOCKET`), if we run under it.
 pub fn sd_notify(state: &str) {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {

@@ -194,17 +194,13 @@ pub fn upsmon_conf(
     host: &HostSpec,
 ) -> Result<nut_core::config::UpsmonConf, String> {
     let (_, sys) = preflight_world(scenario, host);
-    nut_bins::upsmon::wire(&sys, &env())
+    nut_bins::upsmon::wire(&sys, &nut_env())
         .map(|w| w.conf)
         .map_err(|e| format!("host {}: {e}", host.name))
 }
 
 /// The NUT environment of every simulated process.
 pub fn nut_env() -> NutEnv {
-    env()
-}
-
-fn env() -> NutEnv {
     NutEnv {
         confpath: CONFPATH.to_string(),
         statepath: Some("/run/nut".to_string()),
@@ -232,16 +228,16 @@ pub fn preflight(scenario: &Scenario) -> Result<(), String> {
     for host in &scenario.hosts {
         let (_, sys) = preflight_world(scenario, host);
         let fail = |e: String| format!("host {}: {e}", host.name);
-        nut_bins::upsmon::wire(&sys, &env()).map_err(fail)?;
+        nut_bins::upsmon::wire(&sys, &nut_env()).map_err(fail)?;
         if host.upssched.is_some() {
-            nut_bins::upssched::wire(&sys, &env()).map_err(fail)?;
+            nut_bins::upssched::wire(&sys, &nut_env()).map_err(fail)?;
         }
         let upses = hosted(scenario, host);
         if !upses.is_empty() {
-            nut_bins::upsd::wire(&sys, &env(), scenario.seed).map_err(fail)?;
+            nut_bins::upsd::wire(&sys, &nut_env(), scenario.seed).map_err(fail)?;
         }
         for ups in upses {
-            nut_bins::driver::wire(&sys, &env(), &driver_args(&ups.name)).map_err(fail)?;
+            nut_bins::driver::wire(&sys, &nut_env(), &driver_args(&ups.name)).map_err(fail)?;
         }
     }
     Ok(())
@@ -281,7 +277,7 @@ impl nut_bins::upsdrvctl::Launcher for SimLauncher {
             ups: ups.clone(),
             ..Default::default()
         };
-        match nut_bins::driver::kill_power(&self.sys, &env(), &driver_args) {
+        match nut_bins::driver::kill_power(&self.sys, &nut_env(), &driver_args) {
             Ok(cmd) => {
                 self.commands.push((ups.unwrap_or_default(), cmd));
                 Ok(nut_bins::upsdrvctl::Outcome::Exited(0))
@@ -508,7 +504,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                     nut_bins::driver::process(
                         |_| SimNet,
                         sys.clone(),
-                        env(),
+                        nut_env(),
                         args.clone(),
                         move |path: &str| SimFileSource::new(file_sys, path),
                         signals,
@@ -519,13 +515,13 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 let sys = SimSys::new(&name, "upsd", world.clone());
                 let (run, slot) = receivers["upsd"].clone();
                 set.spawn(supervise(run, slot, sys.clone(), move |signals| {
-                    nut_bins::upsd::process(|_| SimNet, sys.clone(), env(), seed, signals)
+                    nut_bins::upsd::process(|_| SimNet, sys.clone(), nut_env(), seed, signals)
                 }));
             }
             let sys = SimSys::new(&name, "upsmon", world.clone());
             let (run, slot) = receivers["upsmon"].clone();
             set.spawn(supervise(run, slot, sys.clone(), move |signals| {
-                nut_bins::upsmon::process(SimNet, sys.clone(), env(), signals)
+                nut_bins::upsmon::process(SimNet, sys.clone(), nut_env(), signals)
             }));
             async move {
                 while set.join_next().await.is_some() {}
@@ -886,7 +882,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 commands: Vec::new(),
             };
             let (flag, _) =
-                nut_bins::upsdrvctl::late_shutdown(&sys, &env(), &mut launcher, |_| false);
+                nut_bins::upsdrvctl::late_shutdown(&sys, &nut_env(), &mut launcher, |_| false);
             if !flag {
                 continue;
             }

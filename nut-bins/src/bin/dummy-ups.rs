@@ -12,7 +12,7 @@ use nut_bins::driver::{kill_power, run_wired, wire, DriverArgs};
 use nut_bins::real::{
     background, is_background_child, ready_actions, runtime, signals, FileSource, RealSys, TokioNet,
 };
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -121,22 +121,12 @@ fn main() -> ExitCode {
             run_wired(net, sys, wiring, open, signals()?, ready).await
         })
     });
-    remove_pidfile(&pidfile);
+    nut_bins::service::remove_pidfile(&pidfile);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Fatal error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Removes the PID file if it still names this process.
-fn remove_pidfile(pidfile: &Path) {
-    let ours = std::fs::read_to_string(pidfile)
-        .ok()
-        .is_some_and(|text| text.trim() == std::process::id().to_string());
-    if ours {
-        let _ = std::fs::remove_file(pidfile);
     }
 }

@@ -135,7 +135,7 @@ fn main() -> ExitCode {
         })
     });
     service::sd_notify("STOPPING=1");
-    let _ = std::fs::remove_file(&pidfile);
+    service::remove_pidfile(Path::new(&pidfile));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -174,7 +174,7 @@ fn main() -> ExitCode {
         })
     });
     service::sd_notify("STOPPING=1");
-    let _ = std::fs::remove_file(&pidfile);
+    service::remove_pidfile(Path::new(&pidfile));
     exit_code(result)
 }
 

@@ -236,6 +236,19 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Config for a upsd of its own (no driver running, no users) on a free port of
+/// 127.0.0.1; returns the port.
+pub fn configure_lone_upsd(lab: &Lab) -> u16 {
+    let port = free_port();
+    lab.write(
+        "etc/ups.conf",
+        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
+    );
+    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write("etc/upsd.users", "");
+    port
+}
+
 /// A lab with dummy-ups and upsd serving UPS `dummy` from `test.dev`; returns the port.
 pub fn start_server(lab: &mut Lab, dev: &str) -> u16 {
     start_server_with(lab, dev, &bin("dummy-ups"), &bin("upsd"), &[])

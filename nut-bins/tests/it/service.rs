@@ -3,7 +3,9 @@
 //! RUN_AS_USER split (root parent runs SHUTDOWNCMD, unprivileged child monitors,
 //! NOPARENT when the parent dies), and NOTIFYFLAG WALL through a recording `wall`.
 
-use crate::lab::{bin, exchange, free_port, is_root, start_server, wait_for, Lab};
+use crate::lab::{
+    bin, configure_lone_upsd, exchange, free_port, is_root, start_server, wait_for, Lab,
+};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -41,13 +43,7 @@ fn run_env(lab: &Lab, program: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn upsd_goes_to_the_background_refuses_a_second_instance_and_drops_privileges() {
     let mut lab = Lab::new("svc-upsd");
-    let port = free_port();
-    lab.write(
-        "etc/ups.conf",
-        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
-    );
-    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
-    lab.write("etc/upsd.users", "");
+    let port = configure_lone_upsd(&lab);
     lab.adopt_pidfile(lab.path("state/upsd.pid"));
     let args: &[&str] = if is_root() { &["-u", "nobody"] } else { &[] };
     let started = std::time::Instant::now();
@@ -349,13 +345,7 @@ fn upsmon_4_and_6_choose_the_address_family_of_the_connection() {
 #[test]
 fn a_background_daemon_logs_to_syslog_at_nuts_levels() {
     let mut lab = Lab::new("svc-syslog");
-    let port = free_port();
-    lab.write(
-        "etc/ups.conf",
-        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
-    );
-    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
-    lab.write("etc/upsd.users", "");
+    let port = configure_lone_upsd(&lab);
     let log = std::os::unix::net::UnixDatagram::bind(lab.path("log.sock")).unwrap();
     log.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     lab.adopt_pidfile(lab.path("state/upsd.pid"));

@@ -3,7 +3,7 @@
 //! notification protocol (READY, STOPPING, WATCHDOG) on a socket of the test's, and
 //! `upsdrvctl -F start <ups>` becomes the driver (what nut-driver@.service runs).
 
-use crate::lab::{bin, exchange, free_port, wait_for, Lab};
+use crate::lab::{bin, configure_lone_upsd, exchange, free_port, wait_for, Lab};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -94,13 +94,7 @@ fn units_start_only_in_the_nut_conf_modes_they_serve() {
 #[test]
 fn upsd_tells_systemd_ready_stopping_and_answers_the_watchdog() {
     let mut lab = Lab::new("units-notify");
-    let port = free_port();
-    lab.write(
-        "etc/ups.conf",
-        "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
-    );
-    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
-    lab.write("etc/upsd.users", "");
+    let port = configure_lone_upsd(&lab);
     let socket_path = lab.path("notify.sock");
     let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
     socket
