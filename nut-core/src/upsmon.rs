@@ -6,6 +6,7 @@
 //! the core and are drained by the shell. No IO and no clocks here.
 
 use crate::config::UpsmonConf;
+use crate::event::Event;
 use crate::notify::{format_message, NotifyType};
 use crate::proto::ErrCode;
 use crate::status::{Status, StatusToken};
@@ -68,9 +69,6 @@ pub enum Command {
     /// Close all connections (implicit logout) and exit.
     Exit,
 }
-
-/// Events worth a line in a timeline or the log, besides notifications.
-pub use crate::event::Event as LogEvent;
 
 #[derive(Debug, Clone, Default)]
 struct Monitored {
@@ -146,7 +144,7 @@ pub struct UpsmonCore {
     phase: Phase,
     sleep_ms: Millis,
     user_fsd: bool,
-    events: Vec<LogEvent>,
+    events: Vec<Event>,
     noparent_warned: Option<Millis>,
 }
 
@@ -187,7 +185,7 @@ impl UpsmonCore {
     pub fn take_notifications(&mut self) -> Vec<Notification> {
         let mut notifications = Vec::new();
         self.events.retain(|event| match event {
-            LogEvent::Notify {
+            Event::Notify {
                 kind,
                 system,
                 message,
@@ -206,7 +204,7 @@ impl UpsmonCore {
     }
 
     /// Takes the queued log events.
-    pub fn take_events(&mut self) -> Vec<LogEvent> {
+    pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
 
@@ -267,7 +265,7 @@ impl UpsmonCore {
             return;
         }
         self.noparent_warned = Some(now);
-        self.events.push(LogEvent::ParentDied);
+        self.events.push(Event::ParentDied);
         self.notify(NotifyType::NoParent, None, "");
     }
 
@@ -279,7 +277,7 @@ impl UpsmonCore {
     /// What to do next.
     pub fn next_command(&mut self, now: Millis) -> Command {
         if self.user_fsd && matches!(self.phase, Phase::Monitoring { .. }) {
-            self.events.push(LogEvent::UserFsd);
+            self.events.push(Event::UserFsd);
             self.begin_shutdown();
         }
         match self.phase.clone() {
@@ -325,7 +323,7 @@ impl UpsmonCore {
             .unwrap_or_default();
         let message = format_message(self.conf.message_for(kind), &system, detail);
         // Notifications are events, in order with everything else.
-        self.events.push(LogEvent::Notify {
+        self.events.push(Event::Notify {
             kind,
             system,
             message,
@@ -376,7 +374,7 @@ impl UpsmonCore {
         if let Some(from) = monitor.pollfail_state.take() {
             if self.conf.pollfail_log_throttle_max >= 0 {
                 let system = monitor.system.clone();
-                self.events.push(LogEvent::PollRecovered { system, from });
+                self.events.push(Event::PollRecovered { system, from });
             }
         }
     }
@@ -402,7 +400,7 @@ impl UpsmonCore {
         let system = monitor.system.clone();
         let from = monitor.pollfail_state.replace(state.to_string());
         monitor.pollfail_count = 0;
-        self.events.push(LogEvent::PollFailureChanged {
+        self.events.push(Event::PollFailureChanged {
             system,
             from: from.unwrap_or_else(|| "NONE".to_string()),
             to: state.to_string(),
@@ -414,7 +412,7 @@ impl UpsmonCore {
     fn ups_is_gone(&mut self, now: Millis, ups: usize, state: &str, why: String) {
         let system = self.monitors[ups].system.clone();
         if self.pollfail_logged(ups, state) {
-            self.events.push(LogEvent::PollFailed {
+            self.events.push(Event::PollFailed {
                 system: system.clone(),
                 why,
             });
@@ -695,7 +693,7 @@ impl UpsmonCore {
             if dead && m.ob && !m.lb {
                 let system = m.system.clone();
                 self.monitors[ups].lb = true;
-                self.events.push(LogEvent::AssumedDead { system });
+                self.events.push(Event::AssumedDead { system });
             }
             if !self.critical(now, ups) {
                 healthy += u64::from(self.monitors[ups].power_value);
@@ -706,7 +704,7 @@ impl UpsmonCore {
                 .filter(|&i| self.critical(now, i))
                 .map(|i| self.monitors[i].system.clone())
                 .collect();
-            self.events.push(LogEvent::TooFewHealthy {
+            self.events.push(Event::TooFewHealthy {
                 healthy,
                 minsupplies: self.conf.minsupplies,
                 critical,
@@ -752,9 +750,9 @@ impl UpsmonCore {
         let expired = whole_seconds_between(start, now) > self.conf.hostsync_s;
         if max_logins <= 1 || expired {
             if expired && max_logins > 1 {
-                self.events.push(LogEvent::HostsyncExpired);
+                self.events.push(Event::HostsyncExpired);
             }
-            self.events.push(LogEvent::HostsyncDone {
+            self.events.push(Event::HostsyncDone {
                 logins: max_logins,
                 waited_ms,
                 expired: expired && max_logins > 1,
@@ -767,7 +765,7 @@ impl UpsmonCore {
         if !announced {
             self.notify(NotifyType::ShutdownHostsync, None, "");
             self.events
-                .push(LogEvent::HostsyncWaiting { logins: max_logins });
+                .push(Event::HostsyncWaiting { logins: max_logins });
         }
         self.phase = Phase::WaitingHostsync {
             start,
@@ -777,7 +775,7 @@ impl UpsmonCore {
     }
 
     fn do_shutdown(&mut self, now: Millis) {
-        self.events.push(LogEvent::AutoShutdown);
+        self.events.push(Event::AutoShutdown);
         self.notify(NotifyType::Shutdown, None, "");
         self.phase = Phase::FinalDelay {
             until: now.saturating_add(crate::secs_to_ms(self.conf.finaldelay_s)),

@@ -13,8 +13,9 @@
 //! `setfsd <list or ->`, `numlogins <list>`, `run-shutdown`, `exit`.
 
 use nut_core::config::{parse_upsmon_conf, UpsmonConf};
+use nut_core::event::Event;
 use nut_core::proto::ErrCode;
-use nut_core::upsmon::{Command, LogEvent, PollOutcome, UpsmonCore};
+use nut_core::upsmon::{Command, PollOutcome, UpsmonCore};
 
 fn conf(text: &str) -> UpsmonConf {
     let parsed = parse_upsmon_conf("upsmon.conf", text.as_bytes());
@@ -96,11 +97,11 @@ fn step(core: &mut UpsmonCore, now: u64, action: &str) -> Vec<String> {
         .collect();
     for event in core.take_events() {
         match event {
-            LogEvent::AssumedDead { .. } => rendered.push("ASSUMED-DEAD".to_string()),
-            LogEvent::HostsyncDone { expired: true, .. } => {
+            Event::AssumedDead { .. } => rendered.push("ASSUMED-DEAD".to_string()),
+            Event::HostsyncDone { expired: true, .. } => {
                 rendered.push("HOSTSYNC-EXPIRED".to_string())
             }
-            LogEvent::HostsyncDone { expired: false, .. } => {
+            Event::HostsyncDone { expired: false, .. } => {
                 rendered.push("HOSTSYNC-DONE".to_string())
             }
             _ => {}
