@@ -14,6 +14,7 @@ pub mod dummy;
 pub mod event;
 pub mod notify;
 pub mod proto;
+pub mod qx;
 pub mod session;
 pub mod sock;
 pub mod state;

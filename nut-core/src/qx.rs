@@ -1,0 +1,1843 @@
+//! nutdrv_qx's device logic for the Megatec/Q1 family (NUT's `drivers/nutdrv_qx.c`,
+//! `nutdrv_qx_megatec.c`, `nutdrv_qx_q1.c`, `nutdrv_qx_blazer-common.c`, NUT 2.8.0).
+//!
+//! The device speaks short ASCII queries ending in `\r` (`Q1`, `F`, `I`) and answers
+//! fixed-column lines (`(226.0 195.0 226.0 014 49.0 27.5 30.0 00001000\r`). NUT reads
+//! them through a table of items (variable, query, expected length, leading character,
+//! column range, format, flags); this module keeps NUT's tables and walk so the variables,
+//! their formatting and the failure handling match NUT's byte for byte.
+//!
+//! ## Sans-IO
+//! Every operation (start, poll, instant command, SET, `-k`) is a [`Job`]. The shell
+//! calls [`QxDriver::run`] with the replies it has so far; the driver answers
+//! [`Progress::Send`] (write these bytes, read the reply, call again with one more reply)
+//! or [`Progress::Done`] (the job's outcome, the driver-socket lines to broadcast and
+//! the notes to log). The job is evaluated from the start on every call against a copy
+//! of the state and committed only when it completes, so a job written in NUT's
+//! straight-line style needs no hand-made state machine, and a half-finished exchange
+//! (the device unplugged mid-job) leaves nothing half-applied. Jobs exchange a handful
+//! of lines, so the re-evaluation costs nothing measurable.
+//!
+//! ## Differences from NUT, on purpose
+//! - Only the `megatec` and `q1` protocols are implemented; `protocol=` naming another
+//!   NUT protocol is refused with a clear message instead of probing it.
+
+use crate::dummy::{tracking, DriverState};
+use crate::event::Level;
+use crate::sock::DriverLine;
+use crate::Millis;
+
+/// NUT's `MAXTRIES`: attempts per claim, shutdown command and before data goes stale.
+pub const MAXTRIES: u32 = 3;
+/// How long a serial transport waits for a reply, in seconds (NUT's `SER_WAIT_SEC`).
+pub const SER_WAIT_SEC: u64 = 1;
+/// Longest reply kept, in bytes (NUT's `item_t.answer` buffer less the terminator).
+pub const MAX_ANSWER_BYTES: usize = 511;
+/// Full update period default, in seconds (`pollfreq`, NUT's `DEFAULT_POLLFREQ`).
+pub const DEFAULT_POLLFREQ_S: i64 = 30;
+/// `ups.delay.start` default, in seconds (NUT's `DEFAULT_ONDELAY`).
+pub const DEFAULT_ONDELAY: &str = "180";
+/// `ups.delay.shutdown` default, in seconds (NUT's `DEFAULT_OFFDELAY`).
+pub const DEFAULT_OFFDELAY: &str = "30";
+/// nutdrv_qx's `DRIVER_VERSION` in NUT 2.8.0 (published as `driver.version.internal`).
+pub const DRIVER_VERSION_INTERNAL: &str = "0.32";
+
+/// Item flags (NUT's `QX_FLAG_*`).
+pub mod flag {
+    /// Read once at start-up.
+    pub const STATIC: u32 = 2;
+    /// Not read from the device: a server-side variable with a default.
+    pub const ABSENT: u32 = 8;
+    /// Also read in quick updates (status bits): a failure here means "no device".
+    pub const QUICK_POLL: u32 = 16;
+    /// An instant command.
+    pub const CMD: u32 = 32;
+    /// A settable variable.
+    pub const SETVAR: u32 = 64;
+    /// Trim spaces and `#` around the value.
+    pub const TRIM: u32 = 128;
+    /// The variable has a settable range.
+    pub const RANGE: u32 = 512;
+    /// Skipped from now on.
+    pub const SKIP: u32 = 2048;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pre {
+    None,
+    StatusBits,
+    Command,
+    Setvar,
+}
+
+/// One row of a protocol table (NUT's `item_t`).
+#[derive(Debug, Clone, Copy)]
+pub struct Item {
+    /// NUT variable or instant command name.
+    pub var: &'static str,
+    rw: bool,
+    ranges: &'static [(i64, i64)],
+    /// The query or command, `\r` included (may hold one `%s`/`%02d` for commands).
+    pub command: &'static str,
+    answer_len: usize,
+    leading: u8,
+    from: usize,
+    to: usize,
+    /// Output format (`%.1f`...), or the default value of an ABSENT variable.
+    dfl: &'static str,
+    /// `flag::*`.
+    pub flags: u32,
+    pre: Pre,
+}
+
+const fn q1(var: &'static str, from: usize, to: usize, dfl: &'static str, flags: u32) -> Item {
+    Item {
+        var,
+        rw: false,
+        ranges: &[],
+        command: "Q1\r",
+        answer_len: 47,
+        leading: b'(',
+        from,
+        to,
+        dfl,
+        flags,
+        pre: Pre::None,
+    }
+}
+
+const fn bits(var: &'static str, at: usize, dfl: &'static str, flags: u32) -> Item {
+    let mut item = q1(var, at, at, dfl, flags);
+    item.pre = Pre::StatusBits;
+    item
+}
+
+const fn query(
+    var: &'static str,
+    command: &'static str,
+    answer_len: usize,
+    (from, to): (usize, usize),
+    dfl: &'static str,
+    flags: u32,
+) -> Item {
+    Item {
+        var,
+        rw: false,
+        ranges: &[],
+        command,
+        answer_len,
+        leading: b'#',
+        from,
+        to,
+        dfl,
+        flags,
+        pre: Pre::None,
+    }
+}
+
+const fn cmd(var: &'static str, command: &'static str, pre: Pre) -> Item {
+    Item {
+        var,
+        rw: false,
+        ranges: &[],
+        command,
+        answer_len: 0,
+        leading: 0,
+        from: 0,
+        to: 0,
+        dfl: "",
+        flags: flag::CMD,
+        pre,
+    }
+}
+
+const fn delay(var: &'static str, ranges: &'static [(i64, i64)], dfl: &'static str) -> Item {
+    Item {
+        var,
+        rw: true,
+        ranges,
+        command: "",
+        answer_len: 0,
+        leading: 0,
+        from: 0,
+        to: 0,
+        dfl,
+        flags: flag::ABSENT | flag::SETVAR | flag::RANGE,
+        pre: Pre::Setvar,
+    }
+}
+
+/// The `Q1` status query (nutdrv_qx_megatec.c, nutdrv_qx_q1.c).
+const Q1_ITEMS: [Item; 15] = [
+    q1("input.voltage", 1, 5, "%.1f", 0),
+    q1("input.voltage.fault", 7, 11, "%.1f", 0),
+    q1("output.voltage", 13, 17, "%.1f", 0),
+    q1("ups.load", 19, 21, "%.0f", 0),
+    q1("input.frequency", 23, 26, "%.1f", 0),
+    q1("battery.voltage", 28, 31, "%.2f", 0),
+    q1("ups.temperature", 33, 36, "%.1f", 0),
+    bits("ups.status", 38, "", flag::QUICK_POLL),
+    bits("ups.status", 39, "", flag::QUICK_POLL),
+    bits("ups.status", 40, "", flag::QUICK_POLL),
+    bits("ups.alarm", 41, "", 0),
+    bits("ups.type", 42, "%s", flag::STATIC),
+    bits("ups.status", 43, "", flag::QUICK_POLL),
+    bits("ups.status", 44, "", flag::QUICK_POLL),
+    bits("ups.beeper.status", 45, "%s", 0),
+];
+
+/// The `F` ratings query and the `I` vendor query (megatec only).
+const RATING_ITEMS: [Item; 7] = [
+    query("input.voltage.nominal", "F\r", 22, (1, 5), "%.0f", flag::STATIC),
+    query("input.current.nominal", "F\r", 22, (7, 9), "%.1f", flag::STATIC),
+    query("battery.voltage.nominal", "F\r", 22, (11, 15), "%.1f", flag::STATIC),
+    query("input.frequency.nominal", "F\r", 22, (17, 20), "%.0f", flag::STATIC),
+    query("device.mfr", "I\r", 39, (1, 15), "%s", flag::STATIC | flag::TRIM),
+    query("device.model", "I\r", 39, (17, 26), "%s", flag::STATIC | flag::TRIM),
+    query("ups.firmware", "I\r", 39, (28, 37), "%s", flag::STATIC | flag::TRIM),
+];
+
+/// Instant commands and the two server-side delays (blazer-common).
+const COMMAND_ITEMS: [Item; 12] = [
+    cmd("beeper.toggle", "Q\r", Pre::None),
+    cmd("load.off", "S00R0000\r", Pre::None),
+    cmd("load.on", "C\r", Pre::None),
+    cmd("shutdown.return", "S%s\r", Pre::Command),
+    cmd("shutdown.stayoff", "S%sR0000\r", Pre::Command),
+    cmd("shutdown.stop", "C\r", Pre::None),
+    cmd("test.battery.start", "T%02d\r", Pre::Command),
+    cmd("test.battery.start.deep", "TL\r", Pre::None),
+    cmd("test.battery.start.quick", "T\r", Pre::None),
+    cmd("test.battery.stop", "CT\r", Pre::None),
+    delay("ups.delay.start", &[(0, 599_940)], DEFAULT_ONDELAY),
+    delay("ups.delay.shutdown", &[(12, 600)], DEFAULT_OFFDELAY),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// Status and vendor (`blazer_claim`).
+    Full,
+    /// Status only (`blazer_claim_light`).
+    Light,
+}
+
+/// A protocol (NUT's `subdriver_t`).
+#[derive(Debug)]
+pub struct Subdriver {
+    /// Name with version, published as `driver.version.data` (`Megatec 0.06`).
+    pub name: &'static str,
+    claim: Claim,
+    ratings: bool,
+    accepted: Option<&'static str>,
+}
+
+impl Subdriver {
+    /// The `protocol=` spelling (the name without its version).
+    pub fn protocol(&self) -> &'static str {
+        self.name.split(' ').next().unwrap_or(self.name)
+    }
+
+    fn table(&self) -> Vec<Item> {
+        let mut items = Q1_ITEMS.to_vec();
+        if self.ratings {
+            items.extend(RATING_ITEMS);
+        }
+        items.extend(COMMAND_ITEMS);
+        items
+    }
+}
+
+/// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
+/// ones not implemented here are left out, `q1` stays the fallback).
+pub const SUBDRIVERS: [Subdriver; 2] = [
+    Subdriver {
+        name: "Megatec 0.06",
+        claim: Claim::Full,
+        ratings: true,
+        accepted: Some("ACK"),
+    },
+    Subdriver {
+        name: "Q1 0.07",
+        claim: Claim::Light,
+        ratings: false,
+        accepted: Some("ACK"),
+    },
+];
+
+/// Protocols of NUT's nutdrv_qx that this driver does not speak yet.
+pub const NOT_YET: [&str; 12] = [
+    "voltronic",
+    "voltronic-qs",
+    "voltronic-qs-hex",
+    "mustek",
+    "megatec/old",
+    "bestups",
+    "mecer",
+    "zinto",
+    "masterguard",
+    "hunnox",
+    "ablerex",
+    "innovart31",
+];
+
+/// The driver's own ups.conf options (`upsdrv_makevartable` and the subdrivers').
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QxOptions {
+    /// `protocol`: skip autodetection.
+    pub protocol: Option<String>,
+    /// `ondelay`.
+    pub ondelay: Option<String>,
+    /// `offdelay`.
+    pub offdelay: Option<String>,
+    /// `pollfreq`, seconds between full updates.
+    pub pollfreq: Option<i64>,
+    /// `stayoff`: `-k` sends shutdown.stayoff.
+    pub stayoff: bool,
+    /// `runtimecal = runtime_high,load_high,runtime_low,load_low`.
+    pub runtimecal: Option<(f64, f64, f64, f64)>,
+    /// `chargetime`, seconds from empty to full.
+    pub chargetime: Option<i64>,
+    /// `idleload`, percent.
+    pub idleload: Option<f64>,
+    /// `norating`: skip the F query.
+    pub norating: bool,
+    /// `novendor`: skip the I query.
+    pub novendor: bool,
+    /// `ignoresab`: ignore the "shutdown active" bit.
+    pub ignoresab: bool,
+}
+
+impl QxOptions {
+    /// Reads the driver's options from a ups.conf section (later settings win). Values
+    /// NUT would refuse at start-up are refused here, naming the option.
+    pub fn from_options(options: &[(String, Option<String>)]) -> Result<QxOptions, String> {
+        let value = |key: &str| {
+            options
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.clone().unwrap_or_default())
+        };
+        let flag = |key: &str| options.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
+        let mut out = QxOptions {
+            protocol: value("protocol"),
+            ondelay: value("ondelay"),
+            offdelay: value("offdelay"),
+            stayoff: flag("stayoff"),
+            norating: flag("norating"),
+            novendor: flag("novendor"),
+            ignoresab: flag("ignoresab"),
+            ..QxOptions::default()
+        };
+        if let Some(p) = &out.protocol {
+            let known = SUBDRIVERS.iter().any(|s| s.protocol().eq_ignore_ascii_case(p));
+            if !known {
+                let implemented: Vec<&str> = SUBDRIVERS.iter().map(Subdriver::protocol).collect();
+                return Err(if NOT_YET.iter().any(|n| n.eq_ignore_ascii_case(p)) {
+                    format!(
+                        "protocol = {p}: not implemented by this driver yet (implemented: {})",
+                        implemented.join(", ")
+                    )
+                } else {
+                    format!(
+                        "protocol = {p}: unknown protocol (implemented: {})",
+                        implemented.join(", ")
+                    )
+                });
+            }
+        }
+        if let Some(v) = value("pollfreq") {
+            out.pollfreq = Some(strtol(&v));
+        }
+        if let Some(v) = value("runtimecal") {
+            let parts: Vec<Option<f64>> = v.split(',').map(|p| parse_f64(p.trim())).collect();
+            let [Some(rh), Some(lh), Some(rl), Some(ll)] = parts[..] else {
+                return Err(format!(
+                    "runtimecal = {v}: Insufficient parameters for runtimecal"
+                ));
+            };
+            if rl < rh || rh <= 0.0 {
+                return Err(format!("runtimecal = {v}: Parameter out of range (runtime)"));
+            }
+            if lh > 100.0 || ll > lh || ll <= 0.0 {
+                return Err(format!("runtimecal = {v}: Parameter out of range (load)"));
+            }
+            out.runtimecal = Some((rh, lh, rl, ll));
+        }
+        if let Some(v) = value("chargetime") {
+            let t = strtol(&v);
+            if t <= 0 {
+                return Err(format!("chargetime = {v}: Charge time out of range [1..s]"));
+            }
+            out.chargetime = Some(t);
+        }
+        if let Some(v) = value("idleload") {
+            let l = strtod(&v) / 100.0;
+            if l <= 0.0 || l > 1.0 {
+                return Err(format!("idleload = {v}: Idle load out of range [0..100]"));
+            }
+            out.idleload = Some(l);
+        }
+        Ok(out)
+    }
+}
+
+/// What the transport got back for one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Bytes read (up to and including `\r`, or whatever came before the timeout).
+    Bytes(Vec<u8>),
+    /// Nothing within [`SER_WAIT_SEC`] (NUT's read returning 0).
+    Timeout,
+    /// The port failed (unplugged, I/O error).
+    Error,
+}
+
+/// Something the driver does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Detect the protocol and read everything (`upsdrv_initups`, `upsdrv_initinfo`,
+    /// the first `upsdrv_updateinfo`).
+    Start,
+    /// One poll (`upsdrv_updateinfo`): quick, or full every `pollfreq`.
+    Update,
+    /// `INSTCMD` from upsd.
+    InstCmd {
+        /// Command.
+        cmd: String,
+        /// Optional argument.
+        arg: Option<String>,
+    },
+    /// `SET` from upsd.
+    Set {
+        /// Variable.
+        var: String,
+        /// Value.
+        value: String,
+    },
+    /// `-k`: detect the protocol, then tell the UPS to cut the load (`upsdrv_shutdown`).
+    Shutdown,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Start-up done; the driver serves.
+    Started,
+    /// A poll ran (successful or not: staleness is in the lines).
+    Polled,
+    /// A TRACKING result for INSTCMD or SET (`dummy::tracking` codes, 3 = failed).
+    Tracking(i64),
+    /// The driver cannot go on (NUT's `fatalx`): the message.
+    Fatal(String),
+    /// `-k` done: NUT's closing message (`Shutting down in 30 seconds`).
+    ShutdownSent(String),
+}
+
+/// A thing worth logging or recording, in NUT's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A log line (`upslogx`).
+    Log(Level, String),
+    /// The device stopped answering: data is stale.
+    Lost,
+    /// The device answers again (`Communications with the UPS re-established`).
+    Restored,
+    /// An instant command went to the device.
+    Command {
+        /// Command.
+        cmd: String,
+        /// Argument.
+        arg: Option<String>,
+    },
+}
+
+/// What [`QxDriver::run`] wants next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Write these bytes to the device, read its reply, call `run` again with it added.
+    Send(Vec<u8>),
+    /// The job is complete and committed.
+    Done {
+        /// How it ended.
+        outcome: Outcome,
+        /// Driver-socket lines to broadcast.
+        lines: Vec<DriverLine>,
+        /// Things to log.
+        notes: Vec<Note>,
+    },
+}
+
+// Status bits (NUT's `STATUS(x)` over the enum in nutdrv_qx.h).
+const OL: u32 = 1 << 0;
+const LB: u32 = 1 << 1;
+const RB: u32 = 1 << 2;
+const CHRG: u32 = 1 << 3;
+const DISCHRG: u32 = 1 << 4;
+const BYPASS: u32 = 1 << 5;
+const CAL: u32 = 1 << 6;
+const OFF: u32 = 1 << 7;
+const OVER: u32 = 1 << 8;
+const TRIM: u32 = 1 << 9;
+const BOOST: u32 = 1 << 10;
+const FSD: u32 = 1 << 11;
+
+const STATUS_NAMES: [(&str, u32); 12] = [
+    ("OL", OL),
+    ("LB", LB),
+    ("RB", RB),
+    ("CHRG", CHRG),
+    ("DISCHRG", DISCHRG),
+    ("BYPASS", BYPASS),
+    ("CAL", CAL),
+    ("OFF", OFF),
+    ("OVER", OVER),
+    ("TRIM", TRIM),
+    ("BOOST", BOOST),
+    ("FSD", FSD),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+struct Battery {
+    packs: f64,
+    runt_act: f64,
+    runt_nom: f64,
+    runt_est: f64,
+    runt_exp: f64,
+    volt_act: f64,
+    volt_high: f64,
+    volt_nom: f64,
+    volt_low: f64,
+    chrg_act: f64,
+    chrg_time: i64,
+}
+
+impl Default for Battery {
+    fn default() -> Self {
+        Battery {
+            packs: 1.0,
+            runt_act: -1.0,
+            runt_nom: -1.0,
+            runt_est: 0.0,
+            runt_exp: 0.0,
+            volt_act: -1.0,
+            volt_high: -1.0,
+            volt_nom: -1.0,
+            volt_low: -1.0,
+            chrg_act: -1.0,
+            chrg_time: 43_200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    Init,
+    Quick,
+    Full,
+}
+
+/// nutdrv_qx's state for one UPS.
+#[derive(Debug, Clone)]
+pub struct QxDriver {
+    options: QxOptions,
+    subdriver: Option<&'static Subdriver>,
+    items: Vec<Item>,
+    ups_status: u32,
+    alarm_buf: String,
+    alarm_active: bool,
+    batt: Battery,
+    load_act: f64,
+    load_low: f64,
+    load_eff: f64,
+    battery_lastpoll_s: i64,
+    pollfreq_s: i64,
+    lastpoll_s: i64,
+    data_has_changed: bool,
+    retry: u32,
+}
+
+struct Suspend(Vec<u8>);
+
+/// One evaluation of a job: copies of the driver and its variables, the replies so far.
+struct Ctx<'a> {
+    drv: QxDriver,
+    state: DriverState,
+    replies: &'a [Reply],
+    used: usize,
+    now_s: i64,
+    lines: Vec<DriverLine>,
+    notes: Vec<Note>,
+}
+
+type Step<T> = Result<T, Suspend>;
+
+impl QxDriver {
+    /// A driver with these options; nothing is sent until [`Job::Start`].
+    pub fn new(options: QxOptions) -> QxDriver {
+        QxDriver {
+            pollfreq_s: options.pollfreq.unwrap_or(DEFAULT_POLLFREQ_S),
+            options,
+            subdriver: None,
+            items: Vec::new(),
+            ups_status: 0,
+            alarm_buf: String::new(),
+            alarm_active: false,
+            batt: Battery::default(),
+            load_act: 0.0,
+            load_low: 0.1,
+            load_eff: 1.0,
+            battery_lastpoll_s: 0,
+            lastpoll_s: 0,
+            data_has_changed: false,
+            retry: 0,
+        }
+    }
+
+    /// The protocol in use, once detected.
+    pub fn subdriver(&self) -> Option<&'static Subdriver> {
+        self.subdriver
+    }
+
+    /// Runs `job` given the device's `replies` to the queries sent so far for it (in
+    /// order). Returns the next query to send, or the completed job (then the driver
+    /// and `state` are updated).
+    pub fn run(
+        &mut self,
+        state: &mut DriverState,
+        job: &Job,
+        now: Millis,
+        replies: &[Reply],
+    ) -> Progress {
+        let mut ctx = Ctx {
+            drv: self.clone(),
+            state: state.clone(),
+            replies,
+            used: 0,
+            now_s: i64::try_from(now / 1000).unwrap_or(i64::MAX),
+            lines: Vec::new(),
+            notes: Vec::new(),
+        };
+        let result = match job {
+            Job::Start => ctx.start(),
+            Job::Update => ctx.updateinfo().map(|()| Outcome::Polled),
+            Job::InstCmd { cmd, arg } => ctx
+                .instcmd(cmd, arg.as_deref())
+                .map(Outcome::Tracking),
+            Job::Set { var, value } => ctx.setvar(var, value).map(Outcome::Tracking),
+            Job::Shutdown => ctx.shutdown(),
+        };
+        match result {
+            Err(Suspend(bytes)) => Progress::Send(bytes),
+            Ok(outcome) => {
+                *self = ctx.drv;
+                *state = ctx.state;
+                Progress::Done {
+                    outcome,
+                    lines: ctx.lines,
+                    notes: ctx.notes,
+                }
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn transact(&mut self, command: &str) -> Step<Reply> {
+        match self.replies.get(self.used) {
+            Some(reply) => {
+                self.used += 1;
+                Ok(reply.clone())
+            }
+            None => Err(Suspend(command.as_bytes().to_vec())),
+        }
+    }
+
+    fn log(&mut self, level: Level, text: impl Into<String>) {
+        self.notes.push(Note::Log(level, text.into()));
+    }
+
+    fn get(&self, var: &str) -> Option<String> {
+        self.state.tree().value(var).map(str::to_string)
+    }
+
+    fn set(&mut self, var: &str, value: &str) {
+        self.lines.extend(self.state.set(var, value));
+    }
+
+    fn delete(&mut self, var: &str) {
+        self.lines.extend(self.state.delete(var));
+    }
+
+    fn apply(&mut self, line: DriverLine) {
+        if self.state.tree_mut().apply(&line) {
+            self.lines.push(line);
+        }
+    }
+
+    fn find(&self, var: &str, with: u32, without: u32) -> Option<usize> {
+        self.drv.items.iter().position(|item| {
+            item.var.eq_ignore_ascii_case(var)
+                && item.flags & with == with
+                && (without == 0 || item.flags & without == 0)
+        })
+    }
+
+    // ---- start-up ---------------------------------------------------------------
+
+    fn start(&mut self) -> Step<Outcome> {
+        self.set("device.type", "ups");
+        if let Some(fatal) = self.initups()? {
+            return Ok(Outcome::Fatal(fatal));
+        }
+        self.set("driver.version", crate::dummy::DRIVER_VERSION);
+        self.set("driver.version.internal", DRIVER_VERSION_INTERNAL);
+        self.set("driver.name", "nutdrv_qx");
+        if let Some(fatal) = self.initinfo()? {
+            return Ok(Outcome::Fatal(fatal));
+        }
+        self.updateinfo()?;
+        Ok(Outcome::Started)
+    }
+
+    /// `upsdrv_initups`: choose the subdriver; `Some(message)` when none claims the
+    /// device.
+    fn initups(&mut self) -> Step<Option<String>> {
+        let protocol = self.drv.options.protocol.clone();
+        for sub in &SUBDRIVERS {
+            if let Some(p) = &protocol {
+                if !sub.protocol().eq_ignore_ascii_case(p) {
+                    continue;
+                }
+            }
+            self.drv.subdriver = Some(sub);
+            self.drv.items = sub.table();
+            self.blazer_initups();
+            for _ in 0..MAXTRIES {
+                if self.claim()? {
+                    self.log(Level::Info, format!("Using protocol: {}", sub.name));
+                    return Ok(None);
+                }
+            }
+            self.drv.subdriver = None;
+        }
+        self.log(Level::Err, "Device not supported!");
+        Ok(Some("Device not supported!".to_string()))
+    }
+
+    fn blazer_initups(&mut self) {
+        let (nr, nv, isb) = (
+            self.drv.options.norating,
+            self.drv.options.novendor,
+            self.drv.options.ignoresab,
+        );
+        for item in &mut self.drv.items {
+            if (nr && item.command == "F\r") || (nv && item.command == "I\r") {
+                item.flags |= flag::SKIP;
+            }
+            if isb && item.var == "ups.status" && item.from == 44 {
+                item.flags |= flag::SKIP;
+            }
+        }
+    }
+
+    fn claim(&mut self) -> Step<bool> {
+        let Some(sub) = self.drv.subdriver else {
+            return Ok(false);
+        };
+        let Some(i) = self.find("input.voltage", 0, 0) else {
+            return Ok(false);
+        };
+        let (ok, _, value) = self.qx_process(i, None)?;
+        if !ok || self.infoval_set(i, &value) != 1 {
+            return Ok(false);
+        }
+        if sub.claim == Claim::Light || self.drv.options.novendor {
+            return Ok(true);
+        }
+        let Some(i) = self.find("ups.firmware", 0, 0) else {
+            self.delete("input.voltage");
+            return Ok(false);
+        };
+        let (ok, _, value) = self.qx_process(i, None)?;
+        if !ok || self.infoval_set(i, &value) != 1 {
+            self.delete("input.voltage");
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// `upsdrv_initinfo`; `Some(message)` on a fatal error.
+    fn initinfo(&mut self) -> Step<Option<String>> {
+        let name = self.drv.subdriver.map(|s| s.name).unwrap_or_default();
+        self.set("driver.version.data", name);
+        if !self.walk(Walk::Init)? {
+            return Ok(Some("Can't initialise data from the UPS".to_string()));
+        }
+        if let Some(fatal) = self.initbattery() {
+            return Ok(Some(fatal));
+        }
+        for (var, value) in [
+            ("ups.delay.start", self.drv.options.ondelay.clone()),
+            ("ups.delay.shutdown", self.drv.options.offdelay.clone()),
+        ] {
+            if let (Some(value), Some(_)) = (value, self.get(var)) {
+                if self.setvar(var, &value)? != tracking::SUCCESS {
+                    let what = if var == "ups.delay.start" { "Start" } else { "Shutdown" };
+                    return Ok(Some(format!("{what} delay '{value}' out of range")));
+                }
+            }
+        }
+        let pollfreq = self.drv.pollfreq_s;
+        self.set("driver.parameter.pollfreq", &pollfreq.to_string());
+        self.drv.lastpoll_s = self.now_s;
+        Ok(None)
+    }
+
+    /// `qx_initbattery`: battery voltage limits, packs, runtime calibration.
+    fn initbattery(&mut self) -> Option<String> {
+        if self.get("battery.charge").is_some() && self.get("battery.runtime").is_some() {
+            return None;
+        }
+        let read = |ctx: &Self, var: &str| ctx.get(var).map(|v| strtod(&v));
+        if let Some(v) = read(self, "battery.voltage.high") {
+            self.drv.batt.volt_high = v;
+        }
+        if let Some(v) = read(self, "battery.voltage.low") {
+            self.drv.batt.volt_low = v;
+        }
+        if let Some(v) = read(self, "battery.voltage.nominal") {
+            self.drv.batt.volt_nom = v;
+        }
+        let b = &self.drv.batt;
+        if b.volt_nom != -1.0 && (b.volt_low == -1.0 || b.volt_high == -1.0) {
+            self.log(Level::Info, "No values for battery high/low voltages");
+            let nom = self.drv.batt.volt_nom;
+            self.drv.batt.volt_low = 104.0 * nom / 120.0;
+            self.drv.batt.volt_high = 130.0 * nom / 120.0;
+            let (low, high) = (self.drv.batt.volt_low, self.drv.batt.volt_high);
+            self.set("battery.voltage.low", &format!("{low:.2}"));
+            self.set("battery.voltage.high", &format!("{high:.2}"));
+            self.log(
+                Level::Info,
+                format!("Using 'guesstimation' (low: {low:.6}, high: {high:.6})!"),
+            );
+        }
+        match self.get("battery.packs") {
+            Some(v) if v.bytes().all(|c| c.is_ascii_digit() || c == b' ' || c == b'.') => {
+                self.drv.batt.packs = strtod(&v);
+            }
+            _ => {
+                if self.qx_battery() && self.drv.batt.volt_nom != -1.0 {
+                    let (act, nom) = (self.drv.batt.volt_act, self.drv.batt.volt_nom);
+                    for packs in [
+                        120.0, 100.0, 80.0, 60.0, 48.0, 36.0, 30.0, 24.0, 18.0, 12.0, 8.0, 6.0,
+                        4.0, 3.0, 2.0, 1.0, 0.5,
+                    ] {
+                        if packs * act > 1.2 * nom {
+                            continue;
+                        }
+                        if packs * act < 0.8 * nom {
+                            self.log(
+                                Level::Info,
+                                format!(
+                                    "Can't autodetect number of battery packs [{nom:.0}/{act:.2}]"
+                                ),
+                            );
+                            break;
+                        }
+                        self.drv.batt.packs = packs;
+                        break;
+                    }
+                } else {
+                    let (act, nom) = (self.drv.batt.volt_act, self.drv.batt.volt_nom);
+                    self.log(
+                        Level::Info,
+                        format!("Can't autodetect number of battery packs [{nom:.0}/{act:.2}]"),
+                    );
+                }
+            }
+        }
+        self.qx_battery();
+        let Some((rh, lh, rl, ll)) = self.drv.options.runtimecal else {
+            self.log(
+                Level::Info,
+                "Battery runtime will not be calculated (runtimecal not set)",
+            );
+            return None;
+        };
+        self.drv.battery_lastpoll_s = self.now_s;
+        self.drv.batt.runt_exp = (rl / rh).ln() / (lh / ll).ln();
+        self.drv.batt.runt_nom = rh * (lh / 100.0).powf(self.drv.batt.runt_exp);
+        let mut charge = self.get("battery.charge");
+        if charge.is_none() && self.drv.batt.volt_nom != -1.0 {
+            self.drv.batt.volt_low = self.drv.batt.volt_nom;
+            self.drv.batt.volt_high = 1.15 * self.drv.batt.volt_nom;
+            if !self.qx_battery() {
+                return Some("Initial battery charge undetermined".to_string());
+            }
+            charge = self.get("battery.charge");
+        }
+        let Some(charge) = charge else {
+            return Some("Initial battery charge undetermined".to_string());
+        };
+        self.drv.batt.runt_est = self.drv.batt.runt_nom * strtod(&charge) / 100.0;
+        match self.drv.options.chargetime {
+            Some(t) => self.drv.batt.chrg_time = t,
+            None => {
+                let t = self.drv.batt.chrg_time;
+                self.log(
+                    Level::Info,
+                    format!("No charge time specified, using built in default [{t} seconds]"),
+                );
+            }
+        }
+        match self.drv.options.idleload {
+            Some(l) => self.drv.load_low = l,
+            None => {
+                let l = 100.0 * self.drv.load_low;
+                self.log(
+                    Level::Info,
+                    format!("No idle load specified, using built in default [{l:.1} %]"),
+                );
+            }
+        }
+        None
+    }
+
+    /// `qx_battery`: actual battery voltage, and the charge guessed from it when the
+    /// device does not report one. False when there is no battery voltage.
+    fn qx_battery(&mut self) -> bool {
+        let Some(v) = self.get("battery.voltage") else {
+            return false;
+        };
+        let b = &mut self.drv.batt;
+        b.volt_act = b.packs * strtod(&v);
+        if b.chrg_act == -1.0 && b.volt_low > 0.0 && b.volt_high > b.volt_low {
+            b.chrg_act = (100.0 * (b.volt_act - b.volt_low) / (b.volt_high - b.volt_low))
+                .clamp(0.0, 100.0);
+            let charge = format!("{:.0}", b.chrg_act);
+            self.set("battery.charge", &charge);
+        }
+        true
+    }
+
+    fn qx_load(&mut self) -> bool {
+        let Some(v) = self.get("ups.load") else {
+            return false;
+        };
+        self.drv.load_act = strtod(&v);
+        self.drv.load_eff = (self.drv.load_act / 100.0)
+            .powf(self.drv.batt.runt_exp)
+            .max(self.drv.load_low);
+        true
+    }
+
+    // ---- polling ----------------------------------------------------------------
+
+    /// `upsdrv_updateinfo`.
+    fn updateinfo(&mut self) -> Step<()> {
+        let full = self.now_s > self.drv.lastpoll_s.saturating_add(self.drv.pollfreq_s)
+            || self.drv.data_has_changed;
+        let ok = if full {
+            self.drv.ups_status = 0;
+            self.drv.alarm_active = false;
+            self.drv.alarm_buf.clear();
+            self.walk(Walk::Full)?
+        } else {
+            self.walk(Walk::Quick)?
+        };
+        if !ok {
+            if self.drv.retry <= MAXTRIES {
+                self.drv.retry += 1;
+            } else {
+                if !self.state.is_stale() {
+                    self.notes.push(Note::Lost);
+                }
+                self.lines.extend(self.state.set_stale(true));
+            }
+            return Ok(());
+        }
+        if full {
+            self.drv.lastpoll_s = self.now_s;
+            self.drv.data_has_changed = false;
+            if self.drv.ups_status & RB != 0 {
+                self.alarm_set("Replace battery!");
+            }
+            if self.drv.ups_status & FSD != 0 {
+                self.alarm_set("Shutdown imminent!");
+            }
+            if self.drv.alarm_buf.is_empty() {
+                self.delete("ups.alarm");
+                self.drv.alarm_active = false;
+            } else {
+                let alarm = self.drv.alarm_buf.clone();
+                self.set("ups.alarm", &alarm);
+                self.drv.alarm_active = true;
+            }
+        }
+        let mut tokens: Vec<&str> = vec![if self.drv.ups_status & OL != 0 { "OL" } else { "OB" }];
+        for (name, bit) in [
+            ("DISCHRG", DISCHRG),
+            ("CHRG", CHRG),
+            ("LB", LB),
+            ("OVER", OVER),
+            ("RB", RB),
+            ("TRIM", TRIM),
+            ("BOOST", BOOST),
+            ("BYPASS", BYPASS),
+            ("OFF", OFF),
+            ("CAL", CAL),
+            ("FSD", FSD),
+        ] {
+            if self.drv.ups_status & bit != 0 {
+                tokens.push(name);
+            }
+        }
+        let mut status = tokens.join(" ");
+        if self.drv.alarm_active {
+            status = format!("ALARM {status}");
+        }
+        self.set("ups.status", &status);
+        if self.drv.retry > MAXTRIES {
+            self.log(Level::Notice, "Communications with the UPS re-established");
+            self.notes.push(Note::Restored);
+        }
+        self.drv.retry = 0;
+        self.lines.extend(self.state.set_stale(false));
+        Ok(())
+    }
+
+    fn alarm_set(&mut self, text: &str) {
+        if !self.drv.alarm_buf.is_empty() {
+            self.drv.alarm_buf.push(' ');
+        }
+        self.drv.alarm_buf.push_str(text);
+    }
+
+    /// `qx_ups_walk`: false when a status query failed (no device).
+    fn walk(&mut self, mode: Walk) -> Step<bool> {
+        if mode == Walk::Full {
+            self.drv.batt.runt_act = -1.0;
+            self.drv.batt.chrg_act = -1.0;
+        }
+        let mut previous: Option<(&'static str, Vec<u8>)> = None;
+        for i in 0..self.drv.items.len() {
+            let item = self.drv.items[i];
+            if item.flags & flag::SKIP != 0 {
+                continue;
+            }
+            match mode {
+                Walk::Init => {
+                    if item.flags & flag::ABSENT != 0 {
+                        if self.get(item.var).is_none() {
+                            self.set(item.var, item.dfl);
+                            self.set_var(i);
+                        }
+                        continue;
+                    }
+                    let multi = item.var.starts_with("ups.alarm") || item.var.starts_with("ups.status");
+                    if !multi && self.get(item.var).is_some() {
+                        continue;
+                    }
+                }
+                Walk::Quick => {
+                    if item.flags & flag::QUICK_POLL == 0 {
+                        continue;
+                    }
+                }
+                Walk::Full => {
+                    let once = flag::ABSENT | flag::CMD | flag::SETVAR | flag::STATIC;
+                    if item.flags & once != 0 {
+                        continue;
+                    }
+                }
+            }
+            if item.flags & flag::CMD != 0 {
+                let name = item.var.to_string();
+                if self.state.tree_mut().add_cmd(&name) {
+                    self.lines.push(DriverLine::AddCmd { cmd: name });
+                }
+                continue;
+            }
+            if item.flags & flag::SETVAR != 0 {
+                continue;
+            }
+            let (ok, answer, value) = match &previous {
+                Some((command, answer))
+                    if !answer.is_empty() && command.eq_ignore_ascii_case(item.command) =>
+                {
+                    let answer = answer.clone();
+                    let len = answer.len();
+                    match process_answer(&item, &answer, len) {
+                        Some(value) => (true, answer, value),
+                        None => (false, answer, String::new()),
+                    }
+                }
+                _ => self.qx_process(i, None)?,
+            };
+            previous = Some((item.command, answer));
+            if !ok {
+                if item.flags & flag::QUICK_POLL != 0 {
+                    return Ok(false);
+                }
+                if mode == Walk::Init {
+                    self.drv.items[i].flags |= flag::SKIP;
+                }
+                continue;
+            }
+            let retcode = self.infoval_set(i, &value);
+            if retcode == -1 {
+                if item.flags & flag::QUICK_POLL != 0 {
+                    return Ok(false);
+                }
+                continue;
+            }
+            if retcode == 1 && mode == Walk::Init {
+                self.set_var(i);
+            }
+        }
+        let b = &self.drv.batt;
+        if mode == Walk::Full && (b.runt_act == -1.0 || b.chrg_act == -1.0) {
+            if self.drv.options.runtimecal.is_some() {
+                self.runtime_estimate();
+            } else {
+                self.qx_battery();
+            }
+        }
+        Ok(true)
+    }
+
+    /// The runtimecal branch at the end of a full walk.
+    fn runtime_estimate(&mut self) {
+        let now = self.now_s;
+        let elapsed = (now - self.drv.battery_lastpoll_s) as f64;
+        let online = self.drv.ups_status & OL != 0;
+        {
+            let b = &mut self.drv.batt;
+            if online {
+                b.runt_est += b.runt_nom * elapsed / b.chrg_time as f64;
+                if b.runt_est > b.runt_nom {
+                    b.runt_est = b.runt_nom;
+                }
+            } else {
+                b.runt_est -= self.drv.load_eff * elapsed;
+                if b.runt_est < 0.0 {
+                    b.runt_est = 0.0;
+                }
+            }
+        }
+        if let Some(v) = self.get("battery.voltage") {
+            let b = &mut self.drv.batt;
+            b.volt_act = b.packs * strtod(&v);
+            if b.volt_act > 0.0 && b.volt_low > 0.0 && b.volt_high > b.volt_low {
+                let by_voltage =
+                    ((b.volt_act - b.volt_low) / (b.volt_high - b.volt_low)).clamp(0.0, 1.0);
+                if by_voltage < b.runt_est / b.runt_nom {
+                    b.runt_est = by_voltage * b.runt_nom;
+                }
+            }
+        }
+        if self.drv.batt.chrg_act == -1.0 {
+            let charge = format!("{:.0}", 100.0 * self.drv.batt.runt_est / self.drv.batt.runt_nom);
+            self.set("battery.charge", &charge);
+        }
+        if self.drv.batt.runt_act == -1.0 && self.qx_load() {
+            let runtime = format!("{:.0}", self.drv.batt.runt_est / self.drv.load_eff);
+            self.set("battery.runtime", &runtime);
+        }
+        self.drv.battery_lastpoll_s = now;
+    }
+
+    /// `qx_process`: sends the item's query (or `command`), returns (ok, answer, value).
+    fn qx_process(&mut self, i: usize, command: Option<&str>) -> Step<(bool, Vec<u8>, String)> {
+        let item = self.drv.items[i];
+        let cmd = command.unwrap_or(item.command).to_string();
+        let (answer, len) = match self.transact(&cmd)? {
+            Reply::Error => return Ok((false, Vec::new(), String::new())),
+            Reply::Timeout => (Vec::new(), 0),
+            Reply::Bytes(mut bytes) => {
+                bytes.truncate(MAX_ANSWER_BYTES);
+                let len = bytes.len();
+                // A C string: the answer ends at the first NUL.
+                if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                    bytes.truncate(nul);
+                }
+                (bytes, len)
+            }
+        };
+        Ok(match process_answer(&item, &answer, len) {
+            Some(value) => (true, answer, value),
+            None => (false, answer, String::new()),
+        })
+    }
+
+    /// `ups_infoval_set`: -1 error, 0 status/alarm handled, 1 variable set.
+    fn infoval_set(&mut self, i: usize, raw: &str) -> i32 {
+        let item = self.drv.items[i];
+        let mut value;
+        if item.pre == Pre::StatusBits {
+            let Some(v) = self.status_bits(&item, raw) else {
+                return -1;
+            };
+            if item.var.starts_with("ups.status") {
+                if !v.is_empty() {
+                    self.update_status(v);
+                }
+                return 0;
+            }
+            if item.var.starts_with("ups.alarm") {
+                if !v.is_empty() {
+                    self.alarm_set(v);
+                }
+                return 0;
+            }
+            value = v.to_string();
+        } else {
+            value = raw.to_string();
+            if item.flags & flag::TRIM != 0 {
+                value = value.trim_matches(|c| c == '#' || c == ' ').to_string();
+            }
+            if item.dfl != "%s" {
+                if !value.bytes().all(|c| c.is_ascii_digit() || c == b' ' || c == b'.') {
+                    return -1;
+                }
+                value = format_number(item.dfl, strtod(&value));
+            }
+        }
+        if value.is_empty() {
+            return -1;
+        }
+        self.set(item.var, &value);
+        if item.var.eq_ignore_ascii_case("battery.charge") {
+            self.drv.batt.chrg_act = strtol(&value) as f64;
+        } else if item.var.eq_ignore_ascii_case("battery.runtime") {
+            self.drv.batt.runt_act = strtol(&value) as f64;
+        }
+        1
+    }
+
+    /// `blazer_process_status_bits`.
+    fn status_bits(&self, item: &Item, value: &str) -> Option<&'static str> {
+        let bytes = value.as_bytes();
+        if bytes.len() != 1 || !matches!(bytes[0], b'0' | b'1') {
+            return None;
+        }
+        let on = bytes[0] == b'1';
+        Some(match item.from {
+            38 => {
+                if on {
+                    "!OL"
+                } else {
+                    "OL"
+                }
+            }
+            39 => {
+                if on {
+                    "LB"
+                } else {
+                    "!LB"
+                }
+            }
+            40 => {
+                if !on {
+                    return Some("");
+                }
+                let vi = strtod(&self.get("input.voltage").unwrap_or_default());
+                let vo = strtod(&self.get("output.voltage").unwrap_or_default());
+                if vo < 0.5 * vi {
+                    return None;
+                } else if vo < 0.95 * vi {
+                    "TRIM"
+                } else if vo < 1.05 * vi {
+                    "BYPASS"
+                } else if vo < 1.5 * vi {
+                    "BOOST"
+                } else {
+                    return None;
+                }
+            }
+            41 => {
+                if on {
+                    "UPS selftest failed!"
+                } else {
+                    ""
+                }
+            }
+            42 => {
+                if on {
+                    "offline / line interactive"
+                } else {
+                    "online"
+                }
+            }
+            43 => {
+                if on {
+                    "CAL"
+                } else {
+                    "!CAL"
+                }
+            }
+            44 => {
+                if on {
+                    "FSD"
+                } else {
+                    "!FSD"
+                }
+            }
+            45 => {
+                if on {
+                    "enabled"
+                } else {
+                    "disabled"
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    fn update_status(&mut self, value: &str) {
+        let (clear, name) = match value.strip_prefix('!') {
+            Some(name) => (true, name),
+            None => (false, value),
+        };
+        if let Some((_, bit)) = STATUS_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if clear {
+                self.drv.ups_status &= !bit;
+            } else {
+                self.drv.ups_status |= bit;
+            }
+        }
+    }
+
+    /// `qx_set_var`: flags and ranges of a variable.
+    fn set_var(&mut self, i: usize) {
+        let item = self.drv.items[i];
+        if item.rw {
+            self.apply(DriverLine::SetFlags {
+                var: item.var.to_string(),
+                flags: vec!["RW".to_string()],
+            });
+        }
+        if item.flags & flag::RANGE != 0 {
+            for &(min, max) in item.ranges {
+                self.apply(DriverLine::AddRange {
+                    var: item.var.to_string(),
+                    min,
+                    max,
+                });
+            }
+        }
+    }
+
+    // ---- commands and settings ----------------------------------------------------
+
+    /// `instcmd`: a TRACKING result.
+    fn instcmd(&mut self, name: &str, extra: Option<&str>) -> Step<i64> {
+        const FAILED: i64 = 3;
+        if name.eq_ignore_ascii_case("beeper.off") || name.eq_ignore_ascii_case("beeper.on") {
+            let new = if name.eq_ignore_ascii_case("beeper.off") {
+                "beeper.disable"
+            } else {
+                "beeper.enable"
+            };
+            self.log(
+                Level::Warning,
+                format!("The '{name}' command has been renamed to '{new}'"),
+            );
+            return self.instcmd(new, None);
+        }
+        self.log(
+            Level::Info,
+            format!("instcmd({name}, {})", extra.unwrap_or("[NULL]")),
+        );
+        let Some(i) = self.find(name, flag::CMD, flag::SKIP) else {
+            return Ok(tracking::INVALID);
+        };
+        let item = self.drv.items[i];
+        let command = match item.pre {
+            Pre::Command => match self.command_text(&item, extra.unwrap_or("")) {
+                Some(command) => Some(command),
+                None => {
+                    self.log(Level::Err, "instcmd: FAILED");
+                    return Ok(FAILED);
+                }
+            },
+            _ => None,
+        };
+        let (ok, _, value) = self.qx_process(i, command.as_deref())?;
+        let accepted = self.drv.subdriver.and_then(|s| s.accepted);
+        if !ok || (!value.is_empty() && accepted.is_none_or(|a| !value.eq_ignore_ascii_case(a))) {
+            self.log(Level::Err, "instcmd: FAILED");
+            return Ok(FAILED);
+        }
+        self.log(Level::Info, "instcmd: SUCCEED");
+        self.notes.push(Note::Command {
+            cmd: item.var.to_string(),
+            arg: extra.map(str::to_string),
+        });
+        self.drv.data_has_changed = true;
+        Ok(tracking::SUCCESS)
+    }
+
+    /// `blazer_process_command`: the device command for shutdown.* and
+    /// test.battery.start.
+    fn command_text(&mut self, item: &Item, value: &str) -> Option<String> {
+        let offdelay = strtol(&self.get("ups.delay.shutdown").unwrap_or_default());
+        let ondelay = strtol(&self.get("ups.delay.start").unwrap_or_default()) / 60;
+        let off = |offdelay: i64| {
+            if offdelay < 60 {
+                format!(".{}", offdelay / 6)
+            } else {
+                format!("{:02}", offdelay / 60)
+            }
+        };
+        match item.var {
+            "shutdown.return" | "shutdown.stayoff" => {
+                if offdelay < 0 {
+                    self.log(
+                        Level::Err,
+                        format!("{}: offdelay '{offdelay}' should not be negative", item.var),
+                    );
+                    return None;
+                }
+                let arg = if item.var == "shutdown.stayoff" || ondelay <= 0 {
+                    off(offdelay)
+                } else {
+                    format!("{}R{ondelay:04}", off(offdelay))
+                };
+                Some(item.command.replace("%s", &arg))
+            }
+            "test.battery.start" => {
+                let delay = if value.is_empty() { 600 } else { strtol(value) };
+                if !(60..=5940).contains(&delay) {
+                    self.log(
+                        Level::Err,
+                        format!(
+                            "{}: battery test time '{delay}' out of range [60..5940] seconds",
+                            item.var
+                        ),
+                    );
+                    return None;
+                }
+                Some(item.command.replace("%02d", &format!("{:02}", delay / 60)))
+            }
+            _ => None,
+        }
+    }
+
+    /// `setvar` for the server-side delays: a TRACKING result.
+    fn setvar(&mut self, var: &str, value: &str) -> Step<i64> {
+        let Some(i) = self.find(var, flag::SETVAR, flag::SKIP) else {
+            return Ok(tracking::UNKNOWN);
+        };
+        let item = self.drv.items[i];
+        self.log(
+            Level::Info,
+            format!("setvar({var}, {})", if value.is_empty() { "[NULL]" } else { value }),
+        );
+        if value.is_empty() {
+            self.log(Level::Err, format!("setvar: value not given for {}", item.var));
+            return Ok(tracking::UNKNOWN);
+        }
+        if self
+            .get(item.var)
+            .is_some_and(|current| current.eq_ignore_ascii_case(value))
+        {
+            self.log(Level::Info, format!("setvar: nothing to do... [{}]", item.var));
+            return Ok(tracking::SUCCESS);
+        }
+        if !value.bytes().all(|c| c.is_ascii_digit() || c == b' ' || c == b'.') {
+            self.log(
+                Level::Err,
+                format!("setvar: non numerical value [{}: {value}]", item.var),
+            );
+            return Ok(tracking::UNKNOWN);
+        }
+        let wanted = strtol(value);
+        let ranges = self
+            .state
+            .tree()
+            .get(item.var)
+            .map(|v| v.ranges.clone())
+            .unwrap_or_default();
+        if !ranges.iter().any(|&(lo, hi)| lo <= wanted && wanted <= hi) {
+            self.log(
+                Level::Err,
+                format!("setvar: value out of range [{}: {value}]", item.var),
+            );
+            return Ok(tracking::UNKNOWN);
+        }
+        // blazer_process_setvar: delays go in whole minutes (and 6 s steps below one).
+        let truncated = if item.var == "ups.delay.start" {
+            wanted - wanted % 60
+        } else if wanted < 60 {
+            wanted - wanted % 6
+        } else {
+            wanted - wanted % 60
+        };
+        self.set(item.var, &truncated.to_string());
+        self.log(Level::Info, "setvar: SUCCEED");
+        Ok(tracking::SUCCESS)
+    }
+
+    /// `forceshutdown` + `upsdrv_shutdown`.
+    fn shutdown(&mut self) -> Step<Outcome> {
+        if let Some(fatal) = self.initups()? {
+            return Ok(Outcome::Fatal(fatal));
+        }
+        self.log(Level::Notice, "Initiating UPS shutdown");
+        for (var, option, what) in [
+            ("ups.delay.start", self.drv.options.ondelay.clone(), "Start"),
+            ("ups.delay.shutdown", self.drv.options.offdelay.clone(), "Shutdown"),
+        ] {
+            let Some(i) = self.find(var, 0, flag::SKIP) else {
+                return Ok(Outcome::Fatal(format!("Unable to set {} delay", what.to_lowercase())));
+            };
+            let dfl = self.drv.items[i].dfl;
+            self.set(var, dfl);
+            self.set_var(i);
+            if let Some(value) = option {
+                if self.setvar(var, &value)? != tracking::SUCCESS {
+                    return Ok(Outcome::Fatal(format!("{what} delay '{value}' out of range")));
+                }
+            }
+        }
+        if self.find("shutdown.stop", flag::CMD, flag::SKIP).is_some() {
+            let mut stopped = false;
+            for _ in 0..MAXTRIES {
+                if self.instcmd("shutdown.stop", None)? == tracking::SUCCESS {
+                    stopped = true;
+                    break;
+                }
+            }
+            if !stopped {
+                self.log(Level::Notice, "No shutdown pending");
+            }
+        }
+        let command = if self.drv.options.stayoff {
+            "shutdown.stayoff"
+        } else {
+            "shutdown.return"
+        };
+        for _ in 0..MAXTRIES {
+            if self.instcmd(command, None)? == tracking::SUCCESS {
+                let delay = self.get("ups.delay.shutdown").unwrap_or_default();
+                return Ok(Outcome::ShutdownSent(format!("Shutting down in {delay} seconds")));
+            }
+        }
+        Ok(Outcome::Fatal("Shutdown failed!".to_string()))
+    }
+}
+
+/// `qx_process_answer`: the item's columns of `answer` (`len` = bytes read), or `None`
+/// for a short reply or a wrong leading character.
+fn process_answer(item: &Item, answer: &[u8], len: usize) -> Option<String> {
+    if item.answer_len > 0 && len < item.answer_len {
+        return None;
+    }
+    if item.leading != 0 && answer.first() != Some(&item.leading) {
+        return None;
+    }
+    if item.to != 0 && item.to < item.from {
+        return None;
+    }
+    if answer.is_empty() {
+        return Some(String::new());
+    }
+    let rest = answer.get(item.from..).unwrap_or_default();
+    let take = if item.to != 0 {
+        1 + item.to - item.from
+    } else {
+        let line = answer.iter().position(|&b| b == b'\r').unwrap_or(answer.len());
+        line.saturating_sub(item.from)
+    };
+    let slice = &rest[..take.min(rest.len())];
+    Some(String::from_utf8_lossy(slice).into_owned())
+}
+
+/// `%.Nf` of NUT's tables.
+fn format_number(format: &str, value: f64) -> String {
+    match format {
+        "%.0f" => format!("{value:.0}"),
+        "%.1f" => format!("{value:.1}"),
+        "%.2f" => format!("{value:.2}"),
+        _ => format!("{value}"),
+    }
+}
+
+/// C's `strtod` on the characters NUT lets through: leading blanks, then the longest
+/// decimal prefix; 0 when there is none.
+pub fn strtod(text: &str) -> f64 {
+    let t = text.trim_start();
+    let mut end = 0;
+    let bytes = t.as_bytes();
+    if end < bytes.len() && matches!(bytes[end], b'+' | b'-') {
+        end += 1;
+    }
+    let mut seen_dot = false;
+    let mut digits = 0;
+    while end < bytes.len() {
+        match bytes[end] {
+            b'0'..=b'9' => digits += 1,
+            b'.' if !seen_dot => seen_dot = true,
+            _ => break,
+        }
+        end += 1;
+    }
+    if digits == 0 {
+        return 0.0;
+    }
+    t[..end].trim_end_matches('.').parse().unwrap_or(0.0)
+}
+
+/// C's `strtol` (base 10) on a decimal prefix, saturating.
+pub fn strtol(text: &str) -> i64 {
+    let t = text.trim_start();
+    let (sign, digits) = match t.as_bytes().first() {
+        Some(b'-') => (-1i64, &t[1..]),
+        Some(b'+') => (1, &t[1..]),
+        _ => (1, t),
+    };
+    let mut value: i64 = 0;
+    for c in digits.bytes() {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        value = value
+            .saturating_mul(10)
+            .saturating_add(sign * i64::from(c - b'0'));
+    }
+    value
+}
+
+fn parse_f64(text: &str) -> Option<f64> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| strtod(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const Q1: &[u8] = b"(215.0 195.0 230.0 014 49.0 22.7 30.0 00000000\r";
+    const F: &[u8] = b"#230.0 000 024.0 50.0\r";
+    const I: &[u8] = b"#NOT_A_LIVE_UPS  TESTING    TESTING   \r";
+
+    /// A device answering from a table (NUT's TESTING table in nutdrv_qx_megatec.c);
+    /// unknown queries are echoed back as Megatec units do.
+    fn answer(table: &[(&[u8], &[u8])], query: &[u8]) -> Reply {
+        match table.iter().find(|(q, _)| *q == query) {
+            Some((_, a)) if a.is_empty() => Reply::Timeout,
+            Some((_, a)) => Reply::Bytes(a.to_vec()),
+            None => Reply::Bytes(query.to_vec()),
+        }
+    }
+
+    fn drive(
+        drv: &mut QxDriver,
+        state: &mut DriverState,
+        job: &Job,
+        now: Millis,
+        table: &[(&[u8], &[u8])],
+        sent: &mut Vec<Vec<u8>>,
+    ) -> (Outcome, Vec<Note>) {
+        let mut replies = Vec::new();
+        loop {
+            match drv.run(state, job, now, &replies) {
+                Progress::Send(bytes) => {
+                    replies.push(answer(table, &bytes));
+                    sent.push(bytes);
+                }
+                Progress::Done { outcome, notes, .. } => return (outcome, notes),
+            }
+        }
+    }
+
+    fn megatec() -> Vec<(&'static [u8], &'static [u8])> {
+        vec![
+            (b"Q1\r", Q1),
+            (b"F\r", F),
+            (b"I\r", I),
+            (b"Q\r", b""),
+            (b"C\r", b""),
+            (b"T\r", b""),
+            (b"S.5R0003\r", b""),
+        ]
+    }
+
+    #[test]
+    fn megatec_start_publishes_nuts_variables() {
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        let mut sent = Vec::new();
+        let (outcome, notes) = drive(&mut drv, &mut state, &Job::Start, 0, &megatec(), &mut sent);
+        assert_eq!(outcome, Outcome::Started);
+        assert!(notes.contains(&Note::Log(Level::Info, "Using protocol: Megatec 0.06".into())));
+        let v = |name: &str| state.tree().value(name).unwrap_or("-").to_string();
+        assert_eq!(v("input.voltage"), "215.0");
+        assert_eq!(v("ups.load"), "14");
+        assert_eq!(v("battery.voltage"), "22.70");
+        assert_eq!(v("input.voltage.nominal"), "230");
+        assert_eq!(v("battery.voltage.nominal"), "24.0");
+        assert_eq!(v("battery.voltage.low"), "20.80");
+        assert_eq!(v("battery.voltage.high"), "26.00");
+        // (22.7 - 20.8) / (26 - 20.8) = 36.5 %
+        assert_eq!(v("battery.charge"), "37");
+        assert_eq!(v("device.mfr"), "NOT_A_LIVE_UPS");
+        assert_eq!(v("ups.firmware"), "TESTING");
+        assert_eq!(v("ups.status"), "OL");
+        assert_eq!(v("ups.type"), "online");
+        assert_eq!(v("ups.delay.shutdown"), "30");
+        assert_eq!(v("driver.version.data"), "Megatec 0.06");
+        assert!(!state.is_stale());
+        let var = state.tree().get("ups.delay.start").unwrap();
+        assert!(var.flags.rw);
+        assert_eq!(var.ranges, vec![(0, 599_940)]);
+        assert!(state.tree().has_cmd("shutdown.return"));
+        // Q1 once for the claim, I for the claim, then Q1/F/I of the init walk, Q1 of
+        // the first (quick) update.
+        let queries: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            queries,
+            vec![&b"Q1\r"[..], b"I\r", b"Q1\r", b"F\r", b"I\r", b"Q1\r"]
+        );
+    }
+
+    #[test]
+    fn status_bits_and_full_update_alarm() {
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        let mut sent = Vec::new();
+        drive(&mut drv, &mut state, &Job::Start, 0, &megatec(), &mut sent);
+        let mut table = megatec();
+        // On battery, low, failed self-test, test in progress, beeper on.
+        table[0].1 = b"(000.0 000.0 230.0 030 50.0 21.0 30.0 11010101\r";
+        drive(&mut drv, &mut state, &Job::Update, 2_000, &table, &mut sent);
+        assert_eq!(state.tree().value("ups.status"), Some("OB LB CAL"));
+        drive(&mut drv, &mut state, &Job::Update, 31_000, &table, &mut sent);
+        assert_eq!(state.tree().value("ups.status"), Some("ALARM OB LB CAL"));
+        assert_eq!(state.tree().value("ups.alarm"), Some("UPS selftest failed!"));
+        assert_eq!(state.tree().value("ups.beeper.status"), Some("enabled"));
+    }
+
+    #[test]
+    fn silence_goes_stale_after_maxtries_and_recovers() {
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        let mut sent = Vec::new();
+        drive(&mut drv, &mut state, &Job::Start, 0, &megatec(), &mut sent);
+        let dead: Vec<(&[u8], &[u8])> = vec![(b"Q1\r", b"")];
+        for n in 1..=4 {
+            drive(&mut drv, &mut state, &Job::Update, n * 2_000, &dead, &mut sent);
+            assert!(!state.is_stale(), "stale after {n} failures");
+        }
+        let (_, notes) = drive(&mut drv, &mut state, &Job::Update, 10_000, &dead, &mut sent);
+        assert!(state.is_stale());
+        assert!(notes.contains(&Note::Lost));
+        let (_, notes) = drive(&mut drv, &mut state, &Job::Update, 12_000, &megatec(), &mut sent);
+        assert!(!state.is_stale());
+        assert!(notes.contains(&Note::Restored));
+    }
+
+    #[test]
+    fn commands_follow_the_delays() {
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        let mut sent = Vec::new();
+        drive(&mut drv, &mut state, &Job::Start, 0, &megatec(), &mut sent);
+        let set = Job::Set {
+            var: "ups.delay.shutdown".into(),
+            value: "35".into(),
+        };
+        let (outcome, _) = drive(&mut drv, &mut state, &set, 1_000, &megatec(), &mut sent);
+        assert_eq!(outcome, Outcome::Tracking(tracking::SUCCESS));
+        assert_eq!(state.tree().value("ups.delay.shutdown"), Some("30"));
+        let too_long = Job::Set {
+            var: "ups.delay.shutdown".into(),
+            value: "601".into(),
+        };
+        let (outcome, _) = drive(&mut drv, &mut state, &too_long, 1_000, &megatec(), &mut sent);
+        assert_eq!(outcome, Outcome::Tracking(tracking::UNKNOWN));
+        sent.clear();
+        let job = Job::InstCmd {
+            cmd: "shutdown.return".into(),
+            arg: None,
+        };
+        let (outcome, notes) = drive(&mut drv, &mut state, &job, 1_000, &megatec(), &mut sent);
+        assert_eq!(outcome, Outcome::Tracking(tracking::SUCCESS));
+        assert_eq!(sent, vec![b"S.5R0003\r".to_vec()]);
+        assert!(notes.iter().any(|n| matches!(n, Note::Command { cmd, .. } if cmd == "shutdown.return")));
+        // A unit that echoes the command back refused it.
+        let job = Job::InstCmd {
+            cmd: "test.battery.start.deep".into(),
+            arg: None,
+        };
+        let (outcome, _) = drive(&mut drv, &mut state, &job, 1_000, &megatec(), &mut sent);
+        assert_eq!(outcome, Outcome::Tracking(3));
+        let job = Job::InstCmd {
+            cmd: "test.battery.start".into(),
+            arg: Some("59".into()),
+        };
+        let (outcome, _) = drive(&mut drv, &mut state, &job, 1_000, &megatec(), &mut sent);
+        assert_eq!(outcome, Outcome::Tracking(3));
+    }
+
+    #[test]
+    fn blank_vendor_falls_back_to_q1_and_shutdown_sends_the_delay() {
+        let table: Vec<(&[u8], &[u8])> = vec![
+            (b"Q1\r", Q1),
+            (b"I\r", b"#                                      \r"),
+            (b"C\r", b""),
+            (b"S.5R0003\r", b""),
+        ];
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        let mut sent = Vec::new();
+        let (outcome, _) = drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+        assert_eq!(outcome, Outcome::Started);
+        assert_eq!(state.tree().value("driver.version.data"), Some("Q1 0.07"));
+        assert_eq!(state.tree().value("input.voltage.nominal"), None);
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        sent.clear();
+        let (outcome, _) = drive(&mut drv, &mut state, &Job::Shutdown, 0, &table, &mut sent);
+        assert_eq!(outcome, Outcome::ShutdownSent("Shutting down in 30 seconds".into()));
+        assert_eq!(sent.last().map(Vec::as_slice), Some(&b"S.5R0003\r"[..]));
+    }
+
+    #[test]
+    fn options_nut_refuses_are_refused() {
+        let opts = |k: &str, v: &str| vec![(k.to_string(), Some(v.to_string()))];
+        assert!(QxOptions::from_options(&opts("runtimecal", "240,100"))
+            .unwrap_err()
+            .contains("Insufficient parameters"));
+        assert!(QxOptions::from_options(&opts("protocol", "voltronic"))
+            .unwrap_err()
+            .contains("not implemented"));
+        assert!(QxOptions::from_options(&opts("idleload", "0")).is_err());
+        assert!(QxOptions::from_options(&opts("protocol", "MEGATEC")).is_ok());
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        let mut seed = 7u64;
+        let mut replies = Vec::new();
+        for _ in 0..2000 {
+            match drv.run(&mut state, &Job::Start, 0, &replies) {
+                Progress::Send(_) => {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let len = (seed >> 58) as usize;
+                    let bytes: Vec<u8> = (0..len).map(|k| (seed >> (k % 56)) as u8).collect();
+                    replies.push(Reply::Bytes(bytes));
+                }
+                Progress::Done { .. } => break,
+            }
+        }
+        assert_eq!(strtod(" 12.5.3"), 12.5);
+        assert_eq!(strtod("."), 0.0);
+        assert_eq!(strtol("99999999999999999999999"), i64::MAX);
+    }
+}
