@@ -41,7 +41,7 @@ pub struct DummyConfig {
     pub defaults: Vec<(String, String)>,
 }
 
-enum Input {
+pub(crate) enum Input {
     Connected(u64, mpsc::Sender<String>),
     Line(u64, Vec<String>),
     Disconnected(u64),
@@ -125,7 +125,7 @@ pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
     }
 }
 
-fn send_lines(tx: &mpsc::Sender<String>, lines: &[DriverLine]) -> bool {
+pub(crate) fn send_lines(tx: &mpsc::Sender<String>, lines: &[DriverLine]) -> bool {
     if lines.is_empty() {
         return true;
     }
@@ -133,14 +133,14 @@ fn send_lines(tx: &mpsc::Sender<String>, lines: &[DriverLine]) -> bool {
     tx.try_send(text).is_ok()
 }
 
-fn broadcast(clients: &mut BTreeMap<u64, mpsc::Sender<String>>, lines: &[DriverLine]) {
+pub(crate) fn broadcast(clients: &mut BTreeMap<u64, mpsc::Sender<String>>, lines: &[DriverLine]) {
     if lines.is_empty() {
         return;
     }
     clients.retain(|_, tx| send_lines(tx, lines));
 }
 
-async fn accept_loop<N: Net>(listener: N::LocalListener, input: mpsc::Sender<Input>) {
+pub(crate) async fn accept_loop<N: Net>(listener: N::LocalListener, input: mpsc::Sender<Input>) {
     let mut next_id = 0u64;
     let mut tasks = JoinSet::new();
     loop {
@@ -321,29 +321,7 @@ pub struct DummyWiring {
 /// Reads ups.conf of `env` (unless standalone) and builds dummy-ups's runtime (the one
 /// wiring of the binary and the simulation).
 pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<DummyWiring, String> {
-    let mut options: Vec<(String, Option<String>)> = Vec::new();
-    let mut ups_statepath = None;
-    let name = match (&args.ups, &args.standalone) {
-        (Some(name), _) => {
-            let conf = load(sys, env, "ups.conf", parse_ups_conf)?;
-            let Some(section) = conf.find(name) else {
-                return Err(format!("UPS [{name}] not found in ups.conf"));
-            };
-            options = section.options.clone();
-            ups_statepath = conf.statepath.clone();
-            section.name.clone()
-        }
-        (None, Some(name)) => name.clone(),
-        (None, None) => {
-            return Err("specify a UPS with -a <name> (or -s <name> -x port=<file>)".to_string())
-        }
-    };
-    for extra in &args.extra {
-        match extra.split_once('=') {
-            Some((k, v)) => options.push((k.to_string(), Some(v.to_string()))),
-            None => options.push((extra.clone(), None)),
-        }
-    }
+    let (name, options, ups_statepath) = section_options(sys, env, args)?;
     let option = |key: &str| {
         options
             .iter()
@@ -354,14 +332,7 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<DummyWir
     let Some(port) = option("port") else {
         return Err(format!("no port given for UPS [{name}]"));
     };
-    let pollinterval_s = match option("pollinterval") {
-        None => DEFAULT_POLLINTERVAL_S,
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| format!("UPS [{name}]: pollinterval = {v}: not a number of seconds"))?
-            .min(MAX_POLLINTERVAL_S),
-    };
+    let pollinterval_s = pollinterval(&name, option("pollinterval"))?;
     let prefixed = |prefix: &str| -> Vec<(String, String)> {
         options
             .iter()
@@ -388,6 +359,54 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<DummyWir
         source,
         statepath: env.statepath(ups_statepath.as_deref()),
     })
+}
+
+/// A driver option list: `key` with its value, or `None` for a flag.
+pub type DriverOptions = Vec<(String, Option<String>)>;
+
+/// The UPS name, the options of its ups.conf section followed by the `-x` options, and
+/// ups.conf's global `statepath` (every driver's first step, NUT's `main.c`).
+pub fn section_options<S: Sys>(
+    sys: &S,
+    env: &NutEnv,
+    args: &DriverArgs,
+) -> Result<(String, DriverOptions, Option<String>), String> {
+    let mut options: DriverOptions = Vec::new();
+    let mut ups_statepath = None;
+    let name = match (&args.ups, &args.standalone) {
+        (Some(name), _) => {
+            let conf = load(sys, env, "ups.conf", parse_ups_conf)?;
+            let Some(section) = conf.find(name) else {
+                return Err(format!("UPS [{name}] not found in ups.conf"));
+            };
+            options = section.options.clone();
+            ups_statepath = conf.statepath.clone();
+            section.name.clone()
+        }
+        (None, Some(name)) => name.clone(),
+        (None, None) => {
+            return Err("specify a UPS with -a <name> (or -s <name> -x port=<file>)".to_string())
+        }
+    };
+    for extra in &args.extra {
+        match extra.split_once('=') {
+            Some((k, v)) => options.push((k.to_string(), Some(v.to_string()))),
+            None => options.push((extra.clone(), None)),
+        }
+    }
+    Ok((name, options, ups_statepath))
+}
+
+/// `pollinterval` in seconds (NUT's default when absent, clamped to a day).
+pub fn pollinterval(ups: &str, value: Option<String>) -> Result<u64, String> {
+    match value {
+        None => Ok(DEFAULT_POLLINTERVAL_S),
+        Some(v) => Ok(v
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("UPS [{ups}]: pollinterval = {v}: not a number of seconds"))?
+            .min(MAX_POLLINTERVAL_S)),
+    }
 }
 
 /// dummy-ups's default poll interval in seconds (NUT's `pollinterval` default).

@@ -9,8 +9,10 @@
 pub mod client;
 pub mod confload;
 pub mod driver;
+pub mod fakeups;
 pub mod lines;
 pub mod privsep;
+pub mod qx;
 pub mod real;
 pub mod seam;
 pub mod service;

@@ -101,6 +101,19 @@ pub enum Event {
         /// UPS name.
         ups: String,
     },
+    /// The device answers again after being lost.
+    DeviceBack {
+        /// UPS name.
+        ups: String,
+    },
+    /// A hardware driver's own log line (NUT's `upslogx` text and level, e.g.
+    /// `Using protocol: Megatec 0.06`).
+    DriverLog {
+        /// syslog level.
+        level: Level,
+        /// The text.
+        text: String,
+    },
 
     // ---- upsmon -----------------------------------------------------------------
     /// A notification (NOTIFYTYPE with its message).
@@ -330,6 +343,8 @@ impl Event {
             Event::DriverListening { .. } => Level::Debug,
             Event::DeviceCommand { .. } => Level::Info,
             Event::DeviceLost { .. } => Level::Warning,
+            Event::DeviceBack { .. } => Level::Notice,
+            Event::DriverLog { level, .. } => *level,
             Event::Notify { .. } => Level::Notice,
             Event::LoggedIn { .. } => Level::Info,
             Event::LoginFailed { .. } | Event::ConnectFailed { .. } | Event::PollFailed { .. } => {
@@ -387,6 +402,8 @@ impl Event {
             Event::DriverListening { .. } => "driver_listening",
             Event::DeviceCommand { .. } => "device_command",
             Event::DeviceLost { .. } => "device_lost",
+            Event::DeviceBack { .. } => "device_back",
+            Event::DriverLog { .. } => "driver_log",
             Event::Notify { .. } => "notify",
             Event::LoggedIn { .. } => "logged_in",
             Event::LoginFailed { .. } => "login_failed",
@@ -484,7 +501,8 @@ impl Event {
                 }
                 f
             }
-            Event::DeviceLost { ups } => vec![("ups", s(ups))],
+            Event::DeviceLost { ups } | Event::DeviceBack { ups } => vec![("ups", s(ups))],
+            Event::DriverLog { text, .. } => vec![("text", s(text))],
             Event::Notify {
                 kind,
                 system,
@@ -596,6 +614,8 @@ impl fmt::Display for Event {
                 None => write!(f, "UPS [{ups}]: instant command {cmd}"),
             },
             Event::DeviceLost { ups } => write!(f, "UPS [{ups}]: device not answering"),
+            Event::DeviceBack { .. } => write!(f, "Communications with the UPS re-established"),
+            Event::DriverLog { text, .. } => write!(f, "{text}"),
             Event::Notify { message, .. } => write!(f, "{message}"),
             Event::LoggedIn { system, tls } => {
                 write!(f, "Logged into UPS [{system}]")?;

@@ -20,6 +20,7 @@ pub mod sock;
 pub mod state;
 pub mod status;
 pub mod tokenizer;
+pub mod transcript;
 pub mod upsc;
 pub mod upsd;
 pub mod upsdrvctl;

@@ -20,7 +20,11 @@
 //!
 //! ## Differences from NUT, on purpose
 //! - Only the `megatec` and `q1` protocols are implemented; `protocol=` naming another
-//!   NUT protocol is refused with a clear message instead of probing it.
+//!   NUT protocol is refused with a clear message instead of probing it, and
+//!   autodetection tries only these two (NUT also probes voltronic, mustek, zinto...).
+//! - NUT guesses `battery.charge` at start with one battery pack, before detecting the
+//!   number of packs, so a unit reporting its voltage per cell shows 0 % until the first
+//!   full update; here the guess is redone once the packs are known.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -188,13 +192,62 @@ const Q1_ITEMS: [Item; 15] = [
 
 /// The `F` ratings query and the `I` vendor query (megatec only).
 const RATING_ITEMS: [Item; 7] = [
-    query("input.voltage.nominal", "F\r", 22, (1, 5), "%.0f", flag::STATIC),
-    query("input.current.nominal", "F\r", 22, (7, 9), "%.1f", flag::STATIC),
-    query("battery.voltage.nominal", "F\r", 22, (11, 15), "%.1f", flag::STATIC),
-    query("input.frequency.nominal", "F\r", 22, (17, 20), "%.0f", flag::STATIC),
-    query("device.mfr", "I\r", 39, (1, 15), "%s", flag::STATIC | flag::TRIM),
-    query("device.model", "I\r", 39, (17, 26), "%s", flag::STATIC | flag::TRIM),
-    query("ups.firmware", "I\r", 39, (28, 37), "%s", flag::STATIC | flag::TRIM),
+    query(
+        "input.voltage.nominal",
+        "F\r",
+        22,
+        (1, 5),
+        "%.0f",
+        flag::STATIC,
+    ),
+    query(
+        "input.current.nominal",
+        "F\r",
+        22,
+        (7, 9),
+        "%.1f",
+        flag::STATIC,
+    ),
+    query(
+        "battery.voltage.nominal",
+        "F\r",
+        22,
+        (11, 15),
+        "%.1f",
+        flag::STATIC,
+    ),
+    query(
+        "input.frequency.nominal",
+        "F\r",
+        22,
+        (17, 20),
+        "%.0f",
+        flag::STATIC,
+    ),
+    query(
+        "device.mfr",
+        "I\r",
+        39,
+        (1, 15),
+        "%s",
+        flag::STATIC | flag::TRIM,
+    ),
+    query(
+        "device.model",
+        "I\r",
+        39,
+        (17, 26),
+        "%s",
+        flag::STATIC | flag::TRIM,
+    ),
+    query(
+        "ups.firmware",
+        "I\r",
+        39,
+        (28, 37),
+        "%s",
+        flag::STATIC | flag::TRIM,
+    ),
 ];
 
 /// Instant commands and the two server-side delays (blazer-common).
@@ -330,7 +383,9 @@ impl QxOptions {
             ..QxOptions::default()
         };
         if let Some(p) = &out.protocol {
-            let known = SUBDRIVERS.iter().any(|s| s.protocol().eq_ignore_ascii_case(p));
+            let known = SUBDRIVERS
+                .iter()
+                .any(|s| s.protocol().eq_ignore_ascii_case(p));
             if !known {
                 let implemented: Vec<&str> = SUBDRIVERS.iter().map(Subdriver::protocol).collect();
                 return Err(if NOT_YET.iter().any(|n| n.eq_ignore_ascii_case(p)) {
@@ -357,7 +412,9 @@ impl QxOptions {
                 ));
             };
             if rl < rh || rh <= 0.0 {
-                return Err(format!("runtimecal = {v}: Parameter out of range (runtime)"));
+                return Err(format!(
+                    "runtimecal = {v}: Parameter out of range (runtime)"
+                ));
             }
             if lh > 100.0 || ll > lh || ll <= 0.0 {
                 return Err(format!("runtimecal = {v}: Parameter out of range (load)"));
@@ -555,6 +612,8 @@ pub struct QxDriver {
     lastpoll_s: i64,
     data_has_changed: bool,
     retry: u32,
+    /// battery.charge was guessed from the voltage (the device does not report it).
+    charge_guessed: bool,
 }
 
 struct Suspend(Vec<u8>);
@@ -591,6 +650,7 @@ impl QxDriver {
             lastpoll_s: 0,
             data_has_changed: false,
             retry: 0,
+            charge_guessed: false,
         }
     }
 
@@ -621,9 +681,7 @@ impl QxDriver {
         let result = match job {
             Job::Start => ctx.start(),
             Job::Update => ctx.updateinfo().map(|()| Outcome::Polled),
-            Job::InstCmd { cmd, arg } => ctx
-                .instcmd(cmd, arg.as_deref())
-                .map(Outcome::Tracking),
+            Job::InstCmd { cmd, arg } => ctx.instcmd(cmd, arg.as_deref()).map(Outcome::Tracking),
             Job::Set { var, value } => ctx.setvar(var, value).map(Outcome::Tracking),
             Job::Shutdown => ctx.shutdown(),
         };
@@ -783,7 +841,11 @@ impl Ctx<'_> {
         ] {
             if let (Some(value), Some(_)) = (value, self.get(var)) {
                 if self.setvar(var, &value)? != tracking::SUCCESS {
-                    let what = if var == "ups.delay.start" { "Start" } else { "Shutdown" };
+                    let what = if var == "ups.delay.start" {
+                        "Start"
+                    } else {
+                        "Shutdown"
+                    };
                     return Ok(Some(format!("{what} delay '{value}' out of range")));
                 }
             }
@@ -824,7 +886,10 @@ impl Ctx<'_> {
             );
         }
         match self.get("battery.packs") {
-            Some(v) if v.bytes().all(|c| c.is_ascii_digit() || c == b' ' || c == b'.') => {
+            Some(v)
+                if v.bytes()
+                    .all(|c| c.is_ascii_digit() || c == b' ' || c == b'.') =>
+            {
                 self.drv.batt.packs = strtod(&v);
             }
             _ => {
@@ -857,6 +922,13 @@ impl Ctx<'_> {
                     );
                 }
             }
+        }
+        // NUT guesses the charge above with one pack, before detecting the packs: a
+        // unit reporting per-cell voltage then shows 0 % until the first full update
+        // (30 s later by default), which would trip `ignorelb` or any client watching
+        // battery.charge. The guess is made again with the packs found.
+        if self.drv.charge_guessed && self.drv.batt.packs != 1.0 {
+            self.drv.batt.chrg_act = -1.0;
         }
         self.qx_battery();
         let Some((rh, lh, rl, ll)) = self.drv.options.runtimecal else {
@@ -914,9 +986,10 @@ impl Ctx<'_> {
         let b = &mut self.drv.batt;
         b.volt_act = b.packs * strtod(&v);
         if b.chrg_act == -1.0 && b.volt_low > 0.0 && b.volt_high > b.volt_low {
-            b.chrg_act = (100.0 * (b.volt_act - b.volt_low) / (b.volt_high - b.volt_low))
-                .clamp(0.0, 100.0);
+            b.chrg_act =
+                (100.0 * (b.volt_act - b.volt_low) / (b.volt_high - b.volt_low)).clamp(0.0, 100.0);
             let charge = format!("{:.0}", b.chrg_act);
+            self.drv.charge_guessed = true;
             self.set("battery.charge", &charge);
         }
         true
@@ -976,7 +1049,11 @@ impl Ctx<'_> {
                 self.drv.alarm_active = true;
             }
         }
-        let mut tokens: Vec<&str> = vec![if self.drv.ups_status & OL != 0 { "OL" } else { "OB" }];
+        let mut tokens: Vec<&str> = vec![if self.drv.ups_status & OL != 0 {
+            "OL"
+        } else {
+            "OB"
+        }];
         for (name, bit) in [
             ("DISCHRG", DISCHRG),
             ("CHRG", CHRG),
@@ -1000,7 +1077,6 @@ impl Ctx<'_> {
         }
         self.set("ups.status", &status);
         if self.drv.retry > MAXTRIES {
-            self.log(Level::Notice, "Communications with the UPS re-established");
             self.notes.push(Note::Restored);
         }
         self.drv.retry = 0;
@@ -1036,7 +1112,8 @@ impl Ctx<'_> {
                         }
                         continue;
                     }
-                    let multi = item.var.starts_with("ups.alarm") || item.var.starts_with("ups.status");
+                    let multi =
+                        item.var.starts_with("ups.alarm") || item.var.starts_with("ups.status");
                     if !multi && self.get(item.var).is_some() {
                         continue;
                     }
@@ -1139,7 +1216,10 @@ impl Ctx<'_> {
             }
         }
         if self.drv.batt.chrg_act == -1.0 {
-            let charge = format!("{:.0}", 100.0 * self.drv.batt.runt_est / self.drv.batt.runt_nom);
+            let charge = format!(
+                "{:.0}",
+                100.0 * self.drv.batt.runt_est / self.drv.batt.runt_nom
+            );
             self.set("battery.charge", &charge);
         }
         if self.drv.batt.runt_act == -1.0 && self.qx_load() {
@@ -1199,7 +1279,10 @@ impl Ctx<'_> {
                 value = value.trim_matches(|c| c == '#' || c == ' ').to_string();
             }
             if item.dfl != "%s" {
-                if !value.bytes().all(|c| c.is_ascii_digit() || c == b' ' || c == b'.') {
+                if !value
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || c == b' ' || c == b'.')
+                {
                     return -1;
                 }
                 value = format_number(item.dfl, strtod(&value));
@@ -1301,7 +1384,10 @@ impl Ctx<'_> {
             Some(name) => (true, name),
             None => (false, value),
         };
-        if let Some((_, bit)) = STATUS_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        if let Some((_, bit)) = STATUS_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             if clear {
                 self.drv.ups_status &= !bit;
             } else {
@@ -1434,20 +1520,32 @@ impl Ctx<'_> {
         let item = self.drv.items[i];
         self.log(
             Level::Info,
-            format!("setvar({var}, {})", if value.is_empty() { "[NULL]" } else { value }),
+            format!(
+                "setvar({var}, {})",
+                if value.is_empty() { "[NULL]" } else { value }
+            ),
         );
         if value.is_empty() {
-            self.log(Level::Err, format!("setvar: value not given for {}", item.var));
+            self.log(
+                Level::Err,
+                format!("setvar: value not given for {}", item.var),
+            );
             return Ok(tracking::UNKNOWN);
         }
         if self
             .get(item.var)
             .is_some_and(|current| current.eq_ignore_ascii_case(value))
         {
-            self.log(Level::Info, format!("setvar: nothing to do... [{}]", item.var));
+            self.log(
+                Level::Info,
+                format!("setvar: nothing to do... [{}]", item.var),
+            );
             return Ok(tracking::SUCCESS);
         }
-        if !value.bytes().all(|c| c.is_ascii_digit() || c == b' ' || c == b'.') {
+        if !value
+            .bytes()
+            .all(|c| c.is_ascii_digit() || c == b' ' || c == b'.')
+        {
             self.log(
                 Level::Err,
                 format!("setvar: non numerical value [{}: {value}]", item.var),
@@ -1489,17 +1587,26 @@ impl Ctx<'_> {
         self.log(Level::Notice, "Initiating UPS shutdown");
         for (var, option, what) in [
             ("ups.delay.start", self.drv.options.ondelay.clone(), "Start"),
-            ("ups.delay.shutdown", self.drv.options.offdelay.clone(), "Shutdown"),
+            (
+                "ups.delay.shutdown",
+                self.drv.options.offdelay.clone(),
+                "Shutdown",
+            ),
         ] {
             let Some(i) = self.find(var, 0, flag::SKIP) else {
-                return Ok(Outcome::Fatal(format!("Unable to set {} delay", what.to_lowercase())));
+                return Ok(Outcome::Fatal(format!(
+                    "Unable to set {} delay",
+                    what.to_lowercase()
+                )));
             };
             let dfl = self.drv.items[i].dfl;
             self.set(var, dfl);
             self.set_var(i);
             if let Some(value) = option {
                 if self.setvar(var, &value)? != tracking::SUCCESS {
-                    return Ok(Outcome::Fatal(format!("{what} delay '{value}' out of range")));
+                    return Ok(Outcome::Fatal(format!(
+                        "{what} delay '{value}' out of range"
+                    )));
                 }
             }
         }
@@ -1523,7 +1630,9 @@ impl Ctx<'_> {
         for _ in 0..MAXTRIES {
             if self.instcmd(command, None)? == tracking::SUCCESS {
                 let delay = self.get("ups.delay.shutdown").unwrap_or_default();
-                return Ok(Outcome::ShutdownSent(format!("Shutting down in {delay} seconds")));
+                return Ok(Outcome::ShutdownSent(format!(
+                    "Shutting down in {delay} seconds"
+                )));
             }
         }
         Ok(Outcome::Fatal("Shutdown failed!".to_string()))
@@ -1549,7 +1658,10 @@ fn process_answer(item: &Item, answer: &[u8], len: usize) -> Option<String> {
     let take = if item.to != 0 {
         1 + item.to - item.from
     } else {
-        let line = answer.iter().position(|&b| b == b'\r').unwrap_or(answer.len());
+        let line = answer
+            .iter()
+            .position(|&b| b == b'\r')
+            .unwrap_or(answer.len());
         line.saturating_sub(item.from)
     };
     let slice = &rest[..take.min(rest.len())];
@@ -1628,7 +1740,7 @@ mod tests {
     /// unknown queries are echoed back as Megatec units do.
     fn answer(table: &[(&[u8], &[u8])], query: &[u8]) -> Reply {
         match table.iter().find(|(q, _)| *q == query) {
-            Some((_, a)) if a.is_empty() => Reply::Timeout,
+            Some((_, [])) => Reply::Timeout,
             Some((_, a)) => Reply::Bytes(a.to_vec()),
             None => Reply::Bytes(query.to_vec()),
         }
@@ -1673,7 +1785,10 @@ mod tests {
         let mut sent = Vec::new();
         let (outcome, notes) = drive(&mut drv, &mut state, &Job::Start, 0, &megatec(), &mut sent);
         assert_eq!(outcome, Outcome::Started);
-        assert!(notes.contains(&Note::Log(Level::Info, "Using protocol: Megatec 0.06".into())));
+        assert!(notes.contains(&Note::Log(
+            Level::Info,
+            "Using protocol: Megatec 0.06".into()
+        )));
         let v = |name: &str| state.tree().value(name).unwrap_or("-").to_string();
         assert_eq!(v("input.voltage"), "215.0");
         assert_eq!(v("ups.load"), "14");
@@ -1715,9 +1830,19 @@ mod tests {
         table[0].1 = b"(000.0 000.0 230.0 030 50.0 21.0 30.0 11010101\r";
         drive(&mut drv, &mut state, &Job::Update, 2_000, &table, &mut sent);
         assert_eq!(state.tree().value("ups.status"), Some("OB LB CAL"));
-        drive(&mut drv, &mut state, &Job::Update, 31_000, &table, &mut sent);
+        drive(
+            &mut drv,
+            &mut state,
+            &Job::Update,
+            31_000,
+            &table,
+            &mut sent,
+        );
         assert_eq!(state.tree().value("ups.status"), Some("ALARM OB LB CAL"));
-        assert_eq!(state.tree().value("ups.alarm"), Some("UPS selftest failed!"));
+        assert_eq!(
+            state.tree().value("ups.alarm"),
+            Some("UPS selftest failed!")
+        );
         assert_eq!(state.tree().value("ups.beeper.status"), Some("enabled"));
     }
 
@@ -1729,13 +1854,27 @@ mod tests {
         drive(&mut drv, &mut state, &Job::Start, 0, &megatec(), &mut sent);
         let dead: Vec<(&[u8], &[u8])> = vec![(b"Q1\r", b"")];
         for n in 1..=4 {
-            drive(&mut drv, &mut state, &Job::Update, n * 2_000, &dead, &mut sent);
+            drive(
+                &mut drv,
+                &mut state,
+                &Job::Update,
+                n * 2_000,
+                &dead,
+                &mut sent,
+            );
             assert!(!state.is_stale(), "stale after {n} failures");
         }
         let (_, notes) = drive(&mut drv, &mut state, &Job::Update, 10_000, &dead, &mut sent);
         assert!(state.is_stale());
         assert!(notes.contains(&Note::Lost));
-        let (_, notes) = drive(&mut drv, &mut state, &Job::Update, 12_000, &megatec(), &mut sent);
+        let (_, notes) = drive(
+            &mut drv,
+            &mut state,
+            &Job::Update,
+            12_000,
+            &megatec(),
+            &mut sent,
+        );
         assert!(!state.is_stale());
         assert!(notes.contains(&Note::Restored));
     }
@@ -1757,7 +1896,14 @@ mod tests {
             var: "ups.delay.shutdown".into(),
             value: "601".into(),
         };
-        let (outcome, _) = drive(&mut drv, &mut state, &too_long, 1_000, &megatec(), &mut sent);
+        let (outcome, _) = drive(
+            &mut drv,
+            &mut state,
+            &too_long,
+            1_000,
+            &megatec(),
+            &mut sent,
+        );
         assert_eq!(outcome, Outcome::Tracking(tracking::UNKNOWN));
         sent.clear();
         let job = Job::InstCmd {
@@ -1767,7 +1913,9 @@ mod tests {
         let (outcome, notes) = drive(&mut drv, &mut state, &job, 1_000, &megatec(), &mut sent);
         assert_eq!(outcome, Outcome::Tracking(tracking::SUCCESS));
         assert_eq!(sent, vec![b"S.5R0003\r".to_vec()]);
-        assert!(notes.iter().any(|n| matches!(n, Note::Command { cmd, .. } if cmd == "shutdown.return")));
+        assert!(notes
+            .iter()
+            .any(|n| matches!(n, Note::Command { cmd, .. } if cmd == "shutdown.return")));
         // A unit that echoes the command back refused it.
         let job = Job::InstCmd {
             cmd: "test.battery.start.deep".into(),
@@ -1802,7 +1950,10 @@ mod tests {
         let mut state = DriverState::new();
         sent.clear();
         let (outcome, _) = drive(&mut drv, &mut state, &Job::Shutdown, 0, &table, &mut sent);
-        assert_eq!(outcome, Outcome::ShutdownSent("Shutting down in 30 seconds".into()));
+        assert_eq!(
+            outcome,
+            Outcome::ShutdownSent("Shutting down in 30 seconds".into())
+        );
         assert_eq!(sent.last().map(Vec::as_slice), Some(&b"S.5R0003\r"[..]));
     }
 
@@ -1828,7 +1979,9 @@ mod tests {
         for _ in 0..2000 {
             match drv.run(&mut state, &Job::Start, 0, &replies) {
                 Progress::Send(_) => {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     let len = (seed >> 58) as usize;
                     let bytes: Vec<u8> = (0..len).map(|k| (seed >> (k % 56)) as u8).collect();
                     replies.push(Reply::Bytes(bytes));

@@ -42,6 +42,7 @@ pub fn bin(name: &str) -> PathBuf {
         "upslog" => env!("CARGO_BIN_EXE_upslog"),
         "upssched" => env!("CARGO_BIN_EXE_upssched"),
         "upsdrvctl" => env!("CARGO_BIN_EXE_upsdrvctl"),
+        "nutdrv_qx" => env!("CARGO_BIN_EXE_nutdrv_qx"),
         other => panic!("unknown binary {other}"),
     };
     PathBuf::from(exe)
@@ -294,4 +295,27 @@ pub fn start_server_with(
         },
     );
     port
+}
+
+/// Runs `cmd` to completion with its output captured; kills it (by the PID it started)
+/// and fails the test if it runs longer than `limit`.
+pub fn output_within(mut cmd: Command, limit: Duration) -> std::process::Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: kill(2) on the PID of the child this function started.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("{cmd:?} ran longer than {limit:?}")
+        }
+    }
 }

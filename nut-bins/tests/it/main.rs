@@ -9,6 +9,7 @@ mod interop;
 mod lab;
 mod nut_upsmon;
 mod python_clients;
+mod qx;
 mod service;
 mod shutdown;
 mod tls;

@@ -1,0 +1,479 @@
+//! The nutdrv_qx shell: a serial transport, the driver socket, the poll timer. Device
+//! logic lives in `nut_core::qx`; this module only moves bytes and runs its jobs.
+
+use crate::driver::{
+    accept_loop, broadcast, pollinterval, section_options, send_lines, DriverArgs, Input, Ready,
+};
+use crate::seam::{Net, Sys};
+use crate::wiring::{NutEnv, Signal};
+use nut_core::dummy::{handle_common, DriverState, Request};
+use nut_core::event::Event;
+use nut_core::qx::{Job, Note, Outcome, Progress, QxDriver, QxOptions, Reply};
+use nut_core::sock::{DriverLine, ServerLine};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// The driver's name (its socket is `nutdrv_qx-<ups>`, its PID file `nutdrv_qx-<ups>.pid`).
+pub const DRIVER_NAME: &str = "nutdrv_qx";
+/// Serial speed of Megatec/Q1 units, in baud (NUT's `B2400`).
+pub const BAUD: u32 = 2400;
+/// Pause after opening the port so the cable's power lines settle (NUT: 100 ms).
+pub const CABLEPOWER_SETTLE: Duration = Duration::from_millis(100);
+
+/// A link to the device: writes one query, returns what came back.
+pub trait QxPort: Send + 'static {
+    /// Sends `query` and reads the reply up to `\r`, within `SER_WAIT_SEC`.
+    fn transact(&mut self, query: Vec<u8>) -> impl Future<Output = Reply> + Send;
+}
+
+/// Options NUT's nutdrv_qx accepts (main.c's and the driver's `addvar` table, NUT 2.8.0).
+/// Anything else in the section is an error, as in NUT.
+const KNOWN_VALUES: [&str; 20] = [
+    "ondelay",
+    "offdelay",
+    "pollfreq",
+    "protocol",
+    "runtimecal",
+    "chargetime",
+    "idleload",
+    "subdriver",
+    "vendorid",
+    "productid",
+    "vendor",
+    "product",
+    "serial",
+    "bus",
+    "langid_fix",
+    "cablepower",
+    "pollinterval",
+    "usb_set_altinterface",
+    "port",
+    "driver",
+];
+const KNOWN_FLAGS: [&str; 6] = [
+    "stayoff",
+    "noscanlangid",
+    "norating",
+    "novendor",
+    "ignoresab",
+    "nolock",
+];
+/// Options of the section that belong to upsd, upsdrvctl or main.c and are not
+/// published as `driver.parameter.*` (NUT's `main_arg`).
+const NOT_PUBLISHED: [&str; 12] = [
+    "driver",
+    "port",
+    "desc",
+    "sdorder",
+    "sddelay",
+    "synchronous",
+    "user",
+    "group",
+    "debug_min",
+    "maxstartdelay",
+    "sdcommands",
+    "allow_killpower",
+];
+
+/// nutdrv_qx's runtime as ups.conf and the command line define it.
+#[derive(Debug, Clone)]
+pub struct QxWiring {
+    /// UPS section name.
+    pub ups: String,
+    /// Serial device path.
+    pub port: String,
+    /// Seconds between polls.
+    pub pollinterval_s: u64,
+    /// The driver's own options.
+    pub options: QxOptions,
+    /// `cablepower`: DTR and RTS levels.
+    pub cablepower: (bool, bool),
+    /// Variables set before the device is read: `driver.parameter.*`, `driver.flag.*`,
+    /// `default.*` (and `override.*`, immutable, in `overrides`).
+    pub initial: Vec<(String, String)>,
+    /// `override.*` values.
+    pub overrides: Vec<(String, String)>,
+    /// Where the socket goes.
+    pub statepath: String,
+}
+
+/// Reads ups.conf of `env` and builds nutdrv_qx's runtime (the binary's one wiring).
+pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<QxWiring, String> {
+    let (ups, options, statepath) = section_options(sys, env, args)?;
+    let mut initial = Vec::new();
+    let mut overrides = Vec::new();
+    let mut port = None;
+    let mut poll = None;
+    let mut cablepower = (true, false);
+    for (key, value) in &options {
+        if let Some(var) = key.strip_prefix("override.") {
+            overrides.push((var.to_string(), value.clone().unwrap_or_default()));
+            continue;
+        }
+        if let Some(var) = key.strip_prefix("default.") {
+            initial.push((var.to_string(), value.clone().unwrap_or_default()));
+            continue;
+        }
+        let known = match value {
+            Some(_) => {
+                KNOWN_VALUES.contains(&key.as_str()) || NOT_PUBLISHED.contains(&key.as_str())
+            }
+            None => KNOWN_FLAGS.contains(&key.as_str()),
+        };
+        if !known {
+            let what = if value.is_some() {
+                "variable name"
+            } else {
+                "flag"
+            };
+            return Err(format!(
+                "UPS [{ups}]: '{key}' is not a valid {what} for this driver"
+            ));
+        }
+        match (key.as_str(), value) {
+            ("driver", Some(v)) if v != DRIVER_NAME => {
+                return Err(format!(
+                    "Error: UPS [{ups}] is for driver {v}, but I'm {DRIVER_NAME}!"
+                ))
+            }
+            ("port", Some(v)) => {
+                port = Some(env.resolve(v));
+                initial.push(("driver.parameter.port".to_string(), v.clone()));
+            }
+            ("pollinterval", Some(v)) => poll = Some(v.clone()),
+            ("cablepower", Some(v)) => {
+                cablepower = match v.to_ascii_lowercase().as_str() {
+                    "normal" => (true, false),
+                    "reverse" => (false, true),
+                    "both" => (true, true),
+                    "none" => (false, false),
+                    _ => return Err(format!("Value '{v}' not valid for 'cablepower'")),
+                };
+                initial.push(("driver.parameter.cablepower".to_string(), v.clone()));
+            }
+            (k, Some(v)) if !NOT_PUBLISHED.contains(&k) => {
+                initial.push((format!("driver.parameter.{k}"), v.clone()));
+            }
+            (k, None) => initial.push((format!("driver.flag.{k}"), "enabled".to_string())),
+            _ => {}
+        }
+    }
+    let Some(port) = port else {
+        return Err(format!("no port given for UPS [{ups}]"));
+    };
+    let qx_options = QxOptions::from_options(&options).map_err(|e| format!("UPS [{ups}]: {e}"))?;
+    Ok(QxWiring {
+        pollinterval_s: pollinterval(&ups, poll)?,
+        ups,
+        port,
+        options: qx_options,
+        cablepower,
+        initial,
+        overrides,
+        statepath: env.statepath(statepath.as_deref()),
+    })
+}
+
+/// The variables a wiring sets before the device is read.
+pub fn initial_state(wiring: &QxWiring) -> DriverState {
+    let mut state = DriverState::new();
+    for (name, value) in &wiring.initial {
+        state.set(name, value);
+    }
+    for (name, value) in &wiring.overrides {
+        state.tree_mut().set_immutable(name, value);
+    }
+    state
+}
+
+/// Runs one job to completion against the device.
+pub async fn run_job<P: QxPort>(
+    driver: &mut QxDriver,
+    state: &mut DriverState,
+    port: &mut P,
+    job: &Job,
+    now: nut_core::Millis,
+) -> (Outcome, Vec<DriverLine>, Vec<Note>) {
+    let mut replies = Vec::new();
+    loop {
+        match driver.run(state, job, now, &replies) {
+            Progress::Send(query) => replies.push(port.transact(query).await),
+            Progress::Done {
+                outcome,
+                lines,
+                notes,
+            } => return (outcome, lines, notes),
+        }
+    }
+}
+
+fn report<S: Sys>(sys: &S, ups: &str, notes: Vec<Note>) {
+    for note in notes {
+        sys.event(match note {
+            Note::Log(level, text) => Event::DriverLog { level, text },
+            Note::Lost => Event::DeviceLost {
+                ups: ups.to_string(),
+            },
+            Note::Restored => Event::DeviceBack {
+                ups: ups.to_string(),
+            },
+            Note::Command { cmd, arg } => Event::DeviceCommand {
+                ups: ups.to_string(),
+                cmd,
+                arg,
+            },
+        });
+    }
+}
+
+/// Starts the driver on `port`: detects the protocol, reads the device, serves the
+/// socket and polls every `pollinterval` until stopped. A device nobody claims (or one
+/// that cannot be read at start) ends it with NUT's fatal message, as NUT's does.
+pub async fn run_qx<N: Net, S: Sys, P: QxPort>(
+    net: N,
+    sys: S,
+    wiring: QxWiring,
+    mut port: P,
+    ready: Ready,
+    mut signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let start = tokio::time::Instant::now();
+    let now = || start.elapsed().as_millis() as u64;
+    let mut state = initial_state(&wiring);
+    let mut driver = QxDriver::new(wiring.options.clone());
+    let (outcome, _, notes) = run_job(&mut driver, &mut state, &mut port, &Job::Start, now()).await;
+    report(&sys, &wiring.ups, notes);
+    if let Outcome::Fatal(message) = outcome {
+        return Err(io::Error::other(message));
+    }
+    state.set(
+        "driver.parameter.pollinterval",
+        &wiring.pollinterval_s.to_string(),
+    );
+    state.set("driver.parameter.synchronous", "auto");
+
+    let socket_name = format!("{DRIVER_NAME}-{}", wiring.ups);
+    let listener = net.bind_local(&socket_name).await?;
+    sys.event(Event::DriverListening {
+        socket: socket_name.clone(),
+    });
+    if let Some(ready) = ready {
+        ready();
+    }
+    let (input_tx, mut input_rx) = mpsc::channel::<Input>(1024);
+    let mut tasks = JoinSet::new();
+    tasks.spawn(accept_loop::<N>(listener, input_tx));
+    let mut clients: BTreeMap<u64, mpsc::Sender<String>> = BTreeMap::new();
+    let period = Duration::from_secs(wiring.pollinterval_s.max(1));
+    let mut next_poll = tokio::time::Instant::now() + period;
+    loop {
+        tokio::select! {
+            biased;
+            signal = signals.recv() => match signal {
+                Some(Signal::Stop) | None => {
+                    sys.event(Event::Signal { number: 15, what: "exiting" });
+                    return Ok(());
+                }
+                Some(_) => {}
+            },
+            input = input_rx.recv() => {
+                let Some(input) = input else { return Ok(()) };
+                match input {
+                    Input::Connected(id, tx) => { clients.insert(id, tx); }
+                    Input::Disconnected(id) => { clients.remove(&id); }
+                    Input::Line(id, words) => {
+                        let Some(line) = ServerLine::parse(&words) else {
+                            sys.log(format!("ignoring malformed line from upsd: {}", words.join(" ")));
+                            continue;
+                        };
+                        // SET and INSTCMD go to the device; handle_common answers the rest
+                        // and formats the TRACKING reply around the job's result.
+                        let job = match &line {
+                            ServerLine::InstCmd { cmd, param, .. } => Some(Job::InstCmd { cmd: cmd.clone(), arg: param.clone() }),
+                            ServerLine::Set { var, value, .. } => Some(Job::Set { var: var.clone(), value: value.clone() }),
+                            _ => None,
+                        };
+                        let mut result = None;
+                        if let Some(job) = &job {
+                            let (outcome, lines, notes) = run_job(&mut driver, &mut state, &mut port, job, now()).await;
+                            report(&sys, &wiring.ups, notes);
+                            broadcast(&mut clients, &lines);
+                            if let Outcome::Tracking(code) = outcome {
+                                result = Some(code);
+                            }
+                        }
+                        let reply = handle_common(&mut state, &line, |_, request| match request {
+                            Request::Set { .. } | Request::InstCmd { .. } => {
+                                (result.unwrap_or(nut_core::dummy::tracking::UNKNOWN), Vec::new())
+                            }
+                        });
+                        if let Some(tx) = clients.get(&id) {
+                            send_lines(tx, &reply.reply);
+                        }
+                        broadcast(&mut clients, &reply.broadcast);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(next_poll) => {
+                next_poll += period;
+                let (_, lines, notes) = run_job(&mut driver, &mut state, &mut port, &Job::Update, now()).await;
+                report(&sys, &wiring.ups, notes);
+                broadcast(&mut clients, &lines);
+            }
+        }
+    }
+}
+
+/// `nutdrv_qx -d <n>`: reads the device, runs `n` more updates, returns the variables
+/// as NUT's `dstate_dump` prints them (`name: value`, sorted).
+pub async fn dump<S: Sys, P: QxPort>(
+    sys: &S,
+    wiring: &QxWiring,
+    port: &mut P,
+    updates: u32,
+) -> Result<String, String> {
+    let start = tokio::time::Instant::now();
+    let now = || start.elapsed().as_millis() as u64;
+    let mut state = initial_state(wiring);
+    let mut driver = QxDriver::new(wiring.options.clone());
+    let (outcome, _, notes) = run_job(&mut driver, &mut state, port, &Job::Start, now()).await;
+    report(sys, &wiring.ups, notes);
+    if let Outcome::Fatal(message) = outcome {
+        return Err(message);
+    }
+    state.set(
+        "driver.parameter.pollinterval",
+        &wiring.pollinterval_s.to_string(),
+    );
+    state.set("driver.parameter.synchronous", "auto");
+    // NUT's main loop: update, count, and dump once the count is reached.
+    for _ in 0..=updates {
+        let (_, _, notes) = run_job(&mut driver, &mut state, port, &Job::Update, now()).await;
+        report(sys, &wiring.ups, notes);
+    }
+    Ok(state
+        .tree()
+        .vars()
+        .map(|v| format!("{}: {}\n", v.name, v.value))
+        .collect())
+}
+
+/// `nutdrv_qx -k`: detects the protocol and tells the UPS to cut the load after
+/// `ups.delay.shutdown` (and come back after `ups.delay.start` unless `stayoff`).
+pub async fn kill_power<S: Sys, P: QxPort>(
+    sys: &S,
+    wiring: &QxWiring,
+    port: &mut P,
+) -> Result<String, String> {
+    let mut state = initial_state(wiring);
+    let mut driver = QxDriver::new(wiring.options.clone());
+    let (outcome, _, notes) = run_job(&mut driver, &mut state, port, &Job::Shutdown, 0).await;
+    report(sys, &wiring.ups, notes);
+    match outcome {
+        Outcome::ShutdownSent(message) => Ok(message),
+        Outcome::Fatal(message) => Err(message),
+        _ => Err("Shutdown failed!".to_string()),
+    }
+}
+
+/// A serial port (or a USB-to-serial adapter's tty) at 2400 baud. Reads run on tokio's
+/// blocking pool; a port that fails is closed and opened again on the next query, so a
+/// USB adapter unplugged and plugged back is picked up.
+pub struct SerialQx {
+    path: String,
+    cablepower: (bool, bool),
+    port: Option<Box<dyn serialport::SerialPort>>,
+}
+
+impl SerialQx {
+    /// Opens `path` (NUT fails at start when the port cannot be opened; so does this).
+    pub fn open(path: &str, cablepower: (bool, bool)) -> io::Result<SerialQx> {
+        let port = Self::open_port(path, cablepower)?;
+        Ok(SerialQx {
+            path: path.to_string(),
+            cablepower,
+            port: Some(port),
+        })
+    }
+
+    fn open_port(
+        path: &str,
+        (dtr, rts): (bool, bool),
+    ) -> io::Result<Box<dyn serialport::SerialPort>> {
+        let mut port = serialport::new(path, BAUD)
+            .timeout(Duration::from_millis(100))
+            .open()
+            .map_err(|e| io::Error::other(format!("Unable to open {path}: {e}")))?;
+        // Pseudo-terminals and some adapters have no modem lines: NUT ignores that too.
+        let _ = port.write_data_terminal_ready(dtr);
+        let _ = port.write_request_to_send(rts);
+        std::thread::sleep(CABLEPOWER_SETTLE);
+        Ok(port)
+    }
+}
+
+/// One query on a blocking port: flush, write, read up to `\r` or the deadline.
+fn serial_transact(port: &mut dyn serialport::SerialPort, query: &[u8]) -> Result<Reply, ()> {
+    let _ = port.clear(serialport::ClearBuffer::Input);
+    port.write_all(query).map_err(|_| ())?;
+    let _ = port.flush();
+    let deadline = std::time::Instant::now() + Duration::from_secs(nut_core::qx::SER_WAIT_SEC);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let _ = port.set_timeout(left);
+        match port.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.contains(&b'\r') || answer.len() >= nut_core::qx::MAX_ANSWER_BYTES {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(()),
+        }
+    }
+    if let Some(end) = answer.iter().position(|&b| b == b'\r') {
+        answer.truncate(end + 1);
+    }
+    Ok(if answer.is_empty() {
+        Reply::Timeout
+    } else {
+        Reply::Bytes(answer)
+    })
+}
+
+impl QxPort for SerialQx {
+    async fn transact(&mut self, query: Vec<u8>) -> Reply {
+        let port = match self.port.take() {
+            Some(port) => Some(port),
+            None => Self::open_port(&self.path, self.cablepower).ok(),
+        };
+        let Some(mut port) = port else {
+            return Reply::Error;
+        };
+        let joined = tokio::task::spawn_blocking(move || {
+            let reply = serial_transact(port.as_mut(), &query);
+            (port, reply)
+        })
+        .await;
+        match joined {
+            Ok((port, Ok(reply))) => {
+                self.port = Some(port);
+                reply
+            }
+            // The port failed: drop it, reopen on the next query.
+            Ok((_, Err(()))) | Err(_) => Reply::Error,
+        }
+    }
+}

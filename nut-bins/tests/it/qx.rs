@@ -1,0 +1,187 @@
+//! nutdrv_qx against recorded devices: each fixture of hw-fixtures/qx is served by a fake
+//! UPS on a pseudo-terminal, and our driver (serial port included) must print the
+//! variables NUT printed for that device; Debian's nutdrv_qx runs against the same fake
+//! device and must print the same listing (a differential test, like the DDL one).
+
+use crate::interop::peer;
+use crate::lab::{bin, exchange, is_root, wait_for, Lab};
+use nut_bins::fakeups::PtyUps;
+use nut_core::transcript::Transcript;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Variables that name the implementation rather than the device (and the port: each
+/// run gets its own pseudo-terminal).
+const IMPLEMENTATION_VARS: [&str; 3] = [
+    "driver.version",
+    "driver.version.usb",
+    "driver.parameter.port",
+];
+
+/// NUT flaws this driver fixes on purpose (see nut-core/src/qx.rs): the variable, the
+/// value NUT 2.8.0 prints, why ours differs.
+const KNOWN_FIXES: [(&str, &str, &str); 1] = [(
+    "battery.charge",
+    "0",
+    "NUT guesses the charge before detecting the battery packs (per-cell voltage units)",
+)];
+
+fn fixtures() -> Vec<(String, Transcript)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw-fixtures/qx");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 4,
+        "hw-fixtures/qx has {} fixtures",
+        files.len()
+    );
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let t = Transcript::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, t)
+        })
+        .collect()
+}
+
+fn ups_conf(port: &str, t: &Transcript, protocol: Option<&str>) -> String {
+    let mut conf = format!("[test]\n\tdriver = nutdrv_qx\n\tport = {port}\n");
+    if let Some(p) = protocol {
+        conf.push_str(&format!("\tprotocol = {p}\n"));
+    }
+    for (key, value) in &t.options {
+        match value {
+            Some(v) => conf.push_str(&format!("\t{key} = {v}\n")),
+            None => conf.push_str(&format!("\t{key}\n")),
+        }
+    }
+    conf
+}
+
+/// Runs `program -a test -d 1` against a fresh fake device; returns the listing.
+fn dump(
+    lab: &Lab,
+    program: &Path,
+    t: &Transcript,
+    protocol: Option<&str>,
+    extra: &[&str],
+) -> (String, Vec<Vec<u8>>) {
+    let ups = PtyUps::spawn(t.clone()).unwrap();
+    lab.write("etc/ups.conf", &ups_conf(ups.path(), t, protocol));
+    let mut cmd = Command::new(program);
+    cmd.args(["-a", "test", "-d", "1"])
+        .args(extra)
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("state"));
+    let out = crate::lab::output_within(cmd, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "{} -d 1 failed:\n{}",
+        program.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        ups.received(),
+    )
+}
+
+fn parse_listing(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .filter(|(k, _)| !IMPLEMENTATION_VARS.contains(&k.as_str()))
+        .collect()
+}
+
+#[test]
+fn every_fixture_gives_the_variables_nut_printed_for_the_device() {
+    let lab = Lab::new("qx-replay");
+    let mut failures = Vec::new();
+    for (name, t) in fixtures() {
+        let (listing, received) = dump(&lab, &bin("nutdrv_qx"), &t, None, &[]);
+        let vars = parse_listing(&listing);
+        for (var, want) in &t.expect {
+            let got = vars.iter().find(|(k, _)| k == var).map(|(_, v)| v.as_str());
+            if got != Some(want.as_str()) {
+                failures.push(format!("{name}: {var}: want {want:?}, got {got:?}"));
+            }
+        }
+        assert!(
+            received.iter().any(|q| q == b"Q1\r"),
+            "{name}: the driver never sent Q1: {received:?}"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn debian_nutdrv_qx_prints_the_same_listing_as_ours() {
+    let Some(nut_qx) = peer("/lib/nut/nutdrv_qx") else {
+        return;
+    };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    let lab = Lab::new("qx-differential");
+    let mut failures = Vec::new();
+    let mut fixed = Vec::new();
+    for (name, t) in fixtures() {
+        // Autodetection as users run it: the same listing.
+        let (ours, _) = dump(&lab, &bin("nutdrv_qx"), &t, None, &[]);
+        let (theirs, _) = dump(&lab, nut_qx, &t, None, nut_extra);
+        let (ours, theirs) = (parse_listing(&ours), parse_listing(&theirs));
+        let names: std::collections::BTreeSet<&String> =
+            ours.iter().chain(theirs.iter()).map(|(k, _)| k).collect();
+        for var in names {
+            let get =
+                |l: &[(String, String)]| l.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
+            let (o, t) = (get(&ours), get(&theirs));
+            if o == t {
+                continue;
+            }
+            match KNOWN_FIXES
+                .iter()
+                .find(|(v, nut, _)| v == var && t.as_deref() == Some(*nut))
+            {
+                Some((_, _, why)) => fixed.push(format!("{name}: {var}: {why}")),
+                None => failures.push(format!("{name}: {var}: ours {o:?}, NUT {t:?}")),
+            }
+        }
+        // The protocol given (no probing of protocols we do not speak): the same
+        // queries, in the same order.
+        let protocol = ours
+            .iter()
+            .find(|(k, _)| k == "driver.version.data")
+            .map(|(_, v)| v.split(' ').next().unwrap_or("").to_lowercase())
+            .expect("driver.version.data");
+        let (_, our_queries) = dump(&lab, &bin("nutdrv_qx"), &t, Some(&protocol), &[]);
+        let (_, their_queries) = dump(&lab, nut_qx, &t, Some(&protocol), nut_extra);
+        if our_queries != their_queries {
+            let show = |q: &[Vec<u8>]| -> Vec<String> {
+                q.iter()
+                    .map(|b| String::from_utf8_lossy(b).escape_debug().to_string())
+                    .collect()
+            };
+            failures.push(format!(
+                "{name}: queries differ:\n  ours:   {:?}\n  theirs: {:?}",
+                show(&our_queries),
+                show(&their_queries)
+            ));
+        }
+    }
+    // The fixes must still be needed (else the exception list is stale).
+    assert!(
+        !fixed.is_empty(),
+        "no fixture shows a known NUT flaw any more"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
