@@ -185,3 +185,100 @@ fn debian_nutdrv_qx_prints_the_same_listing_as_ours() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+fn fixture(name: &str) -> Transcript {
+    fixtures()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no fixture {name}"))
+        .1
+}
+
+#[test]
+fn commands_and_settings_reach_the_device_through_upsd() {
+    let mut lab = Lab::new("qx-upsd");
+    let t = fixture("inelt-monolith-3000rt");
+    let device = PtyUps::spawn(t.clone()).unwrap();
+    let port = crate::lab::free_port();
+    lab.write("etc/ups.conf", &ups_conf(device.path(), &t, None));
+    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write(
+        "etc/upsd.users",
+        "[admin]\n\tpassword = adminpass\n\tactions = SET\n\tinstcmds = ALL\n",
+    );
+    lab.spawn("nutdrv_qx", &bin("nutdrv_qx"), "etc", &["-a", "test", "-F"]);
+    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    wait_for(Duration::from_secs(20), "upsd to serve the Q1 UPS", || {
+        let reply = exchange(port, b"GET VAR test ups.status\n", 1);
+        (reply == "VAR test ups.status \"OL\"\n").then_some(())
+    });
+    let ups = format!("test@127.0.0.1:{port}");
+    let admin = ["-u", "admin", "-p", "adminpass"];
+    let run = |program: &str, args: &[&str]| {
+        let mut all: Vec<&str> = admin.to_vec();
+        all.extend_from_slice(args);
+        crate::lab::run(&bin(program), &all, &[])
+    };
+    // ondelay = 60 from the fixture: S<off>R<on minutes>.
+    let (code, _, err) = run("upscmd", &["-w", &ups, "shutdown.return"]);
+    assert_eq!((code, err.as_str()), (0, "SUCCESS\n"));
+    let (code, _, err) = run("upsrw", &["-s", "ups.delay.shutdown=125", "-w", &ups]);
+    assert_eq!((code, err.as_str()), (0, "SUCCESS\n"));
+    // 125 s is truncated to whole minutes, as NUT does.
+    wait_for(Duration::from_secs(10), "the new delay", || {
+        let reply = exchange(port, b"GET VAR test ups.delay.shutdown\n", 1);
+        (reply == "VAR test ups.delay.shutdown \"120\"\n").then_some(())
+    });
+    let (code, _, err) = run("upscmd", &["-w", &ups, "shutdown.return"]);
+    assert_eq!((code, err.as_str()), (0, "SUCCESS\n"));
+    let (code, _, err) = run("upsrw", &["-s", "ups.delay.shutdown=601", "-w", &ups]);
+    // The published range (12..600) stops it in upsd already.
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "Unexpected response from upsd: ERR INVALID-VALUE\n")
+    );
+    let commands: Vec<Vec<u8>> = device
+        .received()
+        .into_iter()
+        .filter(|q| q.starts_with(b"S"))
+        .collect();
+    assert_eq!(
+        commands,
+        vec![b"S.5R0001\r".to_vec(), b"S02R0001\r".to_vec()]
+    );
+}
+
+#[test]
+fn kill_power_sends_what_debian_nutdrv_qx_sends() {
+    let Some(nut_qx) = peer("/lib/nut/nutdrv_qx") else {
+        return;
+    };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    let lab = Lab::new("qx-kill");
+    let t = fixture("fideltronik-inigo-viper-1200");
+    let kill = |program: &Path, extra: &[&str]| {
+        let device = PtyUps::spawn(t.clone()).unwrap();
+        lab.write(
+            "etc/ups.conf",
+            &ups_conf(device.path(), &t, Some("megatec")),
+        );
+        let mut cmd = Command::new(program);
+        cmd.args(["-a", "test", "-k"])
+            .args(extra)
+            .env("NUT_CONFPATH", lab.path("etc"))
+            .env("NUT_STATEPATH", lab.path("state"))
+            .env("NUT_ALTPIDPATH", lab.path("state"));
+        let out = crate::lab::output_within(cmd, Duration::from_secs(60));
+        (out.status.code(), device.received())
+    };
+    let ours = kill(&bin("nutdrv_qx"), &[]);
+    let theirs = kill(nut_qx, nut_extra);
+    assert_eq!(ours, theirs);
+    // Stop any pending shutdown, then off in 1 minute (offdelay = 60), back 1 minute
+    // after mains returns (ondelay = 60).
+    assert_eq!(ours.0, Some(0));
+    assert_eq!(
+        ours.1[ours.1.len() - 2..].to_vec(),
+        vec![b"C\r".to_vec(), b"S01R0001\r".to_vec()]
+    );
+}
