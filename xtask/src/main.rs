@@ -76,6 +76,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "upsmon_timeline",
     "dummy_timeline",
     "session",
+    "qx_replies",
 ];
 
 /// Runs every fuzz target for `seconds` each; installs cargo-fuzz when missing.
