@@ -15,6 +15,7 @@ pub mod privsep;
 pub mod qx;
 pub mod real;
 pub mod seam;
+pub mod serial;
 pub mod service;
 pub mod session;
 pub mod tls;

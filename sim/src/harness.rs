@@ -8,8 +8,10 @@
 //! `DummyConfig` or `UpsmonCore` here; checked by the tidy test): what runs is what the
 //! files on the simulated host say, as on a real one.
 
-use crate::scenario::{FaultAction, HostSpec, Scenario, UpsSpec};
-use crate::world::{HostState, SharedWorld, SimFileSource, SimNet, SimSys, World, WorldEvent};
+use crate::scenario::{DriverKind, FaultAction, HostSpec, Scenario, UpsSpec};
+use crate::world::{
+    HostState, SharedWorld, SimFileSource, SimNet, SimQxPort, SimSys, World, WorldEvent,
+};
 use nut_bins::wiring::{NutEnv, Signal};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -49,7 +51,7 @@ pub struct Outcome {
 }
 
 /// The processes a scenario can crash, restart and signal.
-pub const PROCESSES: [&str; 3] = ["dummy-ups", "upsd", "upsmon"];
+pub const PROCESSES: [&str; 4] = ["dummy-ups", "nutdrv_qx", "upsd", "upsmon"];
 
 fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
     let mut text = String::new();
@@ -97,6 +99,12 @@ pub fn device_file(ups: &str) -> String {
     format!("{ups}.dev")
 }
 
+/// The serial port of a UPS read by nutdrv_qx (the model keeps the unit's answers
+/// there).
+pub fn serial_port(ups: &str) -> String {
+    format!("/dev/ttyS-{ups}")
+}
+
 /// The NUT config files of a host, as (path, text): upsmon.conf on every host; ups.conf,
 /// upsd.conf and upsd.users on a host that runs UPS drivers and upsd.
 pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String)> {
@@ -106,12 +114,23 @@ pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String
     if !upses.is_empty() {
         let mut ups_conf = String::new();
         for ups in &upses {
+            let port = match ups.driver {
+                DriverKind::DummyUps => device_file(&ups.name),
+                DriverKind::NutdrvQx => serial_port(&ups.name),
+            };
             ups_conf.push_str(&format!(
-                "[{}]\n\tdriver = dummy-ups\n\tport = {}\n\tpollinterval = {}\n\tdesc = \"simulated UPS\"\n",
+                "[{}]\n\tdriver = {}\n\tport = {port}\n\tpollinterval = {}\n\tdesc = \"simulated UPS\"\n",
                 ups.name,
-                device_file(&ups.name),
+                ups.driver.program(),
                 ups.pollinterval_s
             ));
+            if ups.driver == DriverKind::NutdrvQx {
+                // The driver's delays (NUT rounds them to what the unit can do).
+                ups_conf.push_str(&format!(
+                    "\toffdelay = {:.0}\n\tondelay = {:.0}\n",
+                    ups.delay_shutdown_s, ups.delay_start_s
+                ));
+            }
             if let Some(order) = ups.sdorder {
                 ups_conf.push_str(&format!("\tsdorder = {order}\n"));
             }
@@ -237,7 +256,18 @@ pub fn preflight(scenario: &Scenario) -> Result<(), String> {
             nut_bins::upsd::wire(&sys, &nut_env(), scenario.seed).map_err(fail)?;
         }
         for ups in upses {
-            nut_bins::driver::wire(&sys, &nut_env(), &driver_args(&ups.name)).map_err(fail)?;
+            match ups.driver {
+                DriverKind::DummyUps => {
+                    nut_bins::driver::wire(&sys, &nut_env(), &driver_args(&ups.name))
+                        .map(drop)
+                        .map_err(fail)?
+                }
+                DriverKind::NutdrvQx => {
+                    nut_bins::qx::wire(&sys, &nut_env(), &driver_args(&ups.name))
+                        .map(drop)
+                        .map_err(fail)?
+                }
+            }
         }
     }
     Ok(())
@@ -256,6 +286,23 @@ struct SimLauncher {
     sys: SimSys,
     /// (UPS, command) pairs the UPSes received.
     commands: Vec<(String, String)>,
+    /// UPSes read by nutdrv_qx: its `-k` talks to the modelled unit, whose model then
+    /// carries out the command it received.
+    serial: Vec<String>,
+    world: SharedWorld,
+    host: String,
+    at_ms: u64,
+}
+
+/// Runs a future that never waits (every await is ready at once, as the modelled
+/// serial port is outside the simulation's hosts); `None` if it would wait.
+fn run_ready<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
 }
 
 impl nut_bins::upsdrvctl::Launcher for SimLauncher {
@@ -277,6 +324,24 @@ impl nut_bins::upsdrvctl::Launcher for SimLauncher {
             ups: ups.clone(),
             ..Default::default()
         };
+        if let Some(name) = ups.as_ref().filter(|u| self.serial.contains(u)) {
+            let Ok(wiring) = nut_bins::qx::wire(&self.sys, &nut_env(), &driver_args) else {
+                return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
+            };
+            let mut port = SimQxPort::new(
+                self.world.clone(),
+                &self.host,
+                name,
+                &wiring.port,
+                Some(self.at_ms),
+            );
+            let sys = SimSys::at(&self.host, "nutdrv_qx", self.world.clone(), self.at_ms);
+            let result = run_ready(nut_bins::qx::kill_power(&sys, &wiring, &mut port));
+            return Ok(nut_bins::upsdrvctl::Outcome::Exited(match result {
+                Some(Ok(_)) => 0,
+                _ => 1,
+            }));
+        }
         match nut_bins::driver::kill_power(&self.sys, &nut_env(), &driver_args) {
             Ok(cmd) => {
                 self.commands.push((ups.unwrap_or_default(), cmd));
@@ -374,6 +439,53 @@ struct UpsModel {
     off_at: Option<u64>,
     on_at: Option<u64>,
     battery_dead_ms: Option<u64>,
+    /// A Megatec unit's last shutdown command: how long after mains returns the load
+    /// comes back (`R<minutes>`; no `R`: at once), or `None` for the scenario's
+    /// `delay_start_s`.
+    start_delay_ms: Option<u64>,
+    /// `S..R0000` (shutdown.stayoff): the load stays off even when mains returns.
+    stay_off: bool,
+}
+
+/// Nominal power of a modelled Megatec unit without `ups.power.nominal`, in watts
+/// (to turn the hosts' draw into the Q1 load percentage).
+pub const QX_NOMINAL_W: f64 = 1000.0;
+/// Battery voltages of the modelled unit (24 V nominal): NUT's guess of the low and
+/// high limits from the nominal voltage (nutdrv_qx.c `qx_initbattery`), so the charge
+/// nutdrv_qx derives from the voltage is the model's charge.
+const QX_BATTERY_V: (f64, f64) = (20.8, 26.0);
+
+/// A Megatec shutdown-related command a modelled unit received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MegatecCommand {
+    /// `S<n>[R<m>]`: cut the load after `off_ms`; back `on_ms` after mains returns
+    /// (`None`: stays off).
+    Shutdown { off_ms: u64, on_ms: Option<u64> },
+    /// `C`: cancel a pending shutdown.
+    Cancel,
+}
+
+/// Parses `S.3R0002\r`, `S01\r`, `C\r` (NUT's drivers/nutdrv_qx_blazer-common.c).
+fn megatec_command(bytes: &[u8]) -> Option<MegatecCommand> {
+    let text = std::str::from_utf8(bytes).ok()?.strip_suffix('\r')?;
+    if text == "C" {
+        return Some(MegatecCommand::Cancel);
+    }
+    let rest = text.strip_prefix('S')?;
+    let (off, on) = match rest.split_once('R') {
+        Some((off, on)) => (off, Some(on.parse::<u64>().ok()?)),
+        None => (rest, None),
+    };
+    let off_ms = match off.strip_prefix('.') {
+        Some(tenths) => tenths.parse::<u64>().ok()? * 6_000,
+        None => off.parse::<u64>().ok()? * 60_000,
+    };
+    let on_ms = match on {
+        None => Some(0),
+        Some(0) => None,
+        Some(minutes) => Some(minutes * 60_000),
+    };
+    Some(MegatecCommand::Shutdown { off_ms, on_ms })
 }
 
 impl UpsModel {
@@ -396,6 +508,84 @@ impl UpsModel {
             tokens.push("CHRG");
         }
         tokens.join(" ")
+    }
+
+    /// A Megatec unit's answers (hw-fixtures transcript format) for nutdrv_qx: Q1 from
+    /// the model (mains, output, load, battery voltage from the charge, LB, shutdown
+    /// pending), F and I fixed.
+    fn qx_text(&self, load_w: f64) -> Vec<u8> {
+        let status = self.explicit.clone();
+        let on_battery = match &status {
+            Some(s) => s.split_whitespace().any(|t| t == "OB"),
+            None => !self.mains_on,
+        };
+        let low = match &status {
+            Some(s) => s.split_whitespace().any(|t| t == "LB"),
+            None => self
+                .spec
+                .battery
+                .as_ref()
+                .is_some_and(|b| self.charge <= b.low),
+        };
+        let nominal = self
+            .vars
+            .get("ups.power.nominal")
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(QX_NOMINAL_W);
+        let load = if self.output_on {
+            (load_w / nominal * 100.0).round().clamp(0.0, 999.0)
+        } else {
+            0.0
+        };
+        let (lo, hi) = QX_BATTERY_V;
+        let volts = lo + self.charge / 100.0 * (hi - lo);
+        let input = if on_battery { 0.0 } else { 230.0 };
+        let output = if self.output_on { 230.0 } else { 0.0 };
+        let bit = |b: bool| if b { '1' } else { '0' };
+        let bits: String = [
+            bit(on_battery),
+            bit(low),
+            '0',
+            '0',
+            '0',
+            '0',
+            bit(self.off_at.is_some()),
+            '1',
+        ]
+        .iter()
+        .collect();
+        format!(
+            "> Q1\\r\n< ({input:05.1} {input:05.1} {output:05.1} {load:03.0} 50.0 {volts:04.1} 25.0 {bits}\\r\n\
+             > F\\r\n< #230.0 004 024.0 50.0\\r\n\
+             > I\\r\n< #SimUPS          SIM-Q1     SIM 1.0   \\r\n"
+        )
+        .into_bytes()
+    }
+
+    /// Carries out a command the unit received at `t`; the world event to record.
+    fn obey(&mut self, command: MegatecCommand, t: u64) -> Option<WorldEvent> {
+        match command {
+            MegatecCommand::Cancel => {
+                self.off_at = None;
+                self.stay_off = false;
+                None
+            }
+            MegatecCommand::Shutdown { off_ms, on_ms } => {
+                if self.mains_on && !self.spec.returns {
+                    return Some(WorldEvent::KillIgnoredOnMains);
+                }
+                self.off_at = Some(t + off_ms);
+                self.stay_off = on_ms.is_none();
+                self.start_delay_ms = on_ms;
+                Some(WorldEvent::LateShutdown { delay_ms: off_ms })
+            }
+        }
+    }
+
+    /// How long after mains returns the load comes back.
+    fn start_delay(&self) -> u64 {
+        self.start_delay_ms
+            .unwrap_or_else(|| secs_to_ms(self.spec.delay_start_s))
     }
 
     fn device_text(&self, load_w: f64) -> Vec<u8> {
@@ -456,6 +646,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             off_at: None,
             on_at: None,
             battery_dead_ms: spec.battery_dead_at_s.map(secs_to_ms),
+            start_delay_ms: None,
+            stay_off: false,
             spec: spec.clone(),
         })
         .collect();
@@ -488,17 +680,34 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             controls.insert((host.name.clone(), process.to_string()), (tx, slot.clone()));
             receivers.insert(process, (rx, slot));
         }
-        let drivers: Vec<String> = hosted(scenario, host)
+        let drivers: Vec<(String, DriverKind)> = hosted(scenario, host)
             .iter()
-            .map(|u| u.name.clone())
+            .map(|u| (u.name.clone(), u.driver))
             .collect();
         let (world, seed, name) = (world.clone(), scenario.seed, host.name.clone());
         sim.host(host.name.as_str(), move || {
             let mut set = tokio::task::JoinSet::new();
-            for ups in &drivers {
-                let sys = SimSys::new(&name, "dummy-ups", world.clone());
-                let (run, slot) = receivers["dummy-ups"].clone();
+            for (ups, kind) in &drivers {
+                let sys = SimSys::new(&name, kind.program(), world.clone());
+                let (run, slot) = receivers[kind.program()].clone();
                 let args = driver_args(ups);
+                if *kind == DriverKind::NutdrvQx {
+                    let (world, host, ups) = (world.clone(), name.clone(), ups.clone());
+                    set.spawn(supervise(run, slot, sys.clone(), move |signals| {
+                        let (world, host, ups) = (world.clone(), host.clone(), ups.clone());
+                        nut_bins::qx::process(
+                            |_| SimNet,
+                            sys.clone(),
+                            nut_env(),
+                            args.clone(),
+                            move |wiring: &nut_bins::qx::QxWiring| {
+                                Ok(SimQxPort::new(world, &host, &ups, &wiring.port, None))
+                            },
+                            signals,
+                        )
+                    }));
+                    continue;
+                }
                 set.spawn(supervise(run, slot, sys.clone(), move |signals| {
                     let file_sys = sys.clone();
                     nut_bins::driver::process(
@@ -612,8 +821,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                         ups.mains_on = on;
                         record(now, &ups.spec.name, WorldEvent::Mains { on });
                     }
-                    if on && !ups.output_on && ups.on_at.is_none() {
-                        ups.on_at = Some(now + secs_to_ms(ups.spec.delay_start_s));
+                    if on && !ups.output_on && ups.on_at.is_none() && !ups.stay_off {
+                        ups.on_at = Some(now + ups.start_delay());
                     }
                 }
                 StepKind::Fault(FaultAction::PowerCycle { host }) => {
@@ -654,6 +863,20 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         // The UPSes and the hosts' power, every MODEL_PERIOD_MS of simulated time and at
         // once when something is due (a step, a scheduled output change, a host that
         // halted or boots): exact event times, without the cost of every 10 ms tick.
+        // Commands the modelled serial units received (through nutdrv_qx).
+        let writes =
+            std::mem::take(&mut world.lock().unwrap_or_else(|e| e.into_inner()).device_inbox);
+        for write in writes {
+            let Some(ups) = upses.iter_mut().find(|u| u.spec.name == write.ups) else {
+                continue;
+            };
+            if let Some(command) = megatec_command(&write.bytes) {
+                if let Some(event) = ups.obey(command, write.t_ms) {
+                    record(write.t_ms, &write.ups, event);
+                }
+                model_dirty = true;
+            }
+        }
         let due = stepped
             || now.saturating_sub(last_now) >= MODEL_PERIOD_MS
             || upses.iter().any(|u| {
@@ -699,8 +922,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                         record(now, &ups.spec.name, WorldEvent::OutputOff);
                     }
                     // shutdown.return: the load comes back delay.start after mains does.
-                    if ups.mains_on && ups.spec.returns {
-                        ups.on_at = Some(now + secs_to_ms(ups.spec.delay_start_s));
+                    if ups.mains_on && ups.spec.returns && !ups.stay_off {
+                        ups.on_at = Some(now + ups.start_delay());
                     }
                 }
                 if ups.on_at.is_some_and(|t| now >= t) && ups.mains_on {
@@ -708,15 +931,19 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                     ups.output_on = true;
                     record(now, &ups.spec.name, WorldEvent::OutputOn);
                 }
-                let key = (
-                    ups.host.clone(),
-                    format!("{CONFPATH}/{}", device_file(&ups.spec.name)),
-                );
+                let path = match ups.spec.driver {
+                    DriverKind::DummyUps => format!("{CONFPATH}/{}", device_file(&ups.spec.name)),
+                    DriverKind::NutdrvQx => serial_port(&ups.spec.name),
+                };
+                let key = (ups.host.clone(), path);
                 let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
                 if ups.dead {
                     w.files.remove(&key);
                 } else {
-                    let text = ups.device_text(load);
+                    let text = match ups.spec.driver {
+                        DriverKind::DummyUps => ups.device_text(load),
+                        DriverKind::NutdrvQx => ups.qx_text(load),
+                    };
                     if w.files.get(&key) != Some(&text) {
                         w.files.insert(key, text);
                     }
@@ -880,6 +1107,15 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             let mut launcher = SimLauncher {
                 sys: SimSys::at(&host, "dummy-ups", world.clone(), t),
                 commands: Vec::new(),
+                serial: scenario
+                    .upses
+                    .iter()
+                    .filter(|u| u.driver == DriverKind::NutdrvQx)
+                    .map(|u| u.name.clone())
+                    .collect(),
+                world: world.clone(),
+                host: host.clone(),
+                at_ms: t,
             };
             let (flag, _) =
                 nut_bins::upsdrvctl::late_shutdown(&sys, &nut_env(), &mut launcher, |_| false);

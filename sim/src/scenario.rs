@@ -111,6 +111,33 @@ pub struct UpsSpec {
     /// Driver poll interval in seconds.
     #[serde(default = "default_pollinterval")]
     pub pollinterval_s: u64,
+    /// The driver: `dummy-ups` (default: the device is a data file the model writes) or
+    /// `nutdrv_qx` (the model is a Megatec unit on a serial line: the real driver reads
+    /// its Q1/F/I answers and sends it its shutdown commands).
+    #[serde(default)]
+    pub driver: DriverKind,
+}
+
+/// Which driver reads a simulated UPS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum DriverKind {
+    /// dummy-ups and a data file.
+    #[default]
+    #[serde(rename = "dummy-ups")]
+    DummyUps,
+    /// nutdrv_qx and a modelled Megatec unit.
+    #[serde(rename = "nutdrv_qx")]
+    NutdrvQx,
+}
+
+impl DriverKind {
+    /// The driver's program name (ups.conf `driver`, socket and process name).
+    pub fn program(self) -> &'static str {
+        match self {
+            DriverKind::DummyUps => "dummy-ups",
+            DriverKind::NutdrvQx => "nutdrv_qx",
+        }
+    }
 }
 
 fn default_delay_shutdown() -> f64 {

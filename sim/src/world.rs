@@ -285,6 +285,20 @@ pub struct World {
     pub cmdscript_actions: BTreeMap<(String, String), String>,
     /// Hosts whose CMDSCRIPT asked for `upsmon -c fsd`; the harness delivers it.
     pub fsd_requests: Vec<String>,
+    /// Commands serial UPSes received (Megatec `S..R..`, `C`, ...), for the harness's
+    /// UPS model to carry out.
+    pub device_inbox: Vec<DeviceWrite>,
+}
+
+/// Bytes a driver wrote to a modelled serial UPS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceWrite {
+    /// Simulated time.
+    pub t_ms: u64,
+    /// The UPS.
+    pub ups: String,
+    /// The command, `\r` included.
+    pub bytes: Vec<u8>,
 }
 
 /// Shared handle on the [`World`].
@@ -605,5 +619,73 @@ impl DataSource for SimFileSource {
         }
         self.last = Some(text.clone());
         Reading::Changed(text)
+    }
+}
+
+/// A modelled Megatec/Q1 UPS on a serial line, for nutdrv_qx. The harness keeps the
+/// unit's current answers in the host's file `path` (hw-fixtures transcript format);
+/// commands (`S..R..`, `C`, `T`...) go to the world's device inbox and are met with
+/// silence, as a real unit acknowledges them; anything else is echoed back. A missing
+/// file is a unit that does not answer (the read times out after `SER_WAIT_SEC`).
+pub struct SimQxPort {
+    world: SharedWorld,
+    host: String,
+    ups: String,
+    path: String,
+    /// Fixed time for a port used outside the simulation's hosts (the late shutdown
+    /// runs `-k` between steps); `None`: simulated time, and silence takes as long as
+    /// a real serial read.
+    at_ms: Option<u64>,
+}
+
+impl SimQxPort {
+    /// The port of UPS `ups`, whose answers are in `path` on `host`.
+    pub fn new(world: SharedWorld, host: &str, ups: &str, path: &str, at_ms: Option<u64>) -> Self {
+        SimQxPort {
+            world,
+            host: host.to_string(),
+            ups: ups.to_string(),
+            path: path.to_string(),
+            at_ms,
+        }
+    }
+
+    fn answer(&self, query: &[u8]) -> nut_core::qx::Reply {
+        use nut_core::qx::Reply;
+        use nut_core::transcript::{Answer, Transcript};
+        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(text) = w.files.get(&(self.host.clone(), self.path.clone())) else {
+            return Reply::Timeout;
+        };
+        if is_megatec_command(query) {
+            let t_ms = self.at_ms.unwrap_or_else(now_ms);
+            w.device_inbox.push(DeviceWrite {
+                t_ms,
+                ups: self.ups.clone(),
+                bytes: query.to_vec(),
+            });
+            return Reply::Timeout;
+        }
+        let transcript = Transcript::parse(&String::from_utf8_lossy(text)).unwrap_or_default();
+        match transcript.answer(query) {
+            Answer::Bytes(bytes) => Reply::Bytes(bytes),
+            Answer::Silent => Reply::Timeout,
+        }
+    }
+}
+
+/// Commands a Megatec unit takes (and answers with silence).
+pub fn is_megatec_command(query: &[u8]) -> bool {
+    matches!(query, b"Q\r" | b"T\r" | b"TL\r" | b"CT\r" | b"C\r")
+        || (query.len() > 2 && (query[0] == b'S' || query[0] == b'T') && query.ends_with(b"\r"))
+}
+
+impl nut_bins::qx::QxPort for SimQxPort {
+    async fn transact(&mut self, query: Vec<u8>) -> nut_core::qx::Reply {
+        let reply = self.answer(&query);
+        if reply == nut_core::qx::Reply::Timeout && self.at_ms.is_none() {
+            tokio::time::sleep(Duration::from_secs(nut_core::qx::SER_WAIT_SEC)).await;
+        }
+        reply
     }
 }

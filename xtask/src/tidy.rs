@@ -48,6 +48,7 @@ const DAEMON_FILES: &[&str] = &[
     "upssched.rs",
     "upsdrvctl.rs",
     "wiring.rs",
+    "qx.rs",
 ];
 
 /// What the simulation must not do itself: build a daemon's runtime or parse its config
@@ -66,6 +67,9 @@ const SIM_FORBIDDEN: &[&str] = &[
     "parse_upsd_conf",
     "parse_upsd_users",
     "parse_upsmon_conf",
+    "QxDriver",
+    "run_qx",
+    "QxOptions",
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

@@ -8,10 +8,11 @@
 use clap::Parser;
 use nut_bins::confload::signal_exit;
 use nut_bins::driver::DriverArgs;
-use nut_bins::qx::{dump, kill_power, run_qx, wire, SerialQx, DRIVER_NAME};
+use nut_bins::qx::{dump, kill_power, run_qx, wire, DRIVER_NAME};
 use nut_bins::real::{
     background, is_background_child, ready_actions, runtime, signals, RealSys, TokioNet,
 };
+use nut_bins::serial::SerialQx;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
