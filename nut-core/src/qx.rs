@@ -19,9 +19,9 @@
 //! of lines, so the re-evaluation costs nothing measurable.
 //!
 //! ## Differences from NUT, on purpose
-//! - Only the `megatec` and `q1` protocols are implemented; `protocol=` naming another
+//! - Only the `mustek`, `megatec/old`, `megatec` and `q1` protocols are implemented; `protocol=` naming another
 //!   NUT protocol is refused with a clear message instead of probing it, and
-//!   autodetection tries only these two (NUT also probes voltronic, mustek, zinto...).
+//!   autodetection tries only these (NUT also probes voltronic, bestups, zinto...).
 //! - NUT guesses `battery.charge` at start with one battery pack, before detecting the
 //!   number of packs, so a unit reporting its voltage per cell shows 0 % until the first
 //!   full update; here the guess is redone once the packs are known.
@@ -279,6 +279,8 @@ enum Claim {
 pub struct Subdriver {
     /// Name with version, published as `driver.version.data` (`Megatec 0.06`).
     pub name: &'static str,
+    /// The status query (`Q1\r`; mustek's `QS\r`, megatec/old's `D\r`).
+    pub status_query: &'static str,
     claim: Claim,
     ratings: bool,
     accepted: Option<&'static str>,
@@ -292,6 +294,9 @@ impl Subdriver {
 
     fn table(&self) -> Vec<Item> {
         let mut items = Q1_ITEMS.to_vec();
+        for item in &mut items {
+            item.command = self.status_query;
+        }
         if self.ratings {
             items.extend(RATING_ITEMS);
         }
@@ -302,15 +307,33 @@ impl Subdriver {
 
 /// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
 /// ones not implemented here are left out, `q1` stays the fallback).
-pub const SUBDRIVERS: [Subdriver; 2] = [
+pub const SUBDRIVERS: [Subdriver; 4] = [
+    // nutdrv_qx_mustek.c: Q1's layout behind `QS`, status-only claim.
+    Subdriver {
+        name: "Mustek 0.07",
+        status_query: "QS\r",
+        claim: Claim::Light,
+        ratings: true,
+        accepted: Some("ACK"),
+    },
+    // nutdrv_qx_megatec-old.c: Q1's layout behind `D`, status-only claim.
+    Subdriver {
+        name: "Megatec/old 0.07",
+        status_query: "D\r",
+        claim: Claim::Light,
+        ratings: true,
+        accepted: Some("ACK"),
+    },
     Subdriver {
         name: "Megatec 0.06",
+        status_query: "Q1\r",
         claim: Claim::Full,
         ratings: true,
         accepted: Some("ACK"),
     },
     Subdriver {
         name: "Q1 0.07",
+        status_query: "Q1\r",
         claim: Claim::Light,
         ratings: false,
         accepted: Some("ACK"),
@@ -318,12 +341,10 @@ pub const SUBDRIVERS: [Subdriver; 2] = [
 ];
 
 /// Protocols of NUT's nutdrv_qx that this driver does not speak yet.
-pub const NOT_YET: [&str; 12] = [
+pub const NOT_YET: [&str; 10] = [
     "voltronic",
     "voltronic-qs",
     "voltronic-qs-hex",
-    "mustek",
-    "megatec/old",
     "bestups",
     "mecer",
     "zinto",
@@ -1810,12 +1831,25 @@ mod tests {
         assert!(var.flags.rw);
         assert_eq!(var.ranges, vec![(0, 599_940)]);
         assert!(state.tree().has_cmd("shutdown.return"));
-        // Q1 once for the claim, I for the claim, then Q1/F/I of the init walk, Q1 of
-        // the first (quick) update.
+        // mustek's and megatec/old's claims (three tries each, echoed), Q1 and I for
+        // megatec's claim, then Q1/F/I of the init walk, Q1 of the first (quick) update.
         let queries: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
         assert_eq!(
             queries,
-            vec![&b"Q1\r"[..], b"I\r", b"Q1\r", b"F\r", b"I\r", b"Q1\r"]
+            vec![
+                &b"QS\r"[..],
+                b"QS\r",
+                b"QS\r",
+                b"D\r",
+                b"D\r",
+                b"D\r",
+                b"Q1\r",
+                b"I\r",
+                b"Q1\r",
+                b"F\r",
+                b"I\r",
+                b"Q1\r"
+            ]
         );
     }
 
@@ -1958,12 +1992,32 @@ mod tests {
     }
 
     #[test]
+    fn mustek_and_megatec_old_read_q1_layout_behind_their_own_query() {
+        // NUT's TESTING tables (nutdrv_qx_mustek.c, nutdrv_qx_megatec-old.c): the
+        // status answer is Q1's; unknown queries are echoed (so Q1 claims fail).
+        for (query, protocol) in [(&b"QS\r"[..], "Mustek 0.07"), (b"D\r", "Megatec/old 0.07")] {
+            let table: Vec<(&[u8], &[u8])> = vec![(query, Q1), (b"F\r", F), (b"I\r", I)];
+            let mut drv = QxDriver::new(QxOptions::default());
+            let mut state = DriverState::new();
+            let mut sent = Vec::new();
+            let (outcome, _) = drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+            assert_eq!(outcome, Outcome::Started);
+            assert_eq!(state.tree().value("driver.version.data"), Some(protocol));
+            assert_eq!(state.tree().value("input.voltage"), Some("215.0"));
+            assert_eq!(state.tree().value("device.mfr"), Some("NOT_A_LIVE_UPS"));
+            assert_eq!(sent.last().map(Vec::as_slice), Some(query));
+        }
+        let opts = vec![("protocol".to_string(), Some("megatec/old".to_string()))];
+        assert!(QxOptions::from_options(&opts).is_ok());
+    }
+
+    #[test]
     fn options_nut_refuses_are_refused() {
         let opts = |k: &str, v: &str| vec![(k.to_string(), Some(v.to_string()))];
         assert!(QxOptions::from_options(&opts("runtimecal", "240,100"))
             .unwrap_err()
             .contains("Insufficient parameters"));
-        assert!(QxOptions::from_options(&opts("protocol", "voltronic"))
+        assert!(QxOptions::from_options(&opts("protocol", "voltronic-qs"))
             .unwrap_err()
             .contains("not implemented"));
         assert!(QxOptions::from_options(&opts("idleload", "0")).is_err());
