@@ -1,28 +1,34 @@
 //! Real serial ports for the serial drivers (the simulation has its own port models).
-//! Blocking reads run on tokio's blocking pool; this is the one place of the drivers
-//! that uses the wall clock (a read deadline).
+//!
+//! The port is opened and configured by the `serialport` crate (speed, raw mode, modem
+//! lines), then driven without blocking through tokio's reactor: one query costs one
+//! write, a readiness wake-up per chunk of the reply and a timer, with no thread of
+//! its own. Deadlines use `tokio::time`.
 
 use crate::qx::QxPort;
-use nut_core::qx::Reply;
+use nut_core::qx::{Reply, MAX_ANSWER_BYTES, SER_WAIT_SEC};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
+use tokio::io::unix::AsyncFd;
 
 /// Serial speed of Megatec/Q1 units, in baud (NUT's `B2400`).
 pub const BAUD: u32 = 2400;
 /// Pause after opening the port so the cable's power lines settle (NUT: 100 ms).
 pub const CABLEPOWER_SETTLE: Duration = Duration::from_millis(100);
 
-/// A serial port (or a USB-to-serial adapter's tty) at 2400 baud. Reads run on tokio's
-/// blocking pool; a port that fails is closed and opened again on the next query, so a
-/// USB adapter unplugged and plugged back is picked up.
+/// A serial port (or a USB-to-serial adapter's tty) at 2400 baud. A port that fails
+/// (an adapter unplugged) is closed and opened again on the next query, so an adapter
+/// plugged back in is picked up.
 pub struct SerialQx {
     path: String,
     cablepower: (bool, bool),
-    port: Option<Box<dyn serialport::SerialPort>>,
+    port: Option<AsyncFd<serialport::TTYPort>>,
 }
 
 impl SerialQx {
     /// Opens `path` (NUT fails at start when the port cannot be opened; so does this).
+    /// Must run inside a tokio runtime.
     pub fn open(path: &str, cablepower: (bool, bool)) -> io::Result<SerialQx> {
         let port = Self::open_port(path, cablepower)?;
         Ok(SerialQx {
@@ -32,48 +38,83 @@ impl SerialQx {
         })
     }
 
-    fn open_port(
-        path: &str,
-        (dtr, rts): (bool, bool),
-    ) -> io::Result<Box<dyn serialport::SerialPort>> {
+    fn open_port(path: &str, (dtr, rts): (bool, bool)) -> io::Result<AsyncFd<serialport::TTYPort>> {
+        use serialport::SerialPort;
         let mut port = serialport::new(path, BAUD)
-            .timeout(Duration::from_millis(100))
-            .open()
+            .timeout(Duration::from_secs(SER_WAIT_SEC))
+            .open_native()
             .map_err(|e| io::Error::other(format!("Unable to open {path}: {e}")))?;
         // Pseudo-terminals and some adapters have no modem lines: NUT ignores that too.
         let _ = port.write_data_terminal_ready(dtr);
         let _ = port.write_request_to_send(rts);
         std::thread::sleep(CABLEPOWER_SETTLE);
-        Ok(port)
+        let fd = port.as_raw_fd();
+        // SAFETY: fcntl on the descriptor `port` owns, which stays open while `port` lives.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        // SAFETY: `port` owns `fd`, keeps it open until it is dropped (inside the
+        // AsyncFd, after the registration ends) and always returns that same descriptor.
+        unsafe { AsyncFd::register(port) }.map_err(io::Error::from)
     }
 }
 
-/// One query on a blocking port: flush, write, read up to `\r` or the deadline.
-fn serial_transact(port: &mut dyn serialport::SerialPort, query: &[u8]) -> Result<Reply, ()> {
-    let _ = port.clear(serialport::ClearBuffer::Input);
-    port.write_all(query).map_err(|_| ())?;
-    let _ = port.flush();
-    let deadline = std::time::Instant::now() + Duration::from_secs(nut_core::qx::SER_WAIT_SEC);
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 64];
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        let _ = port.set_timeout(left);
-        match port.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                answer.extend_from_slice(&buf[..n]);
-                if answer.contains(&b'\r') || answer.len() >= nut_core::qx::MAX_ANSWER_BYTES {
-                    break;
-                }
+/// One query: drop stale input, write, read up to `\r` or [`SER_WAIT_SEC`].
+async fn transact_on(port: &AsyncFd<serialport::TTYPort>, query: &[u8]) -> io::Result<Reply> {
+    let fd = port.get_ref().as_raw_fd();
+    // SAFETY: tcflush on a descriptor owned by `port`.
+    unsafe { libc::tcflush(fd, libc::TCIFLUSH) };
+    let mut written = 0;
+    while written < query.len() {
+        let mut guard = port.writable().await?;
+        match guard.try_io(|inner| {
+            let rest = &query[written..];
+            // SAFETY: writing from a live buffer of the length given.
+            let n = unsafe { libc::write(inner.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
             }
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(()),
+        }) {
+            Ok(result) => written += result?,
+            Err(_would_block) => continue,
         }
+    }
+    let mut answer = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 64];
+        loop {
+            let mut guard = port.readable().await?;
+            match guard.try_io(|inner| {
+                // SAFETY: reading into a buffer of the length given.
+                let n =
+                    unsafe { libc::read(inner.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            }) {
+                Ok(Ok(0)) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                Ok(Ok(n)) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if answer.contains(&b'\r') || answer.len() >= MAX_ANSWER_BYTES {
+                        return Ok(());
+                    }
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => {}
+            }
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(SER_WAIT_SEC), read).await {
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(())) | Err(_) => {}
     }
     if let Some(end) = answer.iter().position(|&b| b == b'\r') {
         answer.truncate(end + 1);
@@ -87,25 +128,19 @@ fn serial_transact(port: &mut dyn serialport::SerialPort, query: &[u8]) -> Resul
 
 impl QxPort for SerialQx {
     async fn transact(&mut self, query: Vec<u8>) -> Reply {
-        let port = match self.port.take() {
-            Some(port) => Some(port),
-            None => Self::open_port(&self.path, self.cablepower).ok(),
-        };
-        let Some(mut port) = port else {
+        if self.port.is_none() {
+            self.port = Self::open_port(&self.path, self.cablepower).ok();
+        }
+        let Some(port) = &self.port else {
             return Reply::Error;
         };
-        let joined = tokio::task::spawn_blocking(move || {
-            let reply = serial_transact(port.as_mut(), &query);
-            (port, reply)
-        })
-        .await;
-        match joined {
-            Ok((port, Ok(reply))) => {
-                self.port = Some(port);
-                reply
+        match transact_on(port, &query).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                // The port failed: close it, open it again on the next query.
+                self.port = None;
+                Reply::Error
             }
-            // The port failed: drop it, reopen on the next query.
-            Ok((_, Err(()))) | Err(_) => Reply::Error,
         }
     }
 }

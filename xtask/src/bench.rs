@@ -525,3 +525,185 @@ pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// How long the driver benchmark watches each driver, after start-up.
+const DRIVER_MEASURE: Duration = Duration::from_secs(30);
+/// Start-up left out of the driver measurement.
+const DRIVER_SETTLE: Duration = Duration::from_secs(6);
+
+/// CPU time of a process's threads in nanoseconds (`/proc/<pid>/task/*/schedstat`).
+fn cpu_ns(pid: u32) -> u64 {
+    threads(pid)
+        .iter()
+        .filter_map(|t| std::fs::read_to_string(format!("/proc/{pid}/task/{t}/schedstat")).ok())
+        .filter_map(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// Context switches of a process's threads (each one a wake-up of a sleeping thread).
+fn switches(pid: u32) -> u64 {
+    threads(pid)
+        .iter()
+        .filter_map(|t| std::fs::read_to_string(format!("/proc/{pid}/task/{t}/status")).ok())
+        .map(|s| {
+            s.lines()
+                .filter(|l| l.contains("ctxt_switches"))
+                .filter_map(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+fn threads(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `cargo xtask bench driver`: our nutdrv_qx and Debian's, each against its own fake
+/// Megatec unit on a pseudo-terminal (same transcript), at the same time: CPU per poll,
+/// wake-ups per second, RSS.
+pub fn drivers(root: &Path) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "nut-bins",
+            "--bin",
+            "nutdrv_qx",
+            "--bin",
+            "nut-fake-ups",
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("release build failed".into());
+    }
+    let nut_qx = PathBuf::from("/lib/nut/nutdrv_qx");
+    if !nut_qx.exists() {
+        return Err("NUT's nutdrv_qx is not installed (run ci/install-peers.sh as root)".into());
+    }
+    let release = root.join("target/release");
+    let fixture = root.join("hw-fixtures/qx/fideltronik-inigo-viper-1200.txt");
+    struct Run {
+        name: &'static str,
+        fake: Child,
+        driver: Child,
+        queries: Arc<AtomicU64>,
+    }
+    impl Drop for Run {
+        fn drop(&mut self) {
+            for child in [&mut self.driver, &mut self.fake] {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    let mut runs = Vec::new();
+    for (name, program, extra) in [
+        ("ours", release.join("nutdrv_qx"), vec!["-F"]),
+        ("NUT 2.8.0", nut_qx, vec!["-F", "-u", "root"]),
+    ] {
+        let dir = root
+            .join("target/bench-driver")
+            .join(name.replace(' ', "-"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("state")).map_err(|e| e.to_string())?;
+        let mut fake = Command::new(release.join("nut-fake-ups"))
+            .arg(&fixture)
+            .arg("-v")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut path = String::new();
+        {
+            use std::io::BufRead;
+            let out = fake.stdout.take().ok_or("no stdout")?;
+            std::io::BufReader::new(out)
+                .read_line(&mut path)
+                .map_err(|e| e.to_string())?;
+        }
+        let queries = Arc::new(AtomicU64::new(0));
+        {
+            let queries = queries.clone();
+            let err = fake.stderr.take().ok_or("no stderr")?;
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for _ in std::io::BufReader::new(err).lines() {
+                    queries.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        std::fs::write(
+            dir.join("ups.conf"),
+            format!(
+                "[bench]\n\tdriver = nutdrv_qx\n\tport = {}\n\tprotocol = megatec\n",
+                path.trim()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let driver = Command::new(&program)
+            .args(["-a", "bench"])
+            .args(&extra)
+            .env("NUT_CONFPATH", &dir)
+            .env("NUT_STATEPATH", dir.join("state"))
+            .env("NUT_ALTPIDPATH", dir.join("state"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", program.display()))?;
+        runs.push(Run {
+            name,
+            fake,
+            driver,
+            queries,
+        });
+    }
+    std::thread::sleep(DRIVER_SETTLE);
+    let before: Vec<(u64, u64, u64)> = runs
+        .iter()
+        .map(|r| {
+            let pid = r.driver.id();
+            (
+                cpu_ns(pid),
+                switches(pid),
+                r.queries.load(Ordering::Relaxed),
+            )
+        })
+        .collect();
+    eprintln!(
+        "bench: watching both drivers for {}s",
+        DRIVER_MEASURE.as_secs()
+    );
+    std::thread::sleep(DRIVER_MEASURE);
+    println!("| nutdrv_qx idle (megatec, pollinterval 2 s) | CPU per poll | wake-ups/s | RSS | queries |");
+    println!("|---|---:|---:|---:|---:|");
+    for (run, (cpu0, sw0, q0)) in runs.iter().zip(before) {
+        let pid = run.driver.id();
+        let polls = run.queries.load(Ordering::Relaxed) - q0;
+        let cpu_us = (cpu_ns(pid) - cpu0) as f64 / 1000.0;
+        let wakeups = (switches(pid) - sw0) as f64 / DRIVER_MEASURE.as_secs_f64();
+        println!(
+            "| {} | {:.0} µs | {wakeups:.1} | {} kB | {polls} |",
+            run.name,
+            cpu_us / polls.max(1) as f64,
+            rss_kb(pid, "VmRSS:"),
+        );
+    }
+    Ok(())
+}

@@ -123,13 +123,17 @@ fn fuzz(seconds: u64) -> Result<(), String> {
 /// The benchmark's load generator must not be the bottleneck: an unoptimized build
 /// spends several times the CPU per request of an optimized one, and that CPU is taken
 /// from the servers under test. So `cargo xtask bench` re-runs itself in release.
-fn bench(quick: bool) -> Result<(), String> {
+fn bench(what: Option<String>) -> Result<(), String> {
     if !cfg!(debug_assertions) {
-        return bench::run(&root(), quick);
+        return match what.as_deref() {
+            Some("driver") => bench::drivers(&root()),
+            Some("--quick") => bench::run(&root(), true),
+            _ => bench::run(&root(), false),
+        };
     }
     let mut args = vec!["run", "--release", "--package", "xtask", "--", "bench"];
-    if quick {
-        args.push("--quick");
+    if let Some(what) = &what {
+        args.push(what);
     }
     let status =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -195,7 +199,7 @@ fn main() -> ExitCode {
     let result = match args.next().as_deref() {
         Some("test") => test(),
         Some("sim") => sim(args.next()),
-        Some("bench") => bench(args.next().as_deref() == Some("--quick")),
+        Some("bench") => bench(args.next()),
         Some("fuzz") => fuzz(args.next().and_then(|s| s.parse().ok()).unwrap_or(60)),
         Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
         Some("mutants") => mutants(),
