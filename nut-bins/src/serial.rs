@@ -112,9 +112,9 @@ async fn transact_on(port: &AsyncFd<serialport::TTYPort>, query: &[u8]) -> io::R
             }
         }
     };
-    match tokio::time::timeout(Duration::from_secs(SER_WAIT_SEC), read).await {
-        Ok(Err(e)) => return Err(e),
-        Ok(Ok(())) | Err(_) => {}
+    // A timeout keeps what came so far (NUT's read returns whatever arrived).
+    if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(SER_WAIT_SEC), read).await {
+        return Err(e);
     }
     if let Some(end) = answer.iter().position(|&b| b == b'\r') {
         answer.truncate(end + 1);
