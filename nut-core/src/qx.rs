@@ -422,6 +422,24 @@ impl QxOptions {
                 });
             }
         }
+        // NUT refuses these at start-up ("Shutdown delay '900' out of range"); the
+        // ranges are the blazer items' (nutdrv_qx_blazer-common.c).
+        for (key, what, (lo, hi)) in [
+            ("ondelay", "Start", (0, 599_940)),
+            ("offdelay", "Shutdown", (12, 600)),
+        ] {
+            if let Some(v) = value(key) {
+                let numeric = v
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || c == b' ' || c == b'.');
+                let n = strtol(&v);
+                if v.is_empty() || !numeric || n < lo || n > hi {
+                    return Err(format!(
+                        "{key} = {v}: {what} delay '{v}' out of range ({lo}..{hi} seconds)"
+                    ));
+                }
+            }
+        }
         if let Some(v) = value("pollfreq") {
             out.pollfreq = Some(strtol(&v));
         }
@@ -2021,6 +2039,11 @@ mod tests {
             .unwrap_err()
             .contains("not implemented"));
         assert!(QxOptions::from_options(&opts("idleload", "0")).is_err());
+        assert!(QxOptions::from_options(&opts("offdelay", "900"))
+            .unwrap_err()
+            .contains("Shutdown delay '900' out of range"));
+        assert!(QxOptions::from_options(&opts("ondelay", "soon")).is_err());
+        assert!(QxOptions::from_options(&opts("offdelay", "12")).is_ok());
         assert!(QxOptions::from_options(&opts("protocol", "MEGATEC")).is_ok());
     }
 

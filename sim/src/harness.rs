@@ -8,7 +8,7 @@
 //! `DummyConfig` or `UpsmonCore` here; checked by the tidy test): what runs is what the
 //! files on the simulated host say, as on a real one.
 
-use crate::scenario::{DriverKind, FaultAction, HostSpec, Scenario, UpsSpec};
+use crate::scenario::{DriverKind, FaultAction, HostSpec, PollPhases, Scenario, UpsSpec};
 use crate::world::{
     HostState, SharedWorld, SimFileSource, SimNet, SimQxPort, SimSys, World, WorldEvent,
 };
@@ -272,6 +272,40 @@ pub fn preflight(scenario: &Scenario) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// upsmon's start offset on `host`, in ms: `start_s` if given, else a phase drawn from
+/// the seed below the host's POLLFREQ (`poll_phases: seeded`), else 0. Whole ticks, so
+/// runs stay deterministic.
+pub fn poll_phase_ms(scenario: &Scenario, host: &HostSpec) -> u64 {
+    if let Some(start) = host.start_s {
+        return (start * 1000.0) as u64;
+    }
+    if scenario.poll_phases != PollPhases::Seeded {
+        return 0;
+    }
+    let pollfreq_s = host
+        .upsmon
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("POLLFREQ"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_POLLFREQ_S)
+        .max(1);
+    // splitmix64 of the seed and the host's name: stable across runs and platforms.
+    let mut x = host
+        .name
+        .bytes()
+        .fold(scenario.seed ^ 0x9e37_79b9_7f4a_7c15, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    let tick = scenario.tick_ms.max(1);
+    (x % (pollfreq_s * 1000)) / tick * tick
+}
+
+/// upsmon's POLLFREQ default, in seconds (NUT's).
+const DEFAULT_POLLFREQ_S: u64 = 5;
 
 fn driver_args(ups: &str) -> nut_bins::driver::DriverArgs {
     nut_bins::driver::DriverArgs {
@@ -685,6 +719,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             .map(|u| (u.name.clone(), u.driver))
             .collect();
         let (world, seed, name) = (world.clone(), scenario.seed, host.name.clone());
+        let phase = Duration::from_millis(poll_phase_ms(scenario, host));
         sim.host(host.name.as_str(), move || {
             let mut set = tokio::task::JoinSet::new();
             for (ups, kind) in &drivers {
@@ -729,8 +764,21 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             }
             let sys = SimSys::new(&name, "upsmon", world.clone());
             let (run, slot) = receivers["upsmon"].clone();
+            // The poll phase: upsmon's first start after the host (re)starts waits for it.
+            let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
             set.spawn(supervise(run, slot, sys.clone(), move |signals| {
-                nut_bins::upsmon::process(SimNet, sys.clone(), nut_env(), signals)
+                let wait = if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                    phase
+                } else {
+                    Duration::ZERO
+                };
+                let sys = sys.clone();
+                async move {
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    nut_bins::upsmon::process(SimNet, sys, nut_env(), signals).await
+                }
             }));
             async move {
                 while set.join_next().await.is_some() {}

@@ -46,6 +46,11 @@ pub struct Scenario {
     /// CERTPATH).
     #[serde(default)]
     pub tls: bool,
+    /// `seeded`: each host's upsmon starts at a phase drawn from the seed (within its
+    /// POLLFREQ), as real hosts poll at unrelated instants; `aligned` (default): all at
+    /// 0, unless a host gives `start_s`.
+    #[serde(default)]
+    pub poll_phases: PollPhases,
     /// Timed faults.
     #[serde(default)]
     pub faults: Vec<Fault>,
@@ -116,6 +121,17 @@ pub struct UpsSpec {
     /// its Q1/F/I answers and sends it its shutdown commands).
     #[serde(default)]
     pub driver: DriverKind,
+}
+
+/// How upsmon's poll phases are chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PollPhases {
+    /// Every upsmon starts at 0.
+    #[default]
+    Aligned,
+    /// Drawn from the scenario's seed.
+    Seeded,
 }
 
 /// Which driver reads a simulated UPS.
@@ -273,6 +289,11 @@ pub struct HostSpec {
     /// upsmon shut down; any other text is only recorded.
     #[serde(default)]
     pub cmdscript: BTreeMap<String, String>,
+    /// upsmon starts this long after the simulation does (its poll phase). Without it,
+    /// a scenario with `poll_phases: seeded` draws one from the seed below the host's
+    /// POLLFREQ; otherwise every upsmon starts at 0 and polls in step with the others.
+    #[serde(default)]
+    pub start_s: Option<f64>,
 }
 
 fn default_shutdown_s() -> f64 {
@@ -435,6 +456,16 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<(), String> {
+        for host in &self.hosts {
+            if let Some(start) = host.start_s {
+                if !start.is_finite() || start < 0.0 || start > self.duration_s {
+                    return Err(format!(
+                        "host {}: start_s {start} must be between 0 and duration_s ({})",
+                        host.name, self.duration_s
+                    ));
+                }
+            }
+        }
         let primaries = self
             .hosts
             .iter()

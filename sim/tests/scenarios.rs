@@ -98,6 +98,18 @@ fn a_scenario_with_a_typo_is_rejected_with_its_location() {
             "name: x\nduration_s: 10\nups: {name: u, battery: {runtime_s: 0}}\nhosts: [{name: a, role: primary}]\n",
             "battery needs runtime_s > 0",
         ),
+        (
+            "name: x\nduration_s: 10\nups: {name: u}\nhosts: [{name: a, role: primary, start_s: -1}]\n",
+            "host a: start_s -1 must be between 0 and duration_s",
+        ),
+        (
+            "name: x\nduration_s: 10\nups: {name: u, driver: apcsmart}\nhosts: [{name: a, role: primary}]\n",
+            "unknown variant `apcsmart`",
+        ),
+        (
+            "name: x\nduration_s: 10\npoll_phases: random\nups: {name: u}\nhosts: [{name: a, role: primary}]\n",
+            "unknown variant `random`",
+        ),
     ] {
         let err = sim::scenario::Scenario::from_yaml(yaml).unwrap_err();
         assert!(err.contains(wanted), "{yaml}: {err}");
@@ -115,6 +127,19 @@ fn nut_settings_nut_would_reject_fail_before_the_run_naming_host_and_file() {
     assert!(err.contains("host nas"), "{err}");
     assert!(err.contains("/etc/nut/upsmon.conf:"), "{err}");
     assert!(err.contains("HOSTSYNC"), "{err}");
+}
+
+#[test]
+fn a_nutdrv_qx_ups_is_checked_through_the_drivers_own_wiring() {
+    // delay_shutdown_s becomes nutdrv_qx's offdelay, which NUT bounds to 12..600 s.
+    let err = sim::scenario::Scenario::from_yaml(
+        "name: x\nduration_s: 10\nups: {name: u, driver: nutdrv_qx, delay_shutdown_s: 900}\n\
+         hosts: [{name: nas, role: primary}]\n",
+    )
+    .and_then(|s| sim::harness::run(&s).map(|_| ()))
+    .unwrap_err();
+    assert!(err.contains("host nas"), "{err}");
+    assert!(err.contains("Shutdown delay '900' out of range"), "{err}");
 }
 
 #[test]
