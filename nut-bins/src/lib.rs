@@ -10,6 +10,7 @@ pub mod client;
 pub mod confload;
 pub mod driver;
 pub mod fakeups;
+pub mod http;
 pub mod lines;
 pub mod privsep;
 pub mod qx;

@@ -49,6 +49,9 @@ pub struct UpsdRuntime {
     /// STARTTLS, when CERTFILE is configured (the core must then be built with
     /// `tls_configured`).
     pub tls: Option<TlsAcceptor>,
+    /// `host:port` for Prometheus scrapes (`--metrics`; off when `None`). A command-line
+    /// flag, not a upsd.conf directive, so upsd.conf stays readable by NUT's upsd.
+    pub metrics: Option<String>,
 }
 
 /// What a client's task must do after the actions of one of its lines.
@@ -134,6 +137,7 @@ pub async fn serve<N: Net, S: Sys>(
         core,
         maxconn,
         tls,
+        metrics,
     } = runtime;
     let shared = Arc::new(Shared {
         core: Mutex::new(core),
@@ -165,6 +169,24 @@ pub async fn serve<N: Net, S: Sys>(
             io::ErrorKind::AddrNotAvailable,
             "no listening interface available",
         ));
+    }
+    if let Some(addr) = &metrics {
+        match net.bind(addr).await {
+            Ok(listener) => {
+                shared
+                    .sys
+                    .event(Event::MetricsListening { addr: addr.clone() });
+                let shared = shared.clone();
+                tasks.spawn(crate::http::serve::<N, _, _>(listener, move |target| {
+                    let response = metrics_response(&shared.core(), &target);
+                    async move { response }
+                }));
+            }
+            Err(e) => shared.sys.event(Event::NotListening {
+                addr: addr.clone(),
+                error: e.to_string(),
+            }),
+        }
     }
     // Listening: the binary may now drop privileges, write its PID file and tell its
     // parent or systemd.
@@ -207,6 +229,29 @@ pub async fn serve<N: Net, S: Sys>(
                 while tasks.try_join_next().is_some() {}
             }
         }
+    }
+}
+
+/// Paths answered on the metrics address: ours, and nut_exporter's scrape path so a
+/// scrape config written for nut_exporter works unchanged (its `?ups=` selects one UPS).
+pub const METRICS_PATHS: [&str; 2] = ["/metrics", "/ups_metrics"];
+
+/// The reply to a scrape of `target`, rendered from the core under its lock (a few
+/// tens of microseconds: upsd's clients are not held up).
+pub fn metrics_response(core: &UpsdCore, target: &str) -> crate::http::Response {
+    let (path, query) = crate::http::split_target(target);
+    if !METRICS_PATHS.contains(&path.as_str()) {
+        return crate::http::Response::not_found();
+    }
+    let (mut upses, server) = core.metrics();
+    if let Some((_, wanted)) = query.iter().find(|(k, _)| k == "ups") {
+        upses.retain(|u| u.name.eq_ignore_ascii_case(wanted));
+    }
+    let selection = nut_core::metrics::Selection::all();
+    crate::http::Response {
+        status: "200 OK",
+        content_type: nut_core::metrics::CONTENT_TYPE,
+        body: nut_core::metrics::render(&upses, Some(&server), &selection, core.descriptions()),
     }
 }
 
@@ -433,6 +478,7 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv, seed: u64) -> Result<UpsdWiring, Stri
             core,
             maxconn: upsd_conf.maxconn.unwrap_or(DEFAULT_MAXCONN),
             tls,
+            metrics: None,
         },
     })
 }

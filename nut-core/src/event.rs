@@ -59,6 +59,11 @@ pub enum Event {
         /// `host:port`.
         addr: String,
     },
+    /// upsd serves Prometheus scrapes on an address.
+    MetricsListening {
+        /// `host:port`.
+        addr: String,
+    },
     /// upsd could not listen on an address.
     NotListening {
         /// `host:port`.
@@ -341,6 +346,7 @@ impl Event {
             Event::MaxConnReached { .. } => Level::Warning,
             Event::TlsHandshakeFailed { .. } => Level::Err,
             Event::DriverListening { .. } => Level::Debug,
+            Event::MetricsListening { .. } => Level::Info,
             Event::DeviceCommand { .. } => Level::Info,
             Event::DeviceLost { .. } => Level::Warning,
             Event::DeviceBack { .. } => Level::Notice,
@@ -400,6 +406,7 @@ impl Event {
             Event::MaxConnReached { .. } => "maxconn_reached",
             Event::TlsHandshakeFailed { .. } => "tls_handshake_failed",
             Event::DriverListening { .. } => "driver_listening",
+            Event::MetricsListening { .. } => "metrics_listening",
             Event::DeviceCommand { .. } => "device_command",
             Event::DeviceLost { .. } => "device_lost",
             Event::DeviceBack { .. } => "device_back",
@@ -494,6 +501,7 @@ impl Event {
                 vec![("maxconn", maxconn.to_string()), ("addr", s(addr))]
             }
             Event::DriverListening { socket } => vec![("socket", s(socket))],
+            Event::MetricsListening { addr } => vec![("addr", s(addr))],
             Event::DeviceCommand { ups, cmd, arg } => {
                 let mut f = vec![("ups", s(ups)), ("cmd", s(cmd))];
                 if let Some(arg) = arg {
@@ -609,6 +617,7 @@ impl fmt::Display for Event {
                 write!(f, "SSL handshake with {addr} failed: {error}")
             }
             Event::DriverListening { socket } => write!(f, "listening on driver socket {socket}"),
+            Event::MetricsListening { addr } => write!(f, "serving metrics on {addr}"),
             Event::DeviceCommand { ups, cmd, arg } => match arg {
                 Some(arg) => write!(f, "UPS [{ups}]: instant command {cmd} {arg}"),
                 None => write!(f, "UPS [{ups}]: instant command {cmd}"),

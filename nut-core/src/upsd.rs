@@ -388,6 +388,48 @@ impl UpsdCore {
         self.upses.get(ups).is_some_and(|u| u.connected)
     }
 
+    /// What `/metrics` shows: every configured UPS with its variables as clients see
+    /// them (FSD latch applied), staleness and driver link; the client count.
+    pub fn metrics(&self) -> (Vec<crate::metrics::UpsSample>, crate::metrics::ServerSample) {
+        let upses = self
+            .list_order
+            .iter()
+            .filter_map(|&i| {
+                let ups = self.upses.get(i)?;
+                ups.def.as_ref()?;
+                let vars = ups
+                    .tree
+                    .vars()
+                    .map(|v| {
+                        let value = if v.name.eq_ignore_ascii_case("ups.status") {
+                            self.status_value(i, &v.value)
+                        } else {
+                            v.value.clone()
+                        };
+                        (v.name.clone(), value)
+                    })
+                    .collect();
+                Some(crate::metrics::UpsSample {
+                    name: ups.name().to_string(),
+                    vars,
+                    stale: Some(ups.stale),
+                    driver_connected: Some(ups.connected),
+                })
+            })
+            .collect();
+        (
+            upses,
+            crate::metrics::ServerSample {
+                clients: self.clients.len(),
+            },
+        )
+    }
+
+    /// The variable and command descriptions upsd serves (GET DESC).
+    pub fn descriptions(&self) -> &Descriptions {
+        &self.descriptions
+    }
+
     /// Number of connected clients.
     pub fn client_count(&self) -> usize {
         self.clients.len()

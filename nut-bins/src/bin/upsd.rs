@@ -45,6 +45,10 @@ struct Args {
     /// Parse the configuration, print every problem as file:line, exit 1 on errors.
     #[arg(long = "check-config")]
     check_config: bool,
+    /// Serve Prometheus metrics (nut_exporter's names, `/metrics` and `/ups_metrics`)
+    /// on this host:port, e.g. 127.0.0.1:9199. Off by default.
+    #[arg(long = "metrics", value_name = "HOST:PORT")]
+    metrics: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -106,6 +110,13 @@ fn main() -> ExitCode {
             .runtime
             .listen
             .retain(|addr| addr.starts_with('[') == keep_v6);
+    }
+    if let Some(addr) = &args.metrics {
+        if addr.parse::<std::net::SocketAddr>().is_err() {
+            eprintln!("Fatal error: --metrics {addr}: expected HOST:PORT with an IP address (e.g. 127.0.0.1:9199 or [::1]:9199)");
+            return ExitCode::FAILURE;
+        }
+        wiring.runtime.metrics = Some(addr.clone());
     }
     let user = match args.user.as_deref().map(service::lookup_user).transpose() {
         Ok(user) => user,

@@ -7,6 +7,7 @@ mod ddl_differential;
 mod hostile;
 mod interop;
 mod lab;
+mod metrics;
 mod nut_upsmon;
 mod python_clients;
 mod qx;
