@@ -15,6 +15,7 @@ pub mod lines;
 pub mod privsep;
 pub mod qx;
 pub mod real;
+pub mod relay;
 pub mod seam;
 pub mod serial;
 pub mod service;

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod notify;
 pub mod proto;
 pub mod qx;
+pub mod relay;
 pub mod session;
 pub mod sock;
 pub mod state;

@@ -8,6 +8,7 @@ mod hostile;
 mod interop;
 mod lab;
 mod metrics;
+mod notify;
 mod nut_upsmon;
 mod python_clients;
 mod qx;
