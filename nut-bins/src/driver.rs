@@ -59,19 +59,11 @@ pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
     mut source: D,
     ready: Ready,
 ) -> io::Result<()> {
-    let socket_name = format!("dummy-ups-{}", config.ups);
-    let listener = net.bind_local(&socket_name).await?;
-    sys.event(Event::DriverListening {
-        socket: socket_name.clone(),
-    });
-    if let Some(ready) = ready {
-        ready();
-    }
-    let (input_tx, mut input_rx) = mpsc::channel::<Input>(1024);
     // Tasks live in a JoinSet owned by this future: stopping the driver (dropping the
     // future) stops every connection too, as a process exit would.
     let mut tasks = JoinSet::new();
-    tasks.spawn(accept_loop::<N>(listener, input_tx));
+    let socket_name = format!("dummy-ups-{}", config.ups);
+    let mut input_rx = open_socket(&net, &sys, &socket_name, ready, &mut tasks).await?;
 
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
@@ -124,6 +116,31 @@ pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
         }
     }
 }
+
+/// Binds a driver's socket (`name` in the state path), reports it, calls `ready` and
+/// starts accepting upsd's connections; lines arrive on the returned channel. The
+/// accept task lives in `tasks` (dropped with the driver, as a process exit would).
+pub(crate) async fn open_socket<N: Net, S: Sys>(
+    net: &N,
+    sys: &S,
+    name: &str,
+    ready: Ready,
+    tasks: &mut JoinSet<()>,
+) -> io::Result<mpsc::Receiver<Input>> {
+    let listener = net.bind_local(name).await?;
+    sys.event(Event::DriverListening {
+        socket: name.to_string(),
+    });
+    if let Some(ready) = ready {
+        ready();
+    }
+    let (input_tx, input_rx) = mpsc::channel::<Input>(DRIVER_INPUT_QUEUE);
+    tasks.spawn(accept_loop::<N>(listener, input_tx));
+    Ok(input_rx)
+}
+
+/// Lines from upsd connections queued for a driver's loop.
+pub const DRIVER_INPUT_QUEUE: usize = 1024;
 
 pub(crate) fn send_lines(tx: &mpsc::Sender<String>, lines: &[DriverLine]) -> bool {
     if lines.is_empty() {
@@ -515,4 +532,76 @@ pub fn kill_power<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<St
         arg: None,
     });
     Ok(cmd)
+}
+
+/// The command line every driver shares (NUT's `drivers/main.c`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DriverCli {
+    /// UPS section of ups.conf to drive.
+    #[arg(short = 'a')]
+    pub ups: Option<String>,
+    /// Standalone: run without ups.conf under this name (give -x port=...).
+    #[arg(short = 's')]
+    pub standalone: Option<String>,
+    /// Extra driver option key=value or flag (repeatable).
+    #[arg(short = 'x')]
+    pub extra: Vec<String>,
+    /// Kill power: tell the UPS to cut the load (shutdown.return) and exit.
+    #[arg(short = 'k')]
+    pub kill: bool,
+    /// Send a command to the running driver: exit or reload.
+    #[arg(short = 'c')]
+    pub command: Option<String>,
+    /// PID to signal with -c instead of the PID file.
+    #[arg(short = 'P')]
+    pub pid: Option<u32>,
+    /// Debug (repeatable); implies foreground.
+    #[arg(short = 'D', action = clap::ArgAction::Count)]
+    pub debug: u8,
+    /// Stay in the foreground.
+    #[arg(short = 'F', action = clap::ArgAction::Count)]
+    pub foreground: u8,
+    /// Go to the background (the default without -F and -D).
+    #[arg(short = 'B')]
+    pub background: bool,
+    /// Run as this user (accepted; privileges are not changed yet).
+    #[arg(short = 'u')]
+    pub user: Option<String>,
+    /// Read ups.conf and this UPS's section, print every problem, exit 1 on errors.
+    #[arg(long = "check-config")]
+    pub check_config: bool,
+}
+
+impl DriverCli {
+    /// What the wiring needs from the command line.
+    pub fn driver_args(&self) -> DriverArgs {
+        DriverArgs {
+            ups: self.ups.clone(),
+            standalone: self.standalone.clone(),
+            extra: self.extra.clone(),
+        }
+    }
+
+    /// `-F` or `-D` given: stay in the foreground.
+    pub fn foreground(&self) -> bool {
+        self.foreground > 0 || self.debug > 0
+    }
+
+    /// `-c exit|reload`: signals the running instance named in `pidfile` (or `-P`).
+    pub fn signal_running(
+        &self,
+        command: &str,
+        pidfile: &std::path::Path,
+        program: &str,
+    ) -> std::process::ExitCode {
+        let signal = match command {
+            "exit" | "stop" => "TERM",
+            "reload" | "reload-or-error" => "HUP",
+            other => {
+                eprintln!("Error: unknown command '{other}' (use exit or reload)");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        crate::confload::signal_exit(self.pid, pidfile, signal, program)
+    }
 }

@@ -2,7 +2,7 @@
 //! logic lives in `nut_core::qx`; this module only moves bytes and runs its jobs.
 
 use crate::driver::{
-    accept_loop, broadcast, pollinterval, section_options, send_lines, DriverArgs, Input, Ready,
+    broadcast, open_socket, pollinterval, section_options, send_lines, DriverArgs, Input, Ready,
 };
 use crate::seam::{Net, Sys};
 use crate::wiring::{NutEnv, Signal};
@@ -252,17 +252,9 @@ pub async fn run_qx<N: Net, S: Sys, P: QxPort>(
     );
     state.set("driver.parameter.synchronous", "auto");
 
-    let socket_name = format!("{DRIVER_NAME}-{}", wiring.ups);
-    let listener = net.bind_local(&socket_name).await?;
-    sys.event(Event::DriverListening {
-        socket: socket_name.clone(),
-    });
-    if let Some(ready) = ready {
-        ready();
-    }
-    let (input_tx, mut input_rx) = mpsc::channel::<Input>(1024);
     let mut tasks = JoinSet::new();
-    tasks.spawn(accept_loop::<N>(listener, input_tx));
+    let socket_name = format!("{DRIVER_NAME}-{}", wiring.ups);
+    let mut input_rx = open_socket(&net, &sys, &socket_name, ready, &mut tasks).await?;
     let mut clients: BTreeMap<u64, mpsc::Sender<String>> = BTreeMap::new();
     let period = Duration::from_secs(wiring.pollinterval_s.max(1));
     let mut next_poll = tokio::time::Instant::now() + period;

@@ -7,8 +7,7 @@
 //! running instance; `-k` tells the device to cut the load and exits.
 
 use clap::Parser;
-use nut_bins::confload::signal_exit;
-use nut_bins::driver::{kill_power, run_wired, wire, DriverArgs};
+use nut_bins::driver::{kill_power, run_wired, wire, DriverCli};
 use nut_bins::real::{
     background, is_background_child, ready_actions, runtime, signals, FileSource, RealSys, TokioNet,
 };
@@ -22,53 +21,18 @@ use std::process::ExitCode;
     version
 )]
 struct Args {
-    /// UPS section of ups.conf to drive.
-    #[arg(short = 'a')]
-    ups: Option<String>,
-    /// Standalone: run without ups.conf under this name (give -x port=...).
-    #[arg(short = 's')]
-    standalone: Option<String>,
-    /// Extra driver option key=value (repeatable).
-    #[arg(short = 'x')]
-    extra: Vec<String>,
-    /// Kill power: tell the UPS to cut the load (shutdown.return) and exit.
-    #[arg(short = 'k')]
-    kill: bool,
-    /// Send a command to the running driver: exit or reload.
-    #[arg(short = 'c')]
-    command: Option<String>,
-    /// PID to signal with -c instead of the PID file.
-    #[arg(short = 'P')]
-    pid: Option<u32>,
-    /// Debug (repeatable); implies foreground.
-    #[arg(short = 'D', action = clap::ArgAction::Count)]
-    debug: u8,
-    /// Stay in the foreground.
-    #[arg(short = 'F', action = clap::ArgAction::Count)]
-    foreground: u8,
-    /// Go to the background (the default without -F and -D).
-    #[arg(short = 'B')]
-    background: bool,
-    /// Run as this user (accepted; privileges are not changed yet).
-    #[arg(short = 'u')]
-    user: Option<String>,
+    #[command(flatten)]
+    cli: DriverCli,
     /// Chroot directory (accepted; not supported yet: refused).
     #[arg(short = 'r')]
     chroot: Option<String>,
-    /// Read ups.conf and this UPS's section, print every problem, exit 1 on errors.
-    #[arg(long = "check-config")]
-    check_config: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let env = nut_bins::real::nut_env();
-    let sys = RealSys::new("dummy-ups", args.debug > 0);
-    let driver_args = DriverArgs {
-        ups: args.ups.clone(),
-        standalone: args.standalone.clone(),
-        extra: args.extra.clone(),
-    };
+    let sys = RealSys::new("dummy-ups", args.cli.debug > 0);
+    let driver_args = args.cli.driver_args();
     if args.chroot.is_some() {
         eprintln!("Fatal error: -r (chroot) is not supported by this implementation");
         return ExitCode::FAILURE;
@@ -81,7 +45,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if args.check_config {
+    if args.cli.check_config {
         println!("dummy-ups: UPS [{}]: configuration OK", wiring.config.ups);
         return ExitCode::SUCCESS;
     }
@@ -89,18 +53,10 @@ fn main() -> ExitCode {
         &wiring.statepath,
         &format!("dummy-ups-{}.pid", wiring.config.ups),
     ));
-    if let Some(command) = &args.command {
-        let signal = match command.as_str() {
-            "exit" | "stop" => "TERM",
-            "reload" | "reload-or-error" => "HUP",
-            other => {
-                eprintln!("Error: unknown command '{other}' (use exit or reload)");
-                return ExitCode::FAILURE;
-            }
-        };
-        return signal_exit(args.pid, &pidfile, signal, "dummy-ups");
+    if let Some(command) = &args.cli.command {
+        return args.cli.signal_running(command, &pidfile, "dummy-ups");
     }
-    if args.kill {
+    if args.cli.kill {
         return match kill_power(&sys, &env, &driver_args) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => {
@@ -109,7 +65,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let foreground = args.foreground > 0 || args.debug > 0;
+    let foreground = args.cli.foreground();
     if !foreground && !is_background_child() {
         return background();
     }

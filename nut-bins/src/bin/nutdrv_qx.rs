@@ -6,8 +6,7 @@
 //! `-c exit|reload`. Goes to the background once its socket serves, unless `-F`/`-D`.
 
 use clap::Parser;
-use nut_bins::confload::signal_exit;
-use nut_bins::driver::DriverArgs;
+use nut_bins::driver::DriverCli;
 use nut_bins::qx::{dump, kill_power, run_qx, wire, DRIVER_NAME};
 use nut_bins::real::{
     background, is_background_child, ready_actions, runtime, signals, RealSys, TokioNet,
@@ -23,53 +22,18 @@ use std::process::ExitCode;
     version
 )]
 struct Args {
-    /// UPS section of ups.conf to drive.
-    #[arg(short = 'a')]
-    ups: Option<String>,
-    /// Standalone: run without ups.conf under this name (give -x port=...).
-    #[arg(short = 's')]
-    standalone: Option<String>,
-    /// Extra driver option key=value or flag (repeatable).
-    #[arg(short = 'x')]
-    extra: Vec<String>,
-    /// Kill power: tell the UPS to cut the load (shutdown.return) and exit.
-    #[arg(short = 'k')]
-    kill: bool,
+    #[command(flatten)]
+    cli: DriverCli,
     /// Print the variables after this many update loops and exit (NUT's -d).
     #[arg(short = 'd')]
     dump: Option<u32>,
-    /// Send a command to the running driver: exit or reload.
-    #[arg(short = 'c')]
-    command: Option<String>,
-    /// PID to signal with -c instead of the PID file.
-    #[arg(short = 'P')]
-    pid: Option<u32>,
-    /// Debug (repeatable); implies foreground.
-    #[arg(short = 'D', action = clap::ArgAction::Count)]
-    debug: u8,
-    /// Stay in the foreground.
-    #[arg(short = 'F', action = clap::ArgAction::Count)]
-    foreground: u8,
-    /// Go to the background (the default without -F and -D).
-    #[arg(short = 'B')]
-    background: bool,
-    /// Run as this user (accepted; privileges are not changed yet).
-    #[arg(short = 'u')]
-    user: Option<String>,
-    /// Read ups.conf and this UPS's section, print every problem, exit 1 on errors.
-    #[arg(long = "check-config")]
-    check_config: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let env = nut_bins::real::nut_env();
-    let sys = RealSys::new(DRIVER_NAME, args.debug > 0 || args.dump.is_some());
-    let driver_args = DriverArgs {
-        ups: args.ups.clone(),
-        standalone: args.standalone.clone(),
-        extra: args.extra.clone(),
-    };
+    let sys = RealSys::new(DRIVER_NAME, args.cli.debug > 0 || args.dump.is_some());
+    let driver_args = args.cli.driver_args();
     let wiring = match wire(&sys, &env, &driver_args) {
         Ok(wiring) => wiring,
         Err(e) => {
@@ -78,7 +42,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if args.check_config {
+    if args.cli.check_config {
         println!("{DRIVER_NAME}: UPS [{}]: configuration OK", wiring.ups);
         return ExitCode::SUCCESS;
     }
@@ -86,20 +50,12 @@ fn main() -> ExitCode {
         &wiring.statepath,
         &format!("{DRIVER_NAME}-{}.pid", wiring.ups),
     ));
-    if let Some(command) = &args.command {
-        let signal = match command.as_str() {
-            "exit" | "stop" => "TERM",
-            "reload" | "reload-or-error" => "HUP",
-            other => {
-                eprintln!("Error: unknown command '{other}' (use exit or reload)");
-                return ExitCode::FAILURE;
-            }
-        };
-        return signal_exit(args.pid, &pidfile, signal, DRIVER_NAME);
+    if let Some(command) = &args.cli.command {
+        return args.cli.signal_running(command, &pidfile, DRIVER_NAME);
     }
     let (path, cablepower) = (wiring.port.clone(), wiring.cablepower);
     let open = move || SerialQx::open(&path, cablepower);
-    if args.kill || args.dump.is_some() {
+    if args.cli.kill || args.dump.is_some() {
         let result = runtime().map_err(|e| e.to_string()).and_then(|rt| {
             rt.block_on(async {
                 let mut port = open().map_err(|e| e.to_string())?;
@@ -124,7 +80,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let foreground = args.foreground > 0 || args.debug > 0;
+    let foreground = args.cli.foreground();
     if !foreground && !is_background_child() {
         return background();
     }
