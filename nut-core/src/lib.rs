@@ -12,6 +12,7 @@ pub mod config;
 pub mod desc;
 pub mod dummy;
 pub mod event;
+pub mod hid;
 pub mod metrics;
 pub mod notify;
 pub mod proto;

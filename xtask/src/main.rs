@@ -77,6 +77,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "dummy_timeline",
     "session",
     "qx_replies",
+    "hid_descriptor",
 ];
 
 /// Runs every fuzz target for `seconds` each; installs cargo-fuzz when missing.

@@ -1,0 +1,110 @@
+//! The HID layer against NUT's own explore-mode output for real devices
+//! (hw-fixtures/hid): the same items (usage path, type, report ID, bit offset, size) in
+//! the same order, and the same value for each from the reports NUT read.
+
+use nut_core::hid::{format_g, logical, parse, path_name, physical};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn hex(words: &str) -> Vec<u8> {
+    words
+        .split_whitespace()
+        .map(|h| u8::from_str_radix(h, 16).expect("hex byte"))
+        .collect()
+}
+
+#[test]
+fn descriptors_and_reports_give_what_nut_printed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw-fixtures/hid");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 2,
+        "hw-fixtures/hid has {} fixtures",
+        files.len()
+    );
+    let mut failures = Vec::new();
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut descriptor = Vec::new();
+        let mut objects = 0;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("descriptor ") {
+                descriptor.extend(hex(rest));
+            } else if let Some(rest) = line.strip_prefix("objects ") {
+                objects = rest.parse::<usize>().unwrap();
+            }
+        }
+        let parsed = parse(&descriptor);
+        if parsed.items.len() != objects {
+            failures.push(format!(
+                "{name}: {} items, NUT found {objects}",
+                parsed.items.len()
+            ));
+        }
+        let mut reports: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
+        let mut index = 0;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("get ") {
+                let bytes = hex(rest);
+                reports.insert(bytes[0], bytes);
+                continue;
+            }
+            let Some(rest) = line.strip_prefix("item ") else {
+                continue;
+            };
+            let f: Vec<&str> = rest.split('|').collect();
+            let Some(item) = parsed.items.get(index) else {
+                failures.push(format!("{name}: NUT printed more items than we parsed"));
+                break;
+            };
+            index += 1;
+            let ours = format!(
+                "{}|{}|0x{:02x}|{}|{}",
+                path_name(&item.path),
+                item.kind.name(),
+                item.report_id,
+                item.offset,
+                item.size
+            );
+            let theirs = f[..5].join("|");
+            if ours != theirs {
+                failures.push(format!("{name}: item {index}: ours {ours}, NUT {theirs}"));
+                continue;
+            }
+            if !f[5].is_empty() {
+                let report = reports.get(&item.report_id).cloned().unwrap_or_default();
+                let value = format_g(physical(item, logical(&report, item)));
+                if value != f[5] {
+                    failures.push(format!(
+                        "{name}: {}: value ours {value}, NUT {}",
+                        f[0], f[5]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn format_g_is_cs() {
+    for (v, s) in [
+        (0.0, "0"),
+        (1.0, "1"),
+        (13.6, "13.6"),
+        (2580.0, "2580"),
+        (0.1, "0.1"),
+        (1e-5, "1e-05"),
+        (1234567.0, "1.23457e+06"),
+        (-3.5, "-3.5"),
+        (120.0, "120"),
+    ] {
+        assert_eq!(format_g(v), s, "{v}");
+    }
+}
