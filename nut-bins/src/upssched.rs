@@ -209,6 +209,12 @@ pub async fn daemon<N: Net, S: Sys>(net: N, sys: S, conf: UpsschedConf) -> io::R
                 let Some((words, reply)) = request else { break };
                 let answer = core.handle(now(), &words);
                 let _ = reply.send(answer.reply);
+                if let Some((name, seconds, ups, notifytype)) = answer.started {
+                    sys.event(Event::TimerStarted { name, seconds, ups, notifytype });
+                }
+                for name in answer.cancelled {
+                    sys.event(Event::TimerCancelled { name });
+                }
                 for run in answer.runs {
                     run_cmdscript(&sys, &conf, &run).await;
                 }

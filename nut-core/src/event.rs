@@ -304,6 +304,22 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// A timer started (START-TIMER; a shared timer already running is not restarted).
+    TimerStarted {
+        /// The timer's name.
+        name: String,
+        /// Its length in seconds.
+        seconds: u64,
+        /// The UPSNAME of the notification that started it.
+        ups: String,
+        /// The NOTIFYTYPE whose AT line started it.
+        notifytype: String,
+    },
+    /// A timer was cancelled (CANCEL-TIMER, CANCEL-TIMER-MATCHED).
+    TimerCancelled {
+        /// The timer's name.
+        name: String,
+    },
     /// A timer expired.
     TimerExpired {
         /// The timer's name.
@@ -378,6 +394,7 @@ impl Event {
             Event::ParentExiting { .. } => Level::Warning,
             Event::ChildExited => Level::Err,
             Event::CmdScriptRan { .. } | Event::TimerExpired { .. } => Level::Info,
+            Event::TimerStarted { .. } | Event::TimerCancelled { .. } => Level::Debug,
             Event::CmdScriptFailed { .. } => Level::Err,
             Event::TimerDaemonStarted | Event::TimerDaemonExiting => Level::Info,
             Event::Config(d) if d.severity == crate::config::Severity::Error => Level::Err,
@@ -444,6 +461,8 @@ impl Event {
             Event::CmdScriptRan { .. } => "cmdscript_ran",
             Event::CmdScriptFailed { .. } => "cmdscript_failed",
             Event::TimerExpired { .. } => "timer_expired",
+            Event::TimerStarted { .. } => "timer_started",
+            Event::TimerCancelled { .. } => "timer_cancelled",
             Event::TimerDaemonStarted => "timer_daemon_started",
             Event::TimerDaemonExiting => "timer_daemon_exiting",
             Event::Config(_) => "config",
@@ -585,7 +604,18 @@ impl Event {
                 vec![("cmd", s(cmd)), ("status", status.to_string())]
             }
             Event::CmdScriptFailed { cmd, error } => vec![("cmd", s(cmd)), ("error", s(error))],
-            Event::TimerExpired { name } => vec![("name", s(name))],
+            Event::TimerExpired { name } | Event::TimerCancelled { name } => vec![("name", s(name))],
+            Event::TimerStarted {
+                name,
+                seconds,
+                ups,
+                notifytype,
+            } => vec![
+                ("name", s(name)),
+                ("seconds", seconds.to_string()),
+                ("ups", s(ups)),
+                ("notifytype", s(notifytype)),
+            ],
             Event::Config(d) => vec![("diagnostic", d.to_string())],
             Event::Signal { number, what } => {
                 vec![("signal", number.to_string()), ("what", s(what))]
@@ -733,6 +763,10 @@ impl fmt::Display for Event {
                 write!(f, "Execute command failure: \"{cmd}\": {error}")
             }
             Event::TimerExpired { name } => write!(f, "Event: {name}"),
+            Event::TimerStarted { name, seconds, .. } => {
+                write!(f, "New timer: {name} ({seconds} seconds)")
+            }
+            Event::TimerCancelled { name } => write!(f, "Cancelling timer: {name}"),
             Event::TimerDaemonStarted => write!(f, "Timer daemon started"),
             Event::TimerDaemonExiting => write!(f, "Timer queue empty, exiting"),
             Event::Config(d) => write!(f, "{d}"),

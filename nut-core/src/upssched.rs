@@ -249,6 +249,11 @@ pub struct Answer {
     pub reply: &'static str,
     /// Commands to run now (a CANCEL's fallback).
     pub runs: Vec<Run>,
+    /// A timer this request started: name, seconds, and the UPSNAME and NOTIFYTYPE of
+    /// the notification that armed it.
+    pub started: Option<(String, u64, String, String)>,
+    /// Timers this request cancelled.
+    pub cancelled: Vec<String>,
 }
 
 impl TimerDaemon {
@@ -273,11 +278,15 @@ impl TimerDaemon {
         let refused = Answer {
             reply: "ERR UNKNOWN\n",
             runs: Vec::new(),
+            started: None,
+            cancelled: Vec::new(),
         };
         let Some(request) = Request::parse(words) else {
             return refused;
         };
         let mut runs = Vec::new();
+        let mut started = None;
+        let mut cancelled = Vec::new();
         match request {
             Request::Start {
                 name,
@@ -291,12 +300,20 @@ impl TimerDaemon {
                         return Answer {
                             reply: "OK\n",
                             runs,
+                            started: None,
+                            cancelled: Vec::new(),
                         };
                     }
                 }
                 if self.timers.len() >= MAX_TIMERS {
                     return refused;
                 }
+                started = Some((
+                    name.clone(),
+                    seconds,
+                    notice.upsname.clone(),
+                    notice.notifytype.clone(),
+                ));
                 let mut timer = Timer {
                     name,
                     expires: now.saturating_add(secs_to_ms(seconds)),
@@ -320,12 +337,16 @@ impl TimerDaemon {
                         return true;
                     }
                     if !matched {
+                        cancelled.push(t.name.clone());
                         return false;
                     }
                     // CANCEL-TIMER-MATCHED: only timers this UPS and event type started.
                     let type_ok =
                         notice.notifytype.is_empty() || t.notifytypes.contains(&notice.notifytype);
                     let ups_ok = notice.upsname.is_empty() || t.upsnames.contains(&notice.upsname);
+                    if type_ok && ups_ok {
+                        cancelled.push(t.name.clone());
+                    }
                     !(type_ok && ups_ok)
                 });
                 if self.timers.len() == before {
@@ -341,6 +362,8 @@ impl TimerDaemon {
         Answer {
             reply: "OK\n",
             runs,
+            started,
+            cancelled,
         }
     }
 

@@ -10,6 +10,9 @@
 //!   too few healthy supplies or was asked to (`upsmon -c fsd`).
 //! - `killpower_after_powerdownflag`: a UPS is told to cut the load only by a host that
 //!   wrote POWERDOWNFLAG and then halted (the late shutdown).
+//! - `no_shutdown_on_transient`: an upssched timer armed by ONBATT never expires after
+//!   its host's upsmon saw that UPS back on line (a blip shorter than the timer must not
+//!   fire it: its CANCEL-TIMER must have worked).
 //!
 //! Coverage marks name rare branches a run went through (HOSTSYNC expiry, a dead UPS
 //! assumed critical, a refused reload, ...); the report lists them.
@@ -179,6 +182,10 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         problems: killpower_order(outcome),
     });
     checks.push(Check {
+        name: "no_shutdown_on_transient",
+        problems: transient_check(outcome),
+    });
+    checks.push(Check {
         name: "every_host_back_after_mains",
         problems: back_after_mains(scenario, outcome),
     });
@@ -257,6 +264,60 @@ fn shutdown_triggers(outcome: &Outcome) -> Vec<String> {
                 entry.host,
                 clock(entry.t_ms)
             ));
+        }
+    }
+    problems
+}
+
+fn transient_check(outcome: &Outcome) -> Vec<String> {
+    // Per (host, timer name): when armed, for which UPS, and when that UPS came back.
+    let mut armed: BTreeMap<(String, String), (u64, String, Option<u64>)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for entry in &outcome.timeline {
+        match entry.event() {
+            Some(Event::TimerStarted {
+                name,
+                ups,
+                notifytype,
+                ..
+            }) if notifytype == "ONBATT" => {
+                armed.insert(
+                    (entry.host.clone(), name.clone()),
+                    (entry.t_ms, ups.clone(), None),
+                );
+            }
+            Some(Event::Notify { kind, system, .. })
+                if *kind == nut_core::notify::NotifyType::Online =>
+            {
+                for ((host, _), (_, ups, back)) in armed.iter_mut() {
+                    if *host == entry.host && ups == system && back.is_none() {
+                        *back = Some(entry.t_ms);
+                    }
+                }
+            }
+            Some(Event::TimerCancelled { name }) => {
+                armed.remove(&(entry.host.clone(), name.clone()));
+            }
+            Some(Event::TimerExpired { name }) => {
+                if let Some((t0, ups, Some(back))) = armed.remove(&(entry.host.clone(), name.clone()))
+                {
+                    problems.push(format!(
+                        "{}: timer {name} armed by ONBATT at {} expired at {} although {ups} was back on line at {}",
+                        entry.host,
+                        clock(t0),
+                        clock(entry.t_ms),
+                        clock(back)
+                    ));
+                }
+            }
+            _ => {}
+        }
+        // A host that goes down takes its timers with it.
+        if matches!(
+            entry.world(),
+            Some(WorldEvent::Halted | WorldEvent::PowerLostRunning | WorldEvent::Booting)
+        ) {
+            armed.retain(|(host, _), _| *host != entry.host);
         }
     }
     problems

@@ -93,3 +93,49 @@ fn killpower_before_the_flag_or_the_halt_is_caught() {
     ];
     assert!(problems(good, "killpower_after_powerdownflag").is_empty());
 }
+
+#[test]
+fn an_armed_timer_firing_after_power_came_back_is_caught() {
+    let armed = || {
+        What::Daemon(Event::TimerStarted {
+            name: "onbatt".into(),
+            seconds: 30,
+            ups: "u@nas".into(),
+            notifytype: "ONBATT".into(),
+        })
+    };
+    let online = |system: &str| {
+        What::Daemon(Event::Notify {
+            kind: nut_core::notify::NotifyType::Online,
+            system: system.into(),
+            message: String::new(),
+            syslog: true,
+        })
+    };
+    let expired = || What::Daemon(Event::TimerExpired { name: "onbatt".into() });
+    // The blip ended at 10 s but the timer still fired at 30 s: CANCEL-TIMER failed.
+    assert_eq!(
+        problems(
+            vec![
+                entry(0, "db1", armed()),
+                entry(10_000, "db1", online("u@nas")),
+                entry(30_000, "db1", expired()),
+            ],
+            "no_shutdown_on_transient"
+        ),
+        ["db1: timer onbatt armed by ONBATT at 00:00.000 expired at 00:30.000 although u@nas was back on line at 00:10.000"]
+    );
+    // Cancelled in time, or another UPS coming back: fine.
+    let cancelled = vec![
+        entry(0, "db1", armed()),
+        entry(10_000, "db1", online("u@nas")),
+        entry(10_010, "db1", What::Daemon(Event::TimerCancelled { name: "onbatt".into() })),
+    ];
+    assert!(problems(cancelled, "no_shutdown_on_transient").is_empty());
+    let other = vec![
+        entry(0, "db1", armed()),
+        entry(10_000, "db1", online("v@nas")),
+        entry(30_000, "db1", expired()),
+    ];
+    assert!(problems(other, "no_shutdown_on_transient").is_empty());
+}
