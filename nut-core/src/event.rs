@@ -604,7 +604,9 @@ impl Event {
                 vec![("cmd", s(cmd)), ("status", status.to_string())]
             }
             Event::CmdScriptFailed { cmd, error } => vec![("cmd", s(cmd)), ("error", s(error))],
-            Event::TimerExpired { name } | Event::TimerCancelled { name } => vec![("name", s(name))],
+            Event::TimerExpired { name } | Event::TimerCancelled { name } => {
+                vec![("name", s(name))]
+            }
             Event::TimerStarted {
                 name,
                 seconds,

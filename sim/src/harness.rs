@@ -897,7 +897,13 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                     boots.insert(host, now + secs_to_ms(boot_s));
                 }
                 StepKind::Fault(action) => {
-                    apply_fault(&mut sim, &world, &controls, &action);
+                    apply_fault(
+                        &mut sim,
+                        &world,
+                        &controls,
+                        &action,
+                        scenario.max_latency_ms,
+                    );
                     record(
                         now,
                         "scenario",
@@ -1132,6 +1138,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                     process: "upsmon".to_string(),
                     signal: crate::scenario::SignalName::Fsd,
                 },
+                scenario.max_latency_ms,
             );
         }
         // Halted hosts stop running anything; each runs its late-shutdown hook.
@@ -1277,10 +1284,23 @@ fn apply_fault(
     world: &SharedWorld,
     controls: &BTreeMap<(String, String), (watch::Sender<bool>, SignalSlot)>,
     action: &FaultAction,
+    max_latency_ms: u64,
 ) {
     match action {
         FaultAction::Partition { a, b } => sim.partition(a.as_str(), b.as_str()),
         FaultAction::Repair { a, b } => sim.repair(a.as_str(), b.as_str()),
+        FaultAction::Latency { a, b, ms } => {
+            if *ms == 0 {
+                sim.set_link_latency(a.as_str(), b.as_str(), Duration::from_millis(1));
+                sim.set_link_max_message_latency(
+                    a.as_str(),
+                    b.as_str(),
+                    Duration::from_millis(max_latency_ms.max(1)),
+                );
+            } else {
+                sim.set_link_latency(a.as_str(), b.as_str(), Duration::from_millis(*ms));
+            }
+        }
         FaultAction::PartitionOneway { from, to } => {
             sim.partition_oneway(from.as_str(), to.as_str())
         }
@@ -1320,6 +1340,8 @@ fn describe_fault(action: &FaultAction) -> String {
         FaultAction::Repair { a, b } => format!("repair {a} <-> {b}"),
         FaultAction::PartitionOneway { from, to } => format!("partition {from} -> {to}"),
         FaultAction::RepairOneway { from, to } => format!("repair {from} -> {to}"),
+        FaultAction::Latency { a, b, ms: 0 } => format!("latency {a} <-> {b} back to normal"),
+        FaultAction::Latency { a, b, ms } => format!("latency {a} <-> {b}: {ms} ms per message"),
         FaultAction::Crash { host, process } => format!("crash {process} on {host}"),
         FaultAction::Restart { host, process } => format!("restart {process} on {host}"),
         FaultAction::Signal {

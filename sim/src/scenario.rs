@@ -91,6 +91,11 @@ pub struct UpsSpec {
     /// Mains power over time (on at the start).
     #[serde(default)]
     pub mains: Vec<MainsStep>,
+    /// Mains from a dummy-ups `.seq` text (pasted from a recorded sequence): each
+    /// `ups.status` with OB turns mains off, with OL on; `TIMER n` advances n seconds.
+    /// Appended to `mains`.
+    #[serde(default)]
+    pub mains_seq: Option<String>,
     /// The battery model; without one the status comes from `timeline` only.
     #[serde(default)]
     pub battery: Option<Battery>,
@@ -121,6 +126,42 @@ pub struct UpsSpec {
     /// its Q1/F/I answers and sends it its shutdown commands).
     #[serde(default)]
     pub driver: DriverKind,
+}
+
+/// Longest `latency` fault, in milliseconds (an hour).
+pub const MAX_LATENCY_FAULT_MS: u64 = 3_600_000;
+
+/// The mains changes a dummy-ups `.seq` text describes (read with dummy-ups's own
+/// parser): OB in `ups.status` turns mains off, OL on; `TIMER n` advances n seconds.
+pub fn mains_from_seq(text: &str) -> Result<Vec<MainsStep>, String> {
+    use nut_core::dummy::{parse_dummy_file, DummyStep};
+    let mut at_s = 0.0;
+    let mut on = true;
+    let mut out = Vec::new();
+    for step in parse_dummy_file(text.as_bytes()) {
+        match step {
+            DummyStep::Timer(seconds) => at_s += seconds as f64,
+            DummyStep::Status(tokens) => {
+                let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+                let now_on = if tokens.contains(&"OB") {
+                    false
+                } else if tokens.contains(&"OL") {
+                    true
+                } else {
+                    continue;
+                };
+                if now_on != on {
+                    on = now_on;
+                    out.push(MainsStep { at_s, on });
+                }
+            }
+            _ => {}
+        }
+    }
+    if out.is_empty() {
+        return Err("no ups.status with OL or OB in the sequence".to_string());
+    }
+    Ok(out)
 }
 
 /// How upsmon's poll phases are chosen.
@@ -357,6 +398,16 @@ pub enum FaultAction {
         /// Receiver side.
         to: String,
     },
+    /// Every message between two hosts takes `ms` (both ways, no variance); `ms: 0`
+    /// restores the scenario's latency.
+    Latency {
+        /// One side.
+        a: String,
+        /// Other side.
+        b: String,
+        /// Milliseconds per message (at most an hour).
+        ms: u64,
+    },
     /// Heal a partition.
     Repair {
         /// One side.
@@ -450,6 +501,18 @@ impl Scenario {
         let mut scenario: Scenario = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
         if let Some(ups) = scenario.ups.take() {
             scenario.upses.insert(0, ups);
+        }
+        for ups in &mut scenario.upses {
+            if let Some(seq) = ups.mains_seq.take() {
+                let steps = mains_from_seq(&seq)
+                    .map_err(|e| format!("UPS {}: mains_seq: {e}", ups.name))?;
+                ups.mains.extend(steps);
+                ups.mains.sort_by(|a, b| {
+                    a.at_s
+                        .partial_cmp(&b.at_s)
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+            }
         }
         scenario.validate()?;
         Ok(scenario)
@@ -549,6 +612,14 @@ impl Scenario {
         for fault in &self.faults {
             let hosts: Vec<&String> = match &fault.action {
                 FaultAction::Partition { a, b } | FaultAction::Repair { a, b } => vec![a, b],
+                FaultAction::Latency { a, b, ms } => {
+                    if *ms > MAX_LATENCY_FAULT_MS {
+                        return Err(format!(
+                            "latency {ms} ms between {a} and {b}: at most {MAX_LATENCY_FAULT_MS} ms"
+                        ));
+                    }
+                    vec![a, b]
+                }
                 FaultAction::PartitionOneway { from, to }
                 | FaultAction::RepairOneway { from, to } => vec![from, to],
                 FaultAction::PowerCycle { host } => vec![host],

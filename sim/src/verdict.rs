@@ -299,7 +299,8 @@ fn transient_check(outcome: &Outcome) -> Vec<String> {
                 armed.remove(&(entry.host.clone(), name.clone()));
             }
             Some(Event::TimerExpired { name }) => {
-                if let Some((t0, ups, Some(back))) = armed.remove(&(entry.host.clone(), name.clone()))
+                if let Some((t0, ups, Some(back))) =
+                    armed.remove(&(entry.host.clone(), name.clone()))
                 {
                     problems.push(format!(
                         "{}: timer {name} armed by ONBATT at {} expired at {} although {ups} was back on line at {}",

@@ -112,7 +112,11 @@ fn an_armed_timer_firing_after_power_came_back_is_caught() {
             syslog: true,
         })
     };
-    let expired = || What::Daemon(Event::TimerExpired { name: "onbatt".into() });
+    let expired = || {
+        What::Daemon(Event::TimerExpired {
+            name: "onbatt".into(),
+        })
+    };
     // The blip ended at 10 s but the timer still fired at 30 s: CANCEL-TIMER failed.
     assert_eq!(
         problems(
@@ -129,7 +133,13 @@ fn an_armed_timer_firing_after_power_came_back_is_caught() {
     let cancelled = vec![
         entry(0, "db1", armed()),
         entry(10_000, "db1", online("u@nas")),
-        entry(10_010, "db1", What::Daemon(Event::TimerCancelled { name: "onbatt".into() })),
+        entry(
+            10_010,
+            "db1",
+            What::Daemon(Event::TimerCancelled {
+                name: "onbatt".into(),
+            }),
+        ),
     ];
     assert!(problems(cancelled, "no_shutdown_on_transient").is_empty());
     let other = vec![

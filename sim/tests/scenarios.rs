@@ -110,6 +110,14 @@ fn a_scenario_with_a_typo_is_rejected_with_its_location() {
             "name: x\nduration_s: 10\npoll_phases: random\nups: {name: u}\nhosts: [{name: a, role: primary}]\n",
             "unknown variant `random`",
         ),
+        (
+            "name: x\nduration_s: 10\nups: {name: u, mains_seq: \"ups.mfr: x\\nTIMER 5\\n\"}\nhosts: [{name: a, role: primary}]\n",
+            "UPS u: mains_seq: no ups.status with OL or OB in the sequence",
+        ),
+        (
+            "name: x\nduration_s: 10\nups: {name: u}\nhosts: [{name: a, role: primary}, {name: b, role: secondary}]\nfaults: [{at_s: 1, do: latency, a: a, b: b, ms: 99999999}]\n",
+            "latency 99999999 ms between a and b: at most 3600000 ms",
+        ),
     ] {
         let err = sim::scenario::Scenario::from_yaml(yaml).unwrap_err();
         assert!(err.contains(wanted), "{yaml}: {err}");
