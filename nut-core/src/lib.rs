@@ -29,6 +29,7 @@ pub mod upsd;
 pub mod upsdrvctl;
 pub mod upsmon;
 pub mod upssched;
+pub mod usbhid;
 
 /// Monotonic time as seen by a state machine: milliseconds since the shell started it.
 /// Shells derive it from `tokio::time::Instant`, so turmoil drives it in the simulation.

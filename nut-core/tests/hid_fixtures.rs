@@ -108,3 +108,89 @@ fn format_g_is_cs() {
         assert_eq!(format_g(v), s, "{v}");
     }
 }
+
+/// Variables NUT takes from USB string descriptors or the USB device (not yet here),
+/// and the implementation's own.
+fn not_from_reports(var: &str) -> bool {
+    var.starts_with("driver.")
+        || var.starts_with("device.")
+        || [
+            "ups.mfr",
+            "ups.model",
+            "ups.serial",
+            "ups.firmware",
+            "ups.firmware.aux",
+            "battery.type",
+            "ups.vendorid",
+            "ups.productid",
+        ]
+        .contains(&var)
+}
+
+/// Where a dump's upsc listing was taken at another moment than its explore output:
+/// (fixture, variable, why the values differ).
+const READ_AT_ANOTHER_TIME: [(&str, &str, &str); 1] = [(
+    "apc-back-ups-bk650m2-ch.txt",
+    "ups.load",
+    "the explore output read PercentLoad 0; upsc, run later, printed 5",
+)];
+
+#[test]
+fn apc_units_give_the_variables_nut_printed() {
+    use nut_core::usbhid::{status_word, walk, APC_HID2NUT, APC_USAGES};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw-fixtures/hid");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for file in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("apc-") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut descriptor = Vec::new();
+        let mut reports: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
+        let mut expected = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("descriptor ") {
+                descriptor.extend(hex(rest));
+            } else if let Some(rest) = line.strip_prefix("get ") {
+                let bytes = hex(rest);
+                reports.insert(bytes[0], bytes);
+            } else if let Some((var, value)) =
+                line.strip_prefix("= ").and_then(|r| r.split_once(": "))
+            {
+                expected.push((var.to_string(), value.to_string()));
+            }
+        }
+        let parsed = parse(&descriptor);
+        let reading = walk(&parsed, APC_HID2NUT, APC_USAGES, &|id| {
+            reports.get(&id).cloned()
+        });
+        let mut ours: BTreeMap<String, String> = reading.vars.into_iter().collect();
+        ours.insert("ups.status".into(), status_word(&reading.flags));
+        for (var, want) in &expected {
+            if not_from_reports(var) {
+                continue;
+            }
+            if READ_AT_ANOTHER_TIME
+                .iter()
+                .any(|(f, v, _)| *f == name && v == var)
+            {
+                assert!(ours.contains_key(var), "{name}: {var} not mapped at all");
+                continue;
+            }
+            checked += 1;
+            match ours.get(var) {
+                Some(got) if got == want => {}
+                got => failures.push(format!("{name}: {var}: NUT {want:?}, ours {got:?}")),
+            }
+        }
+        for var in ours.keys() {
+            if !expected.iter().any(|(v, _)| v == var) {
+                failures.push(format!("{name}: {var}: ours only ({:?})", ours[var]));
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} variables checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,715 @@
+//! usbhid-ups's mapping from HID items to NUT variables (NUT's `drivers/usbhid-ups.c`
+//! walk and `drivers/apc-hid.c` table, NUT 2.8.0), over [`crate::hid`]. Sans-IO: a
+//! parsed descriptor and the reports read in, variables out.
+//!
+//! Implemented: the APC table's numeric, boolean (status) and looked-up entries, NUT's
+//! first-path-wins rule, server-side delays, the status word. Not yet: variables from
+//! USB string descriptors (`ups.mfr`, `ups.model`, `ups.serial`, `battery.type`,
+//! `ups.firmware`), other vendors' tables, SET VAR and instant commands on the device,
+//! interrupt reports, and the USB transport.
+
+use crate::hid::{logical, physical, Descriptor, Item, Kind, USAGES};
+
+/// Entry flags (NUT's `HU_FLAG_*`, `HU_TYPE_CMD`).
+pub mod flag {
+    /// Read in quick updates (status).
+    pub const QUICK: u32 = 16;
+    /// Server-side variable with a default.
+    pub const ABSENT: u32 = 8;
+    /// Read again only after a SET or command.
+    pub const SEMI_STATIC: u32 = 4;
+    /// An instant command.
+    pub const CMD: u32 = 64;
+}
+
+/// How a value becomes text.
+#[derive(Debug, Clone, Copy)]
+pub enum Conv {
+    /// The format (`%.0f`, `%.1f`, `%.2f`).
+    Num,
+    /// A table of value -> text.
+    Lookup(&'static [(i64, &'static str)]),
+    /// A status flag (`online`, `!online`...), for the status word.
+    Bool(&'static [(i64, &'static str)]),
+    /// DOS date (`date_conversion`).
+    Date,
+    /// APC's hex-as-decimal date (`apc_date_conversion`).
+    ApcDate,
+    /// Kelvin or Celsius to Celsius (`kelvin_celsius_conversion`).
+    Kelvin,
+}
+
+/// One table row (NUT's `hid_info_t`).
+#[derive(Debug, Clone, Copy)]
+pub struct HidInfo {
+    /// NUT variable (`BOOL` for status flags) or instant command.
+    pub var: &'static str,
+    /// HID path in NUT's spelling.
+    pub path: &'static str,
+    /// Format, default value (ABSENT) or command value (CMD).
+    pub dfl: &'static str,
+    /// `flag::*`.
+    pub flags: u32,
+    /// Conversion.
+    pub conv: Conv,
+}
+
+const fn num(var: &'static str, path: &'static str, dfl: &'static str, flags: u32) -> HidInfo {
+    HidInfo {
+        var,
+        path,
+        dfl,
+        flags,
+        conv: Conv::Num,
+    }
+}
+const fn conv(var: &'static str, path: &'static str, flags: u32, conv: Conv) -> HidInfo {
+    HidInfo {
+        var,
+        path,
+        dfl: "%s",
+        flags,
+        conv,
+    }
+}
+const fn boolean(path: &'static str, flags: u32, table: &'static [(i64, &'static str)]) -> HidInfo {
+    HidInfo {
+        var: "BOOL",
+        path,
+        dfl: "",
+        flags,
+        conv: Conv::Bool(table),
+    }
+}
+const fn cmd(var: &'static str, path: &'static str, value: &'static str) -> HidInfo {
+    HidInfo {
+        var,
+        path,
+        dfl: value,
+        flags: flag::CMD,
+        conv: Conv::Num,
+    }
+}
+
+const ONLINE: &[(i64, &str)] = &[(1, "online"), (0, "!online")];
+const DISCHARGING: &[(i64, &str)] = &[(1, "dischrg"), (0, "!dischrg")];
+const CHARGING: &[(i64, &str)] = &[(1, "chrg"), (0, "!chrg")];
+const SHUTDOWNIMM: &[(i64, &str)] = &[(1, "shutdownimm"), (0, "!shutdownimm")];
+const LOWBATT: &[(i64, &str)] = &[(1, "lowbatt"), (0, "!lowbatt")];
+const OVERLOAD: &[(i64, &str)] = &[(1, "overload"), (0, "!overload")];
+const REPLACEBATT: &[(i64, &str)] = &[(1, "replacebatt"), (0, "!replacebatt")];
+const TIMELIMITEXP: &[(i64, &str)] = &[(1, "timelimitexp"), (0, "!timelimitexp")];
+const NOBATTERY: &[(i64, &str)] = &[(1, "!nobattery"), (0, "nobattery")];
+const APCSTATUSFLAG: &[(i64, &str)] = &[(8, "!off"), (16, "!off"), (0, "off")];
+const VRANGE: &[(i64, &str)] = &[
+    (1, "vrange"),
+    (2, "vrange"),
+    (4, "vrange"),
+    (8, "vrange"),
+    (9, "vrange"),
+    (0, "!vrange"),
+];
+const FRANGE: &[(i64, &str)] = &[(7, "frange"), (0, "!frange")];
+const BEEPER: &[(i64, &str)] = &[(1, "disabled"), (2, "enabled"), (3, "muted")];
+const TEST_RESULT: &[(i64, &str)] = &[
+    (1, "Done and passed"),
+    (2, "Done and warning"),
+    (3, "Done and error"),
+    (4, "Aborted"),
+    (5, "In progress"),
+    (6, "No test initiated"),
+    (7, "Test scheduled"),
+];
+const APC_SENSITIVITY: &[(i64, &str)] = &[(0, "low"), (1, "medium"), (2, "high")];
+
+/// usbhid-ups's server-side delay defaults (usbhid-ups.h).
+pub const DEFAULT_ONDELAY: &str = "30";
+/// See [`DEFAULT_ONDELAY`].
+pub const DEFAULT_OFFDELAY: &str = "20";
+
+/// APC's table (apc-hid.c `apc_hid2nut`), in NUT's order.
+pub const APC_HID2NUT: &[HidInfo] = &[
+    num(
+        "battery.charge",
+        "UPS.PowerSummary.RemainingCapacity",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.charge.low",
+        "UPS.PowerSummary.RemainingCapacityLimit",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "battery.charge.warning",
+        "UPS.PowerSummary.WarningCapacityLimit",
+        "%.0f",
+        0,
+    ),
+    num("battery.runtime", "UPS.Battery.RunTimeToEmpty", "%.0f", 0),
+    num(
+        "battery.runtime",
+        "UPS.PowerSummary.RunTimeToEmpty",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.runtime.low",
+        "UPS.Battery.RemainingTimeLimit",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "battery.runtime.low",
+        "UPS.PowerSummary.RemainingTimeLimit",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num("battery.voltage", "UPS.Battery.Voltage", "%.1f", 0),
+    num("battery.voltage", "UPS.PowerSummary.Voltage", "%.1f", 0),
+    num(
+        "battery.voltage.nominal",
+        "UPS.Battery.ConfigVoltage",
+        "%.1f",
+        0,
+    ),
+    num(
+        "battery.voltage.nominal",
+        "UPS.PowerSummary.ConfigVoltage",
+        "%.1f",
+        0,
+    ),
+    conv(
+        "battery.temperature",
+        "UPS.Battery.Temperature",
+        0,
+        Conv::Kelvin,
+    ),
+    conv(
+        "battery.mfr.date",
+        "UPS.Battery.ManufacturerDate",
+        flag::SEMI_STATIC,
+        Conv::Date,
+    ),
+    conv(
+        "battery.mfr.date",
+        "UPS.PowerSummary.APCBattReplaceDate",
+        0,
+        Conv::ApcDate,
+    ),
+    conv(
+        "battery.date",
+        "UPS.Battery.APCBattReplaceDate",
+        0,
+        Conv::ApcDate,
+    ),
+    num("ups.load", "UPS.Output.PercentLoad", "%.1f", 0),
+    num("ups.load", "UPS.PowerConverter.PercentLoad", "%.0f", 0),
+    num(
+        "ups.delay.start",
+        "UPS.PowerSummary.DelayBeforeStartup",
+        DEFAULT_ONDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.delay.shutdown",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.timer.start",
+        "UPS.PowerSummary.DelayBeforeStartup",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.shutdown",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.reboot",
+        "UPS.PowerSummary.DelayBeforeReboot",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.delay.start",
+        "UPS.Output.DelayBeforeStartup",
+        DEFAULT_ONDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.delay.shutdown",
+        "UPS.Output.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.timer.start",
+        "UPS.Output.DelayBeforeStartup",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.shutdown",
+        "UPS.Output.DelayBeforeShutdown",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.reboot",
+        "UPS.Output.DelayBeforeReboot",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.delay.start",
+        "UPS.APCGeneralCollection.APCDelayBeforeStartup",
+        DEFAULT_ONDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.delay.shutdown",
+        "UPS.APCGeneralCollection.APCDelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.timer.start",
+        "UPS.APCGeneralCollection.APCDelayBeforeStartup",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.shutdown",
+        "UPS.APCGeneralCollection.APCDelayBeforeShutdown",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.reboot",
+        "UPS.APCGeneralCollection.APCDelayBeforeReboot",
+        "%.0f",
+        flag::QUICK,
+    ),
+    conv(
+        "ups.test.result",
+        "UPS.Battery.Test",
+        0,
+        Conv::Lookup(TEST_RESULT),
+    ),
+    conv(
+        "ups.beeper.status",
+        "UPS.PowerSummary.AudibleAlarmControl",
+        0,
+        Conv::Lookup(BEEPER),
+    ),
+    conv("ups.mfr.date", "UPS.ManufacturerDate", 0, Conv::Date),
+    conv(
+        "ups.mfr.date",
+        "UPS.PowerSummary.ManufacturerDate",
+        0,
+        Conv::Date,
+    ),
+    num(
+        "ups.realpower.nominal",
+        "UPS.PowerConverter.ConfigActivePower",
+        "%.0f",
+        0,
+    ),
+    num(
+        "ups.realpower.nominal",
+        "UPS.Output.ConfigActivePower",
+        "%.0f",
+        0,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ACPresent",
+        flag::QUICK,
+        ONLINE,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.Discharging",
+        flag::QUICK,
+        DISCHARGING,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.Charging",
+        flag::QUICK,
+        CHARGING,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ShutdownImminent",
+        0,
+        SHUTDOWNIMM,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit",
+        flag::QUICK,
+        LOWBATT,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.Overload", 0, OVERLOAD),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.NeedReplacement",
+        0,
+        REPLACEBATT,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.RemainingTimeLimitExpired",
+        0,
+        TIMELIMITEXP,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BatteryPresent",
+        0,
+        NOBATTERY,
+    ),
+    boolean("UPS.PowerSummary.Charging", flag::QUICK, CHARGING),
+    boolean("UPS.PowerSummary.Discharging", flag::QUICK, DISCHARGING),
+    boolean("UPS.PowerSummary.ACPresent", flag::QUICK, ONLINE),
+    boolean(
+        "UPS.PowerSummary.BelowRemainingCapacityLimit",
+        flag::QUICK,
+        LOWBATT,
+    ),
+    boolean("UPS.PowerSummary.ShutdownImminent", 0, SHUTDOWNIMM),
+    boolean("UPS.PowerSummary.APCStatusFlag", flag::QUICK, APCSTATUSFLAG),
+    boolean("UPS.Input.APCLineFailCause", 0, VRANGE),
+    boolean("UPS.Input.APCLineFailCause", 0, FRANGE),
+    num("input.voltage", "UPS.Input.Voltage", "%.1f", 0),
+    num(
+        "input.voltage.nominal",
+        "UPS.Input.ConfigVoltage",
+        "%.0f",
+        0,
+    ),
+    num(
+        "input.transfer.low",
+        "UPS.Output.LowVoltageTransfer",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.transfer.high",
+        "UPS.Output.HighVoltageTransfer",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.transfer.low",
+        "UPS.Input.LowVoltageTransfer",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.transfer.high",
+        "UPS.Input.HighVoltageTransfer",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    conv(
+        "input.sensitivity",
+        "UPS.Input.APCSensitivity",
+        flag::SEMI_STATIC,
+        Conv::Lookup(APC_SENSITIVITY),
+    ),
+    num("output.voltage", "UPS.Output.Voltage", "%.1f", 0),
+    num(
+        "output.voltage.nominal",
+        "UPS.Output.ConfigVoltage",
+        "%.1f",
+        0,
+    ),
+    num("output.current", "UPS.Output.Current", "%.2f", 0),
+    num("output.frequency", "UPS.Output.Frequency", "%.1f", 0),
+    conv(
+        "ambient.temperature",
+        "UPS.APCEnvironment.APCProbe1.Temperature",
+        0,
+        Conv::Kelvin,
+    ),
+    num(
+        "ambient.humidity",
+        "UPS.APCEnvironment.APCProbe1.Humidity",
+        "%.1f",
+        0,
+    ),
+    cmd(
+        "test.battery.start.quick",
+        "UPS.BatterySystem.Battery.Test",
+        "1",
+    ),
+    cmd("test.battery.start.quick", "UPS.Battery.Test", "1"),
+    cmd(
+        "test.battery.start.deep",
+        "UPS.BatterySystem.Battery.Test",
+        "2",
+    ),
+    cmd("test.battery.start.deep", "UPS.Battery.Test", "2"),
+    cmd("test.battery.stop", "UPS.BatterySystem.Battery.Test", "3"),
+    cmd("test.battery.stop", "UPS.Battery.Test", "3"),
+    cmd("test.panel.start", "UPS.APCPanelTest", "1"),
+    cmd("test.panel.stop", "UPS.APCPanelTest", "0"),
+    cmd("test.panel.start", "UPS.PowerSummary.APCPanelTest", "1"),
+    cmd("test.panel.stop", "UPS.PowerSummary.APCPanelTest", "0"),
+    cmd(
+        "load.off.delay",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+    ),
+    cmd(
+        "load.on.delay",
+        "UPS.PowerSummary.DelayBeforeStartup",
+        DEFAULT_ONDELAY,
+    ),
+    cmd(
+        "shutdown.stop",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        "-1",
+    ),
+    cmd(
+        "shutdown.reboot",
+        "UPS.PowerSummary.DelayBeforeReboot",
+        "10",
+    ),
+    cmd(
+        "load.off.delay",
+        "UPS.Output.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+    ),
+    cmd(
+        "load.on.delay",
+        "UPS.Output.DelayBeforeStartup",
+        DEFAULT_ONDELAY,
+    ),
+    cmd("shutdown.stop", "UPS.Output.DelayBeforeShutdown", "-1"),
+    cmd("shutdown.reboot", "UPS.Output.DelayBeforeReboot", "10"),
+    cmd(
+        "load.off.delay",
+        "UPS.APCGeneralCollection.APCDelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+    ),
+    cmd(
+        "load.on.delay",
+        "UPS.APCGeneralCollection.APCDelayBeforeStartup",
+        DEFAULT_ONDELAY,
+    ),
+    cmd(
+        "shutdown.stop",
+        "UPS.APCGeneralCollection.APCDelayBeforeShutdown",
+        "-1",
+    ),
+    cmd(
+        "shutdown.reboot",
+        "UPS.APCGeneralCollection.APCDelayBeforeReboot",
+        "10",
+    ),
+    cmd("shutdown.return", "UPS.Output.APCDelayBeforeReboot", "1"),
+    cmd("beeper.on", "UPS.PowerSummary.AudibleAlarmControl", "2"),
+    cmd("beeper.off", "UPS.PowerSummary.AudibleAlarmControl", "3"),
+    cmd("beeper.enable", "UPS.PowerSummary.AudibleAlarmControl", "2"),
+    cmd(
+        "beeper.disable",
+        "UPS.PowerSummary.AudibleAlarmControl",
+        "1",
+    ),
+    cmd("beeper.mute", "UPS.PowerSummary.AudibleAlarmControl", "3"),
+];
+
+/// APC's vendor usages (apc-hid.c `apc_usage_lkp`), looked up before NUT's global table.
+pub const APC_USAGES: &[(&str, u32)] = &[
+    ("APCGeneralCollection", 0xff860005),
+    ("APCEnvironment", 0xff860006),
+    ("APCProbe1", 0xff860007),
+    ("APCProbe2", 0xff860008),
+    ("APCBattReplaceDate", 0xff860016),
+    ("APCBattCapBeforeStartup", 0xff860019),
+    ("APC_UPS_FirmwareRevision", 0xff860042),
+    ("APCLineFailCause", 0xff860052),
+    ("APCStatusFlag", 0xff860060),
+    ("APCSensitivity", 0xff860061),
+    ("APCPanelTest", 0xff860072),
+    ("APCShutdownAfterDelay", 0xff860076),
+    ("APC_USB_FirmwareRevision", 0xff860079),
+    ("APCDelayBeforeReboot", 0xff86007c),
+    ("APCDelayBeforeShutdown", 0xff86007d),
+    ("APCDelayBeforeStartup", 0xff86007e),
+    ("BUPHibernate", 0x00850058),
+    ("BUPBattCapBeforeStartup", 0x00860012),
+];
+
+/// The usage path NUT's `string_to_path` makes of a path text: each name from the
+/// vendor table, then the global one; unnamed components as 8 hex digits.
+pub fn path_code(path: &str, vendor: &[(&str, u32)]) -> Option<Vec<u32>> {
+    path.split('.')
+        .map(|name| {
+            vendor
+                .iter()
+                .chain(USAGES.iter())
+                .find(|(n, _)| *n == name)
+                .map(|(_, code)| *code)
+                .or_else(|| {
+                    (name.len() == 8 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+                        .then(|| u32::from_str_radix(name, 16).ok())
+                        .flatten()
+                })
+        })
+        .collect()
+}
+
+/// What one walk of the table found: variables in table order, instant commands, and
+/// the status flags collected (NUT's `ups_status` words).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// (variable, value), first path wins as in NUT.
+    pub vars: Vec<(String, String)>,
+    /// Instant commands the device supports.
+    pub cmds: Vec<String>,
+    /// Status flags set (`online`, `dischrg`, ...).
+    pub flags: Vec<String>,
+}
+
+fn format_num(format: &str, v: f64) -> String {
+    match format {
+        "%.0f" => format!("{v:.0}"),
+        "%.1f" => format!("{v:.1}"),
+        "%.2f" => format!("{v:.2}"),
+        _ => format!("{v}"),
+    }
+}
+
+fn date(value: i64) -> String {
+    if value == 0 {
+        return "not set".into();
+    }
+    let year = 1980 + (value >> 9);
+    let month = (value >> 5) & 0x0f;
+    let day = value & 0x1f;
+    format!("{year:04}/{month:02}/{day:02}")
+}
+
+fn apc_date(value: i64) -> String {
+    if value == 0 {
+        return "not set".into();
+    }
+    let digit = |shift: u32| (value >> shift) & 0xf;
+    let mut year = digit(0) + 10 * digit(4);
+    let month = digit(16) + 10 * digit(20);
+    let day = digit(8) + 10 * digit(12);
+    year += if year >= 70 { 1900 } else { 2000 };
+    format!("{year:04}/{month:02}/{day:02}")
+}
+
+/// One walk of `table` over `desc` (NUT's `hid_ups_walk` at start-up): `report` gives
+/// the last read of a report ID (first byte: the ID).
+pub fn walk(
+    desc: &Descriptor,
+    table: &[HidInfo],
+    vendor: &[(&str, u32)],
+    report: &dyn Fn(u8) -> Option<Vec<u8>>,
+) -> Reading {
+    let mut out = Reading::default();
+    let find = |path: &str| -> Option<&Item> {
+        let code = path_code(path, vendor)?;
+        desc.items
+            .iter()
+            .find(|i| i.kind == Kind::Feature && i.path == code)
+    };
+    let has = |out: &Reading, var: &str| out.vars.iter().any(|(v, _)| v == var);
+    for entry in table {
+        let Some(item) = find(entry.path) else {
+            continue;
+        };
+        if entry.flags & flag::CMD != 0 {
+            if !out.cmds.iter().any(|c| c == entry.var) {
+                out.cmds.push(entry.var.to_string());
+            }
+            continue;
+        }
+        if entry.flags & flag::ABSENT != 0 {
+            if !has(&out, entry.var) {
+                out.vars
+                    .push((entry.var.to_string(), entry.dfl.to_string()));
+            }
+            continue;
+        }
+        if entry.var != "BOOL" && has(&out, entry.var) {
+            continue;
+        }
+        let Some(bytes) = report(item.report_id) else {
+            continue;
+        };
+        let value = physical(item, logical(&bytes, item));
+        let text = match entry.conv {
+            Conv::Num => Some(format_num(entry.dfl, value)),
+            Conv::Lookup(table) => table
+                .iter()
+                .find(|(k, _)| *k == value as i64)
+                .map(|(_, t)| t.to_string()),
+            Conv::Bool(table) => {
+                if let Some((_, word)) = table.iter().find(|(k, _)| *k == value as i64) {
+                    let (clear, name) = match word.strip_prefix('!') {
+                        Some(n) => (true, n),
+                        None => (false, *word),
+                    };
+                    out.flags.retain(|f| f != name);
+                    if !clear {
+                        out.flags.push(name.to_string());
+                    }
+                }
+                None
+            }
+            Conv::Date => Some(date(value as i64)),
+            Conv::ApcDate => Some(apc_date(value as i64)),
+            Conv::Kelvin => Some(if (273.0..=373.0).contains(&value) {
+                format!("{:.1}", value - 273.15)
+            } else {
+                format!("{value:.1}")
+            }),
+        };
+        if let Some(text) = text {
+            out.vars.push((entry.var.to_string(), text));
+        }
+    }
+    out
+}
+
+/// NUT's `ups_status_set`: the status word from the collected flags (`onlinedischarge`
+/// off, as NUT's default).
+pub fn status_word(flags: &[String]) -> String {
+    let has = |f: &str| flags.iter().any(|x| x == f);
+    let mut tokens = vec![if has("online") { "OL" } else { "OB" }];
+    if has("dischrg") && !has("depleted") {
+        tokens.push("DISCHRG");
+    }
+    if has("chrg") && !has("fullycharged") {
+        tokens.push("CHRG");
+    }
+    if has("lowbatt") || has("timelimitexp") || has("shutdownimm") {
+        tokens.push("LB");
+    }
+    for (flag, token) in [
+        ("overload", "OVER"),
+        ("replacebatt", "RB"),
+        ("trim", "TRIM"),
+        ("boost", "BOOST"),
+    ] {
+        if has(flag) {
+            tokens.push(token);
+        }
+    }
+    if has("bypassauto") || has("bypassman") {
+        tokens.push("BYPASS");
+    }
+    if has("off") {
+        tokens.push("OFF");
+    }
+    if has("cal") {
+        tokens.push("CAL");
+    }
+    tokens.join(" ")
+}
