@@ -9,6 +9,7 @@
 pub mod client;
 pub mod confload;
 pub mod driver;
+pub mod drivercli;
 pub mod fakeups;
 pub mod http;
 pub mod lines;

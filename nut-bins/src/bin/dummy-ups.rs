@@ -7,7 +7,8 @@
 //! running instance; `-k` tells the device to cut the load and exits.
 
 use clap::Parser;
-use nut_bins::driver::{kill_power, run_wired, wire, DriverCli};
+use nut_bins::driver::{kill_power, run_wired, wire};
+use nut_bins::drivercli::DriverCli;
 use nut_bins::real::{
     background, is_background_child, ready_actions, runtime, signals, FileSource, RealSys, TokioNet,
 };

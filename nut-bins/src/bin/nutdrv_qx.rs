@@ -6,7 +6,7 @@
 //! `-c exit|reload`. Goes to the background once its socket serves, unless `-F`/`-D`.
 
 use clap::Parser;
-use nut_bins::driver::DriverCli;
+use nut_bins::drivercli::DriverCli;
 use nut_bins::qx::{dump, kill_power, run_qx, wire, DRIVER_NAME};
 use nut_bins::real::{
     background, is_background_child, ready_actions, runtime, signals, RealSys, TokioNet,

@@ -1,0 +1,77 @@
+//! The command line every driver binary shares (NUT's `drivers/main.c`): parsed by
+//! clap, turned into the wiring's [`DriverArgs`]. Binary-side only (it exits
+//! processes), so it stays out of the daemon code the simulation runs.
+
+use crate::driver::DriverArgs;
+
+/// The command line every driver shares (NUT's `drivers/main.c`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DriverCli {
+    /// UPS section of ups.conf to drive.
+    #[arg(short = 'a')]
+    pub ups: Option<String>,
+    /// Standalone: run without ups.conf under this name (give -x port=...).
+    #[arg(short = 's')]
+    pub standalone: Option<String>,
+    /// Extra driver option key=value or flag (repeatable).
+    #[arg(short = 'x')]
+    pub extra: Vec<String>,
+    /// Kill power: tell the UPS to cut the load (shutdown.return) and exit.
+    #[arg(short = 'k')]
+    pub kill: bool,
+    /// Send a command to the running driver: exit or reload.
+    #[arg(short = 'c')]
+    pub command: Option<String>,
+    /// PID to signal with -c instead of the PID file.
+    #[arg(short = 'P')]
+    pub pid: Option<u32>,
+    /// Debug (repeatable); implies foreground.
+    #[arg(short = 'D', action = clap::ArgAction::Count)]
+    pub debug: u8,
+    /// Stay in the foreground.
+    #[arg(short = 'F', action = clap::ArgAction::Count)]
+    pub foreground: u8,
+    /// Go to the background (the default without -F and -D).
+    #[arg(short = 'B')]
+    pub background: bool,
+    /// Run as this user (accepted; privileges are not changed yet).
+    #[arg(short = 'u')]
+    pub user: Option<String>,
+    /// Read ups.conf and this UPS's section, print every problem, exit 1 on errors.
+    #[arg(long = "check-config")]
+    pub check_config: bool,
+}
+
+impl DriverCli {
+    /// What the wiring needs from the command line.
+    pub fn driver_args(&self) -> DriverArgs {
+        DriverArgs {
+            ups: self.ups.clone(),
+            standalone: self.standalone.clone(),
+            extra: self.extra.clone(),
+        }
+    }
+
+    /// `-F` or `-D` given: stay in the foreground.
+    pub fn foreground(&self) -> bool {
+        self.foreground > 0 || self.debug > 0
+    }
+
+    /// `-c exit|reload`: signals the running instance named in `pidfile` (or `-P`).
+    pub fn signal_running(
+        &self,
+        command: &str,
+        pidfile: &std::path::Path,
+        program: &str,
+    ) -> std::process::ExitCode {
+        let signal = match command {
+            "exit" | "stop" => "TERM",
+            "reload" | "reload-or-error" => "HUP",
+            other => {
+                eprintln!("Error: unknown command '{other}' (use exit or reload)");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        crate::confload::signal_exit(self.pid, pidfile, signal, program)
+    }
+}
