@@ -159,3 +159,56 @@ fn upsdrvctl_f_start_becomes_the_driver() {
         "upsdrvctl replaced itself with the driver"
     );
 }
+
+#[test]
+fn nut_conf_upsd_options_reach_upsd_through_the_unit() {
+    // The unit's command line, with $UPSD_OPTIONS expanded as systemd expands an
+    // unquoted variable (split on whitespace) from nut.conf as our parser reads it.
+    let text = std::fs::read_to_string(units_dir().join("nut-server.service")).unwrap();
+    let exec = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    let mut words: Vec<String> = exec.split_whitespace().map(str::to_string).collect();
+    assert_eq!(
+        words.last().map(String::as_str),
+        Some("$UPSD_OPTIONS"),
+        "{exec}"
+    );
+    let mut lab = Lab::new("units-options");
+    let port = configure_lone_upsd(&lab);
+    let metrics = free_port();
+    let nut_conf = format!("MODE=standalone\nUPSD_OPTIONS=\"--metrics 127.0.0.1:{metrics}\"\n");
+    let parsed = nut_core::config::parse_nut_conf("nut.conf", nut_conf.as_bytes());
+    let options = parsed
+        .value
+        .vars
+        .iter()
+        .find(|(k, _)| k == "UPSD_OPTIONS")
+        .map(|(_, v)| v.clone())
+        .expect("UPSD_OPTIONS read from nut.conf");
+    words.pop();
+    words.extend(options.split_whitespace().map(str::to_string));
+    // Our binary for /sbin/upsd; -u nut needs a nut user the test machine may not have.
+    let args: Vec<&str> = words[1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|w| *w != "-u" && *w != "nut")
+        .collect();
+    lab.spawn("upsd", &bin("upsd"), "etc", &args);
+    wait_for(Duration::from_secs(15), "upsd to listen", || {
+        exchange(port, b"VER\n", 1)
+            .starts_with("Network UPS Tools")
+            .then_some(())
+    });
+    let reply = wait_for(Duration::from_secs(15), "the metrics endpoint", || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", metrics)).ok()?;
+        use std::io::{Read, Write};
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        Some(text)
+    });
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    assert!(reply.contains("network_ups_tools_upsd_clients"), "{reply}");
+}
