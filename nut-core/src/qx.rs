@@ -20,7 +20,8 @@
 //! (measured in a loop), against a few hundred for the serial I/O around it.
 //!
 //! ## Differences from NUT, on purpose
-//! - Only the `mustek`, `megatec/old`, `megatec` and `q1` protocols are implemented; `protocol=` naming another
+//! - Only the `voltronic-qs`, `mustek`, `megatec/old`, `megatec` and `q1` protocols are
+//!   implemented; `protocol=` naming another
 //!   NUT protocol is refused with a clear message instead of probing it, and
 //!   autodetection tries only these (NUT also probes voltronic, bestups, zinto...).
 //! - NUT guesses `battery.charge` at start with one battery pack, before detecting the
@@ -73,6 +74,8 @@ enum Pre {
     StatusBits,
     Command,
     Setvar,
+    /// voltronic-qs's `M` answer must be `V` (`voltronic_qs_protocol`).
+    VoltronicProtocol,
 }
 
 /// One row of a protocol table (NUT's `item_t`).
@@ -273,6 +276,59 @@ enum Claim {
     Full,
     /// Status only (`blazer_claim_light`).
     Light,
+    /// Protocol (`M` answers `V`), then status (`voltronic_qs_claim`).
+    VoltronicQs,
+}
+
+/// voltronic-qs's table (nutdrv_qx_voltronic-qs.c): the `M` protocol query, Q1's status
+/// layout behind `QS` (with the output frequency), output ratings from `F`, a shorter
+/// command list and its own delay ranges.
+fn voltronic_qs_table() -> Vec<Item> {
+    let mut items = vec![Item {
+        var: "ups.firmware.aux",
+        rw: false,
+        ranges: &[],
+        command: "M\r",
+        answer_len: 2,
+        leading: 0,
+        from: 0,
+        to: 0,
+        dfl: "PM-%s",
+        flags: flag::STATIC,
+        pre: Pre::VoltronicProtocol,
+    }];
+    for mut item in Q1_ITEMS {
+        item.command = "QS\r";
+        if item.var == "input.frequency" {
+            item.var = "output.frequency";
+        }
+        items.push(item);
+    }
+    for (var, from, to, dfl) in [
+        ("output.voltage.nominal", 1, 5, "%.0f"),
+        ("output.current.nominal", 7, 9, "%.1f"),
+        ("battery.voltage.nominal", 11, 15, "%.1f"),
+        ("output.frequency.nominal", 17, 20, "%.0f"),
+    ] {
+        items.push(query(var, "F\r", 22, (from, to), dfl, flag::STATIC));
+    }
+    for item in COMMAND_ITEMS {
+        let keep = [
+            "beeper.toggle",
+            "load.off",
+            "load.on",
+            "shutdown.return",
+            "shutdown.stayoff",
+            "shutdown.stop",
+            "test.battery.start.quick",
+        ];
+        if keep.contains(&item.var) {
+            items.push(item);
+        }
+    }
+    items.push(delay("ups.delay.start", &[(60, 599_940)], DEFAULT_ONDELAY));
+    items.push(delay("ups.delay.shutdown", &[(12, 540)], DEFAULT_OFFDELAY));
+    items
 }
 
 /// A protocol (NUT's `subdriver_t`).
@@ -294,6 +350,9 @@ impl Subdriver {
     }
 
     fn table(&self) -> Vec<Item> {
+        if self.claim == Claim::VoltronicQs {
+            return voltronic_qs_table();
+        }
         let mut items = Q1_ITEMS.to_vec();
         for item in &mut items {
             item.command = self.status_query;
@@ -308,7 +367,15 @@ impl Subdriver {
 
 /// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
 /// ones not implemented here are left out, `q1` stays the fallback).
-pub const SUBDRIVERS: [Subdriver; 4] = [
+pub const SUBDRIVERS: [Subdriver; 5] = [
+    // nutdrv_qx_voltronic-qs.c: `M` must answer `V`; no ACK for commands.
+    Subdriver {
+        name: "Voltronic-QS 0.07",
+        status_query: "QS\r",
+        claim: Claim::VoltronicQs,
+        ratings: true,
+        accepted: None,
+    },
     // nutdrv_qx_mustek.c: Q1's layout behind `QS`, status-only claim.
     Subdriver {
         name: "Mustek 0.07",
@@ -342,9 +409,8 @@ pub const SUBDRIVERS: [Subdriver; 4] = [
 ];
 
 /// Protocols of NUT's nutdrv_qx that this driver does not speak yet.
-pub const NOT_YET: [&str; 10] = [
+pub const NOT_YET: [&str; 9] = [
     "voltronic",
-    "voltronic-qs",
     "voltronic-qs-hex",
     "bestups",
     "mecer",
@@ -930,6 +996,25 @@ impl Ctx<'_> {
         let Some(sub) = self.drv.subdriver else {
             return Ok(false);
         };
+        if sub.claim == Claim::VoltronicQs {
+            let Some(i) = self.find("ups.firmware.aux", 0, 0) else {
+                return Ok(false);
+            };
+            let (ok, _, value) = self.qx_process(i, None)?;
+            if !ok || self.infoval_set(i, &value) != 1 {
+                return Ok(false);
+            }
+            let Some(i) = self.find("input.voltage", 0, 0) else {
+                self.delete("ups.firmware.aux");
+                return Ok(false);
+            };
+            let (ok, _, value) = self.qx_process(i, None)?;
+            if !ok || self.infoval_set(i, &value) != 1 {
+                self.delete("ups.firmware.aux");
+                return Ok(false);
+            }
+            return Ok(true);
+        }
         let Some(i) = self.find("input.voltage", 0, 0) else {
             return Ok(false);
         };
@@ -1397,6 +1482,11 @@ impl Ctx<'_> {
                 return 0;
             }
             value = v.to_string();
+        } else if item.pre == Pre::VoltronicProtocol {
+            if !raw.eq_ignore_ascii_case("V") {
+                return -1;
+            }
+            value = item.dfl.replace("%s", raw);
         } else {
             value = raw.to_string();
             if item.flags & flag::TRIM != 0 {
@@ -1929,13 +2019,17 @@ mod tests {
         assert!(var.flags.rw);
         assert_eq!(var.ranges, vec![(0, 599_940)]);
         assert!(state.tree().has_cmd("shutdown.return"));
-        // mustek's and megatec/old's claims (three tries each, echoed), Q1 and I for
-        // megatec's claim, then Q1/F/I of the init walk, Q1 of the first (quick) update.
+        // voltronic-qs's, mustek's and megatec/old's claims (three tries each, echoed),
+        // Q1 and I for megatec's claim, then Q1/F/I of the init walk, Q1 of the first
+        // (quick) update.
         let queries: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
         assert_eq!(
             queries,
             vec![
-                &b"QS\r"[..],
+                &b"M\r"[..],
+                b"M\r",
+                b"M\r",
+                b"QS\r",
                 b"QS\r",
                 b"QS\r",
                 b"D\r",
@@ -2110,14 +2204,53 @@ mod tests {
     }
 
     #[test]
+    fn voltronic_qs_checks_the_protocol_and_reads_output_ratings() {
+        // NUT's TESTING table in nutdrv_qx_voltronic-qs.c.
+        let table: Vec<(&[u8], &[u8])> = vec![
+            (b"M\r", b"V\r"),
+            (b"QS\r", b"(215.0 195.0 230.0 014 49.0 22.7 30.0 00000000\r"),
+            (b"F\r", b"#220.0 003 12.00 50.0\r"),
+        ];
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        let mut sent = Vec::new();
+        let (outcome, _) = drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+        assert_eq!(outcome, Outcome::Started);
+        let v = |name: &str| state.tree().value(name).map(str::to_string);
+        assert_eq!(
+            v("driver.version.data").as_deref(),
+            Some("Voltronic-QS 0.07")
+        );
+        assert_eq!(v("ups.firmware.aux").as_deref(), Some("PM-V"));
+        assert_eq!(v("output.frequency").as_deref(), Some("49.0"));
+        assert_eq!(v("output.voltage.nominal").as_deref(), Some("220"));
+        assert_eq!(v("input.frequency"), None);
+        assert_eq!(
+            state.tree().get("ups.delay.shutdown").unwrap().ranges,
+            vec![(12, 540)]
+        );
+        // A unit answering M with another protocol letter is not voltronic-qs.
+        let other: Vec<(&[u8], &[u8])> = vec![(b"M\r", b"P\r"), (b"QS\r", table[1].1)];
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        drive(&mut drv, &mut state, &Job::Start, 0, &other, &mut sent);
+        assert_eq!(
+            state.tree().value("driver.version.data"),
+            Some("Mustek 0.07")
+        );
+    }
+
+    #[test]
     fn options_nut_refuses_are_refused() {
         let opts = |k: &str, v: &str| vec![(k.to_string(), Some(v.to_string()))];
         assert!(QxOptions::from_options(&opts("runtimecal", "240,100"))
             .unwrap_err()
             .contains("Insufficient parameters"));
-        assert!(QxOptions::from_options(&opts("protocol", "voltronic-qs"))
-            .unwrap_err()
-            .contains("not implemented"));
+        assert!(
+            QxOptions::from_options(&opts("protocol", "voltronic-qs-hex"))
+                .unwrap_err()
+                .contains("not implemented")
+        );
         assert!(QxOptions::from_options(&opts("idleload", "0")).is_err());
         assert!(QxOptions::from_options(&opts("offdelay", "900"))
             .unwrap_err()

@@ -21,11 +21,18 @@ const IMPLEMENTATION_VARS: [&str; 3] = [
 
 /// NUT flaws this driver fixes on purpose (see nut-core/src/qx.rs): the variable, the
 /// value NUT 2.8.0 prints, why ours differs.
-const KNOWN_FIXES: [(&str, &str, &str); 1] = [(
-    "battery.charge",
-    "0",
-    "NUT guesses the charge before detecting the battery packs (per-cell voltage units)",
-)];
+const KNOWN_FIXES: [(&str, &str, &str); 2] = [
+    (
+        "battery.charge",
+        "0",
+        "NUT guesses the charge before detecting the battery packs (per-cell voltage units)",
+    ),
+    (
+        "battery.charge",
+        "100",
+        "NUT guesses the charge before detecting the battery packs (half a pack here)",
+    ),
+];
 
 fn fixtures() -> Vec<(String, Transcript)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw-fixtures/qx");
