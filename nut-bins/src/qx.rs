@@ -50,7 +50,8 @@ const KNOWN_VALUES: [&str; 20] = [
     "port",
     "driver",
 ];
-const KNOWN_FLAGS: [&str; 6] = [
+const KNOWN_FLAGS: [&str; 7] = [
+    "ignorelb",
     "stayoff",
     "noscanlangid",
     "norating",

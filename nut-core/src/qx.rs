@@ -446,6 +446,10 @@ pub struct QxOptions {
     pub novendor: bool,
     /// `ignoresab`: ignore the "shutdown active" bit.
     pub ignoresab: bool,
+    /// `ignorelb` (a driver core flag): ignore the device's LB and raise LB when
+    /// `battery.charge` < `battery.charge.low` or `battery.runtime` <
+    /// `battery.runtime.low` (set them with `override.*`).
+    pub ignorelb: bool,
 }
 
 impl QxOptions {
@@ -468,6 +472,7 @@ impl QxOptions {
             norating: flag("norating"),
             novendor: flag("novendor"),
             ignoresab: flag("ignoresab"),
+            ignorelb: flag("ignorelb"),
             ..QxOptions::default()
         };
         if let Some(p) = &out.protocol {
@@ -948,6 +953,27 @@ impl Ctx<'_> {
             return Ok(Outcome::Fatal(fatal));
         }
         self.updateinfo()?;
+        if self.drv.options.ignorelb {
+            // NUT's main.c: ignorelb needs a way to tell the charge.
+            let mut methods = 0;
+            for (value, low, what) in [
+                ("battery.charge", "battery.charge.low", "battery.charge"),
+                ("battery.runtime", "battery.runtime.low", "battery.runtime"),
+            ] {
+                if self.get(value).is_some() && self.get(low).is_some() {
+                    self.log(
+                        Level::Info,
+                        format!("using '{what}' to set battery low state"),
+                    );
+                    methods += 1;
+                }
+            }
+            if methods == 0 {
+                return Ok(Outcome::Fatal(
+                    "The 'ignorelb' flag is set, but there is no way to determine the battery state of charge. Only set this flag if both 'battery.charge' and 'battery.charge.low' and/or 'battery.runtime' and 'battery.runtime.low' are available.".to_string(),
+                ));
+            }
+        }
         Ok(Outcome::Started)
     }
 
@@ -1281,6 +1307,20 @@ impl Ctx<'_> {
         ] {
             if self.drv.ups_status & bit != 0 {
                 tokens.push(name);
+            }
+        }
+        // The driver core's `ignorelb` (NUT's dstate.c status_set/status_commit): the
+        // device's LB is dropped, and LB comes from the charge or runtime thresholds.
+        if self.drv.options.ignorelb {
+            tokens.retain(|t| *t != "LB");
+            let below = |ctx: &Self, value: &str, low: &str| match (ctx.get(value), ctx.get(low)) {
+                (Some(v), Some(l)) => strtol(&v) < strtol(&l),
+                _ => false,
+            };
+            if below(self, "battery.charge", "battery.charge.low")
+                || below(self, "battery.runtime", "battery.runtime.low")
+            {
+                tokens.push("LB");
             }
         }
         let mut status = tokens.join(" ");
@@ -2238,6 +2278,44 @@ mod tests {
             state.tree().value("driver.version.data"),
             Some("Mustek 0.07")
         );
+    }
+
+    #[test]
+    fn ignorelb_takes_lb_from_the_charge_threshold() {
+        let options = QxOptions {
+            ignorelb: true,
+            ..QxOptions::default()
+        };
+        // The device says LB at 37 % charge; the admin wants LB below 50 %, and not the
+        // device's.
+        let mut table = megatec();
+        table[0].1 = b"(215.0 195.0 230.0 014 49.0 22.7 30.0 01000000\r";
+        let mut drv = QxDriver::new(options.clone());
+        let mut state = DriverState::new();
+        state.tree_mut().set_immutable("battery.charge.low", "30");
+        let mut sent = Vec::new();
+        let (outcome, notes) = drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+        assert_eq!(outcome, Outcome::Started);
+        assert!(notes.contains(&Note::Log(
+            Level::Info,
+            "using 'battery.charge' to set battery low state".into()
+        )));
+        assert_eq!(state.tree().value("battery.charge"), Some("37"));
+        assert_eq!(
+            state.tree().value("ups.status"),
+            Some("OL"),
+            "device LB ignored"
+        );
+        let mut drv = QxDriver::new(options.clone());
+        let mut state = DriverState::new();
+        state.tree_mut().set_immutable("battery.charge.low", "50");
+        drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+        assert_eq!(state.tree().value("ups.status"), Some("OL LB"), "37 < 50");
+        // Without thresholds the driver refuses to start, as NUT's.
+        let mut drv = QxDriver::new(options);
+        let mut state = DriverState::new();
+        let (outcome, _) = drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+        assert!(matches!(outcome, Outcome::Fatal(m) if m.contains("'ignorelb' flag is set")));
     }
 
     #[test]

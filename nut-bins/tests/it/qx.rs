@@ -291,3 +291,45 @@ fn kill_power_sends_what_debian_nutdrv_qx_sends() {
         vec![b"C\r".to_vec(), b"S01R0001\r".to_vec()]
     );
 }
+
+#[test]
+fn ignorelb_with_a_charge_threshold_matches_debian() {
+    let Some(nut_qx) = peer("/lib/nut/nutdrv_qx") else {
+        return;
+    };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    let lab = Lab::new("qx-ignorelb");
+    let mut t: Transcript = fixture("inelt-monolith-3000rt");
+    // The unit reads 100 %: a threshold above that must raise LB, the device's own LB
+    // bit must not (set here) count.
+    t.options.push(("ignorelb".into(), None));
+    t.options
+        .push(("override.battery.charge.low".into(), Some("101".into())));
+    for (query, reply) in &mut t.exchanges {
+        if query == b"Q1\r" {
+            *reply = Some(b"(204.5 140.0 204.5 000 50.0 54.0 25.0 01001000\r".to_vec());
+        }
+    }
+    let (ours, _) = dump(&lab, &bin("nutdrv_qx"), &t, None, &[]);
+    let (theirs, _) = dump(&lab, nut_qx, &t, None, nut_extra);
+    let (ours, theirs) = (parse_listing(&ours), parse_listing(&theirs));
+    assert_eq!(ours, theirs);
+    let status = ours
+        .iter()
+        .find(|(k, _)| k == "ups.status")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(status, Some("OL LB"));
+    // Below the unit's charge: no LB, although the device's LB bit is set.
+    t.options.pop();
+    t.options
+        .push(("override.battery.charge.low".into(), Some("50".into())));
+    let (ours, _) = dump(&lab, &bin("nutdrv_qx"), &t, None, &[]);
+    let (theirs, _) = dump(&lab, nut_qx, &t, None, nut_extra);
+    let (ours, theirs) = (parse_listing(&ours), parse_listing(&theirs));
+    assert_eq!(ours, theirs);
+    let status = ours
+        .iter()
+        .find(|(k, _)| k == "ups.status")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(status, Some("OL"));
+}
