@@ -30,6 +30,8 @@
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
+/// C's `strtol` (base 10), saturating: the driver-socket protocol's.
+pub use crate::sock::atoi as strtol;
 use crate::sock::DriverLine;
 use crate::Millis;
 
@@ -716,7 +718,6 @@ pub struct QxDriver {
     alarm_buf: String,
     alarm_active: bool,
     batt: Battery,
-    load_act: f64,
     load_low: f64,
     load_eff: f64,
     battery_lastpoll_s: i64,
@@ -789,7 +790,6 @@ impl QxDriver {
             alarm_buf: String::new(),
             alarm_active: false,
             batt: Battery::default(),
-            load_act: 0.0,
             load_low: 0.1,
             load_eff: 1.0,
             battery_lastpoll_s: 0,
@@ -1237,8 +1237,7 @@ impl Ctx<'_> {
         let Some(v) = self.get("ups.load") else {
             return false;
         };
-        self.drv.load_act = strtod(&v);
-        self.drv.load_eff = (self.drv.load_act / 100.0)
+        self.drv.load_eff = (strtod(&v) / 100.0)
             .powf(self.drv.batt.runt_exp)
             .max(self.drv.load_low);
         true
@@ -1917,8 +1916,8 @@ fn process_answer(item: &Item, answer: &[u8], len: usize) -> Option<String> {
     Some(String::from_utf8_lossy(slice).into_owned())
 }
 
-/// `%.Nf` of NUT's tables.
-fn format_number(format: &str, value: f64) -> String {
+/// `%.Nf` of NUT's tables (nutdrv_qx's and usbhid-ups's).
+pub fn format_number(format: &str, value: f64) -> String {
     match format {
         "%.0f" => format!("{value:.0}"),
         "%.1f" => format!("{value:.1}"),
@@ -1950,26 +1949,6 @@ pub fn strtod(text: &str) -> f64 {
         return 0.0;
     }
     t[..end].trim_end_matches('.').parse().unwrap_or(0.0)
-}
-
-/// C's `strtol` (base 10) on a decimal prefix, saturating.
-pub fn strtol(text: &str) -> i64 {
-    let t = text.trim_start();
-    let (sign, digits) = match t.as_bytes().first() {
-        Some(b'-') => (-1i64, &t[1..]),
-        Some(b'+') => (1, &t[1..]),
-        _ => (1, t),
-    };
-    let mut value: i64 = 0;
-    for c in digits.bytes() {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        value = value
-            .saturating_mul(10)
-            .saturating_add(sign * i64::from(c - b'0'));
-    }
-    value
 }
 
 fn parse_f64(text: &str) -> Option<f64> {

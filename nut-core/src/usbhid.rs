@@ -573,15 +573,6 @@ pub struct Reading {
     pub flags: Vec<String>,
 }
 
-fn format_num(format: &str, v: f64) -> String {
-    match format {
-        "%.0f" => format!("{v:.0}"),
-        "%.1f" => format!("{v:.1}"),
-        "%.2f" => format!("{v:.2}"),
-        _ => format!("{v}"),
-    }
-}
-
 fn date(value: i64) -> String {
     if value == 0 {
         return "not set".into();
@@ -645,7 +636,7 @@ pub fn walk(
         };
         let value = physical(item, logical(&bytes, item));
         let text = match entry.conv {
-            Conv::Num => Some(format_num(entry.dfl, value)),
+            Conv::Num => Some(crate::qx::format_number(entry.dfl, value)),
             Conv::Lookup(table) => table
                 .iter()
                 .find(|(k, _)| *k == value as i64)
