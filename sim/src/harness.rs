@@ -15,6 +15,7 @@ use crate::world::{
 use nut_bins::wiring::{NutEnv, Signal};
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
@@ -283,12 +284,10 @@ pub fn poll_phase_ms(scenario: &Scenario, host: &HostSpec) -> u64 {
     if scenario.poll_phases != PollPhases::Seeded {
         return 0;
     }
-    let pollfreq_s = host
-        .upsmon
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("POLLFREQ"))
-        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
-        .unwrap_or(DEFAULT_POLLFREQ_S)
+    // POLLFREQ as the host's upsmon reads it (its own wiring and defaults).
+    let pollfreq_s = upsmon_conf(scenario, host)
+        .map(|c| c.pollfreq_s)
+        .unwrap_or(1)
         .max(1);
     // splitmix64 of the seed and the host's name: stable across runs and platforms.
     let mut x = host
@@ -304,9 +303,6 @@ pub fn poll_phase_ms(scenario: &Scenario, host: &HostSpec) -> u64 {
     (x % (pollfreq_s * 1000)) / tick * tick
 }
 
-/// upsmon's POLLFREQ default, in seconds (NUT's).
-const DEFAULT_POLLFREQ_S: u64 = 5;
-
 fn driver_args(ups: &str) -> nut_bins::driver::DriverArgs {
     nut_bins::driver::DriverArgs {
         ups: Some(ups.to_string()),
@@ -320,9 +316,6 @@ struct SimLauncher {
     sys: SimSys,
     /// (UPS, command) pairs the UPSes received.
     commands: Vec<(String, String)>,
-    /// UPSes read by nutdrv_qx: its `-k` talks to the modelled unit, whose model then
-    /// carries out the command it received.
-    serial: Vec<String>,
     world: SharedWorld,
     host: String,
     at_ms: u64,
@@ -342,7 +335,7 @@ fn run_ready<F: Future>(future: F) -> Option<F::Output> {
 impl nut_bins::upsdrvctl::Launcher for SimLauncher {
     fn run(
         &mut self,
-        _program: &str,
+        program: &str,
         args: &[String],
         _limit: Duration,
     ) -> Result<nut_bins::upsdrvctl::Outcome, String> {
@@ -358,7 +351,12 @@ impl nut_bins::upsdrvctl::Launcher for SimLauncher {
             ups: ups.clone(),
             ..Default::default()
         };
-        if let Some(name) = ups.as_ref().filter(|u| self.serial.contains(u)) {
+        // The driver upsdrvctl chose from ups.conf: nutdrv_qx's `-k` talks to the
+        // modelled unit, whose model then carries out the command it received.
+        let serial = Path::new(program)
+            .file_name()
+            .is_some_and(|n| n == "nutdrv_qx");
+        if let Some(name) = ups.as_ref().filter(|_| serial) {
             let Ok(wiring) = nut_bins::qx::wire(&self.sys, &nut_env(), &driver_args) else {
                 return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
             };
@@ -1162,12 +1160,6 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             let mut launcher = SimLauncher {
                 sys: SimSys::at(&host, "dummy-ups", world.clone(), t),
                 commands: Vec::new(),
-                serial: scenario
-                    .upses
-                    .iter()
-                    .filter(|u| u.driver == DriverKind::NutdrvQx)
-                    .map(|u| u.name.clone())
-                    .collect(),
                 world: world.clone(),
                 host: host.clone(),
                 at_ms: t,
