@@ -75,3 +75,46 @@ impl DriverCli {
         crate::confload::signal_exit(self.pid, pidfile, signal, program)
     }
 }
+
+/// The driver's PID file (`<driver>-<ups>.pid` in the PID directory).
+pub fn pidfile(
+    env: &crate::wiring::NutEnv,
+    statepath: &str,
+    driver: &str,
+    ups: &str,
+) -> std::path::PathBuf {
+    std::path::PathBuf::from(env.pidfile(statepath, &format!("{driver}-{ups}.pid")))
+}
+
+/// A driver's start-up: goes to the background unless `-F`/`-D` (the parent exits once
+/// the child serves), runs `daemon` on the one-thread runtime with the ready actions
+/// (PID file), removes the PID file when it ends, and exits as NUT's drivers do.
+pub fn serve_daemon<F, Fut>(
+    cli: &DriverCli,
+    pidfile: std::path::PathBuf,
+    daemon: F,
+) -> std::process::ExitCode
+where
+    F: FnOnce(crate::driver::Ready) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<()>>,
+{
+    use crate::real::{background, is_background_child, ready_actions, runtime};
+    if !cli.foreground() && !is_background_child() {
+        return background();
+    }
+    let ready = ready_actions(Some(pidfile.clone()));
+    let result = runtime().and_then(|rt| rt.block_on(daemon(ready)));
+    crate::service::remove_pidfile(&pidfile);
+    exit(result.map_err(|e| e.to_string()))
+}
+
+/// `Ok` exits 0; an error prints NUT's `Fatal error: ...` and exits 1.
+pub fn exit(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Fatal error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

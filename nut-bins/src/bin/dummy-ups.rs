@@ -8,11 +8,8 @@
 
 use clap::Parser;
 use nut_bins::driver::{kill_power, run_wired, wire};
-use nut_bins::drivercli::DriverCli;
-use nut_bins::real::{
-    background, is_background_child, ready_actions, runtime, signals, FileSource, RealSys, TokioNet,
-};
-use std::path::PathBuf;
+use nut_bins::drivercli::{exit, pidfile, serve_daemon, DriverCli};
+use nut_bins::real::{signals, FileSource, RealSys, TokioNet};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -50,40 +47,16 @@ fn main() -> ExitCode {
         println!("dummy-ups: UPS [{}]: configuration OK", wiring.config.ups);
         return ExitCode::SUCCESS;
     }
-    let pidfile = PathBuf::from(env.pidfile(
-        &wiring.statepath,
-        &format!("dummy-ups-{}.pid", wiring.config.ups),
-    ));
+    let pidfile = pidfile(&env, &wiring.statepath, "dummy-ups", &wiring.config.ups);
     if let Some(command) = &args.cli.command {
         return args.cli.signal_running(command, &pidfile, "dummy-ups");
     }
     if args.cli.kill {
-        return match kill_power(&sys, &env, &driver_args) {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("Fatal error: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit(kill_power(&sys, &env, &driver_args).map(drop));
     }
-    let foreground = args.cli.foreground();
-    if !foreground && !is_background_child() {
-        return background();
-    }
-    let ready = ready_actions(Some(pidfile.clone()));
-    let result = runtime().and_then(|rt| {
-        rt.block_on(async {
-            let net = TokioNet::new(&wiring.statepath);
-            let open = |path: &str| FileSource::new(path);
-            run_wired(net, sys, wiring, open, signals()?, ready).await
-        })
-    });
-    nut_bins::service::remove_pidfile(&pidfile);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Fatal error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    serve_daemon(&args.cli, pidfile, |ready| async move {
+        let net = TokioNet::new(&wiring.statepath);
+        let open = |path: &str| FileSource::new(path);
+        run_wired(net, sys, wiring, open, signals()?, ready).await
+    })
 }

@@ -6,13 +6,10 @@
 //! `-c exit|reload`. Goes to the background once its socket serves, unless `-F`/`-D`.
 
 use clap::Parser;
-use nut_bins::drivercli::DriverCli;
+use nut_bins::drivercli::{exit, pidfile, serve_daemon, DriverCli};
 use nut_bins::qx::{dump, kill_power, run_qx, wire, DRIVER_NAME};
-use nut_bins::real::{
-    background, is_background_child, ready_actions, runtime, signals, RealSys, TokioNet,
-};
+use nut_bins::real::{runtime, signals, RealSys, TokioNet};
 use nut_bins::serial::SerialQx;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -46,10 +43,7 @@ fn main() -> ExitCode {
         println!("{DRIVER_NAME}: UPS [{}]: configuration OK", wiring.ups);
         return ExitCode::SUCCESS;
     }
-    let pidfile = PathBuf::from(env.pidfile(
-        &wiring.statepath,
-        &format!("{DRIVER_NAME}-{}.pid", wiring.ups),
-    ));
+    let pidfile = pidfile(&env, &wiring.statepath, DRIVER_NAME, &wiring.ups);
     if let Some(command) = &args.cli.command {
         return args.cli.signal_running(command, &pidfile, DRIVER_NAME);
     }
@@ -65,39 +59,17 @@ fn main() -> ExitCode {
                 }
             })
         });
-        return match result {
-            Ok(text) if args.dump.is_some() => {
+        return exit(result.map(|text| {
+            if args.dump.is_some() {
                 print!("{text}");
-                ExitCode::SUCCESS
+            } else {
+                eprintln!("{text}");
             }
-            Ok(message) => {
-                eprintln!("{message}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("Fatal error: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        }));
     }
-    let foreground = args.cli.foreground();
-    if !foreground && !is_background_child() {
-        return background();
-    }
-    let ready = ready_actions(Some(pidfile.clone()));
-    let result = runtime().and_then(|rt| {
-        rt.block_on(async {
-            let port = open()?;
-            let net = TokioNet::new(&wiring.statepath);
-            run_qx(net, sys, wiring, port, ready, signals()?).await
-        })
-    });
-    nut_bins::service::remove_pidfile(&pidfile);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Fatal error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    serve_daemon(&args.cli, pidfile, |ready| async move {
+        let port = open()?;
+        let net = TokioNet::new(&wiring.statepath);
+        run_qx(net, sys, wiring, port, ready, signals()?).await
+    })
 }
