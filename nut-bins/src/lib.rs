@@ -27,3 +27,4 @@ pub mod upsdrvctl;
 pub mod upsmon;
 pub mod upssched;
 pub mod wiring;
+pub mod zeroconf;

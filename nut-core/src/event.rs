@@ -64,6 +64,13 @@ pub enum Event {
         /// `host:port`.
         addr: String,
     },
+    /// upsd's zeroconf announcer: name announced, renamed after a conflict, given up.
+    Zeroconf(crate::mdns::Note),
+    /// upsd cannot announce itself (no multicast socket).
+    ZeroconfUnavailable {
+        /// Why.
+        error: String,
+    },
     /// upsd could not listen on an address.
     NotListening {
         /// `host:port`.
@@ -363,6 +370,8 @@ impl Event {
             Event::TlsHandshakeFailed { .. } => Level::Err,
             Event::DriverListening { .. } => Level::Debug,
             Event::MetricsListening { .. } => Level::Info,
+            Event::Zeroconf(crate::mdns::Note::Announced { .. }) => Level::Info,
+            Event::Zeroconf(_) | Event::ZeroconfUnavailable { .. } => Level::Warning,
             Event::DeviceCommand { .. } => Level::Info,
             Event::DeviceLost { .. } => Level::Warning,
             Event::DeviceBack { .. } => Level::Notice,
@@ -424,6 +433,10 @@ impl Event {
             Event::TlsHandshakeFailed { .. } => "tls_handshake_failed",
             Event::DriverListening { .. } => "driver_listening",
             Event::MetricsListening { .. } => "metrics_listening",
+            Event::Zeroconf(crate::mdns::Note::Announced { .. }) => "zeroconf_announced",
+            Event::Zeroconf(crate::mdns::Note::Renamed { .. }) => "zeroconf_renamed",
+            Event::Zeroconf(crate::mdns::Note::GaveUp { .. }) => "zeroconf_gave_up",
+            Event::ZeroconfUnavailable { .. } => "zeroconf_unavailable",
             Event::DeviceCommand { .. } => "device_command",
             Event::DeviceLost { .. } => "device_lost",
             Event::DeviceBack { .. } => "device_back",
@@ -521,6 +534,13 @@ impl Event {
             }
             Event::DriverListening { socket } => vec![("socket", s(socket))],
             Event::MetricsListening { addr } => vec![("addr", s(addr))],
+            Event::Zeroconf(
+                crate::mdns::Note::Announced { instance } | crate::mdns::Note::GaveUp { instance },
+            ) => vec![("instance", s(instance))],
+            Event::Zeroconf(crate::mdns::Note::Renamed { from, to }) => {
+                vec![("from", s(from)), ("to", s(to))]
+            }
+            Event::ZeroconfUnavailable { error } => vec![("error", s(error))],
             Event::DeviceCommand { ups, cmd, arg } => {
                 let mut f = vec![("ups", s(ups)), ("cmd", s(cmd))];
                 if let Some(arg) = arg {
@@ -650,6 +670,10 @@ impl fmt::Display for Event {
             }
             Event::DriverListening { socket } => write!(f, "listening on driver socket {socket}"),
             Event::MetricsListening { addr } => write!(f, "serving metrics on {addr}"),
+            Event::Zeroconf(note) => write!(f, "{note}"),
+            Event::ZeroconfUnavailable { error } => {
+                write!(f, "zeroconf: cannot announce upsd: {error}")
+            }
             Event::DeviceCommand { ups, cmd, arg } => match arg {
                 Some(arg) => write!(f, "UPS [{ups}]: instant command {cmd} {arg}"),
                 None => write!(f, "UPS [{ups}]: instant command {cmd}"),

@@ -307,6 +307,14 @@ impl UpsdCore {
         }
     }
 
+    /// The names of the UPSes served, in LIST UPS order.
+    pub fn ups_names(&self) -> Vec<String> {
+        self.upses
+            .iter()
+            .filter_map(|u| u.def.as_ref().map(|d| d.name.clone()))
+            .collect()
+    }
+
     /// The driver sockets to connect to: (UPS index as used in driver actions, socket name).
     pub fn driver_sockets(&self) -> Vec<(usize, String)> {
         self.upses

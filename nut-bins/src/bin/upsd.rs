@@ -49,6 +49,13 @@ struct Args {
     /// on this host:port, e.g. 127.0.0.1:9199. Off by default.
     #[arg(long = "metrics", value_name = "HOST:PORT")]
     metrics: Option<String>,
+    /// Do not announce upsd on the local network (mDNS/DNS-SD `_nut._tcp`, the way Home
+    /// Assistant discovers NUT servers, and `_upsd._tcp` for `nut-scanner -A`).
+    #[arg(long = "no-zeroconf")]
+    no_zeroconf: bool,
+    /// The name upsd is announced under (default: the host name).
+    #[arg(long = "zeroconf-name", value_name = "NAME")]
+    zeroconf_name: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -125,6 +132,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let announce = (!args.no_zeroconf).then(|| nut_bins::zeroconf::Announce {
+        instance: args
+            .zeroconf_name
+            .clone()
+            .unwrap_or_else(nut_bins::zeroconf::host_name),
+        listen: wiring.runtime.listen.clone(),
+        devices: wiring.runtime.core.ups_names(),
+    });
     let pidfile = wiring.pidfile.clone();
     if let Err(e) = service::check_not_running(Path::new(&pidfile), "upsd") {
         eprintln!("{e}");
@@ -142,7 +157,19 @@ fn main() -> ExitCode {
         rt.block_on(async {
             service::spawn_watchdog();
             let net = TokioNet::new(&wiring.statepath);
-            run_wired(net, sys, env, wiring, signals()?, ready).await
+            // The announcer stops (saying goodbye) when upsd does.
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let announcer = announce.map(|what| {
+                tokio::spawn(nut_bins::zeroconf::announce(sys.clone(), what, async {
+                    let _ = stopped.await;
+                }))
+            });
+            let result = run_wired(net, sys, env, wiring, signals()?, ready).await;
+            let _ = stop.send(());
+            if let Some(announcer) = announcer {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), announcer).await;
+            }
+            result
         })
     });
     service::sd_notify("STOPPING=1");

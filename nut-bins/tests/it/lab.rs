@@ -105,9 +105,19 @@ impl Lab {
         let mut args: Vec<&str> = args.to_vec();
         let daemon =
             [bin("dummy-ups"), bin("upsd"), bin("upsmon")].contains(&program.to_path_buf());
-        let asks = |flag: &str| args.iter().any(|a| a.starts_with('-') && a.contains(flag));
-        if daemon && !asks("F") && !asks("c") && !asks("K") && !asks("k") {
+        let asks = |flag: &str| {
+            args.iter()
+                .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains(flag))
+        };
+        let foreground = daemon && !asks("F") && !asks("c") && !asks("K") && !asks("k");
+        // Tests do not announce upsd on the network unless they test that (zeroconf.rs).
+        let quiet =
+            program == bin("upsd") && !args.iter().any(|a| a.contains("zeroconf")) && !asks("c");
+        if foreground {
             args.insert(0, "-F");
+        }
+        if quiet {
+            args.insert(0, "--no-zeroconf");
         }
         let child = Command::new(program)
             .args(&args)

@@ -21,3 +21,4 @@ mod upsd_server;
 mod upsdrvctl;
 mod upsmon_reload;
 mod upssched;
+mod zeroconf;
