@@ -3,7 +3,8 @@
 # can (root with apt-get): Debian's NUT 2.8.0 (nut-client, nut-server), PyNUT
 # (python3-nut), check_ups (monitoring-plugins-basic), systemd-analyze (systemd, to
 # verify our units), Prometheus (scrapes upsd's metrics), Mosquitto (nut-notify's
-# MQTT broker), and from PyPI aionut and nut2 in
+# MQTT broker), python3-zeroconf (browses upsd's mDNS announcements), lintian (checks
+# the Debian package), and from PyPI aionut and nut2 in
 # a venv for Debian's /usr/bin/python3 (with system site packages, so PyNUT stays
 # importable there). Never starts any service. Idempotent and fast when all is present.
 set -euo pipefail
@@ -22,6 +23,7 @@ command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/mosquitto_sub ] || need+=(mosquitto-clients)
+[ -x /usr/bin/lintian ] || need+=(lintian)
 [ -x "$VENV/bin/python3" ] || /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 
 venv_ok() {

@@ -119,3 +119,22 @@ pub fn check_if_present<T>(dir: &Path, name: &str, parse: fn(&str, &[u8]) -> Par
     }
     check(dir, name, parse)
 }
+
+/// Every error our parser finds in `text`, read as the NUT config file `name` (ups.conf,
+/// upsd.conf, upsd.users, upsmon.conf, upssched.conf, nut.conf); an unknown name is one
+/// error.
+pub fn errors_in(name: &str, text: &[u8]) -> Vec<String> {
+    use nut_core::config as c;
+    fn errors<T>(parsed: Parsed<T>) -> Vec<String> {
+        parsed.errors().map(|d| d.to_string()).collect()
+    }
+    match name {
+        "ups.conf" => errors(c::parse_ups_conf(name, text)),
+        "upsd.conf" => errors(c::parse_upsd_conf(name, text)),
+        "upsd.users" => errors(c::parse_upsd_users(name, text)),
+        "upsmon.conf" => errors(c::parse_upsmon_conf(name, text)),
+        "upssched.conf" => errors(c::parse_upssched_conf(name, text)),
+        "nut.conf" => errors(c::parse_nut_conf(name, text)),
+        other => vec![format!("{other}: not a NUT config file")],
+    }
+}

@@ -6,6 +6,7 @@
 //! turmoil, and daemon code must not read `std::time` clocks or touch files or processes
 //! except through [`seam::Sys`].
 
+pub mod cli;
 pub mod client;
 pub mod confload;
 pub mod driver;
@@ -13,6 +14,7 @@ pub mod drivercli;
 pub mod fakeups;
 pub mod http;
 pub mod lines;
+pub mod manual;
 pub mod privsep;
 pub mod qx;
 pub mod real;

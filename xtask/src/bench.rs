@@ -434,8 +434,8 @@ fn quick(root: &Path, rt: &tokio::runtime::Runtime) {
     }
 }
 
-/// Runs the comparison and prints a table (`quick_only`: see [`quick`]).
-pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
+/// `cargo build --release` of every nut-bins binary (the benchmark's and the package's).
+pub fn release_build(root: &Path) -> Result<(), String> {
     let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     build
         .current_dir(root)
@@ -459,6 +459,12 @@ pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
     if !status.success() {
         return Err("release build failed".into());
     }
+    Ok(())
+}
+
+/// Runs the comparison and prints a table (`quick_only`: see [`quick`]).
+pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
+    release_build(root)?;
     let nut_upsd = PathBuf::from("/lib/nut/upsd");
     let nut_driver = PathBuf::from("/lib/nut/dummy-ups");
     if !nut_upsd.exists() {

@@ -5,11 +5,14 @@
 //! - `sim [path]`: run the bundled scenarios (or the given file/directory).
 //! - `bench`: our upsd against NUT's upsd, same load, one run (see `bench.rs`).
 //! - `fuzz [seconds]`: every cargo-fuzz target in `fuzz/` for that long.
+//! - `deb [--check]`: the Debian package (see `deb.rs`); `--check` verifies it and runs
+//!   lintian.
 //! - `tidy`: the structural checks (also run as a test, see `tidy.rs`).
 //!
 //! xtask may run processes and touch files; it is never linked into the daemons.
 
 mod bench;
+mod deb;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -204,8 +207,19 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(args.next().and_then(|s| s.parse().ok()).unwrap_or(60)),
         Some("tidy") => tidy::check(&root()).map_err(|problems| problems.join("\n")),
         Some("mutants") => mutants(),
+        Some("deb") => {
+            let check = args.next().as_deref() == Some("--check");
+            deb::build(&root()).and_then(|deb| {
+                println!("deb: {}", deb.display());
+                if check {
+                    deb::check(&root(), &deb)
+                } else {
+                    Ok(())
+                }
+            })
+        }
         _ => Err(
-            "usage: cargo xtask <test|sim [path]|bench [--quick]|fuzz [seconds per target]|mutants|tidy>"
+            "usage: cargo xtask <test|sim [path]|bench [--quick]|deb [--check]|fuzz [seconds per target]|mutants|tidy>"
                 .to_string(),
         ),
     };

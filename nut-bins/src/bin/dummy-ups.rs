@@ -8,23 +8,11 @@
 
 use clap::Parser;
 use nut_bins::driver::{kill_power, run_wired, wire};
-use nut_bins::drivercli::{exit, pidfile, serve_daemon, DriverCli};
+use nut_bins::drivercli::{exit, pidfile, serve_daemon};
 use nut_bins::real::{signals, FileSource, RealSys, TokioNet};
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "dummy-ups",
-    about = "Network UPS Tools dummy-ups driver (Rust)",
-    version
-)]
-struct Args {
-    #[command(flatten)]
-    cli: DriverCli,
-    /// Chroot directory (accepted; not supported yet: refused).
-    #[arg(short = 'r')]
-    chroot: Option<String>,
-}
+use nut_bins::cli::dummy_ups::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -18,61 +18,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// nut_exporter's default variable list (`--nut.vars_enable`).
-const DEFAULT_VARIABLES: &str =
-    "battery.charge,battery.voltage,battery.voltage.nominal,input.voltage,input.voltage.nominal,ups.load,ups.status";
 /// How long a scrape waits for upsd before failing.
 const UPSD_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Parser, Debug, Clone)]
-#[command(
-    name = "nut-exporter",
-    about = "Prometheus exporter for NUT servers (nut_exporter compatible)",
-    version
-)]
-struct Args {
-    /// upsd host.
-    #[arg(
-        long = "nut.server",
-        env = "NUT_EXPORTER_SERVER",
-        default_value = "127.0.0.1"
-    )]
-    server: String,
-    /// upsd port.
-    #[arg(
-        long = "nut.serverport",
-        env = "NUT_EXPORTER_SERVERPORT",
-        default_value_t = 3493
-    )]
-    port: u16,
-    /// Log in as this user (password in NUT_EXPORTER_PASSWORD).
-    #[arg(long = "nut.username", env = "NUT_EXPORTER_USERNAME")]
-    username: Option<String>,
-    /// Variables to export, comma-separated; empty: every numeric variable.
-    #[arg(long = "nut.vars_enable", env = "NUT_EXPORTER_VARIABLES", default_value = DEFAULT_VARIABLES)]
-    variables: String,
-    /// Status flags always reported (0 when absent), comma-separated.
-    #[arg(
-        long = "nut.statuses",
-        env = "NUT_EXPORTER_STATUSES",
-        default_value = "OL,OB,LB,HB,RB,CHRG,DISCHRG,BYPASS,CAL,OFF,OVER,TRIM,BOOST,FSD,SD"
-    )]
-    statuses: String,
-    /// Address to listen on.
-    #[arg(
-        long = "web.listen-address",
-        env = "NUT_EXPORTER_WEB_LISTEN_ADDRESS",
-        default_value = ":9199"
-    )]
-    listen: String,
-    /// Path of the UPS metrics.
-    #[arg(
-        long = "web.telemetry-path",
-        env = "NUT_EXPORTER_WEB_TELEMETRY_PATH",
-        default_value = "/ups_metrics"
-    )]
-    path: String,
-}
+use nut_bins::cli::nut_exporter::Args;
 
 fn split_list(text: &str) -> Vec<String> {
     text.split(',')

@@ -9,19 +9,7 @@ use nut_core::transcript::Transcript;
 use std::io::Write;
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "nut-fake-ups",
-    about = "A fake serial UPS answering from a transcript",
-    version
-)]
-struct Args {
-    /// Transcript file (`> query` / `< reply` lines, see hw-fixtures/README.md).
-    transcript: std::path::PathBuf,
-    /// Print each query received on stderr.
-    #[arg(short = 'v')]
-    verbose: bool,
-}
+use nut_bins::cli::nut_fake_ups::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();

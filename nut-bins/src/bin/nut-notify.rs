@@ -17,25 +17,7 @@ use nut_core::relay::{parse_relay_conf, RelayEvent, RELAY_CONF};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "nut-notify",
-    about = "Relays upsmon notifications to webhooks, ntfy and MQTT",
-    version
-)]
-struct Args {
-    /// The notification message (NOTIFYCMD's argument).
-    message: Option<String>,
-    /// Config file (default: nut-notify.conf in NUT_CONFPATH).
-    #[arg(long = "config")]
-    config: Option<PathBuf>,
-    /// Deliver what is queued, without a new event.
-    #[arg(long = "flush")]
-    flush: bool,
-    /// Check the config file, print every problem, exit 1 on errors.
-    #[arg(long = "check-config")]
-    check_config: bool,
-}
+use nut_bins::cli::nut_notify::Args;
 
 fn hostname() -> String {
     let mut buf = [0u8; 256];

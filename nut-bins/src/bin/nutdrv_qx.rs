@@ -6,25 +6,13 @@
 //! `-c exit|reload`. Goes to the background once its socket serves, unless `-F`/`-D`.
 
 use clap::Parser;
-use nut_bins::drivercli::{exit, pidfile, serve_daemon, DriverCli};
+use nut_bins::drivercli::{exit, pidfile, serve_daemon};
 use nut_bins::qx::{dump, kill_power, run_qx, wire, DRIVER_NAME};
 use nut_bins::real::{runtime, signals, RealSys, TokioNet};
 use nut_bins::serial::SerialQx;
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "nutdrv_qx",
-    about = "Network UPS Tools driver for Megatec/Q1 UPSes (Rust)",
-    version
-)]
-struct Args {
-    #[command(flatten)]
-    cli: DriverCli,
-    /// Print the variables after this many update loops and exit (NUT's -d).
-    #[arg(short = 'd')]
-    dump: Option<u32>,
-}
+use nut_bins::cli::nutdrv_qx::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -8,26 +8,7 @@ use nut_core::upsc::{
 };
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
-#[command(name = "upsc", about = "Network UPS Tools upsc (Rust)", version)]
-struct Args {
-    /// List UPS names on host[:port].
-    #[arg(short = 'l')]
-    list: bool,
-    /// List UPS names and descriptions on host[:port].
-    #[arg(short = 'L')]
-    list_desc: bool,
-    /// List the clients logged into a UPS.
-    #[arg(short = 'c')]
-    clients: bool,
-    /// JSON output (as NUT 2.8.5).
-    #[arg(short = 'j')]
-    json: bool,
-    /// `ups[@host[:port]]`, or `host[:port]` with -l/-L.
-    target: Option<String>,
-    /// One variable to print.
-    var: Option<String>,
-}
+use nut_bins::cli::upsc::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -21,34 +21,7 @@ use std::process::ExitCode;
 /// NUT's DEFAULT_TRACKING_TIMEOUT, seconds.
 const DEFAULT_TIMEOUT: u32 = 10;
 
-#[derive(Parser, Debug)]
-#[command(name = "upscmd", disable_help_flag = true, disable_version_flag = true)]
-struct Args {
-    /// Display the help text.
-    #[arg(short = 'h')]
-    help: bool,
-    /// Display the version.
-    #[arg(short = 'V')]
-    version: bool,
-    /// List the instant commands of <ups>.
-    #[arg(short = 'l')]
-    list: bool,
-    /// User name for authentication.
-    #[arg(short = 'u')]
-    user: Option<String>,
-    /// Password for authentication.
-    #[arg(short = 'p')]
-    pass: Option<String>,
-    /// Wait for the driver's result (TRACKING).
-    #[arg(short = 'w')]
-    wait: bool,
-    /// Timeout for -w, in seconds (default 10).
-    #[arg(short = 't')]
-    timeout: Option<String>,
-    /// `<ups> [<command> [<value>]]`.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
-}
+use nut_bins::cli::upscmd::Args;
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {

@@ -15,48 +15,7 @@ use nut_core::config::{parse_ups_conf, parse_upsd_conf, parse_upsd_users};
 use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
-#[command(name = "upsd", about = "Network UPS Tools upsd (Rust)", version)]
-struct Args {
-    /// Send a command to the running upsd: reload or stop.
-    #[arg(short = 'c')]
-    command: Option<String>,
-    /// PID to signal with -c instead of the PID file.
-    #[arg(short = 'P')]
-    pid: Option<u32>,
-    /// Debug (repeatable); implies foreground.
-    #[arg(short = 'D', action = clap::ArgAction::Count)]
-    debug: u8,
-    /// Stay in the foreground.
-    #[arg(short = 'F', action = clap::ArgAction::Count)]
-    foreground: u8,
-    /// Go to the background (the default without -F and -D).
-    #[arg(short = 'B')]
-    background: bool,
-    /// Drop root privileges to this user after binding the ports.
-    #[arg(short = 'u')]
-    user: Option<String>,
-    /// IPv4 only: leave out IPv6 LISTEN addresses.
-    #[arg(short = '4')]
-    ipv4: bool,
-    /// IPv6 only: leave out IPv4 LISTEN addresses.
-    #[arg(short = '6')]
-    ipv6: bool,
-    /// Parse the configuration, print every problem as file:line, exit 1 on errors.
-    #[arg(long = "check-config")]
-    check_config: bool,
-    /// Serve Prometheus metrics (nut_exporter's names, `/metrics` and `/ups_metrics`)
-    /// on this host:port, e.g. 127.0.0.1:9199. Off by default.
-    #[arg(long = "metrics", value_name = "HOST:PORT")]
-    metrics: Option<String>,
-    /// Do not announce upsd on the local network (mDNS/DNS-SD `_nut._tcp`, the way Home
-    /// Assistant discovers NUT servers, and `_upsd._tcp` for `nut-scanner -A`).
-    #[arg(long = "no-zeroconf")]
-    no_zeroconf: bool,
-    /// The name upsd is announced under (default: the host name).
-    #[arg(long = "zeroconf-name", value_name = "NAME")]
-    zeroconf_name: Option<String>,
-}
+use nut_bins::cli::upsd::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();

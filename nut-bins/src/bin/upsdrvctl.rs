@@ -15,39 +15,7 @@ use std::time::{Duration, Instant};
 /// How long `stop` waits for a driver to exit after SIGTERM.
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "upsdrvctl",
-    about = "Network UPS Tools - UPS driver controller (Rust)",
-    version
-)]
-struct Args {
-    /// Testing mode: print what would be done, do nothing.
-    #[arg(short = 't')]
-    test: bool,
-    /// Drivers run as this user (passed as -u).
-    #[arg(short = 'u')]
-    user: Option<String>,
-    /// Drivers chroot here (passed as -r).
-    #[arg(short = 'r')]
-    chroot: Option<String>,
-    /// Debug for upsdrvctl (repeatable).
-    #[arg(short = 'D', action = clap::ArgAction::Count)]
-    debug: u8,
-    /// Pass the debug level on to drivers.
-    #[arg(short = 'd')]
-    pass_debug: bool,
-    /// Drivers stay in the foreground (-F).
-    #[arg(short = 'F')]
-    foreground: bool,
-    /// Drivers go to the background (-B).
-    #[arg(short = 'B')]
-    background: bool,
-    /// start, stop or shutdown.
-    command: String,
-    /// One UPS (all when left out).
-    ups: Option<String>,
-}
+use nut_bins::cli::upsdrvctl::Args;
 
 struct Processes {
     debug: bool,

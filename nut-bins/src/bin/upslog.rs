@@ -27,49 +27,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-#[derive(Parser, Debug)]
-#[command(name = "upslog", disable_help_flag = true, disable_version_flag = true)]
-struct Args {
-    /// Display the help text.
-    #[arg(short = 'h')]
-    help: bool,
-    /// Display the version.
-    #[arg(short = 'V')]
-    version: bool,
-    /// UPS to monitor, `ups[@host[:port]]`.
-    #[arg(short = 's')]
-    system: Option<String>,
-    /// Log file, or `-` for stdout.
-    #[arg(short = 'l')]
-    logfile: Option<String>,
-    /// Seconds between rounds (C `atoi`; default 30).
-    #[arg(short = 'i')]
-    interval: Option<String>,
-    /// Log format.
-    #[arg(short = 'f')]
-    format: Option<String>,
-    /// Exit after this many rounds.
-    #[arg(short = 'd')]
-    count: Option<u64>,
-    /// `ups,logfile` tuple (repeatable).
-    #[arg(short = 'm')]
-    tuples: Vec<String>,
-    /// Accepted for compatibility (no privilege drop).
-    #[arg(short = 'u')]
-    user: Option<String>,
-    /// Accepted for compatibility (no PID file is written).
-    #[arg(short = 'p')]
-    pidbase: Option<String>,
-    /// Accepted for compatibility (always foreground).
-    #[arg(short = 'F')]
-    foreground: bool,
-    /// Accepted for compatibility (always foreground).
-    #[arg(short = 'B')]
-    background: bool,
-    /// Old style: `<system> <logfile> <interval> [<format>...]`.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
-}
+use nut_bins::cli::upslog::Args;
 
 /// Where one UPS's lines go.
 enum Sink {

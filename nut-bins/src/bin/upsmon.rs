@@ -15,43 +15,7 @@ use nut_core::config::parse_upsmon_conf_for_startup;
 use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
-#[command(name = "upsmon", about = "Network UPS Tools upsmon (Rust)", version)]
-struct Args {
-    /// Send a command to the running upsmon: fsd, stop or reload (prefix accepted).
-    #[arg(short = 'c')]
-    command: Option<String>,
-    /// PID to signal with -c instead of the PID file.
-    #[arg(short = 'P')]
-    pid: Option<u32>,
-    /// Exit 0 if POWERDOWNFLAG exists and holds the magic text, else 1.
-    #[arg(short = 'K')]
-    killpower_check: bool,
-    /// One privileged process (no RUN_AS_USER split).
-    #[arg(short = 'p')]
-    privileged: bool,
-    /// Debug (repeatable); implies foreground.
-    #[arg(short = 'D', action = clap::ArgAction::Count)]
-    debug: u8,
-    /// Stay in the foreground.
-    #[arg(short = 'F', action = clap::ArgAction::Count)]
-    foreground: u8,
-    /// Go to the background (the default without -F and -D).
-    #[arg(short = 'B')]
-    background: bool,
-    /// The unprivileged user of the monitoring process (overrides RUN_AS_USER).
-    #[arg(short = 'u')]
-    user: Option<String>,
-    /// Connect to upsd over IPv4 only.
-    #[arg(short = '4')]
-    ipv4: bool,
-    /// Connect to upsd over IPv6 only.
-    #[arg(short = '6')]
-    ipv6: bool,
-    /// Parse upsmon.conf, print every problem as file:line, exit 1 on errors.
-    #[arg(long = "check-config")]
-    check_config: bool,
-}
+use nut_bins::cli::upsmon::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();

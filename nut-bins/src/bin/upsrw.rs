@@ -25,37 +25,7 @@ use std::process::ExitCode;
 /// NUT's DEFAULT_TRACKING_TIMEOUT, seconds.
 const DEFAULT_TIMEOUT: u32 = 10;
 
-#[derive(Parser, Debug)]
-#[command(name = "upsrw", disable_help_flag = true, disable_version_flag = true)]
-struct Args {
-    /// Display the help text.
-    #[arg(short = 'h')]
-    help: bool,
-    /// Display the version.
-    #[arg(short = 'V')]
-    version: bool,
-    /// Accepted and ignored, as in NUT 2.8.0 (listing is what happens without -s).
-    #[arg(short = 'l')]
-    list: bool,
-    /// `VAR=VALUE` to set.
-    #[arg(short = 's')]
-    set: Option<String>,
-    /// User name for authentication.
-    #[arg(short = 'u')]
-    user: Option<String>,
-    /// Password for authentication.
-    #[arg(short = 'p')]
-    pass: Option<String>,
-    /// Wait for the driver's result (TRACKING).
-    #[arg(short = 'w')]
-    wait: bool,
-    /// Timeout for -w, in seconds (default 10).
-    #[arg(short = 't')]
-    timeout: Option<String>,
-    /// `<ups>` (further words are ignored, as in NUT).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
-}
+use nut_bins::cli::upsrw::Args;
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {

@@ -13,25 +13,7 @@ use std::process::{ExitCode, Stdio};
 /// The hidden argument the client gives the timer daemon it starts.
 const DAEMON_MARKER: &str = "--timer-daemon";
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "upssched",
-    about = "Network UPS Tools upssched (Rust)",
-    version
-)]
-struct Args {
-    /// Debug (repeatable).
-    #[arg(short = 'D', action = clap::ArgAction::Count)]
-    debug: u8,
-    /// Parse upssched.conf, print every problem as file:line, exit 1 on errors.
-    #[arg(long = "check-config")]
-    check_config: bool,
-    /// Run as the timer daemon (started by upssched itself).
-    #[arg(long = "timer-daemon", hide = true)]
-    timer_daemon: bool,
-    /// The notification message (upsmon passes it).
-    message: Option<String>,
-}
+use nut_bins::cli::upssched::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();

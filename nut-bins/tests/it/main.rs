@@ -7,6 +7,7 @@ mod ddl_differential;
 mod hostile;
 mod interop;
 mod lab;
+mod manual;
 mod metrics;
 mod notify;
 mod nut_upsmon;
