@@ -308,6 +308,7 @@ where
     let mut buffer = [0u8; CLIENT_READ_BYTES];
     let mut lines: Vec<Line> = Vec::new();
     let mut out: Vec<u8> = Vec::new();
+    let mut reply = String::new();
     loop {
         let n = match stream.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
@@ -320,7 +321,11 @@ where
             if line.error.is_some() {
                 continue;
             }
-            let actions = shared.core().client_line(shared.now(), id, &line.words);
+            let actions = shared
+                .core()
+                .client_line_into(shared.now(), id, line.words, &mut reply);
+            out.extend_from_slice(reply.as_bytes());
+            reply.clear();
             after = shared.perform(actions, Some(id), &mut out);
             if after.close || after.start_tls {
                 break;

@@ -276,18 +276,44 @@ fn verb_needs_auth(verb: &str) -> bool {
 
 /// Reads the words of one request line (nut-reference.md §1.3-1.6).
 pub fn parse_request(words: &[String]) -> ParsedRequest {
-    let Some(first) = words.first() else {
+    parse_request_owned(words.to_vec())
+}
+
+/// [`parse_request`] taking the words, so the request's strings are moved out of them
+/// rather than copied (upsd's hot path).
+pub fn parse_request_owned(mut words: Vec<String>) -> ParsedRequest {
+    let Some((first, args)) = words.split_first_mut() else {
         return ParsedRequest {
             needs_auth: false,
             request: Err(ErrCode::UnknownCommand),
         };
     };
-    let verb = first.to_ascii_uppercase();
-    let args = &words[1..];
+    let mut buffer = [0u8; KEYWORD_BYTES];
+    let verb = upper(first, &mut buffer);
     ParsedRequest {
-        needs_auth: verb_needs_auth(&verb),
-        request: parse_verb(&verb, args),
+        needs_auth: verb_needs_auth(verb),
+        request: parse_verb(verb, args),
     }
+}
+
+/// Moves argument `i` out (each is used once).
+fn take(args: &mut [String], i: usize) -> String {
+    std::mem::take(&mut args[i])
+}
+
+/// Longest protocol keyword (`NUMLOGINS`, `TRACKING`, ...) upper-cased without an
+/// allocation; longer words are no keyword.
+const KEYWORD_BYTES: usize = 16;
+
+/// `word` in upper case, in `buffer`; a word longer than the buffer (no keyword is) or
+/// not ASCII comes back as `"?"`, which matches no keyword.
+fn upper<'a>(word: &str, buffer: &'a mut [u8; KEYWORD_BYTES]) -> &'a str {
+    let Some(slot) = buffer.get_mut(..word.len()) else {
+        return "?";
+    };
+    slot.copy_from_slice(word.as_bytes());
+    slot.make_ascii_uppercase();
+    std::str::from_utf8(slot).unwrap_or("?")
 }
 
 fn exactly<T>(args: &[String], count: usize, build: impl FnOnce() -> T) -> Result<T, ErrCode> {
@@ -298,8 +324,14 @@ fn exactly<T>(args: &[String], count: usize, build: impl FnOnce() -> T) -> Resul
     }
 }
 
-fn parse_verb(verb: &str, args: &[String]) -> Result<Request, ErrCode> {
-    let arg = |i: usize| args[i].clone();
+fn parse_verb(verb: &str, args: &mut [String]) -> Result<Request, ErrCode> {
+    let one = |args: &mut [String], build: fn(String) -> Request| {
+        if args.len() == 1 {
+            Ok(build(take(args, 0)))
+        } else {
+            Err(ErrCode::InvalidArgument)
+        }
+    };
     match verb {
         "VER" => exactly(args, 0, || Request::Ver),
         "NETVER" => exactly(args, 0, || Request::NetVer),
@@ -307,14 +339,12 @@ fn parse_verb(verb: &str, args: &[String]) -> Result<Request, ErrCode> {
         "HELP" => exactly(args, 0, || Request::Help),
         "LOGOUT" => exactly(args, 0, || Request::Logout),
         "STARTTLS" => Ok(Request::StartTls),
-        "USERNAME" => exactly(args, 1, || Request::Username(arg(0))),
-        "PASSWORD" => exactly(args, 1, || Request::Password(arg(0))),
-        "LOGIN" => exactly(args, 1, || Request::Login(arg(0))),
-        "FSD" => exactly(args, 1, || Request::Fsd(arg(0))),
-        "PRIMARY" | "MASTER" => exactly(args, 1, || Request::Primary {
-            ups: arg(0),
-            master: verb == "MASTER",
-        }),
+        "USERNAME" => one(args, Request::Username),
+        "PASSWORD" => one(args, Request::Password),
+        "LOGIN" => one(args, Request::Login),
+        "FSD" => one(args, Request::Fsd),
+        "PRIMARY" => one(args, |ups| Request::Primary { ups, master: false }),
+        "MASTER" => one(args, |ups| Request::Primary { ups, master: true }),
         "GET" => parse_get(args).map(Request::Get),
         "LIST" => parse_list(args).map(Request::List),
         "SET" => parse_set(args),
@@ -323,10 +353,10 @@ fn parse_verb(verb: &str, args: &[String]) -> Result<Request, ErrCode> {
                 return Err(ErrCode::InvalidArgument);
             }
             // The parameter is used only when exactly three words follow INSTCMD.
-            let param = (args.len() == 3).then(|| arg(2));
+            let param = (args.len() == 3).then(|| take(args, 2));
             Ok(Request::InstCmd {
-                ups: arg(0),
-                cmd: arg(1),
+                ups: take(args, 0),
+                cmd: take(args, 1),
                 param,
             })
         }
@@ -334,30 +364,30 @@ fn parse_verb(verb: &str, args: &[String]) -> Result<Request, ErrCode> {
     }
 }
 
-fn parse_get(args: &[String]) -> Result<GetRequest, ErrCode> {
+fn parse_get(args: &mut [String]) -> Result<GetRequest, ErrCode> {
     let Some(sub) = args.first() else {
         return Err(ErrCode::InvalidArgument);
     };
-    let sub = sub.to_ascii_uppercase();
+    let mut buffer = [0u8; KEYWORD_BYTES];
+    let sub = upper(sub, &mut buffer);
     if sub == "TRACKING" {
         return Ok(GetRequest::Tracking {
-            id: args.get(1).cloned(),
+            id: (args.len() > 1).then(|| take(args, 1)),
         });
     }
     if args.len() < 2 {
         return Err(ErrCode::InvalidArgument);
     }
-    let ups = args[1].clone();
-    match sub.as_str() {
-        "NUMLOGINS" => return Ok(GetRequest::NumLogins { ups }),
-        "UPSDESC" => return Ok(GetRequest::UpsDesc { ups }),
+    match sub {
+        "NUMLOGINS" => return Ok(GetRequest::NumLogins { ups: take(args, 1) }),
+        "UPSDESC" => return Ok(GetRequest::UpsDesc { ups: take(args, 1) }),
         _ => {}
     }
     if args.len() < 3 {
         return Err(ErrCode::InvalidArgument);
     }
-    let name = args[2].clone();
-    match sub.as_str() {
+    let (ups, name) = (take(args, 1), take(args, 2));
+    match sub {
         "VAR" => Ok(GetRequest::Var { ups, var: name }),
         "TYPE" => Ok(GetRequest::Type { ups, var: name }),
         "DESC" => Ok(GetRequest::Desc { ups, var: name }),
@@ -366,7 +396,7 @@ fn parse_get(args: &[String]) -> Result<GetRequest, ErrCode> {
     }
 }
 
-fn parse_list(args: &[String]) -> Result<ListRequest, ErrCode> {
+fn parse_list(args: &mut [String]) -> Result<ListRequest, ErrCode> {
     let Some(sub) = args.first() else {
         return Err(ErrCode::InvalidArgument);
     };
@@ -377,7 +407,7 @@ fn parse_list(args: &[String]) -> Result<ListRequest, ErrCode> {
     if args.len() < 2 {
         return Err(ErrCode::InvalidArgument);
     }
-    let ups = args[1].clone();
+    let ups = take(args, 1);
     match sub.as_str() {
         "VAR" => return Ok(ListRequest::Var { ups }),
         "RW" => return Ok(ListRequest::Rw { ups }),
@@ -388,7 +418,7 @@ fn parse_list(args: &[String]) -> Result<ListRequest, ErrCode> {
     if args.len() < 3 {
         return Err(ErrCode::InvalidArgument);
     }
-    let var = args[2].clone();
+    let var = take(args, 2);
     match sub.as_str() {
         "ENUM" => Ok(ListRequest::Enum { ups, var }),
         "RANGE" => Ok(ListRequest::Range { ups, var }),
@@ -396,7 +426,7 @@ fn parse_list(args: &[String]) -> Result<ListRequest, ErrCode> {
     }
 }
 
-fn parse_set(args: &[String]) -> Result<Request, ErrCode> {
+fn parse_set(args: &mut [String]) -> Result<Request, ErrCode> {
     if args.len() < 2 {
         return Err(ErrCode::InvalidArgument);
     }
@@ -407,9 +437,9 @@ fn parse_set(args: &[String]) -> Result<Request, ErrCode> {
             _ => Err(ErrCode::InvalidArgument),
         },
         "VAR" if args.len() >= 4 => Ok(Request::SetVar {
-            ups: args[1].clone(),
-            var: args[2].clone(),
-            value: args[3].clone(),
+            ups: take(args, 1),
+            var: take(args, 2),
+            value: take(args, 3),
         }),
         _ => Err(ErrCode::InvalidArgument),
     }

@@ -69,7 +69,9 @@ pub struct Var {
 /// Variables and instant commands of one UPS.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VarTree {
-    vars: BTreeMap<String, Var>,
+    /// Sorted by lowercased name (the key), for binary search: a GET VAR looks up one
+    /// variable per request, and this costs half of a BTreeMap's in-node linear search.
+    vars: Vec<(String, Var)>,
     cmds: BTreeMap<String, String>,
 }
 
@@ -86,11 +88,17 @@ impl VarTree {
     /// Looks a variable up case-insensitively. Names as clients send them are already
     /// lowercase, and those are looked up without a lowered copy (this runs for every GET).
     pub fn get(&self, name: &str) -> Option<&Var> {
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.vars.get(&key(name))
+        let index = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.find(&key(name))
         } else {
-            self.vars.get(name)
-        }
+            self.find(name)
+        };
+        index.ok().map(|i| &self.vars[i].1)
+    }
+
+    /// Where the variable with this key is, or where it would go.
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.vars.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
     /// The raw value of a variable.
@@ -100,7 +108,7 @@ impl VarTree {
 
     /// Variables in LIST VAR order (case-insensitive name order).
     pub fn vars(&self) -> impl Iterator<Item = &Var> {
-        self.vars.values()
+        self.vars.iter().map(|(_, v)| v)
     }
 
     /// Instant commands in LIST CMD order.
@@ -126,23 +134,31 @@ impl VarTree {
     /// Sets a value; returns true if it changed. A change only in letter case is ignored,
     /// and immutable variables are not touched (common/state.c).
     pub fn set(&mut self, name: &str, value: &str) -> bool {
-        if let Some(var) = self.vars.get_mut(&key(name)) {
-            if var.flags.immutable || var.value.eq_ignore_ascii_case(value) {
-                return false;
+        let name_key = key(name);
+        let at = match self.find(&name_key) {
+            Ok(i) => {
+                let var = &mut self.vars[i].1;
+                if var.flags.immutable || var.value.eq_ignore_ascii_case(value) {
+                    return false;
+                }
+                var.value = value.to_string();
+                return true;
             }
-            var.value = value.to_string();
-            return true;
-        }
+            Err(at) => at,
+        };
         if self.vars.len() >= MAX_VARS_PER_UPS {
             return false;
         }
         self.vars.insert(
-            key(name),
-            Var {
-                name: name.to_string(),
-                value: value.to_string(),
-                ..Var::default()
-            },
+            at,
+            (
+                name_key,
+                Var {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                    ..Var::default()
+                },
+            ),
         );
         true
     }
@@ -150,7 +166,7 @@ impl VarTree {
     /// Sets a value that device readings may never replace (`override.*`).
     pub fn set_immutable(&mut self, name: &str, value: &str) {
         self.set(name, value);
-        if let Some(var) = self.vars.get_mut(&key(name)) {
+        if let Some(var) = self.get_mut(name) {
             var.value = value.to_string();
             var.flags.immutable = true;
         }
@@ -158,13 +174,17 @@ impl VarTree {
 
     /// Mutable access for drivers describing their variables.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Var> {
-        self.vars.get_mut(&key(name))
+        let index = self.find(&key(name)).ok()?;
+        Some(&mut self.vars[index].1)
     }
 
     /// Deletes a variable; returns true if it existed (immutable ones stay).
     pub fn delete(&mut self, name: &str) -> bool {
-        match self.vars.get(&key(name)) {
-            Some(var) if !var.flags.immutable => self.vars.remove(&key(name)).is_some(),
+        match self.find(&key(name)) {
+            Ok(i) if !self.vars[i].1.flags.immutable => {
+                self.vars.remove(i);
+                true
+            }
             _ => false,
         }
     }
@@ -261,14 +281,14 @@ impl VarTree {
     }
 
     fn with_var(&mut self, name: &str, change: impl FnOnce(&mut Var) -> bool) -> bool {
-        self.vars.get_mut(&key(name)).map(change).unwrap_or(false)
+        self.get_mut(name).map(change).unwrap_or(false)
     }
 
     /// The lines a driver sends in answer to DUMPALL (nut-reference.md §2.3), without the
     /// DATAOK/DATASTALE and DUMPDONE framing.
     pub fn dump_lines(&self) -> Vec<DriverLine> {
         let mut lines = Vec::new();
-        for var in self.vars.values() {
+        for var in self.vars() {
             lines.push(DriverLine::SetInfo {
                 var: var.name.clone(),
                 value: var.value.clone(),

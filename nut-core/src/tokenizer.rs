@@ -41,7 +41,8 @@ pub const ERR_HASH_IN_QUOTES: &str = "Unbalanced word due to unescaped # in quot
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
     state: State,
-    word: Vec<u8>,
+    /// The word being collected: only bytes 0x20..=0x7f, so always ASCII.
+    word: String,
     word_started: bool,
     words: Vec<String>,
     first_word_line: Option<usize>,
@@ -57,6 +58,23 @@ impl Default for Tokenizer {
     }
 }
 
+/// A byte that `collect` only appends to the word: printable, not a space, not one of
+/// the tokenizer's special characters.
+fn is_plain(byte: u8) -> bool {
+    PLAIN[usize::from(byte)]
+}
+
+/// [`is_plain`] as a table (the check runs for every byte of every request).
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0x21;
+    while byte < 0x7f {
+        table[byte] = !matches!(byte as u8, b'"' | b'\\' | b'#' | b'=');
+        byte += 1;
+    }
+    table
+};
+
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
 }
@@ -66,7 +84,7 @@ impl Tokenizer {
     pub fn new() -> Self {
         Tokenizer {
             state: State::FindWordStart,
-            word: Vec::new(),
+            word: String::new(),
             word_started: false,
             words: Vec::new(),
             first_word_line: None,
@@ -79,10 +97,27 @@ impl Tokenizer {
 
     /// Feeds bytes; every logical line completed by them is appended to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Line>) {
-        for &byte in bytes {
+        let mut i = 0;
+        while let Some(&byte) = bytes.get(i) {
+            if self.state == State::Collect && is_plain(byte) {
+                // A run of ordinary word bytes is appended at once: what `push` would do
+                // byte by byte (requests are mostly such runs; this is upsd's hot path).
+                let rest = &bytes[i..];
+                let run = rest
+                    .iter()
+                    .position(|&b| !is_plain(b))
+                    .unwrap_or(rest.len());
+                let room = MAX_WORD_BYTES.saturating_sub(self.word.len());
+                self.word
+                    .extend(rest[..run.min(room)].iter().map(|&b| char::from(b)));
+                self.column += run;
+                i += run;
+                continue;
+            }
             if let Some(line) = self.push(byte) {
                 out.push(line);
             }
+            i += 1;
         }
     }
 
@@ -223,7 +258,7 @@ impl Tokenizer {
         if !(0x20..=0x7f).contains(&byte) || self.word.len() >= MAX_WORD_BYTES {
             return;
         }
-        self.word.push(byte);
+        self.word.push(char::from(byte));
     }
 
     fn end_word(&mut self) {
@@ -239,8 +274,7 @@ impl Tokenizer {
         if self.words.is_empty() {
             self.first_word_column = self.word_column;
         }
-        // Only bytes 0x20..=0x7f are ever stored, so this is always valid UTF-8.
-        let word = String::from_utf8_lossy(&self.word).into_owned();
+        let word = self.word.clone();
         self.word.clear();
         self.words.push(word);
     }

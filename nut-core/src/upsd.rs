@@ -8,9 +8,9 @@
 use crate::config::UpsdUsers;
 use crate::desc::Descriptions;
 use crate::proto::{
-    format_err, format_list, format_value_line, parse_request, push_value_line, truncate_response,
-    ErrCode, GetRequest, ListRequest, Request, TrackingResult, HELP_TEXT, NUT_VERSION,
-    PROTOCOL_VERSION, SERVER_INFO,
+    format_err, format_list, format_value_line, parse_request_owned, push_value_line,
+    truncate_response, ErrCode, GetRequest, ListRequest, Request, TrackingResult, HELP_TEXT,
+    NUT_VERSION, PROTOCOL_VERSION, SERVER_INFO,
 };
 use crate::sock::{atoi, DriverLine, ServerLine};
 use crate::state::VarTree;
@@ -508,34 +508,55 @@ impl UpsdCore {
 
     /// One request line (already tokenized) from a client.
     pub fn client_line(&mut self, now: Millis, client: ClientId, words: &[String]) -> Vec<Action> {
+        self.client_line_owned(now, client, words.to_vec())
+    }
+
+    /// [`UpsdCore::client_line`] taking the words (no copies of them: upsd's hot path).
+    pub fn client_line_owned(
+        &mut self,
+        now: Millis,
+        client: ClientId,
+        words: Vec<String>,
+    ) -> Vec<Action> {
+        let mut text = String::new();
+        let mut actions = self.client_line_into(now, client, words, &mut text);
+        if !text.is_empty() {
+            actions.insert(0, Action::Reply { client, text });
+        }
+        actions
+    }
+
+    /// [`UpsdCore::client_line_owned`] with the reply to this client appended to `reply`
+    /// (LF-terminated) instead of returned as an [`Action::Reply`]: the shell answers
+    /// from one buffer per connection, without a String per reply.
+    pub fn client_line_into(
+        &mut self,
+        now: Millis,
+        client: ClientId,
+        words: Vec<String>,
+        reply: &mut String,
+    ) -> Vec<Action> {
         let Some(state) = self.clients.get_mut(&client) else {
             return Vec::new();
         };
         state.last_request = now;
-        let parsed = parse_request(words);
+        let parsed = parse_request_owned(words);
         let mut actions = Vec::new();
-        if parsed.needs_auth {
-            if state.username.is_none() {
-                return reply(client, format_err(ErrCode::UsernameRequired));
+        let text = if parsed.needs_auth && state.username.is_none() {
+            format_err(ErrCode::UsernameRequired)
+        } else if parsed.needs_auth && state.password.is_none() {
+            format_err(ErrCode::PasswordRequired)
+        } else {
+            match parsed.request {
+                Ok(request) => match self.handle(now, client, request, &mut actions) {
+                    Ok(text) => text,
+                    Err(code) => format_err(code),
+                },
+                Err(code) => format_err(code),
             }
-            if state.password.is_none() {
-                return reply(client, format_err(ErrCode::PasswordRequired));
-            }
-        }
-        let request = match parsed.request {
-            Ok(request) => request,
-            Err(code) => return reply(client, format_err(code)),
         };
-        let text = match self.handle(now, client, request, &mut actions) {
-            Ok(text) => text,
-            Err(code) => format_err(code),
-        };
-        let mut out = vec![Action::Reply {
-            client,
-            text: ensure_lf(text),
-        }];
-        out.append(&mut actions);
-        out
+        push_lf_terminated(reply, &text);
+        actions
     }
 
     fn handle(
@@ -693,7 +714,7 @@ impl UpsdCore {
     }
 
     fn var_value<'a>(&self, ups: usize, name: &str, raw: &'a str) -> std::borrow::Cow<'a, str> {
-        if name.eq_ignore_ascii_case("ups.status") {
+        if name.eq_ignore_ascii_case("ups.status") && self.upses[ups].fsd {
             std::borrow::Cow::Owned(self.status_value(ups, raw))
         } else {
             std::borrow::Cow::Borrowed(raw)
@@ -1186,18 +1207,12 @@ fn ok_tracking(tracking: Option<String>) -> String {
     }
 }
 
-fn reply(client: ClientId, text: String) -> Vec<Action> {
-    vec![Action::Reply {
-        client,
-        text: ensure_lf(text),
-    }]
-}
-
-fn ensure_lf(mut text: String) -> String {
-    if !text.contains('\n') {
-        let kept = truncate_response(&text).len();
-        text.truncate(kept);
+/// Appends `text` and an LF; a one-line reply longer than NUT's limit is cut.
+fn push_lf_terminated(out: &mut String, text: &str) {
+    if text.contains('\n') {
+        out.push_str(text);
+    } else {
+        out.push_str(truncate_response(text));
     }
-    text.push('\n');
-    text
+    out.push('\n');
 }

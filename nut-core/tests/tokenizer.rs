@@ -316,3 +316,38 @@ fn random_printable_strings_round_trip() {
         assert_eq!(back[0].words, words, "line {line:?}");
     }
 }
+
+/// `feed` appends runs of ordinary word bytes at once; it must give exactly the lines
+/// (words, line numbers, columns, errors) that pushing byte by byte gives.
+#[test]
+fn feeding_runs_at_once_equals_pushing_byte_by_byte() {
+    let mut state = 7u32;
+    let alphabet = b"ab =#\"\\\n\r\t.\x01\x7fZ";
+    for len in [1, 5, 40, 700, 2000] {
+        for round in 0..60 {
+            // Every sixth input has no special bytes at all: words longer than the limit.
+            let special_every = if round % 6 == 0 { usize::MAX } else { 7 };
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    let r = (state >> 16) as usize;
+                    if r.is_multiple_of(special_every) {
+                        alphabet[r % alphabet.len()]
+                    } else {
+                        b'a' + (r % 26) as u8
+                    }
+                })
+                .collect();
+            let mut fed = Tokenizer::new();
+            let mut fed_lines = Vec::new();
+            // In two pieces, so a run can also start in the middle of a word.
+            let (a, b) = bytes.split_at(len / 3);
+            fed.feed(a, &mut fed_lines);
+            fed.feed(b, &mut fed_lines);
+            let mut pushed = Tokenizer::new();
+            let pushed_lines: Vec<Line> = bytes.iter().filter_map(|&b| pushed.push(b)).collect();
+            assert_eq!(fed_lines, pushed_lines);
+            assert_eq!(fed.finish(), pushed.finish());
+        }
+    }
+}

@@ -68,6 +68,18 @@ fn start(
     driver: &Path,
     maxconn: Option<usize>,
 ) -> Server {
+    start_wrapped(name, dir, upsd, driver, maxconn, &[])
+}
+
+/// [`start`], with upsd run under `wrapper` (e.g. valgrind and its options).
+fn start_wrapped(
+    name: &'static str,
+    dir: &Path,
+    upsd: &Path,
+    driver: &Path,
+    maxconn: Option<usize>,
+    wrapper: &[String],
+) -> Server {
     let port = free_port();
     std::fs::create_dir_all(dir.join("state")).unwrap();
     std::fs::write(
@@ -83,7 +95,15 @@ fn start(
     std::fs::write(dir.join("upsd.conf"), upsd_conf).unwrap();
     std::fs::write(dir.join("upsd.users"), "[u]\n\tpassword = p\n").unwrap();
     let spawn = |program: &Path, args: &[&str]| {
-        Command::new(program)
+        let mut command = match wrapper.split_first() {
+            Some((first, rest)) if program == upsd => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(program);
+                c
+            }
+            _ => Command::new(program),
+        };
+        command
             .args(args)
             .env("NUT_CONFPATH", dir)
             .env("NUT_STATEPATH", dir.join("state"))
@@ -98,7 +118,7 @@ fn start(
     std::thread::sleep(Duration::from_secs(2));
     let upsd = spawn(upsd, &["-u", "root", "-F"]);
     let server = Server { port, upsd, driver };
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             use std::io::{BufRead, Write};
@@ -207,26 +227,40 @@ fn percentile(values: &mut [u64], p: f64) -> u64 {
     values[index]
 }
 
+/// How long one connect of the capacity test may take: longer means the server no
+/// longer accepts (its listen queue is full and the kernel is retrying SYNs).
+const HELD_CONNECT_LIMIT: Duration = Duration::from_millis(500);
+
+/// What holding idle connections showed.
+struct Held {
+    /// Connections that were accepted and answered (checked on every 100th).
+    answering: usize,
+    /// p99 of GET VAR on a fresh connection while they are held (µs).
+    p99_us: u64,
+    /// Server RSS growth per answering connection (bytes).
+    bytes_per_conn: u64,
+}
+
 /// Opens up to `target` idle connections, then samples GET VAR latency on a fresh one.
-async fn held(port: u16, target: usize) -> (usize, u64) {
+async fn held(port: u16, pid: u32, target: usize) -> Held {
+    let rss_before = rss_kb(pid, "VmRSS:");
     let mut held = Vec::new();
     for _ in 0..target {
-        match tokio::time::timeout(
-            Duration::from_secs(2),
-            TcpStream::connect(("127.0.0.1", port)),
-        )
-        .await
+        match tokio::time::timeout(HELD_CONNECT_LIMIT, TcpStream::connect(("127.0.0.1", port)))
+            .await
         {
             Ok(Ok(stream)) => held.push(stream),
             _ => break,
         }
     }
-    // Make sure the server accepted them: one request on every 100th connection.
+    // Make sure the server accepted them: one request on every 100th connection; the
+    // first one that gets no answer ends the count.
     let mut answering = 0;
     let mut line = String::new();
     let mut kept = Vec::new();
+    let mut counting = true;
     for (index, stream) in held.into_iter().enumerate() {
-        if index % 100 == 0 {
+        if index % 100 == 0 && counting {
             let mut reader = BufReader::new(stream);
             let ok = tokio::time::timeout(
                 Duration::from_secs(2),
@@ -235,13 +269,19 @@ async fn held(port: u16, target: usize) -> (usize, u64) {
             .await
             .is_ok_and(|r| r.is_ok());
             if ok {
-                answering += 100;
+                answering = index + 1;
+            } else {
+                counting = false;
             }
             kept.push(reader.into_inner());
         } else {
+            if counting {
+                answering = index + 1;
+            }
             kept.push(stream);
         }
     }
+    let rss_after = rss_kb(pid, "VmRSS:");
     let mut latencies = Vec::new();
     if let Ok(Ok(stream)) = tokio::time::timeout(
         Duration::from_secs(2),
@@ -265,7 +305,12 @@ async fn held(port: u16, target: usize) -> (usize, u64) {
         }
     }
     drop(kept);
-    (answering.min(target), percentile(&mut latencies, 99.0))
+    let answering = answering.min(target);
+    Held {
+        answering,
+        p99_us: percentile(&mut latencies, 99.0),
+        bytes_per_conn: rss_after.saturating_sub(rss_before) * 1024 / answering.max(1) as u64,
+    }
 }
 
 /// CPU ticks upsd burns while 2x MAXCONN clients try to connect for 2 s.
@@ -392,15 +437,18 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
     ));
     let mut answering = [String::new(), String::new()];
     let mut held_p99 = [String::new(), String::new()];
+    let mut per_conn = [String::new(), String::new()];
     for (which, server) in servers.iter().enumerate() {
-        let (count, p99) = rt.block_on(held(server.port, HELD_TARGET));
-        answering[which] = count.to_string();
-        held_p99[which] = p99.to_string();
+        let outcome = rt.block_on(held(server.port, pids[which], HELD_TARGET));
+        answering[which] = outcome.answering.to_string();
+        held_p99[which] = outcome.p99_us.to_string();
+        per_conn[which] = outcome.bytes_per_conn.to_string();
         // Let the held connections close before the other server is measured.
         std::thread::sleep(Duration::from_secs(1));
     }
     rows.push((format!("held of {HELD_TARGET} (answering)"), answering));
     rows.push(("held: p99 GET VAR (µs)".into(), held_p99));
+    rows.push(("held: RSS per idle connection (bytes)".into(), per_conn));
     rows.push((
         "peak RSS after held (KiB)".into(),
         pids.map(|pid| rss_kb(pid, "VmHWM:").to_string()),
@@ -434,6 +482,94 @@ fn quick(root: &Path, rt: &tokio::runtime::Runtime) {
     }
 }
 
+/// GET VARs per callgrind run: the difference between the two runs, divided by the
+/// difference in requests, is the cost of one request without start-up and shutdown.
+const CALLGRIND_REQUESTS: [u64; 2] = [500, 2500];
+
+/// Instructions upsd executes per GET VAR (one connection, one request at a time),
+/// counted by callgrind: stable on a noisy machine, unlike CPU time.
+fn instructions_per_get(
+    name: &'static str,
+    dir: &Path,
+    upsd: &Path,
+    driver: &Path,
+) -> Result<f64, String> {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        return Err("valgrind is not installed (apt-get install valgrind)".into());
+    }
+    let mut totals = Vec::new();
+    for requests in CALLGRIND_REQUESTS {
+        let run_dir = dir.join(format!("callgrind-{requests}"));
+        let out = run_dir.join("callgrind.out");
+        let wrapper = vec![
+            "valgrind".to_string(),
+            "--tool=callgrind".to_string(),
+            format!("--callgrind-out-file={}", out.display()),
+        ];
+        let mut server = start_wrapped(name, &run_dir, upsd, driver, None, &wrapper);
+        {
+            use std::io::{BufRead, Write};
+            let stream = std::net::TcpStream::connect(("127.0.0.1", server.port))
+                .map_err(|e| e.to_string())?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+            let mut reader = std::io::BufReader::new(stream);
+            let mut line = String::new();
+            for _ in 0..requests {
+                writer
+                    .write_all(b"GET VAR bench ups.status\n")
+                    .map_err(|e| e.to_string())?;
+                line.clear();
+                reader.read_line(&mut line).map_err(|e| e.to_string())?;
+            }
+        }
+        // SIGTERM, so callgrind writes its counts as the process exits.
+        let _ = Command::new("kill")
+            .arg(server.upsd.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline && matches!(server.upsd.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(server);
+        let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let total = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("summary:")
+                    .or_else(|| l.strip_prefix("totals:"))
+            })
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| format!("{}: no totals line", out.display()))?;
+        totals.push(total);
+    }
+    let extra = CALLGRIND_REQUESTS[1] - CALLGRIND_REQUESTS[0];
+    Ok(totals[1].saturating_sub(totals[0]) as f64 / extra as f64)
+}
+
+/// Both servers' instructions per GET VAR, printed (`cargo xtask bench --callgrind`).
+fn callgrind_only(root: &Path) -> Result<(), String> {
+    let release = root.join("target/release");
+    let ours = instructions_per_get(
+        "ours",
+        &root.join("target/bench/cg-ours"),
+        &release.join("upsd"),
+        &release.join("dummy-ups"),
+    )?;
+    let nut = instructions_per_get(
+        "NUT 2.8.0",
+        &root.join("target/bench/cg-nut"),
+        Path::new("/lib/nut/upsd"),
+        Path::new("/lib/nut/dummy-ups"),
+    )?;
+    println!(
+        "instructions per GET VAR (callgrind): ours {ours:.0}, NUT 2.8.0 {nut:.0}, ratio {:.2}x",
+        ours / nut
+    );
+    Ok(())
+}
+
 /// `cargo build --release` of every nut-bins binary (the benchmark's and the package's).
 pub fn release_build(root: &Path) -> Result<(), String> {
     let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -464,6 +600,23 @@ pub fn release_build(root: &Path) -> Result<(), String> {
 
 /// Runs the comparison and prints a table (`quick_only`: see [`quick`]).
 pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
+    run_mode(root, if quick_only { Mode::Quick } else { Mode::Full })
+}
+
+/// What `cargo xtask bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything, both servers.
+    Full,
+    /// Ours only, three loads (for profiling).
+    Quick,
+    /// Instructions per GET VAR under callgrind, both servers.
+    Callgrind,
+}
+
+/// Runs one [`Mode`].
+pub fn run_mode(root: &Path, mode: Mode) -> Result<(), String> {
+    let quick_only = mode == Mode::Quick;
     release_build(root)?;
     let nut_upsd = PathBuf::from("/lib/nut/upsd");
     let nut_driver = PathBuf::from("/lib/nut/dummy-ups");
@@ -482,6 +635,9 @@ pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
         quick(root, &rt);
         return Ok(());
     }
+    if mode == Mode::Callgrind {
+        return callgrind_only(root);
+    }
     let release = root.join("target/release");
     eprintln!("bench: measuring ours and NUT 2.8.0, alternating, {REPEATS} runs per row");
     let ours = start(
@@ -492,9 +648,25 @@ pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
         None,
     );
     let nut = start("NUT 2.8.0", &nut_dir, &nut_upsd, &nut_driver, None);
-    let rows = measure([&ours, &nut], &rt);
+    let mut rows = measure([&ours, &nut], &rt);
     drop(ours);
     drop(nut);
+    let cg = |name, dir: &str, upsd: &Path, driver: &Path| {
+        instructions_per_get(name, &root.join(dir), upsd, driver)
+            .map_or_else(|e| format!("error: {e}"), |v| format!("{v:.0}"))
+    };
+    rows.push((
+        "instructions per GET VAR (callgrind)".into(),
+        [
+            cg(
+                "ours",
+                "target/bench/cg-ours",
+                &release.join("upsd"),
+                &release.join("dummy-ups"),
+            ),
+            cg("NUT 2.8.0", "target/bench/cg-nut", &nut_upsd, &nut_driver),
+        ],
+    ));
     std::thread::sleep(Duration::from_millis(500));
     let mut maxconn_rows = Vec::new();
     for (name, dir, upsd, driver) in [

@@ -132,6 +132,7 @@ fn bench(what: Option<String>) -> Result<(), String> {
         return match what.as_deref() {
             Some("driver") => bench::drivers(&root()),
             Some("--quick") => bench::run(&root(), true),
+            Some("--callgrind") => bench::run_mode(&root(), bench::Mode::Callgrind),
             _ => bench::run(&root(), false),
         };
     }
@@ -219,7 +220,7 @@ fn main() -> ExitCode {
             })
         }
         _ => Err(
-            "usage: cargo xtask <test|sim [path]|bench [--quick]|deb [--check]|fuzz [seconds per target]|mutants|tidy>"
+            "usage: cargo xtask <test|sim [path]|bench [--quick|--callgrind|driver]|deb [--check]|fuzz [seconds per target]|mutants|tidy>"
                 .to_string(),
         ),
     };
