@@ -45,11 +45,13 @@ pub struct Tokenizer {
     word: String,
     word_started: bool,
     words: Vec<String>,
-    first_word_line: Option<usize>,
-    physical_line: usize,
-    column: usize,
-    first_word_column: usize,
-    word_column: usize,
+    // Positions are u32 (saturating): they keep each connection's tokenizer small in
+    // upsd, and only label lines in messages.
+    first_word_line: Option<u32>,
+    physical_line: u32,
+    column: u32,
+    first_word_column: u32,
+    word_column: u32,
 }
 
 impl Default for Tokenizer {
@@ -110,7 +112,7 @@ impl Tokenizer {
                 let room = MAX_WORD_BYTES.saturating_sub(self.word.len());
                 self.word
                     .extend(rest[..run.min(room)].iter().map(|&b| char::from(b)));
-                self.column += run;
+                self.column = self.column.saturating_add(run as u32);
                 i += run;
                 continue;
             }
@@ -142,7 +144,7 @@ impl Tokenizer {
 
     /// Feeds one byte; returns a line when this byte completed one.
     pub fn push(&mut self, byte: u8) -> Option<Line> {
-        self.column += 1;
+        self.column = self.column.saturating_add(1);
         let result = match self.state {
             State::FindWordStart => self.find_word_start(byte),
             State::Collect => self.collect(byte),
@@ -170,7 +172,7 @@ impl Tokenizer {
             }
         };
         if byte == b'\n' {
-            self.physical_line += 1;
+            self.physical_line = self.physical_line.saturating_add(1);
             self.column = 0;
         }
         result
@@ -281,13 +283,13 @@ impl Tokenizer {
 
     fn end_line(&mut self, error: Option<&'static str>) -> Line {
         let column = match (error, self.words.is_empty()) {
-            (Some(_), _) => self.column,
+            (Some(_), _) => self.column as usize,
             (None, true) => 1,
-            (None, false) => self.first_word_column,
+            (None, false) => self.first_word_column as usize,
         };
         let line = Line {
             words: std::mem::take(&mut self.words),
-            line_no: self.first_word_line.take().unwrap_or(self.physical_line),
+            line_no: self.first_word_line.take().unwrap_or(self.physical_line) as usize,
             column,
             error,
         };

@@ -480,6 +480,11 @@ fn quick(root: &Path, rt: &tokio::runtime::Runtime) {
         let per = used_us / (rps * (MEASURE.as_secs_f64() + 0.3)).max(1.0);
         println!("{what} x{conns}: {rps:.0} req/s, p99 {p99} µs, server CPU {per:.2} µs/request");
     }
+    let outcome = rt.block_on(held(server.port, pid, HELD_TARGET));
+    println!(
+        "held {} idle connections: {} bytes of RSS each, p99 GET VAR {} µs",
+        outcome.answering, outcome.bytes_per_conn, outcome.p99_us
+    );
 }
 
 /// GET VARs per callgrind run: the difference between the two runs, divided by the
