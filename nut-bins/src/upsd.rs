@@ -15,7 +15,7 @@ use crate::wiring::{load, NutEnv, Signal};
 use nut_core::config::{parse_ups_conf, parse_upsd_conf, parse_upsd_users, UpsConf, UpsdConf};
 use nut_core::desc::Descriptions;
 use nut_core::event::Event;
-use nut_core::tokenizer::{Line, Tokenizer};
+use nut_core::tokenizer::Tokenizer;
 use nut_core::upsd::{
     Action, ClientId, ReloadOutcome, UpsDefinition, UpsdCore, UpsdSettings, TICK_INTERVAL_MS,
 };
@@ -318,19 +318,33 @@ where
 {
     let mut stream = MaybeTls::Plain(stream);
     let mut tokenizer = Tokenizer::new();
-    let mut lines: Vec<Line> = Vec::new();
     let mut out = String::new();
     loop {
+        let mut after = After::default();
         // The read buffer lives on the stack only while the stream is polled, and the
         // bytes go to the tokenizer right there: an idle connection's task holds no
         // buffer (a third of the memory each held connection cost).
         let read = std::future::poll_fn(|cx| {
-            let mut chunk = [0u8; CLIENT_READ_BYTES];
-            let mut buf = tokio::io::ReadBuf::new(&mut chunk);
+            // Uninitialised: zeroing it would cost more than the request itself.
+            let mut chunk = [std::mem::MaybeUninit::<u8>::uninit(); CLIENT_READ_BYTES];
+            let mut buf = tokio::io::ReadBuf::uninit(&mut chunk);
             let stream = std::pin::Pin::new(&mut stream);
             match tokio::io::AsyncRead::poll_read(stream, cx, &mut buf) {
                 Poll::Ready(Ok(())) => {
-                    tokenizer.feed(buf.filled(), &mut lines);
+                    // Each request is answered as its line completes, from the words
+                    // in the tokenizer's buffer (no allocation for a GET VAR).
+                    tokenizer.feed_with(buf.filled(), |line| {
+                        // NUT skips a line the tokenizer rejects; the client gets no
+                        // reply for it. Nothing after LOGOUT or STARTTLS is a request.
+                        if line.error.is_some() || after.close || after.start_tls {
+                            return;
+                        }
+                        let actions =
+                            shared
+                                .core()
+                                .client_words(shared.now(), id, line.words, &mut out);
+                        after = shared.perform(actions, Some(id), &mut out);
+                    });
                     Poll::Ready(Ok(buf.filled().len()))
                 }
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -340,20 +354,6 @@ where
         .await;
         if !matches!(read, Ok(n) if n > 0) {
             break;
-        }
-        let mut after = After::default();
-        for line in lines.drain(..) {
-            // NUT skips a line the tokenizer rejects; the client gets no reply for it.
-            if line.error.is_some() {
-                continue;
-            }
-            let actions = shared
-                .core()
-                .client_line_into(shared.now(), id, line.words, &mut out);
-            after = shared.perform(actions, Some(id), &mut out);
-            if after.close || after.start_tls {
-                break;
-            }
         }
         if !out.is_empty() {
             // Everything answered in this read goes out in one write (NUT writes a LIST
@@ -369,7 +369,6 @@ where
         }
         if after.start_tls {
             // Anything sent after STARTTLS but before the handshake is not a request.
-            lines.clear();
             tokenizer = Tokenizer::new();
             let Some(acceptor) = shared.tls.clone() else {
                 break;

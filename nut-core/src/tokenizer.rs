@@ -37,14 +37,40 @@ enum State {
 /// Error text NUT prints for an unescaped `#` inside a quoted word.
 pub const ERR_HASH_IN_QUOTES: &str = "Unbalanced word due to unescaped # in quotes";
 
+/// A completed line whose words are still in the tokenizer's buffer.
+#[derive(Debug, Clone, Copy)]
+struct Ended {
+    error: Option<&'static str>,
+    line_no: usize,
+    column: usize,
+}
+
+/// A logical line borrowed from the tokenizer ([`Tokenizer::feed_with`]): no string is
+/// allocated for it.
+#[derive(Debug, Clone, Copy)]
+pub struct LineRef<'a> {
+    /// The words, unescaped and unquoted.
+    pub words: &'a [&'a str],
+    /// Physical line number (1-based) where this logical line started.
+    pub line_no: usize,
+    /// Column (1-based) of the first word, or of the error; 1 for an empty line.
+    pub column: usize,
+    /// Set when NUT would reject the line.
+    pub error: Option<&'static str>,
+}
+
 /// Push-style tokenizer; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
     state: State,
-    /// The word being collected: only bytes 0x20..=0x7f, so always ASCII.
-    word: String,
+    /// The words of the line so far, one after the other (only bytes 0x20..=0x7f, so
+    /// always ASCII); `ends` marks where each complete word ends. One buffer per line
+    /// instead of one string per word: upsd answers a request without allocating.
+    text: String,
+    ends: Vec<u32>,
+    /// Where the word being collected starts in `text`.
+    word_start: u32,
     word_started: bool,
-    words: Vec<String>,
     // Positions are u32 (saturating): they keep each connection's tokenizer small in
     // upsd, and only label lines in messages.
     first_word_line: Option<u32>,
@@ -86,9 +112,10 @@ impl Tokenizer {
     pub fn new() -> Self {
         Tokenizer {
             state: State::FindWordStart,
-            word: String::new(),
+            text: String::new(),
+            ends: Vec::new(),
+            word_start: 0,
             word_started: false,
-            words: Vec::new(),
             first_word_line: None,
             physical_line: 1,
             column: 0,
@@ -99,25 +126,46 @@ impl Tokenizer {
 
     /// Feeds bytes; every logical line completed by them is appended to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Line>) {
+        self.feed_with(bytes, |line| {
+            out.push(Line {
+                words: line.words.iter().map(|w| w.to_string()).collect(),
+                line_no: line.line_no,
+                column: line.column,
+                error: line.error,
+            })
+        });
+    }
+
+    /// Feeds bytes; `each` sees every logical line completed by them, borrowed (no
+    /// allocation per line or word).
+    pub fn feed_with(&mut self, bytes: &[u8], mut each: impl FnMut(LineRef<'_>)) {
         let mut i = 0;
         while let Some(&byte) = bytes.get(i) {
-            if self.state == State::Collect && is_plain(byte) {
-                // A run of ordinary word bytes is appended at once: what `push` would do
-                // byte by byte (requests are mostly such runs; this is upsd's hot path).
+            let starts = self.state == State::FindWordStart;
+            if is_plain(byte) && (starts || self.state == State::Collect) {
+                // A run of ordinary word bytes (starting a word, or inside one) is taken
+                // at once: what `push` would do byte by byte (requests are mostly such
+                // runs; this is upsd's hot path).
+                if starts {
+                    self.start_word_at(self.column.saturating_add(1));
+                    self.state = State::Collect;
+                }
                 let rest = &bytes[i..];
-                let run = rest
-                    .iter()
-                    .position(|&b| !is_plain(b))
-                    .unwrap_or(rest.len());
-                let room = MAX_WORD_BYTES.saturating_sub(self.word.len());
-                self.word
-                    .extend(rest[..run.min(room)].iter().map(|&b| char::from(b)));
+                let mut run = 1;
+                while rest.get(run).is_some_and(|&b| is_plain(b)) {
+                    run += 1;
+                }
+                let room = MAX_WORD_BYTES.saturating_sub(self.word_len());
+                // Plain bytes are ASCII, so this never fails.
+                if let Ok(text) = std::str::from_utf8(&rest[..run.min(room)]) {
+                    self.text.push_str(text);
+                }
                 self.column = self.column.saturating_add(run as u32);
                 i += run;
                 continue;
             }
-            if let Some(line) = self.push(byte) {
-                out.push(line);
+            if let Some(ended) = self.step(byte) {
+                self.deliver(ended, &mut each);
             }
             i += 1;
         }
@@ -125,12 +173,12 @@ impl Tokenizer {
 
     /// Bytes currently buffered for an incomplete line (bounded by the limits).
     pub fn buffered_bytes(&self) -> usize {
-        self.word.len() + self.words.iter().map(|w| w.len()).sum::<usize>()
+        self.text.len()
     }
 
     /// True when no partial line is buffered.
     pub fn is_idle(&self) -> bool {
-        self.state == State::FindWordStart && self.words.is_empty() && !self.word_started
+        self.state == State::FindWordStart && self.ends.is_empty() && !self.word_started
     }
 
     /// End of input: delivers the last line even without a trailing LF (as NUT does).
@@ -139,11 +187,57 @@ impl Tokenizer {
             return None;
         }
         self.end_word();
-        Some(self.end_line(None))
+        let ended = self.end_line(None);
+        Some(self.take_line(ended))
     }
 
     /// Feeds one byte; returns a line when this byte completed one.
     pub fn push(&mut self, byte: u8) -> Option<Line> {
+        let ended = self.step(byte)?;
+        Some(self.take_line(ended))
+    }
+
+    /// The line just ended, as an owned [`Line`]; the buffer is emptied.
+    fn take_line(&mut self, ended: Ended) -> Line {
+        let mut line = None;
+        self.deliver(ended, |l: LineRef<'_>| {
+            line = Some(Line {
+                words: l.words.iter().map(|w| w.to_string()).collect(),
+                line_no: l.line_no,
+                column: l.column,
+                error: l.error,
+            })
+        });
+        line.unwrap_or(Line {
+            words: Vec::new(),
+            line_no: 1,
+            column: 1,
+            error: None,
+        })
+    }
+
+    /// Hands the line just ended to `each`, then empties the buffer for the next one.
+    fn deliver(&mut self, ended: Ended, mut each: impl FnMut(LineRef<'_>)) {
+        let mut words: [&str; MAX_WORDS_PER_LINE] = [""; MAX_WORDS_PER_LINE];
+        let mut start = 0usize;
+        for (slot, &end) in words.iter_mut().zip(&self.ends) {
+            let end = end as usize;
+            *slot = self.text.get(start..end).unwrap_or("");
+            start = end;
+        }
+        each(LineRef {
+            words: &words[..self.ends.len()],
+            line_no: ended.line_no,
+            column: ended.column,
+            error: ended.error,
+        });
+        self.text.clear();
+        self.ends.clear();
+        self.word_start = 0;
+    }
+
+    /// Feeds one byte to the state machine; `Some` when it completed a line.
+    fn step(&mut self, byte: u8) -> Option<Ended> {
         self.column = self.column.saturating_add(1);
         let result = match self.state {
             State::FindWordStart => self.find_word_start(byte),
@@ -178,7 +272,7 @@ impl Tokenizer {
         result
     }
 
-    fn find_word_start(&mut self, byte: u8) -> Option<Line> {
+    fn find_word_start(&mut self, byte: u8) -> Option<Ended> {
         match byte {
             b'\n' => return Some(self.end_line(None)),
             b'#' => self.state = State::FindEol,
@@ -206,7 +300,7 @@ impl Tokenizer {
         None
     }
 
-    fn collect(&mut self, byte: u8) -> Option<Line> {
+    fn collect(&mut self, byte: u8) -> Option<Ended> {
         match byte {
             b'\n' => {
                 self.end_word();
@@ -229,15 +323,14 @@ impl Tokenizer {
         None
     }
 
-    fn quote_collect(&mut self, byte: u8) -> Option<Line> {
+    fn quote_collect(&mut self, byte: u8) -> Option<Ended> {
         match byte {
             b'\\' => self.state = State::QuoteLiteral,
             b'"' => self.end_word(),
             b'#' => {
                 // NUT reports the line as broken and parses the rest of the physical
                 // line as a new logical line (nut-reference.md §1.2).
-                self.word.clear();
-                self.word_started = false;
+                self.discard_word();
                 self.state = State::FindWordStart;
                 return Some(self.end_line(Some(ERR_HASH_IN_QUOTES)));
             }
@@ -246,21 +339,37 @@ impl Tokenizer {
         None
     }
 
+    /// Length of the word being collected.
+    fn word_len(&self) -> usize {
+        self.text.len() - self.word_start as usize
+    }
+
+    /// Drops the word being collected.
+    fn discard_word(&mut self) {
+        self.text.truncate(self.word_start as usize);
+        self.word_started = false;
+    }
+
     fn start_word(&mut self) {
-        self.word.clear();
+        self.start_word_at(self.column);
+    }
+
+    /// Starts a word whose first byte is at `column`.
+    fn start_word_at(&mut self, column: u32) {
+        self.text.truncate(self.word_start as usize);
         self.word_started = true;
-        self.word_column = self.column;
-        if self.words.is_empty() && self.first_word_line.is_none() {
+        self.word_column = column;
+        if self.ends.is_empty() && self.first_word_line.is_none() {
             self.first_word_line = Some(self.physical_line);
         }
     }
 
     fn add_char(&mut self, byte: u8) {
         // CVE-2012-2944: only 0x20..=0x7f are kept; longer words are cut silently.
-        if !(0x20..=0x7f).contains(&byte) || self.word.len() >= MAX_WORD_BYTES {
+        if !(0x20..=0x7f).contains(&byte) || self.word_len() >= MAX_WORD_BYTES {
             return;
         }
-        self.word.push(char::from(byte));
+        self.text.push(char::from(byte));
     }
 
     fn end_word(&mut self) {
@@ -269,32 +378,33 @@ impl Tokenizer {
             return;
         }
         self.word_started = false;
-        if self.words.len() >= MAX_WORDS_PER_LINE {
-            self.word.clear();
+        if self.ends.len() >= MAX_WORDS_PER_LINE {
+            self.text.truncate(self.word_start as usize);
             return;
         }
-        if self.words.is_empty() {
+        if self.ends.is_empty() {
             self.first_word_column = self.word_column;
         }
-        let word = self.word.clone();
-        self.word.clear();
-        self.words.push(word);
+        // At most 32 words of 512 bytes: the offsets fit in u32.
+        let end = self.text.len() as u32;
+        self.ends.push(end);
+        self.word_start = end;
     }
 
-    fn end_line(&mut self, error: Option<&'static str>) -> Line {
-        let column = match (error, self.words.is_empty()) {
+    /// Ends the line; its words stay in the buffer until [`Tokenizer::deliver`].
+    fn end_line(&mut self, error: Option<&'static str>) -> Ended {
+        let column = match (error, self.ends.is_empty()) {
             (Some(_), _) => self.column as usize,
             (None, true) => 1,
             (None, false) => self.first_word_column as usize,
         };
-        let line = Line {
-            words: std::mem::take(&mut self.words),
-            line_no: self.first_word_line.take().unwrap_or(self.physical_line) as usize,
-            column,
-            error,
-        };
+        let line_no = self.first_word_line.take().unwrap_or(self.physical_line) as usize;
         self.state = State::FindWordStart;
-        line
+        Ended {
+            error,
+            line_no,
+            column,
+        }
     }
 }
 

@@ -528,6 +528,45 @@ impl UpsdCore {
         actions
     }
 
+    /// [`UpsdCore::client_line_into`] for borrowed words (the tokenizer's
+    /// [`crate::tokenizer::Tokenizer::feed_with`]): `GET VAR` (what pollers send) is
+    /// answered without allocating; any other request gets the same treatment from
+    /// [`UpsdCore::client_line_into`].
+    pub fn client_words(
+        &mut self,
+        now: Millis,
+        client: ClientId,
+        words: &[&str],
+        reply: &mut String,
+    ) -> Vec<Action> {
+        // parse_request's reading of `GET VAR <ups> <var> [ignored...]`.
+        if let [get, var_kw, ups, var, ..] = words {
+            if get.eq_ignore_ascii_case("GET") && var_kw.eq_ignore_ascii_case("VAR") {
+                let Some(state) = self.clients.get_mut(&client) else {
+                    return Vec::new();
+                };
+                state.last_request = now;
+                self.push_var_reply(ups, var, reply);
+                return Vec::new();
+            }
+        }
+        let words = words.iter().map(|w| w.to_string()).collect();
+        self.client_line_into(now, client, words, reply)
+    }
+
+    /// The reply to `GET VAR ups var`, LF-terminated, appended to `reply`.
+    fn push_var_reply(&self, ups: &str, var: &str, reply: &mut String) {
+        let start = reply.len();
+        match self.push_var(ups, var, reply) {
+            Ok(()) => {
+                let kept = truncate_response(&reply[start..]).len();
+                reply.truncate(start + kept);
+                reply.push('\n');
+            }
+            Err(code) => push_lf_terminated(reply, &format_err(code)),
+        }
+    }
+
     /// [`UpsdCore::client_line_owned`] with the reply to this client appended to `reply`
     /// (LF-terminated) instead of returned as an [`Action::Reply`]: the shell answers
     /// from one buffer per connection, without a String per reply.
@@ -550,6 +589,11 @@ impl UpsdCore {
             format_err(ErrCode::PasswordRequired)
         } else {
             match parsed.request {
+                // The poller's request: its line goes straight into the reply buffer.
+                Ok(Request::Get(GetRequest::Var { ups, var })) => {
+                    self.push_var_reply(&ups, &var, reply);
+                    return actions;
+                }
                 Ok(request) => match self.handle(now, client, request, &mut actions) {
                     Ok(text) => text,
                     Err(code) => format_err(code),
@@ -794,6 +838,25 @@ impl UpsdCore {
                 ))
             }
         }
+    }
+
+    /// [`UpsdCore::get_var`] appended to `out` (without the LF): nothing is written
+    /// on an error.
+    fn push_var(&self, ups: &str, var: &str, out: &mut String) -> Result<(), ErrCode> {
+        if var
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("server."))
+        {
+            out.push_str(&self.get_var(ups, var)?);
+            return Ok(());
+        }
+        let index = self.available_ups(ups)?;
+        let raw = self.upses[index]
+            .tree
+            .value(var)
+            .ok_or(ErrCode::VarNotSupported)?;
+        push_value_line(out, "VAR", ups, var, &self.var_value(index, var, raw));
+        Ok(())
     }
 
     fn get_var(&self, ups: &str, var: &str) -> Result<String, ErrCode> {

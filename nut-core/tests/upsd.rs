@@ -196,7 +196,28 @@ impl Harness {
             let client = Self::client(who);
             let mut lines = Self::lines(&format!("{send}\n"));
             assert_eq!(lines.len(), 1, "{context}: one request line");
-            let actions = self.core.client_line(now, client, &lines.remove(0));
+            let words = lines.remove(0);
+            // The borrowed-words path (upsd's hot path) must answer exactly the same.
+            let mut twin = self.core.clone();
+            let borrowed: Vec<&str> = words.iter().map(String::as_str).collect();
+            let mut twin_reply = String::new();
+            let twin_actions = twin.client_words(now, client, &borrowed, &mut twin_reply);
+            let actions = self.core.client_line(now, client, &words);
+            let mut expected_reply = String::new();
+            let mut expected_others = Vec::new();
+            for action in &actions {
+                match action {
+                    Action::Reply { client: c, text } if *c == client => {
+                        expected_reply.push_str(text)
+                    }
+                    other => expected_others.push(other.clone()),
+                }
+            }
+            assert_eq!(twin_reply, expected_reply, "{context}: client_words reply");
+            assert_eq!(
+                twin_actions, expected_others,
+                "{context}: client_words actions"
+            );
             let (replies, others): (Vec<Action>, Vec<Action>) = actions
                 .into_iter()
                 .partition(|a| matches!(a, Action::Reply { client: c, .. } if *c == client));
