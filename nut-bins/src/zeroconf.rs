@@ -148,16 +148,21 @@ pub fn host_name() -> String {
     }
 }
 
-fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int) -> io::Result<()> {
-    let one: libc::c_int = 1;
-    // SAFETY: `one` lives across the call and its size is passed.
+/// `setsockopt` with a plain value.
+fn setsockopt<T>(
+    fd: libc::c_int,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: `value` is a live reference for the call and its size is passed.
     let rc = unsafe {
         libc::setsockopt(
             fd,
             level,
             name,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
         )
     };
     if rc == 0 {
@@ -180,8 +185,8 @@ fn shared_udp(bind: SocketAddrV4) -> io::Result<std::net::UdpSocket> {
             return Err(io::Error::last_os_error());
         }
         let socket = std::net::UdpSocket::from_raw_fd(fd);
-        setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR)?;
-        setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT)?;
+        setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &1 as &libc::c_int)?;
+        setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, &1 as &libc::c_int)?;
         let addr = libc::sockaddr_in {
             sin_family: libc::AF_INET as libc::sa_family_t,
             sin_port: bind.port().to_be(),
@@ -208,21 +213,12 @@ fn multicast_if(socket: &std::net::UdpSocket, addr: Ipv4Addr) -> io::Result<()> 
     let value = libc::in_addr {
         s_addr: u32::from(addr).to_be(),
     };
-    // SAFETY: `value` lives across the call and its size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            (&value as *const libc::in_addr).cast(),
-            std::mem::size_of::<libc::in_addr>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    setsockopt(
+        socket.as_raw_fd(),
+        libc::IPPROTO_IP,
+        libc::IP_MULTICAST_IF,
+        &value,
+    )
 }
 
 struct Sockets {
