@@ -59,6 +59,17 @@ pub struct LineRef<'a> {
     pub error: Option<&'static str>,
 }
 
+impl From<LineRef<'_>> for Line {
+    fn from(line: LineRef<'_>) -> Line {
+        Line {
+            words: line.words.iter().map(|w| w.to_string()).collect(),
+            line_no: line.line_no,
+            column: line.column,
+            error: line.error,
+        }
+    }
+}
+
 /// Push-style tokenizer; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
@@ -126,14 +137,7 @@ impl Tokenizer {
 
     /// Feeds bytes; every logical line completed by them is appended to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Line>) {
-        self.feed_with(bytes, |line| {
-            out.push(Line {
-                words: line.words.iter().map(|w| w.to_string()).collect(),
-                line_no: line.line_no,
-                column: line.column,
-                error: line.error,
-            })
-        });
+        self.feed_with(bytes, |line| out.push(line.into()));
     }
 
     /// Feeds bytes; `each` sees every logical line completed by them, borrowed (no
@@ -188,36 +192,17 @@ impl Tokenizer {
         }
         self.end_word();
         let ended = self.end_line(None);
-        Some(self.take_line(ended))
+        Some(self.deliver(ended, |line| Line::from(line)))
     }
 
     /// Feeds one byte; returns a line when this byte completed one.
     pub fn push(&mut self, byte: u8) -> Option<Line> {
         let ended = self.step(byte)?;
-        Some(self.take_line(ended))
-    }
-
-    /// The line just ended, as an owned [`Line`]; the buffer is emptied.
-    fn take_line(&mut self, ended: Ended) -> Line {
-        let mut line = None;
-        self.deliver(ended, |l: LineRef<'_>| {
-            line = Some(Line {
-                words: l.words.iter().map(|w| w.to_string()).collect(),
-                line_no: l.line_no,
-                column: l.column,
-                error: l.error,
-            })
-        });
-        line.unwrap_or(Line {
-            words: Vec::new(),
-            line_no: 1,
-            column: 1,
-            error: None,
-        })
+        Some(self.deliver(ended, |line| Line::from(line)))
     }
 
     /// Hands the line just ended to `each`, then empties the buffer for the next one.
-    fn deliver(&mut self, ended: Ended, mut each: impl FnMut(LineRef<'_>)) {
+    fn deliver<R>(&mut self, ended: Ended, each: impl FnOnce(LineRef<'_>) -> R) -> R {
         let mut words: [&str; MAX_WORDS_PER_LINE] = [""; MAX_WORDS_PER_LINE];
         let mut start = 0usize;
         for (slot, &end) in words.iter_mut().zip(&self.ends) {
@@ -225,7 +210,7 @@ impl Tokenizer {
             *slot = self.text.get(start..end).unwrap_or("");
             start = end;
         }
-        each(LineRef {
+        let result = each(LineRef {
             words: &words[..self.ends.len()],
             line_no: ended.line_no,
             column: ended.column,
@@ -234,6 +219,7 @@ impl Tokenizer {
         self.text.clear();
         self.ends.clear();
         self.word_start = 0;
+        result
     }
 
     /// Feeds one byte to the state machine; `Some` when it completed a line.

@@ -510,18 +510,8 @@ impl UpsdCore {
 
     /// One request line (already tokenized) from a client.
     pub fn client_line(&mut self, now: Millis, client: ClientId, words: &[String]) -> Vec<Action> {
-        self.client_line_owned(now, client, words.to_vec())
-    }
-
-    /// [`UpsdCore::client_line`] taking the words (no copies of them: upsd's hot path).
-    pub fn client_line_owned(
-        &mut self,
-        now: Millis,
-        client: ClientId,
-        words: Vec<String>,
-    ) -> Vec<Action> {
         let mut text = String::new();
-        let mut actions = self.client_line_into(now, client, words, &mut text);
+        let mut actions = self.client_line_into(now, client, words.to_vec(), &mut text);
         if !text.is_empty() {
             actions.insert(0, Action::Reply { client, text });
         }
@@ -567,9 +557,9 @@ impl UpsdCore {
         }
     }
 
-    /// [`UpsdCore::client_line_owned`] with the reply to this client appended to `reply`
-    /// (LF-terminated) instead of returned as an [`Action::Reply`]: the shell answers
-    /// from one buffer per connection, without a String per reply.
+    /// [`UpsdCore::client_line`] taking the words, with the reply to this client
+    /// appended to `reply` (LF-terminated) instead of returned as an [`Action::Reply`]:
+    /// the shell answers from one buffer per connection, without a String per reply.
     pub fn client_line_into(
         &mut self,
         now: Millis,
@@ -589,11 +579,6 @@ impl UpsdCore {
             format_err(ErrCode::PasswordRequired)
         } else {
             match parsed.request {
-                // The poller's request: its line goes straight into the reply buffer.
-                Ok(Request::Get(GetRequest::Var { ups, var })) => {
-                    self.push_var_reply(&ups, &var, reply);
-                    return actions;
-                }
                 Ok(request) => match self.handle(now, client, request, &mut actions) {
                     Ok(text) => text,
                     Err(code) => format_err(code),
@@ -840,14 +825,20 @@ impl UpsdCore {
         }
     }
 
-    /// [`UpsdCore::get_var`] appended to `out` (without the LF): nothing is written
-    /// on an error.
+    /// The `VAR ups var "value"` line (without the LF) appended to `out`; nothing is
+    /// written on an error.
     fn push_var(&self, ups: &str, var: &str, out: &mut String) -> Result<(), ErrCode> {
         if var
             .get(..7)
             .is_some_and(|p| p.eq_ignore_ascii_case("server."))
         {
-            out.push_str(&self.get_var(ups, var)?);
+            // upsd ignores the UPS name entirely for server.* variables.
+            let value = match var.to_ascii_lowercase().as_str() {
+                "server.info" => SERVER_INFO,
+                "server.version" => NUT_VERSION,
+                _ => return Err(ErrCode::VarNotSupported),
+            };
+            push_value_line(out, "VAR", ups, var, value);
             return Ok(());
         }
         let index = self.available_ups(ups)?;
@@ -860,29 +851,9 @@ impl UpsdCore {
     }
 
     fn get_var(&self, ups: &str, var: &str) -> Result<String, ErrCode> {
-        if var
-            .get(..7)
-            .is_some_and(|p| p.eq_ignore_ascii_case("server."))
-        {
-            // upsd ignores the UPS name entirely for server.* variables.
-            let value = match var.to_ascii_lowercase().as_str() {
-                "server.info" => SERVER_INFO,
-                "server.version" => NUT_VERSION,
-                _ => return Err(ErrCode::VarNotSupported),
-            };
-            return Ok(format_value_line("VAR", ups, var, value));
-        }
-        let index = self.available_ups(ups)?;
-        let raw = self.upses[index]
-            .tree
-            .value(var)
-            .ok_or(ErrCode::VarNotSupported)?;
-        Ok(format_value_line(
-            "VAR",
-            ups,
-            var,
-            &self.var_value(index, var, raw),
-        ))
+        let mut line = String::new();
+        self.push_var(ups, var, &mut line)?;
+        Ok(line)
     }
 
     /// LIST VAR, the most frequent LIST (every poller's), written straight into the

@@ -603,11 +603,6 @@ pub fn release_build(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the comparison and prints a table (`quick_only`: see [`quick`]).
-pub fn run(root: &Path, quick_only: bool) -> Result<(), String> {
-    run_mode(root, if quick_only { Mode::Quick } else { Mode::Full })
-}
-
 /// What `cargo xtask bench` measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -619,9 +614,8 @@ pub enum Mode {
     Callgrind,
 }
 
-/// Runs one [`Mode`].
+/// Runs one [`Mode`]; [`Mode::Full`] prints the comparison table.
 pub fn run_mode(root: &Path, mode: Mode) -> Result<(), String> {
-    let quick_only = mode == Mode::Quick;
     release_build(root)?;
     let nut_upsd = PathBuf::from("/lib/nut/upsd");
     let nut_driver = PathBuf::from("/lib/nut/dummy-ups");
@@ -636,12 +630,13 @@ pub fn run_mode(root: &Path, mode: Mode) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    if quick_only {
-        quick(root, &rt);
-        return Ok(());
-    }
-    if mode == Mode::Callgrind {
-        return callgrind_only(root);
+    match mode {
+        Mode::Quick => {
+            quick(root, &rt);
+            return Ok(());
+        }
+        Mode::Callgrind => return callgrind_only(root),
+        Mode::Full => {}
     }
     let release = root.join("target/release");
     eprintln!("bench: measuring ours and NUT 2.8.0, alternating, {REPEATS} runs per row");

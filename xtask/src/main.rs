@@ -131,9 +131,9 @@ fn bench(what: Option<String>) -> Result<(), String> {
     if !cfg!(debug_assertions) {
         return match what.as_deref() {
             Some("driver") => bench::drivers(&root()),
-            Some("--quick") => bench::run(&root(), true),
+            Some("--quick") => bench::run_mode(&root(), bench::Mode::Quick),
             Some("--callgrind") => bench::run_mode(&root(), bench::Mode::Callgrind),
-            _ => bench::run(&root(), false),
+            _ => bench::run_mode(&root(), bench::Mode::Full),
         };
     }
     let mut args = vec!["run", "--release", "--package", "xtask", "--", "bench"];
