@@ -9,13 +9,13 @@
 //! files on the simulated host say, as on a real one.
 
 use crate::scenario::{DriverKind, FaultAction, HostSpec, PollPhases, Scenario, UpsSpec};
+use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{
     HostState, SharedWorld, SimFileSource, SimNet, SimQxPort, SimSys, World, WorldEvent,
 };
 use nut_bins::wiring::{NutEnv, Signal};
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
@@ -310,88 +310,6 @@ fn driver_args(ups: &str) -> nut_bins::driver::DriverArgs {
     }
 }
 
-/// Runs drivers for upsdrvctl on a halted host: a driver's `-k` is its real kill-power
-/// code, in process; the commands the UPS received are collected.
-struct SimLauncher {
-    sys: SimSys,
-    /// (UPS, command) pairs the UPSes received.
-    commands: Vec<(String, String)>,
-    world: SharedWorld,
-    host: String,
-    at_ms: u64,
-}
-
-/// Runs a future that never waits (every await is ready at once, as the modelled
-/// serial port is outside the simulation's hosts); `None` if it would wait.
-fn run_ready<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(output) => Some(output),
-        std::task::Poll::Pending => None,
-    }
-}
-
-impl nut_bins::upsdrvctl::Launcher for SimLauncher {
-    fn run(
-        &mut self,
-        program: &str,
-        args: &[String],
-        _limit: Duration,
-    ) -> Result<nut_bins::upsdrvctl::Outcome, String> {
-        let ups = args
-            .iter()
-            .position(|a| a == "-a")
-            .and_then(|i| args.get(i + 1))
-            .cloned();
-        if !args.iter().any(|a| a == "-k") {
-            return Err("only -k runs on a halted host".to_string());
-        }
-        let driver_args = nut_bins::driver::DriverArgs {
-            ups: ups.clone(),
-            ..Default::default()
-        };
-        // The driver upsdrvctl chose from ups.conf: nutdrv_qx's `-k` talks to the
-        // modelled unit, whose model then carries out the command it received.
-        let serial = Path::new(program)
-            .file_name()
-            .is_some_and(|n| n == "nutdrv_qx");
-        if let Some(name) = ups.as_ref().filter(|_| serial) {
-            let Ok(wiring) = nut_bins::qx::wire(&self.sys, &nut_env(), &driver_args) else {
-                return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
-            };
-            let mut port = SimQxPort::new(
-                self.world.clone(),
-                &self.host,
-                name,
-                &wiring.port,
-                Some(self.at_ms),
-            );
-            let sys = SimSys::at(&self.host, "nutdrv_qx", self.world.clone(), self.at_ms);
-            let result = run_ready(nut_bins::qx::kill_power(&sys, &wiring, &mut port));
-            return Ok(nut_bins::upsdrvctl::Outcome::Exited(match result {
-                Some(Ok(_)) => 0,
-                _ => 1,
-            }));
-        }
-        match nut_bins::driver::kill_power(&self.sys, &nut_env(), &driver_args) {
-            Ok(cmd) => {
-                self.commands.push((ups.unwrap_or_default(), cmd));
-                Ok(nut_bins::upsdrvctl::Outcome::Exited(0))
-            }
-            Err(_) => Ok(nut_bins::upsdrvctl::Outcome::Exited(1)),
-        }
-    }
-
-    fn stop(&mut self, _pidfile: &str, _driver: &str) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn pause(&mut self, _duration: Duration) {}
-
-    fn say(&mut self, _line: &str) {}
-}
-
 /// The signal channel of a running process (replaced at every start).
 type SignalSlot = Arc<Mutex<Option<mpsc::Sender<Signal>>>>;
 
@@ -434,219 +352,8 @@ where
     }
 }
 
-struct Step {
-    at_ms: u64,
-    order: usize,
-    kind: StepKind,
-}
-
-enum StepKind {
-    Status(usize, Option<String>, BTreeMap<String, String>),
-    Mains(usize, bool),
-    Fault(FaultAction),
-}
-
-fn secs_to_ms(seconds: f64) -> u64 {
-    (seconds * 1000.0).round().clamp(0.0, u64::MAX as f64 / 2.0) as u64
-}
-
 /// How often a long run reports its progress on stderr (wall time).
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// How often the harness updates the UPS models when nothing is due (simulated ms).
-const MODEL_PERIOD_MS: u64 = 100;
-
-/// A UPS as the harness models it.
-struct UpsModel {
-    spec: UpsSpec,
-    host: String,
-    vars: BTreeMap<String, String>,
-    /// The status the timeline dictates, if any (overrides the battery model).
-    explicit: Option<String>,
-    /// The device does not answer (its data file is gone).
-    dead: bool,
-    mains_on: bool,
-    charge: f64,
-    output_on: bool,
-    off_at: Option<u64>,
-    on_at: Option<u64>,
-    battery_dead_ms: Option<u64>,
-    /// A Megatec unit's last shutdown command: how long after mains returns the load
-    /// comes back (`R<minutes>`; no `R`: at once), or `None` for the scenario's
-    /// `delay_start_s`.
-    start_delay_ms: Option<u64>,
-    /// `S..R0000` (shutdown.stayoff): the load stays off even when mains returns.
-    stay_off: bool,
-}
-
-/// Nominal power of a modelled Megatec unit without `ups.power.nominal`, in watts
-/// (to turn the hosts' draw into the Q1 load percentage).
-pub const QX_NOMINAL_W: f64 = 1000.0;
-/// Battery voltages of the modelled unit (24 V nominal): NUT's guess of the low and
-/// high limits from the nominal voltage (nutdrv_qx.c `qx_initbattery`), so the charge
-/// nutdrv_qx derives from the voltage is the model's charge.
-const QX_BATTERY_V: (f64, f64) = (20.8, 26.0);
-
-/// A Megatec shutdown-related command a modelled unit received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MegatecCommand {
-    /// `S<n>[R<m>]`: cut the load after `off_ms`; back `on_ms` after mains returns
-    /// (`None`: stays off).
-    Shutdown { off_ms: u64, on_ms: Option<u64> },
-    /// `C`: cancel a pending shutdown.
-    Cancel,
-}
-
-/// Parses `S.3R0002\r`, `S01\r`, `C\r` (NUT's drivers/nutdrv_qx_blazer-common.c).
-fn megatec_command(bytes: &[u8]) -> Option<MegatecCommand> {
-    let text = std::str::from_utf8(bytes).ok()?.strip_suffix('\r')?;
-    if text == "C" {
-        return Some(MegatecCommand::Cancel);
-    }
-    let rest = text.strip_prefix('S')?;
-    let (off, on) = match rest.split_once('R') {
-        Some((off, on)) => (off, Some(on.parse::<u64>().ok()?)),
-        None => (rest, None),
-    };
-    let off_ms = match off.strip_prefix('.') {
-        Some(tenths) => tenths.parse::<u64>().ok()? * 6_000,
-        None => off.parse::<u64>().ok()? * 60_000,
-    };
-    let on_ms = match on {
-        None => Some(0),
-        Some(0) => None,
-        Some(minutes) => Some(minutes * 60_000),
-    };
-    Some(MegatecCommand::Shutdown { off_ms, on_ms })
-}
-
-impl UpsModel {
-    fn status(&self) -> String {
-        if let Some(status) = &self.explicit {
-            return status.clone();
-        }
-        let low = self
-            .spec
-            .battery
-            .as_ref()
-            .is_some_and(|b| self.charge <= b.low);
-        let mut tokens = vec![if self.mains_on { "OL" } else { "OB" }];
-        if low {
-            tokens.push("LB");
-        }
-        if !self.mains_on {
-            tokens.push("DISCHRG");
-        } else if self.charge < 100.0 && self.spec.battery.is_some() {
-            tokens.push("CHRG");
-        }
-        tokens.join(" ")
-    }
-
-    /// A Megatec unit's answers (hw-fixtures transcript format) for nutdrv_qx: Q1 from
-    /// the model (mains, output, load, battery voltage from the charge, LB, shutdown
-    /// pending), F and I fixed.
-    fn qx_text(&self, load_w: f64) -> Vec<u8> {
-        let status = self.explicit.clone();
-        let on_battery = match &status {
-            Some(s) => s.split_whitespace().any(|t| t == "OB"),
-            None => !self.mains_on,
-        };
-        let low = match &status {
-            Some(s) => s.split_whitespace().any(|t| t == "LB"),
-            None => self
-                .spec
-                .battery
-                .as_ref()
-                .is_some_and(|b| self.charge <= b.low),
-        };
-        let nominal = self
-            .vars
-            .get("ups.power.nominal")
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(QX_NOMINAL_W);
-        let load = if self.output_on {
-            (load_w / nominal * 100.0).round().clamp(0.0, 999.0)
-        } else {
-            0.0
-        };
-        let (lo, hi) = QX_BATTERY_V;
-        let volts = lo + self.charge / 100.0 * (hi - lo);
-        let input = if on_battery { 0.0 } else { 230.0 };
-        let output = if self.output_on { 230.0 } else { 0.0 };
-        let bit = |b: bool| if b { '1' } else { '0' };
-        let bits: String = [
-            bit(on_battery),
-            bit(low),
-            '0',
-            '0',
-            '0',
-            '0',
-            bit(self.off_at.is_some()),
-            '1',
-        ]
-        .iter()
-        .collect();
-        format!(
-            "> Q1\\r\n< ({input:05.1} {input:05.1} {output:05.1} {load:03.0} 50.0 {volts:04.1} 25.0 {bits}\\r\n\
-             > F\\r\n< #230.0 004 024.0 50.0\\r\n\
-             > I\\r\n< #SimUPS          SIM-Q1     SIM 1.0   \\r\n"
-        )
-        .into_bytes()
-    }
-
-    /// Carries out a command the unit received at `t`; the world event to record.
-    fn obey(&mut self, command: MegatecCommand, t: u64) -> Option<WorldEvent> {
-        match command {
-            MegatecCommand::Cancel => {
-                self.off_at = None;
-                self.stay_off = false;
-                None
-            }
-            MegatecCommand::Shutdown { off_ms, on_ms } => {
-                if self.mains_on && !self.spec.returns {
-                    return Some(WorldEvent::KillIgnoredOnMains);
-                }
-                self.off_at = Some(t + off_ms);
-                self.stay_off = on_ms.is_none();
-                self.start_delay_ms = on_ms;
-                Some(WorldEvent::LateShutdown { delay_ms: off_ms })
-            }
-        }
-    }
-
-    /// How long after mains returns the load comes back.
-    fn start_delay(&self) -> u64 {
-        self.start_delay_ms
-            .unwrap_or_else(|| secs_to_ms(self.spec.delay_start_s))
-    }
-
-    fn device_text(&self, load_w: f64) -> Vec<u8> {
-        let mut vars = self.vars.clone();
-        if let Some(b) = &self.spec.battery {
-            vars.insert(
-                "battery.charge".into(),
-                format!("{:.0}", self.charge.floor()),
-            );
-            vars.insert("battery.charge.low".into(), format!("{:.0}", b.low));
-            let runtime = self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0);
-            vars.insert("battery.runtime".into(), format!("{:.0}", runtime.floor()));
-        }
-        vars.insert(
-            "ups.delay.shutdown".into(),
-            format!("{:.0}", self.spec.delay_shutdown_s),
-        );
-        vars.insert(
-            "ups.delay.start".into(),
-            format!("{:.0}", self.spec.delay_start_s),
-        );
-        let mut text = String::new();
-        for (name, value) in &vars {
-            text.push_str(&format!("{name}: {value}\n"));
-        }
-        text.push_str(&format!("ups.status: {}\n", self.status()));
-        text.into_bytes()
-    }
-}
 
 /// Runs a scenario to its end and returns what happened.
 pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
@@ -664,46 +371,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         .build();
     let mut controls: BTreeMap<(String, String), (watch::Sender<bool>, SignalSlot)> =
         BTreeMap::new();
-    let mut upses: Vec<UpsModel> = scenario
-        .upses
-        .iter()
-        .map(|spec| UpsModel {
-            host: scenario.ups_host(spec).to_string(),
-            vars: spec.vars.clone(),
-            explicit: None,
-            dead: false,
-            mains_on: true,
-            charge: spec.battery.as_ref().map_or(100.0, |b| b.charge),
-            output_on: true,
-            off_at: None,
-            on_at: None,
-            battery_dead_ms: spec.battery_dead_at_s.map(secs_to_ms),
-            start_delay_ms: None,
-            stay_off: false,
-            spec: spec.clone(),
-        })
-        .collect();
-    {
-        let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
-        for host in &scenario.hosts {
-            w.hosts.insert(host.name.clone(), HostState::Running);
-            w.shutdown_ms.insert(
-                host.name.clone(),
-                if host.shutdown_hangs {
-                    u64::MAX
-                } else {
-                    secs_to_ms(host.shutdown_s)
-                },
-            );
-            for (path, text) in config_files(scenario, host) {
-                w.files.insert((host.name.clone(), path), text.into_bytes());
-            }
-            for (cmd, action) in &host.cmdscript {
-                w.cmdscript_actions
-                    .insert((host.name.clone(), cmd.clone()), action.clone());
-            }
-        }
-    }
+    let mut site = Site::new(scenario, &world);
     for host in &scenario.hosts {
         let mut receivers = BTreeMap::new();
         for process in PROCESSES {
@@ -790,315 +458,30 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         .map(|h| (h.name.clone(), sim.lookup(h.name.as_str()).to_string()))
         .collect();
 
-    let mut steps: Vec<Step> = Vec::new();
-    for (index, ups) in scenario.upses.iter().enumerate() {
-        for (order, step) in ups.timeline.iter().enumerate() {
-            steps.push(Step {
-                at_ms: secs_to_ms(step.at_s),
-                order: index * 1_000 + order,
-                kind: StepKind::Status(index, step.status.clone(), step.vars.clone()),
-            });
-        }
-        for (order, step) in ups.mains.iter().enumerate() {
-            steps.push(Step {
-                at_ms: secs_to_ms(step.at_s),
-                order: 100_000 + index * 1_000 + order,
-                kind: StepKind::Mains(index, step.on),
-            });
-        }
-    }
-    for (index, fault) in scenario.faults.iter().enumerate() {
-        steps.push(Step {
-            at_ms: secs_to_ms(fault.at_s),
-            order: 1_000_000 + index,
-            kind: StepKind::Fault(fault.action.clone()),
-        });
-    }
-    steps.sort_by_key(|s| (s.at_ms, s.order));
-    let mut steps = steps.into_iter().peekable();
-
-    let record = |t: u64, host: &str, what: WorldEvent| {
-        world
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(t, host, what)
-    };
     let end_ms = secs_to_ms(scenario.duration_s);
-    // Hosts whose software is stopped (halted, without power, booting).
-    let mut down: Vec<String> = Vec::new();
-    let mut boots: BTreeMap<String, u64> = BTreeMap::new();
-    let mut reboots: BTreeMap<String, u64> = BTreeMap::new();
-    let mut last_now = 0u64;
     let mut last_progress = std::time::Instant::now();
     let mut settled = false;
-    // Set when a host halted (its power state must be looked at on the next pass).
-    let mut model_dirty = true;
-    loop {
-        let now = sim.elapsed().as_millis() as u64;
-        let mut stepped = false;
-        while let Some(step) = steps.next_if(|s| s.at_ms <= now) {
-            stepped = true;
-            match step.kind {
-                StepKind::Status(index, status, vars) => {
-                    let ups = &mut upses[index];
-                    ups.vars.extend(vars);
-                    match status {
-                        Some(status) => {
-                            ups.mains_on = !status.split_whitespace().any(|t| t == "OB");
-                            ups.explicit = Some(status.clone());
-                            ups.dead = false;
-                            record(now, &ups.spec.name, WorldEvent::UpsStatus { status });
-                        }
-                        None => {
-                            ups.dead = true;
-                            record(
-                                now,
-                                &ups.spec.name,
-                                WorldEvent::UpsStopsAnswering {
-                                    last_status: ups.status(),
-                                },
-                            );
-                        }
-                    }
-                }
-                StepKind::Mains(index, on) => {
-                    let ups = &mut upses[index];
-                    if ups.mains_on != on {
-                        ups.mains_on = on;
-                        record(now, &ups.spec.name, WorldEvent::Mains { on });
-                    }
-                    if on && !ups.output_on && ups.on_at.is_none() && !ups.stay_off {
-                        ups.on_at = Some(now + ups.start_delay());
-                    }
-                }
-                StepKind::Fault(FaultAction::PowerCycle { host }) => {
-                    // A hard reset: the host goes down at once and boots again.
-                    record(
-                        now,
-                        "scenario",
-                        WorldEvent::Fault {
-                            what: format!("power cycle {host}"),
-                        },
-                    );
-                    if !down.contains(&host) {
-                        sim.crash(host.as_str());
-                        down.push(host.clone());
-                    }
-                    let boot_s = scenario
-                        .hosts
-                        .iter()
-                        .find(|h| h.name == host)
-                        .map_or(0.0, |h| h.boot_s);
-                    let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
-                    w.hosts.insert(host.clone(), HostState::Booting(now));
-                    w.record(now, &host, WorldEvent::Booting);
-                    boots.insert(host, now + secs_to_ms(boot_s));
-                }
-                StepKind::Fault(action) => {
-                    apply_fault(
-                        &mut sim,
-                        &world,
-                        &controls,
-                        &action,
-                        scenario.max_latency_ms,
-                    );
-                    record(
-                        now,
-                        "scenario",
-                        WorldEvent::Fault {
-                            what: describe_fault(&action),
-                        },
-                    );
-                }
-            }
-        }
-        // The UPSes and the hosts' power, every MODEL_PERIOD_MS of simulated time and at
-        // once when something is due (a step, a scheduled output change, a host that
-        // halted or boots): exact event times, without the cost of every 10 ms tick.
-        // Commands the modelled serial units received (through nutdrv_qx).
-        let writes =
-            std::mem::take(&mut world.lock().unwrap_or_else(|e| e.into_inner()).device_inbox);
-        for write in writes {
-            let Some(ups) = upses.iter_mut().find(|u| u.spec.name == write.ups) else {
-                continue;
-            };
-            if let Some(command) = megatec_command(&write.bytes) {
-                if let Some(event) = ups.obey(command, write.t_ms) {
-                    record(write.t_ms, &write.ups, event);
-                }
-                model_dirty = true;
-            }
-        }
-        let due = stepped
-            || now.saturating_sub(last_now) >= MODEL_PERIOD_MS
-            || upses.iter().any(|u| {
-                u.off_at.is_some_and(|t| now >= t)
-                    || u.on_at.is_some_and(|t| now >= t)
-                    || (u.output_on && u.battery_dead_ms.is_some_and(|t| now >= t))
-            })
-            || boots.values().chain(reboots.values()).any(|t| now >= *t)
-            || model_dirty;
-        model_dirty = false;
-        if due {
-            let states: BTreeMap<String, HostState> = world
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .hosts
-                .clone();
-            let dt = now.saturating_sub(last_now);
-            last_now = now;
-            for index in 0..upses.len() {
-                let load = load_on(scenario, &upses, &states, index);
-                let ups = &mut upses[index];
-                if let Some(b) = ups.spec.battery.clone() {
-                    if ups.mains_on {
-                        ups.charge =
-                            (ups.charge + b.recharge_per_h * dt as f64 / 3_600_000.0).min(100.0);
-                    } else if ups.output_on {
-                        let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
-                        ups.charge = (ups.charge - per_ms * dt as f64).max(0.0);
-                        if ups.charge <= 0.0 {
-                            ups.output_on = false;
-                            record(now, &ups.spec.name, WorldEvent::BatteryExhausted);
-                        }
-                    }
-                }
-                if ups.battery_dead_ms.is_some_and(|t| now >= t) && !ups.mains_on && ups.output_on {
-                    ups.output_on = false;
-                    record(now, &ups.spec.name, WorldEvent::BatteryExhausted);
-                }
-                if ups.off_at.is_some_and(|t| now >= t) {
-                    ups.off_at = None;
-                    if ups.output_on {
-                        ups.output_on = false;
-                        record(now, &ups.spec.name, WorldEvent::OutputOff);
-                    }
-                    // shutdown.return: the load comes back delay.start after mains does.
-                    if ups.mains_on && ups.spec.returns && !ups.stay_off {
-                        ups.on_at = Some(now + ups.start_delay());
-                    }
-                }
-                if ups.on_at.is_some_and(|t| now >= t) && ups.mains_on {
-                    ups.on_at = None;
-                    ups.output_on = true;
-                    record(now, &ups.spec.name, WorldEvent::OutputOn);
-                }
-                let path = match ups.spec.driver {
-                    DriverKind::DummyUps => format!("{CONFPATH}/{}", device_file(&ups.spec.name)),
-                    DriverKind::NutdrvQx => serial_port(&ups.spec.name),
-                };
-                let key = (ups.host.clone(), path);
-                let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
-                if ups.dead {
-                    w.files.remove(&key);
-                } else {
-                    let text = match ups.spec.driver {
-                        DriverKind::DummyUps => ups.device_text(load),
-                        DriverKind::NutdrvQx => ups.qx_text(load),
-                    };
-                    if w.files.get(&key) != Some(&text) {
-                        w.files.insert(key, text);
-                    }
-                }
-            }
-            // Host power: a host is up while any UPS that feeds it has its output on.
-            for host in &scenario.hosts {
-                let powered = scenario
-                    .feeds_of(host)
-                    .iter()
-                    .any(|f| upses.iter().any(|u| &u.spec.name == f && u.output_on));
-                let state = states
-                    .get(&host.name)
-                    .copied()
-                    .unwrap_or(HostState::Running);
-                let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
-                match (powered, state) {
-                    (false, HostState::Running) => {
-                        w.hosts.insert(host.name.clone(), HostState::PowerLost(now));
-                        w.record(now, &host.name, WorldEvent::PowerLostRunning);
-                    }
-                    (false, HostState::ShuttingDown(since)) => {
-                        let total_ms = w.shutdown_ms.get(&host.name).copied().unwrap_or(0);
-                        w.hosts.insert(host.name.clone(), HostState::PowerLost(now));
-                        w.record(
-                            now,
-                            &host.name,
-                            WorldEvent::PowerLostShuttingDown {
-                                done_ms: now - since,
-                                total_ms,
-                            },
-                        );
-                    }
-                    (false, HostState::Halted(_)) => {
-                        w.hosts.insert(host.name.clone(), HostState::Off(now));
-                        w.record(now, &host.name, WorldEvent::PowerOffHalted);
-                        reboots.remove(&host.name);
-                    }
-                    (false, HostState::Booting(_)) => {
-                        w.hosts.insert(host.name.clone(), HostState::Off(now));
-                        boots.remove(&host.name);
-                    }
-                    (true, HostState::PowerLost(_) | HostState::Off(_)) => {
-                        w.hosts.insert(host.name.clone(), HostState::Booting(now));
-                        w.record(now, &host.name, WorldEvent::Booting);
-                        boots.insert(host.name.clone(), now + secs_to_ms(host.boot_s));
-                    }
-                    _ => {}
-                }
-                let state = w.hosts.get(&host.name).copied();
-                drop(w);
-                if matches!(state, Some(HostState::PowerLost(_) | HostState::Off(_)))
-                    && !down.contains(&host.name)
-                {
-                    sim.crash(host.name.as_str());
-                    down.push(host.name.clone());
-                }
-            }
-        }
-        // Boots that finish, and POWEROFF_WAIT reboots.
-        let mut booted: Vec<String> = boots
-            .iter()
-            .filter(|(_, t)| now >= **t)
-            .map(|(h, _)| h.clone())
-            .collect();
-        for (host, t) in reboots.clone() {
-            if now >= t {
-                reboots.remove(&host);
-                record(now, &host, WorldEvent::RebootAfterWait);
-                booted.push(host);
-            }
-        }
-        for host in booted {
-            boots.remove(&host);
-            record(now, &host, WorldEvent::Booted);
-            world
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .hosts
-                .insert(host.clone(), HostState::Running);
+    let carry_out = |sim: &mut turmoil::Sim<'_>, control: Control| match control {
+        Control::Crash(host) => sim.crash(host.as_str()),
+        Control::Bounce(host) => {
             for process in PROCESSES {
                 if let Some((tx, _)) = controls.get(&(host.clone(), process.to_string())) {
                     tx.send_replace(true);
                 }
             }
-            if down.contains(&host) {
-                sim.bounce(host.as_str());
-                down.retain(|h| h != &host);
-            } else {
-                sim.bounce(host.as_str());
-            }
+            sim.bounce(host.as_str());
+        }
+        Control::Fault(action) => apply_fault(sim, &controls, &action, scenario.max_latency_ms),
+    };
+    loop {
+        let now = sim.elapsed().as_millis() as u64;
+        for control in site.before(now, &world) {
+            carry_out(&mut sim, control);
         }
         if now >= end_ms {
             break;
         }
-        let quiet = steps.peek().is_none()
-            && boots.is_empty()
-            && reboots.is_empty()
-            && upses
-                .iter()
-                .all(|u| u.off_at.is_none() && u.on_at.is_none());
-        let all_down = scenario.hosts.iter().all(|h| down.contains(&h.name));
-        if quiet && all_down {
+        if site.settled() {
             settled = true;
             break;
         }
@@ -1123,68 +506,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
             ));
         }
         sim.step().map_err(|e| format!("simulation failed: {e}"))?;
-        // A CMDSCRIPT that runs `upsmon -c fsd` signals that host's upsmon.
-        let requests =
-            std::mem::take(&mut world.lock().unwrap_or_else(|e| e.into_inner()).fsd_requests);
-        for host in requests {
-            apply_fault(
-                &mut sim,
-                &world,
-                &controls,
-                &FaultAction::Signal {
-                    host,
-                    process: "upsmon".to_string(),
-                    signal: crate::scenario::SignalName::Fsd,
-                },
-                scenario.max_latency_ms,
-            );
-        }
-        // Halted hosts stop running anything; each runs its late-shutdown hook.
-        let halted: Vec<(String, u64)> = {
-            let w = world.lock().unwrap_or_else(|e| e.into_inner());
-            w.hosts
-                .iter()
-                .filter_map(|(h, s)| match s {
-                    HostState::Halted(t) if !down.contains(h) => Some((h.clone(), *t)),
-                    _ => None,
-                })
-                .collect()
-        };
-        for (host, t) in halted {
-            model_dirty = true;
-            sim.crash(host.as_str());
-            down.push(host.clone());
-            // The late-shutdown hook, through the real code of `upsmon -K`, `upsdrvctl
-            // shutdown` and the driver's `-k`.
-            let sys = SimSys::at(&host, "upsdrvctl", world.clone(), t);
-            let mut launcher = SimLauncher {
-                sys: SimSys::at(&host, "dummy-ups", world.clone(), t),
-                commands: Vec::new(),
-                world: world.clone(),
-                host: host.clone(),
-                at_ms: t,
-            };
-            let (flag, _) =
-                nut_bins::upsdrvctl::late_shutdown(&sys, &nut_env(), &mut launcher, |_| false);
-            if !flag {
-                continue;
-            }
-            for (name, _cmd) in launcher.commands {
-                let Some(ups) = upses.iter_mut().find(|u| u.spec.name == name) else {
-                    continue;
-                };
-                if ups.mains_on && !ups.spec.returns {
-                    record(t, &name, WorldEvent::KillIgnoredOnMains);
-                    continue;
-                }
-                let delay_ms = secs_to_ms(ups.spec.delay_shutdown_s);
-                ups.off_at = Some(t + delay_ms);
-                record(t, &name, WorldEvent::LateShutdown { delay_ms });
-            }
-            let spec = scenario.hosts.iter().find(|h| h.name == host);
-            if let Some(wait) = spec.and_then(|h| h.poweroff_wait_s) {
-                reboots.insert(host.clone(), t + secs_to_ms(wait));
-            }
+        for control in site.after(&world) {
+            carry_out(&mut sim, control);
         }
     }
     let end = sim.elapsed().as_millis() as u64;
@@ -1238,42 +561,8 @@ fn mains_returned(scenario: &Scenario) -> Option<u64> {
     }
 }
 
-/// The load on UPS `index` in watts: every up host it feeds, each host's draw shared
-/// among its supplies that have power.
-fn load_on(
-    scenario: &Scenario,
-    upses: &[UpsModel],
-    states: &BTreeMap<String, HostState>,
-    index: usize,
-) -> f64 {
-    let name = &upses[index].spec.name;
-    scenario
-        .hosts
-        .iter()
-        .filter(|h| {
-            matches!(
-                states.get(&h.name),
-                Some(HostState::Running | HostState::ShuttingDown(_) | HostState::Booting(_))
-            )
-        })
-        .filter_map(|h| {
-            let feeds = scenario.feeds_of(h);
-            if !feeds.contains(name) {
-                return None;
-            }
-            let live = feeds
-                .iter()
-                .filter(|f| upses.iter().any(|u| &u.spec.name == *f && u.output_on))
-                .count()
-                .max(1);
-            Some(h.draw_w / live as f64)
-        })
-        .sum()
-}
-
 fn apply_fault(
     sim: &mut turmoil::Sim<'_>,
-    world: &SharedWorld,
     controls: &BTreeMap<(String, String), (watch::Sender<bool>, SignalSlot)>,
     action: &FaultAction,
     max_latency_ms: u64,
@@ -1314,19 +603,12 @@ fn apply_fault(
                 }
             }
         }
-        // Handled by the run loop (it owns boots).
-        FaultAction::PowerCycle { .. } => {}
-        FaultAction::WriteFile { host, path, text } => {
-            world
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .files
-                .insert((host.clone(), path.clone()), text.clone().into_bytes());
-        }
+        // Carried out by the site model (boots, the host's files).
+        FaultAction::PowerCycle { .. } | FaultAction::WriteFile { .. } => {}
     }
 }
 
-fn describe_fault(action: &FaultAction) -> String {
+pub(crate) fn describe_fault(action: &FaultAction) -> String {
     match action {
         FaultAction::Partition { a, b } => format!("partition {a} <-> {b}"),
         FaultAction::Repair { a, b } => format!("repair {a} <-> {b}"),

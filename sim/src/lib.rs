@@ -6,6 +6,7 @@
 
 pub mod harness;
 pub mod scenario;
+pub mod site;
 pub mod verdict;
 pub mod world;
 
