@@ -51,6 +51,20 @@ pub(crate) enum Input {
 /// to let the parent of a backgrounded driver exit, and for PID files.
 pub type Ready = Option<Box<dyn FnOnce() + Send>>;
 
+/// dummy-ups's variables before the first reading: its own `driver.*` values, then
+/// `default.*` and `override.*` from ups.conf.
+pub fn initial_state(config: &DummyConfig) -> DriverState {
+    let mut state = DriverState::new();
+    DummyDevice::publish_initial(&mut state, &config.port, config.mode, config.pollinterval_s);
+    for (name, value) in &config.defaults {
+        state.set(name, value);
+    }
+    for (name, value) in &config.overrides {
+        state.tree_mut().set_immutable(name, value);
+    }
+    state
+}
+
 /// Runs dummy-ups until the process is stopped.
 pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
     net: N,
@@ -67,14 +81,7 @@ pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
 
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
-    let mut state = DriverState::new();
-    DummyDevice::publish_initial(&mut state, &config.port, config.mode, config.pollinterval_s);
-    for (name, value) in &config.defaults {
-        state.set(name, value);
-    }
-    for (name, value) in &config.overrides {
-        state.tree_mut().set_immutable(name, value);
-    }
+    let mut state = initial_state(&config);
     let mut device = DummyDevice::new(b"", config.mode);
     let mut clients: BTreeMap<u64, mpsc::Sender<String>> = BTreeMap::new();
     let period = Duration::from_secs(config.pollinterval_s) + DUMMY_EXTRA_SLEEP;

@@ -134,18 +134,7 @@ pub async fn run<N: Net, S: Sys>(
                     let monitor = &conf.monitors[index];
                     let request = format_request(&["FSD", &monitor.ups]);
                     let reply = ask(&mut conns[index], request.trim_end()).await;
-                    let system = monitor.system.clone();
-                    sys.event(match reply.as_deref().map(Reply::parse) {
-                        Ok(Reply::Ok(_)) => Event::FsdSet { system },
-                        Ok(_) => Event::FsdFailed {
-                            system,
-                            error: reply.unwrap_or_default(),
-                        },
-                        Err(e) => Event::FsdFailed {
-                            system,
-                            error: e.to_string(),
-                        },
-                    });
+                    sys.event(fsd_event(&monitor.system, reply));
                 }
                 core.fsd_sent(now());
             }
@@ -155,10 +144,7 @@ pub async fn run<N: Net, S: Sys>(
                     let monitor = &conf.monitors[index];
                     let request = format_request(&["GET", "NUMLOGINS", &monitor.ups]);
                     if let Ok(line) = ask(&mut conns[index], request.trim_end()).await {
-                        if let Ok(words) = parse_reply(&line) {
-                            let count = words.get(2).and_then(|w| w.parse::<u32>().ok());
-                            max = max.max(count.unwrap_or(0));
-                        }
+                        max = max.max(numlogins(&line).unwrap_or(0));
                     }
                 }
                 core.numlogins_result(now(), max);
@@ -207,7 +193,7 @@ pub async fn run<N: Net, S: Sys>(
 }
 
 /// Whether two MONITOR lines log in the same way, so a connection can be kept.
-fn same_login(a: &Monitor, b: &Monitor) -> bool {
+pub fn same_login(a: &Monitor, b: &Monitor) -> bool {
     (&a.ups, &a.host, a.port, &a.username, &a.password, a.primary)
         == (&b.ups, &b.host, b.port, &b.username, &b.password, b.primary)
 }
@@ -227,7 +213,7 @@ pub async fn write_powerdownflag<S: Sys>(sys: &S, path: &str) {
 /// At start, a POWERDOWNFLAG of ours from the last shutdown is removed; a file there
 /// with other content is left alone and POWERDOWNFLAG is disabled, so it is never
 /// overwritten (NUT's `clear_pdflag`).
-async fn check_powerdownflag_at_start<S: Sys>(sys: &S, conf: &mut UpsmonConf) {
+pub async fn check_powerdownflag_at_start<S: Sys>(sys: &S, conf: &mut UpsmonConf) {
     let Some(path) = conf.powerdownflag.clone() else {
         return;
     };
@@ -256,9 +242,31 @@ fn dispatch<S: Sys>(sys: &S, core: &mut UpsmonCore) {
     }
 }
 
+/// What to do for a notification, as NOTIFYFLAG says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyPlan {
+    /// Log it (the event carries SYSLOG).
+    pub log: Option<Event>,
+    /// The message for every terminal (WALL).
+    pub wall: Option<String>,
+    /// NOTIFYCMD with its argument and environment (EXEC).
+    pub exec: Option<NotifyExec>,
+}
+
+/// NOTIFYCMD as it runs for one notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyExec {
+    /// The command.
+    pub cmd: String,
+    /// Its argument: the message.
+    pub args: Vec<String>,
+    /// `NOTIFYTYPE` and `UPSNAME`.
+    pub env: Vec<(String, String)>,
+}
+
 /// A notification, as NOTIFYFLAG says: logged (the event carries SYSLOG), on every
 /// terminal (WALL), to NOTIFYCMD (EXEC), or nothing (IGNORE).
-fn notify<S: Sys>(sys: &S, conf: &UpsmonConf, event: Event) {
+pub fn notify_plan(conf: &UpsmonConf, event: Event) -> NotifyPlan {
     let Event::Notify {
         kind,
         ref system,
@@ -266,36 +274,146 @@ fn notify<S: Sys>(sys: &S, conf: &UpsmonConf, event: Event) {
         ..
     } = event
     else {
-        return;
+        return NotifyPlan::default();
     };
     let flags = conf.flags_for(kind);
     if flags.ignore {
-        return;
+        return NotifyPlan::default();
     }
-    sys.event(event.clone());
-    if flags.wall {
+    NotifyPlan {
+        wall: flags.wall.then(|| message.clone()),
+        exec: conf.notifycmd.clone().filter(|_| flags.exec).map(|cmd| {
+            let env = vec![
+                ("NOTIFYTYPE".to_string(), kind.as_str().to_string()),
+                ("UPSNAME".to_string(), system.clone()),
+            ];
+            NotifyExec {
+                cmd,
+                args: vec![message.clone()],
+                env,
+            }
+        }),
+        log: Some(event),
+    }
+}
+
+fn notify<S: Sys>(sys: &S, conf: &UpsmonConf, event: Event) {
+    let plan = notify_plan(conf, event);
+    if let Some(event) = plan.log {
+        sys.event(event);
+    }
+    if let Some(message) = plan.wall {
         // To every logged-in terminal (NUT pipes the message into wall).
-        let (sys, message) = (sys.clone(), message.clone());
+        let sys = sys.clone();
         tokio::spawn(async move {
             let _ = sys.exec(ExecPurpose::Wall, WALLCMD, &[message], &[]).await;
         });
     }
-    if let Some(cmd) = conf.notifycmd.clone().filter(|_| flags.exec) {
+    if let Some(NotifyExec { cmd, args, env }) = plan.exec {
         let sys = sys.clone();
-        let env = vec![
-            ("NOTIFYTYPE".to_string(), kind.as_str().to_string()),
-            ("UPSNAME".to_string(), system.clone()),
-        ];
-        let message = message.clone();
         // Handlers run in the background so a slow one never delays polling (as NUT
         // forks).
         tokio::spawn(async move {
-            if let Err(e) = sys.exec(ExecPurpose::Notify, &cmd, &[message], &env).await {
+            if let Err(e) = sys.exec(ExecPurpose::Notify, &cmd, &args, &env).await {
                 sys.event(Event::NotifyCmdFailed {
                     error: e.to_string(),
                 });
             }
         });
+    }
+}
+
+/// upsmon's event for the reply to `FSD <ups>`.
+pub fn fsd_event(system: &str, reply: io::Result<String>) -> Event {
+    let system = system.to_string();
+    match reply.as_deref().map(Reply::parse) {
+        Ok(Reply::Ok(_)) => Event::FsdSet { system },
+        Ok(_) => Event::FsdFailed {
+            system,
+            error: reply.unwrap_or_default(),
+        },
+        Err(e) => Event::FsdFailed {
+            system,
+            error: e.to_string(),
+        },
+    }
+}
+
+/// The count in a reply to `GET NUMLOGINS <ups>`.
+pub fn numlogins(line: &str) -> Option<u32> {
+    parse_reply(line).ok()?.get(2)?.parse::<u32>().ok()
+}
+
+/// The status in a reply to `GET VAR <ups> ups.status`, or the poll's outcome when the
+/// reply is not one.
+pub fn status_reply(line: &str) -> Result<String, PollOutcome> {
+    match parse_reply(line) {
+        Ok(words) if words.len() >= 4 && words[0] == "VAR" => Ok(words[3].clone()),
+        Ok(_) => Err(PollOutcome::ConnectionLost(format!(
+            "protocol error: {line}"
+        ))),
+        Err(code) => Err(PollOutcome::Error(code)),
+    }
+}
+
+/// Whether a status carries ALARM (upsmon then reads `ups.alarm` for the notification).
+pub fn has_alarm(status: &str) -> bool {
+    status.split_whitespace().any(|t| t == "ALARM")
+}
+
+/// The text in a reply to `GET VAR <ups> ups.alarm`.
+pub fn alarm_reply(line: &str) -> Option<String> {
+    parse_reply(line)
+        .ok()
+        .filter(|w| w.len() >= 4 && w[0] == "VAR")
+        .map(|w| w[3].clone())
+}
+
+/// The login dialogue for a MONITOR line.
+pub fn monitor_plan(monitor: &Monitor, tls: TlsMode) -> SessionPlan {
+    SessionPlan {
+        tls,
+        username: Some(monitor.username.clone()),
+        password: Some(monitor.password.clone()),
+        login: Some(monitor.ups.clone()),
+        primary: monitor.primary.then(|| monitor.ups.clone()),
+    }
+}
+
+/// What upsmon reports when its login dialogue ends, or why it gives the connection
+/// up. NUT keeps a connection whose PRIMARY (and MASTER) was refused and polls without
+/// being logged in.
+pub fn login_events(
+    system: &str,
+    result: Result<nut_core::session::Established, SessionError>,
+) -> io::Result<Vec<Event>> {
+    let system = system.to_string();
+    match result {
+        Err(SessionError::TlsRequired { reply }) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("FORCESSL is set but upsd answered STARTTLS with [{reply}]"),
+        )),
+        Err(SessionError::TlsFailed) => Err(io::Error::other("SSL handshake failed")),
+        Ok(done) => Ok(match done.refused {
+            Some(refusal) if refusal.stage == Stage::Master => vec![
+                Event::LoggedIn {
+                    system: system.clone(),
+                    tls: done.tls,
+                },
+                Event::PrimaryUnavailable {
+                    system,
+                    reply: refusal.reply,
+                },
+            ],
+            Some(refusal) => vec![Event::LoginFailed {
+                system,
+                reply: refusal.reply,
+            }],
+            None => vec![Event::LoggedIn {
+                system,
+                tls: done.tls,
+            }],
+        }),
     }
 }
 
@@ -343,50 +461,19 @@ async fn connect<N: Net, S: Sys>(
             Some(&t.encrypting)
         }
     });
-    let plan = SessionPlan {
-        tls: match (connector.is_some(), force) {
+    let plan = monitor_plan(
+        monitor,
+        match (connector.is_some(), force) {
             (_, true) => TlsMode::Require,
             (true, false) => TlsMode::Try,
             (false, false) => TlsMode::Off,
         },
-        username: Some(monitor.username.clone()),
-        password: Some(monitor.password.clone()),
-        login: Some(monitor.ups.clone()),
-        primary: monitor.primary.then(|| monitor.ups.clone()),
-    };
-    let system = monitor.system.clone();
+    );
     let (conn, result) = establish(stream, plan, connector, tls_name).await?;
-    match result {
-        Err(SessionError::TlsRequired { reply }) => Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!("FORCESSL is set but upsd answered STARTTLS with [{reply}]"),
-        )),
-        Err(SessionError::TlsFailed) => Err(io::Error::other("SSL handshake failed")),
-        Ok(done) => {
-            match done.refused {
-                // NUT keeps the connection and polls without being logged in.
-                Some(refusal) if refusal.stage == Stage::Master => {
-                    sys.event(Event::LoggedIn {
-                        system: system.clone(),
-                        tls: done.tls,
-                    });
-                    sys.event(Event::PrimaryUnavailable {
-                        system,
-                        reply: refusal.reply,
-                    });
-                }
-                Some(refusal) => sys.event(Event::LoginFailed {
-                    system,
-                    reply: refusal.reply,
-                }),
-                None => sys.event(Event::LoggedIn {
-                    system,
-                    tls: done.tls,
-                }),
-            }
-            Ok(conn)
-        }
+    for event in login_events(&monitor.system, result)? {
+        sys.event(event);
     }
+    Ok(conn)
 }
 
 async fn poll_one<N: Net, S: Sys>(
@@ -404,29 +491,23 @@ async fn poll_one<N: Net, S: Sys>(
         }
     }
     let request = format_request(&["GET", "VAR", &monitor.ups, "ups.status"]);
-    match ask(conn, request.trim_end()).await {
-        Ok(line) => match parse_reply(&line) {
-            Ok(words) if words.len() >= 4 && words[0] == "VAR" => {
-                let status = words[3].clone();
-                if !status.split_whitespace().any(|t| t == "ALARM") {
-                    return PollOutcome::Status(status);
-                }
-                // ALARM: its text goes into the notification, as NUT's upsmon does.
-                let request = format_request(&["GET", "VAR", &monitor.ups, "ups.alarm"]);
-                let alarm = match ask(conn, request.trim_end()).await {
-                    Ok(line) => parse_reply(&line)
-                        .ok()
-                        .filter(|w| w.len() >= 4 && w[0] == "VAR")
-                        .map(|w| w[3].clone()),
-                    Err(_) => None,
-                };
-                PollOutcome::StatusWithAlarm(status, alarm)
-            }
-            Ok(_) => PollOutcome::ConnectionLost(format!("protocol error: {line}")),
-            Err(code) => PollOutcome::Error(code),
+    let status = match ask(conn, request.trim_end()).await {
+        Ok(line) => match status_reply(&line) {
+            Ok(status) => status,
+            Err(outcome) => return outcome,
         },
-        Err(e) => PollOutcome::ConnectionLost(e.to_string()),
+        Err(e) => return PollOutcome::ConnectionLost(e.to_string()),
+    };
+    if !has_alarm(&status) {
+        return PollOutcome::Status(status);
     }
+    // ALARM: its text goes into the notification, as NUT's upsmon does.
+    let request = format_request(&["GET", "VAR", &monitor.ups, "ups.alarm"]);
+    let alarm = match ask(conn, request.trim_end()).await {
+        Ok(line) => alarm_reply(&line),
+        Err(_) => None,
+    };
+    PollOutcome::StatusWithAlarm(status, alarm)
 }
 
 fn drop_all<S: Sys, T>(sys: &S, conns: &mut [Option<T>]) {

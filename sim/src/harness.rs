@@ -87,7 +87,7 @@ fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
 }
 
 /// The UPSes whose driver and upsd run on `host`.
-fn hosted<'a>(scenario: &'a Scenario, host: &HostSpec) -> Vec<&'a UpsSpec> {
+pub(crate) fn hosted<'a>(scenario: &'a Scenario, host: &HostSpec) -> Vec<&'a UpsSpec> {
     scenario
         .upses
         .iter()
@@ -303,7 +303,7 @@ pub fn poll_phase_ms(scenario: &Scenario, host: &HostSpec) -> u64 {
     (x % (pollfreq_s * 1000)) / tick * tick
 }
 
-fn driver_args(ups: &str) -> nut_bins::driver::DriverArgs {
+pub(crate) fn driver_args(ups: &str) -> nut_bins::driver::DriverArgs {
     nut_bins::driver::DriverArgs {
         ups: Some(ups.to_string()),
         ..Default::default()
@@ -525,7 +525,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
 
 /// When mains came back for good on every UPS (the last mains change of each is "on"
 /// and some UPS lost it during the run), for the liveness check.
-fn mains_returned(scenario: &Scenario) -> Option<u64> {
+pub(crate) fn mains_returned(scenario: &Scenario) -> Option<u64> {
     let mut latest = None::<u64>;
     let mut any_outage = false;
     for ups in &scenario.upses {

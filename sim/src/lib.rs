@@ -4,6 +4,8 @@
 //! ([`world`]), the scenario schema ([`scenario`]), the run loop ([`harness`]) and the
 //! invariants and report ([`verdict`]). It is the only crate that depends on turmoil.
 
+pub mod agree;
+pub mod fast;
 pub mod harness;
 pub mod scenario;
 pub mod site;
@@ -35,14 +37,36 @@ pub enum Format {
 /// Loads, runs and judges one scenario file; returns the report in `format`, whether it
 /// passed and the simulated milliseconds covered.
 pub fn run_file_as(path: &Path, format: Format) -> Result<(String, bool, u64), String> {
-    run_file_with(path, format, None)
+    run_file_with(path, format, None, Driver::Turmoil)
 }
 
-/// [`run_file_as`] with a wall-clock bound in seconds that overrides the scenario's.
+/// Which engine runs a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Driver {
+    /// turmoil: the daemons' tokio shells over simulated TCP.
+    #[default]
+    Turmoil,
+    /// The event-jumping driver ([`fast`]): the same cores, no turmoil, no tokio.
+    Fast,
+}
+
+impl Driver {
+    /// Runs `scenario` on this driver.
+    pub fn run(self, scenario: &scenario::Scenario) -> Result<harness::Outcome, String> {
+        match self {
+            Driver::Turmoil => harness::run(scenario),
+            Driver::Fast => fast::run(scenario),
+        }
+    }
+}
+
+/// [`run_file_as`] with a wall-clock bound in seconds that overrides the scenario's, on
+/// `driver`.
 pub fn run_file_with(
     path: &Path,
     format: Format,
     wall_limit_s: Option<u64>,
+    driver: Driver,
 ) -> Result<(String, bool, u64), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut scenario =
@@ -50,7 +74,9 @@ pub fn run_file_with(
     if wall_limit_s.is_some() {
         scenario.wall_limit_s = wall_limit_s;
     }
-    let outcome = harness::run(&scenario).map_err(|e| format!("{}: {e}", path.display()))?;
+    let outcome = driver
+        .run(&scenario)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let verdict = verdict::judge(&scenario, &outcome);
     let report = match format {
         Format::Text => verdict::render(&scenario, &outcome, &verdict),

@@ -28,6 +28,11 @@ enum Cmd {
         /// Stop a scenario that takes longer than this many seconds of wall time.
         #[arg(long = "wall-limit")]
         wall_limit: Option<u64>,
+        /// The engine: turmoil (the daemons' own tokio shells over simulated TCP) or
+        /// fast (the same state machines on an event-jumping clock; no TLS, nutdrv_qx,
+        /// upssched or reload).
+        #[arg(long, default_value = "turmoil", value_parser = ["turmoil", "fast"])]
+        driver: String,
     },
 }
 
@@ -36,7 +41,13 @@ fn main() -> ExitCode {
         path,
         format,
         wall_limit,
+        driver,
     } = Args::parse().command;
+    let driver = if driver == "fast" {
+        sim::Driver::Fast
+    } else {
+        sim::Driver::Turmoil
+    };
     let format = if format == "json" {
         sim::Format::Json
     } else {
@@ -56,7 +67,7 @@ fn main() -> ExitCode {
     let mut all_passed = true;
     for file in files {
         let started = std::time::Instant::now();
-        match sim::run_file_with(&file, format, wall_limit) {
+        match sim::run_file_with(&file, format, wall_limit, driver) {
             Ok((report, passed, end_ms)) => {
                 print!("{report}");
                 if format == sim::Format::Json {

@@ -132,6 +132,8 @@ struct UpsModel {
     off_at: Option<u64>,
     on_at: Option<u64>,
     battery_dead_ms: Option<u64>,
+    /// When the battery runs empty at the current load (set while discharging).
+    empty_at: Option<u64>,
     /// A Megatec unit's last shutdown command: how long after mains returns the load
     /// comes back (`R<minutes>`; no `R`: at once), or `None` for the scenario's
     /// `delay_start_s`.
@@ -388,6 +390,7 @@ impl<'s> Site<'s> {
                 off_at: None,
                 on_at: None,
                 battery_dead_ms: spec.battery_dead_at_s.map(secs_to_ms),
+                empty_at: None,
                 start_delay_ms: None,
                 stay_off: false,
                 spec: spec.clone(),
@@ -570,6 +573,7 @@ impl<'s> Site<'s> {
                 u.off_at.is_some_and(|t| now >= t)
                     || u.on_at.is_some_and(|t| now >= t)
                     || (u.output_on && u.battery_dead_ms.is_some_and(|t| now >= t))
+                    || u.empty_at.is_some_and(|t| now >= t)
             })
             || self
                 .boots
@@ -640,6 +644,11 @@ impl<'s> Site<'s> {
                         record(now, &ups.spec.name, WorldEvent::BatteryExhausted);
                     }
                 }
+                // When it runs empty at this load, so a driver that jumps from event
+                // to event stops there.
+                let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
+                ups.empty_at = (!ups.mains_on && ups.output_on && per_ms > 0.0)
+                    .then(|| now.saturating_add((ups.charge / per_ms).ceil().min(1e15) as u64));
             }
             if ups.battery_dead_ms.is_some_and(|t| now >= t) && !ups.mains_on && ups.output_on {
                 ups.output_on = false;
@@ -815,8 +824,10 @@ impl<'s> Site<'s> {
     }
 
     /// The next instant after `now` at which the model has something due (a step, a
-    /// boot, an output change, the next model period while a battery changes), for a
-    /// driver that jumps from event to event.
+    /// boot, an output change, a battery running empty), for a driver that jumps from
+    /// event to event. Between those instants the battery's charge changes linearly,
+    /// so updating it whenever [`Site::before`] runs (at least at every driver poll)
+    /// gives the device's readings.
     pub fn next_due(&self, now: u64) -> Option<u64> {
         let mut next: Option<u64> = None;
         let mut take = |t: u64| {
@@ -841,9 +852,8 @@ impl<'s> Site<'s> {
             {
                 take(t.max(now + 1));
             }
-            // A battery that charges or discharges changes the device's values.
-            if ups.spec.battery.is_some() {
-                take(self.last_now + MODEL_PERIOD_MS);
+            if let Some(t) = ups.empty_at {
+                take(t.max(now + 1));
             }
         }
         if self.model_dirty {

@@ -9,6 +9,7 @@ use nut_bins::seam::{DataSource, ExecPurpose, Net, Reading, Sys};
 use nut_core::event::Event;
 use std::collections::BTreeMap;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use turmoil::net::{TcpListener, TcpStream};
@@ -330,6 +331,8 @@ pub struct SimSys {
     /// The time of every event, for code the harness runs itself between steps (the
     /// late-shutdown hook of a halted host); `None` inside the simulation.
     fixed_ms: Option<u64>,
+    /// The clock of a driver that is not turmoil (the fast driver), if any.
+    clock: Option<Arc<AtomicU64>>,
 }
 
 impl SimSys {
@@ -340,6 +343,21 @@ impl SimSys {
             program,
             world,
             fixed_ms: None,
+            clock: None,
+        }
+    }
+
+    /// Effects of `program` on `host` timed by `clock` (simulated ms) instead of
+    /// turmoil's.
+    pub fn clocked(
+        host: &str,
+        program: &'static str,
+        world: SharedWorld,
+        clock: Arc<AtomicU64>,
+    ) -> Self {
+        SimSys {
+            clock: Some(clock),
+            ..SimSys::new(host, program, world)
         }
     }
 
@@ -351,8 +369,13 @@ impl SimSys {
         }
     }
 
-    fn now(&self) -> u64 {
-        self.fixed_ms.unwrap_or_else(now_ms)
+    /// The simulated time of this process's effects, in ms.
+    pub fn now(&self) -> u64 {
+        match (&self.fixed_ms, &self.clock) {
+            (Some(t), _) => *t,
+            (None, Some(clock)) => clock.load(Ordering::Relaxed),
+            (None, None) => now_ms(),
+        }
     }
 
     /// The host's name.
@@ -517,7 +540,8 @@ impl SimSys {
                 command: command.to_string(),
                 notifytype,
             };
-            self.with_world(|w| w.record(now_ms(), &self.host, what));
+            let t = self.now();
+            self.with_world(|w| w.record(t, &self.host, what));
             return Ok(0);
         }
         let duration_ms = self.with_world(|w| {

@@ -1,5 +1,7 @@
 //! Every scenario in `scenarios/` runs twice (the bytes must be identical), its report
-//! is compared with the committed insta snapshot, and it must match its expectations.
+//! is compared with the committed insta snapshot, and it must match its expectations;
+//! every scenario the fast driver models also runs there, twice, and must make the same
+//! decisions and reach the same verdict.
 
 use nut_core::event::Event;
 use sim::world::WorldEvent;
@@ -10,25 +12,104 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let files = sim::scenario_files(&dir).expect("scenarios directory");
     assert!(
-        files.len() >= 5,
-        "expected at least five scenarios, found {}",
+        files.len() >= 30,
+        "expected at least thirty scenarios, found {}",
         files.len()
     );
     let mut failures = Vec::new();
+    let mut disagreements = Vec::new();
+    let mut agreed = 0;
     for file in files {
-        let (first, passed) = sim::run_file(&file).expect("scenario runs");
-        let (second, _) = sim::run_file(&file).expect("scenario runs again");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let scenario = sim::scenario::Scenario::from_yaml(&text).expect("scenario parses");
+        let report = |outcome: &sim::harness::Outcome| {
+            let verdict = sim::verdict::judge(&scenario, outcome);
+            (
+                sim::verdict::render(&scenario, outcome, &verdict),
+                verdict.passed(),
+            )
+        };
+        let outcome = sim::harness::run(&scenario).expect("scenario runs");
+        let (first, passed) = report(&outcome);
+        let (second, _) = report(&sim::harness::run(&scenario).expect("scenario runs again"));
         assert_eq!(first, second, "{} is not deterministic", file.display());
         let name = file.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_snapshot!(name, first);
         if !passed {
             failures.push(format!("{}:\n{first}", file.display()));
         }
+        // The fast driver must make the same decisions, deterministically, and reach
+        // the same verdict; a scenario it cannot model must say why.
+        if sim::fast::unsupported(&scenario).is_some() {
+            continue;
+        }
+        let fast = sim::fast::run(&scenario).expect("scenario runs on the fast driver");
+        let again = sim::fast::run(&scenario).expect("scenario runs on the fast driver again");
+        assert_eq!(
+            fast.timeline,
+            again.timeline,
+            "{} is not deterministic on the fast driver",
+            file.display()
+        );
+        let (fast_report, fast_passed) = report(&fast);
+        let mut problems = sim::agree::compare(&outcome, &fast);
+        if fast_passed != passed {
+            problems.push(format!(
+                "verdict {passed} on turmoil, {fast_passed} on fast"
+            ));
+        }
+        if problems.is_empty() {
+            agreed += 1;
+        } else {
+            disagreements.push(format!(
+                "{}: {}\nfast driver's report:\n{fast_report}",
+                file.display(),
+                problems.join("; ")
+            ));
+        }
     }
     assert!(
         failures.is_empty(),
         "scenarios failed:\n{}",
         failures.join("\n")
+    );
+    assert!(
+        disagreements.is_empty(),
+        "the drivers disagree:\n{}",
+        disagreements.join("\n")
+    );
+    // Every scenario without TLS, nutdrv_qx, upssched or a reload runs on both.
+    assert!(agreed >= 30, "only {agreed} scenarios ran on both drivers");
+}
+
+#[test]
+fn the_fast_driver_names_what_it_does_not_model() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/32-tls-verified.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let scenario = sim::scenario::Scenario::from_yaml(&text).unwrap();
+    let err = sim::fast::run(&scenario).map(|_| ()).unwrap_err();
+    assert!(err.contains("does not model: tls"), "{err}");
+}
+
+#[test]
+fn the_drivers_disagree_when_a_decision_moves() {
+    // The comparison is not vacuous: the same scenario with the secondary's shutdown
+    // much longer moves its halt past the tolerance.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/01-shutdown-sequence.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let scenario = sim::scenario::Scenario::from_yaml(&text).unwrap();
+    let mut slower = scenario.clone();
+    for host in &mut slower.hosts {
+        if host.name == "web1" {
+            host.shutdown_s += 30.0;
+        }
+    }
+    let a = sim::fast::run(&scenario).unwrap();
+    let b = sim::fast::run(&slower).unwrap();
+    let problems = sim::agree::compare(&a, &b);
+    assert!(
+        problems.iter().any(|p| p.starts_with("web1: halted")),
+        "{problems:?}"
     );
 }
 

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// Words that must not appear in nut-core's sources (it does no IO and reads no clock).
 const CORE_FORBIDDEN: &[&str] = &[
-    "tokio",
-    "turmoil",
+    "tokio::",
+    "turmoil::",
     "std::net",
     "std::fs",
     "std::thread",
@@ -24,7 +24,7 @@ const CORE_FORBIDDEN: &[&str] = &[
 
 /// Words that must not appear in daemon code that also runs inside turmoil.
 const DAEMON_FORBIDDEN: &[&str] = &[
-    "turmoil",
+    "turmoil::",
     "std::time::Instant",
     "SystemTime",
     "std::fs",
@@ -70,6 +70,26 @@ const SIM_FORBIDDEN: &[&str] = &[
     "QxDriver",
     "run_qx",
     "QxOptions",
+];
+
+/// The fast driver runs the cores (so it names `UpsdCore` and `UpsmonCore`), but takes
+/// them from the daemons' `wire` functions like the binaries, and runs on neither
+/// turmoil nor tokio.
+const FAST_FILE: &str = "sim/src/fast.rs";
+const FAST_FORBIDDEN: &[&str] = &[
+    "UpsdCore::new",
+    "UpsdRuntime {",
+    "DummyConfig {",
+    "run_dummy",
+    "upsd::serve",
+    "upsmon::run(",
+    "run_wired",
+    "parse_ups_conf",
+    "parse_upsd_conf",
+    "parse_upsd_users",
+    "parse_upsmon_conf",
+    "turmoil::",
+    "tokio::",
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
@@ -155,8 +175,19 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
         "daemon code also runs in turmoil",
         &mut problems,
     );
+    let fast = root.join(FAST_FILE);
+    let sim_files: Vec<PathBuf> = rust_files(&root.join("sim/src"))
+        .into_iter()
+        .filter(|f| *f != fast)
+        .collect();
     forbid(
-        &rust_files(&root.join("sim/src")),
+        std::slice::from_ref(&fast),
+        FAST_FORBIDDEN,
+        "the fast driver takes its cores from the daemons' wiring and runs on neither turmoil nor tokio",
+        &mut problems,
+    );
+    forbid(
+        &sim_files,
         SIM_FORBIDDEN,
         "the simulation starts daemons through their one wiring (nut_bins::*::process)",
         &mut problems,

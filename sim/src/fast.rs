@@ -1,0 +1,1363 @@
+//! The event-jumping driver: the same nut-core state machines (`UpsdCore`,
+//! `UpsmonCore`, dummy-ups's `DummyDevice`, `ClientSession`) and the same wiring
+//! functions and decision glue as the binaries (`nut_bins::{upsd, upsmon, driver}::wire`,
+//! `upsmon::{notify_plan, status_reply, login_events, fsd_event, numlogins}`), run
+//! without turmoil and without tokio: a small single-threaded executor whose clock jumps
+//! straight to the next timer or site event, and a message-level network model.
+//!
+//! What it models, and how it differs from turmoil:
+//! - every message between two hosts takes one `tick_ms` of the scenario (or a
+//!   `latency` fault's value): turmoil draws 1..`max_latency_ms` per message and delivers
+//!   it on the next tick, so a hop costs about one tick there too;
+//! - a partition refuses new connections at once and loses requests and replies (the
+//!   asker gives up after upsd's reply timeout); a connection closed across a cut link is
+//!   never seen by upsd, which drops it once it is idle, as with turmoil;
+//! - a stopped upsd or host answers requests with end of file;
+//! - upsd and its drivers talk without delay (one host).
+//!
+//! It does not run TLS, nutdrv_qx, upssched or reloads ([`unsupported`] names what a
+//! scenario needs that it lacks); those scenarios run on turmoil only.
+//!
+//! The site (UPS models, power, boots, late shutdown) is [`crate::site::Site`], shared
+//! with the turmoil driver. A test checks that both drivers make the same decisions on
+//! every scenario this one supports.
+
+use crate::harness::{driver_args, hosted, mains_returned, nut_env, poll_phase_ms, Outcome};
+use crate::scenario::{DriverKind, FaultAction, Scenario, SignalName};
+use crate::site::{secs_to_ms, Control, Site};
+use crate::world::{HostState, SharedWorld, SimFileSource, SimSys, World, WorldEvent};
+use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
+use nut_bins::upsmon::{
+    alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, monitor_plan,
+    notify_plan, numlogins, status_reply, write_powerdownflag,
+};
+use nut_core::config::{Monitor, ShutdownExit, UpsmonConf};
+use nut_core::dummy::{DriverState, DummyDevice};
+use nut_core::event::Event;
+use nut_core::proto::format_request;
+use nut_core::session::{ClientSession, Next, TlsMode};
+use nut_core::sock::DriverLine;
+use nut_core::tokenizer::{Line, Tokenizer};
+use nut_core::upsd::{Action, ClientId, UpsdCore, TICK_INTERVAL_MS};
+use nut_core::upsmon::{Command, PollOutcome, UpsmonCore};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// What in `scenario` the fast driver does not model, if anything.
+pub fn unsupported(scenario: &Scenario) -> Option<String> {
+    let mut missing = Vec::new();
+    if scenario.tls {
+        missing.push("tls");
+    }
+    if scenario
+        .upses
+        .iter()
+        .any(|u| u.driver == DriverKind::NutdrvQx)
+    {
+        missing.push("nutdrv_qx");
+    }
+    if scenario.hosts.iter().any(|h| h.upssched.is_some()) {
+        missing.push("upssched");
+    }
+    if scenario.faults.iter().any(|f| {
+        matches!(
+            f.action,
+            FaultAction::Signal {
+                signal: SignalName::Reload,
+                ..
+            }
+        )
+    }) {
+        missing.push("reload");
+    }
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
+// ---------------------------------------------------------------------------------
+// The executor: tasks, a virtual clock, timers.
+
+/// The virtual clock and its timers.
+struct Clock {
+    now: Cell<u64>,
+    /// The same time for the `SimSys` seams (events are stamped with it).
+    shared: Arc<AtomicU64>,
+    timers: RefCell<BTreeMap<(u64, u64), Waker>>,
+    seq: Cell<u64>,
+}
+
+impl Clock {
+    fn now(&self) -> u64 {
+        self.now.get()
+    }
+
+    fn set(&self, t: u64) {
+        self.now.set(t);
+        self.shared.store(t, Ordering::Relaxed);
+    }
+
+    fn sleep_until(self: &Rc<Self>, at: u64) -> Sleep {
+        Sleep {
+            clock: self.clone(),
+            at,
+            armed: false,
+        }
+    }
+
+    fn sleep(self: &Rc<Self>, ms: u64) -> Sleep {
+        self.sleep_until(self.now().saturating_add(ms))
+    }
+
+    fn next_timer(&self) -> Option<u64> {
+        self.timers.borrow().keys().next().map(|(t, _)| *t)
+    }
+
+    /// Wakes every timer due by now; whether there was one.
+    fn fire(&self) -> bool {
+        let now = self.now();
+        let mut fired = false;
+        loop {
+            let due = {
+                let mut timers = self.timers.borrow_mut();
+                match timers.first_key_value() {
+                    Some((&(t, seq), _)) if t <= now => timers.remove(&(t, seq)),
+                    _ => None,
+                }
+            };
+            match due {
+                Some(waker) => {
+                    waker.wake();
+                    fired = true;
+                }
+                None => return fired,
+            }
+        }
+    }
+}
+
+/// A timer future.
+struct Sleep {
+    clock: Rc<Clock>,
+    at: u64,
+    armed: bool,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.clock.now() >= self.at {
+            return Poll::Ready(());
+        }
+        if !self.armed {
+            let seq = self.clock.seq.get();
+            self.clock.seq.set(seq + 1);
+            self.clock
+                .timers
+                .borrow_mut()
+                .insert((self.at, seq), cx.waker().clone());
+            self.armed = true;
+        }
+        Poll::Pending
+    }
+}
+
+/// Signals for one upsmon (`-c fsd`, `-c stop`).
+#[derive(Default)]
+struct Mailbox {
+    pending: RefCell<Vec<SignalName>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Mailbox {
+    fn post(&self, signal: SignalName) {
+        self.pending.borrow_mut().push(signal);
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    fn take(&self) -> Vec<SignalName> {
+        std::mem::take(&mut *self.pending.borrow_mut())
+    }
+
+    /// Resolves once a signal is pending.
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            if self.pending.borrow().is_empty() {
+                *self.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await
+    }
+}
+
+/// Runs `work` to completion while `side` runs alongside (polled after `work`).
+async fn run_while<T>(work: impl Future<Output = T>, side: impl Future<Output = ()>) -> T {
+    let mut work = std::pin::pin!(work);
+    let mut side = std::pin::pin!(side);
+    let mut side_done = false;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(value) = work.as_mut().poll(cx) {
+            return Poll::Ready(value);
+        }
+        if !side_done && side.as_mut().poll(cx).is_ready() {
+            side_done = true;
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Waits for whichever comes first (polled in order).
+async fn first_of(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Runs a future that never waits (the simulated filesystem and exec seams answer at
+/// once); `None` if it would wait.
+fn now_or_never<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
+    }
+}
+
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Which process a task belongs to.
+type Tag = (String, &'static str);
+
+struct TaskWaker {
+    id: usize,
+    ready: Arc<Mutex<VecDeque<usize>>>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(self.id);
+    }
+}
+
+#[derive(Default)]
+struct Tasks {
+    slots: Vec<Option<(Tag, Task)>>,
+    ready: Arc<Mutex<VecDeque<usize>>>,
+}
+
+impl Tasks {
+    fn spawn(&mut self, tag: Tag, task: Task) {
+        let id = match self.slots.iter().position(Option::is_none) {
+            Some(id) => id,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        self.slots[id] = Some((tag, task));
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(id);
+    }
+
+    /// Drops every task of `host` (and `process`, if given), as stopping it would.
+    fn kill(&mut self, host: &str, process: Option<&str>) {
+        for slot in &mut self.slots {
+            if slot
+                .as_ref()
+                .is_some_and(|((h, p), _)| h == host && process.is_none_or(|want| want == *p))
+            {
+                *slot = None;
+            }
+        }
+    }
+
+    fn running(&self, host: &str, process: &str) -> bool {
+        self.slots
+            .iter()
+            .flatten()
+            .any(|((h, p), _)| h == host && *p == process)
+    }
+
+    fn next_ready(&self) -> Option<usize> {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    fn has_ready(&self) -> bool {
+        !self
+            .ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The network and the daemons' shared state.
+
+struct UpsdNode {
+    core: UpsdCore,
+    sys: SimSys,
+    /// Changes at every start, so connections to an earlier upsd see end of file.
+    incarnation: u64,
+    /// Driver links up, by UPS index.
+    linked: BTreeSet<usize>,
+    /// upsd's time is its own uptime.
+    start: u64,
+}
+
+struct DriverNode {
+    state: DriverState,
+    device: DummyDevice,
+}
+
+/// One client connection to a upsd.
+struct Conn {
+    client_host: String,
+    server_host: String,
+    incarnation: u64,
+    client: ClientId,
+    /// upsd closed it (or went away): the client reads end of file.
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Net {
+    addresses: BTreeMap<String, String>,
+    /// One-way cuts (from, to).
+    cut: BTreeSet<(String, String)>,
+    /// Latency per host pair (sorted), in ms.
+    latency: BTreeMap<(String, String), u64>,
+    /// Latency of a pair without a `latency` fault, in ms.
+    base_latency: u64,
+    /// Hosts that are off (halted, without power, booting).
+    down: BTreeSet<String>,
+    upsd: BTreeMap<String, UpsdNode>,
+    /// Drivers by (host, socket name).
+    drivers: BTreeMap<(String, String), DriverNode>,
+    conns: BTreeMap<u64, Conn>,
+    next_conn: u64,
+    next_incarnation: u64,
+}
+
+impl Net {
+    fn latency(&self, a: &str, b: &str) -> u64 {
+        let key = if a <= b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        };
+        self.latency.get(&key).copied().unwrap_or(self.base_latency)
+    }
+
+    fn is_cut(&self, from: &str, to: &str) -> bool {
+        from != to && self.cut.contains(&(from.to_string(), to.to_string()))
+    }
+
+    /// Whether the upsd a connection went to is still the one serving.
+    fn conn_alive(&self, id: u64) -> bool {
+        self.conns.get(&id).is_some_and(|c| {
+            !c.closed
+                && self
+                    .upsd
+                    .get(&c.server_host)
+                    .is_some_and(|u| u.incarnation == c.incarnation)
+        })
+    }
+}
+
+/// Everything the tasks share.
+struct Fast {
+    clock: Rc<Clock>,
+    world: SharedWorld,
+    seed: u64,
+    net: RefCell<Net>,
+    mailboxes: RefCell<BTreeMap<String, Rc<Mailbox>>>,
+}
+
+impl Fast {
+    fn sys(&self, host: &str, program: &'static str) -> SimSys {
+        SimSys::clocked(host, program, self.world.clone(), self.clock.shared.clone())
+    }
+
+    fn record(&self, host: &str, what: WorldEvent) {
+        let t = self.clock.now();
+        self.world
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(t, host, what);
+    }
+
+    /// Carries out what a upsd core asked for outside a client's own request.
+    fn perform(&self, host: &str, actions: Vec<Action>) {
+        let mut queue = VecDeque::from(actions);
+        while let Some(action) = queue.pop_front() {
+            let mut guard = self.net.borrow_mut();
+            let net = &mut *guard;
+            let Some(node) = net.upsd.get_mut(host) else {
+                return;
+            };
+            match action {
+                // The core only ever replies to the client whose line it handles.
+                Action::Reply { .. } | Action::StartTls { .. } => {}
+                Action::Event(event) => node.sys.event(Event::Upsd(event)),
+                Action::Close { client } => {
+                    let incarnation = node.incarnation;
+                    let more = node.core.client_disconnected(client);
+                    queue.extend(more);
+                    for conn in net.conns.values_mut() {
+                        if conn.server_host == host
+                            && conn.incarnation == incarnation
+                            && conn.client == client
+                        {
+                            conn.closed = true;
+                        }
+                    }
+                }
+                Action::ToDriver { ups, line } => {
+                    let socket = node
+                        .core
+                        .driver_sockets()
+                        .into_iter()
+                        .find(|(index, _)| *index == ups)
+                        .map(|(_, socket)| socket);
+                    if !node.linked.contains(&ups) {
+                        continue;
+                    }
+                    let Some(socket) = socket else { continue };
+                    let Some(driver) = net.drivers.get_mut(&(host.to_string(), socket)) else {
+                        continue;
+                    };
+                    let reply = driver.device.handle(&mut driver.state, &line);
+                    let lines: Vec<DriverLine> =
+                        reply.reply.into_iter().chain(reply.broadcast).collect();
+                    let node = net.upsd.get_mut(host).expect("looked up above");
+                    let now = self.clock.now() - node.start;
+                    for words in driver_words(&lines) {
+                        queue.extend(node.core.driver_line(now, ups, &words));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lines a driver on `host` sends on its socket `socket`.
+    fn driver_said(&self, host: &str, socket: &str, lines: &[DriverLine]) {
+        let actions = {
+            let mut guard = self.net.borrow_mut();
+            let net = &mut *guard;
+            let Some(node) = net.upsd.get_mut(host) else {
+                return;
+            };
+            let Some(ups) = node
+                .core
+                .driver_sockets()
+                .into_iter()
+                .find(|(_, s)| s == socket)
+                .map(|(index, _)| index)
+            else {
+                return;
+            };
+            if !node.linked.contains(&ups) {
+                return;
+            }
+            let now = self.clock.now() - node.start;
+            let mut actions = Vec::new();
+            for words in driver_words(lines) {
+                actions.extend(node.core.driver_line(now, ups, &words));
+            }
+            actions
+        };
+        self.perform(host, actions);
+    }
+
+    /// upsd on `host` connects to the drivers it is not linked to (as its driver links
+    /// retry every `DRIVER_RETRY`).
+    fn link_drivers(&self, host: &str) {
+        let mut actions = Vec::new();
+        {
+            let mut net = self.net.borrow_mut();
+            let Net { upsd, drivers, .. } = &mut *net;
+            let Some(node) = upsd.get_mut(host) else {
+                return;
+            };
+            let now = self.clock.now() - node.start;
+            for (ups, socket) in node.core.driver_sockets() {
+                if node.linked.contains(&ups) || !drivers.contains_key(&(host.to_string(), socket))
+                {
+                    continue;
+                }
+                node.linked.insert(ups);
+                actions.extend(node.core.driver_connected_now(now, ups));
+            }
+        }
+        self.perform(host, actions);
+    }
+
+    /// The driver with socket `socket` on `host` stopped.
+    fn driver_gone(&self, host: &str, socket: &str) {
+        let actions = {
+            let mut net = self.net.borrow_mut();
+            net.drivers.remove(&(host.to_string(), socket.to_string()));
+            let Some(node) = net.upsd.get_mut(host) else {
+                return;
+            };
+            let ups = node
+                .core
+                .driver_sockets()
+                .into_iter()
+                .find(|(_, s)| s == socket)
+                .map(|(index, _)| index);
+            match ups {
+                Some(ups) if node.linked.remove(&ups) => node.core.driver_disconnected(ups),
+                _ => Vec::new(),
+            }
+        };
+        self.perform(host, actions);
+    }
+
+    /// upsmon on `host` closes connection `id` (upsd hears of it unless the link toward
+    /// it is cut).
+    fn close(&self, id: u64) {
+        let (host, actions) = {
+            let mut net = self.net.borrow_mut();
+            let alive = net.conn_alive(id);
+            let Some(conn) = net.conns.remove(&id) else {
+                return;
+            };
+            if !alive || net.is_cut(&conn.client_host, &conn.server_host) {
+                return;
+            }
+            let Some(node) = net.upsd.get_mut(&conn.server_host) else {
+                return;
+            };
+            (
+                conn.server_host.clone(),
+                node.core.client_disconnected(conn.client),
+            )
+        };
+        self.perform(&host, actions);
+    }
+
+    /// Opens a connection from `from` to upsd on `to`.
+    async fn open(&self, from: &str, to: &str) -> io::Result<u64> {
+        let refused = || io::Error::new(io::ErrorKind::ConnectionRefused, "Connection refused");
+        let (latency, host_down) = {
+            let net = self.net.borrow();
+            if net.is_cut(from, to) || net.is_cut(to, from) {
+                return Err(refused());
+            }
+            (net.latency(from, to), net.down.contains(to))
+        };
+        if host_down {
+            // Nobody answers the SYN of a host that is off: upsmon gives up.
+            self.clock
+                .sleep(nut_bins::upsmon::CONNECT_TIMEOUT.as_millis() as u64)
+                .await;
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout"));
+        }
+        // The SYN travels; a host without a listening upsd refuses it.
+        self.clock.sleep(latency).await;
+        if !self.net.borrow().upsd.contains_key(to) {
+            self.clock.sleep(latency).await;
+            return Err(refused());
+        }
+        let id = {
+            let mut net = self.net.borrow_mut();
+            let addr = net.addresses.get(from).cloned().unwrap_or_default();
+            net.next_conn += 1;
+            let id = net.next_conn;
+            let Some(node) = net.upsd.get_mut(to) else {
+                return Err(refused());
+            };
+            let now = self.clock.now() - node.start;
+            node.core.client_connected(now, id, &addr);
+            let incarnation = node.incarnation;
+            net.conns.insert(
+                id,
+                Conn {
+                    client_host: from.to_string(),
+                    server_host: to.to_string(),
+                    incarnation,
+                    client: id,
+                    closed: false,
+                },
+            );
+            id
+        };
+        self.clock.sleep(latency).await;
+        Ok(id)
+    }
+
+    /// Sends one request line on connection `id` and reads its one-line reply.
+    async fn request(&self, id: u64, line: &str) -> io::Result<String> {
+        let eof = || io::Error::new(io::ErrorKind::UnexpectedEof, "Server disconnected");
+        let timeout = || io::Error::new(io::ErrorKind::TimedOut, "read timeout");
+        let reply_timeout_ms = nut_bins::lines::REPLY_TIMEOUT.as_millis() as u64;
+        let sent = self.clock.now();
+        let (from, to, latency) = {
+            let net = self.net.borrow();
+            let Some(conn) = net.conns.get(&id) else {
+                return Err(eof());
+            };
+            (
+                conn.client_host.clone(),
+                conn.server_host.clone(),
+                net.latency(&conn.client_host, &conn.server_host),
+            )
+        };
+        let give_up = |fast: &Fast| {
+            fast.clock
+                .sleep_until(sent.saturating_add(reply_timeout_ms))
+        };
+        if !self.net.borrow().conn_alive(id) {
+            return Err(eof());
+        }
+        if self.net.borrow().is_cut(&from, &to) || latency >= reply_timeout_ms {
+            give_up(self).await;
+            return Err(timeout());
+        }
+        self.clock.sleep(latency).await;
+        let (reply, actions) = {
+            let mut net = self.net.borrow_mut();
+            if !net.conn_alive(id) {
+                return Err(eof());
+            }
+            let client = net.conns[&id].client;
+            let node = net.upsd.get_mut(&to).expect("conn_alive checked it");
+            let now = self.clock.now() - node.start;
+            let words = request_words(line);
+            let mut reply = String::new();
+            let mut others = Vec::new();
+            for action in node.core.client_line(now, client, &words) {
+                match action {
+                    Action::Reply { client: c, text } if c == client => reply.push_str(&text),
+                    Action::Close { client: c } if c == client => {
+                        others.push(Action::Close { client: c })
+                    }
+                    other => others.push(other),
+                }
+            }
+            (reply, others)
+        };
+        self.perform(&to, actions);
+        if self.net.borrow().is_cut(&to, &from) || reply.is_empty() {
+            give_up(self).await;
+            return Err(timeout());
+        }
+        self.clock.sleep(latency).await;
+        let line = reply.lines().next().unwrap_or_default().to_string();
+        Ok(line)
+    }
+}
+
+/// The words of a client request line, as upsd's tokenizer reads them.
+fn request_words(line: &str) -> Vec<String> {
+    let mut tokenizer = Tokenizer::new();
+    let mut lines: Vec<Line> = Vec::new();
+    tokenizer.feed(line.as_bytes(), &mut lines);
+    tokenizer.feed(b"\n", &mut lines);
+    lines
+        .into_iter()
+        .next()
+        .map(|l| l.words)
+        .unwrap_or_default()
+}
+
+/// The words of driver-socket lines, as upsd's tokenizer reads them.
+fn driver_words(lines: &[DriverLine]) -> Vec<Vec<String>> {
+    let mut tokenizer = Tokenizer::new();
+    let mut out: Vec<Line> = Vec::new();
+    for line in lines {
+        tokenizer.feed(line.format().as_bytes(), &mut out);
+    }
+    out.into_iter()
+        .filter(|l| !l.words.is_empty() && l.error.is_none())
+        .map(|l| l.words)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------
+// The daemons, as the binaries' shells run them.
+
+/// dummy-ups on `host` for `ups`.
+async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
+    let sys = fast.sys(&host, "dummy-ups");
+    let wiring = match nut_bins::driver::wire(&sys, &nut_env(), &driver_args(&ups)) {
+        Ok(wiring) => wiring,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    let nut_bins::driver::SourceSpec::File(path) = &wiring.source else {
+        return fast.record(
+            &host,
+            WorldEvent::ProcessFailed {
+                error: "repeater mode is not modelled by the fast driver".to_string(),
+            },
+        );
+    };
+    let config = wiring.config;
+    let socket = format!("dummy-ups-{}", config.ups);
+    sys.event(Event::DriverListening {
+        socket: socket.clone(),
+    });
+    let key = (host.clone(), socket.clone());
+    fast.net.borrow_mut().drivers.insert(
+        key.clone(),
+        DriverNode {
+            state: nut_bins::driver::initial_state(&config),
+            device: DummyDevice::new(b"", config.mode),
+        },
+    );
+    let mut source = SimFileSource::new(sys, path);
+    let start = fast.clock.now();
+    let period = (config.pollinterval_s * 1000)
+        .saturating_add(nut_bins::driver::DUMMY_EXTRA_SLEEP.as_millis() as u64);
+    let mut next_poll = start;
+    loop {
+        fast.clock.sleep_until(next_poll).await;
+        next_poll = next_poll.saturating_add(period);
+        let reading = source.read().await;
+        let lines = {
+            let mut net = fast.net.borrow_mut();
+            let Some(node) = net.drivers.get_mut(&key) else {
+                return;
+            };
+            let now = fast.clock.now() - start;
+            match reading {
+                Reading::Dead => node.state.set_stale(true).into_iter().collect(),
+                Reading::Changed(text) => {
+                    node.device.reload(&text);
+                    node.device.poll(now, &mut node.state)
+                }
+                Reading::Unchanged => node.device.poll(now, &mut node.state),
+            }
+        };
+        fast.driver_said(&host, &socket, &lines);
+    }
+}
+
+/// upsd on `host`: its core, ticked every `TICK_INTERVAL_MS`, linking its drivers.
+async fn upsd(fast: Rc<Fast>, host: String) {
+    let sys = fast.sys(&host, "upsd");
+    let wiring = match nut_bins::upsd::wire(&sys, &nut_env(), fast.seed) {
+        Ok(wiring) => wiring,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    for addr in &wiring.runtime.listen {
+        sys.event(Event::Listening { addr: addr.clone() });
+    }
+    let start = fast.clock.now();
+    {
+        let mut net = fast.net.borrow_mut();
+        net.next_incarnation += 1;
+        let incarnation = net.next_incarnation;
+        net.upsd.insert(
+            host.clone(),
+            UpsdNode {
+                core: wiring.runtime.core,
+                sys,
+                incarnation,
+                linked: BTreeSet::new(),
+                start,
+            },
+        );
+    }
+    let retry_ms = nut_bins::upsd::DRIVER_RETRY.as_millis() as u64;
+    let mut next_tick = start;
+    let mut next_link = start;
+    loop {
+        let now = fast.clock.now();
+        if now >= next_link {
+            fast.link_drivers(&host);
+            next_link = now + retry_ms;
+        }
+        if now >= next_tick {
+            let actions = {
+                let mut net = fast.net.borrow_mut();
+                let Some(node) = net.upsd.get_mut(&host) else {
+                    return;
+                };
+                node.core.tick(now - node.start)
+            };
+            fast.perform(&host, actions);
+            next_tick = now + TICK_INTERVAL_MS;
+        }
+        fast.clock.sleep_until(next_tick.min(next_link)).await;
+    }
+}
+
+/// upsmon on `host`, as `nut_bins::upsmon::run` runs it (no TLS, no reload).
+async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
+    if phase_ms > 0 {
+        fast.clock.sleep(phase_ms).await;
+    }
+    let sys = fast.sys(&host, "upsmon");
+    let mut conf = match nut_bins::upsmon::wire(&sys, &nut_env()) {
+        Ok(wiring) => wiring.conf,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    let mailbox = fast
+        .mailboxes
+        .borrow_mut()
+        .entry(host.clone())
+        .or_default()
+        .clone();
+    now_or_never(check_powerdownflag_at_start(&sys, &mut conf));
+    let start = fast.clock.now();
+    let now = || fast.clock.now() - start;
+    let mut core = UpsmonCore::new(now(), conf.clone());
+    let mut conns: Vec<Option<u64>> = conf.monitors.iter().map(|_| None).collect();
+    let mut fsd = false;
+    loop {
+        for signal in mailbox.take() {
+            match signal {
+                SignalName::Fsd => {
+                    sys.event(Event::Signal {
+                        number: 10,
+                        what: "User requested FSD",
+                    });
+                    fsd = true;
+                }
+                SignalName::Stop => {
+                    sys.event(Event::Signal {
+                        number: 15,
+                        what: "exiting",
+                    });
+                    close_all(&fast, &mut conns);
+                    return;
+                }
+                SignalName::Reload => {}
+            }
+        }
+        if fsd {
+            core.user_fsd();
+        }
+        match core.next_command(now()) {
+            Command::PollAll => {
+                for (index, monitor) in conf.monitors.iter().enumerate() {
+                    let outcome = poll_one(&fast, &sys, &host, monitor, &mut conns[index]).await;
+                    core.poll_result(now(), index, outcome);
+                }
+                core.end_poll_cycle(now());
+            }
+            Command::SleepUntil(at) => {
+                first_of(
+                    mailbox.wait(),
+                    fast.clock.sleep_until(start.saturating_add(at)),
+                )
+                .await;
+            }
+            Command::SetFsd(primaries) => {
+                for index in primaries {
+                    let monitor = &conf.monitors[index];
+                    let request = format_request(&["FSD", &monitor.ups]);
+                    let reply = ask(&fast, &mut conns[index], request.trim_end()).await;
+                    sys.event(fsd_event(&monitor.system, reply));
+                }
+                core.fsd_sent(now());
+            }
+            Command::QueryNumLogins(primaries) => {
+                let mut max = 0;
+                for index in primaries {
+                    let monitor = &conf.monitors[index];
+                    let request = format_request(&["GET", "NUMLOGINS", &monitor.ups]);
+                    if let Ok(line) = ask(&fast, &mut conns[index], request.trim_end()).await {
+                        max = max.max(numlogins(&line).unwrap_or(0));
+                    }
+                }
+                core.numlogins_result(now(), max);
+            }
+            Command::RunShutdown {
+                powerdownflag,
+                shutdowncmd,
+            } => {
+                if let Some(path) = &powerdownflag {
+                    now_or_never(write_powerdownflag(&sys, path));
+                }
+                let linger = match conf.shutdownexit {
+                    ShutdownExit::Yes => Some(0),
+                    ShutdownExit::No => None,
+                    ShutdownExit::AfterSeconds(s) => Some(s.saturating_mul(1000)),
+                };
+                if linger == Some(0) {
+                    if conns.iter().any(Option::is_some) {
+                        sys.event(Event::LoggedOut);
+                    }
+                    close_all(&fast, &mut conns);
+                }
+                match &shutdowncmd {
+                    Some(cmd) => {
+                        sys.event(Event::ShutdownCmdStarted { cmd: cmd.clone() });
+                        let duration = {
+                            let mut w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
+                            w.hosts
+                                .insert(host.clone(), HostState::ShuttingDown(fast.clock.now()));
+                            w.shutdown_ms.get(&host).copied().unwrap_or(0)
+                        };
+                        let keep = stay_logged_in(&fast, &conf, &mut conns, linger);
+                        run_while(fast.clock.sleep(duration), keep).await;
+                        {
+                            let t = fast.clock.now();
+                            let mut w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
+                            w.hosts.insert(host.clone(), HostState::Halted(t));
+                            w.record(t, &host, WorldEvent::Halted);
+                        }
+                        sys.event(Event::ShutdownCmdFinished { status: 0 });
+                    }
+                    None => sys.event(Event::NoShutdownCmd),
+                }
+                core.shutdown_done();
+            }
+            Command::Exit => {
+                close_all(&fast, &mut conns);
+                return;
+            }
+        }
+        let conf = core.conf().clone();
+        for event in core.take_events() {
+            let plan = notify_plan(&conf, event.clone());
+            if !matches!(event, Event::Notify { .. }) {
+                sys.event(event);
+                continue;
+            }
+            if let Some(event) = plan.log {
+                sys.event(event);
+            }
+            if let Some(run) = plan.exec {
+                let exec = sys.exec(ExecPurpose::Notify, &run.cmd, &run.args, &run.env);
+                if let Some(Err(e)) = now_or_never(exec) {
+                    sys.event(Event::NotifyCmdFailed {
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn close_all(fast: &Fast, conns: &mut [Option<u64>]) {
+    for conn in conns.iter_mut() {
+        if let Some(id) = conn.take() {
+            fast.close(id);
+        }
+    }
+}
+
+/// While SHUTDOWNCMD runs with SHUTDOWNEXIT no (or a number of seconds), upsmon stays
+/// logged in, asking NUMLOGINS every POLLFREQ so upsd does not drop it as idle.
+async fn stay_logged_in(
+    fast: &Fast,
+    conf: &UpsmonConf,
+    conns: &mut [Option<u64>],
+    linger_ms: Option<u64>,
+) {
+    if linger_ms == Some(0) {
+        return;
+    }
+    let until = linger_ms.map(|l| fast.clock.now().saturating_add(l));
+    let period = conf.pollfreq_s.max(1) * 1000;
+    loop {
+        let next = fast.clock.now().saturating_add(period);
+        if let Some(until) = until.filter(|u| *u <= next) {
+            fast.clock.sleep_until(until).await;
+            close_all(fast, conns);
+            return;
+        }
+        fast.clock.sleep_until(next).await;
+        for (index, monitor) in conf.monitors.iter().enumerate() {
+            let request = format_request(&["GET", "NUMLOGINS", &monitor.ups]);
+            let _ = ask(fast, &mut conns[index], request.trim_end()).await;
+        }
+    }
+}
+
+async fn ask(fast: &Fast, conn: &mut Option<u64>, line: &str) -> io::Result<String> {
+    let Some(id) = *conn else {
+        return Err(io::Error::new(io::ErrorKind::NotConnected, "not connected"));
+    };
+    let result = fast.request(id, line).await;
+    if result.is_err() {
+        fast.close(id);
+        *conn = None;
+    }
+    result
+}
+
+async fn connect(fast: &Fast, sys: &SimSys, host: &str, monitor: &Monitor) -> io::Result<u64> {
+    let id = fast.open(host, &monitor.host).await?;
+    let mut session = ClientSession::new(monitor_plan(monitor, TlsMode::Off));
+    let mut next = session.start();
+    let result = loop {
+        next = match next {
+            Next::Send(line) => match fast.request(id, line.trim_end_matches('\n')).await {
+                Ok(reply) => session.reply(&reply),
+                Err(e) => {
+                    fast.close(id);
+                    return Err(e);
+                }
+            },
+            Next::UpgradeTls => {
+                fast.close(id);
+                return Err(io::Error::other("TLS is not modelled by the fast driver"));
+            }
+            Next::Done(result) => break result,
+        };
+    };
+    match login_events(&monitor.system, result) {
+        Ok(events) => {
+            for event in events {
+                sys.event(event);
+            }
+            Ok(id)
+        }
+        Err(e) => {
+            fast.close(id);
+            Err(e)
+        }
+    }
+}
+
+async fn poll_one(
+    fast: &Fast,
+    sys: &SimSys,
+    host: &str,
+    monitor: &Monitor,
+    conn: &mut Option<u64>,
+) -> PollOutcome {
+    if conn.is_none() {
+        match connect(fast, sys, host, monitor).await {
+            Ok(id) => *conn = Some(id),
+            Err(e) => return PollOutcome::ConnectionLost(e.to_string()),
+        }
+    }
+    let request = format_request(&["GET", "VAR", &monitor.ups, "ups.status"]);
+    let status = match ask(fast, conn, request.trim_end()).await {
+        Ok(line) => match status_reply(&line) {
+            Ok(status) => status,
+            Err(outcome) => return outcome,
+        },
+        Err(e) => return PollOutcome::ConnectionLost(e.to_string()),
+    };
+    if !has_alarm(&status) {
+        return PollOutcome::Status(status);
+    }
+    let request = format_request(&["GET", "VAR", &monitor.ups, "ups.alarm"]);
+    let alarm = match ask(fast, conn, request.trim_end()).await {
+        Ok(line) => alarm_reply(&line),
+        Err(_) => None,
+    };
+    PollOutcome::StatusWithAlarm(status, alarm)
+}
+
+// ---------------------------------------------------------------------------------
+// The run loop.
+
+/// The processes of a host and how each starts.
+fn start_process(
+    tasks: &mut Tasks,
+    fast: &Rc<Fast>,
+    scenario: &Scenario,
+    host: &str,
+    process: &'static str,
+    phase_ms: u64,
+) {
+    let Some(spec) = scenario.hosts.iter().find(|h| h.name == host) else {
+        return;
+    };
+    match process {
+        "dummy-ups" => {
+            for ups in hosted(scenario, spec) {
+                tasks.spawn(
+                    (host.to_string(), "dummy-ups"),
+                    Box::pin(dummy_ups(fast.clone(), host.to_string(), ups.name.clone())),
+                );
+            }
+        }
+        "upsd" if !hosted(scenario, spec).is_empty() => tasks.spawn(
+            (host.to_string(), "upsd"),
+            Box::pin(upsd(fast.clone(), host.to_string())),
+        ),
+        "upsmon" => tasks.spawn(
+            (host.to_string(), "upsmon"),
+            Box::pin(upsmon(fast.clone(), host.to_string(), phase_ms)),
+        ),
+        _ => {}
+    }
+}
+
+/// The processes that should run, as (host, process).
+type Wanted = BTreeSet<(String, &'static str)>;
+
+/// The processes the fast driver runs, in start order.
+const FAST_PROCESSES: [&str; 3] = ["dummy-ups", "upsd", "upsmon"];
+
+/// Stops `process` (or every process) on `host`, with what stopping does to its peers.
+fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str>) {
+    tasks.kill(host, process);
+    let all = process.is_none();
+    if all || process == Some("upsmon") {
+        let ids: Vec<u64> = fast
+            .net
+            .borrow()
+            .conns
+            .iter()
+            .filter(|(_, c)| c.client_host == host)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            fast.close(id);
+        }
+    }
+    if all || process == Some("upsd") {
+        fast.net.borrow_mut().upsd.remove(host);
+    }
+    if all || process == Some("dummy-ups") {
+        let sockets: Vec<String> = fast
+            .net
+            .borrow()
+            .drivers
+            .keys()
+            .filter(|(h, _)| h == host)
+            .map(|(_, s)| s.clone())
+            .collect();
+        for socket in sockets {
+            fast.driver_gone(host, &socket);
+        }
+    }
+}
+
+/// Runs a scenario on the fast driver and returns what happened.
+pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
+    if let Some(missing) = unsupported(scenario) {
+        return Err(format!(
+            "the fast driver does not model: {missing} (run it on turmoil)"
+        ));
+    }
+    crate::harness::preflight(scenario)?;
+    let wall_start = std::time::Instant::now();
+    let world: SharedWorld = Arc::new(Mutex::new(World::default()));
+    let clock = Rc::new(Clock {
+        now: Cell::new(0),
+        shared: Arc::new(AtomicU64::new(0)),
+        timers: RefCell::new(BTreeMap::new()),
+        seq: Cell::new(0),
+    });
+    let fast = Rc::new(Fast {
+        clock: clock.clone(),
+        world: world.clone(),
+        seed: scenario.seed,
+        net: RefCell::new(Net::default()),
+        mailboxes: RefCell::new(BTreeMap::new()),
+    });
+    let addresses: BTreeMap<String, String> = scenario
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name.clone(), format!("192.168.0.{}", i + 1)))
+        .collect();
+    fast.net.borrow_mut().addresses = addresses.clone();
+    fast.net.borrow_mut().base_latency = scenario.tick_ms.max(1);
+    let mut site = Site::new(scenario, &world);
+    let mut tasks = Tasks::default();
+    // Which processes should run (a crash fault clears, a restart sets; a process that
+    // exited by itself stays down until crashed and restarted, as on turmoil).
+    let mut wanted: Wanted = BTreeSet::new();
+    let start_host = |tasks: &mut Tasks, wanted: &mut Wanted, host: &str| {
+        let spec = scenario.hosts.iter().find(|h| h.name == host);
+        let phase = spec.map_or(0, |h| poll_phase_ms(scenario, h));
+        for process in FAST_PROCESSES {
+            wanted.insert((host.to_string(), process));
+            start_process(tasks, &fast, scenario, host, process, phase);
+        }
+    };
+    for host in &scenario.hosts {
+        start_host(&mut tasks, &mut wanted, &host.name);
+    }
+    let end_ms = secs_to_ms(scenario.duration_s);
+    let wall_limit = scenario
+        .wall_limit_s
+        .map_or(crate::harness::WALL_LIMIT, std::time::Duration::from_secs);
+    let mut settled = false;
+    let mut now = 0u64;
+    loop {
+        clock.set(now);
+        let controls = site.before(now, &world);
+        carry_out(
+            controls,
+            &mut tasks,
+            &fast,
+            scenario,
+            &mut wanted,
+            &start_host,
+        );
+        if now >= end_ms {
+            break;
+        }
+        if site.settled() {
+            settled = true;
+            break;
+        }
+        if wall_start.elapsed() > wall_limit {
+            return Err(format!(
+                "stopped after {} s of wall time (wall_limit_s) at simulated {}; a longer run needs a larger wall_limit_s",
+                wall_limit.as_secs(),
+                crate::verdict::clock(now)
+            ));
+        }
+        // Everything due now, until nothing more is.
+        loop {
+            clock.fire();
+            let Some(id) = tasks.next_ready() else {
+                if clock.next_timer().is_some_and(|t| t <= now) {
+                    continue;
+                }
+                break;
+            };
+            let Some((tag, mut task)) = tasks.slots.get_mut(id).and_then(Option::take) else {
+                continue;
+            };
+            let waker = Waker::from(Arc::new(TaskWaker {
+                id,
+                ready: tasks.ready.clone(),
+            }));
+            let mut cx = Context::from_waker(&waker);
+            if task.as_mut().poll(&mut cx).is_pending() && tasks.slots[id].is_none() {
+                tasks.slots[id] = Some((tag, task));
+            }
+        }
+        let controls = site.after(&world);
+        carry_out(
+            controls,
+            &mut tasks,
+            &fast,
+            scenario,
+            &mut wanted,
+            &start_host,
+        );
+        if tasks.has_ready() {
+            continue;
+        }
+        let next = [clock.next_timer(), site.next_due(now), Some(end_ms)]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .min()
+            .unwrap_or(end_ms);
+        now = next.min(end_ms);
+    }
+    let w = world.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(Outcome {
+        timeline: w.timeline.clone(),
+        hosts: w.hosts.clone(),
+        addresses,
+        end_ms: now,
+        files: w.files.clone(),
+        mains_returned_ms: mains_returned(scenario),
+        settled,
+    })
+}
+
+/// Carries out the site's controls on the fast driver's processes and network.
+fn carry_out(
+    controls: Vec<Control>,
+    tasks: &mut Tasks,
+    fast: &Rc<Fast>,
+    scenario: &Scenario,
+    wanted: &mut Wanted,
+    start_host: &dyn Fn(&mut Tasks, &mut Wanted, &str),
+) {
+    for control in controls {
+        match control {
+            Control::Crash(host) => {
+                stop_process(tasks, fast, &host, None);
+                fast.net.borrow_mut().down.insert(host);
+            }
+            Control::Bounce(host) => {
+                stop_process(tasks, fast, &host, None);
+                fast.net.borrow_mut().down.remove(&host);
+                start_host(tasks, wanted, &host);
+            }
+            Control::Fault(action) => match action {
+                FaultAction::Partition { a, b } => {
+                    let mut net = fast.net.borrow_mut();
+                    net.cut.insert((a.clone(), b.clone()));
+                    net.cut.insert((b, a));
+                }
+                FaultAction::Repair { a, b } => {
+                    let mut net = fast.net.borrow_mut();
+                    net.cut.remove(&(a.clone(), b.clone()));
+                    net.cut.remove(&(b, a));
+                }
+                FaultAction::PartitionOneway { from, to } => {
+                    fast.net.borrow_mut().cut.insert((from, to));
+                }
+                FaultAction::RepairOneway { from, to } => {
+                    fast.net.borrow_mut().cut.remove(&(from, to));
+                }
+                FaultAction::Latency { a, b, ms } => {
+                    let key = if a <= b { (a, b) } else { (b, a) };
+                    let mut net = fast.net.borrow_mut();
+                    if ms == 0 {
+                        net.latency.remove(&key);
+                    } else {
+                        net.latency.insert(key, ms);
+                    }
+                }
+                FaultAction::Crash { host, process } => {
+                    if let Some(p) = FAST_PROCESSES.iter().find(|p| **p == process) {
+                        wanted.remove(&(host.clone(), *p));
+                        stop_process(tasks, fast, &host, Some(p));
+                    }
+                }
+                FaultAction::Restart { host, process } => {
+                    if let Some(p) = FAST_PROCESSES.iter().find(|p| **p == process) {
+                        let was = wanted.contains(&(host.clone(), *p));
+                        wanted.insert((host.clone(), p));
+                        if !was && !tasks.running(&host, p) {
+                            start_process(tasks, fast, scenario, &host, p, 0);
+                        }
+                    }
+                }
+                FaultAction::Signal {
+                    host,
+                    process,
+                    signal,
+                } => {
+                    if process == "upsmon" && tasks.running(&host, "upsmon") {
+                        if let Some(mailbox) = fast.mailboxes.borrow().get(&host) {
+                            mailbox.post(signal);
+                        }
+                    }
+                }
+                FaultAction::PowerCycle { .. } | FaultAction::WriteFile { .. } => {}
+            },
+        }
+    }
+}
