@@ -54,7 +54,7 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv) -> Result<UpsschedConf, String> {
 }
 
 /// Runs `CMDSCRIPT [args...] <cmd>` with the event's environment (no shell).
-async fn run_cmdscript<S: Sys>(sys: &S, conf: &UpsschedConf, run: &Run) {
+pub async fn run_cmdscript<S: Sys>(sys: &S, conf: &UpsschedConf, run: &Run) {
     let Some(script) = &conf.cmdscript else {
         sys.event(Event::CmdScriptFailed {
             cmd: run.cmd.clone(),

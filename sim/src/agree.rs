@@ -2,7 +2,7 @@
 //! fast driver must agree on every scenario the fast driver models.
 //!
 //! A decision is what a sysadmin would read off the timeline: each notification, FSD
-//! set, POWERDOWNFLAG written, SHUTDOWNCMD started, halted, power lost, booted, the
+//! set, POWERDOWNFLAG written, SHUTDOWNCMD started, CMDSCRIPT run, halted, power lost, booted, the
 //! UPS's late shutdown and output changes, per host and in order, at about the same
 //! time; and the same verdict on every check. Log lines that only reflect network
 //! timing (logins, connection errors' wording, upsd's own reports) are not decisions.
@@ -40,6 +40,7 @@ pub fn decisions(outcome: &Outcome) -> Vec<Decision> {
                     "POWERDOWNFLAG written".to_string()
                 }
                 What::Daemon(Event::ShutdownCmdStarted { .. }) => "SHUTDOWNCMD".to_string(),
+                What::Daemon(Event::CmdScriptRan { cmd, .. }) => format!("CMDSCRIPT {cmd}"),
                 What::World(
                     event @ (WorldEvent::Halted
                     | WorldEvent::PowerLostRunning

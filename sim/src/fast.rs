@@ -15,7 +15,11 @@
 //! - a stopped upsd or host answers requests with end of file;
 //! - upsd and its drivers talk without delay (one host).
 //!
-//! It does not run TLS, nutdrv_qx, upssched or reloads ([`unsupported`] names what a
+//! upssched's client runs inside upsmon's NOTIFYCMD and its timer daemon is a task of
+//! the host, both through nut-core's `client_steps` and `TimerDaemon` and nut-bins'
+//! `upssched::{wire, run_cmdscript}`.
+//!
+//! It does not run TLS, nutdrv_qx or reloads ([`unsupported`] names what a
 //! scenario needs that it lacks); those scenarios run on turmoil only.
 //!
 //! The site (UPS models, power, boots, late shutdown) is [`crate::site::Site`], shared
@@ -25,13 +29,15 @@
 use crate::harness::{driver_args, hosted, mains_returned, nut_env, poll_phase_ms, Outcome};
 use crate::scenario::{DriverKind, FaultAction, Scenario, SignalName};
 use crate::site::{secs_to_ms, Control, Site};
-use crate::world::{HostState, SharedWorld, SimFileSource, SimSys, World, WorldEvent};
+use crate::world::{
+    env_value, is_upssched, HostState, SharedWorld, SimFileSource, SimSys, World, WorldEvent,
+};
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
     alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, monitor_plan,
     notify_plan, numlogins, status_reply, write_powerdownflag,
 };
-use nut_core::config::{Monitor, ShutdownExit, UpsmonConf};
+use nut_core::config::{Monitor, ShutdownExit, UpsmonConf, UpsschedConf};
 use nut_core::dummy::{DriverState, DummyDevice};
 use nut_core::event::Event;
 use nut_core::proto::format_request;
@@ -40,6 +46,7 @@ use nut_core::sock::DriverLine;
 use nut_core::tokenizer::{Line, Tokenizer};
 use nut_core::upsd::{Action, ClientId, UpsdCore, TICK_INTERVAL_MS};
 use nut_core::upsmon::{Command, PollOutcome, UpsmonCore};
+use nut_core::upssched::{client_steps, ClientStep, Notice, TimerDaemon};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
@@ -62,9 +69,6 @@ pub fn unsupported(scenario: &Scenario) -> Option<String> {
         .any(|u| u.driver == DriverKind::NutdrvQx)
     {
         missing.push("nutdrv_qx");
-    }
-    if scenario.hosts.iter().any(|h| h.upssched.is_some()) {
-        missing.push("upssched");
     }
     if scenario.faults.iter().any(|f| {
         matches!(
@@ -333,6 +337,17 @@ struct UpsdNode {
     start: u64,
 }
 
+/// upssched's timer daemon on a host, while it runs.
+struct TimerNode {
+    daemon: TimerDaemon,
+    conf: UpsschedConf,
+    sys: SimSys,
+    /// The daemon's time is its own uptime.
+    start: u64,
+    /// Wakes the daemon's task after a request changed its timers.
+    wake: Rc<Mailbox>,
+}
+
 struct DriverNode {
     state: DriverState,
     device: DummyDevice,
@@ -400,6 +415,10 @@ struct Fast {
     seed: u64,
     net: RefCell<Net>,
     mailboxes: RefCell<BTreeMap<String, Rc<Mailbox>>>,
+    /// upssched's timer daemons, by host.
+    timers: RefCell<BTreeMap<String, TimerNode>>,
+    /// Daemons to start (the run loop spawns their tasks), by host.
+    timer_starts: RefCell<Vec<String>>,
 }
 
 impl Fast {
@@ -951,6 +970,10 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                 sys.event(event);
             }
             if let Some(run) = plan.exec {
+                if is_upssched(&run.cmd) {
+                    upssched(&fast, &host, &run.args, &run.env);
+                    continue;
+                }
                 let exec = sys.exec(ExecPurpose::Notify, &run.cmd, &run.args, &run.env);
                 if let Some(Err(e)) = now_or_never(exec) {
                     sys.event(Event::NotifyCmdFailed {
@@ -959,6 +982,101 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                 }
             }
         }
+    }
+}
+
+/// upssched as upsmon's NOTIFYCMD on `host`: its AT lines for the notification, run at
+/// once (EXECUTE) or sent to the timer daemon, started when a request needs it.
+fn upssched(fast: &Fast, host: &str, args: &[String], env: &[(String, String)]) {
+    let sys = fast.sys(host, "upssched");
+    let conf = match nut_bins::upssched::wire(&sys, &nut_env()) {
+        Ok(conf) => conf,
+        Err(error) => {
+            return sys.event(Event::CmdScriptFailed {
+                cmd: "upssched".to_string(),
+                error,
+            })
+        }
+    };
+    let notice = Notice {
+        notifytype: env_value(env, "NOTIFYTYPE"),
+        upsname: env_value(env, "UPSNAME"),
+        message: args.first().cloned().unwrap_or_default(),
+    };
+    for step in client_steps(&conf, &notice) {
+        match step {
+            ClientStep::Execute(run) => {
+                now_or_never(nut_bins::upssched::run_cmdscript(&sys, &conf, &run));
+            }
+            ClientStep::Send(request) => {
+                let mut timers = fast.timers.borrow_mut();
+                if !timers.contains_key(host) {
+                    if !request.needs_daemon() {
+                        continue;
+                    }
+                    let daemon_sys = fast.sys(host, "upssched");
+                    daemon_sys.event(Event::TimerDaemonStarted);
+                    let now = fast.clock.now();
+                    timers.insert(
+                        host.to_string(),
+                        TimerNode {
+                            daemon: TimerDaemon::new(0),
+                            conf: conf.clone(),
+                            sys: daemon_sys,
+                            start: now,
+                            wake: Rc::new(Mailbox::default()),
+                        },
+                    );
+                    fast.timer_starts.borrow_mut().push(host.to_string());
+                }
+                let node = timers.get_mut(host).expect("inserted above");
+                let now = fast.clock.now() - node.start;
+                let answer = node.daemon.handle(now, &request_words(request.format().trim_end()));
+                if let Some((name, seconds, ups, notifytype)) = answer.started {
+                    node.sys.event(Event::TimerStarted {
+                        name,
+                        seconds,
+                        ups,
+                        notifytype,
+                    });
+                }
+                for name in answer.cancelled {
+                    node.sys.event(Event::TimerCancelled { name });
+                }
+                for run in answer.runs {
+                    now_or_never(nut_bins::upssched::run_cmdscript(&node.sys, &node.conf, &run));
+                }
+                // Any signal wakes the daemon's task to look at its timers again.
+                node.wake.post(SignalName::Reload);
+            }
+        }
+    }
+}
+
+/// upssched's timer daemon on `host`: expires timers, exits when idle.
+async fn timer_daemon(fast: Rc<Fast>, host: String) {
+    loop {
+        let (wake, at) = {
+            let mut timers = fast.timers.borrow_mut();
+            let Some(node) = timers.get_mut(&host) else {
+                return;
+            };
+            let now = fast.clock.now() - node.start;
+            for run in node.daemon.expire(now) {
+                node.sys.event(Event::TimerExpired {
+                    name: run.cmd.clone(),
+                });
+                now_or_never(nut_bins::upssched::run_cmdscript(&node.sys, &node.conf, &run));
+            }
+            if node.daemon.should_exit(now) {
+                node.sys.event(Event::TimerDaemonExiting);
+                timers.remove(&host);
+                return;
+            }
+            node.wake.take();
+            (node.wake.clone(), node.start + node.daemon.next_wakeup(now))
+        };
+        first_of(wake.wait(), fast.clock.sleep_until(at)).await;
     }
 }
 
@@ -1138,6 +1256,9 @@ fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str
     if all || process == Some("upsd") {
         fast.net.borrow_mut().upsd.remove(host);
     }
+    if all {
+        fast.timers.borrow_mut().remove(host);
+    }
     if all || process == Some("dummy-ups") {
         let sockets: Vec<String> = fast
             .net
@@ -1175,6 +1296,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         seed: scenario.seed,
         net: RefCell::new(Net::default()),
         mailboxes: RefCell::new(BTreeMap::new()),
+        timers: RefCell::new(BTreeMap::new()),
+        timer_starts: RefCell::new(Vec::new()),
     });
     let addresses: BTreeMap<String, String> = scenario
         .hosts
@@ -1234,6 +1357,12 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         // Everything due now, until nothing more is.
         loop {
             clock.fire();
+            for host in fast.timer_starts.take() {
+                tasks.spawn(
+                    (host.clone(), "upssched"),
+                    Box::pin(timer_daemon(fast.clone(), host)),
+                );
+            }
             let Some(id) = tasks.next_ready() else {
                 if clock.next_timer().is_some_and(|t| t <= now) {
                     continue;

@@ -559,14 +559,14 @@ impl SimSys {
     }
 }
 
-fn is_upssched(command: &str) -> bool {
+pub(crate) fn is_upssched(command: &str) -> bool {
     command
         .split_whitespace()
         .next()
         .is_some_and(|program| program.rsplit('/').next() == Some("upssched"))
 }
 
-fn env_value(env: &[(String, String)], name: &str) -> String {
+pub(crate) fn env_value(env: &[(String, String)], name: &str) -> String {
     env.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.clone())
