@@ -19,7 +19,7 @@
 //! the host, both through nut-core's `client_steps` and `TimerDaemon` and nut-bins'
 //! `upssched::{wire, run_cmdscript}`.
 //!
-//! It does not run TLS, nutdrv_qx or reloads ([`unsupported`] names what a
+//! It does not run TLS, nutdrv_qx or reloads of upsd and drivers ([`unsupported`] names what a
 //! scenario needs that it lacks); those scenarios run on turmoil only.
 //!
 //! The site (UPS models, power, boots, late shutdown) is [`crate::site::Site`], shared
@@ -35,7 +35,7 @@ use crate::world::{
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
     alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, monitor_plan,
-    notify_plan, numlogins, status_reply, write_powerdownflag,
+    notify_plan, numlogins, same_login, status_reply, write_powerdownflag,
 };
 use nut_core::config::{Monitor, ShutdownExit, UpsmonConf, UpsschedConf};
 use nut_core::dummy::{DriverState, DummyDevice};
@@ -72,14 +72,15 @@ pub fn unsupported(scenario: &Scenario) -> Option<String> {
     }
     if scenario.faults.iter().any(|f| {
         matches!(
-            f.action,
+            &f.action,
             FaultAction::Signal {
                 signal: SignalName::Reload,
+                process,
                 ..
-            }
+            } if process != "upsmon"
         )
     }) {
-        missing.push("reload");
+        missing.push("reload of a process other than upsmon");
     }
     (!missing.is_empty()).then(|| missing.join(", "))
 }
@@ -872,7 +873,18 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                     close_all(&fast, &mut conns);
                     return;
                 }
-                SignalName::Reload => {}
+                SignalName::Reload => {
+                    sys.event(Event::Signal {
+                        number: 1,
+                        what: "User requested RELOAD",
+                    });
+                    match nut_bins::upsmon::wire(&sys, &nut_env()) {
+                        Ok(wiring) => {
+                            reload(&fast, &sys, &mut core, &mut conf, &mut conns, wiring.conf)
+                        }
+                        Err(error) => sys.event(Event::ReloadFailed { error }),
+                    }
+                }
             }
         }
         if fsd {
@@ -1031,7 +1043,9 @@ fn upssched(fast: &Fast, host: &str, args: &[String], env: &[(String, String)]) 
                 }
                 let node = timers.get_mut(host).expect("inserted above");
                 let now = fast.clock.now() - node.start;
-                let answer = node.daemon.handle(now, &request_words(request.format().trim_end()));
+                let answer = node
+                    .daemon
+                    .handle(now, &request_words(request.format().trim_end()));
                 if let Some((name, seconds, ups, notifytype)) = answer.started {
                     node.sys.event(Event::TimerStarted {
                         name,
@@ -1044,7 +1058,9 @@ fn upssched(fast: &Fast, host: &str, args: &[String], env: &[(String, String)]) 
                     node.sys.event(Event::TimerCancelled { name });
                 }
                 for run in answer.runs {
-                    now_or_never(nut_bins::upssched::run_cmdscript(&node.sys, &node.conf, &run));
+                    now_or_never(nut_bins::upssched::run_cmdscript(
+                        &node.sys, &node.conf, &run,
+                    ));
                 }
                 // Any signal wakes the daemon's task to look at its timers again.
                 node.wake.post(SignalName::Reload);
@@ -1066,7 +1082,9 @@ async fn timer_daemon(fast: Rc<Fast>, host: String) {
                 node.sys.event(Event::TimerExpired {
                     name: run.cmd.clone(),
                 });
-                now_or_never(nut_bins::upssched::run_cmdscript(&node.sys, &node.conf, &run));
+                now_or_never(nut_bins::upssched::run_cmdscript(
+                    &node.sys, &node.conf, &run,
+                ));
             }
             if node.daemon.should_exit(now) {
                 node.sys.event(Event::TimerDaemonExiting);
@@ -1077,6 +1095,42 @@ async fn timer_daemon(fast: Rc<Fast>, host: String) {
             (node.wake.clone(), node.start + node.daemon.next_wakeup(now))
         };
         first_of(wake.wait(), fast.clock.sleep_until(at)).await;
+    }
+}
+
+/// `upsmon -c reload`, as `nut_bins::upsmon::run` applies it: connections of unchanged
+/// MONITOR lines are kept, the others closed; a POWERDOWNFLAG disabled at start stays
+/// disabled.
+fn reload(
+    fast: &Fast,
+    sys: &SimSys,
+    core: &mut UpsmonCore,
+    conf: &mut UpsmonConf,
+    conns: &mut Vec<Option<u64>>,
+    new: UpsmonConf,
+) {
+    match core.reload(new.clone()) {
+        Ok(kept) => {
+            let mut old = std::mem::take(conns);
+            *conns = kept
+                .iter()
+                .zip(&new.monitors)
+                .map(|(was, monitor)| match was {
+                    Some(i) if same_login(&conf.monitors[*i], monitor) => old[*i].take(),
+                    _ => None,
+                })
+                .collect();
+            close_all(fast, &mut old);
+            let disabled = conf.powerdownflag.is_none();
+            *conf = new;
+            if disabled {
+                conf.powerdownflag = None;
+            }
+            sys.event(Event::Reloaded);
+        }
+        Err(e) => sys.event(Event::ReloadFailed {
+            error: e.to_string(),
+        }),
     }
 }
 

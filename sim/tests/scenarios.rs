@@ -79,7 +79,7 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
         disagreements.join("\n")
     );
     // Every scenario without TLS, nutdrv_qx or a reload runs on both.
-    assert!(agreed >= 35, "only {agreed} scenarios ran on both drivers");
+    assert!(agreed >= 36, "only {agreed} scenarios ran on both drivers");
 }
 
 #[test]
