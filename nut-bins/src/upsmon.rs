@@ -139,13 +139,15 @@ pub async fn run<N: Net, S: Sys>(
                 core.fsd_sent(now());
             }
             Command::QueryNumLogins(primaries) => {
-                let mut max = 0;
+                let mut max = Some(0);
                 for index in primaries {
                     let monitor = &conf.monitors[index];
                     let request = format_request(&["GET", "NUMLOGINS", &monitor.ups]);
-                    if let Ok(line) = ask(&mut conns[index], request.trim_end()).await {
-                        max = max.max(numlogins(&line).unwrap_or(0));
-                    }
+                    let count = ask(&mut conns[index], request.trim_end())
+                        .await
+                        .ok()
+                        .and_then(|line| numlogins(&line));
+                    max = max.zip(count).map(|(a, b)| a.max(b));
                 }
                 core.numlogins_result(now(), max);
             }

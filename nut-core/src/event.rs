@@ -223,8 +223,8 @@ pub enum Event {
     },
     /// The primary waits for secondaries to log out.
     HostsyncWaiting {
-        /// NUMLOGINS seen.
-        logins: u32,
+        /// NUMLOGINS seen (`None`: upsd did not report it).
+        logins: Option<u32>,
     },
     /// HOSTSYNC expired with secondaries still logged in.
     HostsyncExpired,
@@ -597,7 +597,10 @@ impl Event {
                 ("minsupplies", minsupplies.to_string()),
                 ("critical", critical.join(",")),
             ],
-            Event::HostsyncWaiting { logins } => vec![("logins", logins.to_string())],
+            Event::HostsyncWaiting { logins } => vec![(
+                "logins",
+                logins.map_or("unknown".to_string(), |n| n.to_string()),
+            )],
             Event::HostsyncDone {
                 logins,
                 waited_ms,
@@ -737,10 +740,14 @@ impl fmt::Display for Event {
             Event::FsdFailed { system, error } => {
                 write!(f, "FSD set on UPS {system} failed: {error}")
             }
-            Event::HostsyncWaiting { logins } => write!(
+            Event::HostsyncWaiting { logins: Some(logins) } => write!(
                 f,
                 "Waiting for secondaries to log out ({} still logged in)",
                 logins.saturating_sub(1)
+            ),
+            Event::HostsyncWaiting { logins: None } => write!(
+                f,
+                "Waiting for secondaries to log out (upsd did not report the number of logins; waiting up to HOSTSYNC)"
             ),
             Event::HostsyncExpired => write!(f, "Host sync timer expired, forcing shutdown"),
             Event::HostsyncDone {

@@ -55,8 +55,8 @@ pub enum Command {
     /// Send `FSD <ups>` for each of these monitors (primaries), then call
     /// [`UpsmonCore::fsd_sent`].
     SetFsd(Vec<usize>),
-    /// Ask `GET NUMLOGINS` for these monitors and report the largest answer (an error
-    /// counts as 0) with [`UpsmonCore::numlogins_result`].
+    /// Ask `GET NUMLOGINS` for these monitors and report the largest answer with
+    /// [`UpsmonCore::numlogins_result`] (`None` when any of them could not be read).
     QueryNumLogins(Vec<usize>),
     /// Write POWERDOWNFLAG (if configured) with [`POWERDOWNFLAG_MAGIC`], run SHUTDOWNCMD,
     /// then call [`UpsmonCore::shutdown_done`].
@@ -736,7 +736,13 @@ impl UpsmonCore {
     }
 
     /// The largest NUMLOGINS over the primary UPSes (errors count as 0).
-    pub fn numlogins_result(&mut self, now: Millis, max_logins: u32) {
+    ///
+    /// `max_logins` is `None` when upsd did not report a count (an error reply such as
+    /// DRIVER-NOT-CONNECTED, or a lost connection). NUT 2.8.0's `sync_secondaries`
+    /// counts that as no login and shuts down at once, cutting the power under
+    /// secondaries that are still stopping; here an unknown count keeps the primary
+    /// waiting until HOSTSYNC expires.
+    pub fn numlogins_result(&mut self, now: Millis, max_logins: Option<u32>) {
         let Phase::WaitingHostsync {
             start, announced, ..
         } = self.phase
@@ -748,14 +754,15 @@ impl UpsmonCore {
         // start) > hostsync` on time() values), so HOSTSYNC 15 waits between 15 and
         // 16 seconds, never less.
         let expired = whole_seconds_between(start, now) > self.conf.hostsync_s;
-        if max_logins <= 1 || expired {
-            if expired && max_logins > 1 {
+        let gone = max_logins.is_some_and(|n| n <= 1);
+        if gone || expired {
+            if !gone {
                 self.events.push(Event::HostsyncExpired);
             }
             self.events.push(Event::HostsyncDone {
-                logins: max_logins,
+                logins: max_logins.unwrap_or(0),
                 waited_ms,
-                expired: expired && max_logins > 1,
+                expired: !gone,
             });
             self.do_shutdown(now);
             return;

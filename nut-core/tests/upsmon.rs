@@ -71,9 +71,8 @@ fn step(core: &mut UpsmonCore, now: u64, action: &str) -> Vec<String> {
         "fsd-sent" => core.fsd_sent(now),
         "done" => core.shutdown_done(),
         "user-fsd" => core.user_fsd(),
-        _ if action.starts_with("logins ") => {
-            core.numlogins_result(now, action[7..].parse().expect("logins count"))
-        }
+        // `logins ?`: upsd did not report the count (an error reply, a lost connection).
+        _ if action.starts_with("logins ") => core.numlogins_result(now, action[7..].parse().ok()),
         _ if action[1..].starts_with(": ") => core.poll_result(
             now,
             monitor(action),
@@ -194,7 +193,26 @@ fn primary_waits_for_secondaries() {
         (1900, "logins 1", "SHUTDOWN HOSTSYNC-DONE"),
     ]);
     check(PRIMARY, &steps);
-    // NUMLOGINS errors count as 0 (driver gone): no waiting at all.
+    // An unreadable count (the driver died, so upsd answers NUMLOGINS with
+    // DRIVER-NOT-CONNECTED) is not "every secondary is gone": NUT 2.8.0 counts it as 0
+    // and shuts down at once, cutting power under secondaries still stopping; we wait
+    // for them until HOSTSYNC expires (found by `nut-sim swarm`, seed 174).
+    let mut steps = base.to_vec();
+    steps.extend_from_slice(&[
+        (1000, "logins ?", "SHUTDOWN_HOSTSYNC"),
+        (8000, "logins ?", ""),
+        (16999, "logins ?", ""),
+        (17000, "logins ?", "SHUTDOWN HOSTSYNC-EXPIRED"),
+    ]);
+    check(PRIMARY, &steps);
+    // A count read again after a failure is believed.
+    let mut steps = base.to_vec();
+    steps.extend_from_slice(&[
+        (1000, "logins ?", "SHUTDOWN_HOSTSYNC"),
+        (1250, "logins 1", "SHUTDOWN HOSTSYNC-DONE"),
+    ]);
+    check(PRIMARY, &steps);
+    // A count of 0 is a count: nobody is logged in.
     let mut steps = base.to_vec();
     steps.extend_from_slice(&[(1000, "logins 0", "SHUTDOWN HOSTSYNC-DONE")]);
     check(PRIMARY, &steps);
@@ -460,7 +478,7 @@ fn notification_texts() {
     core.poll_result(0, 0, PollOutcome::Status("OB LB".to_string()));
     core.end_poll_cycle(0);
     core.fsd_sent(0);
-    core.numlogins_result(0, 1);
+    core.numlogins_result(0, Some(1));
     let got: Vec<(String, String, String)> = core
         .take_notifications()
         .into_iter()
@@ -542,13 +560,13 @@ fn huge_configured_durations_saturate_instead_of_overflowing() {
     assert!(matches!(core.next_command(1), Command::SetFsd(_)));
     core.fsd_sent(1);
     assert!(matches!(core.next_command(1), Command::QueryNumLogins(_)));
-    core.numlogins_result(1, 3);
+    core.numlogins_result(1, Some(3));
     // HOSTSYNC "for ever": the primary keeps waiting, and the next query time is sane.
     match core.next_command(2) {
         Command::SleepUntil(at) => assert!((2..u64::MAX / 2).contains(&at), "{at}"),
         other => panic!("{other:?}"),
     }
-    core.numlogins_result(u64::MAX - 5, 1);
+    core.numlogins_result(u64::MAX - 5, Some(1));
     // FINALDELAY "for ever" saturates at the end of time instead of wrapping to 0.
     match core.next_command(u64::MAX - 5) {
         Command::SleepUntil(at) => assert_eq!(at, u64::MAX),

@@ -7,14 +7,36 @@
 //! time; and the same verdict on every check. Log lines that only reflect network
 //! timing (logins, connection errors' wording, upsd's own reports) are not decisions.
 
-use crate::harness::Outcome;
+use crate::harness::{upsmon_conf, Outcome};
+use crate::scenario::Scenario;
 use crate::world::{What, WorldEvent};
 use nut_core::event::Event;
 
-/// How far apart in time the two drivers may put the same decision, in ms: the two
-/// network models differ by a few ms per message, turmoil steps in ticks, and a poll
-/// that lands just before or after a change moves a decision by one POLLFREQ at most.
+/// The least time, in ms, the two drivers may put the same decision apart: turmoil
+/// steps in ticks and draws each message's latency, so a poll cycle lasts a few ms more
+/// or less on each driver.
 pub const AGREEMENT_TOLERANCE_MS: u64 = 6_000;
+
+/// How far apart in time the two drivers may put the same decision in `scenario`, in
+/// ms. Over a long run those few ms per poll cycle add up and move each upsmon's poll
+/// phase: a change is then seen up to one driver poll and one upsmon poll (on each of
+/// the primary and a secondary) earlier on one driver than on the other.
+pub fn tolerance_ms(scenario: &Scenario) -> u64 {
+    let driver_ms = scenario
+        .upses
+        .iter()
+        .map(|u| u.pollinterval_s.saturating_add(1).saturating_mul(1000))
+        .max()
+        .unwrap_or(0);
+    let poll_ms = scenario
+        .hosts
+        .iter()
+        .filter_map(|h| upsmon_conf(scenario, h).ok())
+        .map(|c| c.pollfreq_s.max(c.pollfreqalert_s).saturating_mul(1000))
+        .max()
+        .unwrap_or(0);
+    AGREEMENT_TOLERANCE_MS.max(driver_ms.saturating_add(poll_ms.saturating_mul(2)))
+}
 
 /// One decision: when, where, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +88,8 @@ pub fn decisions(outcome: &Outcome) -> Vec<Decision> {
 }
 
 /// Where two runs' decisions differ (empty when they agree): per host, the same
-/// decisions in the same order, each within [`AGREEMENT_TOLERANCE_MS`].
-pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
+/// decisions in the same order, each within `tolerance_ms`.
+pub fn compare(a: &Outcome, b: &Outcome, tolerance_ms: u64) -> Vec<String> {
     let (a, b) = (decisions(a), decisions(b));
     let mut hosts: Vec<&str> = a.iter().chain(&b).map(|d| d.host.as_str()).collect();
     hosts.sort_unstable();
@@ -81,7 +103,7 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
         for index in 0..x.len().max(y.len()) {
             match (x.get(index), y.get(index)) {
                 (Some(p), Some(q)) if p.what == q.what => {
-                    if p.t_ms.abs_diff(q.t_ms) > AGREEMENT_TOLERANCE_MS {
+                    if p.t_ms.abs_diff(q.t_ms) > tolerance_ms {
                         problems.push(format!(
                             "{host}: {} at {} vs {}",
                             p.what,
@@ -108,4 +130,37 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Where two runs' verdicts differ (empty when every invariant held or failed alike).
+/// A random site often sits on a timing boundary (a blip as long as a poll interval, a
+/// battery that empties as a shutdown ends), where a few ms of latency decide which
+/// poll sees a change; the swarm's cross-check therefore compares verdicts, while the
+/// bundled scenarios are compared decision by decision ([`compare`]).
+pub fn compare_verdicts(scenario: &Scenario, a: &Outcome, b: &Outcome) -> Vec<String> {
+    let (x, y) = (
+        crate::verdict::judge(scenario, a),
+        crate::verdict::judge(scenario, b),
+    );
+    x.checks
+        .iter()
+        .zip(&y.checks)
+        .filter(|(p, q)| p.problems.is_empty() != q.problems.is_empty())
+        .map(|(p, q)| {
+            format!(
+                "{}: {} on turmoil, {} on the fast driver",
+                p.name,
+                if p.problems.is_empty() {
+                    "held"
+                } else {
+                    "violated"
+                },
+                if q.problems.is_empty() {
+                    "held"
+                } else {
+                    "violated"
+                },
+            )
+        })
+        .collect()
 }

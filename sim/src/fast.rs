@@ -29,9 +29,7 @@
 use crate::harness::{driver_args, hosted, mains_returned, nut_env, poll_phase_ms, Outcome};
 use crate::scenario::{DriverKind, FaultAction, Scenario, SignalName};
 use crate::site::{secs_to_ms, Control, Site};
-use crate::world::{
-    env_value, is_upssched, HostState, SharedWorld, SimFileSource, SimSys, World, WorldEvent,
-};
+use crate::world::{env_value, is_upssched, SharedWorld, SimFileSource, SimSys, World, WorldEvent};
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
     alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, monitor_plan,
@@ -653,17 +651,16 @@ impl Fast {
                 net.latency(&conn.client_host, &conn.server_host),
             )
         };
-        let give_up = |fast: &Fast| {
-            fast.clock
-                .sleep_until(sent.saturating_add(reply_timeout_ms))
-        };
+        let deadline = sent.saturating_add(reply_timeout_ms);
+        let give_up = |fast: &Fast| fast.clock.sleep_until(deadline);
         if !self.net.borrow().conn_alive(id) {
             return Err(eof());
         }
-        if self.net.borrow().is_cut(&from, &to) || latency >= reply_timeout_ms {
+        if self.net.borrow().is_cut(&from, &to) {
             give_up(self).await;
             return Err(timeout());
         }
+        // The request arrives (and takes effect) even when its reply will come too late.
         self.clock.sleep(latency).await;
         let (reply, actions) = {
             let mut net = self.net.borrow_mut();
@@ -688,7 +685,8 @@ impl Fast {
             (reply, others)
         };
         self.perform(&to, actions);
-        if self.net.borrow().is_cut(&to, &from) || reply.is_empty() {
+        let late = self.clock.now().saturating_add(latency) > deadline;
+        if self.net.borrow().is_cut(&to, &from) || reply.is_empty() || late {
             give_up(self).await;
             return Err(timeout());
         }
@@ -915,13 +913,15 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                 core.fsd_sent(now());
             }
             Command::QueryNumLogins(primaries) => {
-                let mut max = 0;
+                let mut max = Some(0);
                 for index in primaries {
                     let monitor = &conf.monitors[index];
                     let request = format_request(&["GET", "NUMLOGINS", &monitor.ups]);
-                    if let Ok(line) = ask(&fast, &mut conns[index], request.trim_end()).await {
-                        max = max.max(numlogins(&line).unwrap_or(0));
-                    }
+                    let count = ask(&fast, &mut conns[index], request.trim_end())
+                        .await
+                        .ok()
+                        .and_then(|line| numlogins(&line));
+                    max = max.zip(count).map(|(a, b)| a.max(b));
                 }
                 core.numlogins_result(now(), max);
             }
@@ -946,20 +946,14 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                 match &shutdowncmd {
                     Some(cmd) => {
                         sys.event(Event::ShutdownCmdStarted { cmd: cmd.clone() });
-                        let duration = {
-                            let mut w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
-                            w.hosts
-                                .insert(host.clone(), HostState::ShuttingDown(fast.clock.now()));
-                            w.shutdown_ms.get(&host).copied().unwrap_or(0)
-                        };
+                        // As `SimSys::exec`: the site halts the host when the time is up.
+                        let duration = fast
+                            .world
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .begin_shutdown(&host, fast.clock.now());
                         let keep = stay_logged_in(&fast, &conf, &mut conns, linger);
                         run_while(fast.clock.sleep(duration), keep).await;
-                        {
-                            let t = fast.clock.now();
-                            let mut w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
-                            w.hosts.insert(host.clone(), HostState::Halted(t));
-                            w.record(t, &host, WorldEvent::Halted);
-                        }
                         sys.event(Event::ShutdownCmdFinished { status: 0 });
                     }
                     None => sys.event(Event::NoShutdownCmd),
@@ -1447,7 +1441,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         if tasks.has_ready() {
             continue;
         }
-        let next = [clock.next_timer(), site.next_due(now), Some(end_ms)]
+        let next = [clock.next_timer(), site.next_due(now, &world), Some(end_ms)]
             .into_iter()
             .flatten()
             .filter(|t| *t > now)
@@ -1523,7 +1517,10 @@ fn carry_out(
                     if let Some(p) = FAST_PROCESSES.iter().find(|p| **p == process) {
                         let was = wanted.contains(&(host.clone(), *p));
                         wanted.insert((host.clone(), p));
-                        if !was && !tasks.running(&host, p) {
+                        // A host that is off starts nothing (its processes start when
+                        // it boots).
+                        let off = fast.net.borrow().down.contains(&host);
+                        if !was && !off && !tasks.running(&host, p) {
                             start_process(tasks, fast, scenario, &host, p, 0);
                         }
                     }

@@ -9,6 +9,7 @@ pub mod fast;
 pub mod harness;
 pub mod scenario;
 pub mod site;
+pub mod swarm;
 pub mod verdict;
 pub mod world;
 

@@ -1,5 +1,6 @@
 //! `nut-sim run <file|dir>`: runs scenarios, prints timeline and verdict, exits 1 when a
-//! run does not match its scenario's expectations.
+//! run does not match its scenario's expectations. `nut-sim swarm`: random sites on the
+//! fast driver; a failing seed is shrunk to a scenario file.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -29,20 +30,48 @@ enum Cmd {
         #[arg(long = "wall-limit")]
         wall_limit: Option<u64>,
         /// The engine: turmoil (the daemons' own tokio shells over simulated TCP) or
-        /// fast (the same state machines on an event-jumping clock; no TLS, nutdrv_qx,
-        /// upssched or reload).
+        /// fast (the same state machines on an event-jumping clock; no TLS, nutdrv_qx
+        /// or reload of upsd and drivers).
         #[arg(long, default_value = "turmoil", value_parser = ["turmoil", "fast"])]
         driver: String,
+    },
+    /// Run random sites (topology, knobs, battery, outages, faults), one per seed, on the
+    /// fast driver; fail on any always-true invariant, shrink the failing seeds.
+    Swarm {
+        /// How many seeds.
+        #[arg(long, default_value_t = 1000)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Also run every N-th seed on turmoil; the drivers must agree (0: never).
+        #[arg(long = "agree-every", default_value_t = 0)]
+        agree_every: u64,
+        /// Where shrunk failing scenarios are written.
+        #[arg(long, default_value = "scenarios/regressions")]
+        out: PathBuf,
     },
 }
 
 fn main() -> ExitCode {
-    let Cmd::Run {
-        path,
-        format,
-        wall_limit,
-        driver,
-    } = Args::parse().command;
+    let (path, format, wall_limit, driver) = match Args::parse().command {
+        Cmd::Run {
+            path,
+            format,
+            wall_limit,
+            driver,
+        } => (path, format, wall_limit, driver),
+        Cmd::Swarm {
+            seeds,
+            start,
+            jobs,
+            agree_every,
+            out,
+        } => return swarm(seeds, start, jobs, agree_every, &out),
+    };
     let driver = if driver == "fast" {
         sim::Driver::Fast
     } else {
@@ -93,4 +122,67 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Most failing seeds shrunk and written per swarm run.
+const MAX_SHRUNK: usize = 5;
+
+fn swarm(
+    seeds: u64,
+    start: u64,
+    jobs: Option<usize>,
+    agree_every: u64,
+    out: &std::path::Path,
+) -> ExitCode {
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let report = sim::swarm::run_seeds(&sim::swarm::SwarmOptions {
+        start,
+        seeds,
+        jobs,
+        agree_every,
+        progress: true,
+    });
+    let wall = report.wall.as_secs_f64();
+    println!(
+        "swarm: {} seeds ({start}..{}) in {wall:.1} s on {jobs} threads: {:.0} seeds per minute; {} also run on turmoil",
+        report.seeds,
+        start + seeds,
+        report.seeds as f64 / wall.max(1e-9) * 60.0,
+        report.cross_checked
+    );
+    for (name, count) in &report.marks {
+        println!("  mark {name}: {count} seeds");
+    }
+    for (name, count) in &report.adequacy {
+        println!("  adequacy {name} failed (the site was too small, not a bug): {count} seeds");
+    }
+    if report.failures.is_empty() {
+        println!("no always-true invariant failed");
+        return ExitCode::SUCCESS;
+    }
+    for (seed, invariant, problems) in &report.failures {
+        println!("FAILED seed {seed}: {invariant}: {}", problems.join("; "));
+        println!("  replay: nut-sim swarm --start {seed} --seeds 1");
+    }
+    if let Err(e) = std::fs::create_dir_all(out) {
+        eprintln!("nut-sim: {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    for (seed, invariant, _) in report.failures.iter().take(MAX_SHRUNK) {
+        let scenario = sim::swarm::generate(*seed);
+        let mut small = sim::swarm::shrink(&scenario, invariant);
+        small.name = format!("swarm-{seed}-{invariant}");
+        small.description = format!(
+            "Found by `nut-sim swarm --start {seed} --seeds 1` (invariant {invariant}), shrunk."
+        );
+        let path = out.join(format!("swarm-{seed}-{invariant}.yaml"));
+        let tmp = path.with_extension("yaml.tmp");
+        let written = std::fs::write(&tmp, sim::swarm::to_yaml(&small))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        match written {
+            Ok(()) => println!("  shrunk: {}", path.display()),
+            Err(e) => eprintln!("nut-sim: {}: {e}", path.display()),
+        }
+    }
+    ExitCode::FAILURE
 }

@@ -6,11 +6,11 @@
 //! A scenario is data only; [`crate::harness`] runs it. Unknown fields are rejected so a
 //! typo in a scenario is an error, not a silently ignored setting.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A whole scenario file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Name; also the snapshot name.
@@ -73,7 +73,7 @@ fn default_latency_ms() -> u64 {
 }
 
 /// A UPS and its power model.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpsSpec {
     /// UPS name in ups.conf.
@@ -165,7 +165,7 @@ pub fn mains_from_seq(text: &str) -> Result<Vec<MainsStep>, String> {
 }
 
 /// How upsmon's poll phases are chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PollPhases {
     /// Every upsmon starts at 0.
@@ -176,7 +176,7 @@ pub enum PollPhases {
 }
 
 /// Which driver reads a simulated UPS.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum DriverKind {
     /// dummy-ups and a data file.
     #[default]
@@ -208,7 +208,7 @@ fn default_true() -> bool {
 }
 
 /// One entry of a mains timeline.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MainsStep {
     /// When (simulated seconds).
@@ -218,7 +218,7 @@ pub struct MainsStep {
 }
 
 /// A battery: charge falls with the load while on battery and rises on mains.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Battery {
     /// Runtime in seconds from full charge at the reference load.
@@ -255,7 +255,7 @@ fn default_pollinterval() -> u64 {
 }
 
 /// One entry of the device timeline.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusStep {
     /// When (simulated seconds).
@@ -268,7 +268,7 @@ pub struct StatusStep {
 }
 
 /// Role of a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Runs the driver, upsd and the primary upsmon.
@@ -278,7 +278,7 @@ pub enum Role {
 }
 
 /// A protected host.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
     /// Host name (also its network name).
@@ -348,7 +348,7 @@ fn default_boot() -> f64 {
 }
 
 /// One MONITOR line of a host.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorSpec {
     /// UPS name.
@@ -364,7 +364,7 @@ fn default_power_value() -> u32 {
 
 /// A timed fault. (Unknown fields are caught by [`FaultAction`]; serde cannot deny them
 /// on a struct with a flattened field.)
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Fault {
     /// When (simulated seconds).
     pub at_s: f64,
@@ -374,7 +374,7 @@ pub struct Fault {
 }
 
 /// Fault kinds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultAction {
     /// Cut the network between two hosts (both ways).
@@ -455,7 +455,7 @@ pub enum FaultAction {
 }
 
 /// A signal a scenario sends, by its `-c` name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignalName {
     /// `-c reload` (SIGHUP).
@@ -487,7 +487,7 @@ impl SignalName {
 }
 
 /// Expected outcome.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// Invariants this scenario is expected to violate (documenting an unsafe setup).
@@ -518,7 +518,7 @@ impl Scenario {
         Ok(scenario)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         for host in &self.hosts {
             if let Some(start) = host.start_s {
                 if !start.is_finite() || start < 0.0 || start > self.duration_s {

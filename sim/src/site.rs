@@ -284,30 +284,35 @@ impl UpsModel {
     }
 
     fn device_text(&self, load_w: f64) -> Vec<u8> {
+        use std::fmt::Write;
         let mut vars = self.vars.clone();
         if let Some(b) = &self.spec.battery {
-            vars.insert(
-                "battery.charge".into(),
-                format!("{:.0}", self.charge.floor()),
-            );
-            vars.insert("battery.charge.low".into(), format!("{:.0}", b.low));
+            vars.insert("battery.charge".into(), whole(self.charge.floor()));
+            vars.insert("battery.charge.low".into(), whole(b.low));
             let runtime = self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0);
-            vars.insert("battery.runtime".into(), format!("{:.0}", runtime.floor()));
+            vars.insert("battery.runtime".into(), whole(runtime.floor()));
         }
         vars.insert(
             "ups.delay.shutdown".into(),
-            format!("{:.0}", self.spec.delay_shutdown_s),
+            whole(self.spec.delay_shutdown_s),
         );
-        vars.insert(
-            "ups.delay.start".into(),
-            format!("{:.0}", self.spec.delay_start_s),
-        );
+        vars.insert("ups.delay.start".into(), whole(self.spec.delay_start_s));
         let mut text = String::new();
         for (name, value) in &vars {
-            text.push_str(&format!("{name}: {value}\n"));
+            let _ = writeln!(text, "{name}: {value}");
         }
-        text.push_str(&format!("ups.status: {}\n", self.status()));
+        let _ = writeln!(text, "ups.status: {}", self.status());
         text.into_bytes()
+    }
+}
+
+/// `x` as `format!("{x:.0}")` writes it, without float formatting when it is a whole
+/// number (the model writes device files often; float formatting dominated its cost).
+fn whole(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        (x as i64).to_string()
+    } else {
+        format!("{x:.0}")
     }
 }
 
@@ -367,7 +372,10 @@ pub struct Site<'s> {
     down: Vec<String>,
     boots: BTreeMap<String, u64>,
     reboots: BTreeMap<String, u64>,
+    /// Until when the batteries' charge is computed (ms).
     last_now: u64,
+    /// When the device files and the hosts' power were last updated (ms).
+    last_update: u64,
     /// Set when something changed that the models must look at on the next pass.
     model_dirty: bool,
 }
@@ -451,6 +459,7 @@ impl<'s> Site<'s> {
             boots: BTreeMap::new(),
             reboots: BTreeMap::new(),
             last_now: 0,
+            last_update: 0,
             model_dirty: true,
         }
     }
@@ -477,8 +486,36 @@ impl<'s> Site<'s> {
                 .unwrap_or_else(|e| e.into_inner())
                 .record(t, host, what)
         };
+        self.charge_until(now, world);
         let mut controls = Vec::new();
         let mut stepped = false;
+        // Shutdowns that are done: the host halts (SHUTDOWNCMD is not upsmon's child;
+        // the system goes down even if upsmon dies meanwhile).
+        let shutting_down = |s: &HostState| matches!(s, HostState::ShuttingDown(_));
+        if world
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .hosts
+            .values()
+            .any(shutting_down)
+        {
+            let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
+            let done: Vec<(String, u64)> = w
+                .hosts
+                .iter()
+                .filter_map(|(h, s)| match s {
+                    HostState::ShuttingDown(since) => {
+                        let end = since.saturating_add(w.shutdown_ms.get(h).copied().unwrap_or(0));
+                        (end <= now).then(|| (h.clone(), end))
+                    }
+                    _ => None,
+                })
+                .collect();
+            for (host, t) in done {
+                w.hosts.insert(host.clone(), HostState::Halted(t));
+                w.record(t, &host, WorldEvent::Halted);
+            }
+        }
         while let Some(step) = self.steps.get(self.applied).filter(|s| s.at_ms <= now) {
             let kind = step.kind.clone();
             self.applied += 1;
@@ -537,6 +574,24 @@ impl<'s> Site<'s> {
                     self.boots.insert(host, now + secs_to_ms(boot_s));
                 }
                 StepKind::Fault(action) => {
+                    // A host that is shutting down, halted, off or booting starts no
+                    // process (its processes start when it has booted).
+                    if let FaultAction::Restart { host, .. } = &action {
+                        let state = world
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .hosts
+                            .get(host)
+                            .copied();
+                        if !matches!(state, Some(HostState::Running) | None) {
+                            let what = format!(
+                                "{} (ignored: the host is not running)",
+                                crate::harness::describe_fault(&action)
+                            );
+                            record(now, "scenario", WorldEvent::Fault { what });
+                            continue;
+                        }
+                    }
                     if let FaultAction::WriteFile { host, path, text } = &action {
                         world
                             .lock()
@@ -568,7 +623,7 @@ impl<'s> Site<'s> {
             }
         }
         let due = stepped
-            || now.saturating_sub(self.last_now) >= MODEL_PERIOD_MS
+            || now.saturating_sub(self.last_update) >= MODEL_PERIOD_MS
             || self.upses.iter().any(|u| {
                 u.off_at.is_some_and(|t| now >= t)
                     || u.on_at.is_some_and(|t| now >= t)
@@ -613,6 +668,50 @@ impl<'s> Site<'s> {
         controls
     }
 
+    /// The batteries' charge from the last call to `now`, under the state (mains,
+    /// output, load) that held in between: called before anything at `now` changes it.
+    fn charge_until(&mut self, now: u64, world: &SharedWorld) {
+        if now <= self.last_now {
+            return;
+        }
+        let dt = now - self.last_now;
+        self.last_now = now;
+        // Only a battery that charges or feeds a load changes.
+        let changing = |u: &UpsModel| {
+            u.spec.battery.is_some()
+                && (if u.mains_on {
+                    u.charge < 100.0
+                } else {
+                    u.output_on
+                })
+        };
+        if !self.upses.iter().any(changing) {
+            return;
+        }
+        let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
+        for index in 0..self.upses.len() {
+            if !changing(&self.upses[index]) {
+                continue;
+            }
+            let load = load_on(self.scenario, &self.upses, &w.hosts, index);
+            let ups = &mut self.upses[index];
+            let Some(b) = ups.spec.battery.clone() else {
+                continue;
+            };
+            if ups.mains_on {
+                ups.charge = (ups.charge + b.recharge_per_h * dt as f64 / 3_600_000.0).min(100.0);
+            } else if ups.output_on {
+                let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
+                ups.charge = (ups.charge - per_ms * dt as f64).max(0.0);
+                if ups.charge <= 0.0 {
+                    ups.output_on = false;
+                    self.model_dirty = true;
+                    w.record(now, &ups.spec.name, WorldEvent::BatteryExhausted);
+                }
+            }
+        }
+    }
+
     /// The UPS models and the hosts' power at `now`.
     fn update_power(&mut self, now: u64, world: &SharedWorld, controls: &mut Vec<Control>) {
         let scenario = self.scenario;
@@ -627,29 +726,10 @@ impl<'s> Site<'s> {
             .unwrap_or_else(|e| e.into_inner())
             .hosts
             .clone();
-        let dt = now.saturating_sub(self.last_now);
-        self.last_now = now;
+        self.last_update = now;
         for index in 0..self.upses.len() {
             let load = load_on(scenario, &self.upses, &states, index);
             let ups = &mut self.upses[index];
-            if let Some(b) = ups.spec.battery.clone() {
-                if ups.mains_on {
-                    ups.charge =
-                        (ups.charge + b.recharge_per_h * dt as f64 / 3_600_000.0).min(100.0);
-                } else if ups.output_on {
-                    let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
-                    ups.charge = (ups.charge - per_ms * dt as f64).max(0.0);
-                    if ups.charge <= 0.0 {
-                        ups.output_on = false;
-                        record(now, &ups.spec.name, WorldEvent::BatteryExhausted);
-                    }
-                }
-                // When it runs empty at this load, so a driver that jumps from event
-                // to event stops there.
-                let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
-                ups.empty_at = (!ups.mains_on && ups.output_on && per_ms > 0.0)
-                    .then(|| now.saturating_add((ups.charge / per_ms).ceil().min(1e15) as u64));
-            }
             if ups.battery_dead_ms.is_some_and(|t| now >= t) && !ups.mains_on && ups.output_on {
                 ups.output_on = false;
                 record(now, &ups.spec.name, WorldEvent::BatteryExhausted);
@@ -670,6 +750,13 @@ impl<'s> Site<'s> {
                 ups.output_on = true;
                 record(now, &ups.spec.name, WorldEvent::OutputOn);
             }
+            // When it runs empty at this load, so a driver that jumps from event to
+            // event stops there.
+            ups.empty_at = ups.spec.battery.as_ref().and_then(|b| {
+                let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
+                (!ups.mains_on && ups.output_on && per_ms > 0.0)
+                    .then(|| now.saturating_add((ups.charge / per_ms).ceil().min(1e15) as u64))
+            });
             let path = match ups.spec.driver {
                 DriverKind::DummyUps => format!("{CONFPATH}/{}", device_file(&ups.spec.name)),
                 DriverKind::NutdrvQx => serial_port(&ups.spec.name),
@@ -824,11 +911,11 @@ impl<'s> Site<'s> {
     }
 
     /// The next instant after `now` at which the model has something due (a step, a
-    /// boot, an output change, a battery running empty), for a driver that jumps from
+    /// boot, an output change, a battery running empty, a shutdown done), for a driver that jumps from
     /// event to event. Between those instants the battery's charge changes linearly,
     /// so updating it whenever [`Site::before`] runs (at least at every driver poll)
     /// gives the device's readings.
-    pub fn next_due(&self, now: u64) -> Option<u64> {
+    pub fn next_due(&self, now: u64, world: &SharedWorld) -> Option<u64> {
         let mut next: Option<u64> = None;
         let mut take = |t: u64| {
             if t > now {
@@ -858,6 +945,13 @@ impl<'s> Site<'s> {
         }
         if self.model_dirty {
             take(now + 1);
+        }
+        let w = world.lock().unwrap_or_else(|e| e.into_inner());
+        for (host, state) in &w.hosts {
+            if let HostState::ShuttingDown(since) = state {
+                let ms = w.shutdown_ms.get(host).copied().unwrap_or(0);
+                take(since.saturating_add(ms).max(now + 1));
+            }
         }
         next
     }

@@ -3,11 +3,11 @@
 //!
 //! Invariants:
 //! - `no_unsafe_power_loss`: no host loses power before its shutdown completed.
-//! - `primary_respects_hostsync`: the primary runs SHUTDOWNCMD only after every secondary
-//!   logged in when FSD was set has logged out, or HOSTSYNC has expired.
-//! - `shutdown_once`: no host runs SHUTDOWNCMD twice.
+//! - `primary_respects_hostsync`: in each life, every primary runs SHUTDOWNCMD only after
+//!   every secondary logged in when it set FSD has logged out, or HOSTSYNC has expired.
+//! - `shutdown_once`: no host runs SHUTDOWNCMD twice in one life (between two boots).
 //! - `no_shutdown_without_trigger`: a host runs SHUTDOWNCMD only after its upsmon found
-//!   too few healthy supplies or was asked to (`upsmon -c fsd`).
+//!   too few healthy supplies or was asked to (`upsmon -c fsd`) in the same life.
 //! - `killpower_after_powerdownflag`: a UPS is told to cut the load only by a host that
 //!   wrote POWERDOWNFLAG and then halted (the late shutdown).
 //! - `no_shutdown_on_transient`: an upssched timer armed by ONBATT never expires after
@@ -18,7 +18,7 @@
 //! assumed critical, a refused reload, ...); the report lists them.
 
 use crate::harness::{ip_names, upsmon_conf, Outcome};
-use crate::scenario::Scenario;
+use crate::scenario::{Role, Scenario};
 use crate::world::{Entry, HostState, What, WorldEvent};
 use nut_core::event::Event;
 use nut_core::upsd::Event as UpsdEvent;
@@ -88,20 +88,57 @@ fn sessions(outcome: &Outcome, primary: &str) -> Vec<Session> {
     sessions
 }
 
-fn hostsync_check(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
-    let primary = scenario.primary();
-    let first = |wanted: fn(&Event) -> bool| {
+/// The start of each life of `host`: time 0 and every time it finished booting.
+fn lives(outcome: &Outcome, host: &str) -> Vec<(u64, u64)> {
+    let mut starts = vec![0];
+    starts.extend(
         outcome
             .timeline
             .iter()
-            .find(|e| e.host == primary.name && e.event().is_some_and(wanted))
-            .map(|e| e.t_ms)
-    };
-    let fsd_set = first(|e| matches!(e, Event::FsdSet { .. }));
-    let cmd_started = first(|e| matches!(e, Event::ShutdownCmdStarted { .. }));
-    let (Some(fsd_ms), Some(cmd_ms)) = (fsd_set, cmd_started) else {
-        return Vec::new();
-    };
+            .filter(|e| e.host == host && e.world() == Some(&WorldEvent::Booted))
+            .map(|e| e.t_ms),
+    );
+    let mut ends: Vec<u64> = starts[1..].to_vec();
+    ends.push(u64::MAX);
+    starts.into_iter().zip(ends).collect()
+}
+
+fn hostsync_check(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
+    let mut problems = Vec::new();
+    for primary in scenario.hosts.iter().filter(|h| h.role == Role::Primary) {
+        for (start, end) in lives(outcome, &primary.name) {
+            let first = |wanted: fn(&Event) -> bool, after: u64| {
+                outcome
+                    .timeline
+                    .iter()
+                    .find(|e| {
+                        e.host == primary.name
+                            && e.t_ms >= after
+                            && e.t_ms < end
+                            && e.event().is_some_and(wanted)
+                    })
+                    .map(|e| e.t_ms)
+            };
+            let Some(fsd_ms) = first(|e| matches!(e, Event::FsdSet { .. }), start) else {
+                continue;
+            };
+            let Some(cmd_ms) = first(|e| matches!(e, Event::ShutdownCmdStarted { .. }), fsd_ms)
+            else {
+                continue;
+            };
+            problems.extend(hostsync_life(scenario, outcome, primary, fsd_ms, cmd_ms));
+        }
+    }
+    problems
+}
+
+fn hostsync_life(
+    scenario: &Scenario,
+    outcome: &Outcome,
+    primary: &crate::scenario::HostSpec,
+    fsd_ms: u64,
+    cmd_ms: u64,
+) -> Vec<String> {
     let hostsync_ms = upsmon_conf(scenario, primary)
         .map(|c| c.hostsync_s * 1000)
         .unwrap_or(0);
@@ -125,7 +162,8 @@ fn hostsync_check(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
                 .cloned()
                 .unwrap_or(session.ip.clone());
             problems.push(format!(
-                "primary ran SHUTDOWNCMD {} ms after FSD while {who} was still logged in (HOSTSYNC {} ms)",
+                "{} ran SHUTDOWNCMD {} ms after FSD while {who} was still logged in (HOSTSYNC {} ms)",
+                primary.name,
                 cmd_ms - fsd_ms,
                 hostsync_ms
             ));
@@ -156,19 +194,25 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
         name: "primary_respects_hostsync",
         problems: hostsync_check(scenario, outcome),
     });
+    // Once per life: a host that boots again may shut down again.
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for entry in outcome
-        .timeline
-        .iter()
-        .filter(|e| matches!(e.event(), Some(Event::ShutdownCmdStarted { .. })))
-    {
-        *counts.entry(entry.host.as_str()).or_default() += 1;
+    let mut twice = Vec::new();
+    for entry in &outcome.timeline {
+        if entry.world() == Some(&WorldEvent::Booted) {
+            counts.remove(entry.host.as_str());
+        }
+        if matches!(entry.event(), Some(Event::ShutdownCmdStarted { .. })) {
+            let n = counts.entry(entry.host.as_str()).or_default();
+            *n += 1;
+            if *n == 2 {
+                twice.push(format!(
+                    "{} ran SHUTDOWNCMD again at {} without booting in between",
+                    entry.host,
+                    clock(entry.t_ms)
+                ));
+            }
+        }
     }
-    let twice = counts
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(host, n)| format!("{host} ran SHUTDOWNCMD {n} times"))
-        .collect();
     checks.push(Check {
         name: "shutdown_once",
         problems: twice,
@@ -251,13 +295,18 @@ fn shutdown_triggers(outcome: &Outcome) -> Vec<String> {
         if !matches!(entry.event(), Some(Event::ShutdownCmdStarted { .. })) {
             continue;
         }
-        let triggered = outcome.timeline[..index].iter().any(|e| {
-            e.host == entry.host
-                && matches!(
+        // In this life of the host: after it last finished booting.
+        let triggered = outcome.timeline[..index]
+            .iter()
+            .rev()
+            .filter(|e| e.host == entry.host)
+            .take_while(|e| e.world() != Some(&WorldEvent::Booted))
+            .any(|e| {
+                matches!(
                     e.event(),
                     Some(Event::TooFewHealthy { .. } | Event::UserFsd)
                 )
-        });
+            });
         if !triggered {
             problems.push(format!(
                 "{} ran SHUTDOWNCMD at {} without a critical UPS or an FSD request",

@@ -311,6 +311,18 @@ pub fn now_ms() -> u64 {
 }
 
 impl World {
+    /// SHUTDOWNCMD starts on `host` at `t`: the host is shutting down (a second
+    /// SHUTDOWNCMD keeps the first start); returns how long the shutdown takes. The
+    /// site model halts the host when it is done, whatever happens to upsmon meanwhile:
+    /// the system's shutdown is not upsmon's child.
+    pub fn begin_shutdown(&mut self, host: &str, t: u64) -> u64 {
+        if !matches!(self.hosts.get(host), Some(HostState::ShuttingDown(_))) {
+            self.hosts
+                .insert(host.to_string(), HostState::ShuttingDown(t));
+        }
+        self.shutdown_ms.get(host).copied().unwrap_or(0)
+    }
+
     /// Appends a world event to the timeline.
     pub fn record(&mut self, t_ms: u64, host: &str, what: WorldEvent) {
         self.timeline.push(Entry {
@@ -544,17 +556,11 @@ impl SimSys {
             self.with_world(|w| w.record(t, &self.host, what));
             return Ok(0);
         }
-        let duration_ms = self.with_world(|w| {
-            w.hosts
-                .insert(self.host.to_string(), HostState::ShuttingDown(now_ms()));
-            w.shutdown_ms.get(&*self.host).copied().unwrap_or(0)
-        });
+        // The host stops by itself (the site halts it when the time is up, even if
+        // upsmon dies meanwhile); SHUTDOWNCMD returns then.
+        let t = self.now();
+        let duration_ms = self.with_world(|w| w.begin_shutdown(&self.host, t));
         tokio::time::sleep(Duration::from_millis(duration_ms)).await;
-        self.with_world(|w| {
-            let t = now_ms();
-            w.hosts.insert(self.host.to_string(), HostState::Halted(t));
-            w.record(t, &self.host, WorldEvent::Halted);
-        });
         Ok(0)
     }
 }

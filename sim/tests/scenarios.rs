@@ -16,6 +16,9 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
         "expected at least thirty scenarios, found {}",
         files.len()
     );
+    // Shrunk swarm findings run too (their snapshots are prefixed).
+    let regressions = sim::scenario_files(&dir.join("regressions")).expect("regressions directory");
+    let files: Vec<_> = files.into_iter().chain(regressions).collect();
     let mut failures = Vec::new();
     let mut disagreements = Vec::new();
     let mut agreed = 0;
@@ -33,7 +36,12 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
         let (first, passed) = report(&outcome);
         let (second, _) = report(&sim::harness::run(&scenario).expect("scenario runs again"));
         assert_eq!(first, second, "{} is not deterministic", file.display());
-        let name = file.file_stem().unwrap().to_string_lossy().to_string();
+        let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+        let name = if file.parent().is_some_and(|p| p.ends_with("regressions")) {
+            format!("regressions-{stem}")
+        } else {
+            stem
+        };
         insta::assert_snapshot!(name, first);
         if !passed {
             failures.push(format!("{}:\n{first}", file.display()));
@@ -52,7 +60,8 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
             file.display()
         );
         let (fast_report, fast_passed) = report(&fast);
-        let mut problems = sim::agree::compare(&outcome, &fast);
+        let mut problems =
+            sim::agree::compare(&outcome, &fast, sim::agree::tolerance_ms(&scenario));
         if fast_passed != passed {
             problems.push(format!(
                 "verdict {passed} on turmoil, {fast_passed} on fast"
@@ -79,7 +88,7 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
         disagreements.join("\n")
     );
     // Every scenario without TLS, nutdrv_qx or a reload runs on both.
-    assert!(agreed >= 36, "only {agreed} scenarios ran on both drivers");
+    assert!(agreed >= 37, "only {agreed} scenarios ran on both drivers");
 }
 
 #[test]
@@ -106,7 +115,7 @@ fn the_drivers_disagree_when_a_decision_moves() {
     }
     let a = sim::fast::run(&scenario).unwrap();
     let b = sim::fast::run(&slower).unwrap();
-    let problems = sim::agree::compare(&a, &b);
+    let problems = sim::agree::compare(&a, &b, sim::agree::AGREEMENT_TOLERANCE_MS);
     assert!(
         problems.iter().any(|p| p.starts_with("web1: halted")),
         "{problems:?}"
@@ -259,5 +268,64 @@ fn json_output_has_one_typed_object_per_event_and_a_verdict() {
     assert!(
         notify["message"].as_str().unwrap().contains("on battery"),
         "{notify}"
+    );
+}
+
+#[test]
+fn swarm_seeds_hold_every_always_true_invariant_and_agree_with_turmoil() {
+    let report = sim::swarm::run_seeds(&sim::swarm::SwarmOptions {
+        start: 1_000,
+        seeds: 24,
+        jobs: 2,
+        agree_every: 8,
+        progress: false,
+    });
+    assert_eq!(report.seeds, 24);
+    assert_eq!(report.cross_checked, 3);
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    // The generator reaches the branches it is for.
+    for mark in [
+        "killpower_sent",
+        "primary_waited_for_secondaries",
+        "host_rebooted",
+    ] {
+        assert!(
+            report.marks.contains_key(mark),
+            "no seed hit {mark}: {:?}",
+            report.marks
+        );
+    }
+}
+
+#[test]
+fn a_failing_scenario_shrinks_to_a_smaller_one_that_still_fails() {
+    // A site that loses power (scenario 31) with noise added: a secondary and faults
+    // that change nothing about the loss. The shrinker must drop the noise, keep the
+    // failure, and write a file that reads back.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/31-boundary-battery-one-second-short.yaml");
+    let mut scenario =
+        sim::scenario::Scenario::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    scenario.expect.violations.clear();
+    let mut extra = scenario.hosts[2].clone();
+    extra.name = "spare".into();
+    scenario.hosts.push(extra);
+    let noise = "faults:\n  - { at_s: 250, do: crash, host: spare, process: upsmon }\n  - { at_s: 260, do: latency, a: nas, b: spare, ms: 200 }\n";
+    let extra_faults = sim::scenario::Scenario::from_yaml(&format!(
+        "name: n\nduration_s: 1\nups: {{ name: ups1 }}\nhosts: [{{ name: nas, role: primary }}, {{ name: spare, role: secondary }}]\n{noise}"
+    ))
+    .unwrap()
+    .faults;
+    scenario.faults.extend(extra_faults);
+    assert!(sim::swarm::fails_with(&scenario, "no_unsafe_power_loss"));
+    let small = sim::swarm::shrink(&scenario, "no_unsafe_power_loss");
+    assert!(sim::swarm::fails_with(&small, "no_unsafe_power_loss"));
+    assert!(small.faults.is_empty(), "{:?}", small.faults);
+    assert!(small.hosts.len() < scenario.hosts.len());
+    let text = sim::swarm::to_yaml(&small);
+    let back = sim::scenario::Scenario::from_yaml(&text).expect("the shrunk file parses");
+    assert!(
+        sim::swarm::fails_with(&back, "no_unsafe_power_loss"),
+        "{text}"
     );
 }
