@@ -3,7 +3,8 @@
 //! - `test`: install the real NUT peers when missing (Debian packages, as root), run the
 //!   whole test suite with cargo-nextest (or cargo test), then every bundled scenario.
 //! - `sim [path]`: run the bundled scenarios (or the given file/directory).
-//! - `bench`: our upsd against NUT's upsd, same load, one run (see `bench.rs`).
+//! - `bench`: our upsd against NUT's upsd, same load, one run (see `bench.rs`);
+//!   `bench sim`: the simulation's drivers and swarm (see `simbench.rs`).
 //! - `fuzz [seconds]`: every cargo-fuzz target in `fuzz/` for that long.
 //! - `deb [--check]`: the Debian package (see `deb.rs`); `--check` verifies it and runs
 //!   lintian.
@@ -12,6 +13,7 @@
 //! xtask may run processes and touch files; it is never linked into the daemons.
 
 mod bench;
+mod simbench;
 mod deb;
 mod tidy;
 
@@ -131,6 +133,7 @@ fn bench(what: Option<String>) -> Result<(), String> {
     if !cfg!(debug_assertions) {
         return match what.as_deref() {
             Some("driver") => bench::drivers(&root()),
+            Some("sim") => simbench::run(&root()),
             Some("--quick") => bench::run_mode(&root(), bench::Mode::Quick),
             Some("--callgrind") => bench::run_mode(&root(), bench::Mode::Callgrind),
             _ => bench::run_mode(&root(), bench::Mode::Full),
@@ -220,7 +223,7 @@ fn main() -> ExitCode {
             })
         }
         _ => Err(
-            "usage: cargo xtask <test|sim [path]|bench [--quick|--callgrind|driver]|deb [--check]|fuzz [seconds per target]|mutants|tidy>"
+            "usage: cargo xtask <test|sim [path]|bench [--quick|--callgrind|driver|sim]|deb [--check]|fuzz [seconds per target]|mutants|tidy>"
                 .to_string(),
         ),
     };

@@ -1,0 +1,106 @@
+//! `cargo xtask bench sim`: how fast the simulation runs, on this machine, in one run.
+//!
+//! - the whole scenario library on turmoil, and on the fast driver where it models the
+//!   scenario (target: under 30 s of wall time for the library);
+//! - a one-hour outage with 50 hosts (the capacity scenario widened), on both drivers,
+//!   as simulated time over wall time (targets: 1,000x on turmoil, 1,000,000x fast);
+//! - swarm seeds per minute on every core (target: 1,000).
+
+use sim::scenario::Scenario;
+use std::path::Path;
+use std::time::Instant;
+
+/// Hosts in the capacity run.
+const CAPACITY_HOSTS: usize = 50;
+/// Fast-driver repetitions of the capacity run (one run takes milliseconds).
+const FAST_REPEAT: u32 = 20;
+/// Swarm seeds timed.
+const SWARM_SEEDS: u64 = 600;
+
+fn load(path: &Path) -> Result<Scenario, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Scenario::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "meets"
+    } else {
+        "MISSES"
+    }
+}
+
+/// Runs the simulation benchmark and prints its table.
+pub fn run(root: &Path) -> Result<(), String> {
+    let dir = root.join("scenarios");
+    let mut files = sim::scenario_files(&dir)?;
+    files.extend(sim::scenario_files(&dir.join("regressions"))?);
+    let (mut turmoil_s, mut fast_s, mut fast_count) = (0.0, 0.0, 0);
+    for file in &files {
+        let scenario = load(file)?;
+        let started = Instant::now();
+        sim::harness::run(&scenario).map_err(|e| format!("{}: {e}", file.display()))?;
+        turmoil_s += started.elapsed().as_secs_f64();
+        if sim::fast::unsupported(&scenario).is_none() {
+            let started = Instant::now();
+            sim::fast::run(&scenario).map_err(|e| format!("{}: {e}", file.display()))?;
+            fast_s += started.elapsed().as_secs_f64();
+            fast_count += 1;
+        }
+    }
+    println!("simulation benchmark (release build, this machine)");
+    println!(
+        "  scenario library, {} scenarios on turmoil: {turmoil_s:.1} s of wall time ({} the 30 s target)",
+        files.len(),
+        mark(turmoil_s < 30.0)
+    );
+    println!("  the {fast_count} of them the fast driver models, on it: {fast_s:.2} s");
+
+    let mut capacity = load(&dir.join("capacity/one-hour-outage-20-secondaries.yaml"))?;
+    let template = capacity.hosts[1].clone();
+    while capacity.hosts.len() < CAPACITY_HOSTS {
+        let mut host = template.clone();
+        host.name = format!("host{:02}", capacity.hosts.len());
+        capacity.hosts.push(host);
+    }
+    capacity.wall_limit_s = Some(3_600);
+    let started = Instant::now();
+    let outcome = sim::harness::run(&capacity)?;
+    let wall = started.elapsed().as_secs_f64();
+    let turmoil_x = outcome.end_ms as f64 / 1000.0 / wall;
+    let started = Instant::now();
+    let mut simulated_ms = 0;
+    for _ in 0..FAST_REPEAT {
+        simulated_ms += sim::fast::run(&capacity)?.end_ms;
+    }
+    let fast_wall = started.elapsed().as_secs_f64();
+    let fast_x = simulated_ms as f64 / 1000.0 / fast_wall;
+    println!(
+        "  one-hour outage, {CAPACITY_HOSTS} hosts, {:.0} simulated s: turmoil {wall:.1} s = {turmoil_x:.0}x real time ({} 1,000x); fast {:.1} ms = {fast_x:.0}x ({} 1,000,000x)",
+        outcome.end_ms as f64 / 1000.0,
+        mark(turmoil_x >= 1_000.0),
+        fast_wall * 1000.0 / f64::from(FAST_REPEAT),
+        mark(fast_x >= 1_000_000.0)
+    );
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let report = sim::swarm::run_seeds(&sim::swarm::SwarmOptions {
+        start: 0,
+        seeds: SWARM_SEEDS,
+        jobs,
+        agree_every: 0,
+        progress: false,
+    });
+    let per_min = report.seeds as f64 / report.wall.as_secs_f64() * 60.0;
+    println!(
+        "  swarm: {} seeds on {jobs} threads in {:.1} s = {per_min:.0} seeds per minute ({} 1,000); {} failing",
+        report.seeds,
+        report.wall.as_secs_f64(),
+        mark(per_min >= 1_000.0),
+        report.failures.len()
+    );
+    if report.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("swarm seeds failed: {:?}", report.failures))
+    }
+}
