@@ -14,8 +14,9 @@ use crate::scenario::{
 use std::collections::BTreeMap;
 
 /// Invariants that hold for every site, whatever its settings.
-pub const ALWAYS_TRUE: [&str; 5] = [
+pub const ALWAYS_TRUE: [&str; 6] = [
     "primary_respects_hostsync",
+    "fsd_latched",
     "shutdown_once",
     "no_shutdown_without_trigger",
     "killpower_after_powerdownflag",

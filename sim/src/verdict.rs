@@ -6,6 +6,8 @@
 //! - `primary_respects_hostsync`: in each life, every primary runs SHUTDOWNCMD only after
 //!   every secondary logged in when it set FSD has logged out, or HOSTSYNC has expired.
 //! - `shutdown_once`: no host runs SHUTDOWNCMD twice in one life (between two boots).
+//! - `fsd_latched`: every client logged in to a UPS when FSD was set on it learns of it
+//!   (notify FSD, its own shutdown, lost contact or lost power) before its session ends.
 //! - `no_shutdown_without_trigger`: a host runs SHUTDOWNCMD only after its upsmon found
 //!   too few healthy supplies or was asked to (`upsmon -c fsd`) in the same life.
 //! - `killpower_after_powerdownflag`: a UPS is told to cut the load only by a host that
@@ -52,6 +54,7 @@ impl Verdict {
 
 struct Session {
     ip: String,
+    ups: String,
     login_ms: u64,
     logout_ms: Option<u64>,
 }
@@ -60,8 +63,9 @@ fn sessions(outcome: &Outcome, primary: &str) -> Vec<Session> {
     let mut sessions: Vec<Session> = Vec::new();
     for entry in outcome.timeline.iter().filter(|e| e.host == primary) {
         match entry.event() {
-            Some(Event::Upsd(UpsdEvent::Login { addr, .. })) => sessions.push(Session {
+            Some(Event::Upsd(UpsdEvent::Login { addr, ups, .. })) => sessions.push(Session {
                 ip: addr.clone(),
+                ups: ups.clone(),
                 login_ms: entry.t_ms,
                 logout_ms: None,
             }),
@@ -86,6 +90,76 @@ fn sessions(outcome: &Outcome, primary: &str) -> Vec<Session> {
     }
     // The primary's upsd dies with its host: open sessions end at the last entry.
     sessions
+}
+
+/// Once a upsd set FSD on a UPS, every other client logged in to it at that moment must
+/// learn of it while its session lasts: a `notify FSD` for that UPS, its own shutdown,
+/// or a lost connection (COMMBAD/NOCOMM), or its power gone. A client that went on
+/// polling and never saw FSD means the flag did not stay set.
+fn fsd_latched(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
+    let names: BTreeMap<String, String> = ip_names(outcome).into_iter().collect();
+    let mut problems = Vec::new();
+    for server in scenario.hosts.iter().filter(|h| h.role == Role::Primary) {
+        let all = sessions(outcome, &server.name);
+        for set in outcome.timeline.iter().filter(|e| e.host == server.name) {
+            let Some(Event::Upsd(UpsdEvent::FsdSet { ups, addr, .. })) = set.event() else {
+                continue;
+            };
+            for session in all.iter().filter(|s| {
+                &s.ups == ups
+                    && &s.ip != addr
+                    && s.login_ms <= set.t_ms
+                    && s.logout_ms.is_none_or(|t| t > set.t_ms)
+            }) {
+                let Some(client) = names.get(&session.ip) else {
+                    continue;
+                };
+                let until = session.logout_ms.unwrap_or(u64::MAX);
+                let system = format!("{ups}@{}", server.name);
+                // FSD seen after it was set; or the client gone from the session's
+                // point of view (its own shutdown, lost contact, lost power) at any
+                // time since it logged in: a stale login (a partitioned or halted
+                // client) cannot see anything.
+                let learned = outcome.timeline.iter().any(|e| {
+                    e.host == *client
+                        && e.t_ms >= session.login_ms
+                        && e.t_ms <= until
+                        && match &e.what {
+                            What::Daemon(Event::Notify {
+                                kind, system: s, ..
+                            }) => {
+                                s.starts_with(&system)
+                                    && match kind.as_str() {
+                                        "FSD" => e.t_ms >= set.t_ms,
+                                        "COMMBAD" | "NOCOMM" | "SHUTDOWN" => true,
+                                        _ => false,
+                                    }
+                            }
+                            What::Daemon(Event::ShutdownCmdStarted { .. }) => true,
+                            What::World(w) => matches!(
+                                w,
+                                WorldEvent::PowerLostRunning
+                                    | WorldEvent::PowerLostShuttingDown { .. }
+                                    | WorldEvent::Halted
+                            ),
+                            _ => false,
+                        }
+                });
+                // A session still open at the end of a run that stopped early has had
+                // no chance yet.
+                let open_at_end = session.logout_ms.is_none();
+                if !learned && !open_at_end {
+                    problems.push(format!(
+                        "{client} stayed logged in to {ups} on {} from FSD at {} to {} without seeing it",
+                        server.name,
+                        clock(set.t_ms),
+                        clock(until)
+                    ));
+                }
+            }
+        }
+    }
+    problems
 }
 
 /// The start of each life of `host`: time 0 and every time it finished booting.
@@ -216,6 +290,10 @@ pub fn judge(scenario: &Scenario, outcome: &Outcome) -> Verdict {
     checks.push(Check {
         name: "shutdown_once",
         problems: twice,
+    });
+    checks.push(Check {
+        name: "fsd_latched",
+        problems: fsd_latched(scenario, outcome),
     });
     checks.push(Check {
         name: "no_shutdown_without_trigger",

@@ -329,3 +329,64 @@ fn a_failing_scenario_shrinks_to_a_smaller_one_that_still_fails() {
         "{text}"
     );
 }
+
+#[test]
+fn fsd_latched_flags_a_client_that_never_saw_fsd() {
+    use nut_core::upsd::Event as U;
+    use sim::world::{Entry, What};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/01-shutdown-sequence.yaml");
+    let scenario =
+        sim::scenario::Scenario::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut outcome = sim::fast::run(&scenario).unwrap();
+    let fsd_latched = |outcome: &sim::harness::Outcome| {
+        sim::verdict::judge(&scenario, outcome)
+            .checks
+            .into_iter()
+            .find(|c| c.name == "fsd_latched")
+            .unwrap()
+            .problems
+    };
+    assert!(fsd_latched(&outcome).is_empty());
+    // The same run where db1 never heard of FSD, never shut down and logged out later.
+    let db1 = outcome.addresses["db1"].clone();
+    outcome.timeline.retain(|e| {
+        e.host != "db1"
+            && !matches!(e.event(), Some(Event::Upsd(U::Logout { addr, .. })) if *addr == db1)
+    });
+    let fsd_at = outcome
+        .timeline
+        .iter()
+        .find(|e| matches!(e.event(), Some(Event::Upsd(U::FsdSet { .. }))))
+        .unwrap()
+        .t_ms;
+    let db1_login = Entry {
+        t_ms: 0,
+        host: "nas".into(),
+        program: "upsd",
+        what: What::Daemon(Event::Upsd(U::Login {
+            ups: "ups1".into(),
+            user: "monsecondary".into(),
+            addr: db1.clone(),
+        })),
+    };
+    let db1_logout = Entry {
+        t_ms: fsd_at + 20_000,
+        host: "nas".into(),
+        program: "upsd",
+        what: What::Daemon(Event::Upsd(U::Logout {
+            ups: "ups1".into(),
+            user: "monsecondary".into(),
+            addr: db1,
+        })),
+    };
+    outcome.timeline.insert(0, db1_login);
+    outcome.timeline.push(db1_logout);
+    outcome.timeline.sort_by_key(|e| e.t_ms);
+    let problems = fsd_latched(&outcome);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("db1 stayed logged in to ups1")),
+        "{problems:?}"
+    );
+}

@@ -13,8 +13,8 @@
 //! xtask may run processes and touch files; it is never linked into the daemons.
 
 mod bench;
-mod simbench;
 mod deb;
+mod simbench;
 mod tidy;
 
 use std::path::{Path, PathBuf};
