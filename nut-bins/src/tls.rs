@@ -117,6 +117,51 @@ pub async fn upgrade_client<T: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// upsd's TLS side (CERTFILE), as `upsd::wire` builds it.
+pub type Acceptor = TlsAcceptor;
+/// A TLS client (upsmon's CERTPATH, CERTVERIFY), as `upsmon::wire` builds it.
+pub type Connector = TlsConnector;
+
+/// Most flights of a handshake run in memory ([`handshake_in_memory`]).
+pub const MAX_HANDSHAKE_FLIGHTS: usize = 16;
+
+/// A whole TLS handshake between `connector` (for `host`) and `acceptor`, in memory,
+/// with the same configurations and checks as a handshake over a socket: the event-
+/// jumping simulation uses it to learn whether a STARTTLS would succeed.
+pub fn handshake_in_memory(
+    connector: &TlsConnector,
+    acceptor: &TlsAcceptor,
+    host: &str,
+) -> Result<(), String> {
+    let name = ServerName::try_from(host.to_string()).map_err(|e| format!("{host}: {e}"))?;
+    let mut client = rustls::ClientConnection::new(connector.config().clone(), name)
+        .map_err(|e| e.to_string())?;
+    let mut server =
+        rustls::ServerConnection::new(acceptor.config().clone()).map_err(|e| e.to_string())?;
+    for _ in 0..MAX_HANDSHAKE_FLIGHTS {
+        if !client.is_handshaking() && !server.is_handshaking() {
+            return Ok(());
+        }
+        let mut flight = Vec::new();
+        while client.wants_write() {
+            client.write_tls(&mut flight).map_err(|e| e.to_string())?;
+        }
+        server
+            .read_tls(&mut flight.as_slice())
+            .map_err(|e| e.to_string())?;
+        server.process_new_packets().map_err(|e| e.to_string())?;
+        let mut flight = Vec::new();
+        while server.wants_write() {
+            server.write_tls(&mut flight).map_err(|e| e.to_string())?;
+        }
+        client
+            .read_tls(&mut flight.as_slice())
+            .map_err(|e| e.to_string())?;
+        client.process_new_packets().map_err(|e| e.to_string())?;
+    }
+    Err("TLS handshake did not finish".to_string())
+}
+
 /// The TLS client of upsmon and the CLIs: trust anchors are every certificate in the PEM texts of
 /// CERTPATH (a file, or the files of a directory). With `verify` false (CERTVERIFY 0)
 /// the connection is encrypted but the server is not authenticated, as in NUT.

@@ -371,6 +371,39 @@ pub fn alarm_reply(line: &str) -> Option<String> {
         .map(|w| w[3].clone())
 }
 
+/// How upsmon logs in for `monitor`: the dialogue (STARTTLS required, tried or off),
+/// the TLS client to use, and the name upsd's certificate must carry. CERTHOST <host>
+/// <certname> <verify> <forcessl> overrides CERTVERIFY and FORCESSL for one upsd host;
+/// its certificate name is the name checked in upsd's certificate (rustls checks names,
+/// where NUT's NSS looks up a nickname).
+pub fn tls_plan<'a>(
+    conf: &UpsmonConf,
+    tls: Option<&'a TlsClients>,
+    monitor: &Monitor,
+) -> (SessionPlan, Option<&'a TlsConnector>, String) {
+    let certhost = conf
+        .certhosts
+        .iter()
+        .find(|(host, ..)| host.eq_ignore_ascii_case(&monitor.host));
+    let (tls_name, verify, force) = match certhost {
+        Some((_, name, verify, force)) => (name.as_str(), *verify, *force),
+        None => (monitor.host.as_str(), conf.certverify, conf.forcessl),
+    };
+    let connector = tls.and_then(|t| {
+        if verify {
+            t.verifying.as_ref()
+        } else {
+            Some(&t.encrypting)
+        }
+    });
+    let mode = match (connector.is_some(), force) {
+        (_, true) => TlsMode::Require,
+        (true, false) => TlsMode::Try,
+        (false, false) => TlsMode::Off,
+    };
+    (monitor_plan(monitor, mode), connector, tls_name.to_string())
+}
+
 /// The login dialogue for a MONITOR line.
 pub fn monitor_plan(monitor: &Monitor, tls: TlsMode) -> SessionPlan {
     SessionPlan {
@@ -445,33 +478,8 @@ async fn connect<N: Net, S: Sys>(
         Ok(result) => result?,
         Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout")),
     };
-    // CERTHOST <host> <certname> <verify> <forcessl> overrides CERTVERIFY and
-    // FORCESSL for one upsd host; its certificate name is the name checked in upsd's
-    // certificate (rustls checks names, where NUT's NSS looks up a nickname).
-    let certhost = conf
-        .certhosts
-        .iter()
-        .find(|(host, ..)| host.eq_ignore_ascii_case(&monitor.host));
-    let (tls_name, verify, force) = match certhost {
-        Some((_, name, verify, force)) => (name.as_str(), *verify, *force),
-        None => (monitor.host.as_str(), conf.certverify, conf.forcessl),
-    };
-    let connector = tls.and_then(|t| {
-        if verify {
-            t.verifying.as_ref()
-        } else {
-            Some(&t.encrypting)
-        }
-    });
-    let plan = monitor_plan(
-        monitor,
-        match (connector.is_some(), force) {
-            (_, true) => TlsMode::Require,
-            (true, false) => TlsMode::Try,
-            (false, false) => TlsMode::Off,
-        },
-    );
-    let (conn, result) = establish(stream, plan, connector, tls_name).await?;
+    let (plan, connector, tls_name) = tls_plan(conf, tls, monitor);
+    let (conn, result) = establish(stream, plan, connector, &tls_name).await?;
     for event in login_events(&monitor.system, result)? {
         sys.event(event);
     }

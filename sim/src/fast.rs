@@ -19,7 +19,10 @@
 //! the host, both through nut-core's `client_steps` and `TimerDaemon` and nut-bins'
 //! `upssched::{wire, run_cmdscript}`.
 //!
-//! It does not run TLS, nutdrv_qx or reloads of upsd and drivers ([`unsupported`] names what a
+//! STARTTLS is a real rustls handshake between upsmon's and upsd's own TLS settings, run
+//! in memory (`nut_bins::tls::handshake_in_memory`).
+//!
+//! It does not run nutdrv_qx or reloads of upsd and drivers ([`unsupported`] names what a
 //! scenario needs that it lacks); those scenarios run on turmoil only.
 //!
 //! The site (UPS models, power, boots, late shutdown) is [`crate::site::Site`], shared
@@ -32,14 +35,14 @@ use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{env_value, is_upssched, SharedWorld, SimFileSource, SimSys, World, WorldEvent};
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
-    alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, monitor_plan,
-    notify_plan, numlogins, same_login, status_reply, write_powerdownflag,
+    alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, notify_plan,
+    numlogins, same_login, status_reply, tls_plan, write_powerdownflag, TlsClients,
 };
 use nut_core::config::{Monitor, ShutdownExit, UpsmonConf, UpsschedConf};
 use nut_core::dummy::{DriverState, DummyDevice};
 use nut_core::event::Event;
 use nut_core::proto::format_request;
-use nut_core::session::{ClientSession, Next, TlsMode};
+use nut_core::session::{ClientSession, Next};
 use nut_core::sock::DriverLine;
 use nut_core::tokenizer::{Line, Tokenizer};
 use nut_core::upsd::{Action, ClientId, UpsdCore, TICK_INTERVAL_MS};
@@ -58,9 +61,6 @@ use std::task::{Context, Poll, Wake, Waker};
 /// What in `scenario` the fast driver does not model, if anything.
 pub fn unsupported(scenario: &Scenario) -> Option<String> {
     let mut missing = Vec::new();
-    if scenario.tls {
-        missing.push("tls");
-    }
     if scenario
         .upses
         .iter()
@@ -327,6 +327,8 @@ impl Tasks {
 
 struct UpsdNode {
     core: UpsdCore,
+    /// CERTFILE's TLS side, when upsd.conf has one.
+    tls: Option<nut_bins::tls::Acceptor>,
     sys: SimSys,
     /// Changes at every start, so connections to an earlier upsd see end of file.
     incarnation: u64,
@@ -634,6 +636,49 @@ impl Fast {
         Ok(id)
     }
 
+    /// STARTTLS accepted on connection `id`: a real handshake between the client's and
+    /// upsd's TLS settings, in memory, taking two round trips.
+    async fn start_tls(
+        &self,
+        id: u64,
+        connector: Option<&nut_bins::tls::Connector>,
+        name: &str,
+    ) -> io::Result<()> {
+        let Some(connector) = connector else {
+            return Err(io::Error::other(
+                "STARTTLS accepted but no TLS client is set up",
+            ));
+        };
+        let latency = {
+            let net = self.net.borrow();
+            let conn = net
+                .conns
+                .get(&id)
+                .ok_or_else(|| io::Error::other("closed"))?;
+            net.latency(&conn.client_host, &conn.server_host)
+        };
+        self.clock.sleep(latency.saturating_mul(4)).await;
+        let mut net = self.net.borrow_mut();
+        let alive = net.conn_alive(id);
+        let (server, client) = match net.conns.get(&id) {
+            Some(c) if alive => (c.server_host.clone(), c.client),
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "Server disconnected",
+                ))
+            }
+        };
+        let node = net.upsd.get_mut(&server).expect("conn_alive checked it");
+        let Some(acceptor) = &node.tls else {
+            return Err(io::Error::other("upsd has no TLS set up"));
+        };
+        nut_bins::tls::handshake_in_memory(connector, acceptor, name)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        node.core.client_tls_established(client);
+        Ok(())
+    }
+
     /// Sends one request line on connection `id` and reads its one-line reply.
     async fn request(&self, id: u64, line: &str) -> io::Result<String> {
         let eof = || io::Error::new(io::ErrorKind::UnexpectedEof, "Server disconnected");
@@ -800,6 +845,7 @@ async fn upsd(fast: Rc<Fast>, host: String) {
             host.clone(),
             UpsdNode {
                 core: wiring.runtime.core,
+                tls: wiring.runtime.tls,
                 sys,
                 incarnation,
                 linked: BTreeSet::new(),
@@ -837,8 +883,8 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
         fast.clock.sleep(phase_ms).await;
     }
     let sys = fast.sys(&host, "upsmon");
-    let mut conf = match nut_bins::upsmon::wire(&sys, &nut_env()) {
-        Ok(wiring) => wiring.conf,
+    let (mut conf, mut tls) = match nut_bins::upsmon::wire(&sys, &nut_env()) {
+        Ok(wiring) => (wiring.conf, wiring.tls),
         Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
     };
     let mailbox = fast
@@ -878,7 +924,8 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                     });
                     match nut_bins::upsmon::wire(&sys, &nut_env()) {
                         Ok(wiring) => {
-                            reload(&fast, &sys, &mut core, &mut conf, &mut conns, wiring.conf)
+                            reload(&fast, &sys, &mut core, &mut conf, &mut conns, wiring.conf);
+                            tls = wiring.tls;
                         }
                         Err(error) => sys.event(Event::ReloadFailed { error }),
                     }
@@ -891,7 +938,9 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
         match core.next_command(now()) {
             Command::PollAll => {
                 for (index, monitor) in conf.monitors.iter().enumerate() {
-                    let outcome = poll_one(&fast, &sys, &host, monitor, &mut conns[index]).await;
+                    let login = (&conf, tls.as_ref());
+                    let outcome =
+                        poll_one(&fast, &sys, &host, login, monitor, &mut conns[index]).await;
                     core.poll_result(now(), index, outcome);
                 }
                 core.end_poll_cycle(now());
@@ -1176,9 +1225,16 @@ async fn ask(fast: &Fast, conn: &mut Option<u64>, line: &str) -> io::Result<Stri
     result
 }
 
-async fn connect(fast: &Fast, sys: &SimSys, host: &str, monitor: &Monitor) -> io::Result<u64> {
+async fn connect(
+    fast: &Fast,
+    sys: &SimSys,
+    host: &str,
+    (conf, tls): Login<'_>,
+    monitor: &Monitor,
+) -> io::Result<u64> {
     let id = fast.open(host, &monitor.host).await?;
-    let mut session = ClientSession::new(monitor_plan(monitor, TlsMode::Off));
+    let (plan, connector, tls_name) = tls_plan(conf, tls, monitor);
+    let mut session = ClientSession::new(plan);
     let mut next = session.start();
     let result = loop {
         next = match next {
@@ -1189,10 +1245,13 @@ async fn connect(fast: &Fast, sys: &SimSys, host: &str, monitor: &Monitor) -> io
                     return Err(e);
                 }
             },
-            Next::UpgradeTls => {
-                fast.close(id);
-                return Err(io::Error::other("TLS is not modelled by the fast driver"));
-            }
+            Next::UpgradeTls => match fast.start_tls(id, connector, &tls_name).await {
+                Ok(()) => session.tls_ready(true),
+                Err(e) => {
+                    fast.close(id);
+                    return Err(e);
+                }
+            },
             Next::Done(result) => break result,
         };
     };
@@ -1210,15 +1269,19 @@ async fn connect(fast: &Fast, sys: &SimSys, host: &str, monitor: &Monitor) -> io
     }
 }
 
+/// upsmon.conf and its TLS clients: how upsmon logs in.
+type Login<'a> = (&'a UpsmonConf, Option<&'a TlsClients>);
+
 async fn poll_one(
     fast: &Fast,
     sys: &SimSys,
     host: &str,
+    login: Login<'_>,
     monitor: &Monitor,
     conn: &mut Option<u64>,
 ) -> PollOutcome {
     if conn.is_none() {
-        match connect(fast, sys, host, monitor).await {
+        match connect(fast, sys, host, login, monitor).await {
             Ok(id) => *conn = Some(id),
             Err(e) => return PollOutcome::ConnectionLost(e.to_string()),
         }

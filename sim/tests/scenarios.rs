@@ -87,17 +87,18 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
         "the drivers disagree:\n{}",
         disagreements.join("\n")
     );
-    // Every scenario without TLS, nutdrv_qx or a reload runs on both.
-    assert!(agreed >= 37, "only {agreed} scenarios ran on both drivers");
+    // Every scenario without nutdrv_qx or a reload of upsd or a driver runs on both.
+    assert!(agreed >= 40, "only {agreed} scenarios ran on both drivers");
 }
 
 #[test]
 fn the_fast_driver_names_what_it_does_not_model() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/32-tls-verified.yaml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/37-nutdrv-qx-full-cycle.yaml");
     let text = std::fs::read_to_string(path).unwrap();
     let scenario = sim::scenario::Scenario::from_yaml(&text).unwrap();
     let err = sim::fast::run(&scenario).map(|_| ()).unwrap_err();
-    assert!(err.contains("does not model: tls"), "{err}");
+    assert!(err.contains("does not model: nutdrv_qx"), "{err}");
 }
 
 #[test]
