@@ -143,11 +143,8 @@ pub async fn run<N: Net, S: Sys>(
                 for index in primaries {
                     let monitor = &conf.monitors[index];
                     let request = format_request(&["GET", "NUMLOGINS", &monitor.ups]);
-                    let count = ask(&mut conns[index], request.trim_end())
-                        .await
-                        .ok()
-                        .and_then(|line| numlogins(&line));
-                    max = max.zip(count).map(|(a, b)| a.max(b));
+                    let reply = ask(&mut conns[index], request.trim_end()).await;
+                    max = most_logins(max, reply);
                 }
                 core.numlogins_result(now(), max);
             }
@@ -339,6 +336,13 @@ pub fn fsd_event(system: &str, reply: io::Result<String>) -> Event {
             error: e.to_string(),
         },
     }
+}
+
+/// The largest NUMLOGINS so far, with one more reply: `None` once any reply was not a
+/// count (an error or a lost connection), as [`UpsmonCore::numlogins_result`] wants.
+pub fn most_logins(so_far: Option<u32>, reply: io::Result<String>) -> Option<u32> {
+    let count = reply.ok().and_then(|line| numlogins(&line));
+    so_far.zip(count).map(|(a, b)| a.max(b))
 }
 
 /// The count in a reply to `GET NUMLOGINS <ups>`.

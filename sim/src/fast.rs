@@ -35,8 +35,8 @@ use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{env_value, is_upssched, SharedWorld, SimFileSource, SimSys, World, WorldEvent};
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
-    alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, notify_plan,
-    numlogins, same_login, status_reply, tls_plan, write_powerdownflag, TlsClients,
+    alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, most_logins,
+    notify_plan, same_login, status_reply, tls_plan, write_powerdownflag, TlsClients,
 };
 use nut_core::config::{Monitor, ShutdownExit, UpsmonConf, UpsschedConf};
 use nut_core::dummy::{DriverState, DummyDevice};
@@ -966,11 +966,8 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                 for index in primaries {
                     let monitor = &conf.monitors[index];
                     let request = format_request(&["GET", "NUMLOGINS", &monitor.ups]);
-                    let count = ask(&fast, &mut conns[index], request.trim_end())
-                        .await
-                        .ok()
-                        .and_then(|line| numlogins(&line));
-                    max = max.zip(count).map(|(a, b)| a.max(b));
+                    let reply = ask(&fast, &mut conns[index], request.trim_end()).await;
+                    max = most_logins(max, reply);
                 }
                 core.numlogins_result(now(), max);
             }

@@ -349,6 +349,14 @@ fn load_on(
         .sum()
 }
 
+/// Appends a world event to the timeline.
+fn record(world: &SharedWorld, t: u64, host: &str, what: WorldEvent) {
+    world
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .record(t, host, what)
+}
+
 /// What a driver must do to the hosts' software for the site model.
 #[derive(Debug, Clone)]
 pub enum Control {
@@ -480,12 +488,7 @@ impl<'s> Site<'s> {
     /// commands serial units received, the UPS and power models, finished boots.
     pub fn before(&mut self, now: u64, world: &SharedWorld) -> Vec<Control> {
         let scenario = self.scenario;
-        let record = |t: u64, host: &str, what: WorldEvent| {
-            world
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .record(t, host, what)
-        };
+        let record = |t: u64, host: &str, what: WorldEvent| record(world, t, host, what);
         self.charge_until(now, world);
         let mut controls = Vec::new();
         let mut stepped = false;
@@ -715,12 +718,7 @@ impl<'s> Site<'s> {
     /// The UPS models and the hosts' power at `now`.
     fn update_power(&mut self, now: u64, world: &SharedWorld, controls: &mut Vec<Control>) {
         let scenario = self.scenario;
-        let record = |t: u64, host: &str, what: WorldEvent| {
-            world
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .record(t, host, what)
-        };
+        let record = |t: u64, host: &str, what: WorldEvent| record(world, t, host, what);
         let states: BTreeMap<String, HostState> = world
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -831,12 +829,7 @@ impl<'s> Site<'s> {
     /// After the hosts' software ran up to now: `upsmon -c fsd` asked for by CMDSCRIPTs,
     /// and each newly halted host stops and runs its late-shutdown hook.
     pub fn after(&mut self, world: &SharedWorld) -> Vec<Control> {
-        let record = |t: u64, host: &str, what: WorldEvent| {
-            world
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .record(t, host, what)
-        };
+        let record = |t: u64, host: &str, what: WorldEvent| record(world, t, host, what);
         let mut controls = Vec::new();
         // A CMDSCRIPT that runs `upsmon -c fsd` signals that host's upsmon.
         let requests =
