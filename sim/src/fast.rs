@@ -204,6 +204,35 @@ impl Mailbox {
     }
 }
 
+/// Wakes a task that waits for it (the timer daemon after a request).
+#[derive(Default)]
+struct Wakeup {
+    due: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Wakeup {
+    fn wake(&self) {
+        self.due.set(true);
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Resolves once woken since the last wait.
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            if self.due.replace(false) {
+                Poll::Ready(())
+            } else {
+                *self.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
 /// Runs `work` to completion while `side` runs alongside (polled after `work`).
 async fn run_while<T>(work: impl Future<Output = T>, side: impl Future<Output = ()>) -> T {
     let mut work = std::pin::pin!(work);
@@ -346,7 +375,7 @@ struct TimerNode {
     /// The daemon's time is its own uptime.
     start: u64,
     /// Wakes the daemon's task after a request changed its timers.
-    wake: Rc<Mailbox>,
+    wake: Rc<Wakeup>,
 }
 
 struct DriverNode {
@@ -354,12 +383,11 @@ struct DriverNode {
     device: DummyDevice,
 }
 
-/// One client connection to a upsd.
+/// One client connection to a upsd; its id in [`Net::conns`] is upsd's `ClientId`.
 struct Conn {
     client_host: String,
     server_host: String,
     incarnation: u64,
-    client: ClientId,
     /// upsd closed it (or went away): the client reads end of file.
     closed: bool,
 }
@@ -449,16 +477,10 @@ impl Fast {
                 Action::Reply { .. } | Action::StartTls { .. } => {}
                 Action::Event(event) => node.sys.event(Event::Upsd(event)),
                 Action::Close { client } => {
-                    let incarnation = node.incarnation;
-                    let more = node.core.client_disconnected(client);
-                    queue.extend(more);
-                    for conn in net.conns.values_mut() {
-                        if conn.server_host == host
-                            && conn.incarnation == incarnation
-                            && conn.client == client
-                        {
-                            conn.closed = true;
-                        }
+                    queue.extend(node.core.client_disconnected(client));
+                    // Connection ids are upsd's client ids (unique over the run).
+                    if let Some(conn) = net.conns.get_mut(&client) {
+                        conn.closed = true;
                     }
                 }
                 Action::ToDriver { ups, line } => {
@@ -578,10 +600,7 @@ impl Fast {
             let Some(node) = net.upsd.get_mut(&conn.server_host) else {
                 return;
             };
-            (
-                conn.server_host.clone(),
-                node.core.client_disconnected(conn.client),
-            )
+            (conn.server_host.clone(), node.core.client_disconnected(id))
         };
         self.perform(&host, actions);
     }
@@ -626,7 +645,6 @@ impl Fast {
                     client_host: from.to_string(),
                     server_host: to.to_string(),
                     incarnation,
-                    client: id,
                     closed: false,
                 },
             );
@@ -661,7 +679,7 @@ impl Fast {
         let mut net = self.net.borrow_mut();
         let alive = net.conn_alive(id);
         let (server, client) = match net.conns.get(&id) {
-            Some(c) if alive => (c.server_host.clone(), c.client),
+            Some(c) if alive => (c.server_host.clone(), id),
             _ => {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -712,7 +730,7 @@ impl Fast {
             if !net.conn_alive(id) {
                 return Err(eof());
             }
-            let client = net.conns[&id].client;
+            let client: ClientId = id;
             let node = net.upsd.get_mut(&to).expect("conn_alive checked it");
             let now = self.clock.now() - node.start;
             let words = request_words(line);
@@ -1076,7 +1094,7 @@ fn upssched(fast: &Fast, host: &str, args: &[String], env: &[(String, String)]) 
                             conf: conf.clone(),
                             sys: daemon_sys,
                             start: now,
-                            wake: Rc::new(Mailbox::default()),
+                            wake: Rc::new(Wakeup::default()),
                         },
                     );
                     fast.timer_starts.borrow_mut().push(host.to_string());
@@ -1102,8 +1120,7 @@ fn upssched(fast: &Fast, host: &str, args: &[String], env: &[(String, String)]) 
                         &node.sys, &node.conf, &run,
                     ));
                 }
-                // Any signal wakes the daemon's task to look at its timers again.
-                node.wake.post(SignalName::Reload);
+                node.wake.wake();
             }
         }
     }
@@ -1131,7 +1148,7 @@ async fn timer_daemon(fast: Rc<Fast>, host: String) {
                 timers.remove(&host);
                 return;
             }
-            node.wake.take();
+            node.wake.due.set(false);
             (node.wake.clone(), node.start + node.daemon.next_wakeup(now))
         };
         first_of(wake.wait(), fast.clock.sleep_until(at)).await;

@@ -494,25 +494,12 @@ impl<'s> Site<'s> {
         let mut stepped = false;
         // Shutdowns that are done: the host halts (SHUTDOWNCMD is not upsmon's child;
         // the system goes down even if upsmon dies meanwhile).
-        let shutting_down = |s: &HostState| matches!(s, HostState::ShuttingDown(_));
-        if world
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .hosts
-            .values()
-            .any(shutting_down)
         {
             let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
             let done: Vec<(String, u64)> = w
-                .hosts
-                .iter()
-                .filter_map(|(h, s)| match s {
-                    HostState::ShuttingDown(since) => {
-                        let end = since.saturating_add(w.shutdown_ms.get(h).copied().unwrap_or(0));
-                        (end <= now).then(|| (h.clone(), end))
-                    }
-                    _ => None,
-                })
+                .shutdowns_end()
+                .filter(|(_, end)| *end <= now)
+                .map(|(h, end)| (h.to_string(), end))
                 .collect();
             for (host, t) in done {
                 w.hosts.insert(host.clone(), HostState::Halted(t));
@@ -939,12 +926,12 @@ impl<'s> Site<'s> {
         if self.model_dirty {
             take(now + 1);
         }
-        let w = world.lock().unwrap_or_else(|e| e.into_inner());
-        for (host, state) in &w.hosts {
-            if let HostState::ShuttingDown(since) = state {
-                let ms = w.shutdown_ms.get(host).copied().unwrap_or(0);
-                take(since.saturating_add(ms).max(now + 1));
-            }
+        for (_, end) in world
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .shutdowns_end()
+        {
+            take(end.max(now + 1));
         }
         next
     }

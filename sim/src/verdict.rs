@@ -23,6 +23,7 @@ use crate::harness::{ip_names, upsmon_conf, Outcome};
 use crate::scenario::{Role, Scenario};
 use crate::world::{Entry, HostState, What, WorldEvent};
 use nut_core::event::Event;
+use nut_core::notify::NotifyType;
 use nut_core::upsd::Event as UpsdEvent;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -129,9 +130,11 @@ fn fsd_latched(scenario: &Scenario, outcome: &Outcome) -> Vec<String> {
                                 kind, system: s, ..
                             }) => {
                                 s.starts_with(&system)
-                                    && match kind.as_str() {
-                                        "FSD" => e.t_ms >= set.t_ms,
-                                        "COMMBAD" | "NOCOMM" | "SHUTDOWN" => true,
+                                    && match kind {
+                                        NotifyType::Fsd => e.t_ms >= set.t_ms,
+                                        NotifyType::CommBad
+                                        | NotifyType::NoComm
+                                        | NotifyType::Shutdown => true,
                                         _ => false,
                                     }
                             }

@@ -323,6 +323,17 @@ impl World {
         self.shutdown_ms.get(host).copied().unwrap_or(0)
     }
 
+    /// Each host that is shutting down, with when its shutdown is done.
+    pub fn shutdowns_end(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.hosts.iter().filter_map(|(host, state)| match state {
+            HostState::ShuttingDown(since) => {
+                let ms = self.shutdown_ms.get(host).copied().unwrap_or(0);
+                Some((host.as_str(), since.saturating_add(ms)))
+            }
+            _ => None,
+        })
+    }
+
     /// Appends a world event to the timeline.
     pub fn record(&mut self, t_ms: u64, host: &str, what: WorldEvent) {
         self.timeline.push(Entry {
