@@ -5,8 +5,11 @@
 //! invariants and report ([`verdict`]). It is the only crate that depends on turmoil.
 
 pub mod agree;
+pub mod analytic;
 pub mod fast;
 pub mod harness;
+pub mod heatmap;
+pub mod plan;
 pub mod scenario;
 pub mod site;
 pub mod swarm;

@@ -54,6 +54,37 @@ enum Cmd {
         #[arg(long, default_value = "scenarios/regressions")]
         out: PathBuf,
     },
+    /// Sweep knobs over a base scenario: per cell every host's worst safety margin,
+    /// p(safe) over seeded jitter and the closed-form prediction; writes plan.csv,
+    /// plan.md and plan.svg (a shard writes its rows only: plan.csv).
+    Plan {
+        /// The plan file (YAML: base, runs, seed, jitter, knobs).
+        plan: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "plan-out")]
+        out: PathBuf,
+        /// Run only the cells whose index is i modulo n (then `nut-sim merge`).
+        #[arg(long, value_parser = sim::plan::Shard::parse)]
+        shard: Option<sim::plan::Shard>,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The engine.
+        #[arg(long, default_value = "fast", value_parser = ["turmoil", "fast"])]
+        driver: String,
+    },
+    /// Merge shard outputs of `nut-sim plan --shard` into the outputs an unsharded run
+    /// writes.
+    Merge {
+        /// The plan file the shards ran.
+        plan: PathBuf,
+        /// Each shard's plan.csv.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, default_value = "plan-out")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +102,14 @@ fn main() -> ExitCode {
             agree_every,
             out,
         } => return swarm(seeds, start, jobs, agree_every, &out),
+        Cmd::Plan {
+            plan,
+            out,
+            shard,
+            jobs,
+            driver,
+        } => return plan_cmd(&plan, &out, shard, jobs, &driver),
+        Cmd::Merge { plan, shards, out } => return merge_cmd(&plan, &shards, &out),
     };
     let driver = if driver == "fast" {
         sim::Driver::Fast
@@ -185,4 +224,112 @@ fn swarm(
         }
     }
     ExitCode::FAILURE
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn plan_cmd(
+    path: &std::path::Path,
+    out: &std::path::Path,
+    shard: Option<sim::plan::Shard>,
+    jobs: Option<usize>,
+    driver: &str,
+) -> ExitCode {
+    let loaded = match sim::plan::load(path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("nut-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let driver = if driver == "turmoil" {
+        sim::Driver::Turmoil
+    } else {
+        sim::Driver::Fast
+    };
+    let jobs = jobs.unwrap_or_else(cores);
+    let started = std::time::Instant::now();
+    let rows = match sim::plan::run(
+        &loaded,
+        shard.unwrap_or(sim::plan::Shard::ALL),
+        jobs,
+        driver,
+        true,
+    ) {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("nut-sim: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let runs = rows.len() as f64 * f64::from(loaded.plan.runs);
+    println!(
+        "plan: {} cells x {} runs in {wall:.1} s on {jobs} threads: {:.0} cells/s, {:.0} runs/s",
+        rows.len(),
+        loaded.plan.runs,
+        rows.len() as f64 / wall.max(1e-9),
+        runs / wall.max(1e-9)
+    );
+    let written = match shard {
+        Some(s) if s.count > 1 => std::fs::create_dir_all(out)
+            .map_err(|e| format!("{}: {e}", out.display()))
+            .and_then(|()| {
+                sim::plan::write_atomic(
+                    &out.join("plan.csv"),
+                    sim::plan::csv(&loaded, &rows).as_bytes(),
+                )
+            })
+            .map(|()| {
+                println!(
+                    "shard {}/{}: {} (merge the shards with nut-sim merge)",
+                    s.index,
+                    s.count,
+                    out.join("plan.csv").display()
+                )
+            }),
+        _ => sim::plan::write_outputs(&loaded, &rows, out).map(|()| {
+            println!("{}", sim::plan::recommendation(&loaded, &rows));
+            println!("{}", sim::plan::agreement(&rows));
+            println!("wrote plan.csv, plan.md and plan.svg in {}", out.display());
+        }),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nut-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn merge_cmd(path: &std::path::Path, shards: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    let merged = sim::plan::load(path).and_then(|loaded| {
+        let mut parts = Vec::new();
+        for shard in shards {
+            let text =
+                std::fs::read_to_string(shard).map_err(|e| format!("{}: {e}", shard.display()))?;
+            parts.push(sim::plan::parse_csv(
+                &loaded,
+                &shard.display().to_string(),
+                &text,
+            )?);
+        }
+        let rows = sim::plan::merge(&loaded, parts)?;
+        sim::plan::write_outputs(&loaded, &rows, out)?;
+        Ok(sim::plan::recommendation(&loaded, &rows))
+    });
+    match merged {
+        Ok(line) => {
+            println!("{line}");
+            println!("wrote plan.csv, plan.md and plan.svg in {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("nut-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

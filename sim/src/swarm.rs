@@ -573,43 +573,62 @@ pub fn run_seeds(options: &SwarmOptions) -> SwarmReport {
             scope.spawn(work);
         }
         if options.progress {
-            use std::io::IsTerminal;
-            let terminal = std::io::stderr().is_terminal();
-            let mut last = 0;
-            let mut last_line = std::time::Instant::now();
-            while done.load(Ordering::Relaxed) < options.seeds {
-                std::thread::sleep(std::time::Duration::from_millis(200));
-                let n = done.load(Ordering::Relaxed);
-                // On a terminal one line updated in place; in a log a line every
-                // PROGRESS_LOG_EVERY.
-                let due = if terminal {
-                    n != last
-                } else {
-                    last_line.elapsed() >= PROGRESS_LOG_EVERY
-                };
-                if due {
-                    last = n;
-                    last_line = std::time::Instant::now();
+            progress(
+                &started,
+                options.seeds,
+                || done.load(Ordering::Relaxed),
+                |n, per_min| {
                     let failing = report.lock().map(|r| r.failures.len()).unwrap_or(0);
-                    let per_min = n as f64 / started.elapsed().as_secs_f64().max(1e-9) * 60.0;
-                    let line = format!(
+                    format!(
                         "nut-sim swarm: {n}/{} seeds, {failing} failing, {per_min:.0} seeds/min",
                         options.seeds
-                    );
-                    if terminal {
-                        eprint!("\r{line} ");
-                    } else {
-                        eprintln!("{line}");
-                    }
-                }
-            }
-            if terminal {
-                eprintln!();
-            }
+                    )
+                },
+                || false,
+            );
         }
     });
     let mut report = report.into_inner().unwrap_or_else(|e| e.into_inner());
     report.failures.sort_by_key(|(seed, ..)| *seed);
     report.wall = started.elapsed();
     report
+}
+
+/// Progress on stderr until `done()` reaches `total` (or `stop()`): on a terminal one
+/// line updated in place; in a log a line every [`PROGRESS_LOG_EVERY`]. `line` gets the
+/// count done and the rate per minute.
+pub fn progress(
+    started: &std::time::Instant,
+    total: u64,
+    done: impl Fn() -> u64,
+    line: impl Fn(u64, f64) -> String,
+    stop: impl Fn() -> bool,
+) {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let mut last = 0;
+    let mut last_line = std::time::Instant::now();
+    while done() < total && !stop() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let n = done();
+        let due = if terminal {
+            n != last
+        } else {
+            last_line.elapsed() >= PROGRESS_LOG_EVERY
+        };
+        if due {
+            last = n;
+            last_line = std::time::Instant::now();
+            let per_min = n as f64 / started.elapsed().as_secs_f64().max(1e-9) * 60.0;
+            let text = line(n, per_min);
+            if terminal {
+                eprint!("\r{text} ");
+            } else {
+                eprintln!("{text}");
+            }
+        }
+    }
+    if terminal {
+        eprintln!();
+    }
 }
