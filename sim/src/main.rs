@@ -53,6 +53,13 @@ enum Cmd {
         /// Where shrunk failing scenarios are written.
         #[arg(long, default_value = "scenarios/regressions")]
         out: PathBuf,
+        /// Run only the seeds whose index is i modulo n (then `nut-sim merge` the
+        /// summaries).
+        #[arg(long, value_parser = sim::plan::Shard::parse)]
+        shard: Option<sim::plan::Shard>,
+        /// Also write a JSON summary (seeds run, failures, marks) here.
+        #[arg(long)]
+        summary: Option<PathBuf>,
     },
     /// Sweep knobs over a base scenario: per cell every host's worst safety margin,
     /// p(safe) over seeded jitter and the closed-form prediction; writes plan.csv,
@@ -73,17 +80,16 @@ enum Cmd {
         #[arg(long, default_value = "fast", value_parser = ["turmoil", "fast"])]
         driver: String,
     },
-    /// Merge shard outputs of `nut-sim plan --shard` into the outputs an unsharded run
-    /// writes.
+    /// Merge shard outputs into what an unsharded run writes: `merge plan.yaml
+    /// shard0/plan.csv shard1/plan.csv ...` (plan shards) or `merge s0.json s1.json ...`
+    /// (swarm summaries).
     Merge {
-        /// The plan file the shards ran.
-        plan: PathBuf,
-        /// Each shard's plan.csv.
+        /// The plan file then each shard's plan.csv, or the swarm summaries.
         #[arg(required = true)]
-        shards: Vec<PathBuf>,
-        /// Output directory.
-        #[arg(long, default_value = "plan-out")]
-        out: PathBuf,
+        files: Vec<PathBuf>,
+        /// Output directory (plans) or file (swarm summaries; default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -101,7 +107,19 @@ fn main() -> ExitCode {
             jobs,
             agree_every,
             out,
-        } => return swarm(seeds, start, jobs, agree_every, &out),
+            shard,
+            summary,
+        } => {
+            let options = sim::swarm::SwarmOptions {
+                start,
+                seeds,
+                jobs: jobs.unwrap_or_else(cores),
+                agree_every,
+                progress: true,
+                shard: shard.unwrap_or(sim::plan::Shard::ALL),
+            };
+            return swarm(&options, &out, summary.as_deref());
+        }
         Cmd::Plan {
             plan,
             out,
@@ -109,7 +127,17 @@ fn main() -> ExitCode {
             jobs,
             driver,
         } => return plan_cmd(&plan, &out, shard, jobs, &driver),
-        Cmd::Merge { plan, shards, out } => return merge_cmd(&plan, &shards, &out),
+        Cmd::Merge { files, out } => {
+            let plan = files[0]
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "yml");
+            return if plan {
+                let out = out.unwrap_or_else(|| PathBuf::from("plan-out"));
+                merge_cmd(&files[0], &files[1..], &out)
+            } else {
+                merge_swarm(&files, out.as_deref())
+            };
+        }
     };
     let driver = if driver == "fast" {
         sim::Driver::Fast
@@ -167,23 +195,27 @@ fn main() -> ExitCode {
 const MAX_SHRUNK: usize = 5;
 
 fn swarm(
-    seeds: u64,
-    start: u64,
-    jobs: Option<usize>,
-    agree_every: u64,
+    options: &sim::swarm::SwarmOptions,
     out: &std::path::Path,
+    summary: Option<&std::path::Path>,
 ) -> ExitCode {
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let report = sim::swarm::run_seeds(&sim::swarm::SwarmOptions {
-        start,
-        seeds,
-        jobs,
-        agree_every,
-        progress: true,
-    });
+    let (start, seeds, jobs) = (options.start, options.seeds, options.jobs);
+    let report = sim::swarm::run_seeds(options);
+    if let Some(path) = summary {
+        let text = format!("{:#}\n", report.summary(options));
+        if let Err(e) = sim::plan::write_atomic(path, text.as_bytes()) {
+            eprintln!("nut-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let wall = report.wall.as_secs_f64();
+    let shard = if options.shard.count > 1 {
+        format!(", shard {}/{}", options.shard.index, options.shard.count)
+    } else {
+        String::new()
+    };
     println!(
-        "swarm: {} seeds ({start}..{}) in {wall:.1} s on {jobs} threads: {:.0} seeds per minute; {} also run on turmoil",
+        "swarm: {} seeds ({start}..{}{shard}) in {wall:.1} s on {jobs} threads: {:.0} seeds per minute; {} also run on turmoil",
         report.seeds,
         start + seeds,
         report.seeds as f64 / wall.max(1e-9) * 60.0,
@@ -331,5 +363,46 @@ fn merge_cmd(path: &std::path::Path, shards: &[PathBuf], out: &std::path::Path) 
             eprintln!("nut-sim: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn merge_swarm(files: &[PathBuf], out: Option<&std::path::Path>) -> ExitCode {
+    let mut parts = Vec::new();
+    for file in files {
+        let name = file.display().to_string();
+        let parsed = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(v) => parts.push((name, v)),
+            Err(e) => {
+                eprintln!("nut-sim: {name}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let merged = match sim::swarm::merge_summaries(&parts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("nut-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = format!("{merged:#}\n");
+    match out {
+        Some(path) => {
+            if let Err(e) = sim::plan::write_atomic(path, text.as_bytes()) {
+                eprintln!("nut-sim: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        None => print!("{text}"),
+    }
+    let failures = merged["failures"].as_array().map_or(0, Vec::len);
+    println!("swarm: {} seeds run, {failures} failing", merged["run"]);
+    if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

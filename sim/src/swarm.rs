@@ -500,6 +500,8 @@ pub struct SwarmOptions {
     pub agree_every: u64,
     /// Print progress on stderr.
     pub progress: bool,
+    /// Run only the seeds of this shard (seed index `i` modulo `n`).
+    pub shard: crate::plan::Shard,
 }
 
 /// What a swarm run found.
@@ -527,12 +529,16 @@ pub fn run_seeds(options: &SwarmOptions) -> SwarmReport {
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let report = Mutex::new(SwarmReport::default());
+    let mine: Vec<u64> = (0..options.seeds)
+        .filter(|i| options.shard.has(*i))
+        .map(|i| options.start + i)
+        .collect();
+    let total = mine.len() as u64;
     let work = || loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
-        if index >= options.seeds {
+        let Some(&seed) = mine.get(index as usize) else {
             return;
-        }
-        let seed = options.start + index;
+        };
         let scenario = generate(seed);
         let mut result = judge(&scenario);
         let mut cross = false;
@@ -575,13 +581,12 @@ pub fn run_seeds(options: &SwarmOptions) -> SwarmReport {
         if options.progress {
             progress(
                 &started,
-                options.seeds,
+                total,
                 || done.load(Ordering::Relaxed),
                 |n, per_min| {
                     let failing = report.lock().map(|r| r.failures.len()).unwrap_or(0);
                     format!(
-                        "nut-sim swarm: {n}/{} seeds, {failing} failing, {per_min:.0} seeds/min",
-                        options.seeds
+                        "nut-sim swarm: {n}/{total} seeds, {failing} failing, {per_min:.0} seeds/min"
                     )
                 },
                 || false,
@@ -631,4 +636,78 @@ pub fn progress(
     if terminal {
         eprintln!();
     }
+}
+
+impl SwarmReport {
+    /// The shard-independent summary (`nut-sim swarm --summary`): merging the shards'
+    /// summaries with [`merge_summaries`] gives what one unsharded run writes.
+    pub fn summary(&self, options: &SwarmOptions) -> serde_json::Value {
+        serde_json::json!({
+            "start": options.start,
+            "seeds": options.seeds,
+            "shard": format!("{}/{}", options.shard.index, options.shard.count),
+            "run": self.seeds,
+            "cross_checked": self.cross_checked,
+            "failures": self.failures.iter().map(|(seed, invariant, problems)| serde_json::json!({
+                "seed": seed, "invariant": invariant, "problems": problems,
+            })).collect::<Vec<_>>(),
+            "adequacy": self.adequacy,
+            "marks": self.marks,
+        })
+    }
+}
+
+/// Merges shard summaries (each named for messages) into the summary of the whole run:
+/// the same range, every shard of the same count exactly once.
+pub fn merge_summaries(parts: &[(String, serde_json::Value)]) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    let Some((_, first)) = parts.first() else {
+        return Err("no summaries".into());
+    };
+    let range = (first["start"].clone(), first["seeds"].clone());
+    let count = first["shard"]
+        .as_str()
+        .and_then(|s| crate::plan::Shard::parse(s).ok())
+        .map(|s| s.count)
+        .ok_or("the first summary has no shard")?;
+    let mut seen = vec![false; count];
+    let (mut run, mut cross) = (0u64, 0u64);
+    let mut failures: Vec<Value> = Vec::new();
+    let mut adequacy: BTreeMap<String, u64> = BTreeMap::new();
+    let mut marks: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, part) in parts {
+        if (part["start"].clone(), part["seeds"].clone()) != range {
+            return Err(format!("{name}: another seed range than {}", parts[0].0));
+        }
+        let shard = part["shard"]
+            .as_str()
+            .and_then(|s| crate::plan::Shard::parse(s).ok())
+            .filter(|s| s.count == count)
+            .ok_or_else(|| format!("{name}: not one of {count} shards"))?;
+        if std::mem::replace(&mut seen[shard.index], true) {
+            return Err(format!("{name}: shard {}/{count} given twice", shard.index));
+        }
+        run += part["run"].as_u64().unwrap_or(0);
+        cross += part["cross_checked"].as_u64().unwrap_or(0);
+        failures.extend(part["failures"].as_array().cloned().unwrap_or_default());
+        for (into, key) in [(&mut adequacy, "adequacy"), (&mut marks, "marks")] {
+            for (k, v) in part[key].as_object().into_iter().flatten() {
+                *into.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+            }
+        }
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(format!("shard {missing}/{count} is missing"));
+    }
+    failures.sort_by_key(|f| f["seed"].as_u64());
+    Ok(serde_json::json!({
+        "start": range.0,
+        "seeds": range.1,
+        "shard": "0/1",
+        "run": run,
+        "cross_checked": cross,
+        "failures": failures,
+        "adequacy": adequacy,
+        "marks": marks,
+    }))
 }

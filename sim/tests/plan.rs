@@ -233,3 +233,35 @@ fn bad_plans_fail_naming_file_and_line_and_write_nothing() {
     assert!(!ok && text.contains("want 0 <= i < n"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn swarm_shards_merge_into_the_unsharded_summary() {
+    let options = |shard: sim::plan::Shard| sim::swarm::SwarmOptions {
+        start: 500,
+        seeds: 12,
+        jobs: 2,
+        agree_every: 0,
+        progress: false,
+        shard,
+    };
+    let whole = options(sim::plan::Shard::ALL);
+    let expected = sim::swarm::run_seeds(&whole).summary(&whole);
+    let mut parts = Vec::new();
+    for i in 0..3 {
+        let o = options(sim::plan::Shard { index: i, count: 3 });
+        let report = sim::swarm::run_seeds(&o);
+        assert_eq!(report.seeds, 4);
+        parts.push((format!("s{i}.json"), report.summary(&o)));
+    }
+    parts.reverse();
+    assert_eq!(
+        sim::swarm::merge_summaries(&parts).expect("merge"),
+        expected
+    );
+    let e = sim::swarm::merge_summaries(&parts[..2]).unwrap_err();
+    assert!(e.contains("is missing"), "{e}");
+    let twice = vec![parts[0].clone(), parts[0].clone(), parts[1].clone()];
+    assert!(sim::swarm::merge_summaries(&twice)
+        .unwrap_err()
+        .contains("given twice"));
+}

@@ -280,6 +280,7 @@ fn swarm_seeds_hold_every_always_true_invariant_and_agree_with_turmoil() {
         jobs: 2,
         agree_every: 8,
         progress: false,
+        shard: sim::plan::Shard::ALL,
     });
     assert_eq!(report.seeds, 24);
     assert_eq!(report.cross_checked, 3);

@@ -89,6 +89,7 @@ pub fn run(root: &Path) -> Result<(), String> {
         jobs,
         agree_every: 0,
         progress: false,
+        shard: sim::plan::Shard::ALL,
     });
     let per_min = report.seeds as f64 / report.wall.as_secs_f64() * 60.0;
     println!(
