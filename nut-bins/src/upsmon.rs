@@ -232,10 +232,11 @@ pub async fn check_powerdownflag_at_start<S: Sys>(sys: &S, conf: &mut UpsmonConf
 }
 
 fn dispatch<S: Sys>(sys: &S, core: &mut UpsmonCore) {
-    let conf = core.conf().clone();
-    for event in core.take_events() {
+    let events = core.take_events();
+    let conf = core.conf();
+    for event in events {
         match event {
-            Event::Notify { .. } => notify(sys, &conf, event),
+            Event::Notify { .. } => notify(sys, conf, event),
             event => sys.event(event),
         }
     }

@@ -1029,9 +1029,10 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                 return;
             }
         }
-        let conf = core.conf().clone();
-        for event in core.take_events() {
-            let plan = notify_plan(&conf, event.clone());
+        let events = core.take_events();
+        let conf = core.conf();
+        for event in events {
+            let plan = notify_plan(conf, event.clone());
             if !matches!(event, Event::Notify { .. }) {
                 sys.event(event);
                 continue;

@@ -683,6 +683,20 @@ impl Scenario {
             .collect()
     }
 
+    /// The names of the UPSes that feed `host`, without allocating (the site model asks
+    /// at every event).
+    pub fn feeds<'a>(&'a self, host: &'a HostSpec) -> impl Iterator<Item = &'a str> + Clone {
+        let listed = host.fed_by.as_deref().map(|l| l.iter().map(String::as_str));
+        let all = host
+            .fed_by
+            .is_none()
+            .then(|| self.upses.iter().map(|u| u.name.as_str()));
+        listed
+            .into_iter()
+            .flatten()
+            .chain(all.into_iter().flatten())
+    }
+
     /// The UPSes that feed `host`.
     pub fn feeds_of(&self, host: &HostSpec) -> Vec<String> {
         match &host.fed_by {

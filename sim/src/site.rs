@@ -335,13 +335,12 @@ fn load_on(
             )
         })
         .filter_map(|h| {
-            let feeds = scenario.feeds_of(h);
-            if !feeds.contains(name) {
+            let feeds = scenario.feeds(h);
+            if !feeds.clone().any(|f| f == name) {
                 return None;
             }
             let live = feeds
-                .iter()
-                .filter(|f| upses.iter().any(|u| &u.spec.name == *f && u.output_on))
+                .filter(|f| upses.iter().any(|u| u.spec.name == *f && u.output_on))
                 .count()
                 .max(1);
             Some(h.draw_w / live as f64)
@@ -763,9 +762,8 @@ impl<'s> Site<'s> {
         // Host power: a host is up while any UPS that feeds it has its output on.
         for host in &scenario.hosts {
             let powered = scenario
-                .feeds_of(host)
-                .iter()
-                .any(|f| self.upses.iter().any(|u| &u.spec.name == f && u.output_on));
+                .feeds(host)
+                .any(|f| self.upses.iter().any(|u| u.spec.name == f && u.output_on));
             let state = states
                 .get(&host.name)
                 .copied()
