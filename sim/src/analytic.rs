@@ -24,7 +24,7 @@
 //! when every lower bound is at least 0, `unsafe` when some upper bound is below 0, and
 //! a `race` in between: there the poll phases decide, and only the simulation knows.
 //! Sites outside this model (several UPSes, supplies on several UPSes, mains that comes
-//! back before the site is down, a scripted device timeline without LB, hung shutdowns
+//! back before every host has seen LB, a scripted device timeline without LB, hung shutdowns
 //! are handled; faults are not) get `n/a` and a reason.
 
 use crate::scenario::{Role, Scenario};
@@ -225,10 +225,18 @@ fn predict_inner(
         let d_hi = lb_lo.max(lb_hi).saturating_add(site.poll_ms);
         early_halts = site.halts(d_lo, &all(false));
         late_halts = site.halts(d_hi, &all(true));
-        let latest = late_halts.iter().copied().max().unwrap_or(0);
-        if back_ms < empty_lo.min(latest.saturating_add(delay_ms)).max(latest) {
+        // Mains back before every host has seen LB: not the outage the formula covers.
+        let latest_start = d_hi.saturating_add(
+            hosts.iter().map(|h| h.pollfreqalert_ms).max().unwrap_or(0) + latency_ms,
+        );
+        if back_ms < latest_start {
             return Err("mains comes back before the site is down".into());
         }
+        // Mains back before the battery is flat: the battery never cuts the load.
+        let (empty_lo, empty_hi) = (
+            if empty_lo < back_ms { empty_lo } else { NEVER },
+            if empty_hi < back_ms { empty_hi } else { NEVER },
+        );
         // A host's margin is min(empty - its halt, primary's halt + delay - its halt).
         // Its lowest: it sees LB as late as it can, every other host as early; the
         // battery term at the latest LB. Its highest: the other way round.
@@ -236,7 +244,15 @@ fn predict_inner(
             if halts[h] >= NEVER {
                 return NEVER_HALTS;
             }
-            let lost = empty.min(halts[site.primary].saturating_add(delay_ms));
+            let mut late = halts[site.primary].saturating_add(delay_ms);
+            // A contact-closure unit ignores the kill-power request on mains.
+            if !ups.returns && late >= back_ms {
+                late = NEVER;
+            }
+            let lost = empty.min(late);
+            if lost >= NEVER {
+                return POWER_STAYS_ON;
+            }
             lost - halts[h]
         };
         result = (0..hosts.len())
@@ -264,6 +280,10 @@ fn predict_inner(
     }
     Ok(result)
 }
+
+/// A host whose power never goes off (mains returns first, no late shutdown) has this
+/// margin.
+pub const POWER_STAYS_ON: i64 = i64::MAX;
 
 /// A host that never halts (its SHUTDOWNCMD hangs) has this margin.
 pub const NEVER_HALTS: i64 = i64::MIN + 1;

@@ -6,6 +6,7 @@
 
 pub mod agree;
 pub mod analytic;
+pub mod check;
 pub mod fast;
 pub mod harness;
 pub mod heatmap;

@@ -80,6 +80,24 @@ enum Cmd {
         #[arg(long, default_value = "fast", value_parser = ["turmoil", "fast"])]
         driver: String,
     },
+    /// Lint a site's real NUT config directories (one per host, each a copy of its
+    /// /etc/nut, named after the host) across hosts, then simulate a standard outage
+    /// against exactly those files. Exit status: 0 clean, 1 errors found or the outage
+    /// is unsafe, 2 the directories cannot be read.
+    Check {
+        /// The hosts' directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Battery runtime at the site's load, in seconds.
+        #[arg(long = "runtime-s", default_value_t = 600.0)]
+        runtime_s: f64,
+        /// How long a host's SHUTDOWNCMD takes: host=seconds (repeat per host).
+        #[arg(long = "shutdown-s", value_parser = sim::check::parse_shutdown)]
+        shutdown_s: Vec<(String, f64)>,
+        /// For hosts not named by --shutdown-s, in seconds.
+        #[arg(long = "default-shutdown-s", default_value_t = 30.0)]
+        default_shutdown_s: f64,
+    },
     /// Merge shard outputs into what an unsharded run writes: `merge plan.yaml
     /// shard0/plan.csv shard1/plan.csv ...` (plan shards) or `merge s0.json s1.json ...`
     /// (swarm summaries).
@@ -127,6 +145,32 @@ fn main() -> ExitCode {
             jobs,
             driver,
         } => return plan_cmd(&plan, &out, shard, jobs, &driver),
+        Cmd::Check {
+            dirs,
+            runtime_s,
+            shutdown_s,
+            default_shutdown_s,
+        } => {
+            let sane = runtime_s > 0.0
+                && runtime_s <= sim::check::MAX_RUNTIME_S
+                && default_shutdown_s.is_finite()
+                && default_shutdown_s >= 0.0;
+            if !sane {
+                eprintln!(
+                    "nut-sim: --runtime-s must be above 0 and at most {} s, --default-shutdown-s at least 0",
+                    sim::check::MAX_RUNTIME_S
+                );
+                return ExitCode::from(2);
+            }
+            let options = sim::check::Options {
+                runtime_s,
+                shutdown_s: shutdown_s.into_iter().collect(),
+                default_shutdown_s,
+            };
+            let report = sim::check::check(&dirs, &options);
+            print!("{}", report.text);
+            return ExitCode::from(report.exit);
+        }
         Cmd::Merge { files, out } => {
             let plan = files[0]
                 .extension()

@@ -464,7 +464,12 @@ pub fn margins(
                     }
                 }
                 Some(WorldEvent::PowerLostShuttingDown { done_ms, total_ms }) => {
-                    margin = Some(-(total_ms.saturating_sub(*done_ms) as i64));
+                    // A hung SHUTDOWNCMD never ends.
+                    let left = total_ms.saturating_sub(*done_ms);
+                    margin = Some(match i64::try_from(left) {
+                        Ok(left) if left < i64::MAX / 4 => -left,
+                        _ => analytic::NEVER_HALTS,
+                    });
                 }
                 Some(WorldEvent::PowerLostRunning) => margin = Some(LOST_RUNNING),
                 _ => {}
@@ -657,14 +662,23 @@ fn seconds(ms: i64) -> String {
     if ms == LOST_RUNNING {
         return "lost-running".into();
     }
+    if ms == analytic::POWER_STAYS_ON {
+        return "stays-on".into();
+    }
+    if ms == analytic::NEVER_HALTS {
+        return "never-halts".into();
+    }
     let sign = if ms < 0 { "-" } else { "" };
     let a = ms.unsigned_abs();
     format!("{sign}{}.{:03}", a / 1000, a % 1000)
 }
 
 fn parse_seconds(text: &str) -> Result<i64, String> {
-    if text == "lost-running" {
-        return Ok(LOST_RUNNING);
+    match text {
+        "lost-running" => return Ok(LOST_RUNNING),
+        "stays-on" => return Ok(analytic::POWER_STAYS_ON),
+        "never-halts" => return Ok(analytic::NEVER_HALTS),
+        _ => {}
     }
     let (neg, t) = match text.strip_prefix('-') {
         Some(t) => (true, t),
