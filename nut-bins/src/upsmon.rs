@@ -354,13 +354,13 @@ pub fn numlogins(line: &str) -> Option<u32> {
 /// The status in a reply to `GET VAR <ups> ups.status`, or the poll's outcome when the
 /// reply is not one.
 pub fn status_reply(line: &str) -> Result<String, PollOutcome> {
-    match parse_reply(line) {
-        Ok(words) if words.len() >= 4 && words[0] == "VAR" => Ok(words[3].clone()),
+    nut_core::proto::with_reply(line, |reply| match reply {
+        Ok(words) if words.len() >= 4 && words[0] == "VAR" => Ok(words[3].to_string()),
         Ok(_) => Err(PollOutcome::ConnectionLost(format!(
             "protocol error: {line}"
         ))),
         Err(code) => Err(PollOutcome::Error(code)),
-    }
+    })
 }
 
 /// Whether a status carries ALARM (upsmon then reads `ups.alarm` for the notification).
@@ -370,10 +370,12 @@ pub fn has_alarm(status: &str) -> bool {
 
 /// The text in a reply to `GET VAR <ups> ups.alarm`.
 pub fn alarm_reply(line: &str) -> Option<String> {
-    parse_reply(line)
-        .ok()
-        .filter(|w| w.len() >= 4 && w[0] == "VAR")
-        .map(|w| w[3].clone())
+    nut_core::proto::with_reply(line, |reply| {
+        reply
+            .ok()
+            .filter(|w| w.len() >= 4 && w[0] == "VAR")
+            .map(|w| w[3].to_string())
+    })
 }
 
 /// How upsmon logs in for `monitor`: the dialogue (STARTTLS required, tried or off),

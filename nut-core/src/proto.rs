@@ -5,7 +5,6 @@
 //! The check order of errors that depend on server state (authentication, UPS names,
 //! driver availability) lives in [`crate::upsd`]; this module only knows word counts.
 
-use crate::tokenizer::tokenize;
 use std::fmt;
 
 /// Protocol version answered to NETVER and PROTVER.
@@ -541,26 +540,45 @@ pub fn format_err(code: ErrCode) -> String {
 /// Reads one reply line on the client side: its words, or the server's `ERR` code.
 /// An `ERR` with an unknown code maps to [`ErrCode::Unknown`].
 pub fn parse_reply(line: &str) -> Result<Vec<String>, ErrCode> {
-    let words = tokenize(line.as_bytes())
-        .into_iter()
-        .next()
-        .map(|l| l.words)
-        .unwrap_or_default();
-    if words.first().map(String::as_str) == Some("ERR") {
-        let code = words.get(1).and_then(|c| ErrCode::parse(c));
-        return Err(code.unwrap_or(ErrCode::Unknown));
+    with_reply(line, |reply| {
+        reply.map(|words| words.iter().map(|w| w.to_string()).collect())
+    })
+}
+
+/// [`parse_reply`], lending the words of the reply's first line to `f` instead of
+/// allocating them (upsmon parses a reply per poll).
+pub fn with_reply<R>(line: &str, mut f: impl FnMut(Result<&[&str], ErrCode>) -> R) -> R {
+    fn judge<'a>(words: &'a [&'a str]) -> Result<&'a [&'a str], ErrCode> {
+        if words.first() == Some(&"ERR") {
+            let code = words.get(1).and_then(|c| ErrCode::parse(c));
+            return Err(code.unwrap_or(ErrCode::Unknown));
+        }
+        Ok(words)
     }
-    Ok(words)
+    let mut tokenizer = crate::tokenizer::Tokenizer::new();
+    let mut out = None;
+    tokenizer.feed_with(line.as_bytes(), |l| {
+        if out.is_none() {
+            out = Some(f(judge(l.words)));
+        }
+    });
+    if let Some(r) = out {
+        return r;
+    }
+    if let Some(r) = tokenizer.finish_with(|l| f(judge(l.words))) {
+        return r;
+    }
+    f(Ok(&[]))
 }
 
 /// Builds a request line from words, escaping and quoting each like NUT's client library.
 pub fn format_request(words: &[&str]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(words.iter().map(|w| w.len() + 1).sum::<usize>() + 4);
     for (index, word) in words.iter().enumerate() {
         if index > 0 {
             out.push(' ');
         }
-        out.push_str(&crate::tokenizer::quote_if_needed(word));
+        crate::tokenizer::quote_if_needed_into(&mut out, word);
     }
     out.push('\n');
     out

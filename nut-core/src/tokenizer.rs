@@ -195,6 +195,16 @@ impl Tokenizer {
         Some(self.deliver(ended, |line| Line::from(line)))
     }
 
+    /// [`Tokenizer::finish`], lending the last line to `each` instead of allocating it.
+    pub fn finish_with<R>(&mut self, each: impl FnOnce(LineRef<'_>) -> R) -> Option<R> {
+        if self.is_idle() {
+            return None;
+        }
+        self.end_word();
+        let ended = self.end_line(None);
+        Some(self.deliver(ended, each))
+    }
+
     /// Feeds one byte; returns a line when this byte completed one.
     pub fn push(&mut self, byte: u8) -> Option<Line> {
         let ended = self.step(byte)?;
@@ -426,7 +436,25 @@ pub fn encode_into(out: &mut String, value: &str) {
 
 /// Escapes and wraps a value in double quotes, as upsd and drivers send values.
 pub fn quote(value: &str) -> String {
-    format!("\"{}\"", encode(value))
+    let mut out = String::with_capacity(value.len() + 2);
+    quote_into(&mut out, value);
+    out
+}
+
+/// [`quote`], appending to `out`.
+pub fn quote_into(out: &mut String, value: &str) {
+    out.push('"');
+    encode_into(out, value);
+    out.push('"');
+}
+
+/// [`quote_if_needed`], appending to `out`.
+pub fn quote_if_needed_into(out: &mut String, word: &str) {
+    if word.is_empty() || word.contains([' ', '\t']) || word.contains('=') {
+        quote_into(out, word)
+    } else {
+        encode_into(out, word)
+    }
 }
 
 /// Quotes a word for a client request only when needed (clients/upsclient.c rule:

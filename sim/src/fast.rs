@@ -736,7 +736,7 @@ impl Fast {
             let words = request_words(line);
             let mut reply = String::new();
             let mut others = Vec::new();
-            for action in node.core.client_line(now, client, &words) {
+            for action in node.core.client_line_into(now, client, words, &mut reply) {
                 match action {
                     Action::Reply { client: c, text } if c == client => reply.push_str(&text),
                     Action::Close { client: c } if c == client => {

@@ -120,7 +120,6 @@ const MODEL_PERIOD_MS: u64 = 100;
 /// A UPS as the harness models it.
 struct UpsModel {
     spec: UpsSpec,
-    host: String,
     vars: BTreeMap<String, String>,
     /// The status the timeline dictates, if any (overrides the battery model).
     explicit: Option<String>,
@@ -140,6 +139,15 @@ struct UpsModel {
     start_delay_ms: Option<u64>,
     /// `S..R0000` (shutdown.stayoff): the load stays off even when mains returns.
     stay_off: bool,
+    /// Bumped whenever `vars` changes.
+    vars_gen: u64,
+    /// (host, path) of the device's file in the world: the dummy-ups data file, or the
+    /// serial port nutdrv_qx reads.
+    file_key: (String, String),
+    /// The last dummy-ups device text and what it was made from (whole charge, whole
+    /// runtime, status, `vars_gen`): the model writes the file often and it rarely
+    /// changes.
+    text_cache: Option<((i64, i64, String, u64), Vec<u8>)>,
 }
 
 /// Nominal power of a modelled Megatec unit without `ups.power.nominal`, in watts
@@ -283,6 +291,28 @@ impl UpsModel {
             .unwrap_or_else(|| secs_to_ms(self.spec.delay_start_s))
     }
 
+    /// Brings `text_cache` to [`UpsModel::device_text`], rebuilding it only when what
+    /// it is made from changed.
+    fn refresh_text(&mut self, load_w: f64) {
+        let runtime = self.spec.battery.as_ref().map_or(-1, |b| {
+            (self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0)).floor() as i64
+        });
+        let key = (
+            self.charge.floor() as i64,
+            runtime,
+            self.status(),
+            self.vars_gen,
+        );
+        if self
+            .text_cache
+            .as_ref()
+            .is_none_or(|(cached, _)| *cached != key)
+        {
+            let text = self.device_text(load_w);
+            self.text_cache = Some((key, text));
+        }
+    }
+
     fn device_text(&self, load_w: f64) -> Vec<u8> {
         use std::fmt::Write;
         let mut vars = self.vars.clone();
@@ -317,35 +347,43 @@ fn whole(x: f64) -> String {
 }
 
 /// The load on UPS `index` in watts: every up host it feeds, each host's draw shared
-/// among its supplies that have power.
+/// among its supplies that have power. `states` and `feeds` are in the scenario's host
+/// order (`feeds[h]`: the indices of the UPSes feeding host `h`).
 fn load_on(
     scenario: &Scenario,
     upses: &[UpsModel],
-    states: &BTreeMap<String, HostState>,
+    feeds: &[Vec<usize>],
+    states: &[Option<HostState>],
     index: usize,
 ) -> f64 {
-    let name = &upses[index].spec.name;
     scenario
         .hosts
         .iter()
-        .filter(|h| {
+        .zip(feeds)
+        .zip(states)
+        .filter(|(_, state)| {
             matches!(
-                states.get(&h.name),
+                state,
                 Some(HostState::Running | HostState::ShuttingDown(_) | HostState::Booting(_))
             )
         })
-        .filter_map(|h| {
-            let feeds = scenario.feeds(h);
-            if !feeds.clone().any(|f| f == name) {
+        .filter_map(|((h, fed), _)| {
+            if !fed.contains(&index) {
                 return None;
             }
-            let live = feeds
-                .filter(|f| upses.iter().any(|u| u.spec.name == *f && u.output_on))
-                .count()
-                .max(1);
+            let live = fed.iter().filter(|u| upses[**u].output_on).count().max(1);
             Some(h.draw_w / live as f64)
         })
         .sum()
+}
+
+/// Each host's state in the scenario's host order.
+fn host_states(scenario: &Scenario, hosts: &BTreeMap<String, HostState>) -> Vec<Option<HostState>> {
+    scenario
+        .hosts
+        .iter()
+        .map(|h| hosts.get(&h.name).copied())
+        .collect()
 }
 
 /// Appends a world event to the timeline.
@@ -385,6 +423,8 @@ pub struct Site<'s> {
     last_update: u64,
     /// Set when something changed that the models must look at on the next pass.
     model_dirty: bool,
+    /// Per host (scenario order), the indices of the UPSes that feed it.
+    feeds: Vec<Vec<usize>>,
 }
 
 impl<'s> Site<'s> {
@@ -395,7 +435,6 @@ impl<'s> Site<'s> {
             .upses
             .iter()
             .map(|spec| UpsModel {
-                host: scenario.ups_host(spec).to_string(),
                 vars: spec.vars.clone(),
                 explicit: None,
                 dead: false,
@@ -408,6 +447,15 @@ impl<'s> Site<'s> {
                 empty_at: None,
                 start_delay_ms: None,
                 stay_off: false,
+                vars_gen: 0,
+                text_cache: None,
+                file_key: (
+                    scenario.ups_host(spec).to_string(),
+                    match spec.driver {
+                        DriverKind::DummyUps => format!("{CONFPATH}/{}", device_file(&spec.name)),
+                        DriverKind::NutdrvQx => serial_port(&spec.name),
+                    },
+                ),
                 spec: spec.clone(),
             })
             .collect();
@@ -457,6 +505,16 @@ impl<'s> Site<'s> {
             });
         }
         steps.sort_by_key(|s| (s.at_ms, s.order));
+        let feeds = scenario
+            .hosts
+            .iter()
+            .map(|h| {
+                scenario
+                    .feeds(h)
+                    .filter_map(|f| scenario.upses.iter().position(|u| u.name == f))
+                    .collect()
+            })
+            .collect();
         Site {
             scenario,
             upses,
@@ -468,6 +526,7 @@ impl<'s> Site<'s> {
             last_now: 0,
             last_update: 0,
             model_dirty: true,
+            feeds,
         }
     }
 
@@ -486,6 +545,11 @@ impl<'s> Site<'s> {
     /// Everything due at `now` before the hosts' software runs: scripted steps, the
     /// commands serial units received, the UPS and power models, finished boots.
     pub fn before(&mut self, now: u64, world: &SharedWorld) -> Vec<Control> {
+        // Nothing due: the battery's charge is linear until the next change of load or
+        // output, all of which come through here; it is integrated when one does.
+        if self.quiet(now, world) {
+            return Vec::new();
+        }
         let scenario = self.scenario;
         let record = |t: u64, host: &str, what: WorldEvent| record(world, t, host, what);
         self.charge_until(now, world);
@@ -513,6 +577,7 @@ impl<'s> Site<'s> {
                 StepKind::Status(index, status, vars) => {
                     let ups = &mut self.upses[index];
                     ups.vars.extend(vars);
+                    ups.vars_gen += 1;
                     match status {
                         Some(status) => {
                             ups.mains_on = !status.split_whitespace().any(|t| t == "OB");
@@ -611,20 +676,7 @@ impl<'s> Site<'s> {
                 self.model_dirty = true;
             }
         }
-        let due = stepped
-            || now.saturating_sub(self.last_update) >= MODEL_PERIOD_MS
-            || self.upses.iter().any(|u| {
-                u.off_at.is_some_and(|t| now >= t)
-                    || u.on_at.is_some_and(|t| now >= t)
-                    || (u.output_on && u.battery_dead_ms.is_some_and(|t| now >= t))
-                    || u.empty_at.is_some_and(|t| now >= t)
-            })
-            || self
-                .boots
-                .values()
-                .chain(self.reboots.values())
-                .any(|t| now >= *t)
-            || self.model_dirty;
+        let due = stepped || self.model_due(now);
         self.model_dirty = false;
         if due {
             self.update_power(now, world, &mut controls);
@@ -678,11 +730,12 @@ impl<'s> Site<'s> {
             return;
         }
         let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
+        let states = host_states(self.scenario, &w.hosts);
         for index in 0..self.upses.len() {
             if !changing(&self.upses[index]) {
                 continue;
             }
-            let load = load_on(self.scenario, &self.upses, &w.hosts, index);
+            let load = load_on(self.scenario, &self.upses, &self.feeds, &states, index);
             let ups = &mut self.upses[index];
             let Some(b) = ups.spec.battery.clone() else {
                 continue;
@@ -705,14 +758,13 @@ impl<'s> Site<'s> {
     fn update_power(&mut self, now: u64, world: &SharedWorld, controls: &mut Vec<Control>) {
         let scenario = self.scenario;
         let record = |t: u64, host: &str, what: WorldEvent| record(world, t, host, what);
-        let states: BTreeMap<String, HostState> = world
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .hosts
-            .clone();
+        let ordered = host_states(
+            scenario,
+            &world.lock().unwrap_or_else(|e| e.into_inner()).hosts,
+        );
         self.last_update = now;
         for index in 0..self.upses.len() {
-            let load = load_on(scenario, &self.upses, &states, index);
+            let load = load_on(scenario, &self.upses, &self.feeds, &ordered, index);
             let ups = &mut self.upses[index];
             if ups.battery_dead_ms.is_some_and(|t| now >= t) && !ups.mains_on && ups.output_on {
                 ups.output_on = false;
@@ -741,33 +793,46 @@ impl<'s> Site<'s> {
                 (!ups.mains_on && ups.output_on && per_ms > 0.0)
                     .then(|| now.saturating_add((ups.charge / per_ms).ceil().min(1e15) as u64))
             });
-            let path = match ups.spec.driver {
-                DriverKind::DummyUps => format!("{CONFPATH}/{}", device_file(&ups.spec.name)),
-                DriverKind::NutdrvQx => serial_port(&ups.spec.name),
-            };
-            let key = (ups.host.clone(), path);
             let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
             if ups.dead {
-                w.files.remove(&key);
+                w.files.remove(&ups.file_key);
             } else {
-                let text = match ups.spec.driver {
-                    DriverKind::DummyUps => ups.device_text(load),
-                    DriverKind::NutdrvQx => ups.qx_text(load),
-                };
-                if w.files.get(&key) != Some(&text) {
-                    w.files.insert(key, text);
+                match ups.spec.driver {
+                    DriverKind::DummyUps => {
+                        ups.refresh_text(load);
+                        let text = ups
+                            .text_cache
+                            .as_ref()
+                            .map_or(&[][..], |(_, t)| t.as_slice());
+                        if w.files.get(&ups.file_key).map(Vec::as_slice) != Some(text) {
+                            w.files.insert(ups.file_key.clone(), text.to_vec());
+                        }
+                    }
+                    DriverKind::NutdrvQx => {
+                        let text = ups.qx_text(load);
+                        if w.files.get(&ups.file_key) != Some(&text) {
+                            w.files.insert(ups.file_key.clone(), text);
+                        }
+                    }
                 }
             }
         }
         // Host power: a host is up while any UPS that feeds it has its output on.
-        for host in &scenario.hosts {
-            let powered = scenario
-                .feeds(host)
-                .any(|f| self.upses.iter().any(|u| u.spec.name == f && u.output_on));
-            let state = states
-                .get(&host.name)
-                .copied()
-                .unwrap_or(HostState::Running);
+        for (index, host) in scenario.hosts.iter().enumerate() {
+            let powered = self.feeds[index].iter().any(|u| self.upses[*u].output_on);
+            let state = ordered[index].unwrap_or(HostState::Running);
+            if powered
+                && matches!(
+                    state,
+                    HostState::Running
+                        | HostState::ShuttingDown(_)
+                        | HostState::Halted(_)
+                        | HostState::Booting(_)
+                )
+            {
+                // Nothing changes for a powered host that is up, halted or booting.
+                continue;
+            }
             let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
             match (powered, state) {
                 (false, HostState::Running) => {
@@ -809,6 +874,35 @@ impl<'s> Site<'s> {
                 self.crash(&host.name, controls);
             }
         }
+    }
+
+    /// Whether the UPS and power models must be brought up to `now`: the model period
+    /// passed, an output change, a battery running empty, a boot finishing, or
+    /// something marked the model dirty.
+    fn model_due(&self, now: u64) -> bool {
+        now.saturating_sub(self.last_update) >= MODEL_PERIOD_MS
+            || self.upses.iter().any(|u| {
+                u.off_at.is_some_and(|t| now >= t)
+                    || u.on_at.is_some_and(|t| now >= t)
+                    || (u.output_on && u.battery_dead_ms.is_some_and(|t| now >= t))
+                    || u.empty_at.is_some_and(|t| now >= t)
+            })
+            || self
+                .boots
+                .values()
+                .chain(self.reboots.values())
+                .any(|t| now >= *t)
+            || self.model_dirty
+    }
+
+    /// Nothing is due at `now`: no step, no shutdown ending, no command from a serial
+    /// unit, no model update.
+    fn quiet(&self, now: u64, world: &SharedWorld) -> bool {
+        if self.steps.get(self.applied).is_some_and(|s| s.at_ms <= now) || self.model_due(now) {
+            return false;
+        }
+        let w = world.lock().unwrap_or_else(|e| e.into_inner());
+        w.device_inbox.is_empty() && w.shutdowns_end().all(|(_, end)| end > now)
     }
 
     /// After the hosts' software ran up to now: `upsmon -c fsd` asked for by CMDSCRIPTs,
