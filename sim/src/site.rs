@@ -117,6 +117,10 @@ pub(crate) fn secs_to_ms(seconds: f64) -> u64 {
 /// How often the UPS models are updated when nothing is due (simulated ms).
 const MODEL_PERIOD_MS: u64 = 100;
 
+/// What a dummy-ups device text is made from: whole charge, whole runtime, status and
+/// the generation of the scripted variables.
+type TextKey = (i64, i64, String, u64);
+
 /// A UPS as the harness models it.
 struct UpsModel {
     spec: UpsSpec,
@@ -147,7 +151,7 @@ struct UpsModel {
     /// The last dummy-ups device text and what it was made from (whole charge, whole
     /// runtime, status, `vars_gen`): the model writes the file often and it rarely
     /// changes.
-    text_cache: Option<((i64, i64, String, u64), Vec<u8>)>,
+    text_cache: Option<(TextKey, Vec<u8>)>,
 }
 
 /// Nominal power of a modelled Megatec unit without `ups.power.nominal`, in watts
