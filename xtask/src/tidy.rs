@@ -72,6 +72,12 @@ const SIM_FORBIDDEN: &[&str] = &[
     "QxOptions",
 ];
 
+/// `nut-sim check` parses a site's config files with nut-core's parsers to lint them
+/// (every diagnostic, not just the first error a daemon stops on); the outage it then
+/// simulates starts the daemons through their wiring like every other scenario, so it
+/// may name the parsers (`parse_*`) but nothing else the simulation may not.
+const LINT_FILE: &str = "sim/src/check.rs";
+
 /// The fast driver runs the cores (so it names `UpsdCore` and `UpsmonCore`), but takes
 /// them from the daemons' `wire` functions like the binaries, and runs on neither
 /// turmoil nor tokio.
@@ -176,10 +182,22 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
         &mut problems,
     );
     let fast = root.join(FAST_FILE);
+    let lint = root.join(LINT_FILE);
     let sim_files: Vec<PathBuf> = rust_files(&root.join("sim/src"))
         .into_iter()
-        .filter(|f| *f != fast)
+        .filter(|f| *f != fast && *f != lint)
         .collect();
+    let lint_forbidden: Vec<&str> = SIM_FORBIDDEN
+        .iter()
+        .copied()
+        .filter(|f| !f.starts_with("parse_"))
+        .collect();
+    forbid(
+        std::slice::from_ref(&lint),
+        &lint_forbidden,
+        "the site check lints config files but starts daemons only through their wiring",
+        &mut problems,
+    );
     forbid(
         std::slice::from_ref(&fast),
         FAST_FORBIDDEN,
