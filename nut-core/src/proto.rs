@@ -555,7 +555,7 @@ pub fn with_reply<R>(line: &str, mut f: impl FnMut(Result<&[&str], ErrCode>) -> 
         }
         Ok(words)
     }
-    let mut tokenizer = crate::tokenizer::Tokenizer::new();
+    let mut tokenizer = crate::tokenizer::Tokenizer::for_line(line.len());
     let mut out = None;
     tokenizer.feed_with(line.as_bytes(), |l| {
         if out.is_none() {

@@ -118,6 +118,9 @@ fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
 }
 
+/// Words a typical protocol line has (`VAR <ups> <var> "<value>"`), for sizing.
+const WORDS_PER_LINE_HINT: usize = 8;
+
 impl Tokenizer {
     /// A tokenizer at the start of input.
     pub fn new() -> Self {
@@ -133,6 +136,15 @@ impl Tokenizer {
             first_word_column: 0,
             word_column: 0,
         }
+    }
+
+    /// A tokenizer for one line of about `bytes` bytes, its buffers sized for it (a
+    /// client parsing one reply; upsd keeps one tokenizer per connection instead).
+    pub fn for_line(bytes: usize) -> Self {
+        let mut t = Tokenizer::new();
+        t.text.reserve(bytes.min(MAX_WORD_BYTES));
+        t.ends.reserve(WORDS_PER_LINE_HINT);
+        t
     }
 
     /// Feeds bytes; every logical line completed by them is appended to `out`.

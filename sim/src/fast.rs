@@ -733,10 +733,23 @@ impl Fast {
             let client: ClientId = id;
             let node = net.upsd.get_mut(&to).expect("conn_alive checked it");
             let now = self.clock.now() - node.start;
-            let words = request_words(line);
+            // As upsd's shell answers: from the tokenizer's borrowed words, skipping a
+            // line the tokenizer rejects (no reply: the request times out).
             let mut reply = String::new();
+            let mut actions = Vec::new();
+            let mut answered = false;
+            let mut tokenizer = Tokenizer::for_line(line.len());
+            for bytes in [line.as_bytes(), b"\n".as_slice()] {
+                tokenizer.feed_with(bytes, |l| {
+                    if answered || l.error.is_some() {
+                        return;
+                    }
+                    answered = true;
+                    actions = node.core.client_words(now, client, l.words, &mut reply);
+                });
+            }
             let mut others = Vec::new();
-            for action in node.core.client_line_into(now, client, words, &mut reply) {
+            for action in actions {
                 match action {
                     Action::Reply { client: c, text } if c == client => reply.push_str(&text),
                     Action::Close { client: c } if c == client => {
@@ -762,14 +775,15 @@ impl Fast {
 /// The words of a client request line, as upsd's tokenizer reads them.
 fn request_words(line: &str) -> Vec<String> {
     let mut tokenizer = Tokenizer::new();
-    let mut lines: Vec<Line> = Vec::new();
-    tokenizer.feed(line.as_bytes(), &mut lines);
-    tokenizer.feed(b"\n", &mut lines);
-    lines
-        .into_iter()
-        .next()
-        .map(|l| l.words)
-        .unwrap_or_default()
+    let mut words: Option<Vec<String>> = None;
+    for bytes in [line.as_bytes(), b"\n"] {
+        tokenizer.feed_with(bytes, |l| {
+            if words.is_none() {
+                words = Some(l.words.iter().map(|w| w.to_string()).collect());
+            }
+        });
+    }
+    words.unwrap_or_default()
 }
 
 /// The words of driver-socket lines, as upsd's tokenizer reads them.

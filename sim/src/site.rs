@@ -145,6 +145,8 @@ struct UpsModel {
     stay_off: bool,
     /// Bumped whenever `vars` changes.
     vars_gen: u64,
+    /// Where the charge's current line starts: (ms, charge, percent per ms).
+    anchor: Option<(u64, f64, f64)>,
     /// (host, path) of the device's file in the world: the dummy-ups data file, or the
     /// serial port nutdrv_qx reads.
     file_key: (String, String),
@@ -452,6 +454,7 @@ impl<'s> Site<'s> {
                 start_delay_ms: None,
                 stay_off: false,
                 vars_gen: 0,
+                anchor: None,
                 text_cache: None,
                 file_key: (
                     scenario.ups_host(spec).to_string(),
@@ -731,12 +734,16 @@ impl<'s> Site<'s> {
                 })
         };
         if !self.upses.iter().any(changing) {
+            for ups in &mut self.upses {
+                ups.anchor = None;
+            }
             return;
         }
         let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
         let states = host_states(self.scenario, &w.hosts);
         for index in 0..self.upses.len() {
             if !changing(&self.upses[index]) {
+                self.upses[index].anchor = None;
                 continue;
             }
             let load = load_on(self.scenario, &self.upses, &self.feeds, &states, index);
@@ -744,11 +751,23 @@ impl<'s> Site<'s> {
             let Some(b) = ups.spec.battery.clone() else {
                 continue;
             };
+            // The charge is a line from the last change of rate, so it is the same at a
+            // given instant however often it is computed (both engines, any step).
+            let rate = if ups.mains_on {
+                b.recharge_per_h / 3_600_000.0
+            } else {
+                -(100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w))
+            };
+            let since = now - dt;
+            if ups.anchor.is_none_or(|(_, _, r)| r != rate) {
+                ups.anchor = Some((since, ups.charge, rate));
+            }
+            let (t0, c0, _) = ups.anchor.unwrap_or((since, ups.charge, rate));
+            let line = c0 + rate * (now - t0) as f64;
             if ups.mains_on {
-                ups.charge = (ups.charge + b.recharge_per_h * dt as f64 / 3_600_000.0).min(100.0);
+                ups.charge = line.min(100.0);
             } else if ups.output_on {
-                let per_ms = 100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w);
-                ups.charge = (ups.charge - per_ms * dt as f64).max(0.0);
+                ups.charge = line.max(0.0);
                 if ups.charge <= 0.0 {
                     ups.output_on = false;
                     self.model_dirty = true;
