@@ -8,9 +8,10 @@
 //!
 //! ```text
 //! LB      = when the battery reaches battery.charge.low (or the timeline's first LB)
-//! seen_h  ∈ [LB, LB + pollinterval + POLLFREQALERT_h]        (driver poll, then upsmon poll)
+//! start_p ∈ [LB, LB + pollinterval + POLLFREQALERT_p]        (driver poll, then upsmon poll: FSD)
+//! start_s ∈ [start_p, start_p + POLLFREQALERT_s]              (a secondary waits for FSD)
 //! early_h ∈ [off + T, off + pollinterval + POLLFREQ_h + T + 1] (upssched timer T -> upsmon -c fsd)
-//! start_h = min(seen_h, early_h)
+//! start_h = min(start_h, early_h)
 //! logout_s = start_s + FINALDELAY_s    (SHUTDOWNEXIT yes; halted_s with SHUTDOWNEXIT no)
 //! halted_s = start_s + FINALDELAY_s + shutdown_s                          (secondaries)
 //! sync    = min(start_p + HOSTSYNC, max(start_p, max_s logout_s)) (+1 s: checked each second)
@@ -337,8 +338,21 @@ impl Site<'_> {
         };
         let mut halts = vec![NEVER; self.hosts.len()];
         let mut logout = i64::MIN;
-        for i in (0..self.hosts.len()).filter(|i| *i != self.primary) {
-            let s = start(i);
+        // The primary sets FSD when it sees LB; a secondary that sees the UPS critical
+        // waits for that FSD (upsmon.c) and acts on its next poll after it.
+        let p = self.primary;
+        let fsd = start(p);
+        for i in (0..self.hosts.len()).filter(|i| *i != p) {
+            let h = &self.hosts[i];
+            let after_fsd = if late[i] {
+                fsd.saturating_add(h.pollfreqalert_ms + self.latency_ms)
+            } else {
+                fsd
+            };
+            let s = match h.early_ms {
+                Some(_) => start(i).min(after_fsd),
+                None => after_fsd,
+            };
             halts[i] = done(i, s);
             logout = logout.max(match self.hosts[i].exit_after_ms {
                 Some(after) => s
@@ -347,8 +361,7 @@ impl Site<'_> {
                 None => halts[i],
             });
         }
-        let p = self.primary;
-        let s = start(p);
+        let s = fsd;
         let slack = if late[p] { HOSTSYNC_CHECK_MS } else { 0 };
         let sync = s
             .saturating_add(self.hostsync_ms)

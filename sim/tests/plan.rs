@@ -68,7 +68,7 @@ fn the_prediction_brackets_the_simulation_on_the_library() {
     }
     // The boundary pairs of the library (docs/planner.md says why 30/31 is a race).
     assert_eq!(calls["secondary-finaldelay-within-hostsync"], Call::Safe);
-    assert_eq!(calls["secondary-finaldelay-above-hostsync"], Call::Race);
+    assert_eq!(calls["secondary-finaldelay-above-hostsync"], Call::Unsafe);
     assert_eq!(calls["boundary-battery-outlasts-halt"], Call::Race);
     assert_eq!(calls["boundary-battery-one-second-short"], Call::Race);
     assert_eq!(calls["hostsync-expires"], Call::Unsafe);
@@ -264,4 +264,33 @@ fn swarm_shards_merge_into_the_unsharded_summary() {
     assert!(sim::swarm::merge_summaries(&twice)
         .unwrap_err()
         .contains("given twice"));
+}
+
+#[test]
+fn the_prediction_holds_where_the_battery_runs_out_mid_shutdown() {
+    // A 20-minute battery on the ten-host site: with long FINALDELAYs the battery runs
+    // out while the hosts shut down. The formula once missed that secondaries wait for
+    // the primary's FSD (a poll later than LB) and called such cells safe.
+    let dir = scratch("battery-out");
+    let base = root().join("scenarios/plans/ten-hosts-one-hour.yaml");
+    let plan = dir.join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "base: {}\nknobs:\n  - {{ knob: battery.runtime_s, values: [1200] }}\n  - {{ knob: HOSTSYNC, host: nas, values: [1, 8] }}\n  - {{ knob: FINALDELAY, from: 60, to: 90, step: 3 }}\n",
+            base.display()
+        ),
+    )
+    .expect("plan");
+    let loaded = sim::plan::load(&plan).expect("plan loads");
+    let rows =
+        sim::plan::run(&loaded, sim::plan::Shard::ALL, 2, sim::Driver::Fast, false).expect("run");
+    assert_eq!(sim::plan::contradictions(&rows), Vec::<usize>::new());
+    assert!(rows
+        .iter()
+        .any(|r| r.call == Call::Safe && r.safe_runs == r.runs));
+    assert!(rows
+        .iter()
+        .any(|r| r.call == Call::Unsafe && r.safe_runs == 0));
+    let _ = std::fs::remove_dir_all(&dir);
 }

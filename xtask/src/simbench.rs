@@ -110,6 +110,8 @@ pub fn run(root: &Path) -> Result<(), String> {
 /// The planner's 10,000-cell plan runs in shards of this many (the figure for the whole
 /// plan is the shard's, scaled: every shard has the same site and the same count).
 const PLAN_SHARDS: usize = 10;
+/// Battery runtime of the plan's second, typical site, in seconds (20 minutes).
+const TYPICAL_RUNTIME_S: f64 = 1_200.0;
 /// Cells of the same plan timed on turmoil for the ratio.
 const PLAN_TURMOIL_CELLS: usize = 4;
 
@@ -131,12 +133,30 @@ fn plan(dir: &Path, jobs: usize) -> Result<(), String> {
     let turmoil_per_s = PLAN_TURMOIL_CELLS as f64 / started.elapsed().as_secs_f64();
     let whole_s = loaded.cells() as f64 / fast_per_s;
     println!(
-        "  plan: {} cells (10-host site, one-hour outage) on {jobs} threads: {fast_per_s:.0} cells/s, the whole {} cells in {whole_s:.0} s ({} 60 s); turmoil {turmoil_per_s:.2} cells/s on one thread, fast/turmoil {:.0}x; prediction contradicted in {} cells",
+        "  plan: {} cells (10-host site, one-hour outage, a battery that lasts the hour) on {jobs} threads: {fast_per_s:.0} cells/s, the whole {} cells in {whole_s:.0} s ({} 60 s); turmoil {turmoil_per_s:.2} cells/s on one thread, fast/turmoil {:.0}x; prediction contradicted in {} cells",
         rows.len(),
         loaded.cells(),
         mark(whole_s < 60.0),
         fast_per_s / jobs as f64 / turmoil_per_s,
         sim::plan::contradictions(&rows).len()
+    );
+    // The same plan with a 20-minute battery: the site is down a third of the way into
+    // the outage and its hosts stop polling.
+    let mut typical = loaded.clone();
+    for ups in &mut typical.base.upses {
+        if let Some(b) = &mut ups.battery {
+            b.runtime_s = TYPICAL_RUNTIME_S;
+        }
+    }
+    let started = Instant::now();
+    let rows = sim::plan::run(&typical, shard, jobs, sim::Driver::Fast, false)?;
+    let per_s = rows.len() as f64 / started.elapsed().as_secs_f64();
+    let whole_s = typical.cells() as f64 / per_s;
+    println!(
+        "  plan, the same site with a {:.0}-minute battery: {per_s:.0} cells/s, the whole {} cells in {whole_s:.0} s ({} 60 s)",
+        TYPICAL_RUNTIME_S / 60.0,
+        typical.cells(),
+        mark(whole_s < 60.0)
     );
     Ok(())
 }
