@@ -14,8 +14,8 @@ use crate::scenario::{
 };
 use nut_core::config::{
     parse_nut_conf, parse_ups_conf, parse_upsd_conf, parse_upsd_users, parse_upsmon_conf,
-    parse_upssched_conf, AtAction, Diagnostic, NutConf, Severity, ShutdownExit, UpsConf, UpsdConf,
-    UpsdUsers, UpsmonConf, UpsmonRole, UpsschedConf,
+    parse_upssched_conf, AtAction, Diagnostic, NutConf, Parsed, Severity, ShutdownExit, UpsConf,
+    UpsdConf, UpsdUsers, UpsmonConf, UpsmonRole, UpsschedConf,
 };
 use nut_core::notify::NotifyType;
 use std::collections::BTreeMap;
@@ -221,41 +221,17 @@ pub fn load(dirs: &[PathBuf]) -> Result<(Vec<HostDir>, Vec<Finding>), String> {
         }
         let prefix = format!("{name}/");
         let mut diags: Vec<Diagnostic> = Vec::new();
-        let parse = |file: &str| {
-            files
-                .get(file)
-                .map(|t| (format!("{prefix}{file}"), t.as_bytes()))
+        let mut parse = ParseInto {
+            files: &files,
+            prefix: &prefix,
+            diags: &mut diags,
         };
-        let upsmon = parse("upsmon.conf").map(|(f, t)| {
-            let p = parse_upsmon_conf(&f, t);
-            diags.extend(p.diagnostics);
-            p.value
-        });
-        let ups = parse("ups.conf").map(|(f, t)| {
-            let p = parse_ups_conf(&f, t);
-            diags.extend(p.diagnostics);
-            p.value
-        });
-        let upsd = parse("upsd.conf").map(|(f, t)| {
-            let p = parse_upsd_conf(&f, t);
-            diags.extend(p.diagnostics);
-            p.value
-        });
-        let users = parse("upsd.users").map(|(f, t)| {
-            let p = parse_upsd_users(&f, t);
-            diags.extend(p.diagnostics);
-            p.value
-        });
-        let upssched = parse("upssched.conf").map(|(f, t)| {
-            let p = parse_upssched_conf(&f, t);
-            diags.extend(p.diagnostics);
-            p.value
-        });
-        let nut = parse("nut.conf").map(|(f, t)| {
-            let p = parse_nut_conf(&f, t);
-            diags.extend(p.diagnostics);
-            p.value
-        });
+        let upsmon = parse.file("upsmon.conf", parse_upsmon_conf);
+        let ups = parse.file("ups.conf", parse_ups_conf);
+        let upsd = parse.file("upsd.conf", parse_upsd_conf);
+        let users = parse.file("upsd.users", parse_upsd_users);
+        let upssched = parse.file("upssched.conf", parse_upssched_conf);
+        let nut = parse.file("nut.conf", parse_nut_conf);
         findings.extend(diags.into_iter().map(|d| Finding {
             file: d.file,
             line: d.line,
@@ -283,6 +259,23 @@ pub fn load(dirs: &[PathBuf]) -> Result<(Vec<HostDir>, Vec<Finding>), String> {
         });
     }
     Ok((hosts, findings))
+}
+
+/// Parses a directory's files with nut-core's parsers, collecting every diagnostic.
+struct ParseInto<'a> {
+    files: &'a BTreeMap<String, String>,
+    prefix: &'a str,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl ParseInto<'_> {
+    /// `name` parsed by `parser`, if the directory has it.
+    fn file<T>(&mut self, name: &str, parser: fn(&str, &[u8]) -> Parsed<T>) -> Option<T> {
+        let text = self.files.get(name)?;
+        let parsed = parser(&format!("{}{name}", self.prefix), text.as_bytes());
+        self.diags.extend(parsed.diagnostics);
+        Some(parsed.value)
+    }
 }
 
 /// A MONITOR line resolved to the host that serves it.
