@@ -14,7 +14,7 @@
 //! start_h = min(start_h, early_h)
 //! logout_s = start_s + FINALDELAY_s    (SHUTDOWNEXIT yes; halted_s with SHUTDOWNEXIT no)
 //! halted_s = start_s + FINALDELAY_s + shutdown_s                          (secondaries)
-//! sync    = min(start_p + HOSTSYNC, max(start_p, max_s logout_s)) (+1 s: checked each second)
+//! sync    = min(start_p + HOSTSYNC, max(start_p, max_s logout_s)) (+ up to 1 s: checked each second)
 //! halted_p = sync + FINALDELAY_p + shutdown_p
 //! lost    = min(empty, halted_p + ups.delay.shutdown)      (late shutdown with POWERDOWNFLAG)
 //! margin_h = lost - halted_h
@@ -24,17 +24,18 @@
 //! at the load of the hosts still up (a halted host draws nothing). A cell is `safe`
 //! when every lower bound is at least 0, `unsafe` when some upper bound is below 0, and
 //! a `race` in between: there the poll phases decide, and only the simulation knows.
-//! Sites outside this model (several UPSes, supplies on several UPSes, mains that comes
-//! back before every host has seen LB, a scripted device timeline without LB, hung shutdowns
-//! are handled; faults are not) get `n/a` and a reason.
+//! Hung shutdowns are handled (the host never halts). Sites outside this model get
+//! `n/a` and a reason: several UPSes, supplies on several UPSes, faults, mains back
+//! before every host has seen LB, a scripted device timeline without LB.
 
 use crate::scenario::{Role, Scenario};
 
 /// The prediction for one site.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prediction {
-    /// Margin bounds per host, in milliseconds: (host, lowest, highest). `i64::MIN`
-    /// means the host never halts.
+    /// Margin bounds per host, in milliseconds: (host, lowest, highest).
+    /// [`NEVER_HALTS`]: the host never halts; [`POWER_STAYS_ON`]: its power never goes
+    /// off.
     Margins(Vec<(String, i64, i64)>),
     /// The site is outside the model.
     NotModelled(String),
@@ -130,14 +131,33 @@ pub fn predict(scenario: &Scenario) -> Prediction {
 /// ±`shutdown_pct` percent and whose links add up to `latency_ms` per message (a poll
 /// is a request and a reply; setting FSD one more of each).
 pub fn predict_jittered(scenario: &Scenario, shutdown_pct: f64, latency_ms: u64) -> Prediction {
-    match predict_inner(scenario, shutdown_pct / 100.0, latency_ms as i64 * 4) {
+    match predict_inner(
+        scenario,
+        shutdown_pct / 100.0,
+        i64::try_from(latency_ms.saturating_mul(4)).unwrap_or(NEVER),
+    ) {
         Ok(m) => Prediction::Margins(m),
         Err(reason) => Prediction::NotModelled(reason),
     }
 }
 
 fn ms(s: f64) -> i64 {
-    (s * 1000.0).round().clamp(-(NEVER as f64), NEVER as f64) as i64
+    ms_at((s * 1000.0).round())
+}
+
+/// A time in milliseconds as an `f64`, within what the formula adds up safely.
+fn ms_at(t: f64) -> i64 {
+    if t.is_nan() {
+        return NEVER;
+    }
+    t.clamp(-(NEVER as f64), NEVER as f64) as i64
+}
+
+/// Configured whole seconds in milliseconds, at most [`NEVER`].
+fn secs_ms(s: u64) -> i64 {
+    i64::try_from(s.saturating_mul(1000))
+        .unwrap_or(NEVER)
+        .min(NEVER)
 }
 
 fn predict_inner(
@@ -168,9 +188,9 @@ fn predict_inner(
             name: spec.name.clone(),
             primary: spec.role == Role::Primary,
             draw_w: spec.draw_w,
-            pollfreq_ms: conf.pollfreq_s as i64 * 1000,
-            pollfreqalert_ms: conf.pollfreqalert_s as i64 * 1000,
-            finaldelay_ms: conf.finaldelay_s as i64 * 1000,
+            pollfreq_ms: secs_ms(conf.pollfreq_s),
+            pollfreqalert_ms: secs_ms(conf.pollfreqalert_s),
+            finaldelay_ms: secs_ms(conf.finaldelay_s),
             shutdown_ms: (
                 ms(spec.shutdown_s * (1.0 - jitter)),
                 ms(spec.shutdown_s * (1.0 + jitter)),
@@ -179,7 +199,7 @@ fn predict_inner(
             exit_after_ms: match conf.shutdownexit {
                 nut_core::config::ShutdownExit::Yes => Some(0),
                 nut_core::config::ShutdownExit::No => None,
-                nut_core::config::ShutdownExit::AfterSeconds(s) => Some(s as i64 * 1000),
+                nut_core::config::ShutdownExit::AfterSeconds(s) => Some(secs_ms(s)),
             },
             early_ms: early_timer_ms(spec),
         });
@@ -191,7 +211,7 @@ fn predict_inner(
         hosts: &hosts,
         primary,
         off_ms: first_outage_ms(ups)?,
-        poll_ms: ups.pollinterval_s as i64 * 1000,
+        poll_ms: secs_ms(ups.pollinterval_s),
         latency_ms,
         hostsync_ms: primary_hostsync_ms(scenario)?,
     };
@@ -228,7 +248,12 @@ fn predict_inner(
         late_halts = site.halts(d_hi, &all(true));
         // Mains back before every host has seen LB: not the outage the formula covers.
         let latest_start = d_hi.saturating_add(
-            hosts.iter().map(|h| h.pollfreqalert_ms).max().unwrap_or(0) + latency_ms,
+            hosts
+                .iter()
+                .map(|h| h.pollfreqalert_ms)
+                .max()
+                .unwrap_or(0)
+                .saturating_add(latency_ms),
         );
         if back_ms < latest_start {
             return Err("mains comes back before the site is down".into());
@@ -303,25 +328,32 @@ impl Site<'_> {
     /// Each host's halt time when upsd has LB from `d` on and each host sees it (and
     /// runs its upssched timer) as late as it can (`late[h]`) or at once.
     fn halts(&self, d: i64, late: &[bool]) -> Vec<i64> {
+        // upssched's early shutdown: the ONBATT timer runs `upsmon -c fsd`.
+        let early = |i: usize| -> i64 {
+            let h = &self.hosts[i];
+            match h.early_ms {
+                Some(t) if late[i] => [
+                    self.poll_ms,
+                    h.pollfreq_ms,
+                    t,
+                    UPSSCHED_SLACK_MS,
+                    self.latency_ms,
+                ]
+                .into_iter()
+                .fold(self.off_ms, i64::saturating_add),
+                Some(t) => self.off_ms.saturating_add(t),
+                None => NEVER,
+            }
+        };
+        // The primary acts on its own sight of LB.
         let start = |i: usize| -> i64 {
             let h = &self.hosts[i];
             let seen = if late[i] {
-                d.saturating_add(h.pollfreqalert_ms + self.latency_ms)
+                d.saturating_add(h.pollfreqalert_ms.saturating_add(self.latency_ms))
             } else {
                 d
             };
-            match h.early_ms {
-                Some(t) if late[i] => seen.min(
-                    self.off_ms
-                        + self.poll_ms
-                        + h.pollfreq_ms
-                        + t
-                        + UPSSCHED_SLACK_MS
-                        + self.latency_ms,
-                ),
-                Some(t) => seen.min(self.off_ms + t),
-                None => seen,
-            }
+            seen.min(early(i))
         };
         let done = |i: usize, s: i64| {
             let h = &self.hosts[i];
@@ -333,7 +365,7 @@ impl Site<'_> {
                 } else {
                     h.shutdown_ms.0
                 };
-                s.saturating_add(h.finaldelay_ms + took)
+                s.saturating_add(h.finaldelay_ms.saturating_add(took))
             }
         };
         let mut halts = vec![NEVER; self.hosts.len()];
@@ -345,18 +377,15 @@ impl Site<'_> {
         for i in (0..self.hosts.len()).filter(|i| *i != p) {
             let h = &self.hosts[i];
             let after_fsd = if late[i] {
-                fsd.saturating_add(h.pollfreqalert_ms + self.latency_ms)
+                fsd.saturating_add(h.pollfreqalert_ms.saturating_add(self.latency_ms))
             } else {
                 fsd
             };
-            let s = match h.early_ms {
-                Some(_) => start(i).min(after_fsd),
-                None => after_fsd,
-            };
+            let s = after_fsd.min(early(i));
             halts[i] = done(i, s);
             logout = logout.max(match self.hosts[i].exit_after_ms {
                 Some(after) => s
-                    .saturating_add(self.hosts[i].finaldelay_ms + after)
+                    .saturating_add(self.hosts[i].finaldelay_ms.saturating_add(after))
                     .min(halts[i]),
                 None => halts[i],
             });
@@ -365,7 +394,8 @@ impl Site<'_> {
         let slack = if late[p] { HOSTSYNC_CHECK_MS } else { 0 };
         let sync = s
             .saturating_add(self.hostsync_ms)
-            .min(s.max(logout).saturating_add(slack));
+            .min(s.max(logout))
+            .saturating_add(slack);
         halts[p] = done(p, sync);
         halts
     }
@@ -374,7 +404,9 @@ impl Site<'_> {
 /// HOSTSYNC of the UPS's primary.
 fn primary_hostsync_ms(scenario: &Scenario) -> Result<i64, String> {
     let primary = scenario.primary();
-    Ok(crate::harness::upsmon_conf(scenario, primary)?.hostsync_s as i64 * 1000)
+    Ok(secs_ms(
+        crate::harness::upsmon_conf(scenario, primary)?.hostsync_s,
+    ))
 }
 
 /// When the outage begins: the first mains off, or the first OB in the timeline.
@@ -407,7 +439,7 @@ fn early_timer_ms(host: &crate::scenario::HostSpec) -> Option<i64> {
                 .is_some_and(|c| c.trim() == "upsmon -c fsd")
         })
         .filter_map(|(_, secs)| secs.parse::<i64>().ok())
-        .map(|s| s * 1000)
+        .map(|s| s.saturating_mul(1000).min(NEVER))
         .min()
 }
 
@@ -450,7 +482,7 @@ fn battery_times(
             if charge <= target {
                 return Some(now);
             }
-            (rate > 0.0).then(|| now + ((charge - target) / rate).ceil() as i64)
+            (rate > 0.0).then(|| ms_at(now as f64 + ((charge - target) / rate).ceil()))
         };
         if lb.is_none() {
             if let Some(t) = reach(b.low).filter(|t| *t <= until) {

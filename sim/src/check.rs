@@ -302,7 +302,10 @@ pub fn topology(hosts: &[HostDir], findings: &mut Vec<Finding>) -> Vec<Link> {
                 s.serves().contains(&monitor.ups.as_str())
                     && (s.name == monitor.host
                         || (is_loopback(&monitor.host) && s.name == host.name)
-                        || s.listens().iter().any(|(a, _)| *a == monitor.host))
+                        // A loopback address names the monitoring host itself only.
+                        || s.listens()
+                            .iter()
+                            .any(|(a, _)| *a == monitor.host && !is_loopback(a)))
             });
             let Some(server) = server else {
                 findings.push(Finding {
@@ -424,8 +427,8 @@ pub fn lint(hosts: &[HostDir], links: &[Link], options: &Options) -> Vec<Finding
                 "add SHUTDOWNCMD \"/sbin/shutdown -h +0\"".into(),
             );
         }
-        let power: u32 = conf.monitors.iter().map(|m| m.power_value).sum();
-        if !conf.monitors.is_empty() && power < conf.minsupplies {
+        let power: u64 = conf.monitors.iter().map(|m| u64::from(m.power_value)).sum();
+        if !conf.monitors.is_empty() && power < u64::from(conf.minsupplies) {
             push(
                 file.clone(),
                 host.line_of("upsmon.conf", "MINSUPPLIES"),
@@ -438,7 +441,7 @@ pub fn lint(hosts: &[HostDir], links: &[Link], options: &Options) -> Vec<Finding
             );
         }
         let slowest = conf.pollfreq_s.max(conf.pollfreqalert_s);
-        if conf.deadtime_s < 3 * slowest {
+        if conf.deadtime_s < slowest.saturating_mul(3) {
             push(
                 file.clone(),
                 host.line_of("upsmon.conf", "DEADTIME"),
@@ -447,7 +450,7 @@ pub fn lint(hosts: &[HostDir], links: &[Link], options: &Options) -> Vec<Finding
                     "DEADTIME {} is below 3 x the slower of POLLFREQ and POLLFREQALERT ({slowest}): a UPS is declared dead between two polls (upsmon.conf(5))",
                     conf.deadtime_s
                 ),
-                format!("set DEADTIME {}", 3 * slowest),
+                format!("set DEADTIME {}", slowest.saturating_mul(3)),
             );
         }
         let serves = !host.serves().is_empty();
@@ -477,6 +480,17 @@ pub fn lint(hosts: &[HostDir], links: &[Link], options: &Options) -> Vec<Finding
                     .unwrap_or("")
                     .ends_with("upssched")
             });
+            if !via_upssched {
+                if let Some(first) = sched.rules.first() {
+                    push(
+                        host.file("upssched.conf"),
+                        first.line,
+                        Level::Warning,
+                        "upssched.conf has AT rules, but upsmon.conf's NOTIFYCMD is not upssched: none of them ever fires".into(),
+                        format!("set NOTIFYCMD /usr/sbin/upssched in {}/upsmon.conf (and EXEC in the NOTIFYFLAGs)", host.name),
+                    );
+                }
+            }
             for rule in &sched.rules {
                 if via_upssched {
                     if let Some(kind) = NotifyType::parse(&rule.notify_type) {
@@ -565,7 +579,12 @@ pub fn lint(hosts: &[HostDir], links: &[Link], options: &Options) -> Vec<Finding
         let conf = host.upsmon.as_ref().expect("linked hosts have upsmon.conf");
         let tls_wanted = conf.forcessl || conf.certverify;
         let certfile = server.upsd.as_ref().and_then(|u| u.certfile.clone());
-        if tls_wanted && certfile.is_none() {
+        // NSS builds of upsd take CERTPATH and CERTIDENT instead of CERTFILE.
+        let nss = server
+            .upsd
+            .as_ref()
+            .is_some_and(|u| u.certpath.is_some() && u.certident.is_some());
+        if tls_wanted && certfile.is_none() && !nss {
             push(
                 file.clone(),
                 host.line_of(
@@ -626,13 +645,24 @@ pub fn lint(hosts: &[HostDir], links: &[Link], options: &Options) -> Vec<Finding
             .get(&host.name)
             .copied()
             .unwrap_or(options.default_shutdown_s);
-        let stays = conf.shutdownexit == ShutdownExit::No;
-        let needed = conf.finaldelay_s as f64 + if stays { shutdown_s } else { 0.0 };
+        // It sees FSD up to POLLFREQALERT after the primary set it, waits FINALDELAY,
+        // and logs out as SHUTDOWNEXIT says.
+        let (stays, exit_s) = match conf.shutdownexit {
+            ShutdownExit::Yes => (None, 0.0),
+            ShutdownExit::No => (Some("no"), shutdown_s),
+            ShutdownExit::AfterSeconds(n) => (Some("n"), (n as f64).min(shutdown_s)),
+        };
+        let needed = conf.pollfreqalert_s as f64 + conf.finaldelay_s as f64 + exit_s;
         if needed > pconf.hostsync_s as f64 {
-            let what = if stays {
-                format!("FINALDELAY {} plus its {shutdown_s} s shutdown (SHUTDOWNEXIT no keeps it logged in)", conf.finaldelay_s)
-            } else {
-                format!("FINALDELAY {}", conf.finaldelay_s)
+            let what = match stays {
+                Some(_) => format!(
+                    "FINALDELAY {} plus {exit_s} s of its shutdown logged in (SHUTDOWNEXIT) and up to POLLFREQALERT {} s to see FSD",
+                    conf.finaldelay_s, conf.pollfreqalert_s
+                ),
+                None => format!(
+                    "FINALDELAY {} plus up to POLLFREQALERT {} s to see FSD",
+                    conf.finaldelay_s, conf.pollfreqalert_s
+                ),
             };
             push(
                 file.clone(),
@@ -753,6 +783,7 @@ pub fn scenario(hosts: &[HostDir], links: &[Link], options: &Options) -> Result<
                     .chain(&section.defaults)
                     .find(|(k, _)| k == var)
                     .and_then(|(_, v)| v.parse::<f64>().ok())
+                    .filter(|v| v.is_finite())
             };
             let delay = value("ups.delay.shutdown")
                 .or_else(|| section.option("offdelay").and_then(|v| v.parse().ok()))
@@ -859,7 +890,8 @@ pub fn scenario(hosts: &[HostDir], links: &[Link], options: &Options) -> Result<
             .nut
             .as_ref()
             .and_then(|n| n.vars.iter().find(|(k, _)| k == "POWEROFF_WAIT"))
-            .and_then(|(_, v)| v.trim_matches('"').parse::<f64>().ok());
+            .and_then(|(_, v)| v.trim_matches('"').parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0);
         let monitors: Vec<MonitorSpec> = mine
             .iter()
             .map(|l| MonitorSpec {
@@ -971,9 +1003,13 @@ pub fn check(dirs: &[PathBuf], options: &Options) -> Report {
     for f in &findings {
         text.push_str(&format!("{f}\n"));
     }
-    let mut unsafe_run = false;
+    let unsafe_run;
     match scenario(&hosts, &links, options) {
-        Err(e) => text.push_str(&format!("not simulated: {e}\n")),
+        Err(e) => {
+            // Nothing could be shown safe.
+            text.push_str(&format!("not simulated: {e}\n"));
+            unsafe_run = true;
+        }
         Ok(s) => {
             text.push_str(&format!(
                 "\nstandard outage: mains off at {OUTAGE_AT_S} s, a {} s battery at this load, mains back at {} s\n",

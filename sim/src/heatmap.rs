@@ -27,13 +27,22 @@ pub fn svg(loaded: &Loaded, rows: &[Row]) -> Result<String, String> {
     // Worst p(safe) and margin per square over the other knobs.
     let mut cells: Vec<Vec<Square>> = vec![vec![None; ys.len()]; xs.len()];
     let hosts: Vec<String> = loaded.base.hosts.iter().map(|h| h.name.clone()).collect();
+    // A cell's square from its index (the last knob varies fastest), not from its
+    // values, which may repeat.
+    let stride = |k: usize| {
+        loaded.values[k + 1..]
+            .iter()
+            .map(Vec::len)
+            .product::<usize>()
+    };
     for row in rows {
-        let xi = xs.iter().position(|v| *v == row.values[0]).unwrap_or(0);
-        let yi = match row.values.get(1) {
-            Some(y) => ys.iter().position(|v| v == y).unwrap_or(0),
-            None => 0,
+        let xi = (row.cell / stride(0)) % xs.len();
+        let yi = if loaded.values.len() > 1 {
+            (row.cell / stride(1)) % ys.len()
+        } else {
+            0
         };
-        let p = row.p_safe();
+        let p = row.p_safe().clamp(0.0, 1.0);
         let m = row.worst(&hosts).map(|(m, _)| m);
         let slot = &mut cells[xi][yi];
         *slot = Some(match *slot {
@@ -95,6 +104,7 @@ pub fn svg(loaded: &Loaded, rows: &[Row]) -> Result<String, String> {
         let squares = cells.iter().enumerate().flat_map(|(xi, col)| {
             col.iter().enumerate().filter_map(move |(yi, c)| {
                 let (p, _) = (*c)?;
+                let p = p.clamp(0.0, 1.0);
                 let colour = RGBColor((220.0 * (1.0 - p)) as u8 + 20, (180.0 * p) as u8 + 40, 60);
                 Some(Rectangle::new(
                     [
@@ -112,6 +122,7 @@ pub fn svg(loaded: &Loaded, rows: &[Row]) -> Result<String, String> {
                     let (_, m) = (*c)?;
                     let label = match m {
                         Some(crate::plan::LOST_RUNNING) => "lost".to_string(),
+                        Some(crate::analytic::NEVER_HALTS) => "hung".to_string(),
                         Some(m) => format!("{:.0}", m as f64 / 1000.0),
                         None => "-".to_string(),
                     };

@@ -387,11 +387,9 @@ fn merge_cmd(path: &std::path::Path, shards: &[PathBuf], out: &std::path::Path) 
         for shard in shards {
             let text =
                 std::fs::read_to_string(shard).map_err(|e| format!("{}: {e}", shard.display()))?;
-            parts.push(sim::plan::parse_csv(
-                &loaded,
-                &shard.display().to_string(),
-                &text,
-            )?);
+            let name = shard.display().to_string();
+            let rows = sim::plan::parse_csv(&loaded, &name, &text)?;
+            parts.push((name, rows));
         }
         let rows = sim::plan::merge(&loaded, parts)?;
         sim::plan::write_outputs(&loaded, &rows, out)?;

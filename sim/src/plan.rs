@@ -23,6 +23,8 @@ pub const MAX_CELLS: usize = 1_000_000;
 pub const MAX_RUNS: u32 = 1_000;
 /// Largest latency jitter, in milliseconds (a minute).
 pub const MAX_LATENCY_JITTER_MS: u64 = 60_000;
+/// Largest value a knob may take (seconds, watts or percent): a year of seconds.
+pub const MAX_KNOB_VALUE: f64 = 31_536_000.0;
 
 /// A plan file.
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +182,19 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             "{name}: jitter: shutdown_pct must be 0 to under 100 and latency_ms at most {MAX_LATENCY_JITTER_MS}"
         ));
     }
+    let names = base
+        .hosts
+        .iter()
+        .map(|h| &h.name)
+        .chain(base.upses.iter().map(|u| &u.name));
+    for name in names {
+        if name.contains([',', '@', '\n']) {
+            return Err(format!(
+                "{}: host or UPS name {name:?}: a plan's CSV cannot hold ',', '@' or a newline in a name",
+                base_path.display()
+            ));
+        }
+    }
     if plan.knobs.is_empty() {
         return Err(format!(
             "{name}: no knobs: give at least one under `knobs:`"
@@ -240,8 +255,11 @@ fn knob_values(knob: &KnobSpec) -> Result<Vec<f64>, String> {
     if list.is_empty() {
         return Err("no values".into());
     }
-    if list.iter().any(|v| !v.is_finite() || *v < 0.0) {
-        return Err("values must be numbers of at least 0".into());
+    if list
+        .iter()
+        .any(|v| !v.is_finite() || *v < 0.0 || *v > MAX_KNOB_VALUE)
+    {
+        return Err(format!("values must be numbers from 0 to {MAX_KNOB_VALUE}"));
     }
     Ok(list)
 }
@@ -262,6 +280,9 @@ fn check_knob(base: &Scenario, knob: &KnobSpec, values: &[f64]) -> Result<(), St
     let upsmon = knob.knob.chars().all(|c| c.is_ascii_uppercase());
     if upsmon && values.iter().any(|v| v.fract() != 0.0) {
         return Err("upsmon.conf wants whole seconds".into());
+    }
+    if knob.knob == "upssched.timer" && values.iter().any(|v| v.fract() != 0.0) {
+        return Err("upssched.conf wants whole seconds".into());
     }
     if knob.knob.starts_with("battery.") && base.upses.iter().all(|u| u.battery.is_none()) {
         return Err("the base scenario's UPSes have no battery model".into());
@@ -561,6 +582,9 @@ pub fn run_cell(loaded: &Loaded, index: usize, driver: crate::Driver) -> Result<
     })
 }
 
+/// Most shards a plan or swarm splits into.
+pub const MAX_SHARDS: usize = 100_000;
+
 /// `--shard i/n`: which cells this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -589,6 +613,9 @@ impl Shard {
             .map_err(|_| format!("--shard {text:?}: n is not a number"))?;
         if count == 0 || index >= count {
             return Err(format!("--shard {text:?}: want 0 <= i < n"));
+        }
+        if count > MAX_SHARDS {
+            return Err(format!("--shard {text:?}: at most {MAX_SHARDS} shards"));
         }
         Ok(Shard { index, count })
     }
@@ -680,19 +707,23 @@ fn parse_seconds(text: &str) -> Result<i64, String> {
         "never-halts" => return Ok(analytic::NEVER_HALTS),
         _ => {}
     }
+    let bad = || format!("bad seconds {text:?} (want [-]digits.ddd)");
     let (neg, t) = match text.strip_prefix('-') {
         Some(t) => (true, t),
         None => (false, text),
     };
-    let (whole, frac) = t
-        .split_once('.')
-        .ok_or_else(|| format!("bad seconds {text:?}"))?;
-    let whole: i64 = whole.parse().map_err(|_| format!("bad seconds {text:?}"))?;
-    let frac: i64 = frac.parse().map_err(|_| format!("bad seconds {text:?}"))?;
-    if frac >= 1000 {
-        return Err(format!("bad seconds {text:?}"));
+    // Exactly what `seconds` writes: digits, a point, three digits.
+    let (whole, frac) = t.split_once('.').ok_or_else(bad)?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || frac.len() != 3 || !digits(frac) {
+        return Err(bad());
     }
-    let v = whole * 1000 + frac;
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac: i64 = frac.parse().map_err(|_| bad())?;
+    let v = whole
+        .checked_mul(1000)
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(bad)?;
     Ok(if neg { -v } else { v })
 }
 
@@ -784,7 +815,7 @@ pub fn parse_csv(loaded: &Loaded, name: &str, text: &str) -> Result<Vec<Row>, St
                 parse_seconds(s).map(Some).map_err(|e| format!("{at}: {e}"))
             }
         };
-        let cell = int(cols[0])? as usize;
+        let cell = usize::try_from(int(cols[0])?).map_err(|_| format!("{at}: bad cell"))?;
         if cell >= loaded.cells() {
             return Err(format!("{at}: cell {cell} is not in this plan"));
         }
@@ -804,11 +835,19 @@ pub fn parse_csv(loaded: &Loaded, name: &str, text: &str) -> Result<Vec<Row>, St
             (Some(lo), Some(hi)) => Some((lo, hi)),
             _ => None,
         };
+        let runs = u32::try_from(int(rest[0])?).map_err(|_| format!("{at}: bad runs"))?;
+        let safe_runs = u32::try_from(int(rest[1])?).map_err(|_| format!("{at}: bad safe_runs"))?;
+        if runs != loaded.plan.runs || safe_runs > runs {
+            return Err(format!(
+                "{at}: {safe_runs} safe of {runs} runs, but the plan runs {} per cell",
+                loaded.plan.runs
+            ));
+        }
         rows.push(Row {
             cell,
             values,
-            runs: int(rest[0])? as u32,
-            safe_runs: int(rest[1])? as u32,
+            runs,
+            safe_runs,
             margins: rest[8..]
                 .iter()
                 .map(|s| opt(s))
@@ -820,13 +859,17 @@ pub fn parse_csv(loaded: &Loaded, name: &str, text: &str) -> Result<Vec<Row>, St
     Ok(rows)
 }
 
-/// Merges shard rows: every cell exactly once.
-pub fn merge(loaded: &Loaded, shards: Vec<Vec<Row>>) -> Result<Vec<Row>, String> {
-    let mut by_cell: BTreeMap<usize, Row> = BTreeMap::new();
-    for row in shards.into_iter().flatten() {
-        let cell = row.cell;
-        if by_cell.insert(cell, row).is_some() {
-            return Err(format!("cell {cell} is in two shards"));
+/// Merges shard rows (each with its file's name): every cell exactly once.
+pub fn merge(loaded: &Loaded, shards: Vec<(String, Vec<Row>)>) -> Result<Vec<Row>, String> {
+    let mut by_cell: BTreeMap<usize, (String, Row)> = BTreeMap::new();
+    for (name, rows) in shards {
+        for row in rows {
+            let cell = row.cell;
+            if let Some((first, _)) = by_cell.insert(cell, (name.clone(), row)) {
+                return Err(format!(
+                    "{name}: cell {cell} is in two shards (also in {first})"
+                ));
+            }
         }
     }
     let missing: Vec<usize> = (0..loaded.cells())
@@ -838,7 +881,7 @@ pub fn merge(loaded: &Loaded, shards: Vec<Vec<Row>>) -> Result<Vec<Row>, String>
             missing.len()
         ));
     }
-    Ok(by_cell.into_values().collect())
+    Ok(by_cell.into_values().map(|(_, row)| row).collect())
 }
 
 /// The recommended cell: highest p(safe), then the largest worst margin, then the
@@ -849,7 +892,8 @@ pub fn recommend<'a>(loaded: &Loaded, rows: &'a [Row]) -> Option<&'a Row> {
         b.safe_runs
             .cmp(&a.safe_runs)
             .then_with(|| {
-                let w = |r: &Row| r.worst(&hosts).map_or(i64::MIN, |(m, _)| m);
+                // No host's power went off: better than any margin.
+                let w = |r: &Row| r.worst(&hosts).map_or(i64::MAX, |(m, _)| m);
                 w(b).cmp(&w(a))
             })
             .then(a.cell.cmp(&b.cell))
@@ -1058,7 +1102,8 @@ mod tests {
     #[test]
     fn csv_round_trips_and_merge_checks_coverage() {
         let l =
-            loaded("base: base.yaml\nknobs:\n  - { knob: HOSTSYNC, values: [10, 20] }\n").unwrap();
+            loaded("base: base.yaml\nruns: 2\nknobs:\n  - { knob: HOSTSYNC, values: [10, 20] }\n")
+                .unwrap();
         let rows = vec![
             Row {
                 cell: 0,
@@ -1081,14 +1126,34 @@ mod tests {
         ];
         let text = csv(&l, &rows);
         assert_eq!(parse_csv(&l, "x.csv", &text).unwrap(), rows);
-        let merged = merge(&l, vec![vec![rows[1].clone()], vec![rows[0].clone()]]).unwrap();
+        let merged = merge(
+            &l,
+            vec![
+                ("a".into(), vec![rows[1].clone()]),
+                ("b".into(), vec![rows[0].clone()]),
+            ],
+        )
+        .unwrap();
         assert_eq!(merged, rows);
-        assert!(merge(&l, vec![vec![rows[1].clone()]])
+        assert!(merge(&l, vec![("a".into(), vec![rows[1].clone()])])
             .unwrap_err()
             .contains("cell 0"));
-        assert!(merge(&l, vec![rows.clone(), vec![rows[0].clone()]])
+        assert!(merge(
+            &l,
+            vec![
+                ("a".into(), rows.clone()),
+                ("b".into(), vec![rows[0].clone()])
+            ]
+        )
+        .unwrap_err()
+        .contains("two shards"));
+        assert!(parse_seconds("1.5").is_err() && parse_seconds("--5.000").is_err());
+        assert!(parse_seconds("99999999999999999.000").is_err());
+        assert_eq!(parse_seconds("-1.500"), Ok(-1500));
+        let lying = text.replacen(",2,1,", ",2,3,", 1);
+        assert!(parse_csv(&l, "x.csv", &lying)
             .unwrap_err()
-            .contains("two shards"));
+            .contains("x.csv:2"));
         assert!(parse_csv(&l, "x.csv", "cell,oops\n")
             .unwrap_err()
             .contains("x.csv:1"));
