@@ -970,6 +970,8 @@ fn upsmon_startup_checks() {
         "MONITOR a@h 1 u p primary\n",
         &[(0, 'W', "POWERDOWNFLAG: no POWERDOWNFLAG configured")],
     );
+    // A secondary's upsmon needs no flag: only the primary's late shutdown uses it.
+    check_upsmon_raw("MONITOR a@h 1 u p secondary\n", &[]);
 }
 
 #[test]

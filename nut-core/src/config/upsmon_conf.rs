@@ -546,7 +546,9 @@ pub fn upsmon_startup_checks(file: &str, conf: &UpsmonConf) -> Vec<Diagnostic> {
             ),
         );
     }
-    if conf.powerdownflag.is_none() {
+    // Only the primary's flag tells the late shutdown to power the UPS off; a host that
+    // is secondary for every UPS it watches needs none.
+    if conf.powerdownflag.is_none() && conf.monitors.iter().any(|m| m.primary) {
         push(
             (0, 0),
             "POWERDOWNFLAG",
