@@ -334,15 +334,14 @@ where
                     // Each request is answered as its line completes, from the words
                     // in the tokenizer's buffer (no allocation for a GET VAR).
                     tokenizer.feed_with(buf.filled(), |line| {
-                        // NUT skips a line the tokenizer rejects; the client gets no
-                        // reply for it. Nothing after LOGOUT or STARTTLS is a request.
-                        if line.error.is_some() || after.close || after.start_tls {
+                        // Nothing after LOGOUT or STARTTLS is a request.
+                        if after.close || after.start_tls {
                             return;
                         }
                         let actions =
                             shared
                                 .core()
-                                .client_words(shared.now(), id, line.words, &mut out);
+                                .client_tokens(shared.now(), id, &line, &mut out);
                         after = shared.perform(actions, Some(id), &mut out);
                     });
                     Poll::Ready(Ok(buf.filled().len()))

@@ -544,6 +544,21 @@ impl UpsdCore {
         self.client_line_into(now, client, words, reply)
     }
 
+    /// One line from upsd's tokenizer: [`UpsdCore::client_words`], except that a line
+    /// the tokenizer rejected is skipped without a reply, as NUT's upsd does.
+    pub fn client_tokens(
+        &mut self,
+        now: Millis,
+        client: ClientId,
+        line: &crate::tokenizer::LineRef<'_>,
+        reply: &mut String,
+    ) -> Vec<Action> {
+        if line.error.is_some() {
+            return Vec::new();
+        }
+        self.client_words(now, client, line.words, reply)
+    }
+
     /// The reply to `GET VAR ups var`, LF-terminated, appended to `reply`.
     fn push_var_reply(&self, ups: &str, var: &str, reply: &mut String) {
         let start = reply.len();

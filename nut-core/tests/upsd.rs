@@ -1031,3 +1031,24 @@ fn driver_state_quirks() {
         ),
     ]);
 }
+
+#[test]
+fn a_line_the_tokenizer_rejects_gets_no_reply() {
+    let mut harness = Harness::new(UpsdSettings::default());
+    let now = harness.now;
+    harness.core.client_connected(now, 1, "127.0.0.1");
+    let mut tokenizer = Tokenizer::new();
+    let mut seen = Vec::new();
+    // A `#` inside quotes: NUT's parser rejects the line, and upsd skips it silently.
+    tokenizer.feed_with(b"GET VAR alpha \"a#b\"\nVER\n", |line| {
+        let mut reply = String::new();
+        let actions = harness.core.client_tokens(now, 1, &line, &mut reply);
+        seen.push((line.error.is_some(), reply, actions.len()));
+    });
+    assert_eq!(seen[0], (true, String::new(), 0), "{seen:?}");
+    let last = seen.last().expect("lines");
+    assert!(
+        !last.0 && last.1.starts_with("Network UPS Tools"),
+        "{seen:?}"
+    );
+}

@@ -155,7 +155,7 @@ fn ms_at(t: f64) -> i64 {
 
 /// Configured whole seconds in milliseconds, at most [`NEVER`].
 fn secs_ms(s: u64) -> i64 {
-    i64::try_from(s.saturating_mul(1000))
+    i64::try_from(nut_core::secs_to_ms(s))
         .unwrap_or(NEVER)
         .min(NEVER)
 }
@@ -176,6 +176,8 @@ fn predict_inner(
     }
     let ups = &scenario.upses[0];
     let mut hosts = Vec::new();
+    // The primary's HOSTSYNC and POWERDOWNFLAG, from its upsmon.conf.
+    let mut primary_conf = None;
     for spec in &scenario.hosts {
         if scenario.feeds_of(spec).len() != 1 {
             return Err(format!("host {} has several supplies", spec.name));
@@ -183,6 +185,9 @@ fn predict_inner(
         let conf = crate::harness::upsmon_conf(scenario, spec)?;
         if scenario.monitors_of(spec).len() != 1 {
             return Err(format!("host {} monitors several UPSes", spec.name));
+        }
+        if spec.role == Role::Primary && primary_conf.is_none() {
+            primary_conf = Some((secs_ms(conf.hostsync_s), conf.powerdownflag.clone()));
         }
         hosts.push(Host {
             name: spec.name.clone(),
@@ -204,7 +209,9 @@ fn predict_inner(
             early_ms: early_timer_ms(spec),
         });
     }
-    let Some(primary) = hosts.iter().position(|h| h.primary) else {
+    let (Some(primary), Some((hostsync_ms, flag))) =
+        (hosts.iter().position(|h| h.primary), primary_conf)
+    else {
         return Err("no primary".into());
     };
     let site = Site {
@@ -213,7 +220,7 @@ fn predict_inner(
         off_ms: first_outage_ms(ups)?,
         poll_ms: secs_ms(ups.pollinterval_s),
         latency_ms,
-        hostsync_ms: primary_hostsync_ms(scenario)?,
+        hostsync_ms,
     };
     let back_ms = ups
         .mains
@@ -221,10 +228,8 @@ fn predict_inner(
         .find(|m| m.on && ms(m.at_s) > site.off_ms)
         .map_or(NEVER, |m| ms(m.at_s));
     // The late shutdown cuts the load only when the primary wrote POWERDOWNFLAG.
-    let primary_spec = scenario.primary();
-    let flag = crate::harness::upsmon_conf(scenario, primary_spec)?.powerdownflag;
     if let Some(path) = &flag {
-        if primary_spec.files.contains_key(path) {
+        if scenario.hosts[primary].files.contains_key(path) {
             return Err("a file already lies at POWERDOWNFLAG".into());
         }
     }
@@ -399,14 +404,6 @@ impl Site<'_> {
         halts[p] = done(p, sync);
         halts
     }
-}
-
-/// HOSTSYNC of the UPS's primary.
-fn primary_hostsync_ms(scenario: &Scenario) -> Result<i64, String> {
-    let primary = scenario.primary();
-    Ok(secs_ms(
-        crate::harness::upsmon_conf(scenario, primary)?.hostsync_s,
-    ))
 }
 
 /// When the outage begins: the first mains off, or the first OB in the timeline.

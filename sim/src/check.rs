@@ -21,8 +21,6 @@ use nut_core::notify::NotifyType;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The port upsd listens on when upsd.conf does not say (RFC 9271).
-pub const NUT_PORT: u16 = 3493;
 /// The standard outage begins this long into the run, in seconds.
 const OUTAGE_AT_S: f64 = 60.0;
 /// Largest runtime `--runtime-s` takes (a day), in seconds.
@@ -130,14 +128,13 @@ impl HostDir {
 
     /// The addresses upsd listens on (NUT's default: loopback only).
     fn listens(&self) -> Vec<(String, u16)> {
-        match &self.upsd {
-            Some(conf) if !conf.listen.is_empty() => conf
-                .listen
-                .iter()
-                .map(|l| (l.addr.clone(), l.port))
-                .collect(),
-            _ => vec![("127.0.0.1".into(), NUT_PORT), ("::1".into(), NUT_PORT)],
-        }
+        self.upsd
+            .clone()
+            .unwrap_or_default()
+            .listen_or_default()
+            .into_iter()
+            .map(|l| (l.addr, l.port))
+            .collect()
     }
 }
 

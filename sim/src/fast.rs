@@ -733,19 +733,19 @@ impl Fast {
             let client: ClientId = id;
             let node = net.upsd.get_mut(&to).expect("conn_alive checked it");
             let now = self.clock.now() - node.start;
-            // As upsd's shell answers: from the tokenizer's borrowed words, skipping a
-            // line the tokenizer rejects (no reply: the request times out).
+            // As upsd's shell answers: the first line, from the tokenizer's borrowed
+            // words (a rejected line gets no reply: the request times out).
             let mut reply = String::new();
             let mut actions = Vec::new();
             let mut answered = false;
             let mut tokenizer = Tokenizer::for_line(line.len());
             for bytes in [line.as_bytes(), b"\n".as_slice()] {
                 tokenizer.feed_with(bytes, |l| {
-                    if answered || l.error.is_some() {
+                    if answered {
                         return;
                     }
                     answered = true;
-                    actions = node.core.client_words(now, client, l.words, &mut reply);
+                    actions = node.core.client_tokens(now, client, &l, &mut reply);
                 });
             }
             let mut others = Vec::new();

@@ -291,12 +291,9 @@ fn swarm(
             "Found by `nut-sim swarm --start {seed} --seeds 1` (invariant {invariant}), shrunk."
         );
         let path = out.join(format!("swarm-{seed}-{invariant}.yaml"));
-        let tmp = path.with_extension("yaml.tmp");
-        let written = std::fs::write(&tmp, sim::swarm::to_yaml(&small))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        match written {
+        match sim::plan::write_atomic(&path, sim::swarm::to_yaml(&small).as_bytes()) {
             Ok(()) => println!("  shrunk: {}", path.display()),
-            Err(e) => eprintln!("nut-sim: {}: {e}", path.display()),
+            Err(e) => eprintln!("nut-sim: {e}"),
         }
     }
     ExitCode::FAILURE

@@ -699,9 +699,6 @@ impl Scenario {
 
     /// The UPSes that feed `host`.
     pub fn feeds_of(&self, host: &HostSpec) -> Vec<String> {
-        match &host.fed_by {
-            Some(list) => list.clone(),
-            None => self.upses.iter().map(|u| u.name.clone()).collect(),
-        }
+        self.feeds(host).map(String::from).collect()
     }
 }
