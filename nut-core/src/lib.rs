@@ -13,6 +13,7 @@ pub mod desc;
 pub mod dummy;
 pub mod event;
 pub mod hid;
+pub mod hidups;
 pub mod mdns;
 pub mod metrics;
 pub mod notify;

@@ -153,3 +153,95 @@ mod tests {
         assert!(Transcript::parse("> Q1\\r\n").is_err());
     }
 }
+
+/// A recorded USB HID device (`hw-fixtures/hid/*.txt`, format in hw-fixtures/README.md):
+/// its report descriptor, the feature reports NUT read from it, and what NUT printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HidRecording {
+    /// The report descriptor.
+    pub descriptor: Vec<u8>,
+    /// Items NUT found in it (`objects`).
+    pub objects: usize,
+    /// Every report as read, first byte its ID, in file order.
+    pub reports: Vec<Vec<u8>>,
+    /// NUT's explore lines (`path|type|0xID|offset|size|value`), in order.
+    pub items: Vec<String>,
+    /// The dump's upsc listing.
+    pub expect: Vec<(String, String)>,
+}
+
+impl HidRecording {
+    /// The last recorded read of report `id`.
+    pub fn report(&self, id: u8) -> Option<&[u8]> {
+        self.reports
+            .iter()
+            .rev()
+            .find(|r| r.first() == Some(&id))
+            .map(Vec::as_slice)
+    }
+
+    /// A value of the upsc listing.
+    pub fn expected(&self, var: &str) -> Option<&str> {
+        self.expect
+            .iter()
+            .find(|(v, _)| v == var)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+fn hex_bytes(words: &str, line: usize) -> Result<Vec<u8>, String> {
+    words
+        .split_whitespace()
+        .map(|h| {
+            u8::from_str_radix(h, 16).map_err(|_| format!("line {line}: '{h}' is not a hex byte"))
+        })
+        .collect()
+}
+
+/// Parses a HID recording; errors name the line.
+pub fn parse_hid(text: &str) -> Result<HidRecording, String> {
+    if text.len() > MAX_TRANSCRIPT_BYTES {
+        return Err(format!(
+            "recording larger than {MAX_TRANSCRIPT_BYTES} bytes"
+        ));
+    }
+    let mut rec = HidRecording::default();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        // Values may end in spaces (ups.firmware.aux " c1 "): strip the line end only.
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if raw.trim().is_empty() || raw.starts_with('#') {
+            continue;
+        }
+        let (key, rest) = raw.split_once(' ').unwrap_or((raw, ""));
+        match key {
+            "descriptor" => rec.descriptor.extend(hex_bytes(rest, line)?),
+            "objects" => {
+                rec.objects = rest
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("line {line}: objects wants a count"))?
+            }
+            "get" => {
+                let bytes = hex_bytes(rest, line)?;
+                if bytes.is_empty() {
+                    return Err(format!("line {line}: empty report"));
+                }
+                rec.reports.push(bytes);
+            }
+            "item" => rec.items.push(rest.to_string()),
+            "=" => {
+                let (var, value) = rest
+                    .split_once(": ")
+                    .or_else(|| rest.strip_suffix(':').map(|v| (v, "")))
+                    .ok_or_else(|| format!("line {line}: '= var: value' expected"))?;
+                rec.expect.push((var.to_string(), value.to_string()));
+            }
+            other => return Err(format!("line {line}: unknown keyword '{other}'")),
+        }
+    }
+    if rec.descriptor.is_empty() {
+        return Err("no descriptor lines".to_string());
+    }
+    Ok(rec)
+}

@@ -573,7 +573,8 @@ pub struct Reading {
     pub flags: Vec<String>,
 }
 
-fn date(value: i64) -> String {
+/// NUT's `date_conversion`: a DOS date as `YYYY/MM/DD`.
+pub(crate) fn date(value: i64) -> String {
     if value == 0 {
         return "not set".into();
     }
@@ -583,7 +584,8 @@ fn date(value: i64) -> String {
     format!("{year:04}/{month:02}/{day:02}")
 }
 
-fn apc_date(value: i64) -> String {
+/// APC's `apc_date_conversion`: hex-as-decimal `MMDDYY` as `YYYY/MM/DD`.
+pub(crate) fn apc_date(value: i64) -> String {
     if value == 0 {
         return "not set".into();
     }

@@ -1,0 +1,982 @@
+//! usbhid-ups's device logic (NUT 2.8.0 `drivers/usbhid-ups.c`, `drivers/libhid.c`),
+//! sans-IO: a report descriptor and the reports the shell read in, variables, status
+//! and the feature reports to write out. The shell owns the USB device (or a replay).
+//!
+//! One poll, as NUT's `upsdrv_updateinfo`: interrupt-in reports first
+//! ([`HidUps::interrupt`]), then a quick walk (status items) or, every `pollfreq`
+//! seconds and after any SET or command, a full walk; each walk names the feature
+//! reports it needs ([`HidUps::reports`]), the shell reads each once and hands the
+//! results to [`HidUps::walk`]. A device that is gone (unplugged, I/O error, access
+//! lost) makes the walk fail; the shell reconnects no more often than `pollinterval`
+//! and the data is stale until it is back, as NUT.
+//!
+//! Writes (instant commands, SET VAR, `-k`) modify the last read of the report and
+//! send it whole (`set_item_buffered`), with NUT's 125 ms pause between the steps of a
+//! composite command.
+//!
+//! Not yet: regular expressions in the matching options (values match whole and
+//! case-insensitively), string-descriptor variables other than the device's own
+//! (`battery.type`), `ups.alarm`, enumerated values, `onlinedischarge`, vendors other
+//! than APC.
+
+use crate::dummy::{tracking, DriverState};
+use crate::event::Level;
+use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
+use crate::qx::Note;
+use crate::sock::DriverLine;
+use crate::usbhid::{flag, path_code, status_word, Conv, HidInfo, APC_HID2NUT, APC_USAGES};
+use std::collections::BTreeMap;
+
+/// The driver's name.
+pub const DRIVER_NAME: &str = "usbhid-ups";
+/// Seconds between full walks unless `pollfreq` says otherwise (usbhid-ups.h).
+pub const DEFAULT_POLLFREQ_S: u64 = 30;
+/// Largest `pollfreq` accepted, in seconds (one day).
+pub const MAX_POLLFREQ_S: u64 = 86_400;
+/// Pause between the steps of `shutdown.return` / `shutdown.stayoff`, in milliseconds
+/// (usbhid-ups.c: some units drop commands that come too fast).
+pub const COMPOSITE_PAUSE_MS: u64 = 125;
+/// Interrupt reports handled per poll (usbhid-ups.c `MAX_EVENT_NUM`).
+pub const MAX_EVENTS: usize = 32;
+/// Largest report kept, in bytes (a USB control transfer's report buffer).
+pub const MAX_REPORT_BYTES: usize = 256;
+
+/// A USB device as found on the bus (NUT's `USBDevice_t`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsbDevice {
+    /// idVendor.
+    pub vendor_id: u16,
+    /// idProduct.
+    pub product_id: u16,
+    /// iManufacturer string.
+    pub vendor: Option<String>,
+    /// iProduct string.
+    pub product: Option<String>,
+    /// iSerialNumber string.
+    pub serial: Option<String>,
+    /// Bus number, three digits (`001`).
+    pub bus: String,
+    /// Device address on the bus, three digits.
+    pub device: String,
+}
+
+/// The device-selection options of ups.conf (`vendorid`, `productid`, `vendor`,
+/// `product`, `serial`, `bus`, `device`). A value matches the whole field, ignoring
+/// case (NUT compiles them as anchored regular expressions; plain values, which is what
+/// ups.conf files carry, behave the same).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matcher {
+    /// (option, value) pairs given.
+    pub wanted: Vec<(&'static str, String)>,
+}
+
+/// Options a matcher takes.
+pub const MATCH_OPTIONS: [&str; 7] = [
+    "vendorid",
+    "productid",
+    "vendor",
+    "product",
+    "serial",
+    "bus",
+    "device",
+];
+
+impl Matcher {
+    /// From the driver's options.
+    pub fn from_options(options: &[(String, Option<String>)]) -> Result<Matcher, String> {
+        let mut wanted = Vec::new();
+        for name in MATCH_OPTIONS {
+            if let Some((_, Some(value))) = options.iter().find(|(k, _)| k == name) {
+                if value.chars().any(|c| "[]()*+?|\\^${}".contains(c)) {
+                    return Err(format!(
+                        "{name} = \"{value}\": regular expressions are not supported yet; give the exact value"
+                    ));
+                }
+                if matches!(name, "vendorid" | "productid")
+                    && u16::from_str_radix(value, 16).is_err()
+                {
+                    return Err(format!("invalid {name}: \"{value}\" (four hex digits)"));
+                }
+                wanted.push((name, value.clone()));
+            }
+        }
+        Ok(Matcher { wanted })
+    }
+
+    /// Whether `dev` is the one the options ask for.
+    pub fn matches(&self, dev: &UsbDevice) -> bool {
+        self.wanted.iter().all(|(name, value)| {
+            let field = match *name {
+                "vendorid" => return u16::from_str_radix(value, 16).ok() == Some(dev.vendor_id),
+                "productid" => return u16::from_str_radix(value, 16).ok() == Some(dev.product_id),
+                "vendor" => dev.vendor.as_deref(),
+                "product" => dev.product.as_deref(),
+                "serial" => dev.serial.as_deref(),
+                "bus" => Some(dev.bus.as_str()),
+                _ => Some(dev.device.as_str()),
+            };
+            field.is_some_and(|f| f.trim().eq_ignore_ascii_case(value.trim()))
+        })
+    }
+
+    /// Whether `productid` was given (NUT claims "possibly supported" devices then).
+    pub fn has_productid(&self) -> bool {
+        self.wanted.iter().any(|(n, _)| *n == "productid")
+    }
+}
+
+/// A vendor's subdriver (NUT's `subdriver_t`).
+#[derive(Debug)]
+pub struct Subdriver {
+    /// `driver.version.data`.
+    pub name: &'static str,
+    /// USB vendor ID.
+    pub vendor_id: u16,
+    /// Product IDs known to work.
+    pub products: &'static [u16],
+    /// Product IDs whose interrupt pipe carries another protocol (NUT's
+    /// `disable_interrupt_pipe`).
+    pub poll_only_products: &'static [u16],
+    /// The variable table.
+    pub table: &'static [HidInfo],
+    /// Vendor usages, looked up before the global table.
+    pub usages: &'static [(&'static str, u32)],
+    /// Variables the table lets upsd SET (NUT's `ST_FLAG_RW`).
+    pub writable: &'static [&'static str],
+    /// `ups.mfr` when the device names none.
+    pub default_mfr: &'static str,
+}
+
+/// APC (apc-hid.c, "APC HID 0.98").
+pub const APC: Subdriver = Subdriver {
+    name: "APC HID 0.98",
+    vendor_id: 0x051d,
+    products: &[0x0000, 0x0002, 0x0003],
+    poll_only_products: &[0x0003],
+    table: APC_HID2NUT,
+    usages: APC_USAGES,
+    writable: &[
+        "battery.charge.low",
+        "battery.runtime.low",
+        "battery.mfr.date",
+        "ups.delay.start",
+        "ups.delay.shutdown",
+        "input.transfer.low",
+        "input.transfer.high",
+        "input.sensitivity",
+    ],
+    default_mfr: "APC",
+};
+
+/// Every subdriver, in NUT's claim order.
+pub const SUBDRIVERS: &[&Subdriver] = &[&APC];
+
+/// The subdriver that claims `dev` (NUT's `claim`): a known product, or any product of
+/// the vendor when `productid` was given.
+pub fn claim(dev: &UsbDevice, productid_given: bool) -> Option<&'static Subdriver> {
+    SUBDRIVERS.iter().copied().find(|s| {
+        s.vendor_id == dev.vendor_id && (s.products.contains(&dev.product_id) || productid_given)
+    })
+}
+
+/// usbhid-ups's own options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HidOptions {
+    /// Seconds between full walks.
+    pub pollfreq_s: u64,
+    /// `lowbatt`: battery.charge.low to publish.
+    pub lowbatt: Option<String>,
+    /// `ondelay`.
+    pub ondelay: Option<String>,
+    /// `offdelay`.
+    pub offdelay: Option<String>,
+    /// `pollonly`: ignore the interrupt pipe.
+    pub pollonly: bool,
+    /// `interruptonly`: no feature polling of values the interrupt pipe brings.
+    pub interruptonly: bool,
+}
+
+impl Default for HidOptions {
+    fn default() -> Self {
+        HidOptions {
+            pollfreq_s: DEFAULT_POLLFREQ_S,
+            lowbatt: None,
+            ondelay: None,
+            offdelay: None,
+            pollonly: false,
+            interruptonly: false,
+        }
+    }
+}
+
+/// Options usbhid-ups accepts besides main.c's (usbhid-ups.c `upsdrv_makevartable`,
+/// `nut_usb_addvars`): (name, takes a value).
+pub const OPTIONS: [(&str, bool); 19] = [
+    ("lowbatt", true),
+    ("offdelay", true),
+    ("ondelay", true),
+    ("pollfreq", true),
+    ("pollonly", false),
+    ("onlinedischarge", false),
+    ("vendorid", true),
+    ("productid", true),
+    ("vendor", true),
+    ("product", true),
+    ("serial", true),
+    ("bus", true),
+    ("device", true),
+    ("usb_set_altinterface", true),
+    ("explore", false),
+    ("maxreport", false),
+    ("interruptonly", false),
+    ("interruptsize", true),
+    ("langid_fix", true),
+];
+
+impl HidOptions {
+    /// From the section's options (values checked as NUT does).
+    pub fn from_options(options: &[(String, Option<String>)]) -> Result<HidOptions, String> {
+        let mut out = HidOptions::default();
+        for (key, value) in options {
+            match (key.as_str(), value) {
+                ("pollfreq", Some(v)) => {
+                    out.pollfreq_s = v
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| (1..=MAX_POLLFREQ_S).contains(n))
+                        .ok_or_else(|| {
+                            format!("invalid pollfreq \"{v}\" (1 to {MAX_POLLFREQ_S} seconds)")
+                        })?
+                }
+                ("lowbatt", Some(v)) => out.lowbatt = Some(strtol(v)),
+                ("ondelay", Some(v)) => out.ondelay = Some(strtol(v)),
+                ("offdelay", Some(v)) => out.offdelay = Some(strtol(v)),
+                ("pollonly", None) => out.pollonly = true,
+                ("interruptonly", None) => out.interruptonly = true,
+                ("interruptsize", Some(v)) => {
+                    if v.trim().parse::<u32>().map_or(true, |n| n == 0) {
+                        return Err(format!("Error: invalid interruptsize: {v}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// C's `strtol(v, NULL, 10)` printed with `%ld`: leading digits (and sign), else 0.
+fn strtol(v: &str) -> String {
+    let t = v.trim_start();
+    let (sign, rest) = match t.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", t.strip_prefix('+').unwrap_or(t)),
+    };
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    match digits.trim_start_matches('0') {
+        "" => "0".to_string(),
+        d => format!("{sign}{d}"),
+    }
+}
+
+/// Which walk (NUT's `walkmode_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// At start-up and after a reconnection: maps the table onto the descriptor.
+    Init,
+    /// Status items only.
+    Quick,
+    /// Everything that changes.
+    Full,
+}
+
+/// Why a report could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadError {
+    /// The device is gone (no device, I/O error, access lost, busy): reconnect.
+    Gone,
+    /// This read failed (timeout, stall, overflow): skip its items this time.
+    Failed,
+}
+
+/// A feature report to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// Milliseconds to wait before sending it.
+    pub pause_ms: u64,
+    /// The report, first byte its ID.
+    pub report: Vec<u8>,
+    /// What it does, for the log (`load.off.delay 20`).
+    pub what: String,
+}
+
+/// What a walk did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Walked {
+    /// False when the device is gone: reconnect before the next walk.
+    pub ok: bool,
+    /// Lines to broadcast.
+    pub lines: Vec<DriverLine>,
+    /// Things to log.
+    pub notes: Vec<Note>,
+}
+
+/// A value turned into NUT's terms (`ups_infoval_set`).
+enum Infoval {
+    Text(String),
+    Flag(&'static str, bool),
+    Nothing,
+}
+
+fn infoval(entry: &HidInfo, value: f64) -> Infoval {
+    let text = match entry.conv {
+        Conv::Num => crate::qx::format_number(entry.dfl, value),
+        Conv::Lookup(table) => match table.iter().find(|(k, _)| *k == value as i64) {
+            Some((_, t)) => t.to_string(),
+            None => return Infoval::Nothing,
+        },
+        Conv::Bool(table) => {
+            return match table.iter().find(|(k, _)| *k == value as i64) {
+                Some((_, word)) => match word.strip_prefix('!') {
+                    Some(name) => Infoval::Flag(name, false),
+                    None => Infoval::Flag(word, true),
+                },
+                None => Infoval::Nothing,
+            }
+        }
+        Conv::Date => crate::usbhid::date(value as i64),
+        Conv::ApcDate => crate::usbhid::apc_date(value as i64),
+        Conv::Kelvin => {
+            if (273.0..=373.0).contains(&value) {
+                format!("{:.1}", value - 273.15)
+            } else {
+                format!("{value:.1}")
+            }
+        }
+    };
+    Infoval::Text(text)
+}
+
+/// The inverse of a lookup (NUT's `hu_find_valinfo`): the HID value for a NUT text.
+fn valinfo(entry: &HidInfo, text: &str) -> Option<f64> {
+    match entry.conv {
+        Conv::Lookup(table) => table
+            .iter()
+            .find(|(_, t)| t.eq_ignore_ascii_case(text))
+            .map(|(k, _)| *k as f64),
+        Conv::ApcDate => {
+            let mut parts = text.split('/').map(|p| p.trim().parse::<i64>().ok());
+            let (Some(Some(year)), Some(Some(month)), Some(Some(day))) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Some(0.0);
+            };
+            let year = year % 100;
+            let bcd = |n: i64| ((n / 10 & 0x0f) << 4) + (n % 10);
+            Some(((bcd(month) << 16) + (bcd(day) << 8) + bcd(year)) as f64)
+        }
+        Conv::Date => {
+            let mut parts = text.split('/').map(|p| p.trim().parse::<i64>().ok());
+            let (Some(Some(year)), Some(Some(month)), Some(Some(day))) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Some(0.0);
+            };
+            Some((((year - 1980) << 9) + (month << 5) + day) as f64)
+        }
+        // C's atol: leading digits.
+        _ => strtol(text).parse::<i64>().ok().map(|v| v as f64),
+    }
+}
+
+/// NUT's `physical_to_logical` after dividing by the unit exponent.
+pub fn to_logical(item: &Item, value: f64) -> i64 {
+    // physical(item, 1) is 10^expo for items without a physical range.
+    let scale = physical(
+        &Item {
+            phy_min: None,
+            phy_max: None,
+            ..item.clone()
+        },
+        1,
+    );
+    let value = if scale != 0.0 { value / scale } else { value };
+    match (item.phy_min, item.phy_max) {
+        (Some(pmin), Some(pmax))
+            if !(pmin == 0 && pmax == 0) && pmax > pmin && item.log_max > item.log_min =>
+        {
+            let factor = (item.log_max - item.log_min) as f64 / (pmax - pmin) as f64;
+            let logical = ((value - pmin as f64) * factor) as i64 + item.log_min;
+            logical.clamp(item.log_min, item.log_max)
+        }
+        _ => value as i64,
+    }
+}
+
+/// NUT's `SetValue`: writes `value`'s low `size` bits at the item's offset.
+pub fn set_value(report: &mut [u8], item: &Item, value: i64) {
+    let first = item.offset as usize + 8;
+    for (bit, weight) in (first..).zip(0..u32::from(item.size).min(63)) {
+        if let Some(byte) = report.get_mut(bit >> 3) {
+            if value & (1i64 << weight) != 0 {
+                *byte |= 1 << (bit & 7);
+            } else {
+                *byte &= !(1 << (bit & 7));
+            }
+        }
+    }
+}
+
+/// The driver's state for one device.
+#[derive(Debug, Clone)]
+pub struct HidUps {
+    sub: &'static Subdriver,
+    options: HidOptions,
+    desc: Descriptor,
+    /// Table row -> feature item (NUT's `hiddata`), `None` where the device lacks it.
+    map: Vec<Option<usize>>,
+    /// Last read of each report (NUT's report buffer), zero-padded to its length.
+    buffers: BTreeMap<u8, Vec<u8>>,
+    /// Bytes of each feature report (ID included).
+    lengths: BTreeMap<u8, usize>,
+    /// Status flags set (NUT's `ups_status`).
+    flags: Vec<&'static str>,
+    last_full_s: Option<u64>,
+    data_has_changed: bool,
+    use_interrupt: bool,
+    device: UsbDevice,
+}
+
+impl HidUps {
+    /// A driver for `device`, whose report descriptor is `descriptor`.
+    pub fn new(
+        sub: &'static Subdriver,
+        descriptor: &[u8],
+        device: UsbDevice,
+        options: HidOptions,
+    ) -> HidUps {
+        let desc = parse(descriptor);
+        let mut lengths = BTreeMap::new();
+        for item in desc.items.iter().filter(|i| i.kind == Kind::Feature) {
+            let bytes = 1 + (item.offset as usize + item.size as usize).div_ceil(8);
+            let len = lengths.entry(item.report_id).or_insert(1);
+            *len = (*len).max(bytes.min(MAX_REPORT_BYTES));
+        }
+        let use_interrupt =
+            !options.pollonly && !sub.poll_only_products.contains(&device.product_id);
+        HidUps {
+            sub,
+            map: vec![None; sub.table.len()],
+            options,
+            desc,
+            buffers: BTreeMap::new(),
+            lengths,
+            flags: Vec::new(),
+            last_full_s: None,
+            data_has_changed: false,
+            use_interrupt,
+            device,
+        }
+    }
+
+    /// The subdriver in use.
+    pub fn subdriver(&self) -> &'static Subdriver {
+        self.sub
+    }
+
+    /// Whether the interrupt pipe is read.
+    pub fn uses_interrupt(&self) -> bool {
+        self.use_interrupt
+    }
+
+    /// The parsed descriptor.
+    pub fn descriptor(&self) -> &Descriptor {
+        &self.desc
+    }
+
+    fn find(&self, path: &str, kind: Kind) -> Option<usize> {
+        let code = path_code(path, self.sub.usages)?;
+        self.desc
+            .items
+            .iter()
+            .position(|i| i.kind == kind && i.path == code)
+    }
+
+    /// The walk due at `now_s` (NUT: full when `pollfreq` has passed since the last
+    /// full one, or after a SET or command).
+    pub fn due(&self, now_s: u64) -> Walk {
+        match self.last_full_s {
+            Some(last)
+                if now_s <= last.saturating_add(self.options.pollfreq_s)
+                    && !self.data_has_changed =>
+            {
+                Walk::Quick
+            }
+            _ => Walk::Full,
+        }
+    }
+
+    fn rows(&self, walk: Walk) -> Vec<usize> {
+        (0..self.sub.table.len())
+            .filter(|&row| {
+                let entry = &self.sub.table[row];
+                match walk {
+                    Walk::Init => true,
+                    Walk::Quick => entry.flags & flag::QUICK != 0,
+                    Walk::Full => {
+                        entry.flags & (flag::ABSENT | flag::CMD) == 0
+                            && (entry.flags & flag::SEMI_STATIC == 0 || self.data_has_changed)
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn item_for(&self, row: usize, walk: Walk) -> Option<usize> {
+        if walk == Walk::Init {
+            self.find(self.sub.table[row].path, Kind::Feature)
+        } else {
+            self.map[row]
+        }
+    }
+
+    /// The feature reports `walk` reads, each once, in the order first needed.
+    pub fn reports(&self, walk: Walk) -> Vec<u8> {
+        let mut ids = Vec::new();
+        for row in self.rows(walk) {
+            if walk == Walk::Init && self.sub.table[row].flags & flag::ABSENT != 0 {
+                continue;
+            }
+            if let Some(item) = self.item_for(row, walk) {
+                let id = self.desc.items[item].report_id;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
+
+    fn file_report(&mut self, bytes: &[u8]) {
+        let Some(&id) = bytes.first() else { return };
+        let len = self
+            .lengths
+            .get(&id)
+            .copied()
+            .unwrap_or(bytes.len())
+            .min(MAX_REPORT_BYTES);
+        let mut buf = vec![0u8; len.max(1)];
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        buf[0] = id;
+        self.buffers.insert(id, buf);
+    }
+
+    fn set_flag(&mut self, name: &'static str, on: bool) {
+        self.flags.retain(|f| *f != name);
+        if on {
+            self.flags.push(name);
+        }
+    }
+
+    /// One walk over the reports the shell read for it (`reads` in any order; a report
+    /// missing from it counts as failed). At [`Walk::Init`] it also publishes the
+    /// device's identity and the driver's settings.
+    pub fn walk(
+        &mut self,
+        state: &mut DriverState,
+        walk: Walk,
+        reads: &[(u8, Result<Vec<u8>, ReadError>)],
+        now_s: u64,
+    ) -> Walked {
+        let mut out = Walked {
+            ok: true,
+            ..Walked::default()
+        };
+        if reads.iter().any(|(_, r)| *r == Err(ReadError::Gone)) {
+            out.ok = false;
+            return out;
+        }
+        for (_, read) in reads {
+            if let Ok(bytes) = read {
+                self.file_report(bytes);
+            }
+        }
+        let fresh: Vec<u8> = reads
+            .iter()
+            .filter(|(_, r)| r.is_ok())
+            .map(|(id, _)| *id)
+            .collect();
+        let push = |out: &mut Walked, line: Option<DriverLine>| {
+            if let Some(line) = line {
+                out.lines.push(line);
+            }
+        };
+        if walk == Walk::Init {
+            self.map = vec![None; self.sub.table.len()];
+        }
+        for row in self.rows(walk) {
+            let entry = self.sub.table[row];
+            let Some(index) = self.item_for(row, walk) else {
+                continue;
+            };
+            if walk == Walk::Init {
+                if entry.flags & flag::ABSENT != 0 {
+                    if state.tree().get(entry.var).is_none() {
+                        push(&mut out, state.set(entry.var, entry.dfl));
+                        self.mark_writable(state, entry.var, &mut out.lines);
+                    }
+                    self.map[row] = Some(index);
+                    continue;
+                }
+                if entry.var != "BOOL"
+                    && entry.flags & flag::CMD == 0
+                    && state.tree().get(entry.var).is_some()
+                {
+                    continue;
+                }
+                self.map[row] = Some(index);
+            }
+            let item = &self.desc.items[index];
+            if !fresh.contains(&item.report_id) {
+                continue;
+            }
+            let Some(buf) = self.buffers.get(&item.report_id) else {
+                continue;
+            };
+            let value = physical(item, logical(buf, item));
+            if entry.flags & flag::CMD != 0 {
+                if state.tree_mut().add_cmd(entry.var) {
+                    out.lines.push(DriverLine::AddCmd {
+                        cmd: entry.var.to_string(),
+                    });
+                }
+                continue;
+            }
+            match infoval(&entry, value) {
+                Infoval::Text(text) => {
+                    push(&mut out, state.set(entry.var, &text));
+                    if walk == Walk::Init {
+                        self.mark_writable(state, entry.var, &mut out.lines);
+                    }
+                }
+                Infoval::Flag(name, on) => self.set_flag(name, on),
+                Infoval::Nothing => {}
+            }
+        }
+        if walk == Walk::Init {
+            // NUT's upsdrv_initinfo starts the pollfreq clock: the first poll is quick.
+            self.last_full_s = Some(now_s);
+            self.after_init(state, &mut out);
+            return out;
+        }
+        if walk == Walk::Full {
+            self.last_full_s = Some(now_s);
+            self.data_has_changed = false;
+        }
+        let flags: Vec<String> = self.flags.iter().map(|f| f.to_string()).collect();
+        push(&mut out, state.set("ups.status", &status_word(&flags)));
+        if let Some(line) = state.set_stale(false) {
+            out.lines.push(line);
+            out.notes.push(Note::Restored);
+        }
+        out
+    }
+
+    fn mark_writable(&self, state: &mut DriverState, var: &str, lines: &mut Vec<DriverLine>) {
+        if !self.sub.writable.contains(&var) {
+            return;
+        }
+        if let Some(v) = state.tree_mut().get_mut(var) {
+            if v.flags.rw && v.flags.string {
+                return;
+            }
+            v.flags.rw = true;
+            v.flags.string = true;
+            v.aux = 10;
+            lines.push(DriverLine::SetFlags {
+                var: var.to_string(),
+                flags: v.flags.words(),
+            });
+            lines.push(DriverLine::SetAux {
+                var: var.to_string(),
+                aux: 10,
+            });
+        }
+    }
+
+    fn after_init(&mut self, state: &mut DriverState, out: &mut Walked) {
+        let set = |out: &mut Walked, state: &mut DriverState, name: &str, value: &str| {
+            if let Some(line) = state.set(name, value) {
+                out.lines.push(line);
+            }
+        };
+        for (var, option) in [
+            ("battery.charge.low", self.options.lowbatt.clone()),
+            ("ups.delay.start", self.options.ondelay.clone()),
+            ("ups.delay.shutdown", self.options.offdelay.clone()),
+        ] {
+            if let (Some(value), true) = (option, state.tree().get(var).is_some()) {
+                set(out, state, var, &value);
+            }
+        }
+        let has = |cmd: &str| self.command_row(cmd).is_some();
+        let mut cmds = Vec::new();
+        if has("load.off.delay") {
+            cmds.push("load.off");
+        }
+        if has("load.on.delay") {
+            cmds.push("load.on");
+        }
+        if has("load.off.delay") && has("load.on.delay") {
+            cmds.push("shutdown.return");
+            cmds.push("shutdown.stayoff");
+        }
+        for cmd in cmds {
+            if state.tree_mut().add_cmd(cmd) {
+                out.lines.push(DriverLine::AddCmd {
+                    cmd: cmd.to_string(),
+                });
+            }
+        }
+        // The device's identity (usbhid-ups.c `callback`, apc-hid.c's formatting).
+        let mut model = self
+            .device
+            .product
+            .clone()
+            .unwrap_or_else(|| "unknown".into());
+        if let Some(at) = model.find("FW:") {
+            let mut firmware = model[at + 3..].to_string();
+            if let Some(aux) = firmware.find("USB FW:") {
+                set(
+                    out,
+                    state,
+                    "ups.firmware.aux",
+                    &firmware[aux + 7..].to_string(),
+                );
+                firmware.truncate(aux.saturating_sub(1));
+            }
+            set(out, state, "ups.firmware", &firmware);
+            model.truncate(at.saturating_sub(1));
+        }
+        let mfr = self
+            .device
+            .vendor
+            .clone()
+            .unwrap_or_else(|| self.sub.default_mfr.to_string());
+        set(out, state, "ups.mfr", &mfr);
+        set(out, state, "ups.model", &model);
+        match &self.device.serial {
+            Some(serial) => set(out, state, "ups.serial", serial),
+            None => {
+                if let Some(line) = state.delete("ups.serial") {
+                    out.lines.push(line);
+                }
+            }
+        }
+        set(
+            out,
+            state,
+            "ups.vendorid",
+            &format!("{:04x}", self.device.vendor_id),
+        );
+        set(
+            out,
+            state,
+            "ups.productid",
+            &format!("{:04x}", self.device.product_id),
+        );
+        set(out, state, "driver.version.data", self.sub.name);
+        set(
+            out,
+            state,
+            "driver.parameter.pollfreq",
+            &self.options.pollfreq_s.to_string(),
+        );
+        out.notes.push(Note::Log(
+            Level::Info,
+            format!("Using subdriver: {}", self.sub.name),
+        ));
+    }
+
+    /// An interrupt-in report: its input items update values and status at once (NUT's
+    /// `HIDGetEvents`; the status word is committed by the walk that follows).
+    pub fn interrupt(&mut self, state: &mut DriverState, report: &[u8]) -> Vec<DriverLine> {
+        let mut lines = Vec::new();
+        let Some(&id) = report.first() else {
+            return lines;
+        };
+        let items: Vec<Item> = self
+            .desc
+            .items
+            .iter()
+            .filter(|i| i.report_id == id && i.kind == Kind::Input)
+            .take(MAX_EVENTS)
+            .cloned()
+            .collect();
+        for event in items {
+            let value = physical(&event, logical(report, &event));
+            // NUT looks the event's path up as a feature item first, then as input.
+            let Some(row) = self.sub.table.iter().position(|e| {
+                e.flags & (flag::CMD | flag::ABSENT) == 0
+                    && path_code(e.path, self.sub.usages).as_deref() == Some(&event.path[..])
+            }) else {
+                continue;
+            };
+            let entry = self.sub.table[row];
+            match infoval(&entry, value) {
+                Infoval::Text(text) => lines.extend(state.set(entry.var, &text)),
+                Infoval::Flag(name, on) => self.set_flag(name, on),
+                Infoval::Nothing => {}
+            }
+        }
+        lines
+    }
+
+    fn command_row(&self, cmd: &str) -> Option<usize> {
+        (0..self.sub.table.len()).find(|&row| {
+            let e = &self.sub.table[row];
+            e.flags & flag::CMD != 0 && e.var == cmd && self.map[row].is_some()
+        })
+    }
+
+    fn write_row(&self, row: usize, value: f64, what: String, pause_ms: u64) -> Option<Write> {
+        let index = self.map[row]?;
+        let item = &self.desc.items[index];
+        // NUT refuses constant fields.
+        if item.attribute & 1 != 0 {
+            return None;
+        }
+        let len = self.lengths.get(&item.report_id).copied().unwrap_or(1);
+        let mut report = self
+            .buffers
+            .get(&item.report_id)
+            .cloned()
+            .unwrap_or_else(|| {
+                let mut b = vec![0u8; len];
+                b[0] = item.report_id;
+                b
+            });
+        set_value(&mut report, item, to_logical(item, value));
+        Some(Write {
+            pause_ms,
+            report,
+            what,
+        })
+    }
+
+    /// An instant command (NUT's `instcmd`): the reports to write, or the TRACKING
+    /// code when it cannot run.
+    pub fn command(
+        &self,
+        state: &DriverState,
+        cmd: &str,
+        arg: Option<&str>,
+    ) -> Result<Vec<Write>, i64> {
+        let cmd = match cmd.to_ascii_lowercase().as_str() {
+            "beeper.off" => "beeper.disable".to_string(),
+            "beeper.on" => "beeper.enable".to_string(),
+            c => c.to_string(),
+        };
+        let Some(row) = self.command_row(&cmd) else {
+            let delay = |var: &str| state.tree().value(var).map(str::to_string);
+            return match cmd.as_str() {
+                "load.on" => self.command(state, "load.on.delay", Some("0")),
+                "load.off" => self.command(state, "load.off.delay", Some("0")),
+                "shutdown.return" | "shutdown.stayoff" => {
+                    let mut writes = Vec::new();
+                    if state.tree().get("ups.start.auto").is_some() {
+                        let yes = if cmd == "shutdown.return" {
+                            "yes"
+                        } else {
+                            "no"
+                        };
+                        if let Ok(w) = self.set_writes("ups.start.auto", yes) {
+                            writes.extend(w);
+                        }
+                    }
+                    let on = if cmd == "shutdown.return" {
+                        delay("ups.delay.start")
+                    } else {
+                        Some("-1".to_string())
+                    };
+                    writes.extend(self.command(state, "load.on.delay", on.as_deref())?);
+                    let mut off = self.command(
+                        state,
+                        "load.off.delay",
+                        delay("ups.delay.shutdown").as_deref(),
+                    )?;
+                    if let Some(first) = off.first_mut() {
+                        first.pause_ms = COMPOSITE_PAUSE_MS;
+                    }
+                    writes.extend(off);
+                    Ok(writes)
+                }
+                _ => Err(tracking::INVALID),
+            };
+        };
+        let entry = &self.sub.table[row];
+        let text = arg.unwrap_or(entry.dfl);
+        let value = valinfo(entry, text).ok_or(tracking::INVALID)?;
+        let what = format!("{cmd} {text}");
+        self.write_row(row, value, what, 0)
+            .map(|w| vec![w])
+            .ok_or(3)
+    }
+
+    fn set_writes(&self, var: &str, value: &str) -> Result<Vec<Write>, i64> {
+        let row = (0..self.sub.table.len())
+            .find(|&row| {
+                let e = &self.sub.table[row];
+                e.var == var && e.flags & (flag::CMD | flag::ABSENT) == 0 && self.map[row].is_some()
+            })
+            .ok_or(tracking::UNKNOWN)?;
+        let entry = &self.sub.table[row];
+        let v = valinfo(entry, value).ok_or(tracking::UNKNOWN)?;
+        self.write_row(row, v, format!("{var} {value}"), 0)
+            .map(|w| vec![w])
+            .ok_or(tracking::UNKNOWN)
+    }
+
+    /// SET VAR (NUT's `setvar`): a server-side variable changes at once (`Ok(vec![])`,
+    /// with its line in `lines`); a device one gives the report to write.
+    pub fn set_var(
+        &self,
+        state: &mut DriverState,
+        var: &str,
+        value: &str,
+        lines: &mut Vec<DriverLine>,
+    ) -> Result<Vec<Write>, i64> {
+        if !self.sub.writable.contains(&var) || state.tree().get(var).is_none() {
+            return Err(tracking::UNKNOWN);
+        }
+        let absent = (0..self.sub.table.len()).any(|row| {
+            let e = &self.sub.table[row];
+            e.var == var && e.flags & flag::ABSENT != 0 && self.map[row].is_some()
+        });
+        if absent {
+            lines.extend(state.set(var, value));
+            return Ok(Vec::new());
+        }
+        self.set_writes(var, value)
+    }
+
+    /// Writes went to the device: the next walk is full and re-reads every report
+    /// (NUT flushes its report buffer and sets `data_has_changed`).
+    pub fn written(&mut self) {
+        self.data_has_changed = true;
+        self.buffers.clear();
+    }
+
+    /// `-k` (NUT's `upsdrv_shutdown`): `shutdown.return`, else `shutdown.reboot`, else
+    /// `load.off.delay`.
+    pub fn shutdown(&self, state: &DriverState) -> Result<Vec<Write>, String> {
+        for cmd in ["shutdown.return", "shutdown.reboot", "load.off.delay"] {
+            if let Ok(writes) = self.command(state, cmd, None) {
+                return Ok(writes);
+            }
+        }
+        Err("Shutdown failed!".to_string())
+    }
+}
