@@ -145,6 +145,26 @@ pub mod nutdrv_qx {
     }
 }
 
+/// `usbhid-ups`.
+pub mod usbhid_ups {
+    use crate::drivercli::DriverCli;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    #[command(
+        name = "usbhid-ups",
+        about = "Network UPS Tools driver for USB HID Power Device Class UPSes (Rust)",
+        version
+    )]
+    pub struct Args {
+        #[command(flatten)]
+        pub cli: DriverCli,
+        /// Print the variables after this many update loops and exit (NUT's -d).
+        #[arg(short = 'd')]
+        pub dump: Option<u32>,
+    }
+}
+
 /// `upsc`.
 pub mod upsc {
     use clap::Parser;

@@ -28,5 +28,7 @@ pub mod upsd;
 pub mod upsdrvctl;
 pub mod upsmon;
 pub mod upssched;
+pub mod usb;
+pub mod usbhid;
 pub mod wiring;
 pub mod zeroconf;

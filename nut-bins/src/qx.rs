@@ -208,7 +208,8 @@ pub async fn run_job<P: QxPort>(
     }
 }
 
-fn report<S: Sys>(sys: &S, ups: &str, notes: Vec<Note>) {
+/// Logs and records a driver's notes (shared by the device drivers).
+pub(crate) fn report<S: Sys>(sys: &S, ups: &str, notes: Vec<Note>) {
     for note in notes {
         sys.event(match note {
             Note::Log(level, text) => Event::DriverLog { level, text },

@@ -29,6 +29,8 @@ use std::collections::BTreeMap;
 
 /// The driver's name.
 pub const DRIVER_NAME: &str = "usbhid-ups";
+/// usbhid-ups.c's `DRIVER_VERSION` in NUT 2.8.0 (`driver.version.internal`).
+pub const DRIVER_VERSION_INTERNAL: &str = "0.47";
 /// Seconds between full walks unless `pollfreq` says otherwise (usbhid-ups.h).
 pub const DEFAULT_POLLFREQ_S: u64 = 30;
 /// Largest `pollfreq` accepted, in seconds (one day).
@@ -254,10 +256,11 @@ impl HidOptions {
                 ("offdelay", Some(v)) => out.offdelay = Some(strtol(v)),
                 ("pollonly", None) => out.pollonly = true,
                 ("interruptonly", None) => out.interruptonly = true,
-                ("interruptsize", Some(v)) => {
-                    if v.trim().parse::<u32>().map_or(true, |n| n == 0) {
-                        return Err(format!("Error: invalid interruptsize: {v}"));
-                    }
+                ("interruptsize", Some(v))
+                    if v.trim().parse::<u32>().is_ok_and(|n| n == 0)
+                        || v.trim().parse::<u32>().is_err() =>
+                {
+                    return Err(format!("Error: invalid interruptsize: {v}"));
                 }
                 _ => {}
             }
@@ -373,7 +376,7 @@ fn valinfo(entry: &HidInfo, text: &str) -> Option<f64> {
                 return Some(0.0);
             };
             let year = year % 100;
-            let bcd = |n: i64| ((n / 10 & 0x0f) << 4) + (n % 10);
+            let bcd = |n: i64| (((n / 10) & 0x0f) << 4) + (n % 10);
             Some(((bcd(month) << 16) + (bcd(day) << 8) + bcd(year)) as f64)
         }
         Conv::Date => {
@@ -446,6 +449,8 @@ pub struct HidUps {
     data_has_changed: bool,
     use_interrupt: bool,
     device: UsbDevice,
+    /// Data went stale after the device was lost: say so when it answers again.
+    lost: bool,
 }
 
 impl HidUps {
@@ -477,6 +482,7 @@ impl HidUps {
             data_has_changed: false,
             use_interrupt,
             device,
+            lost: false,
         }
     }
 
@@ -679,9 +685,19 @@ impl HidUps {
         push(&mut out, state.set("ups.status", &status_word(&flags)));
         if let Some(line) = state.set_stale(false) {
             out.lines.push(line);
-            out.notes.push(Note::Restored);
+            if std::mem::take(&mut self.lost) {
+                out.notes.push(Note::Restored);
+            }
         }
         out
+    }
+
+    /// The device cannot be reached (reconnection failed): data is stale (NUT's
+    /// `dstate_datastale`); the line to broadcast and the note, the first time.
+    pub fn lost(&mut self, state: &mut DriverState) -> Option<(DriverLine, Note)> {
+        let line = state.set_stale(true)?;
+        self.lost = true;
+        Some((line, Note::Lost))
     }
 
     fn mark_writable(&self, state: &mut DriverState, var: &str, lines: &mut Vec<DriverLine>) {
@@ -749,12 +765,7 @@ impl HidUps {
         if let Some(at) = model.find("FW:") {
             let mut firmware = model[at + 3..].to_string();
             if let Some(aux) = firmware.find("USB FW:") {
-                set(
-                    out,
-                    state,
-                    "ups.firmware.aux",
-                    &firmware[aux + 7..].to_string(),
-                );
+                set(out, state, "ups.firmware.aux", &firmware[aux + 7..]);
                 firmware.truncate(aux.saturating_sub(1));
             }
             set(out, state, "ups.firmware", &firmware);
@@ -786,6 +797,25 @@ impl HidUps {
             state,
             "ups.productid",
             &format!("{:04x}", self.device.product_id),
+        );
+        // main.c copies the identity to device.* once the driver has read it.
+        for (from, to) in [
+            ("ups.mfr", "device.mfr"),
+            ("ups.model", "device.model"),
+            ("ups.serial", "device.serial"),
+        ] {
+            if let Some(value) = state.tree().value(from).map(str::to_string) {
+                set(out, state, to, &value);
+            }
+        }
+        set(out, state, "device.type", "ups");
+        set(out, state, "driver.name", DRIVER_NAME);
+        set(out, state, "driver.version", crate::dummy::DRIVER_VERSION);
+        set(
+            out,
+            state,
+            "driver.version.internal",
+            DRIVER_VERSION_INTERNAL,
         );
         set(out, state, "driver.version.data", self.sub.name);
         set(

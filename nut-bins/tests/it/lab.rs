@@ -43,6 +43,7 @@ pub fn bin(name: &str) -> PathBuf {
         "upssched" => env!("CARGO_BIN_EXE_upssched"),
         "upsdrvctl" => env!("CARGO_BIN_EXE_upsdrvctl"),
         "nutdrv_qx" => env!("CARGO_BIN_EXE_nutdrv_qx"),
+        "usbhid-ups" => env!("CARGO_BIN_EXE_usbhid-ups"),
         other => panic!("unknown binary {other}"),
     };
     PathBuf::from(exe)

@@ -22,4 +22,5 @@ mod upsd_server;
 mod upsdrvctl;
 mod upsmon_reload;
 mod upssched;
+mod usbhid;
 mod zeroconf;

@@ -1,0 +1,289 @@
+//! USB through rusb (libusb built from source): enumeration for nut-scanner and the HID
+//! transport of usbhid-ups. Every call uses a [`rusb::Context`] of its own (never
+//! libusb's global context, which panics where USB is unavailable) and returns errors.
+//! Blocking transfers run on tokio's blocking pool, so the driver socket keeps serving.
+
+use crate::usbhid::{HidPort, INTERRUPT_WAIT_MS};
+use nut_core::hid::MAX_DESCRIPTOR_BYTES;
+use nut_core::hidups::{claim, Matcher, ReadError, UsbDevice, MAX_REPORT_BYTES};
+use rusb::{Context, Device, DeviceHandle, Direction, TransferType, UsbContext};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timeout of a control transfer, in milliseconds (NUT's `USB_TIMEOUT`).
+pub const CONTROL_TIMEOUT_MS: u64 = 5000;
+/// HID class requests (HID 1.11, 7.2).
+const GET_REPORT: u8 = 0x01;
+const SET_REPORT: u8 = 0x09;
+/// Report type "feature" in wValue's high byte.
+const FEATURE: u16 = 3;
+/// Descriptor type of a HID report descriptor.
+const REPORT_DESCRIPTOR: u16 = 0x22;
+
+fn timeout() -> Duration {
+    Duration::from_millis(CONTROL_TIMEOUT_MS)
+}
+
+/// A transfer error in NUT's terms: the ones after which usbhid-ups reconnects.
+fn classify(e: rusb::Error) -> ReadError {
+    match e {
+        rusb::Error::NoDevice
+        | rusb::Error::Io
+        | rusb::Error::Access
+        | rusb::Error::NotFound
+        | rusb::Error::Busy => ReadError::Gone,
+        _ => ReadError::Failed,
+    }
+}
+
+fn describe<T: UsbContext>(device: &Device<T>) -> Option<UsbDevice> {
+    let desc = device.device_descriptor().ok()?;
+    let mut out = UsbDevice {
+        vendor_id: desc.vendor_id(),
+        product_id: desc.product_id(),
+        bus: format!("{:03}", device.bus_number()),
+        device: format!("{:03}", device.address()),
+        ..UsbDevice::default()
+    };
+    // Strings need the device opened; without permission the IDs still tell.
+    if let Ok(handle) = device.open() {
+        out.vendor = handle.read_manufacturer_string_ascii(&desc).ok();
+        out.product = handle.read_product_string_ascii(&desc).ok();
+        out.serial = handle.read_serial_number_string_ascii(&desc).ok();
+    }
+    Some(out)
+}
+
+/// Every USB device on the system, with its strings where readable.
+pub fn enumerate() -> Result<Vec<UsbDevice>, String> {
+    let context = Context::new().map_err(|e| format!("Failed to init libusb: {e}"))?;
+    let devices = context
+        .devices()
+        .map_err(|e| format!("Failed to list USB devices: {e}"))?;
+    Ok(devices.iter().filter_map(|d| describe(&d)).collect())
+}
+
+/// An open HID UPS.
+pub struct UsbHid {
+    context: Context,
+    matcher: Matcher,
+    handle: Arc<DeviceHandle<Context>>,
+    interface: u8,
+    endpoint: Option<u8>,
+    device: UsbDevice,
+    descriptor: Vec<u8>,
+}
+
+struct Opened {
+    handle: DeviceHandle<Context>,
+    interface: u8,
+    endpoint: Option<u8>,
+    device: UsbDevice,
+    descriptor: Vec<u8>,
+}
+
+fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String> {
+    let devices = context
+        .devices()
+        .map_err(|e| format!("Failed to list USB devices: {e}"))?;
+    for device in devices.iter() {
+        let Some(info) = describe(&device) else {
+            continue;
+        };
+        if !matcher.matches(&info) || claim(&info, matcher.has_productid()).is_none() {
+            continue;
+        }
+        let handle = device.open().map_err(|e| {
+            format!(
+                "Can't open USB device {:04x}:{:04x}: {e}",
+                info.vendor_id, info.product_id
+            )
+        })?;
+        // The kernel's usbhid driver holds the interface; libusb gives it back on close.
+        let _ = handle.set_auto_detach_kernel_driver(true);
+        let config = device
+            .active_config_descriptor()
+            .map_err(|e| format!("Can't read the configuration: {e}"))?;
+        let Some(alt) = config
+            .interfaces()
+            .flat_map(|i| i.descriptors().collect::<Vec<_>>())
+            .next()
+        else {
+            continue;
+        };
+        let interface = alt.interface_number();
+        handle
+            .claim_interface(interface)
+            .map_err(|e| format!("Can't claim USB interface {interface}: {e}"))?;
+        let endpoint = alt
+            .endpoint_descriptors()
+            .find(|e| {
+                e.direction() == Direction::In && e.transfer_type() == TransferType::Interrupt
+            })
+            .map(|e| e.address());
+        // The HID class descriptor (bDescriptorType 0x21) gives the report descriptor's
+        // length; ask for that many bytes, as the kernel does.
+        let extra = alt.extra();
+        let length = extra
+            .windows(9)
+            .find(|w| w[0] >= 9 && w[1] == 0x21 && w[6] == 0x22)
+            .map(|w| u16::from_le_bytes([w[7], w[8]]) as usize)
+            .unwrap_or(MAX_DESCRIPTOR_BYTES)
+            .min(MAX_DESCRIPTOR_BYTES);
+        let mut descriptor = vec![0u8; length];
+        let n = handle
+            .read_control(
+                rusb::request_type(
+                    Direction::In,
+                    rusb::RequestType::Standard,
+                    rusb::Recipient::Interface,
+                ),
+                0x06,
+                REPORT_DESCRIPTOR << 8,
+                u16::from(interface),
+                &mut descriptor,
+                timeout(),
+            )
+            .map_err(|e| format!("Unable to get Report descriptor: {e}"))?;
+        descriptor.truncate(n);
+        return Ok(Opened {
+            handle,
+            interface,
+            endpoint,
+            device: info,
+            descriptor,
+        });
+    }
+    Err("No matching HID UPS found".to_string())
+}
+
+impl UsbHid {
+    /// Finds the first device the matcher accepts and a subdriver claims, opens it and
+    /// reads its report descriptor.
+    pub fn open(matcher: &Matcher) -> Result<UsbHid, String> {
+        let context = Context::new().map_err(|e| format!("Failed to init libusb: {e}"))?;
+        let o = open_matching(&context, matcher)?;
+        Ok(UsbHid {
+            context,
+            matcher: matcher.clone(),
+            handle: Arc::new(o.handle),
+            interface: o.interface,
+            endpoint: o.endpoint,
+            device: o.device,
+            descriptor: o.descriptor,
+        })
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, rusb::Error> + Send + 'static,
+) -> Result<T, ReadError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(classify),
+        Err(_) => Err(ReadError::Gone),
+    }
+}
+
+impl HidPort for UsbHid {
+    fn device(&self) -> &UsbDevice {
+        &self.device
+    }
+
+    fn descriptor(&self) -> &[u8] {
+        &self.descriptor
+    }
+
+    async fn get_feature(&mut self, id: u8) -> Result<Vec<u8>, ReadError> {
+        let handle = self.handle.clone();
+        let interface = u16::from(self.interface);
+        blocking(move || {
+            let mut buf = vec![0u8; MAX_REPORT_BYTES];
+            let n = handle.read_control(
+                0xa1,
+                GET_REPORT,
+                (FEATURE << 8) | u16::from(id),
+                interface,
+                &mut buf,
+                timeout(),
+            )?;
+            buf.truncate(n);
+            // Devices without report IDs send none: keep the first byte the ID.
+            if id == 0 {
+                buf.insert(0, 0);
+            }
+            Ok(buf)
+        })
+        .await
+    }
+
+    async fn set_feature(&mut self, report: Vec<u8>) -> Result<(), ReadError> {
+        let handle = self.handle.clone();
+        let interface = u16::from(self.interface);
+        blocking(move || {
+            let id = report.first().copied().unwrap_or(0);
+            let data = if id == 0 { &report[1..] } else { &report[..] };
+            handle
+                .write_control(
+                    0x21,
+                    SET_REPORT,
+                    (FEATURE << 8) | u16::from(id),
+                    interface,
+                    data,
+                    timeout(),
+                )
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn interrupt(&mut self) -> Result<Option<Vec<u8>>, ReadError> {
+        let Some(endpoint) = self.endpoint else {
+            return Ok(None);
+        };
+        let handle = self.handle.clone();
+        let read = blocking(move || {
+            let mut buf = vec![0u8; MAX_REPORT_BYTES];
+            let n = handle.read_interrupt(
+                endpoint,
+                &mut buf,
+                Duration::from_millis(INTERRUPT_WAIT_MS),
+            )?;
+            buf.truncate(n);
+            Ok(buf)
+        })
+        .await;
+        match read {
+            Ok(buf) if !buf.is_empty() => Ok(Some(buf)),
+            Ok(_) => Ok(None),
+            Err(ReadError::Failed) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn reconnect(&mut self) -> Result<(), String> {
+        let context = self.context.clone();
+        let mut matcher = self.matcher.clone();
+        // The same unit: its IDs and serial (NUT's exact matcher).
+        matcher
+            .wanted
+            .retain(|(k, _)| !matches!(*k, "vendorid" | "productid" | "serial"));
+        matcher
+            .wanted
+            .push(("vendorid", format!("{:04x}", self.device.vendor_id)));
+        matcher
+            .wanted
+            .push(("productid", format!("{:04x}", self.device.product_id)));
+        if let Some(serial) = &self.device.serial {
+            matcher.wanted.push(("serial", serial.clone()));
+        }
+        let o = tokio::task::spawn_blocking(move || open_matching(&context, &matcher))
+            .await
+            .map_err(|e| e.to_string())??;
+        self.handle = Arc::new(o.handle);
+        self.interface = o.interface;
+        self.endpoint = o.endpoint;
+        self.device = o.device;
+        self.descriptor = o.descriptor;
+        Ok(())
+    }
+}

@@ -1,0 +1,218 @@
+//! usbhid-ups against recorded devices (hw-fixtures/hid): the binary serves each
+//! recording (`replay =` in ups.conf) and must print the variables NUT printed for that
+//! unit; commands reach the device as the feature reports NUT writes, through upsd;
+//! an unplugged device goes stale and comes back.
+
+use crate::lab::{bin, exchange, wait_for, Lab};
+use nut_bins::real::RealSys;
+use nut_bins::usbhid::{HidSession, HidWiring, ReplayHid};
+use nut_core::hidups::{HidOptions, Matcher};
+use nut_core::sock::DriverLine;
+use nut_core::transcript::{parse_hid, HidRecording};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn recordings() -> Vec<(PathBuf, HidRecording)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw-fixtures/hid");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let rec = parse_hid(&std::fs::read_to_string(&p).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p, rec)
+        })
+        .collect()
+}
+
+/// Variables that name the implementation or the dump's own configuration, string
+/// descriptors not read yet, and values the dump's owner anonymised differently.
+fn compared(name: &str, var: &str) -> bool {
+    !(var.starts_with("driver.version")
+        || var.starts_with("driver.parameter.")
+        || var == "driver.state"
+        || var == "battery.type"
+        || (name == "apc-back-ups-bk650m2-ch.txt" && ["ups.load", "device.serial"].contains(&var)))
+}
+
+#[test]
+fn the_binary_prints_what_nut_printed_for_each_recorded_unit() {
+    let lab = Lab::new("usbhid-replay");
+    let mut failures = Vec::new();
+    for (path, rec) in recordings() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        lab.write(
+            "etc/ups.conf",
+            &format!(
+                "[test]\n\tdriver = usbhid-ups\n\tport = auto\n\treplay = {}\n",
+                path.display()
+            ),
+        );
+        let mut cmd = Command::new(bin("usbhid-ups"));
+        cmd.args(["-a", "test", "-d", "1"])
+            .env("NUT_CONFPATH", lab.path("etc"))
+            .env("NUT_STATEPATH", lab.path("state"))
+            .env("NUT_ALTPIDPATH", lab.path("state"));
+        let out = crate::lab::output_within(cmd, Duration::from_secs(60));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+        for (var, want) in rec.expect.iter().filter(|(v, _)| compared(&name, v)) {
+            let line = format!("{var}: {want}\n");
+            if !listing.contains(&line) {
+                failures.push(format!("{name}: want {line:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn commands_and_settings_reach_the_recorded_unit_through_upsd() {
+    let mut lab = Lab::new("usbhid-upsd");
+    let (path, _) = recordings()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("apc-back-ups-bk650m2-ch.txt"))
+        .unwrap();
+    let port = crate::lab::free_port();
+    lab.write(
+        "etc/ups.conf",
+        &format!(
+            "[test]\n\tdriver = usbhid-ups\n\tport = auto\n\treplay = {}\n",
+            path.display()
+        ),
+    );
+    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write(
+        "etc/upsd.users",
+        "[admin]\n\tpassword = adminpass\n\tactions = SET\n\tinstcmds = ALL\n",
+    );
+    // -D: the debug log shows each report written (NUT's Report[set] lines).
+    lab.spawn(
+        "usbhid-ups",
+        &bin("usbhid-ups"),
+        "etc",
+        &["-a", "test", "-F", "-D"],
+    );
+    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    wait_for(Duration::from_secs(20), "upsd to serve the HID UPS", || {
+        let reply = exchange(port, b"GET VAR test ups.status\n", 1);
+        (reply == "VAR test ups.status \"OL DISCHRG\"\n").then_some(())
+    });
+    let ups = format!("test@127.0.0.1:{port}");
+    let run = |program: &str, args: &[&str]| {
+        let mut all = vec!["-u", "admin", "-p", "adminpass"];
+        all.extend_from_slice(args);
+        crate::lab::run(&bin(program), &all, &[])
+    };
+    let (code, _, err) = run("upscmd", &["-w", &ups, "test.battery.start.quick"]);
+    assert_eq!((code, err.as_str()), (0, "SUCCESS\n"));
+    let (code, _, err) = run("upsrw", &["-s", "ups.delay.shutdown=60", "-w", &ups]);
+    assert_eq!((code, err.as_str()), (0, "SUCCESS\n"));
+    wait_for(Duration::from_secs(10), "the new delay", || {
+        let reply = exchange(port, b"GET VAR test ups.delay.shutdown\n", 1);
+        (reply == "VAR test ups.delay.shutdown \"60\"\n").then_some(())
+    });
+    let (code, _, err) = run("upscmd", &["-w", &ups, "no.such.command"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "Unexpected response from upsd: ERR CMD-NOT-SUPPORTED\n")
+    );
+    let log = lab.log("usbhid-ups");
+    assert!(
+        log.contains("test.battery.start.quick 1: Report[set]: (2 bytes) => 21 01"),
+        "{log}"
+    );
+}
+
+fn wiring(ups: &str) -> HidWiring {
+    HidWiring {
+        ups: ups.to_string(),
+        pollinterval_s: 2,
+        options: HidOptions::default(),
+        matcher: Matcher::default(),
+        replay: None,
+        initial: Vec::new(),
+        overrides: Vec::new(),
+        statepath: String::new(),
+    }
+}
+
+#[test]
+fn an_unplugged_unit_goes_stale_and_comes_back_with_its_data() {
+    let (_, rec) = recordings().into_iter().next().unwrap();
+    let port = ReplayHid::new(&rec).unwrap();
+    let device = port.shared();
+    let sys = RealSys::new("usbhid-ups", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    rt.block_on(async {
+        let mut session = HidSession::start(&sys, &wiring("test"), port)
+            .await
+            .unwrap();
+        let (lines, _) = session.update(2).await;
+        assert!(lines.contains(&DriverLine::DataOk), "{lines:?}");
+        device.lock().unwrap().unplugged = true;
+        // The walk finds it gone; the next poll's reconnection fails: stale, once.
+        let (lines, _) = session.update(4).await;
+        assert!(!lines.contains(&DriverLine::DataStale));
+        let (lines, notes) = session.update(6).await;
+        assert!(lines.contains(&DriverLine::DataStale), "{lines:?}");
+        assert!(notes.contains(&nut_core::qx::Note::Lost));
+        // Not retried before pollinterval has passed, then again without a new line.
+        let reads = device.lock().unwrap().reads;
+        let (lines, _) = session.update(7).await;
+        assert!(lines.is_empty());
+        let (lines, _) = session.update(8).await;
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(
+            device.lock().unwrap().reads,
+            reads,
+            "no reads while unplugged"
+        );
+        device.lock().unwrap().unplugged = false;
+        let (lines, notes) = session.update(10).await;
+        assert!(lines.contains(&DriverLine::DataOk), "{lines:?}");
+        assert!(notes.contains(&nut_core::qx::Note::Restored));
+        assert_eq!(
+            session.state.tree().value("ups.status"),
+            rec.expected("ups.status")
+        );
+    });
+}
+
+#[test]
+fn a_bad_configuration_names_the_option() {
+    let lab = Lab::new("usbhid-conf");
+    for (conf, want) in [
+        (
+            "\tvendorid = 051d\n\tproduct = Back-UPS.*\n",
+            "not supported yet",
+        ),
+        ("\tpollfreq = 0\n", "invalid pollfreq"),
+        (
+            "\tnosuchoption = 1\n",
+            "'nosuchoption' is not a valid variable name",
+        ),
+    ] {
+        lab.write(
+            "etc/ups.conf",
+            &format!("[test]\n\tdriver = usbhid-ups\n\tport = auto\n{conf}"),
+        );
+        let (code, _, err) = crate::lab::run(
+            &bin("usbhid-ups"),
+            &["-a", "test", "-d", "1"],
+            &[("NUT_CONFPATH", &lab.path("etc"))],
+        );
+        assert_eq!(code, 1, "{conf}: {err}");
+        assert!(err.contains(want), "{conf}: {err}");
+    }
+}
