@@ -165,6 +165,38 @@ pub mod usbhid_ups {
     }
 }
 
+/// `nut-scanner`.
+pub mod nut_scanner {
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    #[command(
+        name = "nut-scanner",
+        about = "Network UPS Tools nut-scanner (Rust): finds UPSes and prints ups.conf sections",
+        version
+    )]
+    pub struct Args {
+        /// Scan every bus this build supports (USB; serial probing is opt-in, -S).
+        #[arg(short = 'C', long = "complete_scan")]
+        pub complete: bool,
+        /// Scan USB devices.
+        #[arg(short = 'U', long = "usb_scan")]
+        pub usb: bool,
+        /// Display the result in ups.conf format (the default).
+        #[arg(short = 'N', long = "disp_nut_conf")]
+        pub nut_conf: bool,
+        /// Display the result in a parsable format.
+        #[arg(short = 'P', long = "disp_parsable")]
+        pub parsable: bool,
+        /// Display only the result, not the bus being scanned.
+        #[arg(short = 'q', long = "quiet")]
+        pub quiet: bool,
+        /// Debug level (repeat for more).
+        #[arg(short = 'D', action = clap::ArgAction::Count)]
+        pub debug: u8,
+    }
+}
+
 /// `upsc`.
 pub mod upsc {
     use clap::Parser;
@@ -505,6 +537,8 @@ pub fn programs() -> Vec<Program> {
     vec![
         program("dummy-ups", "8", "/lib/nut", dummy_ups::Args::command()),
         program("nutdrv_qx", "8", "/lib/nut", nutdrv_qx::Args::command()),
+        program("usbhid-ups", "8", "/lib/nut", usbhid_ups::Args::command()),
+        program("nut-scanner", "8", "/bin", nut_scanner::Args::command()),
         program("upsd", "8", "/lib/nut", upsd::Args::command()),
         program("upsdrvctl", "8", "/sbin", upsdrvctl::Args::command()),
         program("upsmon", "8", "/sbin", upsmon::Args::command()),

@@ -75,7 +75,7 @@ pub const CONFIG_PAGES: &[ConfigPage] = &[
             d("pollinterval", "seconds", "How often drivers poll the UPS (default 2); also per section."),
             d("statepath", "directory", "Where the driver sockets and PID files live."),
             d("user", "name", "The user drivers run as after opening the port."),
-            d("driver", "name", "Per section: the driver program (dummy-ups, nutdrv_qx)."),
+            d("driver", "name", "Per section: the driver program (dummy-ups, nutdrv_qx, usbhid-ups)."),
             d("port", "path", "Per section: the device (serial port, or dummy-ups's data file)."),
             d("desc", "text", "Per section: description shown by upsc -L."),
             d("sdorder", "number", "Per section: order for upsdrvctl shutdown (lower first; -1 never)."),
@@ -83,7 +83,7 @@ pub const CONFIG_PAGES: &[ConfigPage] = &[
             d("override.VAR", "value", "Per section: publish VAR with this value whatever the UPS says (for example override.battery.charge.low = 30)."),
             d("default.VAR", "value", "Per section: publish VAR with this value when the UPS does not report it."),
         ],
-        readers: &["upsd", "upsdrvctl", "dummy-ups", "nutdrv_qx"],
+        readers: &["upsd", "upsdrvctl", "dummy-ups", "nutdrv_qx", "usbhid-ups"],
     },
     ConfigPage {
         file: "upsd.conf",

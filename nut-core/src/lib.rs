@@ -20,6 +20,7 @@ pub mod notify;
 pub mod proto;
 pub mod qx;
 pub mod relay;
+pub mod scan;
 pub mod session;
 pub mod sock;
 pub mod state;

@@ -329,3 +329,58 @@ fn matching_options_select_the_device_as_nut() {
     )
     .is_none());
 }
+
+#[test]
+fn nut_scanner_prints_sections_and_parsable_lines_as_nut() {
+    let devices = vec![
+        UsbDevice {
+            vendor_id: 0x051d,
+            product_id: 0x0002,
+            vendor: Some("American Power Conversion".into()),
+            product: Some("Back-UPS CS 500 FW:808.q8.I USB FW:q8".into()),
+            serial: Some("AB0427".into()),
+            bus: "001".into(),
+            device: "004".into(),
+        },
+        // A keyboard: no driver claims it, no section.
+        UsbDevice {
+            vendor_id: 0x046d,
+            product_id: 0xc31c,
+            bus: "001".into(),
+            ..UsbDevice::default()
+        },
+        // No strings readable (no permission): IDs and bus only.
+        UsbDevice {
+            vendor_id: 0x051d,
+            product_id: 0x0003,
+            bus: "002".into(),
+            ..UsbDevice::default()
+        },
+    ];
+    let found = nut_core::scan::usb(&devices);
+    assert_eq!(
+        nut_core::scan::ups_conf(&found, 1),
+        "[nutdev1]\n\tdriver = \"usbhid-ups\"\n\tport = \"auto\"\n\tvendorid = \"051D\"\n\
+         \tproductid = \"0002\"\n\tproduct = \"Back-UPS CS 500 FW:808.q8.I USB FW:q8\"\n\
+         \tserial = \"AB0427\"\n\tvendor = \"American Power Conversion\"\n\tbus = \"001\"\n\
+         [nutdev2]\n\tdriver = \"usbhid-ups\"\n\tport = \"auto\"\n\tvendorid = \"051D\"\n\
+         \tproductid = \"0003\"\n\tbus = \"002\"\n"
+    );
+    assert_eq!(
+        nut_core::scan::parsable(&found[1..]),
+        "USB:driver=\"usbhid-ups\",port=\"auto\",vendorid=\"051D\",productid=\"0003\",bus=\"002\"\n"
+    );
+    // Every unit the scanner names is one the driver claims.
+    for f in &found {
+        let id = |k: &str| {
+            let v = &f.options.iter().find(|(n, _)| n == k).unwrap().1;
+            u16::from_str_radix(v, 16).unwrap()
+        };
+        let dev = UsbDevice {
+            vendor_id: id("vendorid"),
+            product_id: id("productid"),
+            ..UsbDevice::default()
+        };
+        assert!(claim(&dev, false).is_some());
+    }
+}

@@ -83,6 +83,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "session",
     "qx_replies",
     "hid_descriptor",
+    "hidups",
 ];
 
 /// Runs every fuzz target for `seconds` each; installs cargo-fuzz when missing.

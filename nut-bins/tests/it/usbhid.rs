@@ -216,3 +216,27 @@ fn a_bad_configuration_names_the_option() {
         assert!(err.contains(want), "{conf}: {err}");
     }
 }
+
+/// On the test machine (USB or none): the scan ends, says which bus it scanned unless
+/// quiet, and prints only well-formed sections (a machine without USB prints none and
+/// says why on stderr).
+#[test]
+fn nut_scanner_scans_usb_and_prints_only_sections() {
+    let (code, out, err) = crate::lab::run(&bin("nut-scanner"), &["-U"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.starts_with("Scanning USB bus.\n"), "{err}");
+    for line in out.lines() {
+        assert!(
+            line.starts_with("[nutdev") || (line.starts_with('\t') && line.contains(" = \"")),
+            "{line:?}"
+        );
+    }
+    let (code, out, err) = crate::lab::run(&bin("nut-scanner"), &["-U", "-q", "-P"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Scanning USB bus."), "{err}");
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("USB:driver=\"usbhid-ups\",port=\"auto\"")),
+        "{out}"
+    );
+}
