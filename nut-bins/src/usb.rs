@@ -287,3 +287,13 @@ impl HidPort for UsbHid {
         Ok(())
     }
 }
+
+/// A recorded unit from a file (`replay = <file>` in ups.conf; hw-fixtures/hid format).
+pub fn open_replay(path: &str) -> std::io::Result<crate::usbhid::ReplayHid> {
+    use std::io;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+    nut_core::transcript::parse_hid(&text)
+        .and_then(|r| crate::usbhid::ReplayHid::new(&r))
+        .map_err(|e| io::Error::other(format!("{path}: {e}")))
+}

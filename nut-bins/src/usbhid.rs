@@ -320,8 +320,9 @@ impl<P: HidPort> HidSession<P> {
     fn gone(&mut self, notes: &mut Vec<Note>) {
         self.connected = false;
         self.last_reconnect_s = 0;
+        // NUT says this at debug level 1.
         notes.push(Note::Log(
-            nut_core::event::Level::Warning,
+            nut_core::event::Level::Debug,
             "Got to reconnect!".to_string(),
         ));
     }
@@ -559,16 +560,6 @@ impl ReplayHid {
         })
     }
 
-    /// Reads a recording file.
-    pub fn open(path: &str) -> io::Result<ReplayHid> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
-        let rec = nut_core::transcript::parse_hid(&text)
-            .and_then(|r| ReplayHid::new(&r))
-            .map_err(|e| io::Error::other(format!("{path}: {e}")))?;
-        Ok(rec)
-    }
-
     /// The handle a test steers the device through.
     pub fn shared(&self) -> Arc<Mutex<ReplayShared>> {
         self.shared.clone()
@@ -630,4 +621,20 @@ impl HidPort for ReplayHid {
             Ok(())
         }
     }
+}
+
+/// usbhid-ups as a process: wires it from `env` and `args`, opens the device, then
+/// drives until stopped (the one path of the binary's daemon mode and of the
+/// simulation).
+pub async fn process<N: Net, S: Sys, P: HidPort>(
+    net_for: impl FnOnce(&str) -> N,
+    sys: S,
+    env: NutEnv,
+    args: DriverArgs,
+    open: impl FnOnce(&HidWiring) -> io::Result<P>,
+    signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let wiring = wire(&sys, &env, &args).map_err(io::Error::other)?;
+    let port = open(&wiring)?;
+    run_hid(net_for(&wiring.statepath), sys, wiring, port, None, signals).await
 }

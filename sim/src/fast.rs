@@ -68,6 +68,13 @@ pub fn unsupported(scenario: &Scenario) -> Option<String> {
     {
         missing.push("nutdrv_qx");
     }
+    if scenario
+        .upses
+        .iter()
+        .any(|u| u.driver == DriverKind::UsbhidUps)
+    {
+        missing.push("usbhid-ups");
+    }
     if scenario.faults.iter().any(|f| {
         matches!(
             &f.action,

@@ -11,7 +11,7 @@
 use crate::scenario::{DriverKind, FaultAction, HostSpec, PollPhases, Scenario, UpsSpec};
 use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{
-    HostState, SharedWorld, SimFileSource, SimNet, SimQxPort, SimSys, World, WorldEvent,
+    HostState, SharedWorld, SimFileSource, SimHidPort, SimNet, SimQxPort, SimSys, World, WorldEvent,
 };
 use nut_bins::wiring::{NutEnv, Signal};
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ pub struct Outcome {
 }
 
 /// The processes a scenario can crash, restart and signal.
-pub const PROCESSES: [&str; 4] = ["dummy-ups", "nutdrv_qx", "upsd", "upsmon"];
+pub const PROCESSES: [&str; 5] = ["dummy-ups", "nutdrv_qx", "usbhid-ups", "upsd", "upsmon"];
 
 fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
     let mut text = String::new();
@@ -106,6 +106,21 @@ pub fn serial_port(ups: &str) -> String {
     format!("/dev/ttyS-{ups}")
 }
 
+/// Where the modelled USB HID unit of a UPS keeps its reports (the driver finds the
+/// unit on the simulated bus; ups.conf says `port = auto` as for a real one).
+pub fn hid_device(ups: &str) -> String {
+    format!("/dev/bus/usb/sim-{ups}")
+}
+
+/// The port ups.conf names for a UPS's driver.
+pub fn ups_port(ups: &UpsSpec) -> String {
+    match ups.driver {
+        DriverKind::DummyUps => device_file(&ups.name),
+        DriverKind::NutdrvQx => serial_port(&ups.name),
+        DriverKind::UsbhidUps => "auto".to_string(),
+    }
+}
+
 /// The NUT config files of a host, as (path, text): upsmon.conf on every host; ups.conf,
 /// upsd.conf and upsd.users on a host that runs UPS drivers and upsd.
 pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String)> {
@@ -115,17 +130,14 @@ pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String
     if !upses.is_empty() {
         let mut ups_conf = String::new();
         for ups in &upses {
-            let port = match ups.driver {
-                DriverKind::DummyUps => device_file(&ups.name),
-                DriverKind::NutdrvQx => serial_port(&ups.name),
-            };
+            let port = ups_port(ups);
             ups_conf.push_str(&format!(
                 "[{}]\n\tdriver = {}\n\tport = {port}\n\tpollinterval = {}\n\tdesc = \"simulated UPS\"\n",
                 ups.name,
                 ups.driver.program(),
                 ups.pollinterval_s
             ));
-            if ups.driver == DriverKind::NutdrvQx {
+            if ups.driver != DriverKind::DummyUps {
                 // The driver's delays (NUT rounds them to what the unit can do).
                 ups_conf.push_str(&format!(
                     "\toffdelay = {:.0}\n\tondelay = {:.0}\n",
@@ -268,6 +280,11 @@ pub fn preflight(scenario: &Scenario) -> Result<(), String> {
                         .map(drop)
                         .map_err(fail)?
                 }
+                DriverKind::UsbhidUps => {
+                    nut_bins::usbhid::wire(&sys, &nut_env(), &driver_args(&ups.name))
+                        .map(drop)
+                        .map_err(fail)?
+                }
             }
         }
     }
@@ -392,6 +409,23 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 let sys = SimSys::new(&name, kind.program(), world.clone());
                 let (run, slot) = receivers[kind.program()].clone();
                 let args = driver_args(ups);
+                if *kind == DriverKind::UsbhidUps {
+                    let (world, host, ups) = (world.clone(), name.clone(), ups.clone());
+                    set.spawn(supervise(run, slot, sys.clone(), move |signals| {
+                        let (world, host, ups) = (world.clone(), host.clone(), ups.clone());
+                        nut_bins::usbhid::process(
+                            |_| SimNet,
+                            sys.clone(),
+                            nut_env(),
+                            args.clone(),
+                            move |_: &nut_bins::usbhid::HidWiring| {
+                                Ok(SimHidPort::new(world, &host, &ups, &hid_device(&ups), None))
+                            },
+                            signals,
+                        )
+                    }));
+                    continue;
+                }
                 if *kind == DriverKind::NutdrvQx {
                     let (world, host, ups) = (world.clone(), name.clone(), ups.clone());
                     set.spawn(supervise(run, slot, sys.clone(), move |signals| {

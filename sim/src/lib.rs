@@ -10,6 +10,7 @@ pub mod check;
 pub mod fast;
 pub mod harness;
 pub mod heatmap;
+pub mod hidunit;
 pub mod plan;
 pub mod scenario;
 pub mod site;

@@ -123,7 +123,9 @@ pub struct UpsSpec {
     pub pollinterval_s: u64,
     /// The driver: `dummy-ups` (default: the device is a data file the model writes) or
     /// `nutdrv_qx` (the model is a Megatec unit on a serial line: the real driver reads
-    /// its Q1/F/I answers and sends it its shutdown commands).
+    /// its Q1/F/I answers and sends it its shutdown commands) or `usbhid-ups` (the model
+    /// is an APC Back-UPS on USB: the real driver reads its HID reports and writes its
+    /// shutdown timers).
     #[serde(default)]
     pub driver: DriverKind,
 }
@@ -185,6 +187,9 @@ pub enum DriverKind {
     /// nutdrv_qx and a modelled Megatec unit.
     #[serde(rename = "nutdrv_qx")]
     NutdrvQx,
+    /// usbhid-ups and a modelled USB HID unit (an APC Back-UPS).
+    #[serde(rename = "usbhid-ups")]
+    UsbhidUps,
 }
 
 impl DriverKind {
@@ -193,6 +198,7 @@ impl DriverKind {
         match self {
             DriverKind::DummyUps => "dummy-ups",
             DriverKind::NutdrvQx => "nutdrv_qx",
+            DriverKind::UsbhidUps => "usbhid-ups",
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::harness::{device_file, nut_env, serial_port, CONFPATH};
 use crate::scenario::{DriverKind, FaultAction, Scenario, UpsSpec};
-use crate::world::{HostState, SharedWorld, SimQxPort, SimSys, WorldEvent};
+use crate::world::{HostState, SharedWorld, SimHidPort, SimQxPort, SimSys, WorldEvent};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
@@ -61,6 +61,27 @@ impl nut_bins::upsdrvctl::Launcher for SimLauncher {
         let serial = Path::new(program)
             .file_name()
             .is_some_and(|n| n == "nutdrv_qx");
+        let hid = Path::new(program)
+            .file_name()
+            .is_some_and(|n| n == "usbhid-ups");
+        if let Some(name) = ups.as_ref().filter(|_| hid) {
+            let Ok(wiring) = nut_bins::usbhid::wire(&self.sys, &nut_env(), &driver_args) else {
+                return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
+            };
+            let port = SimHidPort::new(
+                self.world.clone(),
+                &self.host,
+                name,
+                &crate::harness::hid_device(name),
+                Some(self.at_ms),
+            );
+            let sys = SimSys::at(&self.host, "usbhid-ups", self.world.clone(), self.at_ms);
+            let result = run_ready(nut_bins::usbhid::kill_power(&sys, &wiring, port));
+            return Ok(nut_bins::upsdrvctl::Outcome::Exited(match result {
+                Some(Ok(_)) => 0,
+                _ => 1,
+            }));
+        }
         if let Some(name) = ups.as_ref().filter(|_| serial) {
             let Ok(wiring) = nut_bins::qx::wire(&self.sys, &nut_env(), &driver_args) else {
                 return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
@@ -271,6 +292,48 @@ impl UpsModel {
         .into_bytes()
     }
 
+    /// A USB HID unit's feature reports (crate::hidunit) for usbhid-ups: charge,
+    /// runtime, load, mains and LB from the model (or from an explicit status).
+    fn hid_text(&self, load_w: f64) -> Vec<u8> {
+        let status = self.explicit.clone();
+        let has = |t: &str| {
+            status
+                .as_ref()
+                .is_some_and(|s| s.split_whitespace().any(|x| x == t))
+        };
+        let battery = self.spec.battery.as_ref();
+        let mains = match &status {
+            Some(_) => !has("OB"),
+            None => self.mains_on,
+        };
+        let low = match &status {
+            Some(_) => has("LB"),
+            None => battery.is_some_and(|b| self.charge <= b.low),
+        };
+        let runtime_s = battery.map_or(3600.0, |b| {
+            self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0)
+        });
+        let nominal = self
+            .vars
+            .get("ups.power.nominal")
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(QX_NOMINAL_W);
+        let load_pct = if self.output_on {
+            (load_w / nominal * 100.0).clamp(0.0, 100.0)
+        } else {
+            0.0
+        };
+        crate::hidunit::template().text(&crate::hidunit::HidState {
+            mains,
+            charge: self.charge.clamp(0.0, 100.0),
+            runtime_s: runtime_s.clamp(0.0, 65_000.0),
+            low,
+            charging: mains && self.charge < 100.0 && battery.is_some(),
+            load_pct,
+            charge_low: battery.map_or(10.0, |b| b.low),
+        })
+    }
+
     /// Carries out a command the unit received at `t`; the world event to record.
     fn obey(&mut self, command: MegatecCommand, t: u64) -> Option<WorldEvent> {
         match command {
@@ -461,6 +524,7 @@ impl<'s> Site<'s> {
                     match spec.driver {
                         DriverKind::DummyUps => format!("{CONFPATH}/{}", device_file(&spec.name)),
                         DriverKind::NutdrvQx => serial_port(&spec.name),
+                        DriverKind::UsbhidUps => crate::harness::hid_device(&spec.name),
                     },
                 ),
                 spec: spec.clone(),
@@ -676,7 +740,22 @@ impl<'s> Site<'s> {
             let Some(ups) = self.upses.iter_mut().find(|u| u.spec.name == write.ups) else {
                 continue;
             };
-            if let Some(command) = megatec_command(&write.bytes) {
+            let command = match ups.spec.driver {
+                DriverKind::UsbhidUps => {
+                    crate::hidunit::template()
+                        .command(&write.bytes)
+                        .map(|delay| match delay {
+                            // A Back-UPS turns the load back on once mains is present.
+                            Some(s) => MegatecCommand::Shutdown {
+                                off_ms: s.saturating_mul(1000),
+                                on_ms: Some(0),
+                            },
+                            None => MegatecCommand::Cancel,
+                        })
+                }
+                _ => megatec_command(&write.bytes),
+            };
+            if let Some(command) = command {
                 if let Some(event) = ups.obey(command, write.t_ms) {
                     record(write.t_ms, &write.ups, event);
                 }
@@ -833,6 +912,12 @@ impl<'s> Site<'s> {
                     }
                     DriverKind::NutdrvQx => {
                         let text = ups.qx_text(load);
+                        if w.files.get(&ups.file_key) != Some(&text) {
+                            w.files.insert(ups.file_key.clone(), text);
+                        }
+                    }
+                    DriverKind::UsbhidUps => {
+                        let text = ups.hid_text(load);
                         if w.files.get(&ups.file_key) != Some(&text) {
                             w.files.insert(ups.file_key.clone(), text);
                         }

@@ -730,3 +730,82 @@ impl nut_bins::qx::QxPort for SimQxPort {
         reply
     }
 }
+
+/// A modelled USB HID UPS (crate::hidunit) for usbhid-ups: the harness keeps the unit's
+/// feature reports in the host's file `path` (`get` lines); reports the driver writes go
+/// to the world's device inbox. A missing file is a unit gone from the bus (every
+/// transfer fails as "no device", and so does reconnecting).
+pub struct SimHidPort {
+    world: SharedWorld,
+    host: String,
+    ups: String,
+    path: String,
+    /// Fixed time for a port used outside the simulation's hosts (the late shutdown
+    /// runs `-k` between steps); `None`: simulated time.
+    at_ms: Option<u64>,
+}
+
+impl SimHidPort {
+    /// The unit of UPS `ups`, whose reports are in `path` on `host`.
+    pub fn new(world: SharedWorld, host: &str, ups: &str, path: &str, at_ms: Option<u64>) -> Self {
+        SimHidPort {
+            world,
+            host: host.to_string(),
+            ups: ups.to_string(),
+            path: path.to_string(),
+            at_ms,
+        }
+    }
+
+    fn reports(&self) -> Option<std::collections::BTreeMap<u8, Vec<u8>>> {
+        let w = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        w.files
+            .get(&(self.host.clone(), self.path.clone()))
+            .map(|text| crate::hidunit::parse_reports(text))
+    }
+}
+
+impl nut_bins::usbhid::HidPort for SimHidPort {
+    fn device(&self) -> &nut_core::hidups::UsbDevice {
+        &crate::hidunit::template().device
+    }
+
+    fn descriptor(&self) -> &[u8] {
+        &crate::hidunit::template().rec.descriptor
+    }
+
+    async fn get_feature(&mut self, id: u8) -> Result<Vec<u8>, nut_core::hidups::ReadError> {
+        use nut_core::hidups::ReadError;
+        let reports = self.reports().ok_or(ReadError::Gone)?;
+        reports.get(&id).cloned().ok_or(ReadError::Failed)
+    }
+
+    async fn set_feature(&mut self, report: Vec<u8>) -> Result<(), nut_core::hidups::ReadError> {
+        if self.reports().is_none() {
+            return Err(nut_core::hidups::ReadError::Gone);
+        }
+        let t_ms = self.at_ms.unwrap_or_else(now_ms);
+        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        w.device_inbox.push(DeviceWrite {
+            t_ms,
+            ups: self.ups.clone(),
+            bytes: report,
+        });
+        Ok(())
+    }
+
+    async fn interrupt(&mut self) -> Result<Option<Vec<u8>>, nut_core::hidups::ReadError> {
+        // The model's changes reach the driver through its polls.
+        if self.reports().is_none() {
+            return Err(nut_core::hidups::ReadError::Gone);
+        }
+        Ok(None)
+    }
+
+    async fn reconnect(&mut self) -> Result<(), String> {
+        match self.reports() {
+            Some(_) => Ok(()),
+            None => Err("No matching HID UPS found".to_string()),
+        }
+    }
+}

@@ -392,3 +392,41 @@ fn fsd_latched_flags_a_client_that_never_saw_fsd() {
         "{problems:?}"
     );
 }
+
+/// The usbhid-ups scenario runs the real driver against the modelled APC unit: its -k
+/// is NUT's shutdown.reboot with the table's fixed 10 s, so the same site with the
+/// primary's FINALDELAY at 5 s cuts the slow secondary's power mid-halt, and the
+/// scenario as written (30 s) does not.
+#[test]
+fn usbhid_ups_kill_power_uses_the_units_fixed_reboot_timer() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/42-usbhid-ups-full-cycle.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let scenario = sim::scenario::Scenario::from_yaml(&text).unwrap();
+    let outcome = sim::harness::run(&scenario).unwrap();
+    let verdict = sim::verdict::judge(&scenario, &outcome);
+    assert!(verdict.passed(), "{:?}", verdict.surprises);
+    let lines: Vec<String> = outcome
+        .timeline
+        .iter()
+        .map(|e| format!("{} {}", e.host, sim::verdict::entry_text(e, &[])))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("load off in 10 s")),
+        "{lines:#?}"
+    );
+    let mut short = scenario.clone();
+    short.hosts[0]
+        .upsmon
+        .insert("FINALDELAY".to_string(), "5".to_string());
+    let outcome = sim::harness::run(&short).unwrap();
+    let verdict = sim::verdict::judge(&short, &outcome);
+    assert!(
+        verdict
+            .surprises
+            .iter()
+            .any(|s| s.contains("no_unsafe_power_loss")),
+        "{:?}",
+        verdict.surprises
+    );
+}

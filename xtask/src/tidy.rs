@@ -49,6 +49,7 @@ const DAEMON_FILES: &[&str] = &[
     "upsdrvctl.rs",
     "wiring.rs",
     "qx.rs",
+    "usbhid.rs",
 ];
 
 /// What the simulation must not do itself: build a daemon's runtime or parse its config
@@ -70,6 +71,8 @@ const SIM_FORBIDDEN: &[&str] = &[
     "QxDriver",
     "run_qx",
     "QxOptions",
+    "run_hid",
+    "HidSession",
 ];
 
 /// `nut-sim check` parses a site's config files with nut-core's parsers to lint them

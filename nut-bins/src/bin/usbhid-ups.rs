@@ -63,7 +63,7 @@ impl HidPort for Port {
 
 fn open(wiring: &HidWiring) -> Result<Port, String> {
     match &wiring.replay {
-        Some(path) => ReplayHid::open(path)
+        Some(path) => nut_bins::usb::open_replay(path)
             .map(Port::Replay)
             .map_err(|e| e.to_string()),
         None => UsbHid::open(&wiring.matcher).map(Port::Usb),
