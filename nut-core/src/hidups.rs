@@ -17,14 +17,16 @@
 //! Not yet: regular expressions in the matching options (values match whole and
 //! case-insensitively), string-descriptor variables other than the device's own
 //! (`battery.type`), `ups.alarm`, enumerated values, `onlinedischarge`, vendors other
-//! than APC.
+//! than APC and CyberPower.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
 use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
 use crate::qx::Note;
 use crate::sock::DriverLine;
-use crate::usbhid::{flag, path_code, status_word, Conv, HidInfo, APC_HID2NUT, APC_USAGES};
+use crate::usbhid::{
+    flag, path_code, status_word, Conv, HidInfo, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
+};
 use std::collections::BTreeMap;
 
 /// The driver's name.
@@ -147,6 +149,12 @@ pub struct Subdriver {
     pub writable: &'static [&'static str],
     /// `ups.mfr` when the device names none.
     pub default_mfr: &'static str,
+    /// The product string carries the firmware (`... FW:x USB FW:y`, APC's form).
+    pub firmware_in_product: bool,
+    /// Products whose battery voltage may read 1.5 times too high (cps-hid.c).
+    pub battery_scale_products: &'static [u16],
+    /// The subdriver's descriptor fix (NUT's `fix_report_desc`).
+    pub fix_descriptor: Option<fn(&UsbDevice, &mut Descriptor) -> bool>,
 }
 
 /// APC (apc-hid.c, "APC HID 0.98").
@@ -168,10 +176,69 @@ pub const APC: Subdriver = Subdriver {
         "input.sensitivity",
     ],
     default_mfr: "APC",
+    firmware_in_product: true,
+    battery_scale_products: &[],
+    fix_descriptor: None,
 };
 
+/// CyberPower (cps-hid.c, "CyberPower HID 0.6").
+pub const CPS: Subdriver = Subdriver {
+    name: "CyberPower HID 0.6",
+    vendor_id: 0x0764,
+    products: &[0x0005, 0x0501, 0x0601],
+    poll_only_products: &[],
+    table: CPS_HID2NUT,
+    usages: &[],
+    writable: &[
+        "battery.charge.low",
+        "battery.runtime.low",
+        "ups.delay.start",
+        "ups.delay.shutdown",
+        "input.transfer.low",
+        "input.transfer.high",
+    ],
+    default_mfr: "CPS",
+    firmware_in_product: false,
+    battery_scale_products: &[0x0501],
+    fix_descriptor: Some(cps_fix_descriptor),
+};
+
+/// Output voltage limits CyberPower's fix sets (cps-hid.c `CPS_VOLTAGE_LOGMIN/MAX`).
+pub const CPS_VOLTAGE_LOGICAL: (i64, i64) = (0, 511);
+/// Battery voltage over nominal above which CyberPower readings are scaled by 2/3.
+pub const CPS_BATTERY_VOLTAGE_SANITY: f64 = 1.4;
+
+/// cps-hid.c `cps_fix_report_desc`: on 0764:0501 units whose output voltage (report
+/// 18) carries the high transfer's logical range (report 16), the output voltage gets
+/// 0..511. (NUT 2.8.0 logs the same fix for the input voltage, report 15, without
+/// applying it; so does this one.)
+pub fn cps_fix_descriptor(dev: &UsbDevice, desc: &mut Descriptor) -> bool {
+    if dev.vendor_id != 0x0764 || dev.product_id != 0x0501 {
+        return false;
+    }
+    let usage = |name: &str| path_code(name, &[]).and_then(|p| p.first().copied());
+    let (Some(hvt), Some(volt)) = (usage("HighVoltageTransfer"), usage("Voltage")) else {
+        return false;
+    };
+    let find = |desc: &Descriptor, id: u8, node: u32| {
+        desc.items
+            .iter()
+            .position(|i| i.report_id == id && i.path.last() == Some(&node))
+    };
+    let (Some(h), Some(o)) = (find(desc, 16, hvt), find(desc, 18, volt)) else {
+        return false;
+    };
+    let (hmin, hmax) = (desc.items[h].log_min, desc.items[h].log_max);
+    if (desc.items[o].log_min, desc.items[o].log_max) != (hmin, hmax) {
+        return false;
+    }
+    desc.items[o].log_min = CPS_VOLTAGE_LOGICAL.0;
+    desc.items[o].log_max = CPS_VOLTAGE_LOGICAL.1;
+    true
+}
+
 /// Every subdriver, in NUT's claim order.
-pub const SUBDRIVERS: &[&Subdriver] = &[&APC];
+pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &CPS];
 
 /// The subdriver that claims `dev` (NUT's `claim`): a known product, or any product of
 /// the vendor when `productid` was given.
@@ -350,6 +417,8 @@ fn infoval(entry: &HidInfo, value: f64) -> Infoval {
         }
         Conv::Date => crate::usbhid::date(value as i64),
         Conv::ApcDate => crate::usbhid::apc_date(value as i64),
+        Conv::CpsCharge => format!("{:.0}", value.min(100.0)),
+        Conv::CpsBattVolt => format!("{value:.1}"),
         Conv::Kelvin => {
             if (273.0..=373.0).contains(&value) {
                 format!("{:.1}", value - 273.15)
@@ -451,6 +520,8 @@ pub struct HidUps {
     device: UsbDevice,
     /// Data went stale after the device was lost: say so when it answers again.
     lost: bool,
+    /// CyberPower's battery voltage factor, decided once (`None`: not yet).
+    battery_scale: Option<f64>,
 }
 
 impl HidUps {
@@ -461,7 +532,10 @@ impl HidUps {
         device: UsbDevice,
         options: HidOptions,
     ) -> HidUps {
-        let desc = parse(descriptor);
+        let mut desc = parse(descriptor);
+        if let Some(fix) = sub.fix_descriptor {
+            fix(&device, &mut desc);
+        }
         let mut lengths = BTreeMap::new();
         for item in desc.items.iter().filter(|i| i.kind == Kind::Feature) {
             let bytes = 1 + (item.offset as usize + item.size as usize).div_ceil(8);
@@ -483,6 +557,7 @@ impl HidUps {
             use_interrupt,
             device,
             lost: false,
+            battery_scale: None,
         }
     }
 
@@ -651,7 +726,10 @@ impl HidUps {
             let Some(buf) = self.buffers.get(&item.report_id) else {
                 continue;
             };
-            let value = physical(item, logical(buf, item));
+            let mut value = physical(item, logical(buf, item));
+            if matches!(entry.conv, Conv::CpsBattVolt) {
+                value *= self.battery_scale(state, value, &mut out.notes);
+            }
             if entry.flags & flag::CMD != 0 {
                 if state.tree_mut().add_cmd(entry.var) {
                     out.lines.push(DriverLine::AddCmd {
@@ -698,6 +776,41 @@ impl HidUps {
         let line = state.set_stale(true)?;
         self.lost = true;
         Some((line, Note::Lost))
+    }
+
+    /// cps-hid.c `cps_adjust_battery_scale`: on the products that need it, once the
+    /// nominal voltage is known, a reading above 1.4 times it means 2/3.
+    fn battery_scale(&mut self, state: &DriverState, volts: f64, notes: &mut Vec<Note>) -> f64 {
+        if let Some(scale) = self.battery_scale {
+            return scale;
+        }
+        if !self
+            .sub
+            .battery_scale_products
+            .contains(&self.device.product_id)
+        {
+            self.battery_scale = Some(1.0);
+            return 1.0;
+        }
+        let nominal = state
+            .tree()
+            .value("battery.voltage.nominal")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|n| *n != 0.0);
+        let Some(nominal) = nominal else {
+            return 1.0;
+        };
+        let scale = if volts / nominal > CPS_BATTERY_VOLTAGE_SANITY {
+            notes.push(Note::Log(
+                Level::Info,
+                "cps_adjust_battery_scale: battery readings will be scaled by 2/3".to_string(),
+            ));
+            2.0 / 3.0
+        } else {
+            1.0
+        };
+        self.battery_scale = Some(scale);
+        scale
     }
 
     fn mark_writable(&self, state: &mut DriverState, var: &str, lines: &mut Vec<DriverLine>) {
@@ -762,7 +875,7 @@ impl HidUps {
             .product
             .clone()
             .unwrap_or_else(|| "unknown".into());
-        if let Some(at) = model.find("FW:") {
+        if let Some(at) = model.find("FW:").filter(|_| self.sub.firmware_in_product) {
             let mut firmware = model[at + 3..].to_string();
             if let Some(aux) = firmware.find("USB FW:") {
                 set(out, state, "ups.firmware.aux", &firmware[aux + 7..]);

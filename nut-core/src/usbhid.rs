@@ -37,6 +37,11 @@ pub enum Conv {
     ApcDate,
     /// Kelvin or Celsius to Celsius (`kelvin_celsius_conversion`).
     Kelvin,
+    /// CyberPower's charge, clamped to 100 (cps-hid.c `cps_battcharge_fun`).
+    CpsCharge,
+    /// CyberPower's battery voltage, scaled by 2/3 on units that report it 1.5 times
+    /// too high (cps-hid.c `cps_battvolt_fun`; the driver decides the scale once).
+    CpsBattVolt,
 }
 
 /// One table row (NUT's `hid_info_t`).
@@ -121,6 +126,8 @@ const TEST_RESULT: &[(i64, &str)] = &[
     (7, "Test scheduled"),
 ];
 const APC_SENSITIVITY: &[(i64, &str)] = &[(0, "low"), (1, "medium"), (2, "high")];
+const FULLYCHARGED: &[(i64, &str)] = &[(1, "fullycharged"), (0, "!fullycharged")];
+const BOOST: &[(i64, &str)] = &[(1, "boost"), (0, "!boost")];
 
 /// usbhid-ups's server-side delay defaults (usbhid-ups.h).
 pub const DEFAULT_ONDELAY: &str = "30";
@@ -520,6 +527,186 @@ pub const APC_HID2NUT: &[HidInfo] = &[
     cmd("beeper.mute", "UPS.PowerSummary.AudibleAlarmControl", "3"),
 ];
 
+/// CyberPower's table (cps-hid.c `cps_hid2nut`, "CyberPower HID 0.6"), in NUT's order.
+/// Not yet: `battery.type` and `battery.mfr.date` (USB string descriptors).
+pub const CPS_HID2NUT: &[HidInfo] = &[
+    num(
+        "battery.charge.warning",
+        "UPS.PowerSummary.WarningCapacityLimit",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.charge.low",
+        "UPS.PowerSummary.RemainingCapacityLimit",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    conv(
+        "battery.charge",
+        "UPS.PowerSummary.RemainingCapacity",
+        0,
+        Conv::CpsCharge,
+    ),
+    num(
+        "battery.runtime",
+        "UPS.PowerSummary.RunTimeToEmpty",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.runtime.low",
+        "UPS.PowerSummary.RemainingTimeLimit",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "battery.voltage.nominal",
+        "UPS.PowerSummary.ConfigVoltage",
+        "%.0f",
+        0,
+    ),
+    conv(
+        "battery.voltage",
+        "UPS.PowerSummary.Voltage",
+        0,
+        Conv::CpsBattVolt,
+    ),
+    num("ups.load", "UPS.Output.PercentLoad", "%.0f", 0),
+    conv(
+        "ups.beeper.status",
+        "UPS.PowerSummary.AudibleAlarmControl",
+        0,
+        Conv::Lookup(BEEPER),
+    ),
+    conv(
+        "ups.test.result",
+        "UPS.Output.Test",
+        0,
+        Conv::Lookup(TEST_RESULT),
+    ),
+    num(
+        "ups.realpower.nominal",
+        "UPS.Output.ConfigActivePower",
+        "%.0f",
+        0,
+    ),
+    num(
+        "ups.delay.start",
+        "UPS.Output.DelayBeforeStartup",
+        DEFAULT_ONDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.delay.shutdown",
+        "UPS.Output.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.timer.start",
+        "UPS.Output.DelayBeforeStartup",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.shutdown",
+        "UPS.Output.DelayBeforeShutdown",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.reboot",
+        "UPS.Output.DelayBeforeReboot",
+        "%.0f",
+        flag::QUICK,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ACPresent",
+        flag::QUICK,
+        ONLINE,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.Charging",
+        flag::QUICK,
+        CHARGING,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.Discharging",
+        flag::QUICK,
+        DISCHARGING,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit",
+        flag::QUICK,
+        LOWBATT,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.FullyCharged",
+        0,
+        FULLYCHARGED,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.RemainingTimeLimitExpired",
+        0,
+        TIMELIMITEXP,
+    ),
+    boolean("UPS.Output.Boost", 0, BOOST),
+    boolean("UPS.Output.Overload", 0, OVERLOAD),
+    num("input.frequency", "UPS.Input.Frequency", "%.1f", 0),
+    num(
+        "input.voltage.nominal",
+        "UPS.Input.ConfigVoltage",
+        "%.0f",
+        0,
+    ),
+    num("input.voltage", "UPS.Input.Voltage", "%.1f", 0),
+    num(
+        "input.transfer.low",
+        "UPS.Input.LowVoltageTransfer",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.transfer.high",
+        "UPS.Input.HighVoltageTransfer",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num("output.frequency", "UPS.Output.Frequency", "%.1f", 0),
+    num("output.voltage", "UPS.Output.Voltage", "%.1f", 0),
+    num(
+        "output.voltage.nominal",
+        "UPS.Output.ConfigVoltage",
+        "%.0f",
+        0,
+    ),
+    cmd("test.battery.start.quick", "UPS.Output.Test", "1"),
+    cmd("test.battery.start.deep", "UPS.Output.Test", "2"),
+    cmd("test.battery.stop", "UPS.Output.Test", "3"),
+    cmd(
+        "load.off.delay",
+        "UPS.Output.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+    ),
+    cmd(
+        "load.on.delay",
+        "UPS.Output.DelayBeforeStartup",
+        DEFAULT_ONDELAY,
+    ),
+    cmd("shutdown.stop", "UPS.Output.DelayBeforeShutdown", "-1"),
+    cmd("shutdown.reboot", "UPS.Output.DelayBeforeReboot", "10"),
+    cmd("beeper.on", "UPS.PowerSummary.AudibleAlarmControl", "2"),
+    cmd("beeper.off", "UPS.PowerSummary.AudibleAlarmControl", "3"),
+    cmd("beeper.enable", "UPS.PowerSummary.AudibleAlarmControl", "2"),
+    cmd(
+        "beeper.disable",
+        "UPS.PowerSummary.AudibleAlarmControl",
+        "1",
+    ),
+    cmd("beeper.mute", "UPS.PowerSummary.AudibleAlarmControl", "3"),
+];
+
 /// APC's vendor usages (apc-hid.c `apc_usage_lkp`), looked up before NUT's global table.
 pub const APC_USAGES: &[(&str, u32)] = &[
     ("APCGeneralCollection", 0xff860005),
@@ -658,6 +845,8 @@ pub fn walk(
             }
             Conv::Date => Some(date(value as i64)),
             Conv::ApcDate => Some(apc_date(value as i64)),
+            Conv::CpsCharge => Some(format!("{:.0}", value.min(100.0))),
+            Conv::CpsBattVolt => Some(format!("{value:.1}")),
             Conv::Kelvin => Some(if (273.0..=373.0).contains(&value) {
                 format!("{:.1}", value - 273.15)
             } else {

@@ -384,3 +384,185 @@ fn nut_scanner_prints_sections_and_parsable_lines_as_nut() {
         assert!(claim(&dev, false).is_some());
     }
 }
+
+fn partial(name: &str) -> HidRecording {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../hw-fixtures/hid/partial")
+        .join(name);
+    parse_hid(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn cyberpower(product_id: u16) -> UsbDevice {
+    UsbDevice {
+        vendor_id: 0x0764,
+        product_id,
+        vendor: Some("CPS".into()),
+        product: Some("CST135UC2".into()),
+        serial: None,
+        bus: "001".into(),
+        device: "003".into(),
+    }
+}
+
+/// Reports for every feature item of `driver`'s descriptor, zero but for `values`
+/// (path, physical value).
+fn reports_with(
+    driver: &HidUps,
+    values: &[(&str, f64)],
+) -> std::collections::BTreeMap<u8, Vec<u8>> {
+    let mut out: std::collections::BTreeMap<u8, Vec<u8>> = std::collections::BTreeMap::new();
+    for item in driver.descriptor().items.iter() {
+        let len = 1 + (item.offset as usize + item.size as usize).div_ceil(8);
+        let r = out
+            .entry(item.report_id)
+            .or_insert_with(|| vec![item.report_id]);
+        if r.len() < len {
+            r.resize(len, 0);
+        }
+    }
+    for (path, value) in values {
+        let code = nut_core::usbhid::path_code(path, &[]).unwrap();
+        for item in driver
+            .descriptor()
+            .items
+            .iter()
+            .filter(|i| i.path == code && i.kind == nut_core::hid::Kind::Feature)
+        {
+            let r = out.get_mut(&item.report_id).unwrap();
+            set_value(r, item, to_logical(item, *value));
+        }
+    }
+    out
+}
+
+fn walk_all(
+    driver: &mut HidUps,
+    state: &mut DriverState,
+    reports: &std::collections::BTreeMap<u8, Vec<u8>>,
+) {
+    for (walk, t) in [(Walk::Init, 0), (Walk::Full, 100)] {
+        let reads: Vec<_> = driver
+            .reports(walk)
+            .into_iter()
+            .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+            .collect();
+        assert!(driver.walk(state, walk, &reads, t).ok);
+    }
+}
+
+/// CyberPower's table against a real CyberPower descriptor (hw-fixtures/hid/partial:
+/// no NUT output for it, so values are the test's own): the table's paths are found,
+/// the commands NUT offers on such a unit appear, and the status word follows the
+/// present-status bits.
+#[test]
+fn cyberpower_units_map_through_nuts_cps_table() {
+    let rec = partial("cyberpower-cst135uc2.txt");
+    let dev = cyberpower(0x0601);
+    let sub = claim(&dev, false).expect("CyberPower claims 0764:0601");
+    assert_eq!(sub.name, "CyberPower HID 0.6");
+    let mut driver = HidUps::new(sub, &rec.descriptor, dev, HidOptions::default());
+    let mut state = DriverState::new();
+    let reports = reports_with(
+        &driver,
+        &[
+            ("UPS.PowerSummary.RemainingCapacity", 87.0),
+            ("UPS.PowerSummary.RunTimeToEmpty", 1520.0),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 0.0),
+            ("UPS.PowerSummary.PresentStatus.Discharging", 1.0),
+            ("UPS.Output.PercentLoad", 21.0),
+        ],
+    );
+    walk_all(&mut driver, &mut state, &reports);
+    let v = |n: &str| state.tree().value(n).map(str::to_string);
+    assert_eq!(v("battery.charge").as_deref(), Some("87"));
+    assert_eq!(v("battery.runtime").as_deref(), Some("1520"));
+    assert_eq!(v("ups.load").as_deref(), Some("21"));
+    assert_eq!(v("ups.status").as_deref(), Some("OB DISCHRG"));
+    assert_eq!(v("ups.mfr").as_deref(), Some("CPS"));
+    assert_eq!(v("ups.model").as_deref(), Some("CST135UC2"));
+    assert_eq!(
+        v("driver.version.data").as_deref(),
+        Some("CyberPower HID 0.6")
+    );
+    let cmds: Vec<&str> = state.tree().cmds().collect();
+    for cmd in [
+        "load.off.delay",
+        "load.on.delay",
+        "shutdown.return",
+        "shutdown.stayoff",
+        "beeper.enable",
+    ] {
+        assert!(cmds.contains(&cmd), "{cmd} not in {cmds:?}");
+    }
+    // shutdown.return: ups.start.auto is absent, so load.on.delay (ondelay 30) then,
+    // 125 ms later, load.off.delay (offdelay 20), as NUT's instcmd composes it.
+    let writes = driver.shutdown(&state).unwrap();
+    assert_eq!(writes.len(), 2);
+    assert_eq!(writes[0].what, "load.on.delay 30");
+    assert_eq!(writes[1].what, "load.off.delay 20");
+    assert_eq!(writes[1].pause_ms, nut_core::hidups::COMPOSITE_PAUSE_MS);
+}
+
+#[test]
+fn cyberpower_battery_voltage_is_scaled_on_the_units_that_need_it() {
+    let rec = partial("cyberpower-cst135uc2.txt");
+    for (product, want) in [(0x0501, "16.0"), (0x0601, "24.0")] {
+        let dev = cyberpower(product);
+        let mut driver = HidUps::new(
+            claim(&dev, false).unwrap(),
+            &rec.descriptor,
+            dev,
+            HidOptions::default(),
+        );
+        let mut state = DriverState::new();
+        let reports = reports_with(
+            &driver,
+            &[
+                ("UPS.PowerSummary.ConfigVoltage", 12.0),
+                ("UPS.PowerSummary.Voltage", 24.0),
+            ],
+        );
+        walk_all(&mut driver, &mut state, &reports);
+        assert_eq!(
+            state.tree().value("battery.voltage"),
+            Some(want),
+            "{product:04x}"
+        );
+    }
+}
+
+#[test]
+fn cyberpowers_descriptor_fix_widens_a_wrong_output_voltage_range() {
+    use nut_core::hid::{Descriptor, Item, Kind};
+    use nut_core::hidups::cps_fix_descriptor;
+    let node = |name: &str| nut_core::usbhid::path_code(name, &[]).unwrap()[0];
+    let item = |id: u8, usage: u32, min: i64, max: i64| Item {
+        path: vec![usage],
+        kind: Kind::Feature,
+        report_id: id,
+        offset: 0,
+        size: 16,
+        attribute: 2,
+        log_min: min,
+        log_max: max,
+        phy_min: None,
+        phy_max: None,
+        unit: 0,
+        unit_exp: 0,
+    };
+    let broken = Descriptor {
+        items: vec![
+            item(16, node("HighVoltageTransfer"), 140, 150),
+            item(18, node("Voltage"), 140, 150),
+        ],
+    };
+    let mut desc = broken.clone();
+    assert!(cps_fix_descriptor(&cyberpower(0x0501), &mut desc));
+    assert_eq!((desc.items[1].log_min, desc.items[1].log_max), (0, 511));
+    // Another product, or ranges that differ: left alone.
+    let mut desc = broken.clone();
+    assert!(!cps_fix_descriptor(&cyberpower(0x0601), &mut desc));
+    let mut desc = broken.clone();
+    desc.items[1].log_max = 300;
+    assert!(!cps_fix_descriptor(&cyberpower(0x0501), &mut desc));
+}
