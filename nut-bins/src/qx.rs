@@ -209,7 +209,7 @@ pub async fn run_job<P: QxPort>(
 }
 
 /// Logs and records a driver's notes (shared by the device drivers).
-pub(crate) fn report<S: Sys>(sys: &S, ups: &str, notes: Vec<Note>) {
+pub fn report<S: Sys>(sys: &S, ups: &str, notes: Vec<Note>) {
     for note in notes {
         sys.event(match note {
             Note::Log(level, text) => Event::DriverLog { level, text },

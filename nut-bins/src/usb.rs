@@ -36,7 +36,17 @@ fn classify(e: rusb::Error) -> ReadError {
     }
 }
 
-fn describe<T: UsbContext>(device: &Device<T>) -> Option<UsbDevice> {
+/// Times a string descriptor is asked for before giving up (NUT's libusb1.c retries).
+pub const STRING_TRIES: usize = 3;
+
+/// A string as NUT keeps it: trailing spaces trimmed, empty as absent.
+fn clean(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim_end_matches(' ').to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The device's IDs and place; its strings when it can be opened (the error if not).
+fn describe<T: UsbContext>(device: &Device<T>) -> Option<(UsbDevice, Option<String>)> {
     let desc = device.device_descriptor().ok()?;
     let mut out = UsbDevice {
         vendor_id: desc.vendor_id(),
@@ -45,29 +55,58 @@ fn describe<T: UsbContext>(device: &Device<T>) -> Option<UsbDevice> {
         device: format!("{:03}", device.address()),
         ..UsbDevice::default()
     };
-    // Strings need the device opened; without permission the IDs still tell.
-    if let Ok(handle) = device.open() {
-        out.vendor = handle.read_manufacturer_string_ascii(&desc).ok();
-        out.product = handle.read_product_string_ascii(&desc).ok();
-        out.serial = handle.read_serial_number_string_ascii(&desc).ok();
+    let handle = match device.open() {
+        Ok(handle) => handle,
+        Err(e) => return Some((out, Some(e.to_string()))),
+    };
+    let read = |f: &dyn Fn() -> rusb::Result<String>| (0..STRING_TRIES).find_map(|_| f().ok());
+    if desc.manufacturer_string_index().is_some() {
+        out.vendor = clean(read(&|| handle.read_manufacturer_string_ascii(&desc)));
     }
-    Some(out)
+    if desc.product_string_index().is_some() {
+        out.product = clean(read(&|| handle.read_product_string_ascii(&desc)));
+    }
+    if desc.serial_number_string_index().is_some() {
+        out.serial = clean(read(&|| handle.read_serial_number_string_ascii(&desc)));
+    }
+    Some((out, None))
 }
 
-/// Every USB device on the system, with its strings where readable.
-pub fn enumerate() -> Result<Vec<UsbDevice>, String> {
+/// Every USB device on the system that could be opened, with its strings; the ones
+/// that could not, as NUT's nut-scanner reports them (`Failed to open device bus
+/// '001', skipping: ...`).
+pub fn enumerate() -> Result<(Vec<UsbDevice>, Vec<String>), String> {
     let context = Context::new().map_err(|e| format!("Failed to init libusb: {e}"))?;
     let devices = context
         .devices()
         .map_err(|e| format!("Failed to list USB devices: {e}"))?;
-    Ok(devices.iter().filter_map(|d| describe(&d)).collect())
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    for (dev, error) in devices.iter().filter_map(|d| describe(&d)) {
+        match error {
+            None => found.push(dev),
+            // Only units a driver would claim are worth a word (NUT checks its table
+            // before opening).
+            Some(e) if nut_core::scan::usb_driver(dev.vendor_id, dev.product_id).is_some() => {
+                skipped.push(format!(
+                    "Failed to open device bus '{}', skipping: {e}",
+                    dev.bus
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok((found, skipped))
 }
 
 /// An open HID UPS.
 pub struct UsbHid {
     context: Context,
     matcher: Matcher,
-    handle: Arc<DeviceHandle<Context>>,
+    /// `None` between closing a failed handle and reopening the unit.
+    handle: Option<Arc<DeviceHandle<Context>>>,
+    /// The descriptor declares no report IDs: transfers carry none, reports get a 0.
+    no_report_ids: bool,
     interface: u8,
     endpoint: Option<u8>,
     device: UsbDevice,
@@ -86,19 +125,32 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
     let devices = context
         .devices()
         .map_err(|e| format!("Failed to list USB devices: {e}"))?;
+    let mut last_error = None;
     for device in devices.iter() {
-        let Some(info) = describe(&device) else {
+        let Some((info, error)) = describe(&device) else {
             continue;
         };
         if !matcher.matches(&info) || claim(&info, matcher.has_productid()).is_none() {
             continue;
         }
-        let handle = device.open().map_err(|e| {
-            format!(
+        // A unit that cannot be opened is skipped, as NUT's matcher loop skips it.
+        if let Some(e) = error {
+            last_error = Some(format!(
                 "Can't open USB device {:04x}:{:04x}: {e}",
                 info.vendor_id, info.product_id
-            )
-        })?;
+            ));
+            continue;
+        }
+        let handle = match device.open() {
+            Ok(handle) => handle,
+            Err(e) => {
+                last_error = Some(format!(
+                    "Can't open USB device {:04x}:{:04x}: {e}",
+                    info.vendor_id, info.product_id
+                ));
+                continue;
+            }
+        };
         // The kernel's usbhid driver holds the interface; libusb gives it back on close.
         let _ = handle.set_auto_detach_kernel_driver(true);
         let config = device
@@ -154,7 +206,7 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
             descriptor,
         });
     }
-    Err("No matching HID UPS found".to_string())
+    Err(last_error.unwrap_or_else(|| "No matching HID UPS found".to_string()))
 }
 
 impl UsbHid {
@@ -163,10 +215,15 @@ impl UsbHid {
     pub fn open(matcher: &Matcher) -> Result<UsbHid, String> {
         let context = Context::new().map_err(|e| format!("Failed to init libusb: {e}"))?;
         let o = open_matching(&context, matcher)?;
+        let no_report_ids = nut_core::hid::parse(&o.descriptor)
+            .items
+            .iter()
+            .all(|i| i.report_id == 0);
         Ok(UsbHid {
             context,
             matcher: matcher.clone(),
-            handle: Arc::new(o.handle),
+            handle: Some(Arc::new(o.handle)),
+            no_report_ids,
             interface: o.interface,
             endpoint: o.endpoint,
             device: o.device,
@@ -194,7 +251,7 @@ impl HidPort for UsbHid {
     }
 
     async fn get_feature(&mut self, id: u8) -> Result<Vec<u8>, ReadError> {
-        let handle = self.handle.clone();
+        let handle = self.handle.clone().ok_or(ReadError::Gone)?;
         let interface = u16::from(self.interface);
         blocking(move || {
             let mut buf = vec![0u8; MAX_REPORT_BYTES];
@@ -217,7 +274,7 @@ impl HidPort for UsbHid {
     }
 
     async fn set_feature(&mut self, report: Vec<u8>) -> Result<(), ReadError> {
-        let handle = self.handle.clone();
+        let handle = self.handle.clone().ok_or(ReadError::Gone)?;
         let interface = u16::from(self.interface);
         blocking(move || {
             let id = report.first().copied().unwrap_or(0);
@@ -240,7 +297,8 @@ impl HidPort for UsbHid {
         let Some(endpoint) = self.endpoint else {
             return Ok(None);
         };
-        let handle = self.handle.clone();
+        let handle = self.handle.clone().ok_or(ReadError::Gone)?;
+        let no_report_ids = self.no_report_ids;
         let read = blocking(move || {
             let mut buf = vec![0u8; MAX_REPORT_BYTES];
             let n = handle.read_interrupt(
@@ -249,6 +307,9 @@ impl HidPort for UsbHid {
                 Duration::from_millis(INTERRUPT_WAIT_MS),
             )?;
             buf.truncate(n);
+            if no_report_ids && n > 0 {
+                buf.insert(0, 0);
+            }
             Ok(buf)
         })
         .await;
@@ -261,6 +322,16 @@ impl HidPort for UsbHid {
     }
 
     async fn reconnect(&mut self) -> Result<(), String> {
+        // Close the old handle first (NUT's reconnect_ups): its claim on the interface
+        // would make the new one busy. No transfer is in flight between polls.
+        if let Some(old) = self.handle.take() {
+            let interface = self.interface;
+            let _ = tokio::task::spawn_blocking(move || {
+                let _ = old.release_interface(interface);
+                drop(old);
+            })
+            .await;
+        }
         let context = self.context.clone();
         let mut matcher = self.matcher.clone();
         // The same unit: its IDs and serial (NUT's exact matcher).
@@ -279,7 +350,7 @@ impl HidPort for UsbHid {
         let o = tokio::task::spawn_blocking(move || open_matching(&context, &matcher))
             .await
             .map_err(|e| e.to_string())??;
-        self.handle = Arc::new(o.handle);
+        self.handle = Some(Arc::new(o.handle));
         self.interface = o.interface;
         self.endpoint = o.endpoint;
         self.device = o.device;

@@ -46,6 +46,10 @@ pub trait HidPort: Send + 'static {
     fn interrupt(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, ReadError>> + Send;
     /// Finds and opens the same device again (after it was unplugged).
     fn reconnect(&mut self) -> impl Future<Output = Result<(), String>> + Send;
+    /// Waits between the steps of a composite command (the port's own clock).
+    fn pause(&mut self, ms: u64) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(Duration::from_millis(ms))
+    }
 }
 
 /// Options of the section that belong to upsd, upsdrvctl or main.c and are not
@@ -145,8 +149,9 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<HidWirin
     if !has_port {
         return Err(format!("no port given for UPS [{ups}]"));
     }
-    let hid_options =
+    let mut hid_options =
         HidOptions::from_options(&options).map_err(|e| format!("UPS [{ups}]: {e}"))?;
+    hid_options.upsname = ups.clone();
     let matcher = Matcher::from_options(&options).map_err(|e| format!("UPS [{ups}]: {e}"))?;
     Ok(HidWiring {
         pollinterval_s: pollinterval(&ups, poll)?,
@@ -200,7 +205,7 @@ pub async fn send_writes<P: HidPort, S: Sys>(
 ) -> Result<(), ReadError> {
     for write in writes {
         if write.pause_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(write.pause_ms)).await;
+            port.pause(write.pause_ms).await;
         }
         let hex: Vec<String> = write.report.iter().map(|b| format!("{b:02x}")).collect();
         sys.log(format!(
@@ -332,9 +337,11 @@ impl<P: HidPort> HidSession<P> {
         if writes.is_empty() {
             return true;
         }
-        let ok = send_writes(sys, &mut self.port, writes).await.is_ok();
+        let ok = send_writes(sys, &mut self.port, writes.clone())
+            .await
+            .is_ok();
         if ok {
-            self.driver.written();
+            self.driver.written(&writes);
         }
         ok
     }
@@ -381,6 +388,39 @@ impl<P: HidPort> HidSession<P> {
     }
 }
 
+impl<P: HidPort> HidSession<P> {
+    /// One line from upsd: SET and INSTCMD go to the device; the driver core answers
+    /// the rest and frames the TRACKING reply around the device's result.
+    pub async fn handle_line<S: Sys>(
+        &mut self,
+        sys: &S,
+        ups: &str,
+        line: &ServerLine,
+    ) -> nut_core::dummy::DriverReply {
+        let mut result = None;
+        let mut changed = Vec::new();
+        match line {
+            ServerLine::InstCmd { cmd, param, .. } => {
+                result = Some(self.instcmd(sys, ups, cmd, param.as_deref()).await);
+            }
+            ServerLine::Set { var, value, .. } => {
+                let (code, lines) = self.set(sys, var, value).await;
+                changed = lines;
+                result = Some(code);
+            }
+            _ => {}
+        }
+        let mut reply = handle_common(&mut self.state, line, |_, request| match request {
+            Request::Set { .. } | Request::InstCmd { .. } => {
+                (result.unwrap_or(tracking::UNKNOWN), Vec::new())
+            }
+        });
+        changed.append(&mut reply.broadcast);
+        reply.broadcast = changed;
+        reply
+    }
+}
+
 /// Starts the driver on `port`: reads the device, serves the socket and polls every
 /// `pollinterval` until stopped.
 pub async fn run_hid<N: Net, S: Sys, P: HidPort>(
@@ -423,27 +463,12 @@ pub async fn run_hid<N: Net, S: Sys, P: HidPort>(
                             sys.log(format!("ignoring malformed line from upsd: {}", words.join(" ")));
                             continue;
                         };
-                        let mut result = None;
-                        match &line {
-                            ServerLine::InstCmd { cmd, param, .. } => {
-                                result = Some(session.instcmd(&sys, &wiring.ups, cmd, param.as_deref()).await);
-                            }
-                            ServerLine::Set { var, value, .. } => {
-                                let (code, lines) = session.set(&sys, var, value).await;
-                                broadcast(&mut clients, &lines);
-                                result = Some(code);
-                            }
-                            _ => {}
-                        }
-                        let reply = handle_common(&mut session.state, &line, |_, request| match request {
-                            Request::Set { .. } | Request::InstCmd { .. } => {
-                                (result.unwrap_or(tracking::UNKNOWN), Vec::new())
-                            }
-                        });
+                        let reply = session.handle_line(&sys, &wiring.ups, &line).await;
+                        // NUT's setvar publishes the new value before it answers.
+                        broadcast(&mut clients, &reply.broadcast);
                         if let Some(tx) = clients.get(&id) {
                             send_lines(tx, &reply.reply);
                         }
-                        broadcast(&mut clients, &reply.broadcast);
                     }
                 }
             }
@@ -487,16 +512,19 @@ pub async fn kill_power<S: Sys, P: HidPort>(
     port: P,
 ) -> Result<String, String> {
     let mut session = HidSession::start(sys, wiring, port).await?;
-    let writes = session.driver.shutdown(&session.state)?;
-    let what = writes
-        .iter()
-        .map(|w| w.what.clone())
-        .collect::<Vec<_>>()
-        .join(", ");
-    send_writes(sys, &mut session.port, writes)
-        .await
-        .map_err(|_| "Shutdown failed!".to_string())?;
-    Ok(format!("Shutdown sent: {what}"))
+    // NUT's upsdrv_shutdown: the next way when the unit refuses one.
+    for writes in session.driver.shutdown_candidates(&session.state) {
+        let what = writes
+            .iter()
+            .map(|w| w.what.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if send_writes(sys, &mut session.port, writes).await.is_ok() {
+            return Ok(format!("Shutdown sent: {what}"));
+        }
+        sys.log(format!("{what}: the UPS refused it"));
+    }
+    Err("Shutdown failed!".to_string())
 }
 
 /// A recorded device (hw-fixtures/hid): answers each GET_REPORT with the last recorded
@@ -518,6 +546,10 @@ pub struct ReplayShared {
     pub interrupts: Vec<Vec<u8>>,
     /// Unplugged: every transfer fails as "no device", reconnection too.
     pub unplugged: bool,
+    /// Reports that now read differently from the recording (by ID).
+    pub changed: BTreeMap<u8, Vec<u8>>,
+    /// Report IDs whose SET_REPORT the unit refuses (a stall).
+    pub refuse: Vec<u8>,
     /// GET_REPORT calls served.
     pub reads: usize,
 }
@@ -585,6 +617,9 @@ impl HidPort for ReplayHid {
             return Err(ReadError::Gone);
         }
         shared.reads += 1;
+        if let Some(report) = shared.changed.get(&id) {
+            return Ok(report.clone());
+        }
         self.reports.get(&id).cloned().ok_or(ReadError::Failed)
     }
 
@@ -592,6 +627,9 @@ impl HidPort for ReplayHid {
         let mut shared = self.lock();
         if shared.unplugged {
             return Err(ReadError::Gone);
+        }
+        if report.first().is_some_and(|id| shared.refuse.contains(id)) {
+            return Err(ReadError::Failed);
         }
         shared.written.push(report);
         Ok(())

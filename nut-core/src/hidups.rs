@@ -25,7 +25,7 @@ use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
 use crate::qx::Note;
 use crate::sock::DriverLine;
 use crate::usbhid::{
-    flag, path_code, status_word, Conv, HidInfo, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
+    flag, path_code, status_word_with, Conv, HidInfo, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
 };
 use std::collections::BTreeMap;
 
@@ -261,8 +261,10 @@ pub struct HidOptions {
     pub offdelay: Option<String>,
     /// `pollonly`: ignore the interrupt pipe.
     pub pollonly: bool,
-    /// `interruptonly`: no feature polling of values the interrupt pipe brings.
-    pub interruptonly: bool,
+    /// `onlinedischarge`: OL+DISCHRG means on battery.
+    pub onlinedischarge: bool,
+    /// The UPS section's name (for log lines).
+    pub upsname: String,
 }
 
 impl Default for HidOptions {
@@ -273,14 +275,15 @@ impl Default for HidOptions {
             ondelay: None,
             offdelay: None,
             pollonly: false,
-            interruptonly: false,
+            onlinedischarge: false,
+            upsname: String::new(),
         }
     }
 }
 
 /// Options usbhid-ups accepts besides main.c's (usbhid-ups.c `upsdrv_makevartable`,
 /// `nut_usb_addvars`): (name, takes a value).
-pub const OPTIONS: [(&str, bool); 19] = [
+pub const OPTIONS: [(&str, bool); 21] = [
     ("lowbatt", true),
     ("offdelay", true),
     ("ondelay", true),
@@ -300,6 +303,8 @@ pub const OPTIONS: [(&str, bool); 19] = [
     ("interruptonly", false),
     ("interruptsize", true),
     ("langid_fix", true),
+    ("ignorelb", false),
+    ("nolock", false),
 ];
 
 impl HidOptions {
@@ -308,21 +313,26 @@ impl HidOptions {
         let mut out = HidOptions::default();
         for (key, value) in options {
             match (key.as_str(), value) {
+                // NUT reads it with atoi ("30s" is 30, 0 a full walk every poll).
                 ("pollfreq", Some(v)) => {
-                    out.pollfreq_s = v
-                        .trim()
+                    out.pollfreq_s = strtol(v)
                         .parse::<u64>()
                         .ok()
-                        .filter(|n| (1..=MAX_POLLFREQ_S).contains(n))
+                        .filter(|n| *n <= MAX_POLLFREQ_S)
                         .ok_or_else(|| {
-                            format!("invalid pollfreq \"{v}\" (1 to {MAX_POLLFREQ_S} seconds)")
+                            format!("invalid pollfreq \"{v}\" (0 to {MAX_POLLFREQ_S} seconds)")
                         })?
                 }
                 ("lowbatt", Some(v)) => out.lowbatt = Some(strtol(v)),
                 ("ondelay", Some(v)) => out.ondelay = Some(strtol(v)),
                 ("offdelay", Some(v)) => out.offdelay = Some(strtol(v)),
                 ("pollonly", None) => out.pollonly = true,
-                ("interruptonly", None) => out.interruptonly = true,
+                ("onlinedischarge", None) => out.onlinedischarge = true,
+                ("interruptonly" | "explore" | "ignorelb", None) => {
+                    return Err(format!(
+                        "'{key}' is not supported by this usbhid-ups yet; remove it or keep NUT's driver for this unit"
+                    ))
+                }
                 ("interruptsize", Some(v))
                     if v.trim().parse::<u32>().is_ok_and(|n| n == 0)
                         || v.trim().parse::<u32>().is_err() =>
@@ -444,7 +454,8 @@ fn valinfo(entry: &HidInfo, text: &str) -> Option<f64> {
             else {
                 return Some(0.0);
             };
-            let year = year % 100;
+            let year = year.rem_euclid(100);
+            let (month, day) = (month.clamp(0, 99), day.clamp(0, 99));
             let bcd = |n: i64| (((n / 10) & 0x0f) << 4) + (n % 10);
             Some(((bcd(month) << 16) + (bcd(day) << 8) + bcd(year)) as f64)
         }
@@ -455,6 +466,13 @@ fn valinfo(entry: &HidInfo, text: &str) -> Option<f64> {
             else {
                 return Some(0.0);
             };
+            // NUT's date_conversion_reverse: out of range is 0.
+            if !(1980..=1980 + 127).contains(&year)
+                || !(0..=12).contains(&month)
+                || !(0..=31).contains(&day)
+            {
+                return Some(0.0);
+            }
             Some((((year - 1980) << 9) + (month << 5) + day) as f64)
         }
         // C's atol: leading digits.
@@ -522,6 +540,10 @@ pub struct HidUps {
     lost: bool,
     /// CyberPower's battery voltage factor, decided once (`None`: not yet).
     battery_scale: Option<f64>,
+    /// The first Init walk mapped the table (a reconnection keeps the mapping).
+    initialized: bool,
+    /// OL+DISCHRG without `onlinedischarge` was reported (NUT warns; once here).
+    warned_online_discharge: bool,
 }
 
 impl HidUps {
@@ -558,6 +580,8 @@ impl HidUps {
             device,
             lost: false,
             battery_scale: None,
+            initialized: false,
+            warned_online_discharge: false,
         }
     }
 
@@ -603,6 +627,10 @@ impl HidUps {
             .filter(|&row| {
                 let entry = &self.sub.table[row];
                 match walk {
+                    // After a reconnection NUT keeps the mapping and reads it again.
+                    Walk::Init if self.initialized => {
+                        self.map[row].is_some() && entry.flags & flag::ABSENT == 0
+                    }
                     Walk::Init => true,
                     Walk::Quick => entry.flags & flag::QUICK != 0,
                     Walk::Full => {
@@ -615,7 +643,7 @@ impl HidUps {
     }
 
     fn item_for(&self, row: usize, walk: Walk) -> Option<usize> {
-        if walk == Walk::Init {
+        if walk == Walk::Init && !self.initialized {
             self.find(self.sub.table[row].path, Kind::Feature)
         } else {
             self.map[row]
@@ -679,22 +707,24 @@ impl HidUps {
             out.ok = false;
             return out;
         }
+        // An empty answer is no reading (the buffer keeps its last one).
+        let fresh: Vec<u8> = reads
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_ok_and(|b| !b.is_empty()))
+            .map(|(id, _)| *id)
+            .collect();
         for (_, read) in reads {
             if let Ok(bytes) = read {
                 self.file_report(bytes);
             }
         }
-        let fresh: Vec<u8> = reads
-            .iter()
-            .filter(|(_, r)| r.is_ok())
-            .map(|(id, _)| *id)
-            .collect();
+        let reinit = walk == Walk::Init && self.initialized;
         let push = |out: &mut Walked, line: Option<DriverLine>| {
             if let Some(line) = line {
                 out.lines.push(line);
             }
         };
-        if walk == Walk::Init {
+        if walk == Walk::Init && !reinit {
             self.map = vec![None; self.sub.table.len()];
         }
         for row in self.rows(walk) {
@@ -702,7 +732,7 @@ impl HidUps {
             let Some(index) = self.item_for(row, walk) else {
                 continue;
             };
-            if walk == Walk::Init {
+            if walk == Walk::Init && !reinit {
                 if entry.flags & flag::ABSENT != 0 {
                     if state.tree().get(entry.var).is_none() {
                         push(&mut out, state.set(entry.var, entry.dfl));
@@ -752,15 +782,18 @@ impl HidUps {
         if walk == Walk::Init {
             // NUT's upsdrv_initinfo starts the pollfreq clock: the first poll is quick.
             self.last_full_s = Some(now_s);
-            self.after_init(state, &mut out);
+            // The identity and ups.conf's settings are published once (upsdrv_initups).
+            if !reinit {
+                self.after_init(state, &mut out);
+                self.initialized = true;
+            }
             return out;
         }
         if walk == Walk::Full {
             self.last_full_s = Some(now_s);
             self.data_has_changed = false;
         }
-        let flags: Vec<String> = self.flags.iter().map(|f| f.to_string()).collect();
-        push(&mut out, state.set("ups.status", &status_word(&flags)));
+        self.commit_status(state, &mut out);
         if let Some(line) = state.set_stale(false) {
             out.lines.push(line);
             if std::mem::take(&mut self.lost) {
@@ -768,6 +801,41 @@ impl HidUps {
             }
         }
         out
+    }
+
+    /// NUT's `ups_status_set`: `input.transfer.reason` from the range flags, and the
+    /// status word (OL+DISCHRG is OB with `onlinedischarge`; without it NUT warns, here
+    /// once per episode rather than on every poll).
+    fn commit_status(&mut self, state: &mut DriverState, out: &mut Walked) {
+        let has = |f: &str| self.flags.contains(&f);
+        let reason = if has("vrange") {
+            Some("input voltage out of range")
+        } else if has("frange") {
+            Some("input frequency out of range")
+        } else {
+            None
+        };
+        let line = match reason {
+            Some(text) => state.set("input.transfer.reason", text),
+            None => state.delete("input.transfer.reason"),
+        };
+        out.lines.extend(line);
+        let odd = has("online") && has("dischrg") && !self.options.onlinedischarge && !has("cal");
+        if odd && !self.warned_online_discharge {
+            out.notes.push(Note::Log(
+                Level::Warning,
+                format!(
+                    "ups_status_set: seems that UPS [{}] is in OL+DISCHRG state now. Is it calibrating or do you perhaps want to set 'onlinedischarge' option? Some UPS models (e.g. CyberPower UT series) emit OL+DISCHRG when offline.",
+                    self.options.upsname
+                ),
+            ));
+        }
+        self.warned_online_discharge = odd;
+        let flags: Vec<String> = self.flags.iter().map(|f| f.to_string()).collect();
+        out.lines.extend(state.set(
+            "ups.status",
+            &status_word_with(&flags, self.options.onlinedischarge),
+        ));
     }
 
     /// The device cannot be reached (reconnection failed): data is stale (NUT's
@@ -960,10 +1028,19 @@ impl HidUps {
             .collect();
         for event in items {
             let value = physical(&event, logical(report, &event));
-            // NUT looks the event's path up as a feature item first, then as input.
-            let Some(row) = self.sub.table.iter().position(|e| {
-                e.flags & (flag::CMD | flag::ABSENT) == 0
-                    && path_code(e.path, self.sub.usages).as_deref() == Some(&event.path[..])
+            // NUT finds the feature item with the event's path (`FindObject_with_Path`),
+            // then the table row mapped to it at start-up (`find_hid_info`).
+            let Some(index) = self
+                .desc
+                .items
+                .iter()
+                .position(|i| i.kind == Kind::Feature && i.path == event.path)
+            else {
+                continue;
+            };
+            let Some(row) = (0..self.sub.table.len()).find(|&r| {
+                self.map[r] == Some(index)
+                    && self.sub.table[r].flags & (flag::CMD | flag::ABSENT) == 0
             }) else {
                 continue;
             };
@@ -984,17 +1061,26 @@ impl HidUps {
         })
     }
 
-    fn write_row(&self, row: usize, value: f64, what: String, pause_ms: u64) -> Option<Write> {
+    /// The report for `row` set to `value`: from the last one written in this command
+    /// (`overlay`), else the last read, as NUT edits its one report buffer in place.
+    fn write_row(
+        &self,
+        row: usize,
+        value: f64,
+        what: String,
+        pause_ms: u64,
+        overlay: &mut BTreeMap<u8, Vec<u8>>,
+    ) -> Option<Write> {
         let index = self.map[row]?;
         let item = &self.desc.items[index];
-        // NUT refuses constant fields.
-        if item.attribute & 1 != 0 {
+        // NUT refuses fields whose attribute is exactly "constant" (ATTR_DATA_CST).
+        if item.attribute == 1 {
             return None;
         }
         let len = self.lengths.get(&item.report_id).copied().unwrap_or(1);
-        let mut report = self
-            .buffers
+        let mut report = overlay
             .get(&item.report_id)
+            .or_else(|| self.buffers.get(&item.report_id))
             .cloned()
             .unwrap_or_else(|| {
                 let mut b = vec![0u8; len];
@@ -1002,6 +1088,7 @@ impl HidUps {
                 b
             });
         set_value(&mut report, item, to_logical(item, value));
+        overlay.insert(item.report_id, report.clone());
         Some(Write {
             pause_ms,
             report,
@@ -1017,6 +1104,16 @@ impl HidUps {
         cmd: &str,
         arg: Option<&str>,
     ) -> Result<Vec<Write>, i64> {
+        self.command_in(state, cmd, arg, &mut BTreeMap::new())
+    }
+
+    fn command_in(
+        &self,
+        state: &DriverState,
+        cmd: &str,
+        arg: Option<&str>,
+        overlay: &mut BTreeMap<u8, Vec<u8>>,
+    ) -> Result<Vec<Write>, i64> {
         let cmd = match cmd.to_ascii_lowercase().as_str() {
             "beeper.off" => "beeper.disable".to_string(),
             "beeper.on" => "beeper.enable".to_string(),
@@ -1025,8 +1122,8 @@ impl HidUps {
         let Some(row) = self.command_row(&cmd) else {
             let delay = |var: &str| state.tree().value(var).map(str::to_string);
             return match cmd.as_str() {
-                "load.on" => self.command(state, "load.on.delay", Some("0")),
-                "load.off" => self.command(state, "load.off.delay", Some("0")),
+                "load.on" => self.command_in(state, "load.on.delay", Some("0"), overlay),
+                "load.off" => self.command_in(state, "load.off.delay", Some("0"), overlay),
                 "shutdown.return" | "shutdown.stayoff" => {
                     let mut writes = Vec::new();
                     if state.tree().get("ups.start.auto").is_some() {
@@ -1035,7 +1132,7 @@ impl HidUps {
                         } else {
                             "no"
                         };
-                        if let Ok(w) = self.set_writes("ups.start.auto", yes) {
+                        if let Ok(w) = self.set_writes("ups.start.auto", yes, overlay) {
                             writes.extend(w);
                         }
                     }
@@ -1044,11 +1141,17 @@ impl HidUps {
                     } else {
                         Some("-1".to_string())
                     };
-                    writes.extend(self.command(state, "load.on.delay", on.as_deref())?);
-                    let mut off = self.command(
+                    writes.extend(self.command_in(
+                        state,
+                        "load.on.delay",
+                        on.as_deref(),
+                        overlay,
+                    )?);
+                    let mut off = self.command_in(
                         state,
                         "load.off.delay",
                         delay("ups.delay.shutdown").as_deref(),
+                        overlay,
                     )?;
                     if let Some(first) = off.first_mut() {
                         first.pause_ms = COMPOSITE_PAUSE_MS;
@@ -1063,12 +1166,17 @@ impl HidUps {
         let text = arg.unwrap_or(entry.dfl);
         let value = valinfo(entry, text).ok_or(tracking::INVALID)?;
         let what = format!("{cmd} {text}");
-        self.write_row(row, value, what, 0)
+        self.write_row(row, value, what, 0, overlay)
             .map(|w| vec![w])
             .ok_or(3)
     }
 
-    fn set_writes(&self, var: &str, value: &str) -> Result<Vec<Write>, i64> {
+    fn set_writes(
+        &self,
+        var: &str,
+        value: &str,
+        overlay: &mut BTreeMap<u8, Vec<u8>>,
+    ) -> Result<Vec<Write>, i64> {
         let row = (0..self.sub.table.len())
             .find(|&row| {
                 let e = &self.sub.table[row];
@@ -1077,7 +1185,7 @@ impl HidUps {
             .ok_or(tracking::UNKNOWN)?;
         let entry = &self.sub.table[row];
         let v = valinfo(entry, value).ok_or(tracking::UNKNOWN)?;
-        self.write_row(row, v, format!("{var} {value}"), 0)
+        self.write_row(row, v, format!("{var} {value}"), 0, overlay)
             .map(|w| vec![w])
             .ok_or(tracking::UNKNOWN)
     }
@@ -1102,24 +1210,35 @@ impl HidUps {
             lines.extend(state.set(var, value));
             return Ok(Vec::new());
         }
-        self.set_writes(var, value)
+        self.set_writes(var, value, &mut BTreeMap::new())
     }
 
-    /// Writes went to the device: the next walk is full and re-reads every report
-    /// (NUT flushes its report buffer and sets `data_has_changed`).
-    pub fn written(&mut self) {
+    /// Writes went to the device: their reports are the buffer's now (NUT's
+    /// `set_item_buffered` edits it in place), and the next walk is full.
+    pub fn written(&mut self, writes: &[Write]) {
+        for write in writes {
+            if let Some(&id) = write.report.first() {
+                self.buffers.insert(id, write.report.clone());
+            }
+        }
         self.data_has_changed = true;
-        self.buffers.clear();
     }
 
     /// `-k` (NUT's `upsdrv_shutdown`): `shutdown.return`, else `shutdown.reboot`, else
     /// `load.off.delay`.
     pub fn shutdown(&self, state: &DriverState) -> Result<Vec<Write>, String> {
-        for cmd in ["shutdown.return", "shutdown.reboot", "load.off.delay"] {
-            if let Ok(writes) = self.command(state, cmd, None) {
-                return Ok(writes);
-            }
-        }
-        Err("Shutdown failed!".to_string())
+        self.shutdown_candidates(state)
+            .into_iter()
+            .next()
+            .ok_or_else(|| "Shutdown failed!".to_string())
+    }
+
+    /// Every way `-k` can try, in NUT's order (the shell sends the next one when the
+    /// device refuses a write, as `upsdrv_shutdown` moves on when a command fails).
+    pub fn shutdown_candidates(&self, state: &DriverState) -> Vec<Vec<Write>> {
+        ["shutdown.return", "shutdown.reboot", "load.off.delay"]
+            .into_iter()
+            .filter_map(|cmd| self.command(state, cmd, None).ok())
+            .collect()
     }
 }

@@ -863,8 +863,15 @@ pub fn walk(
 /// NUT's `ups_status_set`: the status word from the collected flags (`onlinedischarge`
 /// off, as NUT's default).
 pub fn status_word(flags: &[String]) -> String {
+    status_word_with(flags, false)
+}
+
+/// NUT's `ups_status_set` with its `onlinedischarge` option: a unit that says online
+/// and discharging (CyberPower's UT series when on battery) is on battery.
+pub fn status_word_with(flags: &[String], onlinedischarge: bool) -> String {
     let has = |f: &str| flags.iter().any(|x| x == f);
-    let mut tokens = vec![if has("online") { "OL" } else { "OB" }];
+    let on_battery = !has("online") || (has("dischrg") && onlinedischarge);
+    let mut tokens = vec![if on_battery { "OB" } else { "OL" }];
     if has("dischrg") && !has("depleted") {
         tokens.push("DISCHRG");
     }

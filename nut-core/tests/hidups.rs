@@ -197,7 +197,7 @@ fn instant_commands_and_set_var_write_the_reports_nut_writes() {
         "read-only"
     );
     // After a write, the next walk is full.
-    driver.written();
+    driver.written(&[]);
     assert_eq!(driver.due(3), Walk::Full);
 }
 
@@ -565,4 +565,79 @@ fn cyberpowers_descriptor_fix_widens_a_wrong_output_voltage_range() {
     let mut desc = broken.clone();
     desc.items[1].log_max = 300;
     assert!(!cps_fix_descriptor(&cyberpower(0x0501), &mut desc));
+}
+
+/// NUT's `onlinedischarge`: a unit that reports online and discharging is on battery.
+#[test]
+fn onlinedischarge_turns_ol_discharging_into_ob() {
+    let (_, rec) = fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "apc-back-ups-bk650m2-ch.txt")
+        .unwrap();
+    let (_, state) = started(&rec);
+    assert_eq!(state.tree().value("ups.status"), Some("OL DISCHRG"));
+    let dev = device(&rec);
+    let options = HidOptions {
+        onlinedischarge: true,
+        ..HidOptions::default()
+    };
+    let mut driver = HidUps::new(claim(&dev, false).unwrap(), &rec.descriptor, dev, options);
+    let mut state = DriverState::new();
+    for (walk, t) in [(Walk::Init, 0), (Walk::Quick, 2)] {
+        let r = reads(&driver, &rec, walk);
+        let walked = driver.walk(&mut state, walk, &r, t);
+        assert!(walked
+            .notes
+            .iter()
+            .all(|n| !format!("{n:?}").contains("OL+DISCHRG")));
+    }
+    assert_eq!(state.tree().value("ups.status"), Some("OB DISCHRG"));
+}
+
+/// shutdown.return on a CyberPower unit: ups.delay.start then, 125 ms later,
+/// ups.delay.shutdown, each converted through the unit's physical range. This unit
+/// counts its delays in minutes (physical -60..1966020 over logical -1..32767), so
+/// NUT's default 30 s start delay truncates to 0 minutes; the test sets whole minutes.
+#[test]
+fn composite_shutdown_writes_each_delay_in_the_units_terms() {
+    let rec = partial("cyberpower-cst135uc2.txt");
+    let dev = cyberpower(0x0601);
+    let mut driver = HidUps::new(
+        claim(&dev, false).unwrap(),
+        &rec.descriptor,
+        dev,
+        HidOptions::default(),
+    );
+    let mut state = DriverState::new();
+    let reports = reports_with(&driver, &[]);
+    walk_all(&mut driver, &mut state, &reports);
+    let mut lines = Vec::new();
+    driver
+        .set_var(&mut state, "ups.delay.start", "180", &mut lines)
+        .unwrap();
+    driver
+        .set_var(&mut state, "ups.delay.shutdown", "120", &mut lines)
+        .unwrap();
+    let writes = driver.command(&state, "shutdown.return", None).unwrap();
+    assert_eq!(writes.len(), 2);
+    assert_eq!(
+        (writes[0].what.as_str(), writes[1].what.as_str()),
+        ("load.on.delay 180", "load.off.delay 120")
+    );
+    let mut unit = reports.clone();
+    for w in &writes {
+        unit.insert(w.report[0], w.report.clone());
+    }
+    let read_back = |path: &str| {
+        let code = nut_core::usbhid::path_code(path, &[]).unwrap();
+        let item = driver
+            .descriptor()
+            .items
+            .iter()
+            .find(|i| i.path == code && i.kind == nut_core::hid::Kind::Feature)
+            .unwrap();
+        nut_core::hid::physical(item, nut_core::hid::logical(&unit[&item.report_id], item))
+    };
+    assert_eq!(read_back("UPS.Output.DelayBeforeStartup"), 180.0);
+    assert_eq!(read_back("UPS.Output.DelayBeforeShutdown"), 120.0);
 }

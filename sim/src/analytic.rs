@@ -234,7 +234,16 @@ fn predict_inner(
         }
     }
     let delay_ms = if flag.is_some() && ups.sdorder != Some(-1) {
-        ms(ups.delay_shutdown_s)
+        match ups.driver {
+            // What the real driver's -k writes to the modelled USB unit.
+            crate::scenario::DriverKind::UsbhidUps => {
+                crate::hidunit::kill_delay_s(ups.delay_shutdown_s, ups.delay_start_s)
+                    .map_or(NEVER, |s| {
+                        i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000)
+                    })
+            }
+            _ => ms(ups.delay_shutdown_s),
+        }
     } else {
         NEVER
     };

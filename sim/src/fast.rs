@@ -22,6 +22,10 @@
 //! STARTTLS is a real rustls handshake between upsmon's and upsd's own TLS settings, run
 //! in memory (`nut_bins::tls::handshake_in_memory`).
 //!
+//! usbhid-ups runs as the binary's own `HidSession` (start-up, polls, reconnection,
+//! commands) against the modelled unit, whose answers never make it wait; a composite
+//! command's 125 ms pause is not taken here.
+//!
 //! It does not run nutdrv_qx or reloads of upsd and drivers ([`unsupported`] names what a
 //! scenario needs that it lacks); those scenarios run on turmoil only.
 //!
@@ -32,7 +36,9 @@
 use crate::harness::{driver_args, hosted, mains_returned, nut_env, poll_phase_ms, Outcome};
 use crate::scenario::{DriverKind, FaultAction, Scenario, SignalName};
 use crate::site::{secs_to_ms, Control, Site};
-use crate::world::{env_value, is_upssched, SharedWorld, SimFileSource, SimSys, World, WorldEvent};
+use crate::world::{
+    env_value, is_upssched, SharedWorld, SimFileSource, SimHidPort, SimSys, World, WorldEvent,
+};
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
     alarm_reply, check_powerdownflag_at_start, fsd_event, has_alarm, login_events, most_logins,
@@ -68,13 +74,7 @@ pub fn unsupported(scenario: &Scenario) -> Option<String> {
     {
         missing.push("nutdrv_qx");
     }
-    if scenario
-        .upses
-        .iter()
-        .any(|u| u.driver == DriverKind::UsbhidUps)
-    {
-        missing.push("usbhid-ups");
-    }
+
     if scenario.faults.iter().any(|f| {
         matches!(
             &f.action,
@@ -385,9 +385,33 @@ struct TimerNode {
     wake: Rc<Wakeup>,
 }
 
-struct DriverNode {
-    state: DriverState,
-    device: DummyDevice,
+enum DriverNode {
+    /// dummy-ups: its device and published state.
+    Dummy {
+        state: DriverState,
+        device: DummyDevice,
+    },
+    /// usbhid-ups: the binary's own session (device logic, state, the modelled unit).
+    Hid(Box<HidNode>),
+}
+
+struct HidNode {
+    session: nut_bins::usbhid::HidSession<SimHidPort>,
+    sys: SimSys,
+    ups: String,
+}
+
+impl DriverNode {
+    /// A line from upsd, answered as the driver's shell answers it.
+    fn handle(&mut self, line: &nut_core::sock::ServerLine) -> nut_core::dummy::DriverReply {
+        match self {
+            DriverNode::Dummy { state, device } => device.handle(state, line),
+            // The modelled unit answers at once, so the shell's future never waits.
+            DriverNode::Hid(h) => {
+                now_or_never(h.session.handle_line(&h.sys, &h.ups, line)).unwrap_or_default()
+            }
+        }
+    }
 }
 
 /// One client connection to a upsd; its id in [`Net::conns`] is upsd's `ClientId`.
@@ -504,7 +528,7 @@ impl Fast {
                     let Some(driver) = net.drivers.get_mut(&(host.to_string(), socket)) else {
                         continue;
                     };
-                    let reply = driver.device.handle(&mut driver.state, &line);
+                    let reply = driver.handle(&line);
                     let lines: Vec<DriverLine> =
                         reply.reply.into_iter().chain(reply.broadcast).collect();
                     let node = net.upsd.get_mut(host).expect("looked up above");
@@ -832,7 +856,7 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
     let key = (host.clone(), socket.clone());
     fast.net.borrow_mut().drivers.insert(
         key.clone(),
-        DriverNode {
+        DriverNode::Dummy {
             state: nut_bins::driver::initial_state(&config),
             device: DummyDevice::new(b"", config.mode),
         },
@@ -848,19 +872,80 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
         let reading = source.read().await;
         let lines = {
             let mut net = fast.net.borrow_mut();
-            let Some(node) = net.drivers.get_mut(&key) else {
+            let Some(DriverNode::Dummy { state, device }) = net.drivers.get_mut(&key) else {
                 return;
             };
             let now = fast.clock.now() - start;
             match reading {
-                Reading::Dead => node.state.set_stale(true).into_iter().collect(),
+                Reading::Dead => state.set_stale(true).into_iter().collect(),
                 Reading::Changed(text) => {
-                    node.device.reload(&text);
-                    node.device.poll(now, &mut node.state)
+                    device.reload(&text);
+                    device.poll(now, state)
                 }
-                Reading::Unchanged => node.device.poll(now, &mut node.state),
+                Reading::Unchanged => device.poll(now, state),
             }
         };
+        fast.driver_said(&host, &socket, &lines);
+    }
+}
+
+/// usbhid-ups on `host` for `ups`: the binary's session (`HidSession`: start-up,
+/// polls, reconnection, commands) against the modelled unit, polled as `run_hid` polls.
+async fn usbhid_ups(fast: Rc<Fast>, host: String, ups: String) {
+    use nut_bins::usbhid::HidSession;
+    let sys = fast.sys(&host, "usbhid-ups");
+    let wiring = match nut_bins::usbhid::wire(&sys, &nut_env(), &driver_args(&ups)) {
+        Ok(wiring) => wiring,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    let port = SimHidPort::clocked(
+        fast.world.clone(),
+        &host,
+        &ups,
+        &crate::harness::hid_device(&ups),
+        fast.clock.shared.clone(),
+    );
+    let start = fast.clock.now();
+    let session = match now_or_never(HidSession::start(&sys, &wiring, port)) {
+        Some(Ok(session)) => session,
+        Some(Err(error)) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+        None => {
+            return fast.record(
+                &host,
+                WorldEvent::ProcessFailed {
+                    error: "the modelled HID unit made the driver wait".to_string(),
+                },
+            )
+        }
+    };
+    let socket = format!("{}-{}", nut_core::hidups::DRIVER_NAME, wiring.ups);
+    sys.event(Event::DriverListening {
+        socket: socket.clone(),
+    });
+    let key = (host.clone(), socket.clone());
+    fast.net.borrow_mut().drivers.insert(
+        key.clone(),
+        DriverNode::Hid(Box::new(HidNode {
+            session,
+            sys: sys.clone(),
+            ups: wiring.ups.clone(),
+        })),
+    );
+    let period = wiring.pollinterval_s.max(1) * 1000;
+    // run_hid polls once right after start-up.
+    let mut next_poll = start;
+    loop {
+        fast.clock.sleep_until(next_poll).await;
+        next_poll = next_poll.saturating_add(period);
+        let (lines, notes) = {
+            let mut net = fast.net.borrow_mut();
+            let Some(DriverNode::Hid(node)) = net.drivers.get_mut(&key) else {
+                return;
+            };
+            let now_s = (fast.clock.now() - start) / 1000;
+            now_or_never(node.session.update(now_s)).unwrap_or_default()
+        };
+        nut_bins::qx::report(&sys, &wiring.ups, notes);
         fast.driver_said(&host, &socket, &lines);
     }
 }
@@ -1359,9 +1444,23 @@ fn start_process(
     match process {
         "dummy-ups" => {
             for ups in hosted(scenario, spec) {
+                if ups.driver != DriverKind::DummyUps {
+                    continue;
+                }
                 tasks.spawn(
                     (host.to_string(), "dummy-ups"),
                     Box::pin(dummy_ups(fast.clone(), host.to_string(), ups.name.clone())),
+                );
+            }
+        }
+        "usbhid-ups" => {
+            for ups in hosted(scenario, spec) {
+                if ups.driver != DriverKind::UsbhidUps {
+                    continue;
+                }
+                tasks.spawn(
+                    (host.to_string(), "usbhid-ups"),
+                    Box::pin(usbhid_ups(fast.clone(), host.to_string(), ups.name.clone())),
                 );
             }
         }
@@ -1381,7 +1480,7 @@ fn start_process(
 type Wanted = BTreeSet<(String, &'static str)>;
 
 /// The processes the fast driver runs, in start order.
-const FAST_PROCESSES: [&str; 3] = ["dummy-ups", "upsd", "upsmon"];
+const FAST_PROCESSES: [&str; 4] = ["dummy-ups", "usbhid-ups", "upsd", "upsmon"];
 
 /// Stops `process` (or every process) on `host`, with what stopping does to its peers.
 fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str>) {
@@ -1406,13 +1505,14 @@ fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str
     if all {
         fast.timers.borrow_mut().remove(host);
     }
-    if all || process == Some("dummy-ups") {
+    if all || matches!(process, Some("dummy-ups" | "usbhid-ups")) {
+        let prefix = process.map(|p| format!("{p}-"));
         let sockets: Vec<String> = fast
             .net
             .borrow()
             .drivers
             .keys()
-            .filter(|(h, _)| h == host)
+            .filter(|(h, s)| h == host && prefix.as_ref().is_none_or(|p| s.starts_with(p)))
             .map(|(_, s)| s.clone())
             .collect();
         for socket in sockets {

@@ -169,6 +169,43 @@ impl Template {
     }
 }
 
+/// How long after `-k` the modelled unit cuts its load, in seconds: what usbhid-ups's
+/// own shutdown logic writes to it with ups.conf's `offdelay`/`ondelay` (the recorded
+/// Back-UPS has no startup delay, so NUT's shutdown.reboot and its fixed 10 s run).
+pub fn kill_delay_s(offdelay_s: f64, ondelay_s: f64) -> Option<u64> {
+    use nut_core::dummy::DriverState;
+    use nut_core::hidups::{claim, HidOptions, HidUps, ReadError, Walk};
+    let t = template();
+    let options = HidOptions {
+        offdelay: Some(format!("{offdelay_s:.0}")),
+        ondelay: Some(format!("{ondelay_s:.0}")),
+        ..HidOptions::default()
+    };
+    let mut driver = HidUps::new(
+        claim(&t.device, false)?,
+        &t.rec.descriptor,
+        t.device.clone(),
+        options,
+    );
+    let mut state = DriverState::new();
+    let reads: Vec<_> = driver
+        .reports(Walk::Init)
+        .into_iter()
+        .map(|id| {
+            (
+                id,
+                t.rec
+                    .report(id)
+                    .map(<[u8]>::to_vec)
+                    .ok_or(ReadError::Failed),
+            )
+        })
+        .collect();
+    driver.walk(&mut state, Walk::Init, &reads, 0);
+    let writes = driver.shutdown_candidates(&state).into_iter().next()?;
+    writes.iter().find_map(|w| t.command(&w.report).flatten())
+}
+
 /// Parses the world file's `get` lines into reports by ID.
 pub fn parse_reports(text: &[u8]) -> BTreeMap<u8, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -236,9 +273,12 @@ mod tests {
         assert_eq!(v("battery.charge.low").as_deref(), Some("20"));
         assert_eq!(v("ups.load").as_deref(), Some("33"));
         assert_eq!(v("ups.status").as_deref(), Some("OB DISCHRG LB"));
-        // -k on this unit: shutdown.reboot, APCDelayBeforeReboot = 10.
+        // -k on this unit: shutdown.reboot, APCDelayBeforeReboot = 10, the exact
+        // bytes NUT writes (report 0x40, one byte).
         let writes = driver.shutdown(&ds).unwrap();
+        assert_eq!(writes[0].report, vec![0x40, 0x0a]);
         assert_eq!(t.command(&writes[0].report), Some(Some(10)));
+        assert_eq!(kill_delay_s(20.0, 30.0), Some(10));
         let stop = driver.command(&ds, "shutdown.stop", None).unwrap();
         assert_eq!(t.command(&stop[0].report), Some(None));
         assert_eq!(t.command(&[0x18, 2]), None, "the beeper is no shutdown");

@@ -743,6 +743,8 @@ pub struct SimHidPort {
     /// Fixed time for a port used outside the simulation's hosts (the late shutdown
     /// runs `-k` between steps); `None`: simulated time.
     at_ms: Option<u64>,
+    /// The fast engine's clock (it runs without turmoil).
+    clock: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl SimHidPort {
@@ -754,6 +756,29 @@ impl SimHidPort {
             ups: ups.to_string(),
             path: path.to_string(),
             at_ms,
+            clock: None,
+        }
+    }
+
+    /// The same unit for the fast engine, stamped with its clock.
+    pub fn clocked(
+        world: SharedWorld,
+        host: &str,
+        ups: &str,
+        path: &str,
+        clock: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        SimHidPort {
+            clock: Some(clock),
+            ..SimHidPort::new(world, host, ups, path, None)
+        }
+    }
+
+    fn now(&self) -> u64 {
+        match (&self.at_ms, &self.clock) {
+            (Some(t), _) => *t,
+            (None, Some(clock)) => clock.load(std::sync::atomic::Ordering::Relaxed),
+            (None, None) => now_ms(),
         }
     }
 
@@ -784,7 +809,7 @@ impl nut_bins::usbhid::HidPort for SimHidPort {
         if self.reports().is_none() {
             return Err(nut_core::hidups::ReadError::Gone);
         }
-        let t_ms = self.at_ms.unwrap_or_else(now_ms);
+        let t_ms = self.now();
         let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
         w.device_inbox.push(DeviceWrite {
             t_ms,
@@ -806,6 +831,14 @@ impl nut_bins::usbhid::HidPort for SimHidPort {
         match self.reports() {
             Some(_) => Ok(()),
             None => Err("No matching HID UPS found".to_string()),
+        }
+    }
+
+    async fn pause(&mut self, ms: u64) {
+        // Simulated time passes only on the simulation's own hosts; `-k` between
+        // steps and the fast engine send a composite command's steps at once.
+        if self.at_ms.is_none() && self.clock.is_none() {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
         }
     }
 }

@@ -18,7 +18,12 @@ fn main() -> ExitCode {
             eprintln!("Scanning USB bus.");
         }
         match nut_bins::usb::enumerate() {
-            Ok(devices) => found.extend(nut_core::scan::usb(&devices)),
+            Ok((devices, skipped)) => {
+                for line in skipped {
+                    eprintln!("{line}");
+                }
+                found.extend(nut_core::scan::usb(&devices));
+            }
             Err(e) => eprintln!("{e}"),
         }
     }

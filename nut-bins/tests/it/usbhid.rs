@@ -197,7 +197,8 @@ fn a_bad_configuration_names_the_option() {
             "\tvendorid = 051d\n\tproduct = Back-UPS.*\n",
             "not supported yet",
         ),
-        ("\tpollfreq = 0\n", "invalid pollfreq"),
+        ("\tpollfreq = 99999999\n", "invalid pollfreq"),
+        ("\tinterruptonly\n", "not supported by this usbhid-ups yet"),
         (
             "\tnosuchoption = 1\n",
             "'nosuchoption' is not a valid variable name",
@@ -239,4 +240,70 @@ fn nut_scanner_scans_usb_and_prints_only_sections() {
             .all(|l| l.starts_with("USB:driver=\"usbhid-ups\",port=\"auto\"")),
         "{out}"
     );
+}
+
+/// After a replug the driver reads every value again (NUT keeps its table mapping
+/// across a reconnection): a report that changed while the unit was away shows.
+#[test]
+fn a_replugged_unit_updates_every_value() {
+    let (_, rec) = recordings()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("apc-back-ups-cs-500.txt"))
+        .unwrap();
+    let port = ReplayHid::new(&rec).unwrap();
+    let device = port.shared();
+    let sys = RealSys::new("usbhid-ups", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    rt.block_on(async {
+        let mut session = HidSession::start(&sys, &wiring("test"), port)
+            .await
+            .unwrap();
+        session.update(2).await;
+        assert_eq!(session.state.tree().value("battery.charge"), Some("100"));
+        device.lock().unwrap().unplugged = true;
+        session.update(4).await;
+        session.update(6).await;
+        // RemainingCapacity and RunTimeToEmpty (report 0x0c) while it was away.
+        {
+            let mut d = device.lock().unwrap();
+            // RemainingCapacity: 24 bits at 0; RunTimeToEmpty: 16 bits at 24.
+            d.changed.insert(0x0c, vec![0x0c, 57, 0, 0, 0x10, 0x0e]);
+            d.unplugged = false;
+        }
+        session.update(10).await;
+        assert_eq!(session.state.tree().value("battery.charge"), Some("57"));
+        assert_eq!(session.state.tree().value("battery.runtime"), Some("3600"));
+        // ups.conf's settings are not applied a second time, a runtime SET stays.
+        assert_eq!(
+            session.state.tree().value("driver.version.data"),
+            Some("APC HID 0.98")
+        );
+    });
+}
+
+/// `-k` moves on to the next way when the unit refuses a write (NUT's
+/// upsdrv_shutdown): the BK650M2 refuses its reboot timer, so the shutdown delay goes.
+#[test]
+fn kill_power_falls_back_when_the_unit_refuses_a_write() {
+    let (_, rec) = recordings()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("apc-back-ups-bk650m2-ch.txt"))
+        .unwrap();
+    let port = ReplayHid::new(&rec).unwrap();
+    let device = port.shared();
+    device.lock().unwrap().refuse.push(0x40);
+    let sys = RealSys::new("usbhid-ups", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    let said = rt
+        .block_on(nut_bins::usbhid::kill_power(&sys, &wiring("test"), port))
+        .unwrap();
+    assert_eq!(said, "Shutdown sent: load.off.delay 20");
+    assert_eq!(device.lock().unwrap().written, vec![vec![0x15, 20, 0]]);
+    // Nothing accepted: NUT's fatal message.
+    let port = ReplayHid::new(&rec).unwrap();
+    port.shared().lock().unwrap().refuse.extend([0x40, 0x15]);
+    let err = rt
+        .block_on(nut_bins::usbhid::kill_power(&sys, &wiring("test"), port))
+        .unwrap_err();
+    assert_eq!(err, "Shutdown failed!");
 }
