@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 
 /// How long one interrupt-in read waits for a report, in milliseconds (libhid.c
 /// `HIDGetEvents`).
-pub const INTERRUPT_WAIT_MS: u64 = 250;
+pub const INTERRUPT_WAIT_MS: u64 = 750;
 
 /// A link to a HID UPS.
 pub trait HidPort: Send + 'static {

@@ -265,6 +265,9 @@ pub struct HidOptions {
     pub onlinedischarge: bool,
     /// The UPS section's name (for log lines).
     pub upsname: String,
+    /// `ignorelb`: LB from battery.charge.low / battery.runtime.low (main.c), not the
+    /// unit's own flag.
+    pub ignorelb: bool,
 }
 
 impl Default for HidOptions {
@@ -277,6 +280,7 @@ impl Default for HidOptions {
             pollonly: false,
             onlinedischarge: false,
             upsname: String::new(),
+            ignorelb: false,
         }
     }
 }
@@ -328,7 +332,8 @@ impl HidOptions {
                 ("offdelay", Some(v)) => out.offdelay = Some(strtol(v)),
                 ("pollonly", None) => out.pollonly = true,
                 ("onlinedischarge", None) => out.onlinedischarge = true,
-                ("interruptonly" | "explore" | "ignorelb", None) => {
+                ("ignorelb", None) => out.ignorelb = true,
+                ("interruptonly" | "explore", None) => {
                     return Err(format!(
                         "'{key}' is not supported by this usbhid-ups yet; remove it or keep NUT's driver for this unit"
                     ))
@@ -544,6 +549,8 @@ pub struct HidUps {
     initialized: bool,
     /// OL+DISCHRG without `onlinedischarge` was reported (NUT warns; once here).
     warned_online_discharge: bool,
+    /// `ups.alarm` is set (decided at full walks, NUT's `alarm_active`).
+    alarm_active: bool,
 }
 
 impl HidUps {
@@ -582,6 +589,7 @@ impl HidUps {
             battery_scale: None,
             initialized: false,
             warned_online_discharge: false,
+            alarm_active: false,
         }
     }
 
@@ -792,6 +800,7 @@ impl HidUps {
         if walk == Walk::Full {
             self.last_full_s = Some(now_s);
             self.data_has_changed = false;
+            self.commit_alarm(state, &mut out);
         }
         self.commit_status(state, &mut out);
         if let Some(line) = state.set_stale(false) {
@@ -832,10 +841,48 @@ impl HidUps {
         }
         self.warned_online_discharge = odd;
         let flags: Vec<String> = self.flags.iter().map(|f| f.to_string()).collect();
-        out.lines.extend(state.set(
-            "ups.status",
-            &status_word_with(&flags, self.options.onlinedischarge),
-        ));
+        let mut word = status_word_with(&flags, self.options.onlinedischarge);
+        if self.options.ignorelb {
+            // dstate.c: the unit's LB is dropped, and LB comes from the thresholds.
+            let mut tokens: Vec<&str> = word.split(' ').filter(|t| *t != "LB").collect();
+            let below = |value: &str, low: &str| {
+                let num = |v: &str| strtol(state.tree().value(v)?).parse::<i64>().ok();
+                matches!((num(value), num(low)), (Some(v), Some(l)) if v < l)
+            };
+            if below("battery.charge", "battery.charge.low")
+                || below("battery.runtime", "battery.runtime.low")
+            {
+                tokens.push("LB");
+            }
+            word = tokens.join(" ");
+        }
+        if self.alarm_active {
+            word = format!("ALARM {word}");
+        }
+        out.lines.extend(state.set("ups.status", &word));
+    }
+
+    /// NUT's `ups_alarm_set` and `alarm_commit`, at full walks: `ups.alarm` from the
+    /// alarm flags (ALARM then leads the status word).
+    fn commit_alarm(&mut self, state: &mut DriverState, out: &mut Walked) {
+        let alarms: Vec<&str> = [
+            ("replacebatt", "Replace battery!"),
+            ("shutdownimm", "Shutdown imminent!"),
+            ("nobattery", "No battery installed!"),
+            ("bypassauto", "Automatic bypass mode!"),
+            ("bypassman", "Manual bypass mode!"),
+        ]
+        .iter()
+        .filter(|(flag, _)| self.flags.contains(flag))
+        .map(|(_, text)| *text)
+        .collect();
+        self.alarm_active = !alarms.is_empty();
+        let line = if alarms.is_empty() {
+            state.delete("ups.alarm")
+        } else {
+            state.set("ups.alarm", &alarms.join(" "))
+        };
+        out.lines.extend(line);
     }
 
     /// The device cannot be reached (reconnection failed): data is stale (NUT's

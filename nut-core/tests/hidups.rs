@@ -641,3 +641,56 @@ fn composite_shutdown_writes_each_delay_in_the_units_terms() {
     assert_eq!(read_back("UPS.Output.DelayBeforeStartup"), 180.0);
     assert_eq!(read_back("UPS.Output.DelayBeforeShutdown"), 120.0);
 }
+
+fn bk650_with(
+    options: HidOptions,
+    changed: &[(u8, Vec<u8>)],
+) -> (HidUps, DriverState, HidRecording) {
+    let (_, mut rec) = fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "apc-back-ups-bk650m2-ch.txt")
+        .unwrap();
+    for (id, bytes) in changed {
+        rec.reports.retain(|r| r[0] != *id);
+        rec.reports.push(bytes.clone());
+    }
+    let dev = device(&rec);
+    let mut driver = HidUps::new(claim(&dev, false).unwrap(), &rec.descriptor, dev, options);
+    let mut state = DriverState::new();
+    for (walk, t) in [(Walk::Init, 0), (Walk::Full, 100)] {
+        let r = reads(&driver, &rec, walk);
+        assert!(driver.walk(&mut state, walk, &r, t).ok);
+    }
+    (driver, state, rec)
+}
+
+/// main.c's `ignorelb`: the unit's LB is dropped and LB follows battery.charge.low.
+#[test]
+fn ignorelb_takes_lb_from_the_thresholds() {
+    // Charge 40 % (report 0x0c), the unit's low limit 50 %, its own LB flag clear.
+    let low_charge = [(0x0c, vec![0x0c, 40])];
+    let (_, state, _) = bk650_with(HidOptions::default(), &low_charge);
+    assert_eq!(state.tree().value("ups.status"), Some("OL DISCHRG"));
+    let options = HidOptions {
+        ignorelb: true,
+        ..HidOptions::default()
+    };
+    let (_, state, _) = bk650_with(options.clone(), &low_charge);
+    assert_eq!(state.tree().value("ups.status"), Some("OL DISCHRG LB"));
+    let (_, state, _) = bk650_with(options, &[]);
+    assert_eq!(state.tree().value("ups.status"), Some("OL DISCHRG"));
+}
+
+/// NUT's alarms: a unit asking for a new battery gets `ups.alarm` and ALARM in front.
+#[test]
+fn a_replace_battery_flag_raises_an_alarm() {
+    // PresentStatus (report 0x16): bit 6 NeedReplacement on top of the recorded 0x0e.
+    let (_, state, _) = bk650_with(HidOptions::default(), &[(0x16, vec![0x16, 0x4e, 0x00])]);
+    assert_eq!(state.tree().value("ups.alarm"), Some("Replace battery!"));
+    assert_eq!(
+        state.tree().value("ups.status"),
+        Some("ALARM OL DISCHRG RB")
+    );
+    let (_, state, _) = bk650_with(HidOptions::default(), &[]);
+    assert_eq!(state.tree().value("ups.alarm"), None);
+}
