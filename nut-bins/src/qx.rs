@@ -96,6 +96,8 @@ pub struct QxWiring {
     pub overrides: Vec<(String, String)>,
     /// Where the socket goes.
     pub statepath: String,
+    /// A unit on USB behind a bridge (`port = auto` or USB options), else serial.
+    pub usb: Option<nut_core::qxusb::QxUsbSpec>,
 }
 
 /// Reads ups.conf of `env` and builds nutdrv_qx's runtime (the binary's one wiring).
@@ -162,6 +164,12 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<QxWiring
     let Some(port) = port else {
         return Err(format!("no port given for UPS [{ups}]"));
     };
+    let port_value = options
+        .iter()
+        .find(|(k, _)| k == "port")
+        .and_then(|(_, v)| v.as_deref());
+    let usb = nut_core::qxusb::QxUsbSpec::from_options(port_value, &options)
+        .map_err(|e| format!("UPS [{ups}]: {e}"))?;
     let qx_options = QxOptions::from_options(&options).map_err(|e| format!("UPS [{ups}]: {e}"))?;
     Ok(QxWiring {
         pollinterval_s: pollinterval(&ups, poll)?,
@@ -172,6 +180,7 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<QxWiring
         initial,
         overrides,
         statepath: env.statepath(statepath.as_deref()),
+        usb,
     })
 }
 

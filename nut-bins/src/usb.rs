@@ -87,12 +87,10 @@ pub fn enumerate() -> Result<(Vec<UsbDevice>, Vec<String>), String> {
             None => found.push(dev),
             // Only units a driver would claim are worth a word (NUT checks its table
             // before opening).
-            Some(e) if nut_core::scan::usb_driver(dev.vendor_id, dev.product_id).is_some() => {
-                skipped.push(format!(
-                    "Failed to open device bus '{}', skipping: {e}",
-                    dev.bus
-                ))
-            }
+            Some(e) if nut_core::scan::usb_driver(&dev).is_some() => skipped.push(format!(
+                "Failed to open device bus '{}', skipping: {e}",
+                dev.bus
+            )),
             Some(_) => {}
         }
     }
@@ -367,4 +365,211 @@ pub fn open_replay(path: &str) -> std::io::Result<crate::usbhid::ReplayHid> {
     nut_core::transcript::parse_hid(&text)
         .and_then(|r| crate::usbhid::ReplayHid::new(&r))
         .map_err(|e| io::Error::other(format!("{path}: {e}")))
+}
+
+// ---------------------------------------------------------------------------------
+// Megatec/Q1 units behind a USB-to-serial bridge (nutdrv_qx with `port = auto`).
+
+use nut_core::qxusb::{Bridge, BridgeIo, QxUsbSpec, UsbError};
+
+fn bridge_error(e: rusb::Error) -> UsbError {
+    match e {
+        rusb::Error::Timeout => UsbError::Timeout,
+        rusb::Error::Pipe => UsbError::Pipe,
+        rusb::Error::NoDevice | rusb::Error::Io | rusb::Error::Access | rusb::Error::NotFound => {
+            UsbError::Gone
+        }
+        _ => UsbError::Other,
+    }
+}
+
+/// A bridge's transfers on a real device.
+pub struct RusbBridge {
+    handle: DeviceHandle<Context>,
+}
+
+impl BridgeIo for RusbBridge {
+    fn control_out(
+        &mut self,
+        request: u8,
+        value: u16,
+        data: &[u8],
+        timeout_ms: u64,
+    ) -> Result<usize, UsbError> {
+        // USB_ENDPOINT_OUT + USB_TYPE_CLASS + USB_RECIP_INTERFACE, interface 0.
+        self.handle
+            .write_control(
+                0x21,
+                request,
+                value,
+                0,
+                data,
+                Duration::from_millis(timeout_ms),
+            )
+            .map_err(bridge_error)
+    }
+
+    fn interrupt_in(
+        &mut self,
+        endpoint: u8,
+        buf: &mut [u8],
+        timeout_ms: u64,
+    ) -> Result<usize, UsbError> {
+        self.handle
+            .read_interrupt(endpoint, buf, Duration::from_millis(timeout_ms))
+            .map_err(bridge_error)
+    }
+
+    fn get_string(
+        &mut self,
+        index: u8,
+        langid: Option<u16>,
+        buf: &mut [u8],
+    ) -> Result<usize, UsbError> {
+        let timeout = Duration::from_millis(CONTROL_TIMEOUT_MS);
+        match langid {
+            // The raw descriptor (GET_DESCRIPTOR, type STRING), as usb_get_string.
+            Some(lang) => self
+                .handle
+                .read_control(
+                    0x80,
+                    0x06,
+                    (0x03 << 8) | u16::from(index),
+                    lang,
+                    buf,
+                    timeout,
+                )
+                .map_err(bridge_error),
+            None => {
+                let langs = self.handle.read_languages(timeout).map_err(bridge_error)?;
+                let Some(lang) = langs.first() else {
+                    return Err(UsbError::Other);
+                };
+                let text = self
+                    .handle
+                    .read_string_descriptor(*lang, index, timeout)
+                    .map_err(bridge_error)?;
+                let bytes: Vec<u8> = text
+                    .chars()
+                    .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
+                    .collect();
+                let n = bytes.len().min(buf.len());
+                buf[..n].copy_from_slice(&bytes[..n]);
+                Ok(n)
+            }
+        }
+    }
+
+    fn clear_halt(&mut self, endpoint: u8) {
+        let _ = self.handle.clear_halt(endpoint);
+    }
+}
+
+/// Opens the first unit the spec matches whose bridge is known; the unit as found.
+pub fn open_bridge(spec: &QxUsbSpec) -> Result<(RusbBridge, Bridge, UsbDevice), String> {
+    let context = Context::new().map_err(|e| format!("Failed to init libusb: {e}"))?;
+    let devices = context
+        .devices()
+        .map_err(|e| format!("Failed to list USB devices: {e}"))?;
+    for device in devices.iter() {
+        let Some((info, error)) = describe(&device) else {
+            continue;
+        };
+        if !spec.matcher.matches(&info) {
+            continue;
+        }
+        let bridge = match spec.bridge {
+            Some(b) => b,
+            None => match nut_core::qxusb::usb_bridge(
+                info.vendor_id,
+                info.product_id,
+                info.vendor.as_deref(),
+                info.product.as_deref(),
+            ) {
+                Some(Some(b)) => b,
+                _ => continue,
+            },
+        };
+        if error.is_some() {
+            continue;
+        }
+        let Ok(handle) = device.open() else { continue };
+        let _ = handle.set_auto_detach_kernel_driver(true);
+        if handle.claim_interface(0).is_err() {
+            continue;
+        }
+        return Ok((RusbBridge { handle }, bridge, info));
+    }
+    Err("No supported devices found. Please check your device availability with 'lsusb'\nand make sure you have an up-to-date version of NUT. If this does not help,\ntry running the driver with at least 'subdriver', 'vendorid' and 'productid'\noptions specified. Please refer to the man page for details about these options\n(man 8 nutdrv_qx).".to_string())
+}
+
+/// A Megatec/Q1 unit behind a USB-to-serial bridge: each query goes through the
+/// bridge's transfers (`nut_core::qxusb::command`) on tokio's blocking pool. A unit
+/// gone from the bus is reopened on the next query by `reopen` (NUT's reconnect).
+pub struct BridgeQx<I: nut_core::qxusb::BridgeIo + Send + 'static> {
+    io: Option<I>,
+    bridge: nut_core::qxusb::Bridge,
+    langid_fix: Option<u16>,
+    reopen: Box<dyn FnMut() -> Option<I> + Send>,
+}
+
+impl<I: nut_core::qxusb::BridgeIo + Send + 'static> BridgeQx<I> {
+    /// A port on `io` through `bridge`; `reopen` finds the unit again after a failure.
+    pub fn new(
+        io: I,
+        bridge: nut_core::qxusb::Bridge,
+        langid_fix: Option<u16>,
+        reopen: Box<dyn FnMut() -> Option<I> + Send>,
+    ) -> Self {
+        BridgeQx {
+            io: Some(io),
+            bridge,
+            langid_fix,
+            reopen,
+        }
+    }
+}
+
+impl<I: nut_core::qxusb::BridgeIo + Send + 'static> crate::qx::QxPort for BridgeQx<I> {
+    async fn transact(&mut self, query: Vec<u8>) -> nut_core::qx::Reply {
+        use nut_core::qx::Reply;
+        use nut_core::qxusb::UsbError;
+        if self.io.is_none() {
+            self.io = (self.reopen)();
+        }
+        let Some(mut io) = self.io.take() else {
+            return Reply::Error;
+        };
+        let (bridge, langid) = (self.bridge, self.langid_fix);
+        let Ok((io, result)) = tokio::task::spawn_blocking(move || {
+            let result = nut_core::qxusb::command(bridge, &mut io, &query, langid);
+            (io, result)
+        })
+        .await
+        else {
+            return Reply::Error;
+        };
+        match result {
+            Ok(reply) if reply.is_empty() => {
+                self.io = Some(io);
+                Reply::Timeout
+            }
+            Ok(reply) => {
+                self.io = Some(io);
+                Reply::Bytes(reply)
+            }
+            Err(UsbError::Timeout) => {
+                self.io = Some(io);
+                Reply::Timeout
+            }
+            Err(UsbError::Pipe) => {
+                let mut io = io;
+                io.clear_halt(0x81);
+                self.io = Some(io);
+                Reply::Error
+            }
+            // Gone or worse: closed here, reopened on the next query.
+            Err(_) => Reply::Error,
+        }
+    }
 }

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod notify;
 pub mod proto;
 pub mod qx;
+pub mod qxusb;
 pub mod relay;
 pub mod scan;
 pub mod session;

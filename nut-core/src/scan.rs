@@ -1,8 +1,8 @@
 //! nut-scanner's USB scan (NUT 2.8.0 `tools/nut-scanner/scan_usb.c` and
 //! `nutscan-display.c`), sans-IO: the devices found on the bus in, the ups.conf
 //! sections (or NUT's parsable lines) out. The VID:PID table is this project's drivers'
-//! own ([`crate::hidups::SUBDRIVERS`]), so every section printed names a driver that
-//! claims the unit.
+//! own ([`crate::hidups::SUBDRIVERS`], [`crate::qxusb::QX_USB_IDS`]), so every section
+//! printed names a driver that claims the unit.
 
 use crate::hidups::{UsbDevice, SUBDRIVERS};
 
@@ -19,12 +19,24 @@ pub struct Found {
     pub options: Vec<(String, String)>,
 }
 
-/// The driver this project has for a USB unit (the table `nut-scanner -U` uses).
-pub fn usb_driver(vendor_id: u16, product_id: u16) -> Option<&'static str> {
-    SUBDRIVERS
+/// The driver this project has for a USB unit (the table `nut-scanner -U` uses):
+/// usbhid-ups for the HID subdrivers' units, nutdrv_qx for the Megatec bridges'.
+pub fn usb_driver(dev: &UsbDevice) -> Option<&'static str> {
+    if SUBDRIVERS
         .iter()
-        .any(|s| s.vendor_id == vendor_id && s.products.contains(&product_id))
-        .then_some(crate::hidups::DRIVER_NAME)
+        .any(|s| s.vendor_id == dev.vendor_id && s.products.contains(&dev.product_id))
+    {
+        return Some(crate::hidups::DRIVER_NAME);
+    }
+    match crate::qxusb::usb_bridge(
+        dev.vendor_id,
+        dev.product_id,
+        dev.vendor.as_deref(),
+        dev.product.as_deref(),
+    ) {
+        Some(Some(_)) => Some("nutdrv_qx"),
+        _ => None,
+    }
 }
 
 /// The devices a driver supports, with the options NUT's scan_usb.c writes.
@@ -32,7 +44,7 @@ pub fn usb(devices: &[UsbDevice]) -> Vec<Found> {
     devices
         .iter()
         .filter_map(|d| {
-            let driver = usb_driver(d.vendor_id, d.product_id)?;
+            let driver = usb_driver(d)?;
             let mut options = vec![
                 ("vendorid".to_string(), format!("{:04X}", d.vendor_id)),
                 ("productid".to_string(), format!("{:04X}", d.product_id)),

@@ -342,6 +342,14 @@ fn nut_scanner_prints_sections_and_parsable_lines_as_nut() {
             bus: "001".into(),
             device: "004".into(),
         },
+        // A Voltronic unit behind a Cypress bridge: nutdrv_qx.
+        UsbDevice {
+            vendor_id: 0x0665,
+            product_id: 0x5161,
+            product: Some("USB to Serial".into()),
+            bus: "003".into(),
+            ..UsbDevice::default()
+        },
         // A keyboard: no driver claims it, no section.
         UsbDevice {
             vendor_id: 0x046d,
@@ -363,15 +371,17 @@ fn nut_scanner_prints_sections_and_parsable_lines_as_nut() {
         "[nutdev1]\n\tdriver = \"usbhid-ups\"\n\tport = \"auto\"\n\tvendorid = \"051D\"\n\
          \tproductid = \"0002\"\n\tproduct = \"Back-UPS CS 500 FW:808.q8.I USB FW:q8\"\n\
          \tserial = \"AB0427\"\n\tvendor = \"American Power Conversion\"\n\tbus = \"001\"\n\
-         [nutdev2]\n\tdriver = \"usbhid-ups\"\n\tport = \"auto\"\n\tvendorid = \"051D\"\n\
+         [nutdev2]\n\tdriver = \"nutdrv_qx\"\n\tport = \"auto\"\n\tvendorid = \"0665\"\n\
+         \tproductid = \"5161\"\n\tproduct = \"USB to Serial\"\n\tbus = \"003\"\n\
+         [nutdev3]\n\tdriver = \"usbhid-ups\"\n\tport = \"auto\"\n\tvendorid = \"051D\"\n\
          \tproductid = \"0003\"\n\tbus = \"002\"\n"
     );
     assert_eq!(
-        nut_core::scan::parsable(&found[1..]),
+        nut_core::scan::parsable(&found[2..]),
         "USB:driver=\"usbhid-ups\",port=\"auto\",vendorid=\"051D\",productid=\"0003\",bus=\"002\"\n"
     );
-    // Every unit the scanner names is one the driver claims.
-    for f in &found {
+    // Every unit the scanner names for usbhid-ups is one its subdrivers claim.
+    for f in found.iter().filter(|f| f.driver == "usbhid-ups") {
         let id = |k: &str| {
             let v = &f.options.iter().find(|(n, _)| n == k).unwrap().1;
             u16::from_str_radix(v, 16).unwrap()

@@ -8,9 +8,47 @@
 use clap::Parser;
 use nut_bins::drivercli::{exit, pidfile, serve_daemon};
 use nut_bins::qx::{dump, kill_power, run_qx, wire, DRIVER_NAME};
+use nut_bins::qx::{QxPort, QxWiring};
 use nut_bins::real::{runtime, signals, RealSys, TokioNet};
 use nut_bins::serial::SerialQx;
+use nut_bins::usb::{open_bridge, BridgeQx, RusbBridge};
 use std::process::ExitCode;
+
+/// The unit: on a serial line, or on USB behind a bridge (`port = auto`).
+enum Port {
+    Serial(SerialQx),
+    Usb(BridgeQx<RusbBridge>),
+}
+
+impl QxPort for Port {
+    async fn transact(&mut self, query: Vec<u8>) -> nut_core::qx::Reply {
+        match self {
+            Port::Serial(p) => p.transact(query).await,
+            Port::Usb(p) => p.transact(query).await,
+        }
+    }
+}
+
+/// Opens the unit the wiring names; a USB unit's IDs join the variables (NUT sets
+/// ups.vendorid and ups.productid once it has the device).
+fn open(wiring: &mut QxWiring) -> std::io::Result<Port> {
+    match wiring.usb.clone() {
+        Some(spec) => {
+            let (io, bridge, dev) = open_bridge(&spec).map_err(std::io::Error::other)?;
+            wiring
+                .initial
+                .push(("ups.vendorid".to_string(), format!("{:04x}", dev.vendor_id)));
+            wiring.initial.push((
+                "ups.productid".to_string(),
+                format!("{:04x}", dev.product_id),
+            ));
+            let langid = spec.langid_fix;
+            let reopen = Box::new(move || open_bridge(&spec).ok().map(|(io, _, _)| io));
+            Ok(Port::Usb(BridgeQx::new(io, bridge, langid, reopen)))
+        }
+        None => SerialQx::open(&wiring.port, wiring.cablepower).map(Port::Serial),
+    }
+}
 
 use nut_bins::cli::nutdrv_qx::Args;
 
@@ -19,7 +57,7 @@ fn main() -> ExitCode {
     let env = nut_bins::real::nut_env();
     let sys = RealSys::new(DRIVER_NAME, args.cli.debug > 0 || args.dump.is_some());
     let driver_args = args.cli.driver_args();
-    let wiring = match wire(&sys, &env, &driver_args) {
+    let mut wiring = match wire(&sys, &env, &driver_args) {
         Ok(wiring) => wiring,
         Err(e) => {
             eprintln!("{e}");
@@ -35,12 +73,10 @@ fn main() -> ExitCode {
     if let Some(command) = &args.cli.command {
         return args.cli.signal_running(command, &pidfile, DRIVER_NAME);
     }
-    let (path, cablepower) = (wiring.port.clone(), wiring.cablepower);
-    let open = move || SerialQx::open(&path, cablepower);
     if args.cli.kill || args.dump.is_some() {
         let result = runtime().map_err(|e| e.to_string()).and_then(|rt| {
             rt.block_on(async {
-                let mut port = open().map_err(|e| e.to_string())?;
+                let mut port = open(&mut wiring).map_err(|e| e.to_string())?;
                 match args.dump {
                     Some(n) => dump(&sys, &wiring, &mut port, n).await,
                     None => kill_power(&sys, &wiring, &mut port).await,
@@ -56,7 +92,7 @@ fn main() -> ExitCode {
         }));
     }
     serve_daemon(&args.cli, pidfile, |ready| async move {
-        let port = open()?;
+        let port = open(&mut wiring)?;
         let net = TokioNet::new(&wiring.statepath);
         run_qx(net, sys, wiring, port, ready, signals()?).await
     })

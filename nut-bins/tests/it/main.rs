@@ -13,6 +13,7 @@ mod notify;
 mod nut_upsmon;
 mod python_clients;
 mod qx;
+mod qx_usb;
 mod service;
 mod shutdown;
 mod tls;

@@ -1,0 +1,290 @@
+//! nutdrv_qx through the USB-to-serial bridges (cypress, phoenix, ippon, krauler,
+//! fabula) against a modelled bridge in front of each recorded Megatec unit: the
+//! bridge's transfers carry the unit's answers as that bridge does (8-byte reports
+//! and interrupt reads, one 64-byte read, string descriptors), and the driver must
+//! print the same variables as over a serial line, and `-k` must reach the unit.
+
+use nut_bins::qx::{dump, kill_power, QxWiring};
+use nut_bins::real::RealSys;
+use nut_bins::usb::BridgeQx;
+use nut_core::qx::QxOptions;
+use nut_core::qxusb::{Bridge, BridgeIo, UsbError, BRIDGES};
+use nut_core::transcript::{Answer, Transcript};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// A bridge in front of a recorded unit.
+struct FakeBridge {
+    bridge: Bridge,
+    unit: Transcript,
+    /// Bytes written so far (cypress, phoenix, ippon), until a `\r`.
+    sending: Vec<u8>,
+    /// The unit's reply not yet read.
+    pending: Vec<u8>,
+    /// Every query the unit received.
+    received: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl FakeBridge {
+    fn new(bridge: Bridge, unit: Transcript) -> (FakeBridge, Arc<Mutex<Vec<Vec<u8>>>>) {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        (
+            FakeBridge {
+                bridge,
+                unit,
+                sending: Vec::new(),
+                pending: Vec::new(),
+                received: received.clone(),
+            },
+            received,
+        )
+    }
+
+    fn ask(&mut self, query: &[u8]) -> Option<Vec<u8>> {
+        self.received.lock().unwrap().push(query.to_vec());
+        match self.unit.answer(query) {
+            Answer::Bytes(b) => Some(b),
+            Answer::Silent => None,
+        }
+    }
+}
+
+/// Fabula's and krauler's string indexes (nutdrv_qx.c's tables, seen from the unit).
+fn string_query(bridge: Bridge, index: u8) -> Vec<u8> {
+    match (bridge, index) {
+        (_, 0x03) => b"Q1\r".to_vec(),
+        (_, 0x0d) => b"F\r".to_vec(),
+        (_, 0x0c) => b"I\r".to_vec(),
+        (_, 0x07) => b"Q\r".to_vec(),
+        (Bridge::Krauler, 0x04) => b"T\r".to_vec(),
+        (Bridge::Krauler, 0x05) => b"TL\r".to_vec(),
+        (Bridge::Krauler, 0x0b) => b"C\r".to_vec(),
+        (Bridge::Fabula, 0x0a) => b"C\r".to_vec(),
+        // Fabula's shutdowns: the index itself.
+        (_, n) => format!("fabula-shutdown-{n:#04x}").into_bytes(),
+    }
+}
+
+impl BridgeIo for FakeBridge {
+    fn control_out(
+        &mut self,
+        request: u8,
+        value: u16,
+        data: &[u8],
+        _: u64,
+    ) -> Result<usize, UsbError> {
+        let want = if self.bridge == Bridge::Ippon {
+            0x2
+        } else {
+            0x200
+        };
+        assert_eq!(
+            (request, value),
+            (0x09, want),
+            "{:?}: SET_REPORT",
+            self.bridge
+        );
+        assert_eq!(data.len(), 8, "8-byte chunks");
+        self.sending.extend(data.iter().take_while(|b| **b != 0));
+        if let Some(at) = self.sending.iter().position(|b| *b == b'\r') {
+            let query: Vec<u8> = self.sending.drain(..=at).collect();
+            self.sending.clear();
+            self.pending = self.ask(&query).unwrap_or_default();
+        }
+        Ok(8)
+    }
+
+    fn interrupt_in(&mut self, endpoint: u8, buf: &mut [u8], _: u64) -> Result<usize, UsbError> {
+        assert_eq!(endpoint, 0x81);
+        if self.pending.is_empty() {
+            return Err(UsbError::Timeout);
+        }
+        if self.bridge == Bridge::Ippon {
+            // One 64-byte report, zero-padded.
+            assert_eq!(buf.len(), 64);
+            buf.fill(0);
+            let n = self.pending.len().min(64);
+            buf[..n].copy_from_slice(&self.pending[..n]);
+            self.pending.clear();
+            return Ok(64);
+        }
+        let n = self.pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+
+    fn get_string(
+        &mut self,
+        index: u8,
+        langid: Option<u16>,
+        buf: &mut [u8],
+    ) -> Result<usize, UsbError> {
+        assert!(matches!(self.bridge, Bridge::Krauler | Bridge::Fabula));
+        assert_eq!(langid, None);
+        let query = string_query(self.bridge, index);
+        let reply = if query.starts_with(b"fabula-shutdown") || query == b"C\r" || query == b"Q\r" {
+            self.received.lock().unwrap().push(query.clone());
+            b"UPS No Ack".to_vec()
+        } else {
+            match self.ask(&query) {
+                Some(mut r) => {
+                    // These bridges drop the reply's \r; krauler's first byte is not
+                    // the Megatec one (NUT puts it back).
+                    r.retain(|b| *b != b'\r');
+                    if self.bridge == Bridge::Krauler {
+                        if let Some(first) = r.first_mut() {
+                            *first = b'?';
+                        }
+                    }
+                    r
+                }
+                None => return Err(UsbError::Timeout),
+            }
+        };
+        let n = reply.len().min(buf.len());
+        buf[..n].copy_from_slice(&reply[..n]);
+        Ok(n)
+    }
+
+    fn clear_halt(&mut self, _: u8) {}
+}
+
+fn unit(name: &str) -> Transcript {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../hw-fixtures/qx/{name}.txt"));
+    Transcript::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn wiring(t: &Transcript) -> QxWiring {
+    QxWiring {
+        ups: "test".to_string(),
+        port: "auto".to_string(),
+        pollinterval_s: 2,
+        options: QxOptions::from_options(&t.options).unwrap(),
+        cablepower: (true, false),
+        initial: Vec::new(),
+        overrides: Vec::new(),
+        statepath: String::new(),
+        usb: None,
+    }
+}
+
+/// What the serial line gives for the unit, and the variables NUT printed: through
+/// every bridge the same listing.
+#[test]
+fn every_bridge_gives_the_units_variables() {
+    let sys = RealSys::new("nutdrv_qx", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    let mut failures = Vec::new();
+    for name in ["fideltronik-inigo-viper-1200", "inelt-monolith-3000rt"] {
+        let t = unit(name);
+        for (bridge_name, bridge) in BRIDGES {
+            let (fake, received) = FakeBridge::new(bridge, t.clone());
+            let mut port = BridgeQx::new(fake, bridge, None, Box::new(|| None));
+            let listing = rt.block_on(dump(&sys, &wiring(&t), &mut port, 1));
+            let listing = match listing {
+                Ok(l) => l,
+                Err(e) => {
+                    failures.push(format!("{name} via {bridge_name}: {e}"));
+                    continue;
+                }
+            };
+            for (var, want) in t
+                .expect
+                .iter()
+                .filter(|(v, _)| v != "driver.parameter.port")
+            {
+                // Fabula and krauler units have no beeper toggle query status: the
+                // rest must match.
+                let line = format!("{var}: {want}\n");
+                if !listing.contains(&line) {
+                    failures.push(format!("{name} via {bridge_name}: want {line:?}"));
+                }
+            }
+            assert!(
+                received.lock().unwrap().iter().any(|q| q == b"Q1\r"),
+                "{name} via {bridge_name}: no Q1 reached the unit"
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `-k` through each bridge: the unit gets the cancel and the shutdown (fabula's as
+/// the string index NUT computes for S.5R0001-like delays).
+#[test]
+fn kill_power_reaches_the_unit_through_every_bridge() {
+    let sys = RealSys::new("nutdrv_qx", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    let t = unit("fideltronik-inigo-viper-1200");
+    for (bridge_name, bridge) in BRIDGES {
+        let (fake, received) = FakeBridge::new(bridge, t.clone());
+        let mut port = BridgeQx::new(fake, bridge, None, Box::new(|| None));
+        let result = rt.block_on(kill_power(&sys, &wiring(&t), &mut port));
+        let got = received.lock().unwrap().clone();
+        let last = got.last().cloned().unwrap_or_default();
+        match bridge {
+            // Krauler has no shutdown command (NUT echoes it back unsent).
+            Bridge::Krauler => assert!(!got.iter().any(|q| q.starts_with(b"S")), "{got:?}"),
+            Bridge::Fabula => assert!(
+                last.starts_with(b"fabula-shutdown-"),
+                "{bridge_name}: {got:?}"
+            ),
+            _ => assert!(
+                last.starts_with(b"S") && last.contains(&b'R'),
+                "{bridge_name}: {got:?}"
+            ),
+        }
+        if bridge != Bridge::Krauler {
+            assert!(result.is_ok(), "{bridge_name}: {result:?}");
+        }
+    }
+}
+
+#[test]
+fn a_silent_unit_times_out_through_a_bridge() {
+    let sys = RealSys::new("nutdrv_qx", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    let mut t = unit("fideltronik-inigo-viper-1200");
+    for exchange in &mut t.exchanges {
+        exchange.1 = None;
+    }
+    let (fake, _) = FakeBridge::new(Bridge::Cypress, t.clone());
+    let mut port = BridgeQx::new(fake, Bridge::Cypress, None, Box::new(|| None));
+    let err = rt
+        .block_on(dump(&sys, &wiring(&t), &mut port, 1))
+        .unwrap_err();
+    assert!(err.starts_with("Device not supported"), "{err}");
+}
+
+/// USB settings NUT refuses are refused with NUT's words, before any USB is touched.
+#[test]
+fn usb_settings_are_checked_as_nut_checks_them() {
+    let lab = crate::lab::Lab::new("qx-usb-conf");
+    for (conf, want) in [
+        (
+            "\tsubdriver = cypress\n",
+            "When specifying a subdriver, 'vendorid' and 'productid' are mandatory.",
+        ),
+        (
+            "\tsubdriver = nosuch\n\tvendorid = 0665\n\tproductid = 5161\n",
+            "Subdriver 'nosuch' not found!",
+        ),
+        (
+            "\tsubdriver = hunnox\n\tvendorid = 0001\n\tproductid = 0000\n",
+            "not supported by this nutdrv_qx yet",
+        ),
+    ] {
+        lab.write(
+            "etc/ups.conf",
+            &format!("[test]\n\tdriver = nutdrv_qx\n\tport = auto\n{conf}"),
+        );
+        let (code, _, err) = crate::lab::run(
+            &crate::lab::bin("nutdrv_qx"),
+            &["-a", "test", "-d", "1"],
+            &[("NUT_CONFPATH", &lab.path("etc"))],
+        );
+        assert_eq!(code, 1, "{conf}: {err}");
+        assert!(err.contains(want), "{conf}: {err}");
+    }
+}

@@ -1,0 +1,534 @@
+//! The USB-to-serial bridges of Megatec/Q1 units (NUT 2.8.0 `drivers/nutdrv_qx.c`:
+//! `cypress_command`, `phoenix_command`, `ippon_command`, `krauler_command`,
+//! `fabula_command`, and the `qx_usb_id` table that picks one per VID:PID). Each
+//! bridge turns one Megatec query into USB transfers and their answers back into the
+//! reply a serial line would give. The transfers go through [`BridgeIo`], which the
+//! shell implements on a real device (rusb) and tests on a modelled one: this module
+//! performs no IO of its own.
+//!
+//! Not yet: the hunnox, fuji, sgs, snr, phoenixtec, ablerex and armac bridges.
+
+/// Failure of one USB transfer, in the terms nutdrv_qx acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsbError {
+    /// Nothing within the timeout.
+    Timeout,
+    /// The endpoint stalled (cleared and retried at the next poll).
+    Pipe,
+    /// The device is gone (no device, I/O error, access lost): reopen it.
+    Gone,
+    /// Anything else.
+    Other,
+}
+
+/// The transfers a bridge needs.
+pub trait BridgeIo {
+    /// A class control transfer to the interface (host to device).
+    fn control_out(
+        &mut self,
+        request: u8,
+        value: u16,
+        data: &[u8],
+        timeout_ms: u64,
+    ) -> Result<usize, UsbError>;
+    /// An interrupt-in read from `endpoint` into `buf`.
+    fn interrupt_in(
+        &mut self,
+        endpoint: u8,
+        buf: &mut [u8],
+        timeout_ms: u64,
+    ) -> Result<usize, UsbError>;
+    /// A string descriptor's raw bytes (`langid`: a language, else the first one the
+    /// device names: libusb's `get_string_descriptor_ascii` then).
+    fn get_string(
+        &mut self,
+        index: u8,
+        langid: Option<u16>,
+        buf: &mut [u8],
+    ) -> Result<usize, UsbError>;
+    /// Clears a stalled endpoint.
+    fn clear_halt(&mut self, endpoint: u8);
+}
+
+/// A bridge (nutdrv_qx's `subdriver` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bridge {
+    /// Cypress-based cables (Voltronic 0665:5161 and most others).
+    Cypress,
+    /// Phoenix (flushes the converter before each query).
+    Phoenix,
+    /// Ippon / Mustek (one 64-byte reply).
+    Ippon,
+    /// Krauler: queries as string descriptor indexes.
+    Krauler,
+    /// Fabula / MEC: queries and shutdowns as string descriptor indexes.
+    Fabula,
+}
+
+/// Bridges by `subdriver` name.
+pub const BRIDGES: [(&str, Bridge); 5] = [
+    ("cypress", Bridge::Cypress),
+    ("phoenix", Bridge::Phoenix),
+    ("ippon", Bridge::Ippon),
+    ("krauler", Bridge::Krauler),
+    ("fabula", Bridge::Fabula),
+];
+
+/// `subdriver` names NUT has and this build has not (for a clear refusal).
+pub const BRIDGES_NOT_YET: [&str; 7] = [
+    "phoenixtec",
+    "hunnox",
+    "fuji",
+    "sgs",
+    "snr",
+    "ablerex",
+    "armac",
+];
+
+impl Bridge {
+    /// By name, as the `subdriver` option gives it (case-insensitive).
+    pub fn named(name: &str) -> Option<Bridge> {
+        BRIDGES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, b)| *b)
+    }
+
+    /// The option's name for it.
+    pub fn name(self) -> &'static str {
+        BRIDGES
+            .iter()
+            .find(|(_, b)| *b == self)
+            .map_or("", |(n, _)| n)
+    }
+}
+
+/// One `qx_usb_id` row: VID, PID, iManufacturer and iProduct to match (if given), and
+/// the bridge (`None`: one this build does not have yet).
+pub type UsbId = (
+    u16,
+    u16,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<Bridge>,
+);
+
+/// NUT 2.8.0's `qx_usb_id`, in its order (first match wins).
+pub const QX_USB_IDS: [UsbId; 20] = [
+    (0x05b8, 0x0000, None, None, Some(Bridge::Cypress)),
+    (0xffff, 0x0000, None, None, None),
+    (0x1cb0, 0x0035, None, None, Some(Bridge::Krauler)),
+    (0x0665, 0x5161, None, None, Some(Bridge::Cypress)),
+    (
+        0x06da,
+        0x0002,
+        Some("Phoenixtec Power"),
+        Some("USB Cable (V2.00)"),
+        None,
+    ),
+    (0x06da, 0x0002, None, None, Some(Bridge::Cypress)),
+    (0x06da, 0x0003, None, None, Some(Bridge::Ippon)),
+    (0x06da, 0x0004, None, None, Some(Bridge::Cypress)),
+    (0x06da, 0x0005, None, None, Some(Bridge::Cypress)),
+    (0x06da, 0x0201, None, None, Some(Bridge::Cypress)),
+    (0x06da, 0x0601, None, None, Some(Bridge::Phoenix)),
+    (0x0f03, 0x0001, None, None, Some(Bridge::Cypress)),
+    (0x14f0, 0x00c9, None, None, Some(Bridge::Phoenix)),
+    (0x0483, 0x0035, None, None, None),
+    (
+        0x0001,
+        0x0000,
+        Some("MEC"),
+        Some("MEC0003"),
+        Some(Bridge::Fabula),
+    ),
+    (0x0001, 0x0000, None, Some("MEC0003"), None),
+    (
+        0x0001,
+        0x0000,
+        Some("ATCL FOR UPS"),
+        Some("ATCL FOR UPS"),
+        None,
+    ),
+    (0x0001, 0x0000, None, None, Some(Bridge::Krauler)),
+    (0x0001, 0x0000, None, Some("MEC0003"), None),
+    (0x0925, 0x1234, None, None, None),
+];
+
+/// The row of `qx_usb_id` a device matches (NUT's `qx_is_usb_device_supported`):
+/// `Some(None)` for a unit NUT drives with a bridge this build lacks.
+pub fn usb_bridge(
+    vendor_id: u16,
+    product_id: u16,
+    vendor: Option<&str>,
+    product: Option<&str>,
+) -> Option<Option<Bridge>> {
+    let same = |want: Option<&str>, got: Option<&str>| match want {
+        None => true,
+        Some(w) => got.is_some_and(|g| g.eq_ignore_ascii_case(w)),
+    };
+    QX_USB_IDS
+        .iter()
+        .find(|(v, p, mfr, prod, _)| {
+            *v == vendor_id && *p == product_id && same(*mfr, vendor) && same(*prod, product)
+        })
+        .map(|row| row.4)
+}
+
+/// How nutdrv_qx finds its USB unit: the matching options and, if given, the bridge
+/// (`subdriver`; else from NUT's VID:PID table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QxUsbSpec {
+    /// vendorid, productid, vendor, product, serial, bus, device.
+    pub matcher: crate::hidups::Matcher,
+    /// `subdriver`.
+    pub bridge: Option<Bridge>,
+    /// `langid_fix`.
+    pub langid_fix: Option<u16>,
+}
+
+/// Options that put nutdrv_qx on USB (nutdrv_qx.c `upsdrv_initups`), besides
+/// `port = auto`.
+pub const USB_OPTIONS: [&str; 8] = [
+    "subdriver",
+    "vendorid",
+    "productid",
+    "vendor",
+    "product",
+    "serial",
+    "bus",
+    "langid_fix",
+];
+
+impl QxUsbSpec {
+    /// The USB spec of a section, or `None` for a serial unit; errors as NUT's.
+    pub fn from_options(
+        port: Option<&str>,
+        options: &[(String, Option<String>)],
+    ) -> Result<Option<QxUsbSpec>, String> {
+        let get = |name: &str| {
+            options
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.as_deref())
+        };
+        let usb = port.is_some_and(|p| p.eq_ignore_ascii_case("auto"))
+            || USB_OPTIONS.iter().any(|o| get(o).is_some());
+        if !usb {
+            return Ok(None);
+        }
+        let bridge = match get("subdriver") {
+            None => None,
+            Some(name) => {
+                if get("vendorid").is_none() || get("productid").is_none() {
+                    return Err(
+                        "When specifying a subdriver, 'vendorid' and 'productid' are mandatory."
+                            .to_string(),
+                    );
+                }
+                match Bridge::named(name) {
+                    Some(b) => Some(b),
+                    None if BRIDGES_NOT_YET.iter().any(|n| n.eq_ignore_ascii_case(name)) => {
+                        return Err(format!(
+                            "Subdriver '{name}' is not supported by this nutdrv_qx yet; keep NUT's driver for this unit"
+                        ))
+                    }
+                    None => return Err(format!("Subdriver '{name}' not found!")),
+                }
+            }
+        };
+        let langid_fix = get("langid_fix").and_then(|v| {
+            let hex = v
+                .trim()
+                .strip_prefix("0x")
+                .or_else(|| v.trim().strip_prefix("0X"))?;
+            u16::from_str_radix(hex, 16).ok()
+        });
+        let matcher = crate::hidups::Matcher::from_options(options)?;
+        Ok(Some(QxUsbSpec {
+            matcher,
+            bridge,
+            langid_fix,
+        }))
+    }
+}
+
+/// Longest reply kept, in bytes (nutdrv_qx's `SMALLBUF` reply buffer).
+pub const REPLY_BYTES: usize = 512;
+/// Control transfer timeout of the cypress bridge, in ms.
+const CYPRESS_SEND_MS: u64 = 5000;
+/// Timeout of the other transfers, in ms.
+const TRANSFER_MS: u64 = 1000;
+/// Interrupt endpoint the bridges read.
+const EP_IN: u8 = 0x81;
+/// Krauler's and fabula's "command taken" answer.
+const NO_ACK: &[u8] = b"UPS No Ack";
+
+/// What one query gave: the reply up to and including `\r` (empty: nothing), or the
+/// transfer error that ended it.
+pub type BridgeReply = Result<Vec<u8>, UsbError>;
+
+fn truncate_at_cr(mut buf: Vec<u8>) -> Vec<u8> {
+    if let Some(at) = buf.iter().position(|b| *b == b'\r') {
+        buf.truncate(at + 1);
+    }
+    buf
+}
+
+/// Writes `cmd` in 8-byte SET_REPORT chunks (the chunk after the end zero-filled).
+fn send_chunks<I: BridgeIo>(
+    io: &mut I,
+    cmd: &[u8],
+    value: u16,
+    timeout_ms: u64,
+) -> Result<(), UsbError> {
+    let mut i = 0;
+    while i < cmd.len() {
+        let mut chunk = [0u8; 8];
+        let n = (cmd.len() - i).min(8);
+        chunk[..n].copy_from_slice(&cmd[i..i + n]);
+        let sent = io.control_out(0x09, value, &chunk, timeout_ms)?;
+        if sent == 0 {
+            return Err(UsbError::Timeout);
+        }
+        i += sent;
+    }
+    Ok(())
+}
+
+/// Reads 8-byte interrupt chunks until a `\r` or the buffer is full.
+fn read_chunks<I: BridgeIo>(io: &mut I) -> BridgeReply {
+    let mut buf = vec![0u8; REPLY_BYTES];
+    let mut i = 0;
+    while i + 8 <= buf.len() && !buf[..i].contains(&b'\r') {
+        let got = io.interrupt_in(EP_IN, &mut buf[i..i + 8], TRANSFER_MS)?;
+        if got == 0 {
+            return Err(UsbError::Timeout);
+        }
+        i += got.min(8);
+    }
+    buf.truncate(i);
+    Ok(truncate_at_cr(buf))
+}
+
+fn with_cr(mut reply: Vec<u8>) -> Vec<u8> {
+    if !reply.is_empty() && !reply.contains(&b'\r') && reply.len() < REPLY_BYTES - 1 {
+        reply.push(b'\r');
+    }
+    reply
+}
+
+/// The ASCII of a raw string descriptor (`bLength`, type, UTF-16LE): non-ASCII
+/// characters become `?`, as nutdrv_qx's conversion does.
+fn descriptor_ascii(raw: &[u8]) -> Vec<u8> {
+    let size = raw.first().map_or(0, |n| *n as usize).min(raw.len());
+    raw.get(2..size)
+        .unwrap_or_default()
+        .chunks(2)
+        .map(|c| {
+            if c.get(1).copied().unwrap_or(0) != 0 {
+                b'?'
+            } else {
+                c[0]
+            }
+        })
+        .collect()
+}
+
+/// A string descriptor read as nutdrv_qx reads it: with `langid_fix`, the raw
+/// descriptor checked and converted; without it, libusb's ASCII getter.
+fn read_string<I: BridgeIo>(
+    io: &mut I,
+    index: u8,
+    langid_fix: Option<u16>,
+) -> Result<Option<Vec<u8>>, UsbError> {
+    let mut buf = vec![0u8; 256];
+    let n = io.get_string(index, langid_fix, &mut buf)?;
+    if n == 0 {
+        return Err(UsbError::Timeout);
+    }
+    buf.truncate(n);
+    Ok(Some(match langid_fix {
+        // A size that disagrees with bLength is a corrupted message: try again.
+        Some(_) if buf.first().map(|b| *b as usize) != Some(n) => return Ok(None),
+        Some(_) => descriptor_ascii(&buf),
+        None => buf,
+    }))
+}
+
+/// One query through `bridge` (`langid_fix`: nutdrv_qx's option of that name).
+pub fn command<I: BridgeIo>(
+    bridge: Bridge,
+    io: &mut I,
+    cmd: &[u8],
+    langid_fix: Option<u16>,
+) -> BridgeReply {
+    match bridge {
+        Bridge::Cypress => {
+            send_chunks(io, cmd, 0x200, CYPRESS_SEND_MS)?;
+            read_chunks(io)
+        }
+        Bridge::Phoenix => {
+            // The converter keeps stale bytes: flush until it times out (8 reads at most).
+            let mut junk = [0u8; 8];
+            for _ in 0..8 {
+                match io.interrupt_in(EP_IN, &mut junk, TRANSFER_MS) {
+                    Ok(_) => {}
+                    Err(UsbError::Pipe) => {
+                        io.clear_halt(EP_IN);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            send_chunks(io, cmd, 0x200, TRANSFER_MS)?;
+            read_chunks(io)
+        }
+        Bridge::Ippon => {
+            send_chunks(io, cmd, 0x2, TRANSFER_MS)?;
+            let mut buf = [0u8; 64];
+            let got = io.interrupt_in(EP_IN, &mut buf, TRANSFER_MS)?;
+            if got == 0 {
+                return Err(UsbError::Timeout);
+            }
+            let data = &buf[..got.min(64)];
+            // 64 bytes always; the reply ends at its \r (an empty one is 00 0d).
+            let len = match data.iter().position(|b| *b == b'\r') {
+                Some(at) => at + 1,
+                None => data.iter().position(|b| *b == 0).unwrap_or(data.len()),
+            };
+            Ok(with_cr(data[..len].to_vec()))
+        }
+        Bridge::Krauler => {
+            const COMMANDS: [(&[u8], u8, u8); 8] = [
+                (b"Q1\r", 0x03, b'('),
+                (b"F\r", 0x0d, b'#'),
+                (b"I\r", 0x0c, b'#'),
+                (b"T\r", 0x04, b'\r'),
+                (b"TL\r", 0x05, b'\r'),
+                (b"Q\r", 0x07, b'\r'),
+                (b"C\r", 0x0b, b'\r'),
+                (b"CT\r", 0x0b, b'\r'),
+            ];
+            let Some((_, index, prefix)) = COMMANDS.iter().find(|(c, _, _)| *c == cmd) else {
+                // Unknown commands are echoed back, as a Megatec unit does.
+                return Ok(cmd.to_vec());
+            };
+            for _ in 0..10 {
+                let Some(reply) = read_string(io, *index, langid_fix)? else {
+                    continue;
+                };
+                let mut reply = with_cr(reply);
+                if reply.len() >= 10 && reply[..10].eq_ignore_ascii_case(NO_ACK) {
+                    continue;
+                }
+                if let Some(first) = reply.first_mut() {
+                    *first = *prefix;
+                }
+                return Ok(truncate_at_cr(reply));
+            }
+            Ok(Vec::new())
+        }
+        Bridge::Fabula => {
+            let index = match cmd {
+                b"Q1\r" => 0x03,
+                b"F\r" => 0x0d,
+                b"I\r" => 0x0c,
+                b"Q\r" => 0x07,
+                b"C\r" => 0x0a,
+                _ => match fabula_shutdown(cmd) {
+                    Some(index) => index,
+                    None => return Ok(cmd.to_vec()),
+                },
+            };
+            let mut buf = vec![0u8; 256];
+            let n = io.get_string(index, None, &mut buf)?;
+            if n == 0 {
+                return Err(UsbError::Timeout);
+            }
+            buf.truncate(n);
+            let reply = with_cr(buf);
+            // "UPS No Ack" answers every command taken: a query sees nothing, an
+            // instant command success.
+            if reply.len() >= 10 && reply[..10].eq_ignore_ascii_case(NO_ACK) {
+                return Ok(Vec::new());
+            }
+            Ok(truncate_at_cr(reply))
+        }
+    }
+}
+
+/// Fabula's string index for `S<n>[R<m>]` (nutdrv_qx.c: delays .5 to 10 minutes in
+/// steps of 16, +8 for shutdown.return).
+fn fabula_shutdown(cmd: &[u8]) -> Option<u8> {
+    let text = std::str::from_utf8(cmd).ok()?.strip_suffix('\r')?;
+    let rest = text.strip_prefix('S')?;
+    let (off, on) = match rest.split_once('R') {
+        Some((off, on)) => (off, Some(on.parse::<i64>().ok()?)),
+        None => (rest, None),
+    };
+    let off: f64 = off.parse().ok()?;
+    let delay = off.clamp(0.5, 10.0);
+    let mut index = if delay < 1.0 {
+        16 + ((delay - 0.5) * 10.0).round() as i64 * 16
+    } else {
+        96 + ((delay - 1.0) * 16.0) as i64
+    };
+    // sscanf matched only S<n>: NUT leaves val2 at -1, which counts as "return".
+    if on != Some(0) {
+        index += 8;
+    }
+    u8::try_from(index).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fabula_shutdown_indexes_follow_nut() {
+        // S.5 -> 0x10 (+8 return), S01 -> 0x60, S10R0000 -> stayoff 0xF0.
+        assert_eq!(fabula_shutdown(b"S.5\r"), Some(0x18));
+        assert_eq!(fabula_shutdown(b"S.5R0000\r"), Some(0x10));
+        assert_eq!(fabula_shutdown(b"S01R0001\r"), Some(0x68));
+        assert_eq!(fabula_shutdown(b"S10R0000\r"), Some(0xf0));
+        assert_eq!(fabula_shutdown(b"Q1\r"), None);
+    }
+
+    #[test]
+    fn the_usb_table_picks_nuts_bridge() {
+        assert_eq!(
+            usb_bridge(0x0665, 0x5161, None, None),
+            Some(Some(Bridge::Cypress))
+        );
+        assert_eq!(
+            usb_bridge(0x06da, 0x0003, None, None),
+            Some(Some(Bridge::Ippon))
+        );
+        assert_eq!(
+            usb_bridge(0x0001, 0x0000, Some("MEC"), Some("MEC0003")),
+            Some(Some(Bridge::Fabula))
+        );
+        // MEC0003 from another maker: NUT's hunnox, not here yet.
+        assert_eq!(
+            usb_bridge(0x0001, 0x0000, Some("X"), Some("MEC0003")),
+            Some(None)
+        );
+        assert_eq!(
+            usb_bridge(0x0001, 0x0000, None, None),
+            Some(Some(Bridge::Krauler))
+        );
+        assert_eq!(usb_bridge(0x1234, 0x0001, None, None), None);
+    }
+
+    #[test]
+    fn descriptors_become_ascii_as_nut_converts_them() {
+        // bLength 8, type 3, "(2" then a non-ASCII char.
+        assert_eq!(
+            descriptor_ascii(&[8, 3, b'(', 0, b'2', 0, 0x20, 0x26]),
+            b"(2?".to_vec()
+        );
+        assert_eq!(descriptor_ascii(&[]), Vec::<u8>::new());
+        assert_eq!(descriptor_ascii(&[200, 3, b'A']), b"A".to_vec());
+    }
+}
