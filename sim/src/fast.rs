@@ -26,8 +26,11 @@
 //! commands) against the modelled unit, whose answers never make it wait; a composite
 //! command's 125 ms pause is not taken here.
 //!
-//! It does not run nutdrv_qx or reloads of upsd and drivers ([`unsupported`] names what a
-//! scenario needs that it lacks); those scenarios run on turmoil only.
+//! nutdrv_qx runs its jobs (`QxDriver`, wired by `nut_bins::qx::wire`) as `run_qx` does,
+//! a query the modelled unit leaves unanswered costing `SER_WAIT_SEC` of the fast clock.
+//!
+//! It does not run reloads of upsd and drivers ([`unsupported`] names what a scenario
+//! needs that it lacks); such scenarios run on turmoil only.
 //!
 //! The site (UPS models, power, boots, late shutdown) is [`crate::site::Site`], shared
 //! with the turmoil driver. A test checks that both drivers make the same decisions on
@@ -37,7 +40,8 @@ use crate::harness::{driver_args, hosted, mains_returned, nut_env, poll_phase_ms
 use crate::scenario::{DriverKind, FaultAction, Scenario, SignalName};
 use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{
-    env_value, is_upssched, SharedWorld, SimFileSource, SimHidPort, SimSys, World, WorldEvent,
+    env_value, is_upssched, SharedWorld, SimFileSource, SimHidPort, SimQxPort, SimSys, World,
+    WorldEvent,
 };
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
@@ -67,13 +71,6 @@ use std::task::{Context, Poll, Wake, Waker};
 /// What in `scenario` the fast driver does not model, if anything.
 pub fn unsupported(scenario: &Scenario) -> Option<String> {
     let mut missing = Vec::new();
-    if scenario
-        .upses
-        .iter()
-        .any(|u| u.driver == DriverKind::NutdrvQx)
-    {
-        missing.push("nutdrv_qx");
-    }
 
     if scenario.faults.iter().any(|f| {
         matches!(
@@ -393,6 +390,73 @@ enum DriverNode {
     },
     /// usbhid-ups: the binary's own session (device logic, state, the modelled unit).
     Hid(Box<HidNode>),
+    /// nutdrv_qx: its device logic and state, shared with the driver's poll task.
+    Qx(Rc<RefCell<QxNode>>),
+}
+
+struct QxNode {
+    driver: nut_core::qx::QxDriver,
+    state: DriverState,
+    port: SimQxPort,
+    sys: SimSys,
+    ups: String,
+    start: u64,
+    /// The fast clock's time, for jobs that upsd's requests start.
+    clock: Arc<AtomicU64>,
+}
+
+impl QxNode {
+    fn sys_now(&self) -> u64 {
+        self.clock.load(Ordering::Relaxed)
+    }
+
+    /// One step of a job: the driver's next query and the unit's answer, or the end.
+    fn step(
+        &mut self,
+        job: &nut_core::qx::Job,
+        now: u64,
+        replies: &mut Vec<nut_core::qx::Reply>,
+    ) -> Option<(
+        nut_core::qx::Outcome,
+        Vec<DriverLine>,
+        Vec<nut_core::qx::Note>,
+    )> {
+        use nut_core::qx::Progress;
+        match self.driver.run(&mut self.state, job, now, replies) {
+            Progress::Send(query) => {
+                replies.push(self.port.answer(&query));
+                None
+            }
+            Progress::Done {
+                outcome,
+                lines,
+                notes,
+            } => Some((outcome, lines, notes)),
+        }
+    }
+}
+
+/// Runs a nutdrv_qx job as `nut_bins::qx::run_job` does, on the fast clock: a query
+/// the unit leaves unanswered costs `SER_WAIT_SEC`.
+async fn qx_job(
+    fast: &Rc<Fast>,
+    node: &Rc<RefCell<QxNode>>,
+    job: &nut_core::qx::Job,
+) -> (
+    nut_core::qx::Outcome,
+    Vec<DriverLine>,
+    Vec<nut_core::qx::Note>,
+) {
+    let now = fast.clock.now() - node.borrow().start;
+    let mut replies = Vec::new();
+    loop {
+        if let Some(done) = node.borrow_mut().step(job, now, &mut replies) {
+            return done;
+        }
+        if replies.last() == Some(&nut_core::qx::Reply::Timeout) {
+            fast.clock.sleep(nut_core::qx::SER_WAIT_SEC * 1000).await;
+        }
+    }
 }
 
 struct HidNode {
@@ -409,6 +473,49 @@ impl DriverNode {
             // The modelled unit answers at once, so the shell's future never waits.
             DriverNode::Hid(h) => {
                 now_or_never(h.session.handle_line(&h.sys, &h.ups, line)).unwrap_or_default()
+            }
+            // As run_qx: SET and INSTCMD run as jobs (here without the serial wait of
+            // a silent answer), the driver core answers the rest.
+            DriverNode::Qx(node) => {
+                use nut_core::dummy::{handle_common, tracking, Request};
+                use nut_core::qx::{Job, Outcome};
+                use nut_core::sock::ServerLine;
+                let mut node = node.borrow_mut();
+                let job = match line {
+                    ServerLine::InstCmd { cmd, param, .. } => Some(Job::InstCmd {
+                        cmd: cmd.clone(),
+                        arg: param.clone(),
+                    }),
+                    ServerLine::Set { var, value, .. } => Some(Job::Set {
+                        var: var.clone(),
+                        value: value.clone(),
+                    }),
+                    _ => None,
+                };
+                let mut result = None;
+                let mut changed = Vec::new();
+                if let Some(job) = job {
+                    let now = node.sys_now().saturating_sub(node.start);
+                    let mut replies = Vec::new();
+                    let (outcome, lines, notes) = loop {
+                        if let Some(done) = node.step(&job, now, &mut replies) {
+                            break done;
+                        }
+                    };
+                    nut_bins::qx::report(&node.sys, &node.ups, notes);
+                    changed = lines;
+                    if let Outcome::Tracking(code) = outcome {
+                        result = Some(code);
+                    }
+                }
+                let mut reply = handle_common(&mut node.state, line, |_, request| match request {
+                    Request::Set { .. } | Request::InstCmd { .. } => {
+                        (result.unwrap_or(tracking::UNKNOWN), Vec::new())
+                    }
+                });
+                changed.append(&mut reply.broadcast);
+                reply.broadcast = changed;
+                reply
             }
         }
     }
@@ -885,6 +992,67 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
                 Reading::Unchanged => device.poll(now, state),
             }
         };
+        fast.driver_said(&host, &socket, &lines);
+    }
+}
+
+/// nutdrv_qx on `host` for `ups`: its wiring and jobs as `nut_bins::qx::run_qx` runs
+/// them (start-up, then an update every pollinterval) against the modelled unit.
+async fn nutdrv_qx(fast: Rc<Fast>, host: String, ups: String) {
+    use nut_core::qx::{Job, Outcome};
+    let sys = fast.sys(&host, "nutdrv_qx");
+    let wiring = match nut_bins::qx::wire(&sys, &nut_env(), &driver_args(&ups)) {
+        Ok(wiring) => wiring,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    let port = SimQxPort::clocked(
+        fast.world.clone(),
+        &host,
+        &ups,
+        &wiring.port,
+        fast.clock.shared.clone(),
+    );
+    let node = Rc::new(RefCell::new(QxNode {
+        driver: nut_core::qx::QxDriver::new(wiring.options.clone()),
+        state: nut_bins::qx::initial_state(&wiring),
+        port,
+        sys: sys.clone(),
+        ups: wiring.ups.clone(),
+        start: fast.clock.now(),
+        clock: fast.clock.shared.clone(),
+    }));
+    let (outcome, _, notes) = qx_job(&fast, &node, &Job::Start).await;
+    nut_bins::qx::report(&sys, &wiring.ups, notes);
+    if let Outcome::Fatal(error) = outcome {
+        return fast.record(&host, WorldEvent::ProcessFailed { error });
+    }
+    {
+        let mut n = node.borrow_mut();
+        n.state.set(
+            "driver.parameter.pollinterval",
+            &wiring.pollinterval_s.to_string(),
+        );
+        n.state.set("driver.parameter.synchronous", "auto");
+    }
+    let socket = format!("{}-{}", nut_bins::qx::DRIVER_NAME, wiring.ups);
+    sys.event(Event::DriverListening {
+        socket: socket.clone(),
+    });
+    let key = (host.clone(), socket.clone());
+    fast.net
+        .borrow_mut()
+        .drivers
+        .insert(key.clone(), DriverNode::Qx(node.clone()));
+    let period = wiring.pollinterval_s.max(1) * 1000;
+    let mut next_poll = fast.clock.now().saturating_add(period);
+    loop {
+        fast.clock.sleep_until(next_poll).await;
+        next_poll = next_poll.saturating_add(period);
+        if !fast.net.borrow().drivers.contains_key(&key) {
+            return;
+        }
+        let (_, lines, notes) = qx_job(&fast, &node, &Job::Update).await;
+        nut_bins::qx::report(&sys, &wiring.ups, notes);
         fast.driver_said(&host, &socket, &lines);
     }
 }
@@ -1453,6 +1621,17 @@ fn start_process(
                 );
             }
         }
+        "nutdrv_qx" => {
+            for ups in hosted(scenario, spec) {
+                if ups.driver != DriverKind::NutdrvQx {
+                    continue;
+                }
+                tasks.spawn(
+                    (host.to_string(), "nutdrv_qx"),
+                    Box::pin(nutdrv_qx(fast.clone(), host.to_string(), ups.name.clone())),
+                );
+            }
+        }
         "usbhid-ups" => {
             for ups in hosted(scenario, spec) {
                 if ups.driver != DriverKind::UsbhidUps {
@@ -1480,7 +1659,7 @@ fn start_process(
 type Wanted = BTreeSet<(String, &'static str)>;
 
 /// The processes the fast driver runs, in start order.
-const FAST_PROCESSES: [&str; 4] = ["dummy-ups", "usbhid-ups", "upsd", "upsmon"];
+const FAST_PROCESSES: [&str; 5] = ["dummy-ups", "nutdrv_qx", "usbhid-ups", "upsd", "upsmon"];
 
 /// Stops `process` (or every process) on `host`, with what stopping does to its peers.
 fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str>) {
@@ -1505,7 +1684,7 @@ fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str
     if all {
         fast.timers.borrow_mut().remove(host);
     }
-    if all || matches!(process, Some("dummy-ups" | "usbhid-ups")) {
+    if all || matches!(process, Some("dummy-ups" | "nutdrv_qx" | "usbhid-ups")) {
         let prefix = process.map(|p| format!("{p}-"));
         let sockets: Vec<String> = fast
             .net

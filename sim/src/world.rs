@@ -677,6 +677,8 @@ pub struct SimQxPort {
     /// runs `-k` between steps); `None`: simulated time, and silence takes as long as
     /// a real serial read.
     at_ms: Option<u64>,
+    /// The fast engine's clock (it runs without turmoil).
+    clock: Option<Arc<AtomicU64>>,
 }
 
 impl SimQxPort {
@@ -688,10 +690,27 @@ impl SimQxPort {
             ups: ups.to_string(),
             path: path.to_string(),
             at_ms,
+            clock: None,
         }
     }
 
-    fn answer(&self, query: &[u8]) -> nut_core::qx::Reply {
+    /// The same unit for the fast engine, stamped with its clock.
+    pub fn clocked(
+        world: SharedWorld,
+        host: &str,
+        ups: &str,
+        path: &str,
+        clock: Arc<AtomicU64>,
+    ) -> Self {
+        SimQxPort {
+            clock: Some(clock),
+            ..SimQxPort::new(world, host, ups, path, None)
+        }
+    }
+
+    /// The unit's answer to `query` at once (`Timeout`: it stays silent; the caller
+    /// lets `SER_WAIT_SEC` pass).
+    pub fn answer(&self, query: &[u8]) -> nut_core::qx::Reply {
         use nut_core::qx::Reply;
         use nut_core::transcript::{Answer, Transcript};
         let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
@@ -699,7 +718,11 @@ impl SimQxPort {
             return Reply::Timeout;
         };
         if is_megatec_command(query) {
-            let t_ms = self.at_ms.unwrap_or_else(now_ms);
+            let t_ms = match (&self.at_ms, &self.clock) {
+                (Some(t), _) => *t,
+                (None, Some(clock)) => clock.load(Ordering::Relaxed),
+                (None, None) => now_ms(),
+            };
             w.device_inbox.push(DeviceWrite {
                 t_ms,
                 ups: self.ups.clone(),
