@@ -764,6 +764,8 @@ pub fn drivers(root: &Path) -> Result<(), String> {
             "nutdrv_qx",
             "--bin",
             "nut-fake-ups",
+            "--bin",
+            "usbhid-ups",
         ])
         .status()
         .map_err(|e| e.to_string())?;
@@ -791,6 +793,29 @@ pub fn drivers(root: &Path) -> Result<(), String> {
         }
     }
     let mut runs = Vec::new();
+    // usbhid-ups against a recorded unit (no USB here, and NUT's cannot replay one): its
+    // own cost per poll, for the table below the Megatec one.
+    let hid_dir = root.join("target/bench-driver/usbhid-ups");
+    let _ = std::fs::remove_dir_all(&hid_dir);
+    std::fs::create_dir_all(hid_dir.join("state")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        hid_dir.join("ups.conf"),
+        format!(
+            "[bench]\n\tdriver = usbhid-ups\n\tport = auto\n\treplay = {}\n",
+            root.join("hw-fixtures/hid/apc-back-ups-bk650m2-ch.txt").display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut hid = Command::new(release.join("usbhid-ups"))
+        .args(["-a", "bench", "-F"])
+        .env("NUT_CONFPATH", &hid_dir)
+        .env("NUT_STATEPATH", hid_dir.join("state"))
+        .env("NUT_ALTPIDPATH", hid_dir.join("state"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("usbhid-ups: {e}"))?;
     for (name, program, extra) in [
         ("ours", release.join("nutdrv_qx"), vec!["-F"]),
         ("NUT 2.8.0", nut_qx, vec!["-F", "-u", "root"]),
@@ -853,6 +878,7 @@ pub fn drivers(root: &Path) -> Result<(), String> {
         });
     }
     std::thread::sleep(DRIVER_SETTLE);
+    let hid_before = (cpu_ns(hid.id()), switches(hid.id()));
     let before: Vec<(u64, u64, u64)> = runs
         .iter()
         .map(|r| {
@@ -883,5 +909,19 @@ pub fn drivers(root: &Path) -> Result<(), String> {
             rss_kb(pid, "VmRSS:"),
         );
     }
+    // pollinterval 2 s: one walk per poll, a full one every pollfreq (30 s).
+    let polls = (DRIVER_MEASURE.as_secs() / 2).max(1) as f64;
+    let pid = hid.id();
+    println!();
+    println!("| usbhid-ups idle (replayed APC BK650M2, pollinterval 2 s) | CPU per poll | wake-ups/s | RSS |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| ours | {:.0} µs | {:.1} | {} kB |",
+        (cpu_ns(pid) - hid_before.0) as f64 / 1000.0 / polls,
+        (switches(pid) - hid_before.1) as f64 / DRIVER_MEASURE.as_secs_f64(),
+        rss_kb(pid, "VmRSS:"),
+    );
+    let _ = hid.kill();
+    let _ = hid.wait();
     Ok(())
 }
