@@ -372,13 +372,21 @@ pub fn open_replay(path: &str) -> std::io::Result<crate::usbhid::ReplayHid> {
 
 use nut_core::qxusb::{Bridge, BridgeIo, QxUsbSpec, UsbError};
 
+/// Bytes asked for a raw string descriptor (NUT's reply buffer less one).
+const STRING_BUF_BYTES: usize = 511;
+/// Timeout of libusb's string descriptor requests, in ms.
+const STRING_TIMEOUT_MS: u64 = 1000;
+
 fn bridge_error(e: rusb::Error) -> UsbError {
     match e {
         rusb::Error::Timeout => UsbError::Timeout,
         rusb::Error::Pipe => UsbError::Pipe,
-        rusb::Error::NoDevice | rusb::Error::Io | rusb::Error::Access | rusb::Error::NotFound => {
-            UsbError::Gone
-        }
+        // NUT's reconnect list; BUSY (another driver took it) too, rather than exit.
+        rusb::Error::NoDevice
+        | rusb::Error::Io
+        | rusb::Error::Access
+        | rusb::Error::NotFound
+        | rusb::Error::Busy => UsbError::Gone,
         _ => UsbError::Other,
     }
 }
@@ -426,35 +434,31 @@ impl BridgeIo for RusbBridge {
         langid: Option<u16>,
         buf: &mut [u8],
     ) -> Result<usize, UsbError> {
-        let timeout = Duration::from_millis(CONTROL_TIMEOUT_MS);
         match langid {
-            // The raw descriptor (GET_DESCRIPTOR, type STRING), as usb_get_string.
-            Some(lang) => self
-                .handle
-                .read_control(
-                    0x80,
-                    0x06,
-                    (0x03 << 8) | u16::from(index),
-                    lang,
-                    buf,
-                    timeout,
-                )
-                .map_err(bridge_error),
+            // The raw descriptor (GET_DESCRIPTOR, type STRING) as NUT's usb_get_string:
+            // its whole buffer as wLength, libusb's fixed 1000 ms.
+            Some(lang) => {
+                let n = buf.len().min(STRING_BUF_BYTES);
+                self.handle
+                    .read_control(
+                        0x80,
+                        0x06,
+                        (0x03 << 8) | u16::from(index),
+                        lang,
+                        &mut buf[..n],
+                        Duration::from_millis(STRING_TIMEOUT_MS),
+                    )
+                    .map_err(bridge_error)
+            }
+            // NUT's usb_get_string_simple is libusb_get_string_descriptor_ascii: the
+            // first language, non-ASCII as '?', lenient about odd descriptor lengths.
             None => {
-                let langs = self.handle.read_languages(timeout).map_err(bridge_error)?;
-                let Some(lang) = langs.first() else {
-                    return Err(UsbError::Other);
-                };
                 let text = self
                     .handle
-                    .read_string_descriptor(*lang, index, timeout)
+                    .read_string_descriptor_ascii(index)
                     .map_err(bridge_error)?;
-                let bytes: Vec<u8> = text
-                    .chars()
-                    .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
-                    .collect();
-                let n = bytes.len().min(buf.len());
-                buf[..n].copy_from_slice(&bytes[..n]);
+                let n = text.len().min(buf.len());
+                buf[..n].copy_from_slice(&text.as_bytes()[..n]);
                 Ok(n)
             }
         }
@@ -490,14 +494,27 @@ pub fn open_bridge(spec: &QxUsbSpec) -> Result<(RusbBridge, Bridge, UsbDevice), 
                 _ => continue,
             },
         };
-        if error.is_some() {
-            continue;
+        // The unit the options name: failing to open or claim it is an error, as NUT's
+        // "Can't claim USB device" (not a reason to take another unit).
+        if let Some(e) = error {
+            return Err(format!(
+                "Can't open USB device {:04x}:{:04x}: {e}",
+                info.vendor_id, info.product_id
+            ));
         }
-        let Ok(handle) = device.open() else { continue };
+        let handle = device.open().map_err(|e| {
+            format!(
+                "Can't open USB device {:04x}:{:04x}: {e}",
+                info.vendor_id, info.product_id
+            )
+        })?;
         let _ = handle.set_auto_detach_kernel_driver(true);
-        if handle.claim_interface(0).is_err() {
-            continue;
-        }
+        handle.claim_interface(0).map_err(|e| {
+            format!(
+                "Can't claim USB device [{:04x}:{:04x}]: {e}",
+                info.vendor_id, info.product_id
+            )
+        })?;
         return Ok((RusbBridge { handle }, bridge, info));
     }
     Err("No supported devices found. Please check your device availability with 'lsusb'\nand make sure you have an up-to-date version of NUT. If this does not help,\ntry running the driver with at least 'subdriver', 'vendorid' and 'productid'\noptions specified. Please refer to the man page for details about these options\n(man 8 nutdrv_qx).".to_string())
@@ -535,7 +552,17 @@ impl<I: nut_core::qxusb::BridgeIo + Send + 'static> crate::qx::QxPort for Bridge
         use nut_core::qx::Reply;
         use nut_core::qxusb::UsbError;
         if self.io.is_none() {
-            self.io = (self.reopen)();
+            // Finding the unit again walks the bus: off the runtime thread.
+            let mut reopen = std::mem::replace(&mut self.reopen, Box::new(|| None));
+            if let Ok((back, io)) = tokio::task::spawn_blocking(move || {
+                let io = reopen();
+                (reopen, io)
+            })
+            .await
+            {
+                self.reopen = back;
+                self.io = io;
+            }
         }
         let Some(mut io) = self.io.take() else {
             return Reply::Error;
@@ -568,8 +595,14 @@ impl<I: nut_core::qxusb::BridgeIo + Send + 'static> crate::qx::QxPort for Bridge
                 self.io = Some(io);
                 Reply::Error
             }
-            // Gone or worse: closed here, reopened on the next query.
-            Err(_) => Reply::Error,
+            // A failed transfer that leaves the unit there: keep it (NUT reconnects
+            // only on the errors below).
+            Err(UsbError::Other) => {
+                self.io = Some(io);
+                Reply::Error
+            }
+            // Gone: closed here, reopened on the next query.
+            Err(UsbError::Gone) => Reply::Error,
         }
     }
 }

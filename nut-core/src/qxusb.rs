@@ -6,6 +6,12 @@
 //! shell implements on a real device (rusb) and tests on a modelled one: this module
 //! performs no IO of its own.
 //!
+//! One deliberate difference: when a unit acknowledges a command with silence, the
+//! bridge's read times out; NUT counts that timeout as a failed command (so `-k`
+//! retries and exits 1, and upsd answers ERR FAILED to commands the UPS carried out,
+//! NUT issues #3232 and #3535). Here a silent answer to a command is what it is on a
+//! serial line: taken.
+//!
 //! Not yet: the hunnox, fuji, sgs, snr, phoenixtec, ablerex and armac bridges.
 
 /// Failure of one USB transfer, in the terms nutdrv_qx acts on.
@@ -237,12 +243,14 @@ impl QxUsbSpec {
                 }
             }
         };
+        // NUT: sscanf(value + 2, "%x") whatever the two characters are.
         let langid_fix = get("langid_fix").and_then(|v| {
-            let hex = v
-                .trim()
-                .strip_prefix("0x")
-                .or_else(|| v.trim().strip_prefix("0X"))?;
-            u16::from_str_radix(hex, 16).ok()
+            let hex: String = v
+                .get(2..)?
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect();
+            u16::from_str_radix(&hex, 16).ok()
         });
         let matcher = crate::hidups::Matcher::from_options(options)?;
         Ok(Some(QxUsbSpec {
@@ -309,6 +317,12 @@ fn read_chunks<I: BridgeIo>(io: &mut I) -> BridgeReply {
     }
     buf.truncate(i);
     Ok(truncate_at_cr(buf))
+}
+
+/// Exactly "UPS No Ack" before the `\r` (nutdrv_qx.c: `strcspn(buf, "\r") == 10`).
+fn is_no_ack(reply: &[u8]) -> bool {
+    let text = reply.split(|b| *b == b'\r').next().unwrap_or_default();
+    text.len() == 10 && text.eq_ignore_ascii_case(NO_ACK)
 }
 
 fn with_cr(mut reply: Vec<u8>) -> Vec<u8> {
@@ -419,7 +433,7 @@ pub fn command<I: BridgeIo>(
                     continue;
                 };
                 let mut reply = with_cr(reply);
-                if reply.len() >= 10 && reply[..10].eq_ignore_ascii_case(NO_ACK) {
+                if is_no_ack(&reply) {
                     continue;
                 }
                 if let Some(first) = reply.first_mut() {
@@ -450,7 +464,7 @@ pub fn command<I: BridgeIo>(
             let reply = with_cr(buf);
             // "UPS No Ack" answers every command taken: a query sees nothing, an
             // instant command success.
-            if reply.len() >= 10 && reply[..10].eq_ignore_ascii_case(NO_ACK) {
+            if is_no_ack(&reply) {
                 return Ok(Vec::new());
             }
             Ok(truncate_at_cr(reply))

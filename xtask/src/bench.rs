@@ -802,7 +802,8 @@ pub fn drivers(root: &Path) -> Result<(), String> {
         hid_dir.join("ups.conf"),
         format!(
             "[bench]\n\tdriver = usbhid-ups\n\tport = auto\n\treplay = {}\n",
-            root.join("hw-fixtures/hid/apc-back-ups-bk650m2-ch.txt").display()
+            root.join("hw-fixtures/hid/apc-back-ups-bk650m2-ch.txt")
+                .display()
         ),
     )
     .map_err(|e| e.to_string())?;
