@@ -6,7 +6,7 @@ use crate::driver::{
 };
 use crate::seam::{Net, Sys};
 use crate::wiring::{NutEnv, Signal};
-use nut_core::dummy::{handle_common, DriverState, Request};
+use nut_core::dummy::{device_reply, DriverState};
 use nut_core::event::Event;
 use nut_core::qx::{Job, Note, Outcome, Progress, QxDriver, QxOptions, Reply};
 use nut_core::sock::{DriverLine, ServerLine};
@@ -291,13 +291,8 @@ pub async fn run_qx<N: Net, S: Sys, P: QxPort>(
                         };
                         // SET and INSTCMD go to the device; handle_common answers the rest
                         // and formats the TRACKING reply around the job's result.
-                        let job = match &line {
-                            ServerLine::InstCmd { cmd, param, .. } => Some(Job::InstCmd { cmd: cmd.clone(), arg: param.clone() }),
-                            ServerLine::Set { var, value, .. } => Some(Job::Set { var: var.clone(), value: value.clone() }),
-                            _ => None,
-                        };
                         let mut result = None;
-                        if let Some(job) = &job {
+                        if let Some(job) = &Job::for_line(&line) {
                             let (outcome, lines, notes) = run_job(&mut driver, &mut state, &mut port, job, now()).await;
                             report(&sys, &wiring.ups, notes);
                             broadcast(&mut clients, &lines);
@@ -305,11 +300,7 @@ pub async fn run_qx<N: Net, S: Sys, P: QxPort>(
                                 result = Some(code);
                             }
                         }
-                        let reply = handle_common(&mut state, &line, |_, request| match request {
-                            Request::Set { .. } | Request::InstCmd { .. } => {
-                                (result.unwrap_or(nut_core::dummy::tracking::UNKNOWN), Vec::new())
-                            }
-                        });
+                        let reply = device_reply(&mut state, &line, result);
                         if let Some(tx) = clients.get(&id) {
                             send_lines(tx, &reply.reply);
                         }

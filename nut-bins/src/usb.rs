@@ -100,7 +100,6 @@ pub fn enumerate() -> Result<(Vec<UsbDevice>, Vec<String>), String> {
 /// An open HID UPS.
 pub struct UsbHid {
     context: Context,
-    matcher: Matcher,
     /// `None` between closing a failed handle and reopening the unit.
     handle: Option<Arc<DeviceHandle<Context>>>,
     /// The descriptor declares no report IDs: transfers carry none, reports get a 0.
@@ -219,7 +218,6 @@ impl UsbHid {
             .all(|i| i.report_id == 0);
         Ok(UsbHid {
             context,
-            matcher: matcher.clone(),
             handle: Some(Arc::new(o.handle)),
             no_report_ids,
             interface: o.interface,
@@ -331,20 +329,8 @@ impl HidPort for UsbHid {
             .await;
         }
         let context = self.context.clone();
-        let mut matcher = self.matcher.clone();
-        // The same unit: its IDs and serial (NUT's exact matcher).
-        matcher
-            .wanted
-            .retain(|(k, _)| !matches!(*k, "vendorid" | "productid" | "serial"));
-        matcher
-            .wanted
-            .push(("vendorid", format!("{:04x}", self.device.vendor_id)));
-        matcher
-            .wanted
-            .push(("productid", format!("{:04x}", self.device.product_id)));
-        if let Some(serial) = &self.device.serial {
-            matcher.wanted.push(("serial", serial.clone()));
-        }
+        // The same unit (NUT's exact matcher).
+        let matcher = Matcher::exact(&self.device);
         let o = tokio::task::spawn_blocking(move || open_matching(&context, &matcher))
             .await
             .map_err(|e| e.to_string())??;

@@ -8,7 +8,7 @@ use crate::driver::{
 use crate::qx::report;
 use crate::seam::{Net, Sys};
 use crate::wiring::{NutEnv, Signal};
-use nut_core::dummy::{handle_common, tracking, DriverState, Request};
+use nut_core::dummy::{device_reply, tracking, DriverState};
 use nut_core::event::Event;
 use nut_core::hidups::{
     claim, HidOptions, HidUps, Matcher, ReadError, UsbDevice, Walk, Walked, Write, DRIVER_NAME,
@@ -366,8 +366,7 @@ impl<P: HidPort> HidSession<P> {
             });
             tracking::SUCCESS
         } else {
-            // STAT_INSTCMD_FAILED.
-            3
+            tracking::FAILED
         }
     }
 
@@ -410,11 +409,7 @@ impl<P: HidPort> HidSession<P> {
             }
             _ => {}
         }
-        let mut reply = handle_common(&mut self.state, line, |_, request| match request {
-            Request::Set { .. } | Request::InstCmd { .. } => {
-                (result.unwrap_or(tracking::UNKNOWN), Vec::new())
-            }
-        });
+        let mut reply = device_reply(&mut self.state, line, result);
         changed.append(&mut reply.broadcast);
         reply.broadcast = changed;
         reply
@@ -555,37 +550,14 @@ pub struct ReplayShared {
 }
 
 impl ReplayHid {
-    /// From a recording: the device's identity comes from the upsc listing NUT printed
-    /// (vendor and product IDs, `ups.mfr`, `ups.serial`; the product string rebuilt
-    /// from `ups.model` and the firmware, as APC units name themselves).
+    /// From a recording (the device's identity: `nut_core::hidups::recorded_device`).
     pub fn new(rec: &HidRecording) -> Result<ReplayHid, String> {
-        let id = |var: &str| -> Result<u16, String> {
-            let v = rec
-                .expected(var)
-                .ok_or_else(|| format!("the recording lists no {var}"))?;
-            u16::from_str_radix(v, 16).map_err(|_| format!("{var} \"{v}\" is not hex"))
-        };
-        let mut product = rec.expected("ups.model").unwrap_or("unknown").to_string();
-        if let Some(fw) = rec.expected("ups.firmware") {
-            product = format!("{product} FW:{fw}");
-            if let Some(aux) = rec.expected("ups.firmware.aux") {
-                product = format!("{product} USB FW:{aux}");
-            }
-        }
         let mut reports = BTreeMap::new();
         for r in &rec.reports {
             reports.insert(r[0], r.clone());
         }
         Ok(ReplayHid {
-            device: UsbDevice {
-                vendor_id: id("ups.vendorid")?,
-                product_id: id("ups.productid")?,
-                vendor: rec.expected("ups.mfr").map(str::to_string),
-                product: Some(product),
-                serial: rec.expected("ups.serial").map(str::to_string),
-                bus: "001".to_string(),
-                device: "001".to_string(),
-            },
+            device: nut_core::hidups::recorded_device(rec)?,
             descriptor: rec.descriptor.clone(),
             reports,
             shared: Arc::default(),

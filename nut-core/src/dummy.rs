@@ -151,6 +151,23 @@ pub mod tracking {
     pub const UNKNOWN: i64 = 1;
     /// Invalid argument.
     pub const INVALID: i64 = 2;
+    /// Handled, but the device refused or did not take it.
+    pub const FAILED: i64 = 3;
+}
+
+/// A device driver's answer to one line from upsd (the shells of nutdrv_qx and
+/// usbhid-ups, in every world): the TRACKING code of the SET or INSTCMD the device ran
+/// (`None`: unknown), everything else as [`handle_common`] answers it.
+pub fn device_reply(
+    state: &mut DriverState,
+    line: &ServerLine,
+    result: Option<i64>,
+) -> DriverReply {
+    handle_common(state, line, |_, request| match request {
+        Request::Set { .. } | Request::InstCmd { .. } => {
+            (result.unwrap_or(tracking::UNKNOWN), Vec::new())
+        }
+    })
 }
 
 /// What a driver does with one line from upsd: lines to reply to that connection, and

@@ -25,7 +25,7 @@ use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
 use crate::qx::Note;
 use crate::sock::DriverLine;
 use crate::usbhid::{
-    flag, path_code, status_word_with, Conv, HidInfo, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
+    flag, path_code, status_word, Conv, HidInfo, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
 };
 use std::collections::BTreeMap;
 
@@ -123,6 +123,26 @@ impl Matcher {
         })
     }
 
+    /// Exactly `dev` again (NUT's `USBNewExactMatcher`, for reopening the same unit):
+    /// its IDs, strings and bus.
+    pub fn exact(dev: &UsbDevice) -> Matcher {
+        let mut wanted = vec![
+            ("vendorid", format!("{:04x}", dev.vendor_id)),
+            ("productid", format!("{:04x}", dev.product_id)),
+        ];
+        for (name, value) in [
+            ("vendor", &dev.vendor),
+            ("product", &dev.product),
+            ("serial", &dev.serial),
+        ] {
+            if let Some(v) = value {
+                wanted.push((name, v.clone()));
+            }
+        }
+        wanted.push(("bus", dev.bus.clone()));
+        Matcher { wanted }
+    }
+
     /// Whether `productid` was given (NUT claims "possibly supported" devices then).
     pub fn has_productid(&self) -> bool {
         self.wanted.iter().any(|(n, _)| *n == "productid")
@@ -155,6 +175,35 @@ pub struct Subdriver {
     pub battery_scale_products: &'static [u16],
     /// The subdriver's descriptor fix (NUT's `fix_report_desc`).
     pub fix_descriptor: Option<fn(&UsbDevice, &mut Descriptor) -> bool>,
+}
+
+/// The USB device a recording (hw-fixtures/hid) came from. The dumps carry no string
+/// descriptors: the identity comes from the upsc listing NUT printed (vendor and
+/// product IDs, `ups.mfr`, `ups.serial`), the product string rebuilt from `ups.model`
+/// and the firmware, as APC units name themselves (`Back-UPS 500 FW: 6.5.I USB FW: c1 `).
+pub fn recorded_device(rec: &crate::transcript::HidRecording) -> Result<UsbDevice, String> {
+    let id = |var: &str| -> Result<u16, String> {
+        let v = rec
+            .expected(var)
+            .ok_or_else(|| format!("the recording lists no {var}"))?;
+        u16::from_str_radix(v, 16).map_err(|_| format!("{var} \"{v}\" is not hex"))
+    };
+    let mut product = rec.expected("ups.model").unwrap_or("unknown").to_string();
+    if let Some(fw) = rec.expected("ups.firmware") {
+        product = format!("{product} FW:{fw}");
+        if let Some(aux) = rec.expected("ups.firmware.aux") {
+            product = format!("{product} USB FW:{aux}");
+        }
+    }
+    Ok(UsbDevice {
+        vendor_id: id("ups.vendorid")?,
+        product_id: id("ups.productid")?,
+        vendor: rec.expected("ups.mfr").map(str::to_string),
+        product: Some(product),
+        serial: rec.expected("ups.serial").map(str::to_string),
+        bus: "001".to_string(),
+        device: "001".to_string(),
+    })
 }
 
 /// APC (apc-hid.c, "APC HID 0.98").
@@ -841,7 +890,7 @@ impl HidUps {
         }
         self.warned_online_discharge = odd;
         let flags: Vec<String> = self.flags.iter().map(|f| f.to_string()).collect();
-        let mut word = status_word_with(&flags, self.options.onlinedischarge);
+        let mut word = status_word(&flags, self.options.onlinedischarge);
         if self.options.ignorelb {
             // dstate.c: the unit's LB is dropped, and LB comes from the thresholds.
             let mut tokens: Vec<&str> = word.split(' ').filter(|t| *t != "LB").collect();
@@ -1215,7 +1264,7 @@ impl HidUps {
         let what = format!("{cmd} {text}");
         self.write_row(row, value, what, 0, overlay)
             .map(|w| vec![w])
-            .ok_or(3)
+            .ok_or(tracking::FAILED)
     }
 
     fn set_writes(

@@ -589,6 +589,24 @@ pub enum Job {
     Shutdown,
 }
 
+impl Job {
+    /// The job a line from upsd asks for: SET and INSTCMD go to the device.
+    pub fn for_line(line: &crate::sock::ServerLine) -> Option<Job> {
+        use crate::sock::ServerLine;
+        match line {
+            ServerLine::InstCmd { cmd, param, .. } => Some(Job::InstCmd {
+                cmd: cmd.clone(),
+                arg: param.clone(),
+            }),
+            ServerLine::Set { var, value, .. } => Some(Job::Set {
+                var: var.clone(),
+                value: value.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -1673,7 +1691,6 @@ impl Ctx<'_> {
 
     /// `instcmd`: a TRACKING result.
     fn instcmd(&mut self, name: &str, extra: Option<&str>) -> Step<i64> {
-        const FAILED: i64 = 3;
         if name.eq_ignore_ascii_case("beeper.off") || name.eq_ignore_ascii_case("beeper.on") {
             let new = if name.eq_ignore_ascii_case("beeper.off") {
                 "beeper.disable"
@@ -1699,7 +1716,7 @@ impl Ctx<'_> {
                 Some(command) => Some(command),
                 None => {
                     self.log(Level::Err, "instcmd: FAILED");
-                    return Ok(FAILED);
+                    return Ok(crate::dummy::tracking::FAILED);
                 }
             },
             _ => None,
@@ -1708,7 +1725,7 @@ impl Ctx<'_> {
         let accepted = self.drv.subdriver.and_then(|s| s.accepted);
         if !ok || (!value.is_empty() && accepted.is_none_or(|a| !value.eq_ignore_ascii_case(a))) {
             self.log(Level::Err, "instcmd: FAILED");
-            return Ok(FAILED);
+            return Ok(crate::dummy::tracking::FAILED);
         }
         self.log(Level::Info, "instcmd: SUCCEED");
         self.notes.push(Note::Command {

@@ -1,14 +1,10 @@
-//! usbhid-ups's mapping from HID items to NUT variables (NUT's `drivers/usbhid-ups.c`
-//! walk and `drivers/apc-hid.c` table, NUT 2.8.0), over [`crate::hid`]. Sans-IO: a
-//! parsed descriptor and the reports read in, variables out.
+//! usbhid-ups's tables (NUT 2.8.0 `drivers/apc-hid.c`, `drivers/cps-hid.c`): which HID
+//! usage path gives which NUT variable, status flag or instant command, and how its
+//! value becomes text; the status word from the flags. [`crate::hidups`] walks them.
 //!
-//! Implemented: the APC table's numeric, boolean (status) and looked-up entries, NUT's
-//! first-path-wins rule, server-side delays, the status word. Not yet: variables from
-//! USB string descriptors (`ups.mfr`, `ups.model`, `ups.serial`, `battery.type`,
-//! `ups.firmware`), other vendors' tables, SET VAR and instant commands on the device,
-//! interrupt reports, and the USB transport.
+//! Not yet: other vendors' tables, `stringid_conversion` items (`battery.type`).
 
-use crate::hid::{logical, physical, Descriptor, Item, Kind, USAGES};
+use crate::hid::USAGES;
 
 /// Entry flags (NUT's `HU_FLAG_*`, `HU_TYPE_CMD`).
 pub mod flag {
@@ -748,18 +744,6 @@ pub fn path_code(path: &str, vendor: &[(&str, u32)]) -> Option<Vec<u32>> {
         .collect()
 }
 
-/// What one walk of the table found: variables in table order, instant commands, and
-/// the status flags collected (NUT's `ups_status` words).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Reading {
-    /// (variable, value), first path wins as in NUT.
-    pub vars: Vec<(String, String)>,
-    /// Instant commands the device supports.
-    pub cmds: Vec<String>,
-    /// Status flags set (`online`, `dischrg`, ...).
-    pub flags: Vec<String>,
-}
-
 /// NUT's `date_conversion`: a DOS date as `YYYY/MM/DD`.
 pub(crate) fn date(value: i64) -> String {
     if value == 0 {
@@ -784,91 +768,9 @@ pub(crate) fn apc_date(value: i64) -> String {
     format!("{year:04}/{month:02}/{day:02}")
 }
 
-/// One walk of `table` over `desc` (NUT's `hid_ups_walk` at start-up): `report` gives
-/// the last read of a report ID (first byte: the ID).
-pub fn walk(
-    desc: &Descriptor,
-    table: &[HidInfo],
-    vendor: &[(&str, u32)],
-    report: &dyn Fn(u8) -> Option<Vec<u8>>,
-) -> Reading {
-    let mut out = Reading::default();
-    let find = |path: &str| -> Option<&Item> {
-        let code = path_code(path, vendor)?;
-        desc.items
-            .iter()
-            .find(|i| i.kind == Kind::Feature && i.path == code)
-    };
-    let has = |out: &Reading, var: &str| out.vars.iter().any(|(v, _)| v == var);
-    for entry in table {
-        let Some(item) = find(entry.path) else {
-            continue;
-        };
-        if entry.flags & flag::CMD != 0 {
-            if !out.cmds.iter().any(|c| c == entry.var) {
-                out.cmds.push(entry.var.to_string());
-            }
-            continue;
-        }
-        if entry.flags & flag::ABSENT != 0 {
-            if !has(&out, entry.var) {
-                out.vars
-                    .push((entry.var.to_string(), entry.dfl.to_string()));
-            }
-            continue;
-        }
-        if entry.var != "BOOL" && has(&out, entry.var) {
-            continue;
-        }
-        let Some(bytes) = report(item.report_id) else {
-            continue;
-        };
-        let value = physical(item, logical(&bytes, item));
-        let text = match entry.conv {
-            Conv::Num => Some(crate::qx::format_number(entry.dfl, value)),
-            Conv::Lookup(table) => table
-                .iter()
-                .find(|(k, _)| *k == value as i64)
-                .map(|(_, t)| t.to_string()),
-            Conv::Bool(table) => {
-                if let Some((_, word)) = table.iter().find(|(k, _)| *k == value as i64) {
-                    let (clear, name) = match word.strip_prefix('!') {
-                        Some(n) => (true, n),
-                        None => (false, *word),
-                    };
-                    out.flags.retain(|f| f != name);
-                    if !clear {
-                        out.flags.push(name.to_string());
-                    }
-                }
-                None
-            }
-            Conv::Date => Some(date(value as i64)),
-            Conv::ApcDate => Some(apc_date(value as i64)),
-            Conv::CpsCharge => Some(format!("{:.0}", value.min(100.0))),
-            Conv::CpsBattVolt => Some(format!("{value:.1}")),
-            Conv::Kelvin => Some(if (273.0..=373.0).contains(&value) {
-                format!("{:.1}", value - 273.15)
-            } else {
-                format!("{value:.1}")
-            }),
-        };
-        if let Some(text) = text {
-            out.vars.push((entry.var.to_string(), text));
-        }
-    }
-    out
-}
-
-/// NUT's `ups_status_set`: the status word from the collected flags (`onlinedischarge`
-/// off, as NUT's default).
-pub fn status_word(flags: &[String]) -> String {
-    status_word_with(flags, false)
-}
-
 /// NUT's `ups_status_set` with its `onlinedischarge` option: a unit that says online
 /// and discharging (CyberPower's UT series when on battery) is on battery.
-pub fn status_word_with(flags: &[String], onlinedischarge: bool) -> String {
+pub fn status_word(flags: &[String], onlinedischarge: bool) -> String {
     let has = |f: &str| flags.iter().any(|x| x == f);
     let on_battery = !has("online") || (has("dischrg") && onlinedischarge);
     let mut tokens = vec![if on_battery { "OB" } else { "OL" }];

@@ -109,8 +109,8 @@ fn format_g_is_cs() {
     }
 }
 
-/// Variables NUT takes from USB string descriptors or the USB device (not yet here),
-/// and the implementation's own.
+/// Variables from the USB device descriptor's strings (checked in tests/hidups.rs),
+/// string-descriptor items not read yet (`battery.type`), and the implementation's own.
 fn not_from_reports(var: &str) -> bool {
     var.starts_with("driver.")
         || var.starts_with("device.")
@@ -137,7 +137,8 @@ const READ_AT_ANOTHER_TIME: [(&str, &str, &str); 1] = [(
 
 #[test]
 fn apc_units_give_the_variables_nut_printed() {
-    use nut_core::usbhid::{status_word, walk, APC_HID2NUT, APC_USAGES};
+    use nut_core::dummy::DriverState;
+    use nut_core::hidups::{claim, recorded_device, HidOptions, HidUps, ReadError, Walk};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw-fixtures/hid");
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -146,29 +147,35 @@ fn apc_units_give_the_variables_nut_printed() {
         if !name.starts_with("apc-") {
             continue;
         }
-        let text = std::fs::read_to_string(&file).unwrap();
-        let mut descriptor = Vec::new();
-        let mut reports: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
-        let mut expected = Vec::new();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("descriptor ") {
-                descriptor.extend(hex(rest));
-            } else if let Some(rest) = line.strip_prefix("get ") {
-                let bytes = hex(rest);
-                reports.insert(bytes[0], bytes);
-            } else if let Some((var, value)) =
-                line.strip_prefix("= ").and_then(|r| r.split_once(": "))
-            {
-                expected.push((var.to_string(), value.to_string()));
-            }
+        let rec = nut_core::transcript::parse_hid(&std::fs::read_to_string(&file).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expected = &rec.expect;
+        // usbhid-ups's start-up: the init walk, then the first (quick) poll.
+        let dev = recorded_device(&rec).unwrap();
+        let sub = claim(&dev, false).expect("APC's subdriver claims the unit");
+        let mut driver = HidUps::new(sub, &rec.descriptor, dev, HidOptions::default());
+        let mut state = DriverState::new();
+        for (walk, now) in [(Walk::Init, 0), (Walk::Quick, 2)] {
+            let reads: Vec<_> = driver
+                .reports(walk)
+                .into_iter()
+                .map(|id| {
+                    (
+                        id,
+                        rec.report(id).map(<[u8]>::to_vec).ok_or(ReadError::Failed),
+                    )
+                })
+                .collect();
+            assert!(driver.walk(&mut state, walk, &reads, now).ok, "{name}");
         }
-        let parsed = parse(&descriptor);
-        let reading = walk(&parsed, APC_HID2NUT, APC_USAGES, &|id| {
-            reports.get(&id).cloned()
-        });
-        let mut ours: BTreeMap<String, String> = reading.vars.into_iter().collect();
-        ours.insert("ups.status".into(), status_word(&reading.flags));
-        for (var, want) in &expected {
+        // What the driver read from reports (its identity and own variables aside).
+        let ours: BTreeMap<String, String> = state
+            .tree()
+            .vars()
+            .filter(|v| !not_from_reports(&v.name))
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect();
+        for (var, want) in expected {
             if not_from_reports(var) {
                 continue;
             }

@@ -25,27 +25,10 @@ fn fixtures() -> Vec<(String, HidRecording)> {
     out
 }
 
-/// The USB device a recording came from. The dumps carry no string descriptors: the
-/// iProduct string is rebuilt from the model and firmware NUT printed (APC's
-/// `Back-UPS 500 FW: 6.5.I USB FW: c1 ` form), so the identity check tests the split.
+/// The USB device a recording came from (its strings rebuilt from NUT's listing, so
+/// the identity check tests APC's product-string split).
 fn device(rec: &HidRecording) -> UsbDevice {
-    let id = |var: &str| u16::from_str_radix(rec.expected(var).unwrap(), 16).unwrap();
-    let mut product = rec.expected("ups.model").unwrap().to_string();
-    if let Some(fw) = rec.expected("ups.firmware") {
-        product = format!("{product} FW:{fw}");
-        if let Some(aux) = rec.expected("ups.firmware.aux") {
-            product = format!("{product} USB FW:{aux}");
-        }
-    }
-    UsbDevice {
-        vendor_id: id("ups.vendorid"),
-        product_id: id("ups.productid"),
-        vendor: rec.expected("ups.mfr").map(str::to_string),
-        product: Some(product),
-        serial: rec.expected("ups.serial").map(str::to_string),
-        bus: "001".into(),
-        device: "002".into(),
-    }
+    nut_core::hidups::recorded_device(rec).unwrap()
 }
 
 fn reads(driver: &HidUps, rec: &HidRecording, walk: Walk) -> Vec<(u8, Result<Vec<u8>, ReadError>)> {

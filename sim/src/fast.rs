@@ -477,24 +477,10 @@ impl DriverNode {
             // As run_qx: SET and INSTCMD run as jobs (here without the serial wait of
             // a silent answer), the driver core answers the rest.
             DriverNode::Qx(node) => {
-                use nut_core::dummy::{handle_common, tracking, Request};
-                use nut_core::qx::{Job, Outcome};
-                use nut_core::sock::ServerLine;
                 let mut node = node.borrow_mut();
-                let job = match line {
-                    ServerLine::InstCmd { cmd, param, .. } => Some(Job::InstCmd {
-                        cmd: cmd.clone(),
-                        arg: param.clone(),
-                    }),
-                    ServerLine::Set { var, value, .. } => Some(Job::Set {
-                        var: var.clone(),
-                        value: value.clone(),
-                    }),
-                    _ => None,
-                };
                 let mut result = None;
                 let mut changed = Vec::new();
-                if let Some(job) = job {
+                if let Some(job) = nut_core::qx::Job::for_line(line) {
                     let now = node.sys_now().saturating_sub(node.start);
                     let mut replies = Vec::new();
                     let (outcome, lines, notes) = loop {
@@ -504,15 +490,11 @@ impl DriverNode {
                     };
                     nut_bins::qx::report(&node.sys, &node.ups, notes);
                     changed = lines;
-                    if let Outcome::Tracking(code) = outcome {
+                    if let nut_core::qx::Outcome::Tracking(code) = outcome {
                         result = Some(code);
                     }
                 }
-                let mut reply = handle_common(&mut node.state, line, |_, request| match request {
-                    Request::Set { .. } | Request::InstCmd { .. } => {
-                        (result.unwrap_or(tracking::UNKNOWN), Vec::new())
-                    }
-                });
+                let mut reply = nut_core::dummy::device_reply(&mut node.state, line, result);
                 changed.append(&mut reply.broadcast);
                 reply.broadcast = changed;
                 reply

@@ -310,6 +310,16 @@ pub fn now_ms() -> u64 {
     turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64
 }
 
+/// The time a seam stamps its effects with: a fixed instant (work done between steps,
+/// as the late shutdown's `-k`), the fast engine's clock, else turmoil's.
+fn stamp(fixed_ms: Option<u64>, clock: Option<&Arc<AtomicU64>>) -> u64 {
+    match (fixed_ms, clock) {
+        (Some(t), _) => t,
+        (None, Some(clock)) => clock.load(Ordering::Relaxed),
+        (None, None) => now_ms(),
+    }
+}
+
 impl World {
     /// SHUTDOWNCMD starts on `host` at `t`: the host is shutting down (a second
     /// SHUTDOWNCMD keeps the first start); returns how long the shutdown takes. The
@@ -394,11 +404,7 @@ impl SimSys {
 
     /// The simulated time of this process's effects, in ms.
     pub fn now(&self) -> u64 {
-        match (&self.fixed_ms, &self.clock) {
-            (Some(t), _) => *t,
-            (None, Some(clock)) => clock.load(Ordering::Relaxed),
-            (None, None) => now_ms(),
-        }
+        stamp(self.fixed_ms, self.clock.as_ref())
     }
 
     /// The host's name.
@@ -718,11 +724,7 @@ impl SimQxPort {
             return Reply::Timeout;
         };
         if is_megatec_command(query) {
-            let t_ms = match (&self.at_ms, &self.clock) {
-                (Some(t), _) => *t,
-                (None, Some(clock)) => clock.load(Ordering::Relaxed),
-                (None, None) => now_ms(),
-            };
+            let t_ms = stamp(self.at_ms, self.clock.as_ref());
             w.device_inbox.push(DeviceWrite {
                 t_ms,
                 ups: self.ups.clone(),
@@ -798,11 +800,7 @@ impl SimHidPort {
     }
 
     fn now(&self) -> u64 {
-        match (&self.at_ms, &self.clock) {
-            (Some(t), _) => *t,
-            (None, Some(clock)) => clock.load(std::sync::atomic::Ordering::Relaxed),
-            (None, None) => now_ms(),
-        }
+        stamp(self.at_ms, self.clock.as_ref())
     }
 
     fn reports(&self) -> Option<std::collections::BTreeMap<u8, Vec<u8>>> {

@@ -43,24 +43,12 @@ fn open(wiring: &mut QxWiring) -> std::io::Result<Port> {
                 format!("{:04x}", dev.product_id),
             ));
             let langid = spec.langid_fix;
-            // Reopen exactly this unit (NUT's reopen_matcher): its IDs, strings and bus.
-            let mut exact = spec.clone();
-            exact.bridge = Some(bridge);
-            exact.matcher.wanted.retain(|(k, _)| *k == "device");
-            exact.matcher.wanted.extend([
-                ("vendorid", format!("{:04x}", dev.vendor_id)),
-                ("productid", format!("{:04x}", dev.product_id)),
-                ("bus", dev.bus.clone()),
-            ]);
-            for (key, value) in [
-                ("vendor", &dev.vendor),
-                ("product", &dev.product),
-                ("serial", &dev.serial),
-            ] {
-                if let Some(v) = value {
-                    exact.matcher.wanted.push((key, v.clone()));
-                }
-            }
+            // Reopen exactly this unit (NUT's reopen_matcher).
+            let exact = nut_core::qxusb::QxUsbSpec {
+                matcher: nut_core::hidups::Matcher::exact(&dev),
+                bridge: Some(bridge),
+                langid_fix: langid,
+            };
             let reopen = Box::new(move || open_bridge(&exact).ok().map(|(io, _, _)| io));
             Ok(Port::Usb(BridgeQx::new(io, bridge, langid, reopen)))
         }
