@@ -23,6 +23,8 @@ pub mod qxusb;
 pub mod relay;
 pub mod scan;
 pub mod session;
+pub mod snmp;
+pub mod snmpmib;
 pub mod sock;
 pub mod state;
 pub mod status;

@@ -1,0 +1,2 @@
+typedef unsigned long oid;
+#define MAX_OID_LEN 128
