@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Installs the real NUT peers the interop tests talk to, when they are missing and we
-# can (root with apt-get): Debian's NUT 2.8.0 (nut-client, nut-server), PyNUT
+# can (root with apt-get): Debian's NUT 2.8.0 (nut-client, nut-server, nut-snmp), PyNUT
 # (python3-nut), check_ups (monitoring-plugins-basic), systemd-analyze (systemd, to
 # verify our units), Prometheus (scrapes upsd's metrics), Mosquitto (nut-notify's
 # MQTT broker), python3-zeroconf (browses upsd's mDNS announcements), lintian (checks
-# the Debian package), and from PyPI aionut and nut2 in
+# the Debian package), and from PyPI aionut, nut2 and snmpsim (SNMP agents serving
+# recorded walks to snmp-ups) in
 # a venv for Debian's /usr/bin/python3 (with system site packages, so PyNUT stays
 # importable there). Never starts any service. Idempotent and fast when all is present.
 set -euo pipefail
 VENV=/opt/nut-rs-peers
-PIP_PINS=(aionut==4.3.4 nut2==2.1.1)
+PIP_PINS=(aionut==4.3.4 nut2==2.1.1 snmpsim==1.2.2 pysmi==1.6.3 pysnmp==7.1.30)
 
 need=()
 [ -x /usr/bin/upsc ] || need+=(nut-client)
 [ -x /lib/nut/upsd ] || need+=(nut-server)
+[ -x /lib/nut/snmp-ups ] || need+=(nut-snmp)
 [ -x /usr/bin/python3 ] || need+=(python3)
 [ -f /usr/lib/python3/dist-packages/PyNUT.py ] || need+=(python3-nut)
 [ -d /usr/lib/python3/dist-packages/zeroconf ] || need+=(python3-zeroconf)
@@ -33,7 +35,7 @@ from importlib.metadata import version
 for pin in sys.argv[1:]:
     name, want = pin.split("==")
     assert version(name) == want, pin
-import aionut, nut2, PyNUT
+import aionut, nut2, PyNUT, snmpsim
 EOF
 }
 

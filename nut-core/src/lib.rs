@@ -25,6 +25,7 @@ pub mod scan;
 pub mod session;
 pub mod snmp;
 pub mod snmpmib;
+pub mod snmpups;
 pub mod sock;
 pub mod state;
 pub mod status;

@@ -524,6 +524,167 @@ pub fn format_oid(oid: &[u32]) -> String {
     s
 }
 
+/// A recorded agent: snmpsim's `.snmprec` walk (`OID|TYPE|VALUE` lines, TYPE the BER
+/// tag in decimal, `x` for hex values; the `numeric` and `writecache` variations give
+/// their initial value), answering GET, GETNEXT and SET as an agent does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Agent {
+    /// The objects, in OID order.
+    pub objects: std::collections::BTreeMap<Oid, Value>,
+    /// The community it answers to (`None`: any).
+    pub community: Option<Vec<u8>>,
+}
+
+impl Agent {
+    /// Parses a `.snmprec` text; a bad line is an error naming its number.
+    pub fn from_snmprec(text: &str) -> Result<Agent, String> {
+        let mut objects = std::collections::BTreeMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |why: &str| format!("line {}: {why}: {line}", n + 1);
+            let mut parts = line.splitn(3, '|');
+            let (Some(oid), Some(tag), Some(value)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad("not OID|TYPE|VALUE"));
+            };
+            let oid = parse_oid(oid).ok_or_else(|| bad("bad OID"))?;
+            let (tag, variation) = tag.split_once(':').unwrap_or((tag, ""));
+            let (tag, hex) = match tag.strip_suffix('x') {
+                Some(t) => (t, true),
+                None => (tag, false),
+            };
+            let value = match variation {
+                "" => value.to_string(),
+                "writecache" => value.strip_prefix("value=").unwrap_or(value).to_string(),
+                "numeric" => value
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix("initial="))
+                    .unwrap_or("0")
+                    .to_string(),
+                _ => return Err(bad("unknown variation")),
+            };
+            let bytes = || -> Result<Vec<u8>, String> {
+                if hex {
+                    (0..value.len() / 2)
+                        .map(|i| u8::from_str_radix(&value[2 * i..2 * i + 2], 16))
+                        .collect::<Result<_, _>>()
+                        .map_err(|_| bad("bad hex"))
+                } else {
+                    Ok(value.as_bytes().to_vec())
+                }
+            };
+            let num = |v: &str| v.trim().parse::<u64>().map_err(|_| bad("bad number"));
+            let tag: u8 = tag.parse().map_err(|_| bad("bad type"))?;
+            let v = match tag {
+                2 => Value::Integer(value.trim().parse().map_err(|_| bad("bad integer"))?),
+                4 => Value::OctetString(bytes()?),
+                5 => Value::Null,
+                6 => Value::ObjectId(parse_oid(&value).ok_or_else(|| bad("bad OID value"))?),
+                64 => {
+                    let b = if hex {
+                        bytes()?
+                    } else {
+                        value
+                            .split('.')
+                            .map(|p| p.parse::<u8>())
+                            .collect::<Result<_, _>>()
+                            .map_err(|_| bad("bad address"))?
+                    };
+                    Value::IpAddress(b.try_into().map_err(|_| bad("bad address"))?)
+                }
+                65 => Value::Counter32(num(&value)? as u32),
+                66 => Value::Gauge32(num(&value)? as u32),
+                67 => Value::TimeTicks(num(&value)? as u32),
+                68 => Value::Opaque(bytes()?),
+                70 => Value::Counter64(num(&value)?),
+                _ => return Err(bad("unknown type")),
+            };
+            objects.insert(oid, v);
+        }
+        Ok(Agent {
+            objects,
+            community: None,
+        })
+    }
+
+    /// The response to `request`, or `None` when an agent would stay silent (wrong
+    /// community, not a request).
+    pub fn answer(&mut self, request: &Message) -> Option<Message> {
+        if self
+            .community
+            .as_ref()
+            .is_some_and(|c| *c != request.community)
+        {
+            return None;
+        }
+        let mut response = request.clone();
+        response.pdu_type = PduType::Response;
+        response.error_status = 0;
+        response.error_index = 0;
+        let v1 = request.version == Version::V1;
+        let fail = |response: &mut Message, i: usize| {
+            response.error_status = NO_SUCH_NAME;
+            response.error_index = i as i64 + 1;
+        };
+        match request.pdu_type {
+            PduType::Get => {
+                for (i, (oid, value)) in response.varbinds.iter_mut().enumerate() {
+                    match self.objects.get(oid) {
+                        Some(v) => *value = v.clone(),
+                        None if v1 => {
+                            let mut r = request.clone();
+                            r.pdu_type = PduType::Response;
+                            fail(&mut r, i);
+                            return Some(r);
+                        }
+                        None => *value = Value::NoSuchObject,
+                    }
+                }
+            }
+            PduType::GetNext => {
+                for (i, (oid, value)) in response.varbinds.iter_mut().enumerate() {
+                    use std::ops::Bound;
+                    let next = self
+                        .objects
+                        .range::<Oid, _>((Bound::Excluded(oid.clone()), Bound::Unbounded))
+                        .next();
+                    match next {
+                        Some((o, v)) => {
+                            *oid = o.clone();
+                            *value = v.clone();
+                        }
+                        None if v1 => {
+                            let mut r = request.clone();
+                            r.pdu_type = PduType::Response;
+                            fail(&mut r, i);
+                            return Some(r);
+                        }
+                        None => *value = Value::EndOfMibView,
+                    }
+                }
+            }
+            PduType::Set => {
+                for (i, (oid, value)) in request.varbinds.iter().enumerate() {
+                    if !self.objects.contains_key(oid) {
+                        let mut r = request.clone();
+                        r.pdu_type = PduType::Response;
+                        // noSuchName (v1) / noCreation (v2c, 11)
+                        r.error_status = if v1 { NO_SUCH_NAME } else { 11 };
+                        r.error_index = i as i64 + 1;
+                        return Some(r);
+                    }
+                    self.objects.insert(oid.clone(), value.clone());
+                }
+            }
+            _ => return None,
+        }
+        Some(response)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,1396 @@
+//! snmp-ups' device logic (NUT 2.8.0's drivers/snmp-ups.c), sans-IO: OID values in,
+//! variables, commands and SET requests out.
+//!
+//! A walk never performs IO. [`SnmpUps::walk`] (and [`detect`]) run over the replies the
+//! shell has collected so far; when they need an OID not read yet they return
+//! [`Step::Need`] with every such OID, and nothing is changed. The shell GETs those
+//! OIDs and calls again with them added, until [`Step::Done`]. Reads that depend on
+//! other reads (an OBJECT IDENTIFIER value to follow, a phase count, an outlet count)
+//! simply come in a later round.
+//!
+//! Deliberate differences from NUT 2.8.0, all behaviour fixes with the same variables on
+//! a healthy agent:
+//! - v2c exceptions (noSuchObject, noSuchInstance) mean "absent" everywhere, as in NUT
+//!   2.8.1 (commit 5a81345): 2.8.0 advertised every command of the table over v2c.
+//! - The data is stale only when the agent answered none of a walk's requests (NUT
+//!   2.8.0 used the outcome of the walk's last entry, so one missing OID made upsd's
+//!   data flap between DATAOK and DATASTALE).
+//! - One failing outlet at start-up disables only that outlet's variable, not the
+//!   template for every outlet.
+//! - "No matching MIB found for sysOID" is logged once, not three times.
+//!
+//! Not yet: SNMPv3, daisy-chained devices (`device.count` tables read device 1 only),
+//! powerware's `ups.alarms` walk.
+
+use crate::dummy::DriverState;
+use crate::event::Level;
+use crate::qx::Note;
+use crate::snmp::{format_oid, parse_oid, Value, Version};
+use crate::snmpmib::{flag, mibs, st, Fun, Info, LookupRow, Mib};
+use crate::sock::DriverLine;
+use std::collections::HashMap;
+
+/// Default `pollfreq`: seconds between walks (snmp-ups.h DEFAULT_POLLFREQ).
+pub const DEFAULT_POLLFREQ_S: u64 = 30;
+/// Default `snmp_retries` (DEFAULT_NETSNMP_RETRIES).
+pub const DEFAULT_RETRIES: u32 = 5;
+/// Default `snmp_timeout`, seconds (DEFAULT_NETSNMP_TIMEOUT).
+pub const DEFAULT_TIMEOUT_S: u64 = 1;
+/// Default `semistaticfreq`, in walks (DEFAULT_SEMISTATICFREQ).
+pub const DEFAULT_SEMISTATICFREQ: i64 = 10;
+/// Largest `pollfreq`, `snmp_timeout` accepted, seconds (a day).
+pub const MAX_SECONDS_OPTION: u64 = 86_400;
+/// Most `snmp_retries` accepted.
+pub const MAX_RETRIES: u32 = 100;
+/// Most instances of one outlet (or group, or sensor) template.
+pub const MAX_TEMPLATE_INSTANCES: i64 = 1024;
+/// Longest string value published, bytes (SU_INFOSIZE - 1).
+pub const MAX_STRING_BYTES: usize = 127;
+/// sysObjectID.0.
+pub const SYSOID_OID: &str = ".1.3.6.1.2.1.1.2.0";
+/// Options snmp-ups accepts besides main.c's: (name, takes a value).
+pub const OPTIONS: [(&str, bool); 18] = [
+    ("mibs", true),
+    ("community", true),
+    ("snmp_version", true),
+    ("snmp_retries", true),
+    ("snmp_timeout", true),
+    ("semistaticfreq", true),
+    ("pollfreq", true),
+    ("notransferoids", false),
+    ("symmetrathreephase", false),
+    ("secLevel", true),
+    ("secName", true),
+    ("authPassword", true),
+    ("privPassword", true),
+    ("authProtocol", true),
+    ("privProtocol", true),
+    ("ondelay", true),
+    ("offdelay", true),
+    ("nolock", false),
+];
+/// Options whose values are never published as driver.parameter.* (NUT's VAR_SENSITIVE).
+pub const SENSITIVE: [&str; 4] = ["community", "secName", "authPassword", "privPassword"];
+
+/// snmp-ups' own options (snmp-ups.c `upsdrv_makevartable`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnmpOptions {
+    /// `mibs`: "auto" or a mapping's name.
+    pub mibs: String,
+    /// `community`.
+    pub community: Vec<u8>,
+    /// `snmp_version`.
+    pub version: Version,
+    /// `pollfreq`, seconds.
+    pub pollfreq_s: u64,
+    /// `semistaticfreq`, walks.
+    pub semistaticfreq: i64,
+    /// `snmp_retries`.
+    pub retries: u32,
+    /// `snmp_timeout`, seconds.
+    pub timeout_s: u64,
+    /// `notransferoids`.
+    pub notransferoids: bool,
+    /// `symmetrathreephase`.
+    pub symmetrathreephase: bool,
+    /// `ondelay`.
+    pub ondelay: Option<i64>,
+    /// `offdelay`.
+    pub offdelay: Option<i64>,
+}
+
+impl Default for SnmpOptions {
+    fn default() -> Self {
+        SnmpOptions {
+            mibs: "auto".to_string(),
+            community: b"public".to_vec(),
+            version: Version::V1,
+            pollfreq_s: DEFAULT_POLLFREQ_S,
+            semistaticfreq: DEFAULT_SEMISTATICFREQ,
+            retries: DEFAULT_RETRIES,
+            timeout_s: DEFAULT_TIMEOUT_S,
+            notransferoids: false,
+            symmetrathreephase: false,
+            ondelay: None,
+            offdelay: None,
+        }
+    }
+}
+
+/// C's `atol`: leading blanks, sign, digits; 0 when there are none.
+fn atol(v: &str) -> i64 {
+    let t = v.trim_start();
+    let (neg, rest) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let mut n: i64 = 0;
+    for c in rest.chars().take_while(|c| c.is_ascii_digit()) {
+        n = n
+            .saturating_mul(10)
+            .saturating_add(i64::from(c as u8 - b'0'));
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+impl SnmpOptions {
+    /// From the section's options, checked as NUT checks them (same messages).
+    pub fn from_options(options: &[(String, Option<String>)]) -> Result<SnmpOptions, String> {
+        let mut out = SnmpOptions::default();
+        let get = |name: &str| {
+            options
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.clone())
+        };
+        let has = |name: &str| options.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        if let Some(m) = get("mibs") {
+            out.mibs = m;
+        }
+        if let Some(c) = get("community") {
+            out.community = c.into_bytes();
+        }
+        match get("snmp_version").as_deref() {
+            None | Some("v1") => {}
+            Some("v2c") => out.version = Version::V2c,
+            Some("v3") => {
+                return Err(
+                    "snmp_version v3 is not supported by this snmp-ups yet; use v1 or v2c, or keep NUT's snmp-ups for this agent"
+                        .to_string(),
+                )
+            }
+            Some(other) => return Err(format!("Bad SNMP version: {other}")),
+        }
+        let seconds = |name: &str, v: &str| {
+            u64::try_from(atol(v))
+                .ok()
+                .filter(|n| *n <= MAX_SECONDS_OPTION)
+                .ok_or_else(|| {
+                    format!("invalid {name} \"{v}\" (0 to {MAX_SECONDS_OPTION} seconds)")
+                })
+        };
+        if let Some(v) = get("pollfreq") {
+            out.pollfreq_s = seconds("pollfreq", &v)?;
+        }
+        if let Some(v) = get("snmp_timeout") {
+            out.timeout_s = seconds("snmp_timeout", &v)?.max(1);
+        }
+        if let Some(v) = get("snmp_retries") {
+            out.retries = u32::try_from(atol(&v))
+                .ok()
+                .filter(|n| *n <= MAX_RETRIES)
+                .ok_or_else(|| format!("invalid snmp_retries \"{v}\" (0 to {MAX_RETRIES})"))?;
+        }
+        if let Some(v) = get("semistaticfreq") {
+            let n = atol(&v);
+            out.semistaticfreq = if n < 1 { DEFAULT_SEMISTATICFREQ } else { n };
+        }
+        out.notransferoids = has("notransferoids");
+        out.symmetrathreephase = has("symmetrathreephase");
+        out.ondelay = get("ondelay").map(|v| atol(&v));
+        out.offdelay = get("offdelay").map(|v| atol(&v));
+        if out.mibs == "--list" {
+            return Err(list_mibs());
+        }
+        if out.mibs != "auto" && !mibs().iter().any(|m| m.name == out.mibs) {
+            return Err(format!("Unknown 'mibs' value: {}", out.mibs));
+        }
+        Ok(out)
+    }
+}
+
+/// `mibs=--list`: the table NUT prints.
+pub fn list_mibs() -> String {
+    let mut s = String::from("The 'mibs' argument is 'auto' or one of the following:\n");
+    s.push_str(&format!(
+        "{:>20}\t{:>7}\t{:>32}\t{}\n",
+        "NAME", "VERSION", "DETECTION OID", "SYSOID"
+    ));
+    for m in mibs() {
+        s.push_str(&format!(
+            "{:>20}\t{:>7}\t{:>32}\t{}\n",
+            m.name,
+            m.version,
+            m.auto_check.as_deref().unwrap_or("<none>"),
+            m.sysoid.as_deref().unwrap_or("<none>")
+        ));
+    }
+    s
+}
+
+/// What the agent said to one GET (or SET).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A value (maybe a v2c exception).
+    Value(Value),
+    /// A response with a non-zero error-status (noSuchName is 2).
+    Error(i64),
+    /// No response after every retry.
+    Timeout,
+}
+
+/// Replies by OID, as NUT's tables spell it without the leading dot.
+pub type Reads = HashMap<String, Reply>;
+
+/// The key of `oid` in [`Reads`].
+pub fn key(oid: &str) -> &str {
+    oid.strip_prefix('.').unwrap_or(oid)
+}
+
+/// What a walk or a detection wants next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step<T> {
+    /// GET these OIDs (keys as [`key`] gives them) and call again with the replies.
+    Need(Vec<String>),
+    /// Finished.
+    Done(T),
+}
+
+/// The reads of one call, recording what is missing.
+struct Ctx<'a> {
+    reads: &'a Reads,
+    missing: Vec<String>,
+    answered: bool,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(reads: &'a Reads) -> Self {
+        Ctx {
+            reads,
+            missing: Vec::new(),
+            answered: false,
+        }
+    }
+
+    fn raw(&mut self, oid: &str) -> Option<&'a Reply> {
+        let k = key(oid);
+        match self.reads.get(k) {
+            Some(r) => {
+                if !matches!(r, Reply::Timeout) {
+                    self.answered = true;
+                }
+                Some(r)
+            }
+            None => {
+                if !self.missing.iter().any(|m| m == k) {
+                    self.missing.push(k.to_string());
+                }
+                None
+            }
+        }
+    }
+
+    /// A value that exists (not an error, not an exception).
+    fn value(&mut self, oid: &str) -> Option<&'a Value> {
+        match self.raw(oid)? {
+            Reply::Value(v) if !v.is_exception() => Some(v),
+            _ => None,
+        }
+    }
+
+    /// NUT's `nut_snmp_get_int`.
+    fn int(&mut self, oid: &str) -> Option<i64> {
+        match self.value(oid)? {
+            Value::Integer(n) => Some(*n),
+            Value::Counter32(n) | Value::Gauge32(n) => Some(i64::from(*n)),
+            Value::TimeTicks(n) => Some(i64::from(*n) / 100),
+            Value::OctetString(s) => Some(strtol0(&String::from_utf8_lossy(s))),
+            Value::ObjectId(o) => {
+                let target = format_oid(o);
+                match self.value(&target) {
+                    Some(Value::Integer(n)) => Some(*n),
+                    Some(Value::Counter32(n) | Value::Gauge32(n)) => Some(i64::from(*n)),
+                    _ => Some(o.last().map_or(0, |n| i64::from(*n))),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// NUT's `nut_snmp_get_str` (`decode_str`), without the final `su_find_strval`.
+    fn text(
+        &mut self,
+        oid: &str,
+        lookup: Option<&[LookupRow]>,
+        units: &mut Units,
+    ) -> Option<String> {
+        Some(match self.value(oid)? {
+            Value::OctetString(s) | Value::Opaque(s) => octets(s),
+            Value::Integer(_) | Value::Counter32(_) | Value::Gauge32(_) => {
+                let n = self.int(oid)?;
+                match lookup {
+                    Some(rows) => find_infoval(rows, n, units)?,
+                    None => n.to_string(),
+                }
+            }
+            Value::TimeTicks(t) => (i64::from(*t) / 100).to_string(),
+            Value::ObjectId(o) => {
+                let target = format_oid(o);
+                match self.text(&target, lookup, units) {
+                    Some(t) => t,
+                    None => o.last().map_or(String::new(), |n| n.to_string()),
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// C's `strtol(s, NULL, 0)`: leading blanks, sign, 0x/0 prefixes.
+fn strtol0(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (16, h)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (8, &t[1..])
+    } else {
+        (10, t)
+    };
+    let mut n: i64 = 0;
+    for c in digits.chars() {
+        match c.to_digit(radix) {
+            Some(d) => {
+                n = n
+                    .saturating_mul(i64::from(radix))
+                    .saturating_add(i64::from(d))
+            }
+            None => break,
+        }
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// An OCTET STRING as NUT publishes it: as is when printable, else net-snmp's hex dump.
+fn octets(s: &[u8]) -> String {
+    let printable = s
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));
+    let mut out = if printable {
+        String::from_utf8_lossy(s).into_owned()
+    } else {
+        let mut h = String::new();
+        for (i, b) in s.iter().enumerate() {
+            h.push_str(&format!("{b:02X} "));
+            if (i + 1) % 16 == 0 && i + 1 < s.len() {
+                h.push('\n');
+            }
+        }
+        h
+    };
+    if out.len() > MAX_STRING_BYTES {
+        let mut cut = MAX_STRING_BYTES;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+/// The temperature unit an Eaton table reported (snmp-ups-helpers.c).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Units {
+    #[default]
+    Unknown,
+    Kelvin,
+    Celsius,
+    Fahrenheit,
+}
+
+/// NUT's `su_find_infoval`.
+fn find_infoval(rows: &[LookupRow], value: i64, units: &mut Units) -> Option<String> {
+    if let Some(fun) = rows.first().and_then(|r| r.fun) {
+        return apply_fun(fun, value, units);
+    }
+    rows.iter()
+        .take_while(|r| r.text != "NULL")
+        .find(|r| r.value == value)
+        .map(|r| r.text.clone())
+}
+
+fn apply_fun(fun: Fun, value: i64, units: &mut Units) -> Option<String> {
+    match fun {
+        Fun::TemperatureUnit => {
+            *units = match value {
+                0 => Units::Kelvin,
+                1 => Units::Celsius,
+                2 => Units::Fahrenheit,
+                _ => Units::Unknown,
+            };
+            Some("celsius".to_string())
+        }
+        Fun::TemperatureRead => Some(match *units {
+            Units::Kelvin => (((value / 10) as f64 - 273.15) as i64).to_string(),
+            Units::Celsius => (value / 10).to_string(),
+            Units::Fahrenheit => ((((value / 10) - 32) * 5) / 9).to_string(),
+            Units::Unknown => String::new(),
+        }),
+        Fun::UsDateToIso | Fun::Unknown => None,
+    }
+}
+
+/// `su_find_strval`: a string through the table's function (dates).
+fn find_strval(rows: Option<&[LookupRow]>, text: String) -> String {
+    match rows.and_then(|r| r.first()).and_then(|r| r.fun) {
+        Some(Fun::UsDateToIso) => {
+            let mut parts = text.trim().split('/').map(|p| p.trim().parse::<u32>().ok());
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(Some(m)), Some(Some(d)), Some(Some(y)))
+                    if (1..=12).contains(&m) && (1..=31).contains(&d) =>
+                {
+                    format!("{y:04}-{m:02}-{d:02}")
+                }
+                _ => text,
+            }
+        }
+        _ => text,
+    }
+}
+
+/// A number as NUT prints `value * info_len`: an integer when it is one (compared in
+/// float precision, as NUT's f_equal), else two decimals of the float.
+pub fn format_scaled(value: i64, multiplier: f64) -> String {
+    let d = value as f64 * multiplier;
+    let i = d as i32;
+    if ((i as f32) - (d as f32)).abs() <= f32::EPSILON {
+        i.to_string()
+    } else {
+        format!("{:.2}", d as f32)
+    }
+}
+
+/// Detection's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    /// Index into [`mibs`].
+    pub mib: usize,
+    /// The model the log line names.
+    pub model: String,
+}
+
+/// The OID of `device.model` (else `ups.model`), a template taking index 0
+/// (`match_model_OID`).
+fn model_oid(mib: &Mib, device_first: bool) -> Option<String> {
+    let order: [&str; 2] = if device_first {
+        ["device.model", "ups.model"]
+    } else {
+        ["ups.model", "device.model"]
+    };
+    let entry = order
+        .iter()
+        .find_map(|n| mib.info.iter().find(|i| i.name == *n))?;
+    entry.oid.as_ref().map(|o| fill(o, &[0]))
+}
+
+/// Picks the mapping as NUT's `load_mib2nut` does: an exact sysObjectID match whose
+/// model OID answers, else (or with `mibs=<name>`) the first mapping whose model OID
+/// answers. `Done(Err)` is NUT's fatal message.
+pub fn detect(
+    opts: &SnmpOptions,
+    reads: &Reads,
+    notes: &mut Vec<Note>,
+) -> Step<Result<Detected, String>> {
+    let mut mine = Vec::new();
+    let step = detect_inner(opts, reads, &mut mine);
+    if matches!(step, Step::Done(_)) {
+        notes.extend(mine);
+    }
+    step
+}
+
+fn detect_inner(
+    opts: &SnmpOptions,
+    reads: &Reads,
+    notes: &mut Vec<Note>,
+) -> Step<Result<Detected, String>> {
+    let mut ctx = Ctx::new(reads);
+    let mut units = Units::default();
+    let all = mibs();
+    let mut chosen = None;
+    if opts.mibs == "auto" {
+        if let Some(Value::ObjectId(sysoid)) = ctx.value(SYSOID_OID) {
+            let sysoid_text = format_oid(sysoid);
+            for (i, m) in all.iter().enumerate() {
+                let same = m
+                    .sysoid
+                    .as_deref()
+                    .and_then(parse_oid)
+                    .is_some_and(|o| &o == sysoid);
+                if !same {
+                    continue;
+                }
+                let Some(oid) = model_oid(m, true) else {
+                    continue;
+                };
+                if ctx.text(&oid, None, &mut units).is_some() {
+                    chosen = Some(i);
+                    break;
+                }
+                if !ctx.missing.is_empty() {
+                    return Step::Need(ctx.missing);
+                }
+            }
+            if chosen.is_none() && ctx.missing.is_empty() {
+                notes.push(Note::Log(
+                    Level::Err,
+                    format!(
+                        "No matching MIB found for sysOID '{sysoid_text}'!\nPlease report it to NUT developers, with an 'upsc' output for your device.\nGoing back to the classic MIB detection method."
+                    ),
+                ));
+            }
+        }
+        if !ctx.missing.is_empty() {
+            return Step::Need(ctx.missing);
+        }
+    }
+    if chosen.is_none() {
+        for (i, m) in all.iter().enumerate() {
+            if opts.mibs != "auto" && opts.mibs != m.name {
+                continue;
+            }
+            let Some(oid) = model_oid(m, true) else {
+                continue;
+            };
+            if ctx.text(&oid, None, &mut units).is_some() {
+                chosen = Some(i);
+                break;
+            }
+            if !ctx.missing.is_empty() {
+                return Step::Need(ctx.missing);
+            }
+        }
+    }
+    let Some(i) = chosen else {
+        return Step::Done(Err(if opts.mibs == "auto" {
+            "No supported device detected".to_string()
+        } else {
+            format!(
+                "Requested 'mibs' value '{}' did not match this device",
+                opts.mibs
+            )
+        }));
+    };
+    // The log line reads ups.model first (upsdrv_initups).
+    let model = model_oid(&all[i], false).and_then(|oid| ctx.text(&oid, None, &mut units));
+    if !ctx.missing.is_empty() {
+        return Step::Need(ctx.missing);
+    }
+    match model {
+        Some(model) => Step::Done(Ok(Detected { mib: i, model })),
+        None => Step::Done(Err(format!("{} MIB wasn't found", opts.mibs))),
+    }
+}
+
+/// Formats a template: each `%i` takes the next index.
+fn fill(template: &str, indexes: &[i64]) -> String {
+    let mut out = String::with_capacity(template.len() + 4);
+    let mut rest = template;
+    let mut next = indexes.iter();
+    while let Some(pos) = rest.find("%i") {
+        out.push_str(&rest[..pos]);
+        out.push_str(&next.next().copied().unwrap_or(0).to_string());
+        rest = &rest[pos + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Which walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// `SU_WALKMODE_INIT` (with initups' sysDescr/sysContact/sysLocation).
+    Init,
+    /// `SU_WALKMODE_UPDATE`.
+    Update,
+}
+
+/// What a finished walk did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Walked {
+    /// Lines to broadcast.
+    pub lines: Vec<DriverLine>,
+    /// Things to log.
+    pub notes: Vec<Note>,
+    /// False when the agent answered no request of the walk.
+    pub answered: bool,
+}
+
+/// A SET to send (a command, a variable, a delay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Set {
+    /// The OID.
+    pub oid: String,
+    /// The value.
+    pub value: Value,
+    /// What it does, for the log (`shutdown.return`).
+    pub what: String,
+}
+
+/// Why a command or a SET was refused (NUT's STAT_SET_* / STAT_INSTCMD_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Unknown or not supported by this device.
+    Unknown,
+    /// A value it cannot take.
+    Invalid,
+}
+
+/// The driver for one agent, after detection.
+#[derive(Debug, Clone)]
+pub struct SnmpUps {
+    opts: SnmpOptions,
+    mib: usize,
+    /// Run-time flags per table entry (NUT edits the table's flags).
+    flags: Vec<u32>,
+    /// Run-time flags of template instances, by (entry, index).
+    instances: HashMap<(usize, i64), u32>,
+    /// Template base index by kind (outlet, outlet group, ambient).
+    bases: HashMap<u32, i64>,
+    /// Phases by kind (input, output, bypass); None until read.
+    phases: [Option<i64>; 3],
+    semistatic_countdown: i64,
+    units: Units,
+    walks: u64,
+}
+
+impl SnmpUps {
+    /// The driver for the mapping detection chose.
+    pub fn new(opts: SnmpOptions, detected: &Detected) -> SnmpUps {
+        let mib = &mibs()[detected.mib];
+        SnmpUps {
+            flags: mib.info.iter().map(|i| i.flags).collect(),
+            semistatic_countdown: opts.semistaticfreq,
+            opts,
+            mib: detected.mib,
+            instances: HashMap::new(),
+            bases: HashMap::new(),
+            phases: [None; 3],
+            units: Units::default(),
+            walks: 0,
+        }
+    }
+
+    /// The mapping in use.
+    pub fn mib(&self) -> &'static Mib {
+        &mibs()[self.mib]
+    }
+
+    /// The options.
+    pub fn options(&self) -> &SnmpOptions {
+        &self.opts
+    }
+
+    /// One walk over the replies collected so far. `Need` changes nothing.
+    pub fn walk(&mut self, state: &mut DriverState, walk: Walk, reads: &Reads) -> Step<Walked> {
+        let mut scratch = self.clone();
+        let mut st = state.clone();
+        let mut ctx = Ctx::new(reads);
+        let mut out = Walked::default();
+        scratch.run(&mut st, walk, &mut ctx, &mut out);
+        if !ctx.missing.is_empty() {
+            return Step::Need(ctx.missing);
+        }
+        out.answered = ctx.answered;
+        *self = scratch;
+        *state = st;
+        Step::Done(out)
+    }
+
+    fn emit(state: &mut DriverState, out: &mut Walked, line: DriverLine) {
+        if state.tree_mut().apply(&line) {
+            out.lines.push(line);
+        }
+    }
+
+    fn set(state: &mut DriverState, out: &mut Walked, var: &str, value: &str) {
+        if let Some(line) = state.set(var, value) {
+            out.lines.push(line);
+        }
+    }
+
+    fn run(&mut self, state: &mut DriverState, walk: Walk, ctx: &mut Ctx, out: &mut Walked) {
+        let mib = self.mib();
+        let mut status: Vec<String> = Vec::new();
+        let mut alarms: Vec<String> = Vec::new();
+        if walk == Walk::Init {
+            Self::set(state, out, "device.type", "ups");
+            for (var, oid) in [
+                ("device.description", ".1.3.6.1.2.1.1.1.0"),
+                ("device.contact", ".1.3.6.1.2.1.1.4.0"),
+                ("device.location", ".1.3.6.1.2.1.1.6.0"),
+            ] {
+                if state.tree().get(var).is_none() {
+                    if let Some(v) = ctx.text(oid, None, &mut self.units) {
+                        Self::set(state, out, var, &v);
+                    }
+                }
+            }
+            self.register_commands(state, ctx, out);
+            for f in self.flags.iter_mut() {
+                *f |= flag::OK;
+            }
+            if self.opts.notransferoids {
+                for (i, e) in mib.info.iter().enumerate() {
+                    if e.name == "input.transfer.low" || e.name == "input.transfer.high" {
+                        self.flags[i] &= !flag::OK;
+                    }
+                }
+            }
+        } else {
+            self.semistatic_countdown -= 1;
+            if self.semistatic_countdown < 0 {
+                self.semistatic_countdown = self.opts.semistaticfreq;
+            }
+        }
+        for (i, e) in mib.info.iter().enumerate() {
+            let f = self.flags[i];
+            if walk == Walk::Init && e.name.starts_with("device.count") {
+                self.flags[i] &= !flag::OK;
+                continue;
+            }
+            let template = f & (flag::OUTLET | flag::OUTLET_GROUP | flag::AMBIENT_TEMPLATE) != 0;
+            if e.is_command() && !template {
+                continue;
+            }
+            if walk == Walk::Update {
+                if f & flag::OK == 0
+                    || f & flag::STATIC != 0
+                    || (f & flag::SEMI_STATIC != 0 && self.semistatic_countdown != 0)
+                {
+                    continue;
+                }
+            }
+            if f & flag::ABSENT != 0 && !template {
+                if walk == Walk::Init {
+                    if e.dfl.is_some() {
+                        self.setinfo(state, out, e, &e.name, None);
+                    }
+                    self.flags[i] |= flag::STATIC;
+                }
+                continue;
+            }
+            if !self.phase_ok(state, ctx, out, i) {
+                continue;
+            }
+            if template {
+                self.template(state, ctx, out, walk, i, e);
+                continue;
+            }
+            self.get_and_process(
+                state,
+                ctx,
+                out,
+                walk,
+                i,
+                e,
+                &e.name,
+                e.oid.clone(),
+                &mut status,
+                &mut alarms,
+            );
+        }
+        if walk == Walk::Update {
+            let mut text = status.join(" ");
+            if !alarms.is_empty() {
+                text = if text.is_empty() {
+                    "ALARM".to_string()
+                } else {
+                    format!("ALARM {text}")
+                };
+                Self::set(state, out, "ups.alarm", &alarms.join(" "));
+            } else if let Some(line) = state.delete("ups.alarm") {
+                out.lines.push(line);
+            }
+            Self::set(state, out, "ups.status", &text);
+            self.walks += 1;
+            if self.walks == 1 {
+                // main.c after the first update: one-time copies.
+                for (from, to) in [
+                    ("ups.mfr", "device.mfr"),
+                    ("ups.model", "device.model"),
+                    ("ups.serial", "device.serial"),
+                ] {
+                    if let Some(v) = state.tree().value(from).map(str::to_string) {
+                        Self::set(state, out, to, &v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// initinfo's `su_addcmd` and initups' composite commands.
+    fn register_commands(&mut self, state: &mut DriverState, ctx: &mut Ctx, out: &mut Walked) {
+        let mib = self.mib();
+        let has = |n: &str| mib.info.iter().any(|i| i.name == n);
+        let mut cmds: Vec<String> = Vec::new();
+        if has("load.off.delay") {
+            cmds.push("load.off".into());
+        }
+        if has("load.on.delay") {
+            cmds.push("load.on".into());
+        }
+        if has("load.off.delay") && has("load.on.delay") {
+            cmds.push("shutdown.return".into());
+            cmds.push("shutdown.stayoff".into());
+        }
+        for (i, e) in mib.info.iter().enumerate() {
+            let template = self.flags[i] & (flag::OUTLET | flag::OUTLET_GROUP) != 0;
+            if !e.is_command() || template {
+                continue;
+            }
+            if let Some(oid) = &e.oid {
+                if ctx.value(oid).is_some() {
+                    cmds.push(e.name.clone());
+                }
+            }
+        }
+        for c in cmds {
+            Self::emit(state, out, DriverLine::AddCmd { cmd: c });
+        }
+    }
+
+    /// `process_phase_data`: false when the entry is for another phase count.
+    fn phase_ok(
+        &mut self,
+        state: &mut DriverState,
+        ctx: &mut Ctx,
+        out: &mut Walked,
+        i: usize,
+    ) -> bool {
+        let f = self.flags[i];
+        // NUT 2.8.0 tests bypass entries against the input flags, which they never
+        // carry: bypass entries are always processed (kept).
+        for (kind, name, one, three) in [
+            (0, "input", flag::INPUT_1, flag::INPUT_3),
+            (1, "output", flag::OUTPUT_1, flag::OUTPUT_3),
+        ] {
+            if f & (one | three) == 0 {
+                continue;
+            }
+            let nb = match self.phases[kind] {
+                Some(n) => n,
+                None => {
+                    let var = format!("{name}.phases");
+                    let n = match state.tree().value(&var) {
+                        Some(v) => atol(v),
+                        None => {
+                            let entry = self.mib().info.iter().find(|x| x.name == var);
+                            match entry.and_then(|x| x.oid.as_deref()) {
+                                Some(oid) => match ctx.int(oid) {
+                                    Some(n) => n,
+                                    None if ctx.missing.is_empty() => 1,
+                                    None => return false,
+                                },
+                                None => 1,
+                            }
+                        }
+                    };
+                    Self::set(state, out, &var, &n.to_string());
+                    self.phases[kind] = Some(n);
+                    n
+                }
+            };
+            let ok = if f & one != 0 { nb == 1 } else { nb == 3 };
+            if ok {
+                self.flags[i] &= !(one | three);
+            } else {
+                self.flags[i] &= !flag::OK;
+                return false;
+            }
+        }
+        if f & (flag::BYPASS_1 | flag::BYPASS_3) != 0 && self.phases[2].is_none() {
+            let var = "input.bypass.phases";
+            if state.tree().value(var).is_none() {
+                let entry = self.mib().info.iter().find(|x| x.name == var);
+                let n = match entry.and_then(|x| x.oid.as_deref()) {
+                    Some(oid) => match ctx.int(oid) {
+                        Some(n) => n,
+                        None if ctx.missing.is_empty() => 1,
+                        None => return false,
+                    },
+                    None => 1,
+                };
+                Self::set(state, out, var, &n.to_string());
+                self.phases[2] = Some(n);
+            }
+        }
+        true
+    }
+
+    /// `process_template`: outlets, outlet groups, ambient sensors.
+    fn template(
+        &mut self,
+        state: &mut DriverState,
+        ctx: &mut Ctx,
+        out: &mut Walked,
+        walk: Walk,
+        i: usize,
+        e: &Info,
+    ) {
+        let kind = self.flags[i] & (flag::OUTLET | flag::OUTLET_GROUP | flag::AMBIENT_TEMPLATE);
+        let count_var = if kind == flag::OUTLET {
+            "outlet.count"
+        } else if kind == flag::OUTLET_GROUP {
+            "outlet.group.count"
+        } else {
+            "ambient.count"
+        };
+        if e.is_command() && walk == Walk::Update {
+            return;
+        }
+        let count = match state.tree().value(count_var) {
+            Some(v) => atol(v).clamp(0, MAX_TEMPLATE_INSTANCES),
+            None => {
+                // guestimate_template_count: consecutive answers from the base.
+                let Some(oid) = &e.oid else { return };
+                let base = match ctx.raw(&fill(oid, &[0])) {
+                    None => return,
+                    Some(Reply::Value(v)) if !v.is_exception() => 0,
+                    Some(_) => 1,
+                };
+                let mut n = 0;
+                while n < MAX_TEMPLATE_INSTANCES {
+                    match ctx.raw(&fill(oid, &[base + n])) {
+                        None => return,
+                        Some(Reply::Value(v)) if !v.is_exception() => n += 1,
+                        Some(_) => break,
+                    }
+                }
+                if n > 0 {
+                    Self::set(state, out, count_var, &n.to_string());
+                }
+                n
+            }
+        };
+        if count == 0 {
+            return;
+        }
+        let base = match self.bases.get(&kind) {
+            Some(b) => *b,
+            None => {
+                let Some(oid) = &e.oid else { return };
+                let mut base = 2;
+                for idx in [0, 1] {
+                    match ctx.raw(&fill(oid, &[idx])) {
+                        None => return,
+                        Some(Reply::Value(v)) if !v.is_exception() => {
+                            let zero =
+                                self.flags[i] & flag::ZEROINVALID != 0 && v.as_i64() == Some(0);
+                            let na = self.flags[i] & flag::NAINVALID != 0
+                                && matches!(v, Value::OctetString(s) if s == b"N/A");
+                            if !zero && !na {
+                                base = idx;
+                                break;
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                }
+                self.bases.insert(kind, base);
+                base
+            }
+        };
+        for n in base..base + count {
+            let name = fill(&e.name, &[n]);
+            if e.is_command() {
+                Self::emit(state, out, DriverLine::AddCmd { cmd: name });
+                continue;
+            }
+            let f = *self.instances.entry((i, n)).or_insert(self.flags[i]);
+            if walk == Walk::Update && f & flag::OK == 0 {
+                continue;
+            }
+            let mut inst = e.clone();
+            inst.dfl = e.dfl.as_ref().map(|d| {
+                if d.contains("%i") {
+                    fill(d, &[n])
+                } else {
+                    d.clone()
+                }
+            });
+            match &e.oid {
+                None => self.setinfo(state, out, &inst, &name, None),
+                Some(oid) => {
+                    let saved = self.flags[i];
+                    self.flags[i] = f;
+                    let (mut s, mut a) = (Vec::new(), Vec::new());
+                    self.get_and_process(
+                        state,
+                        ctx,
+                        out,
+                        walk,
+                        i,
+                        &inst,
+                        &name,
+                        Some(fill(oid, &[n])),
+                        &mut s,
+                        &mut a,
+                    );
+                    self.instances.insert((i, n), self.flags[i]);
+                    self.flags[i] = saved;
+                }
+            }
+        }
+    }
+
+    /// `get_and_process_data` (with `su_ups_get`).
+    #[allow(clippy::too_many_arguments)]
+    fn get_and_process(
+        &mut self,
+        state: &mut DriverState,
+        ctx: &mut Ctx,
+        out: &mut Walked,
+        walk: Walk,
+        i: usize,
+        e: &Info,
+        name: &str,
+        oid: Option<String>,
+        status: &mut Vec<String>,
+        alarms: &mut Vec<String>,
+    ) {
+        let ok = self.ups_get(state, ctx, out, i, e, name, oid.as_deref(), status, alarms);
+        let f = &mut self.flags[i];
+        if ok {
+            if *f & flag::STALE != 0 {
+                out.notes.push(Note::Log(
+                    Level::Info,
+                    format!("get_and_process_data: data resumed for {name}"),
+                ));
+                *f &= !flag::STALE;
+            }
+            if *f & flag::UNIQUE != 0 {
+                *f &= !flag::UNIQUE;
+                self.disable_competition(i, &e.name);
+            }
+        } else if walk == Walk::Init {
+            *f &= !flag::OK;
+        } else if *f & flag::STALE == 0 {
+            out.notes.push(Note::Log(
+                Level::Info,
+                format!("snmp_ups_walk: data stale for {name}"),
+            ));
+            *f |= flag::STALE;
+        }
+    }
+
+    fn disable_competition(&mut self, winner: usize, name: &str) {
+        for (j, e) in self.mib().info.iter().enumerate() {
+            if j != winner && e.name == name {
+                self.flags[j] &= !flag::OK;
+            }
+        }
+    }
+
+    fn lookup(&self, e: &Info) -> Option<&'static [LookupRow]> {
+        e.lookup.map(|l| self.mib().lookups[l].as_slice())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ups_get(
+        &mut self,
+        state: &mut DriverState,
+        ctx: &mut Ctx,
+        out: &mut Walked,
+        i: usize,
+        e: &Info,
+        name: &str,
+        oid: Option<&str>,
+        status: &mut Vec<String>,
+        alarms: &mut Vec<String>,
+    ) -> bool {
+        let lookup = self.lookup(e);
+        if name.eq_ignore_ascii_case("ups.status") {
+            let Some(v) = oid.and_then(|o| ctx.int(o)) else {
+                return false;
+            };
+            if let Some(s) = lookup.and_then(|l| find_infoval(l, v, &mut self.units)) {
+                if !s.is_empty() {
+                    status.push(s);
+                }
+            }
+            return true;
+        }
+        if name.ends_with(".alarm") {
+            let Some(v) = oid.and_then(|o| ctx.int(o)) else {
+                return false;
+            };
+            if let Some(s) = lookup.and_then(|l| find_infoval(l, v, &mut self.units)) {
+                if !s.is_empty() {
+                    alarms.push(s);
+                }
+            }
+            return true;
+        }
+        if name == "ambient.temperature" {
+            let Some(oid) = oid else { return false };
+            let Some(v) = ctx.int(oid) else { return false };
+            let t = if key(oid) == "1.3.6.1.4.1.318.1.1.10.2.3.2.1.4.1" {
+                match ctx.int(".1.3.6.1.4.1.318.1.1.10.2.3.2.1.5.1") {
+                    Some(2) | None => (v as f64 - 32.0) / 1.8,
+                    Some(_) => v as f64,
+                }
+            } else {
+                v as f64 * e.info_len
+            };
+            self.setinfo(state, out, e, name, Some(&format!("{t:.1}")));
+            return true;
+        }
+        let Some(oid) = oid else {
+            if e.dfl.is_some() {
+                self.setinfo(state, out, e, name, None);
+                return true;
+            }
+            return false;
+        };
+        let value = if e.info_flags & st::STRING != 0 {
+            let Some(mut text) = ctx.text(oid, lookup, &mut self.units) else {
+                return false;
+            };
+            if self.opts.symmetrathreephase
+                && (name == "input.transfer.low" || name == "input.transfer.high")
+            {
+                text = format!("{:.2}", crate::qx::strtod(&text) * 0.707);
+            }
+            find_strval(lookup, text)
+        } else {
+            let Some(v) = ctx.int(oid) else { return false };
+            let f = self.flags[i];
+            if (f & flag::NEGINVALID != 0 && v < 0) || (f & flag::ZEROINVALID != 0 && v == 0) {
+                self.flags[i] &= !flag::OK;
+                if f & flag::UNIQUE != 0 {
+                    self.flags[i] &= !flag::UNIQUE;
+                    self.disable_competition(i, &e.name);
+                }
+                return false;
+            }
+            match lookup.and_then(|l| find_infoval(l, v, &mut self.units)) {
+                Some(s) => s,
+                None => format_scaled(v, e.info_len),
+            }
+        };
+        self.setinfo(state, out, e, name, Some(&value));
+        true
+    }
+
+    /// `su_setinfo`: the value (or the default), its flags, its enums.
+    fn setinfo(
+        &self,
+        state: &mut DriverState,
+        out: &mut Walked,
+        e: &Info,
+        name: &str,
+        value: Option<&str>,
+    ) {
+        if e.is_command() || name.eq_ignore_ascii_case("ups.status") || name.ends_with(".alarm") {
+            return;
+        }
+        let Some(value) = value.or(e.dfl.as_deref()) else {
+            return;
+        };
+        if state.tree().get(name).is_some_and(|v| v.flags.immutable) {
+            return;
+        }
+        Self::set(state, out, name, value);
+        let rw = e.info_flags & st::RW != 0;
+        let string = e.info_flags & st::STRING != 0;
+        if rw || string {
+            let mut words = Vec::new();
+            if rw {
+                words.push("RW".to_string());
+            }
+            if string {
+                words.push("STRING".to_string());
+            }
+            let changed = state
+                .tree()
+                .get(name)
+                .is_some_and(|v| v.flags.rw != rw || v.flags.string != string);
+            if changed {
+                Self::emit(
+                    state,
+                    out,
+                    DriverLine::SetFlags {
+                        var: name.to_string(),
+                        flags: words,
+                    },
+                );
+            }
+            let aux = e.info_len as i64;
+            if string && state.tree().get(name).is_some_and(|v| v.aux != aux) {
+                Self::emit(
+                    state,
+                    out,
+                    DriverLine::SetAux {
+                        var: name.to_string(),
+                        aux,
+                    },
+                );
+            }
+        }
+        if rw {
+            if let Some(rows) = self.lookup(e) {
+                for r in rows.iter().take_while(|r| r.text != "NULL") {
+                    Self::emit(
+                        state,
+                        out,
+                        DriverLine::AddEnum {
+                            var: name.to_string(),
+                            value: r.text.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The table entry for `name` (`su_find_info`, outlet names through their template)
+    /// with the index it takes.
+    fn find(&self, name: &str) -> Option<(usize, Option<i64>)> {
+        let mib = self.mib();
+        if let Some(i) = mib
+            .info
+            .iter()
+            .position(|e| e.name.eq_ignore_ascii_case(name))
+        {
+            return Some((i, None));
+        }
+        // outlet.N.rest / outlet.group.N.rest
+        let (prefix, rest) = if let Some(r) = name.strip_prefix("outlet.group.") {
+            ("outlet.group.", r)
+        } else {
+            ("outlet.", name.strip_prefix("outlet.")?)
+        };
+        let (n, tail) = rest.split_once('.')?;
+        let n: i64 = n.parse().ok()?;
+        let template = format!("{prefix}%i.{tail}");
+        let i = mib
+            .info
+            .iter()
+            .position(|e| e.name.eq_ignore_ascii_case(&template))?;
+        Some((i, Some(n)))
+    }
+
+    /// An instant command as a SET (`su_instcmd`).
+    pub fn command(
+        &self,
+        state: &DriverState,
+        cmd: &str,
+        extra: Option<&str>,
+    ) -> Result<Set, Refused> {
+        self.set_oid(state, cmd, extra, true)
+    }
+
+    /// SET VAR as a SET (`su_setvar`).
+    pub fn set_var(&self, state: &DriverState, var: &str, value: &str) -> Result<Set, Refused> {
+        self.set_oid(state, var, Some(value), false)
+    }
+
+    fn set_oid(
+        &self,
+        state: &DriverState,
+        name: &str,
+        arg: Option<&str>,
+        instcmd: bool,
+    ) -> Result<Set, Refused> {
+        let (i, n) = self.find(name).ok_or(Refused::Unknown)?;
+        let e = &self.mib().info[i];
+        if self.flags[i] & flag::OK == 0 {
+            return Err(Refused::Unknown);
+        }
+        if let Some(n) = n {
+            let count = state.tree().value("outlet.count").map_or(0, atol);
+            if n > count {
+                return Err(Refused::Invalid);
+            }
+        }
+        let oid = e.oid.as_ref().ok_or(Refused::Unknown)?;
+        let oid = match n {
+            Some(n) => fill(oid, &[n]),
+            None => oid.clone(),
+        };
+        let given = arg.or(e.dfl.as_deref());
+        if instcmd && given.is_none() {
+            return Err(Refused::Invalid);
+        }
+        let value = if e.info_flags & st::STRING != 0 {
+            Value::OctetString(given.unwrap_or("").as_bytes().to_vec())
+        } else {
+            let text = given.ok_or(Refused::Invalid)?;
+            let v = if instcmd {
+                text.trim().parse::<i64>().map_err(|_| Refused::Invalid)?
+            } else if let Some(rows) = self.lookup(e) {
+                rows.iter()
+                    .take_while(|r| r.text != "NULL")
+                    .find(|r| r.text == text)
+                    .map(|r| r.value)
+                    .ok_or(Refused::Invalid)?
+            } else {
+                let v = text.trim().parse::<i64>().map_err(|_| Refused::Invalid)?;
+                if e.info_len == 0.0 {
+                    v
+                } else {
+                    (v as f64 / e.info_len) as i64
+                }
+            };
+            if e.flags & (7 << 18) == flag::TYPE_TIME {
+                Value::TimeTicks(
+                    u32::try_from(v.saturating_mul(100)).map_err(|_| Refused::Invalid)?,
+                )
+            } else {
+                Value::Integer(v)
+            }
+        };
+        let what = match arg {
+            Some(a) if !instcmd => format!("{name} {a}"),
+            _ => name.to_string(),
+        };
+        Ok(Set { oid, value, what })
+    }
+
+    /// `set_delays`: ondelay/offdelay as SETs of ups.delay.start/ups.delay.shutdown.
+    pub fn delays(&self, state: &DriverState) -> Vec<Set> {
+        let mut sets = Vec::new();
+        for (var, v) in [
+            ("ups.delay.start", self.opts.ondelay),
+            ("ups.delay.shutdown", self.opts.offdelay),
+        ] {
+            if let Some(v) = v.filter(|v| *v >= 0) {
+                if let Ok(set) = self.set_var(state, var, &v.to_string()) {
+                    sets.push(set);
+                }
+            }
+        }
+        sets
+    }
+
+    /// `-k` (`upsdrv_shutdown`, before initinfo: only entries the table itself marks
+    /// OK): the commands to try in NUT's order; the first the agent takes ends it.
+    pub fn shutdown_candidates(&self, state: &DriverState) -> Vec<Set> {
+        let table_only = SnmpUps {
+            flags: self.mib().info.iter().map(|i| i.flags).collect(),
+            ..self.clone()
+        };
+        ["shutdown.return", "shutdown.reboot", "load.off.delay"]
+            .iter()
+            .filter_map(|c| table_only.command(state, c, None).ok())
+            .collect()
+    }
+}
+
+/// A SET's outcome from the agent's reply.
+pub fn set_taken(reply: &Reply) -> bool {
+    matches!(reply, Reply::Value(_))
+}
