@@ -165,6 +165,26 @@ pub mod usbhid_ups {
     }
 }
 
+/// `snmp-ups`.
+pub mod snmp_ups {
+    use crate::drivercli::DriverCli;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    #[command(
+        name = "snmp-ups",
+        about = "Network UPS Tools driver for SNMP-managed UPSes and PDUs (Rust)",
+        version
+    )]
+    pub struct Args {
+        #[command(flatten)]
+        pub cli: DriverCli,
+        /// Print the variables after this many update loops and exit (NUT's -d).
+        #[arg(short = 'd')]
+        pub dump: Option<u32>,
+    }
+}
+
 /// `nut-scanner`.
 pub mod nut_scanner {
     use clap::Parser;
@@ -538,6 +558,7 @@ pub fn programs() -> Vec<Program> {
         program("dummy-ups", "8", "/lib/nut", dummy_ups::Args::command()),
         program("nutdrv_qx", "8", "/lib/nut", nutdrv_qx::Args::command()),
         program("usbhid-ups", "8", "/lib/nut", usbhid_ups::Args::command()),
+        program("snmp-ups", "8", "/lib/nut", snmp_ups::Args::command()),
         program("nut-scanner", "8", "/bin", nut_scanner::Args::command()),
         program("upsd", "8", "/lib/nut", upsd::Args::command()),
         program("upsdrvctl", "8", "/sbin", upsdrvctl::Args::command()),

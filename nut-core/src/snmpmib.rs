@@ -212,7 +212,7 @@ fn parse(data: &str) -> Vec<Mib> {
     let mut mibs: Vec<Mib> = Vec::new();
     // Lookup table names of each mib, by index, and every table's rows by name.
     let mut names: Vec<Vec<String>> = Vec::new();
-    let mut rows: std::collections::HashMap<String, Vec<LookupRow>> = Default::default();
+    let mut rows: std::collections::BTreeMap<String, Vec<LookupRow>> = Default::default();
     for line in data.lines() {
         if line.starts_with('#') {
             continue;

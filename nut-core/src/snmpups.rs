@@ -28,7 +28,7 @@ use crate::qx::Note;
 use crate::snmp::{format_oid, parse_oid, Value, Version};
 use crate::snmpmib::{flag, mibs, st, Fun, Info, LookupRow, Mib};
 use crate::sock::DriverLine;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Default `pollfreq`: seconds between walks (snmp-ups.h DEFAULT_POLLFREQ).
 pub const DEFAULT_POLLFREQ_S: u64 = 30;
@@ -46,6 +46,9 @@ pub const MAX_RETRIES: u32 = 100;
 pub const MAX_TEMPLATE_INSTANCES: i64 = 1024;
 /// Longest string value published, bytes (SU_INFOSIZE - 1).
 pub const MAX_STRING_BYTES: usize = 127;
+/// OBJECT IDENTIFIER values followed in a row when reading a string (NUT follows
+/// without limit; a loop on the agent would never end).
+pub const MAX_OID_HOPS: usize = 4;
 /// sysObjectID.0.
 pub const SYSOID_OID: &str = ".1.3.6.1.2.1.1.2.0";
 /// Options snmp-ups accepts besides main.c's: (name, takes a value).
@@ -235,7 +238,7 @@ pub enum Reply {
 }
 
 /// Replies by OID, as NUT's tables spell it without the leading dot.
-pub type Reads = HashMap<String, Reply>;
+pub type Reads = BTreeMap<String, Reply>;
 
 /// The key of `oid` in [`Reads`].
 pub fn key(oid: &str) -> &str {
@@ -319,6 +322,18 @@ impl<'a> Ctx<'a> {
         lookup: Option<&[LookupRow]>,
         units: &mut Units,
     ) -> Option<String> {
+        self.text_at(oid, lookup, units, 0)
+    }
+
+    /// [`Ctx::text`], following at most [`MAX_OID_HOPS`] OBJECT IDENTIFIER values (an
+    /// agent's pointers can form a loop).
+    fn text_at(
+        &mut self,
+        oid: &str,
+        lookup: Option<&[LookupRow]>,
+        units: &mut Units,
+        hops: usize,
+    ) -> Option<String> {
         Some(match self.value(oid)? {
             Value::OctetString(s) | Value::Opaque(s) => octets(s),
             Value::Integer(_) | Value::Counter32(_) | Value::Gauge32(_) => {
@@ -331,7 +346,12 @@ impl<'a> Ctx<'a> {
             Value::TimeTicks(t) => (i64::from(*t) / 100).to_string(),
             Value::ObjectId(o) => {
                 let target = format_oid(o);
-                match self.text(&target, lookup, units) {
+                let followed = if hops < MAX_OID_HOPS {
+                    self.text_at(&target, lookup, units, hops + 1)
+                } else {
+                    None
+                };
+                match followed {
                     Some(t) => t,
                     None => o.last().map_or(String::new(), |n| n.to_string()),
                 }
@@ -656,9 +676,9 @@ pub struct SnmpUps {
     /// Run-time flags per table entry (NUT edits the table's flags).
     flags: Vec<u32>,
     /// Run-time flags of template instances, by (entry, index).
-    instances: HashMap<(usize, i64), u32>,
+    instances: BTreeMap<(usize, i64), u32>,
     /// Template base index by kind (outlet, outlet group, ambient).
-    bases: HashMap<u32, i64>,
+    bases: BTreeMap<u32, i64>,
     /// Phases by kind (input, output, bypass); None until read.
     phases: [Option<i64>; 3],
     semistatic_countdown: i64,
@@ -675,8 +695,8 @@ impl SnmpUps {
             semistatic_countdown: opts.semistaticfreq,
             opts,
             mib: detected.mib,
-            instances: HashMap::new(),
-            bases: HashMap::new(),
+            instances: BTreeMap::new(),
+            bases: BTreeMap::new(),
             phases: [None; 3],
             units: Units::default(),
             walks: 0,
@@ -765,13 +785,12 @@ impl SnmpUps {
             if e.is_command() && !template {
                 continue;
             }
-            if walk == Walk::Update {
-                if f & flag::OK == 0
+            if walk == Walk::Update
+                && (f & flag::OK == 0
                     || f & flag::STATIC != 0
-                    || (f & flag::SEMI_STATIC != 0 && self.semistatic_countdown != 0)
-                {
-                    continue;
-                }
+                    || (f & flag::SEMI_STATIC != 0 && self.semistatic_countdown != 0))
+            {
+                continue;
             }
             if f & flag::ABSENT != 0 && !template {
                 if walk == Walk::Init {

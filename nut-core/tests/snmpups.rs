@@ -59,11 +59,8 @@ pub fn run(agent: &mut Agent, opts: &SnmpOptions, updates: usize) -> (SnmpUps, D
     let mut state = DriverState::new();
     for walk in std::iter::once(Walk::Init).chain(std::iter::repeat_n(Walk::Update, updates)) {
         let mut reads = Reads::new();
-        loop {
-            match ups.walk(&mut state, walk, &reads) {
-                Step::Need(oids) => get(agent, opts, &oids, &mut reads, &mut sent),
-                Step::Done(_) => break,
-            }
+        while let Step::Need(oids) = ups.walk(&mut state, walk, &reads) {
+            get(agent, opts, &oids, &mut reads, &mut sent);
         }
     }
     (ups, state, sent)
@@ -215,4 +212,15 @@ fn commands_and_settings_become_sets_of_the_mapped_oid() {
         agent.objects[&parse_oid(&set.oid).unwrap()],
         Value::Integer(20)
     );
+}
+
+#[test]
+fn an_oid_value_pointing_to_itself_is_not_followed_forever() {
+    // Found by the fuzzer: ups.model as an OBJECT IDENTIFIER that names itself.
+    let mut agent = fixture("huawei-gse200m");
+    let model = parse_oid("1.3.6.1.4.1.2011.6.174.1.2.100.1.2.1").unwrap();
+    agent.objects.insert(model.clone(), Value::ObjectId(model));
+    let (_, state, _) = run(&mut agent, &SnmpOptions::default(), 1);
+    // NUT's fallback when the pointer leads nowhere: the OID's last arc.
+    assert_eq!(state.tree().value("ups.model"), Some("1"));
 }

@@ -19,7 +19,7 @@ pub const PACKAGE: &str = "nut-rs";
 /// Debian revision of the package.
 const REVISION: &str = "1";
 /// NUT's packages this one replaces.
-const REPLACES: &str = "nut, nut-client, nut-server";
+const REPLACES: &str = "nut, nut-client, nut-server, nut-snmp";
 /// Config files installed in /etc/nut (from nut-bins/dist/etc), with their modes:
 /// the two that hold passwords are not world-readable, as in NUT's packages.
 const CONFFILES: &[(&str, u32)] = &[
@@ -114,7 +114,8 @@ fn program_page(program: &nut_bins::cli::Program) -> Result<Vec<u8>, String> {
 
 const CONTROL_DESCRIPTION: &str = "Network UPS Tools in Rust: drivers, upsd, upsmon, clients
  A drop-in implementation of Network UPS Tools (NUT) 2.8.0: the drivers
- dummy-ups, nutdrv_qx and usbhid-ups (APC and CyberPower units), the data server
+ dummy-ups, nutdrv_qx, usbhid-ups (APC and CyberPower units) and snmp-ups
+ (SNMP v1/v2c cards), the data server
  upsd, the shutdown controller upsmon, upssched, upsdrvctl, nut-scanner -U
  and the clients upsc, upscmd, upsrw and upslog.
  It reads NUT's configuration files unchanged and speaks NUT's network

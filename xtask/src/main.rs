@@ -84,6 +84,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "qx_replies",
     "hid_descriptor",
     "hidups",
+    "snmp",
 ];
 
 /// Runs every fuzz target for `seconds` each; installs cargo-fuzz when missing.

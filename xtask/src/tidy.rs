@@ -50,6 +50,7 @@ const DAEMON_FILES: &[&str] = &[
     "wiring.rs",
     "qx.rs",
     "usbhid.rs",
+    "snmp.rs",
 ];
 
 /// What the simulation must not do itself: build a daemon's runtime or parse its config
@@ -73,6 +74,8 @@ const SIM_FORBIDDEN: &[&str] = &[
     "QxOptions",
     "run_hid",
     "HidSession",
+    "run_snmp",
+    "SnmpSession",
 ];
 
 /// `nut-sim check` parses a site's config files with nut-core's parsers to lint them

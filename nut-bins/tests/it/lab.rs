@@ -44,6 +44,7 @@ pub fn bin(name: &str) -> PathBuf {
         "upsdrvctl" => env!("CARGO_BIN_EXE_upsdrvctl"),
         "nutdrv_qx" => env!("CARGO_BIN_EXE_nutdrv_qx"),
         "usbhid-ups" => env!("CARGO_BIN_EXE_usbhid-ups"),
+        "snmp-ups" => env!("CARGO_BIN_EXE_snmp-ups"),
         "nut-scanner" => env!("CARGO_BIN_EXE_nut-scanner"),
         other => panic!("unknown binary {other}"),
     };

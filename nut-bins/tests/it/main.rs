@@ -16,6 +16,7 @@ mod qx;
 mod qx_usb;
 mod service;
 mod shutdown;
+mod snmp;
 mod tls;
 mod transcripts;
 mod units;

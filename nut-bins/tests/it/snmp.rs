@@ -1,0 +1,283 @@
+//! snmp-ups against real SNMP agents: snmpsim (PyPI) serves the recorded walks of
+//! hw-fixtures/snmp over UDP on 127.0.0.1, and Debian's snmp-ups 2.8.0 and ours must
+//! publish the same variables for every card Debian's recognizes (a differential test,
+//! like the DDL one). The replay option and the agent going silent are tested too.
+
+use crate::interop::{peer, present};
+use crate::lab::{bin, free_port, is_root, output_within, wait_for, Lab};
+use nut_core::snmp::{parse_oid, Message, PduType, Version};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const SNMPSIM: &str = "/opt/nut-rs-peers/bin/snmpsim-command-responder";
+
+/// The walks Debian's snmp-ups 2.8.0 recognizes (the others it refuses, as ours).
+const RECOGNIZED: [&str; 9] = [
+    "apc-7902b",
+    "apc-8641",
+    "apc-8932",
+    "eastpower-istars-swv053",
+    "eaton-93e-80",
+    "eaton-9px-partial",
+    "huawei-gse200m",
+    "ingrasys-power-switch",
+    "phoenixtec-power",
+];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw-fixtures/snmp")
+}
+
+/// snmpsim serving every walk (community = file name) on a free UDP port; killed on drop.
+struct Snmpsim {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Snmpsim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn answers(port: u16, community: &str) -> bool {
+    let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
+        return false;
+    };
+    let _ = sock.set_read_timeout(Some(Duration::from_millis(500)));
+    let req = Message::request(
+        Version::V1,
+        community.as_bytes(),
+        PduType::Get,
+        7,
+        &[parse_oid("1.3.6.1.2.1.1.2.0").unwrap()],
+    );
+    if sock.send_to(&req.encode(), ("127.0.0.1", port)).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 2048];
+    sock.recv(&mut buf).is_ok()
+}
+
+fn snmpsim(lab: &Lab) -> Option<Snmpsim> {
+    present(SNMPSIM, Path::new(SNMPSIM).exists()).then_some(())?;
+    // snmpsim drops root privileges to nobody: its data and cache must be theirs to read.
+    let data = lab.path("snmpsim/data");
+    let cache = lab.path("snmpsim/cache");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&cache).unwrap();
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "snmprec") {
+            std::fs::copy(&path, data.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [
+        lab.path(""),
+        lab.path("snmpsim"),
+        data.clone(),
+        cache.clone(),
+    ] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let port = free_port();
+    let mut cmd = Command::new(SNMPSIM);
+    cmd.arg(format!("--data-dir={}", data.display()))
+        .arg(format!("--cache-dir={}", cache.display()))
+        .arg(format!("--agent-udpv4-endpoint=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(lab.path("snmpsim.log")).unwrap());
+    if is_root() {
+        cmd.args(["--process-user", "nobody", "--process-group", "nogroup"]);
+    }
+    let sim = Snmpsim {
+        child: cmd.spawn().expect("start snmpsim"),
+        port,
+    };
+    // Indexing the walks takes about 10 s on first start.
+    wait_for(Duration::from_secs(90), "snmpsim to answer", || {
+        answers(port, "huawei-gse200m").then_some(())
+    });
+    Some(sim)
+}
+
+fn dump(
+    lab: &Lab,
+    program: &Path,
+    port: u16,
+    community: &str,
+    extra: &[&str],
+) -> (bool, String, String) {
+    lab.write(
+        "etc/ups.conf",
+        &format!(
+            "[test]\n\tdriver = snmp-ups\n\tport = 127.0.0.1:{port}\n\tcommunity = {community}\n"
+        ),
+    );
+    let mut cmd = Command::new(program);
+    cmd.args(["-a", "test", "-d", "1"])
+        .args(extra)
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("state"));
+    let out = output_within(cmd, Duration::from_secs(240));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `name: value` lines; NUT's dump escapes some characters with a backslash.
+fn listing(text: &str, nut: bool) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| {
+            let v = if nut {
+                let mut out = String::new();
+                let mut chars = v.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => out.extend(chars.next()),
+                        c => out.push(c),
+                    }
+                }
+                out
+            } else {
+                v.to_string()
+            };
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn debian_snmp_ups_and_ours_publish_the_same_for_every_recorded_card() {
+    let Some(nut) = peer("/lib/nut/snmp-ups") else {
+        return;
+    };
+    let lab = Lab::new("snmp-differential");
+    let Some(sim) = snmpsim(&lab) else { return };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    let mut failures = Vec::new();
+    for name in RECOGNIZED {
+        let (ok, ours, err) = dump(&lab, &bin("snmp-ups"), sim.port, name, &[]);
+        assert!(ok, "{name}: our snmp-ups failed:\n{err}");
+        let (ok, theirs, err) = dump(&lab, nut, sim.port, name, nut_extra);
+        assert!(ok, "{name}: Debian's snmp-ups failed:\n{err}");
+        let (ours, theirs) = (listing(&ours, false), listing(&theirs, true));
+        assert!(theirs.len() > 20, "{name}: NUT printed only {theirs:?}");
+        if ours != theirs {
+            let show = |l: &[(String, String)], other: &[(String, String)]| -> Vec<String> {
+                l.iter()
+                    .filter(|x| !other.contains(x))
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect()
+            };
+            failures.push(format!(
+                "{name}:\n  only ours: {:?}\n  only NUT's: {:?}",
+                show(&ours, &theirs),
+                show(&theirs, &ours)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn v2c_and_an_unknown_card_behave_as_nut_with_fixes() {
+    let lab = Lab::new("snmp-v2c");
+    let Some(sim) = snmpsim(&lab) else { return };
+    // v2c over the wire gives what v1 gives.
+    lab.write(
+        "etc/ups.conf",
+        &format!("[test]\n\tdriver = snmp-ups\n\tport = 127.0.0.1:{}\n\tcommunity = eaton-93e-80\n\tsnmp_version = v2c\n", sim.port),
+    );
+    let mut cmd = Command::new(bin("snmp-ups"));
+    cmd.args(["-a", "test", "-d", "1"])
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"));
+    let out = output_within(cmd, Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v2c = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (ok, v1, _) = dump(&lab, &bin("snmp-ups"), sim.port, "eaton-93e-80", &[]);
+    assert!(ok);
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("driver.parameter.snmp_version"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&v2c), strip(&v1));
+    // A card no mapping matches: NUT's messages, and a failure.
+    let (ok, _, err) = dump(&lab, &bin("snmp-ups"), sim.port, "vertiv-power", &[]);
+    assert!(!ok);
+    assert!(
+        err.contains("No matching MIB found for sysOID '.1.3.6.1.4.1.476.1.42'!"),
+        "{err}"
+    );
+    assert!(err.contains("No supported device detected"), "{err}");
+}
+
+#[test]
+fn a_silent_agent_fails_fast_and_the_replay_serves_a_walk() {
+    let lab = Lab::new("snmp-silent");
+    // Nothing listens there: no answer to the sysObjectID request ends detection
+    // instead of probing 30 mappings for minutes.
+    let port = free_port();
+    lab.write(
+        "etc/ups.conf",
+        &format!("[test]\n\tdriver = snmp-ups\n\tport = 127.0.0.1:{port}\n\tsnmp_retries = 1\n"),
+    );
+    let mut cmd = Command::new(bin("snmp-ups"));
+    cmd.args(["-a", "test", "-d", "1"])
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"));
+    let out = output_within(cmd, Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("no response from the agent"), "{err}");
+    // replay = <walk>: the recorded card without the network.
+    lab.write(
+        "etc/ups.conf",
+        &format!(
+            "[test]\n\tdriver = snmp-ups\n\tport = card.example\n\treplay = {}\n",
+            fixtures().join("huawei-gse200m.snmprec").display()
+        ),
+    );
+    let mut cmd = Command::new(bin("snmp-ups"));
+    cmd.args(["-a", "test", "-d", "1"])
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"));
+    let out = output_within(cmd, Duration::from_secs(60));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("ups.status: OL\n") && text.contains("driver.version.data: huawei MIB 0.4\n"),
+        "{text}"
+    );
+    // A bad option value is NUT's message.
+    lab.write(
+        "etc/ups.conf",
+        "[test]\n\tdriver = snmp-ups\n\tport = h\n\tsnmp_version = v4\n",
+    );
+    let mut cmd = Command::new(bin("snmp-ups"));
+    cmd.args(["-a", "test", "-d", "1"])
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"));
+    let out = output_within(cmd, Duration::from_secs(30));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Bad SNMP version: v4"));
+}
