@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real NUT peers the interop tests talk to, when they are missing and we
-# can (root with apt-get): Debian's NUT 2.8.0 (nut-client, nut-server, nut-snmp), PyNUT
+# can (root with apt-get): Debian's NUT 2.8.0 (nut-client, nut-server, nut-snmp), net-snmp's
+# agent (snmpd: SNMPv3 users in front of snmpsim; never started as a service), PyNUT
 # (python3-nut), check_ups (monitoring-plugins-basic), systemd-analyze (systemd, to
 # verify our units), Prometheus (scrapes upsd's metrics), Mosquitto (nut-notify's
 # MQTT broker), python3-zeroconf (browses upsd's mDNS announcements), lintian (checks
@@ -16,6 +17,7 @@ need=()
 [ -x /usr/bin/upsc ] || need+=(nut-client)
 [ -x /lib/nut/upsd ] || need+=(nut-server)
 [ -x /lib/nut/snmp-ups ] || need+=(nut-snmp)
+[ -x /usr/sbin/snmpd ] || need+=(snmpd)
 [ -x /usr/bin/python3 ] || need+=(python3)
 [ -f /usr/lib/python3/dist-packages/PyNUT.py ] || need+=(python3-nut)
 [ -d /usr/lib/python3/dist-packages/zeroconf ] || need+=(python3-zeroconf)

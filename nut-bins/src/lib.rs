@@ -24,6 +24,7 @@ pub mod serial;
 pub mod service;
 pub mod session;
 pub mod snmp;
+pub mod snmpv3;
 pub mod tls;
 pub mod udp;
 pub mod upsd;

@@ -7,6 +7,7 @@ use crate::driver::{
 };
 use crate::qx::report;
 use crate::seam::{Net, Sys};
+use crate::snmpv3::{Usm, UsmError};
 use crate::wiring::{NutEnv, Signal};
 use nut_core::dummy::{device_reply, tracking, DriverState};
 use nut_core::event::{Event, Level};
@@ -78,6 +79,8 @@ pub struct SnmpWiring {
     pub overrides: Vec<(String, String)>,
     /// Where the socket goes.
     pub statepath: String,
+    /// Where SNMPv3 privacy salts start (the binary takes the clock; the simulation 0).
+    pub salt_seed: u64,
 }
 
 /// Reads ups.conf of `env` and builds snmp-ups' runtime (the binary's one wiring).
@@ -146,6 +149,7 @@ pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<SnmpWiri
         initial,
         overrides,
         statepath: env.statepath(statepath.as_deref()),
+        salt_seed: 0,
     })
 }
 
@@ -176,6 +180,12 @@ pub struct Agentlink<P: SnmpPort> {
     pub sent: u64,
     /// Consecutive errors (NUT's `numerr`, for the log limiter).
     errors: u32,
+    /// SNMPv3's security state.
+    usm: Option<Usm>,
+    /// The last SNMPv3 failure, until logged.
+    v3_error: Option<String>,
+    v3_logged: Option<String>,
+    clock: tokio::time::Instant,
 }
 
 /// Start limiting error reports after this many in a row (snmp-ups.h SU_ERR_LIMIT).
@@ -185,14 +195,110 @@ pub const ERR_RATE: u32 = 100;
 
 impl<P: SnmpPort> Agentlink<P> {
     /// A link with `options`' community, version, retries and timeout.
-    pub fn new(port: P, options: SnmpOptions) -> Self {
+    pub fn new(port: P, options: SnmpOptions, salt_seed: u64) -> Self {
         Agentlink {
+            usm: options.v3.clone().map(|v3| Usm::new(v3, salt_seed)),
             port,
             options,
             next_id: 1,
             sent: 0,
             errors: 0,
+            v3_error: None,
+            v3_logged: None,
+            clock: tokio::time::Instant::now(),
         }
+    }
+
+    /// Sends `bytes` up to 1 + retries times, each time waiting for a datagram that
+    /// `accept` takes (`Some`); `None` when nothing was accepted.
+    async fn send_and_wait<T>(
+        port: &mut P,
+        sent: &mut u64,
+        options: &SnmpOptions,
+        bytes: Vec<u8>,
+        mut accept: impl FnMut(&[u8]) -> Option<T>,
+    ) -> Option<T> {
+        let timeout = Duration::from_secs(options.timeout_s.max(1));
+        for _ in 0..=options.retries {
+            *sent += 1;
+            if port.send(bytes.clone()).await.is_err() {
+                continue;
+            }
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                let Some(datagram) = port.recv(left).await else {
+                    break;
+                };
+                if let Some(t) = accept(&datagram) {
+                    return Some(t);
+                }
+            }
+        }
+        None
+    }
+
+    /// One v3 request: discovery first if needed, one resynchronisation after a
+    /// time-window or engine report.
+    async fn exchange_v3(&mut self, msg: Message) -> Option<Message> {
+        let id = msg.request_id;
+        let Agentlink {
+            port,
+            options,
+            sent,
+            usm,
+            v3_error,
+            clock,
+            ..
+        } = self;
+        let usm = usm.as_mut()?;
+        let clock = *clock;
+        let now_s = move || clock.elapsed().as_secs();
+        for _ in 0..2 {
+            if !usm.discovered() {
+                let (bytes, msg_id) = usm.discovery(id);
+                let learned = Self::send_and_wait(port, sent, options, bytes, |d| {
+                    match usm.unwrap(d, msg_id, now_s()) {
+                        Err(UsmError::NotOurs) => None,
+                        _ => Some(()),
+                    }
+                })
+                .await;
+                if learned.is_none() || !usm.discovered() {
+                    return None;
+                }
+            }
+            let (bytes, msg_id) = usm.wrap(&msg, now_s());
+            let outcome = Self::send_and_wait(port, sent, options, bytes, |d| {
+                match usm.unwrap(d, msg_id, now_s()) {
+                    Ok(m) if m.request_id == id => Some(Ok(m)),
+                    Ok(_) | Err(UsmError::NotOurs) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            })
+            .await?;
+            match outcome {
+                Ok(m) => {
+                    *v3_error = None;
+                    return Some(m);
+                }
+                Err(UsmError::Report(r))
+                    if r == "not in time window" || r == "unknown engine ID" =>
+                {
+                    continue;
+                }
+                Err(UsmError::Report(r)) => {
+                    *v3_error = Some(format!("SNMPv3: the agent reports {r}"))
+                }
+                Err(UsmError::Integrity(r)) => *v3_error = Some(format!("SNMPv3: {r}")),
+                Err(UsmError::NotOurs) => {}
+            }
+            return None;
+        }
+        None
     }
 
     /// One request and its response (`None`: no response after every retry).
@@ -214,6 +320,9 @@ impl<P: SnmpPort> Agentlink<P> {
         );
         if let Some(v) = value {
             msg.varbinds[0].1 = v;
+        }
+        if self.usm.is_some() {
+            return self.exchange_v3(msg).await;
         }
         let bytes = msg.encode();
         let timeout = Duration::from_secs(self.options.timeout_s.max(1));
@@ -269,6 +378,15 @@ impl<P: SnmpPort> Agentlink<P> {
             let reply = self.get(&oid).await;
             if counting {
                 self.count(&oid, &reply, notes);
+            }
+            // A v3 failure (wrong credentials, ...) is said once, until it changes.
+            if let Some(e) = self.v3_error.take() {
+                if self.v3_logged.as_ref() != Some(&e) {
+                    notes.push(Note::Log(Level::Err, e.clone()));
+                    self.v3_logged = Some(e);
+                }
+            } else if matches!(reply, Reply::Value(_)) {
+                self.v3_logged = None;
             }
             reads.insert(key(&oid).to_string(), reply);
         }
@@ -344,21 +462,23 @@ impl<P: SnmpPort> SnmpSession<P> {
     /// Detects the mapping and reads the agent (NUT's `upsdrv_initups` and
     /// `upsdrv_initinfo`): NUT's fatal message when nothing matches.
     pub async fn start<S: Sys>(sys: &S, wiring: &SnmpWiring, port: P) -> Result<Self, String> {
-        let mut link = Agentlink::new(port, wiring.options.clone());
+        let mut link = Agentlink::new(port, wiring.options.clone(), wiring.salt_seed);
         let mut reads = Reads::new();
         let mut notes = Vec::new();
         let detected = loop {
             match detect(&wiring.options, &reads, &mut notes) {
-                Step::Need(oids) => link.gather(oids, &mut reads, &mut Vec::new(), false).await,
+                Step::Need(oids) => link.gather(oids, &mut reads, &mut notes, false).await,
                 Step::Done(d) => break d,
             }
             // No answer at all to the first request: the agent is not there (NUT
             // would go on probing every mapping, minutes of timeouts).
             if reads.values().all(|r| *r == Reply::Timeout) {
-                return Err(format!(
-                    "Timeout: no response from the agent at {} (host {})",
-                    wiring.ups, wiring.host
-                ));
+                report(sys, &wiring.ups, std::mem::take(&mut notes));
+                let why = link
+                    .v3_logged
+                    .clone()
+                    .unwrap_or_else(|| "Timeout: no response from the agent".to_string());
+                return Err(format!("{why} at {} (host {})", wiring.ups, wiring.host));
             }
         };
         report(sys, &wiring.ups, std::mem::take(&mut notes));

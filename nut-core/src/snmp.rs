@@ -176,6 +176,17 @@ impl Message {
 
     /// The message in BER.
     pub fn encode(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        put_int(&mut body, 0x02, self.version.wire());
+        put_tlv(&mut body, 0x04, &self.community);
+        body.extend_from_slice(&self.encode_pdu());
+        let mut out = Vec::new();
+        put_tlv(&mut out, 0x30, &body);
+        out
+    }
+
+    /// The PDU alone (its TLV), as a v3 scoped PDU carries it.
+    pub fn encode_pdu(&self) -> Vec<u8> {
         let mut pdu = Vec::new();
         put_int(&mut pdu, 0x02, i64::from(self.request_id));
         put_int(&mut pdu, 0x02, self.error_status);
@@ -188,12 +199,8 @@ impl Message {
             put_tlv(&mut list, 0x30, &vb);
         }
         put_tlv(&mut pdu, 0x30, &list);
-        let mut body = Vec::new();
-        put_int(&mut body, 0x02, self.version.wire());
-        put_tlv(&mut body, 0x04, &self.community);
-        put_tlv(&mut body, self.pdu_type.tag(), &pdu);
         let mut out = Vec::new();
-        put_tlv(&mut out, 0x30, &body);
+        put_tlv(&mut out, self.pdu_type.tag(), &pdu);
         out
     }
 
@@ -212,6 +219,21 @@ impl Message {
         };
         let community = r.expect(0x04, "community")?.to_vec();
         let (tag, pdu) = r.any("PDU")?;
+        Message::decode_pdu_content(version, community, tag, pdu)
+    }
+
+    /// A PDU (its TLV, from a v3 scoped PDU) as a message with v2c semantics.
+    pub fn decode_pdu(bytes: &[u8]) -> Result<Message, DecodeError> {
+        let (tag, pdu) = Reader::new(bytes).any("PDU")?;
+        Message::decode_pdu_content(Version::V2c, Vec::new(), tag, pdu)
+    }
+
+    fn decode_pdu_content(
+        version: Version,
+        community: Vec<u8>,
+        tag: u8,
+        pdu: &[u8],
+    ) -> Result<Message, DecodeError> {
         let pdu_type = PduType::from_tag(tag).ok_or(DecodeError::Tag { what: "PDU", tag })?;
         let mut p = Reader::new(pdu);
         let request_id = i32::try_from(p.int("request-id")?)
@@ -239,6 +261,168 @@ impl Message {
             varbinds,
         })
     }
+}
+
+/// The USM security parameters of an SNMPv3 message (RFC 3414 section 2.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsmParams {
+    /// msgAuthoritativeEngineID.
+    pub engine_id: Vec<u8>,
+    /// msgAuthoritativeEngineBoots.
+    pub boots: i64,
+    /// msgAuthoritativeEngineTime.
+    pub time: i64,
+    /// msgUserName.
+    pub user: Vec<u8>,
+    /// msgAuthenticationParameters (the MAC; zeros while computing it).
+    pub auth: Vec<u8>,
+    /// msgPrivacyParameters (the salt).
+    pub privacy: Vec<u8>,
+}
+
+/// msgFlags bits (RFC 3412 section 6.4).
+pub mod v3flags {
+    /// authFlag.
+    pub const AUTH: u8 = 1;
+    /// privFlag.
+    pub const PRIV: u8 = 2;
+    /// reportableFlag.
+    pub const REPORTABLE: u8 = 4;
+}
+
+/// An SNMPv3 message (RFC 3412 section 6), USM only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct V3Message {
+    /// msgID.
+    pub msg_id: i32,
+    /// msgMaxSize.
+    pub max_size: i64,
+    /// msgFlags.
+    pub flags: u8,
+    /// The security parameters.
+    pub usm: UsmParams,
+    /// msgData: the scoped PDU's BER (plain), or its ciphertext when `flags` has PRIV.
+    pub data: Vec<u8>,
+}
+
+impl V3Message {
+    /// The message in BER, and where its authentication parameters lie (an offset into
+    /// the result and their length), for the MAC to be written in place.
+    pub fn encode(&self) -> (Vec<u8>, usize) {
+        let mut global = Vec::new();
+        put_int(&mut global, 0x02, i64::from(self.msg_id));
+        put_int(&mut global, 0x02, self.max_size);
+        put_tlv(&mut global, 0x04, &[self.flags]);
+        put_int(&mut global, 0x02, 3);
+        let mut sec = Vec::new();
+        put_tlv(&mut sec, 0x04, &self.usm.engine_id);
+        put_int(&mut sec, 0x02, self.usm.boots);
+        put_int(&mut sec, 0x02, self.usm.time);
+        put_tlv(&mut sec, 0x04, &self.usm.user);
+        put_tlv(&mut sec, 0x04, &self.usm.auth);
+        let auth_end_in_sec = sec.len();
+        put_tlv(&mut sec, 0x04, &self.usm.privacy);
+        let mut sec_seq = Vec::new();
+        put_tlv(&mut sec_seq, 0x30, &sec);
+        let mut body = Vec::new();
+        put_int(&mut body, 0x02, 3);
+        put_tlv(&mut body, 0x30, &global);
+        put_tlv(&mut body, 0x04, &sec_seq);
+        let sec_end_in_body = body.len();
+        if self.flags & v3flags::PRIV != 0 {
+            put_tlv(&mut body, 0x04, &self.data);
+        } else {
+            body.extend_from_slice(&self.data);
+        }
+        let mut out = Vec::new();
+        put_tlv(&mut out, 0x30, &body);
+        let header = out.len() - body.len();
+        // The auth parameters end `sec.len() - auth_end_in_sec` bytes before the end of
+        // the security parameters.
+        let sec_end = header + sec_end_in_body;
+        let auth_end = sec_end - (sec.len() - auth_end_in_sec);
+        (out, auth_end - self.usm.auth.len())
+    }
+
+    /// Decodes a v3 message; also returns the offset of its authentication parameters.
+    pub fn decode(bytes: &[u8]) -> Result<(V3Message, usize), DecodeError> {
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(DecodeError::TooLong(bytes.len()));
+        }
+        let body = Reader::new(bytes).expect(0x30, "message")?;
+        let mut r = Reader::new(body);
+        let version = r.int("version")?;
+        if version != 3 {
+            return Err(DecodeError::Version(version));
+        }
+        let mut g = Reader::new(r.expect(0x30, "msgGlobalData")?);
+        let msg_id = i32::try_from(g.int("msgID")?)
+            .map_err(|_| DecodeError::Invalid("msgID out of range"))?;
+        let max_size = g.int("msgMaxSize")?;
+        let flags = *g
+            .expect(0x04, "msgFlags")?
+            .first()
+            .ok_or(DecodeError::Invalid("empty msgFlags"))?;
+        if g.int("msgSecurityModel")? != 3 {
+            return Err(DecodeError::Invalid("security model is not USM"));
+        }
+        let sec_bytes = r.expect(0x04, "msgSecurityParameters")?;
+        let mut s = Reader::new(Reader::new(sec_bytes).expect(0x30, "UsmSecurityParameters")?);
+        let engine_id = s.expect(0x04, "msgAuthoritativeEngineID")?.to_vec();
+        let boots = s.int("msgAuthoritativeEngineBoots")?;
+        let time = s.int("msgAuthoritativeEngineTime")?;
+        let user = s.expect(0x04, "msgUserName")?.to_vec();
+        let auth_slice = s.expect(0x04, "msgAuthenticationParameters")?;
+        let auth = auth_slice.to_vec();
+        let privacy = s.expect(0x04, "msgPrivacyParameters")?.to_vec();
+        let data = if flags & v3flags::PRIV != 0 {
+            r.expect(0x04, "encryptedPDU")?.to_vec()
+        } else {
+            let start = r.rest;
+            let (_, _) = r.any("scopedPDU")?;
+            start[..start.len() - r.rest.len()].to_vec()
+        };
+        // auth_slice points into `bytes`.
+        let offset = auth_slice.as_ptr() as usize - bytes.as_ptr() as usize;
+        Ok((
+            V3Message {
+                msg_id,
+                max_size,
+                flags,
+                usm: UsmParams {
+                    engine_id,
+                    boots,
+                    time,
+                    user,
+                    auth,
+                    privacy,
+                },
+                data,
+            },
+            offset,
+        ))
+    }
+}
+
+/// A scoped PDU (RFC 3412 section 6.8): context engine ID, context name, the PDU.
+pub fn encode_scoped(context_engine_id: &[u8], context_name: &[u8], msg: &Message) -> Vec<u8> {
+    let mut body = Vec::new();
+    put_tlv(&mut body, 0x04, context_engine_id);
+    put_tlv(&mut body, 0x04, context_name);
+    body.extend_from_slice(&msg.encode_pdu());
+    let mut out = Vec::new();
+    put_tlv(&mut out, 0x30, &body);
+    out
+}
+
+/// The PDU of a scoped PDU (trailing bytes, such as DES padding, are ignored).
+pub fn decode_scoped(bytes: &[u8]) -> Result<Message, DecodeError> {
+    let body = Reader::new(bytes).expect(0x30, "scopedPDU")?;
+    let mut r = Reader::new(body);
+    r.expect(0x04, "contextEngineID")?;
+    r.expect(0x04, "contextName")?;
+    let (tag, pdu) = r.any("PDU")?;
+    Message::decode_pdu_content(Version::V2c, Vec::new(), tag, pdu)
 }
 
 /// Why bytes are not an SNMP message.

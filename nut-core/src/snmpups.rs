@@ -19,8 +19,9 @@
 //!   template for every outlet.
 //! - "No matching MIB found for sysOID" is logged once, not three times.
 //!
-//! Not yet: SNMPv3, daisy-chained devices (`device.count` tables read device 1 only),
-//! powerware's `ups.alarms` walk.
+//! SNMPv3's options are parsed here ([`V3Options`]); its security (USM) is the shell's
+//! (nut_bins::snmpv3), as it needs cryptography. Not yet: daisy-chained devices
+//! (`device.count` tables read device 1 only), powerware's `ups.alarms` walk.
 
 use crate::dummy::DriverState;
 use crate::event::Level;
@@ -100,6 +101,115 @@ pub struct SnmpOptions {
     pub ondelay: Option<i64>,
     /// `offdelay`.
     pub offdelay: Option<i64>,
+    /// `snmp_version = v3`: the USM settings (PDUs then have v2c's semantics).
+    pub v3: Option<V3Options>,
+}
+
+/// `secLevel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecLevel {
+    /// noAuthNoPriv.
+    NoAuthNoPriv,
+    /// authNoPriv.
+    AuthNoPriv,
+    /// authPriv.
+    AuthPriv,
+}
+
+/// `authProtocol` (NUT 2.8.0's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthProtocol {
+    /// MD5 (HMAC-MD5-96).
+    Md5,
+    /// SHA (HMAC-SHA-96).
+    Sha,
+    /// SHA256 (HMAC-SHA-256-192).
+    Sha256,
+    /// SHA384 (HMAC-SHA-384-256).
+    Sha384,
+    /// SHA512 (HMAC-SHA-512-384).
+    Sha512,
+}
+
+/// `privProtocol` (NUT 2.8.0's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivProtocol {
+    /// DES (CBC-DES).
+    Des,
+    /// AES (CFB128-AES-128).
+    Aes,
+    /// AES192 (Blumenthal key extension).
+    Aes192,
+    /// AES256 (Blumenthal key extension).
+    Aes256,
+}
+
+/// SNMPv3's USM settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V3Options {
+    /// `secLevel`.
+    pub level: SecLevel,
+    /// `secName`.
+    pub sec_name: String,
+    /// `authPassword`.
+    pub auth_password: String,
+    /// `privPassword`.
+    pub priv_password: String,
+    /// `authProtocol`.
+    pub auth_protocol: AuthProtocol,
+    /// `privProtocol`.
+    pub priv_protocol: PrivProtocol,
+}
+
+impl V3Options {
+    fn from_options(get: impl Fn(&str) -> Option<String>) -> Result<V3Options, String> {
+        let level_text = get("secLevel").unwrap_or_else(|| "noAuthNoPriv".to_string());
+        let level = match level_text.as_str() {
+            "noAuthNoPriv" => SecLevel::NoAuthNoPriv,
+            "authNoPriv" => SecLevel::AuthNoPriv,
+            "authPriv" => SecLevel::AuthPriv,
+            other => return Err(format!("Bad SNMPv3 securityLevel: {other}")),
+        };
+        let sec_name = get("secName").ok_or("securityName is required for SNMPv3")?;
+        let auth_password = get("authPassword");
+        let priv_password = get("privPassword");
+        match level {
+            SecLevel::AuthNoPriv if auth_password.is_none() => {
+                return Err(format!(
+                    "authPassword is required for SNMPv3 in {level_text} mode"
+                ))
+            }
+            SecLevel::AuthPriv if auth_password.is_none() || priv_password.is_none() => {
+                return Err(format!(
+                    "authPassword and privPassword are required for SNMPv3 in {level_text} mode"
+                ))
+            }
+            _ => {}
+        }
+        let auth_protocol = match get("authProtocol").as_deref().unwrap_or("MD5") {
+            "MD5" => AuthProtocol::Md5,
+            "SHA" => AuthProtocol::Sha,
+            "SHA256" => AuthProtocol::Sha256,
+            "SHA384" => AuthProtocol::Sha384,
+            "SHA512" => AuthProtocol::Sha512,
+            other => return Err(format!("Bad SNMPv3 authProtocol: {other}")),
+        };
+        let priv_protocol = match get("privProtocol").as_deref().unwrap_or("DES") {
+            "DES" => PrivProtocol::Des,
+            "AES" => PrivProtocol::Aes,
+            "AES192" => PrivProtocol::Aes192,
+            "AES256" => PrivProtocol::Aes256,
+            other => return Err(format!("Bad SNMPv3 privProtocol: {other}")),
+        };
+        Ok(V3Options {
+            level,
+            sec_name,
+            auth_password: auth_password.unwrap_or_default(),
+            priv_password: priv_password.unwrap_or_default(),
+            auth_protocol,
+            priv_protocol,
+        })
+    }
 }
 
 impl Default for SnmpOptions {
@@ -116,6 +226,7 @@ impl Default for SnmpOptions {
             symmetrathreephase: false,
             ondelay: None,
             offdelay: None,
+            v3: None,
         }
     }
 }
@@ -162,10 +273,8 @@ impl SnmpOptions {
             None | Some("v1") => {}
             Some("v2c") => out.version = Version::V2c,
             Some("v3") => {
-                return Err(
-                    "snmp_version v3 is not supported by this snmp-ups yet; use v1 or v2c, or keep NUT's snmp-ups for this agent"
-                        .to_string(),
-                )
+                out.version = Version::V2c;
+                out.v3 = Some(V3Options::from_options(get)?);
             }
             Some(other) => return Err(format!("Bad SNMP version: {other}")),
         }

@@ -59,7 +59,13 @@ fn main() -> ExitCode {
     let sys = RealSys::new(DRIVER_NAME, args.cli.debug > 0 || args.dump.is_some());
     let driver_args = args.cli.driver_args();
     let wiring = match wire(&sys, &env, &driver_args) {
-        Ok(wiring) => wiring,
+        Ok(mut wiring) => {
+            // SNMPv3 privacy salts must not repeat across restarts (RFC 3414 8.1.1.1).
+            wiring.salt_seed = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            wiring
+        }
         Err(e) => {
             eprintln!("{e}");
             eprintln!("Fatal error: {DRIVER_NAME} cannot start with this configuration");

@@ -281,3 +281,153 @@ fn a_silent_agent_fails_fast_and_the_replay_serves_a_walk() {
     let out = output_within(cmd, Duration::from_secs(30));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Bad SNMP version: v4"));
 }
+
+const SNMPD: &str = "/usr/sbin/snmpd";
+
+/// net-snmp's agent (Debian's snmpd): SNMPv3 users in front of snmpsim's walk of
+/// `community` (snmpd proxies every OID to it), on a free port; killed on drop.
+fn snmpd_v3(lab: &Lab, sim_port: u16, community: &str) -> Option<Snmpsim> {
+    present(SNMPD, Path::new(SNMPD).exists()).then_some(())?;
+    let conf = lab.path("snmpd/snmpd.conf");
+    lab.write(
+        "snmpd/snmpd.conf",
+        &format!(
+            "createUser md5des MD5 auctoritas DES privatus\n\
+             createUser sha512aes256 SHA-512 auctoritas AES-256 privatus\n\
+             createUser sha256aes192 SHA-256 auctoritas AES-192 privatus\n\
+             createUser shaaes SHA auctoritas AES privatus\n\
+             rouser md5des priv\nrouser sha512aes256 priv\nrouser sha256aes192 priv\nrouser shaaes priv\n\
+             proxy -v 2c -c {community} 127.0.0.1:{sim_port} .1.3\n"
+        ),
+    );
+    let port = free_port();
+    // Its own system group would answer before the proxy: off.
+    let child = Command::new(SNMPD)
+        .args(["-f", "-Lo", "-C", "-c"])
+        .arg(&conf)
+        .args(["-p"])
+        .arg(lab.path("snmpd/pid"))
+        .args(["-I", "-system_mib,-sysORTable"])
+        .arg(format!("udp:127.0.0.1:{port}"))
+        .env("SNMP_PERSISTENT_DIR", lab.path("snmpd/persist"))
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(lab.path("snmpd.log")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start snmpd");
+    let agent = Snmpsim { child, port };
+    // v3-only users: a v1 request goes unanswered; wait for the port to be bound.
+    wait_for(Duration::from_secs(30), "snmpd to start", || {
+        std::fs::read_to_string(lab.path("snmpd.log"))
+            .ok()
+            .filter(|l| l.contains("NET-SNMP version"))
+    });
+    Some(agent)
+}
+
+fn v3_conf(
+    port: u16,
+    user: &str,
+    level: &str,
+    auth: &str,
+    auth_password: &str,
+    privacy: &str,
+) -> String {
+    format!(
+        "[test]\n\tdriver = snmp-ups\n\tport = 127.0.0.1:{port}\n\tsnmp_version = v3\n\
+         \tsecLevel = {level}\n\tsecName = {user}\n\tauthPassword = {auth_password}\n\
+         \tprivPassword = privatus\n\tauthProtocol = {auth}\n\tprivProtocol = {privacy}\n"
+    )
+}
+
+fn run_dump(lab: &Lab, program: &Path, extra: &[&str]) -> (bool, String, String) {
+    let mut cmd = Command::new(program);
+    cmd.args(["-a", "test", "-d", "1"])
+        .args(extra)
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("state"));
+    let out = output_within(cmd, Duration::from_secs(180));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn snmpv3_with_authentication_and_privacy_against_net_snmp_as_debian_s() {
+    let Some(nut) = peer("/lib/nut/snmp-ups") else {
+        return;
+    };
+    let lab = Lab::new("snmp-v3");
+    let Some(sim) = snmpsim(&lab) else { return };
+    let Some(agent) = snmpd_v3(&lab, sim.port, "huawei-gse200m") else {
+        return;
+    };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    // authPriv with NUT's defaults (MD5, DES): Debian's snmp-ups and ours, same listing.
+    lab.write(
+        "etc/ups.conf",
+        &v3_conf(agent.port, "md5des", "authPriv", "MD5", "auctoritas", "DES"),
+    );
+    let (ok, ours, err) = run_dump(&lab, &bin("snmp-ups"), &[]);
+    assert!(ok, "ours over v3 failed:\n{err}");
+    let (ok, theirs, err) = run_dump(&lab, nut, nut_extra);
+    assert!(ok, "Debian's over v3 failed:\n{err}");
+    assert_eq!(listing(&ours, false), listing(&theirs, true));
+    assert!(
+        ours.contains("ups.status: OL\n") && ours.contains("driver.version.data: huawei MIB 0.4\n"),
+        "{ours}"
+    );
+    // The other protocols NUT offers (SHA-2 and AES with Blumenthal's key extension).
+    for (user, auth, privacy) in [
+        ("sha512aes256", "SHA512", "AES256"),
+        ("sha256aes192", "SHA256", "AES192"),
+        ("shaaes", "SHA", "AES"),
+    ] {
+        lab.write(
+            "etc/ups.conf",
+            &v3_conf(agent.port, user, "authPriv", auth, "auctoritas", privacy),
+        );
+        let (ok, text, err) = run_dump(&lab, &bin("snmp-ups"), &[]);
+        assert!(
+            ok && text.contains("ups.model: UPS5000-E\n"),
+            "{user}: {err}"
+        );
+    }
+    // Wrong credentials: the agent's report, said once, and a prompt failure.
+    lab.write(
+        "etc/ups.conf",
+        &v3_conf(
+            agent.port,
+            "shaaes",
+            "authPriv",
+            "SHA",
+            "not-the-password",
+            "AES",
+        ),
+    );
+    let (ok, _, err) = run_dump(&lab, &bin("snmp-ups"), &[]);
+    assert!(!ok);
+    assert_eq!(
+        err.matches("SNMPv3: the agent reports wrong digest")
+            .count(),
+        2,
+        "{err}"
+    );
+    lab.write(
+        "etc/ups.conf",
+        &v3_conf(agent.port, "nobody", "authPriv", "SHA", "auctoritas", "AES"),
+    );
+    let (ok, _, err) = run_dump(&lab, &bin("snmp-ups"), &[]);
+    assert!(!ok && err.contains("unknown user name"), "{err}");
+    // NUT's checks of the v3 options, with NUT's messages.
+    lab.write("etc/ups.conf", "[test]\n\tdriver = snmp-ups\n\tport = h\n\tsnmp_version = v3\n\tsecLevel = authPriv\n\tsecName = u\n\tauthPassword = x\n");
+    let (ok, _, err) = run_dump(&lab, &bin("snmp-ups"), &[]);
+    assert!(
+        !ok && err
+            .contains("authPassword and privPassword are required for SNMPv3 in authPriv mode"),
+        "{err}"
+    );
+}
