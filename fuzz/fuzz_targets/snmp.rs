@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
     let mut state = DriverState::new();
     for walk in [Walk::Init, Walk::Update, Walk::Update] {
         let mut reads = Reads::new();
-        for _ in 0..64 {
+        for _ in 0..16 {
             match ups.walk(&mut state, walk, &reads) {
                 Step::Need(oids) => {
                     for o in oids {

@@ -535,6 +535,12 @@ impl<P: SnmpPort> SnmpSession<P> {
             Walk::Update,
         )
         .await;
+        self.walked(walked)
+    }
+
+    /// What an update walk ends with (the data goes stale when the agent answered
+    /// none of its requests); also the fast simulation's, which runs the walk itself.
+    pub fn walked(&mut self, walked: nut_core::snmpups::Walked) -> (Vec<DriverLine>, Vec<Note>) {
         let mut lines = walked.lines;
         let mut notes = walked.notes;
         let stale = !walked.answered;

@@ -18,6 +18,9 @@
 //! - One failing outlet at start-up disables only that outlet's variable, not the
 //!   template for every outlet.
 //! - "No matching MIB found for sysOID" is logged once, not three times.
+//! - Time entries (`SU_TYPE_TIME`) are seconds, never scaled: NUT scales the APC card's
+//!   `ups.delay.shutdown`/`ups.delay.start` by 3 (see [`multiplier`]), found by the
+//!   simulation's modelled APC card.
 //!
 //! SNMPv3's options are parsed here ([`V3Options`]); its security (USM) is the shell's
 //! (nut_bins::snmpv3), as it needs cryptography. Not yet: daisy-chained devices
@@ -44,7 +47,7 @@ pub const MAX_SECONDS_OPTION: u64 = 86_400;
 /// Most `snmp_retries` accepted.
 pub const MAX_RETRIES: u32 = 100;
 /// Most instances of one outlet (or group, or sensor) template.
-pub const MAX_TEMPLATE_INSTANCES: i64 = 1024;
+pub const MAX_TEMPLATE_INSTANCES: i64 = 256;
 /// Longest string value published, bytes (SU_INFOSIZE - 1).
 pub const MAX_STRING_BYTES: usize = 127;
 /// OBJECT IDENTIFIER values followed in a row when reading a string (NUT follows
@@ -586,6 +589,20 @@ fn find_strval(rows: Option<&[LookupRow]>, text: String) -> String {
             }
         }
         _ => text,
+    }
+}
+
+/// The multiplier of a numeric entry: its `info_len`, except for time entries
+/// (`SU_TYPE_TIME`), whose value is seconds. NUT 2.8.0 (and NUT's master at the time of
+/// writing) multiplies those too, and apc-mib.c gives the APC card's
+/// `ups.delay.shutdown` and `ups.delay.start` an `info_len` of 3 (a field size, not a
+/// multiplier): NUT then reports three times the card's delay and sets a third of
+/// `offdelay` (offdelay = 20 cuts the load 6 s after `-k`). Here they are seconds.
+fn multiplier(e: &Info) -> f64 {
+    if e.flags & (7 << 18) == flag::TYPE_TIME {
+        1.0
+    } else {
+        e.info_len
     }
 }
 
@@ -1306,7 +1323,7 @@ impl SnmpUps {
             }
             match lookup.and_then(|l| find_infoval(l, v, &mut self.units)) {
                 Some(s) => s,
-                None => format_scaled(v, e.info_len),
+                None => format_scaled(v, multiplier(e)),
             }
         };
         self.setinfo(state, out, e, name, Some(&value));
@@ -1467,10 +1484,11 @@ impl SnmpUps {
                     .ok_or(Refused::Invalid)?
             } else {
                 let v = text.trim().parse::<i64>().map_err(|_| Refused::Invalid)?;
-                if e.info_len == 0.0 {
+                let m = multiplier(e);
+                if m == 0.0 {
                     v
                 } else {
-                    (v as f64 / e.info_len) as i64
+                    (v as f64 / m) as i64
                 }
             };
             if e.flags & (7 << 18) == flag::TYPE_TIME {

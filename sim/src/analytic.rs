@@ -242,6 +242,8 @@ fn predict_inner(
                         i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000)
                     })
             }
+            // snmp-ups's -k on the modelled APC card: shutdown.return after the shutoff
+            // delay it set from offdelay.
             _ => ms(ups.delay_shutdown_s),
         }
     } else {

@@ -40,8 +40,8 @@ use crate::harness::{driver_args, hosted, mains_returned, nut_env, poll_phase_ms
 use crate::scenario::{DriverKind, FaultAction, Scenario, SignalName};
 use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{
-    env_value, is_upssched, SharedWorld, SimFileSource, SimHidPort, SimQxPort, SimSys, World,
-    WorldEvent,
+    env_value, is_upssched, SharedWorld, SimFileSource, SimHidPort, SimQxPort, SimSnmpPort, SimSys,
+    World, WorldEvent,
 };
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
@@ -392,6 +392,18 @@ enum DriverNode {
     Hid(Box<HidNode>),
     /// nutdrv_qx: its device logic and state, shared with the driver's poll task.
     Qx(Rc<RefCell<QxNode>>),
+    /// snmp-ups: the binary's own session (device logic, state, the modelled card).
+    Snmp(Box<SnmpNode>),
+}
+
+struct SnmpNode {
+    session: nut_bins::snmp::SnmpSession<SimSnmpPort>,
+    sys: SimSys,
+    ups: String,
+    /// In a walk that waits on the card: `run_snmp` reads upsd's lines only after it
+    /// (they queue here and are answered then).
+    busy: bool,
+    queued: Vec<nut_core::sock::ServerLine>,
 }
 
 struct QxNode {
@@ -473,6 +485,15 @@ impl DriverNode {
             // The modelled unit answers at once, so the shell's future never waits.
             DriverNode::Hid(h) => {
                 now_or_never(h.session.handle_line(&h.sys, &h.ups, line)).unwrap_or_default()
+            }
+            // The modelled card answers at once (a dead one at once too: no timeout
+            // is charged for a SET here).
+            DriverNode::Snmp(s) => {
+                if s.busy {
+                    s.queued.push(line.clone());
+                    return nut_core::dummy::DriverReply::default();
+                }
+                now_or_never(s.session.handle_line(&s.sys, &s.ups, line)).unwrap_or_default()
             }
             // As run_qx: SET and INSTCMD run as jobs (here without the serial wait of
             // a silent answer), the driver core answers the rest.
@@ -1100,6 +1121,133 @@ async fn usbhid_ups(fast: Rc<Fast>, host: String, ups: String) {
     }
 }
 
+/// snmp-ups on `host` for `ups`: the binary's session (`SnmpSession`: detection, walks,
+/// commands) against the modelled card, walked every pollfreq as `run_snmp` does. A GET
+/// the card leaves unanswered costs the link's retries times its timeout on the fast
+/// clock, as on turmoil.
+async fn snmp_ups(fast: Rc<Fast>, host: String, ups: String) {
+    use nut_bins::snmp::SnmpSession;
+    use nut_core::snmpups::{key, Reads, Reply, Step, Walk};
+    let sys = fast.sys(&host, "snmp-ups");
+    let wiring = match nut_bins::snmp::wire(&sys, &nut_env(), &driver_args(&ups)) {
+        Ok(wiring) => wiring,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    let port = SimSnmpPort::clocked(
+        fast.world.clone(),
+        &host,
+        &ups,
+        &crate::harness::snmp_card(&ups),
+        fast.clock.shared.clone(),
+    );
+    let start = fast.clock.now();
+    let session = match now_or_never(SnmpSession::start(&sys, &wiring, port)) {
+        Some(Ok(session)) => session,
+        Some(Err(error)) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+        None => {
+            return fast.record(
+                &host,
+                WorldEvent::ProcessFailed {
+                    error: "the modelled SNMP card made the driver wait".to_string(),
+                },
+            )
+        }
+    };
+    let socket = format!("{}-{}", nut_bins::snmp::DRIVER_NAME, wiring.ups);
+    sys.event(Event::DriverListening {
+        socket: socket.clone(),
+    });
+    let key_ = (host.clone(), socket.clone());
+    fast.net.borrow_mut().drivers.insert(
+        key_.clone(),
+        DriverNode::Snmp(Box::new(SnmpNode {
+            session,
+            sys: sys.clone(),
+            ups: wiring.ups.clone(),
+            busy: false,
+            queued: Vec::new(),
+        })),
+    );
+    let period = wiring.pollinterval_s.max(1) * 1000;
+    let walk_every = wiring.options.pollfreq_s.saturating_mul(1000);
+    let timeout_cost = (u64::from(wiring.options.retries) + 1)
+        .saturating_mul(wiring.options.timeout_s.max(1))
+        .saturating_mul(1000);
+    let mut next_poll = start;
+    let mut next_walk = start;
+    loop {
+        fast.clock.sleep_until(next_poll).await;
+        next_poll = next_poll.saturating_add(period);
+        if fast.clock.now() < next_walk {
+            continue;
+        }
+        // One walk, round by round; each unanswered GET costs its timeouts.
+        let mut reads = Reads::new();
+        let mut notes = Vec::new();
+        let walked = loop {
+            let (step, silent) = {
+                let mut net = fast.net.borrow_mut();
+                let Some(DriverNode::Snmp(node)) = net.drivers.get_mut(&key_) else {
+                    return;
+                };
+                let s = &mut node.session;
+                match s.driver.walk(&mut s.state, Walk::Update, &reads) {
+                    Step::Done(walked) => (Some(walked), 0),
+                    Step::Need(oids) => {
+                        let mut silent = 0u64;
+                        for oid in oids {
+                            let _ = now_or_never(s.link.gather(
+                                vec![oid.clone()],
+                                &mut reads,
+                                &mut notes,
+                                true,
+                            ));
+                            if reads.get(key(&oid)) == Some(&Reply::Timeout) {
+                                silent += 1;
+                            }
+                        }
+                        (None, silent)
+                    }
+                }
+            };
+            if silent > 0 {
+                if let Some(DriverNode::Snmp(node)) = fast.net.borrow_mut().drivers.get_mut(&key_) {
+                    node.busy = true;
+                }
+                fast.clock.sleep(timeout_cost.saturating_mul(silent)).await;
+            }
+            if let Some(walked) = step {
+                break walked;
+            }
+        };
+        let (lines, more, queued) = {
+            let mut net = fast.net.borrow_mut();
+            let Some(DriverNode::Snmp(node)) = net.drivers.get_mut(&key_) else {
+                return;
+            };
+            node.busy = false;
+            let (lines, more) = node.session.walked(walked);
+            (lines, more, std::mem::take(&mut node.queued))
+        };
+        notes.extend(more);
+        next_walk = fast.clock.now().saturating_add(walk_every);
+        nut_bins::qx::report(&sys, &wiring.ups, notes);
+        fast.driver_said(&host, &socket, &lines);
+        // What upsd sent during the walk, answered now (as run_snmp's loop does).
+        for line in queued {
+            let reply = {
+                let mut net = fast.net.borrow_mut();
+                let Some(driver) = net.drivers.get_mut(&key_) else {
+                    return;
+                };
+                driver.handle(&line)
+            };
+            let lines: Vec<DriverLine> = reply.reply.into_iter().chain(reply.broadcast).collect();
+            fast.driver_said(&host, &socket, &lines);
+        }
+    }
+}
+
 /// upsd on `host`: its core, ticked every `TICK_INTERVAL_MS`, linking its drivers.
 async fn upsd(fast: Rc<Fast>, host: String) {
     let sys = fast.sys(&host, "upsd");
@@ -1625,6 +1773,17 @@ fn start_process(
                 );
             }
         }
+        "snmp-ups" => {
+            for ups in hosted(scenario, spec) {
+                if ups.driver != DriverKind::SnmpUps {
+                    continue;
+                }
+                tasks.spawn(
+                    (host.to_string(), "snmp-ups"),
+                    Box::pin(snmp_ups(fast.clone(), host.to_string(), ups.name.clone())),
+                );
+            }
+        }
         "upsd" if !hosted(scenario, spec).is_empty() => tasks.spawn(
             (host.to_string(), "upsd"),
             Box::pin(upsd(fast.clone(), host.to_string())),
@@ -1641,7 +1800,14 @@ fn start_process(
 type Wanted = BTreeSet<(String, &'static str)>;
 
 /// The processes the fast driver runs, in start order.
-const FAST_PROCESSES: [&str; 5] = ["dummy-ups", "nutdrv_qx", "usbhid-ups", "upsd", "upsmon"];
+const FAST_PROCESSES: [&str; 6] = [
+    "dummy-ups",
+    "nutdrv_qx",
+    "usbhid-ups",
+    "snmp-ups",
+    "upsd",
+    "upsmon",
+];
 
 /// Stops `process` (or every process) on `host`, with what stopping does to its peers.
 fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str>) {
@@ -1666,7 +1832,12 @@ fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str
     if all {
         fast.timers.borrow_mut().remove(host);
     }
-    if all || matches!(process, Some("dummy-ups" | "nutdrv_qx" | "usbhid-ups")) {
+    if all
+        || matches!(
+            process,
+            Some("dummy-ups" | "nutdrv_qx" | "usbhid-ups" | "snmp-ups")
+        )
+    {
         let prefix = process.map(|p| format!("{p}-"));
         let sockets: Vec<String> = fast
             .net

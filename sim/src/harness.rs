@@ -11,7 +11,8 @@
 use crate::scenario::{DriverKind, FaultAction, HostSpec, PollPhases, Scenario, UpsSpec};
 use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{
-    HostState, SharedWorld, SimFileSource, SimHidPort, SimNet, SimQxPort, SimSys, World, WorldEvent,
+    HostState, SharedWorld, SimFileSource, SimHidPort, SimNet, SimQxPort, SimSnmpPort, SimSys,
+    World, WorldEvent,
 };
 use nut_bins::wiring::{NutEnv, Signal};
 use std::collections::BTreeMap;
@@ -52,7 +53,14 @@ pub struct Outcome {
 }
 
 /// The processes a scenario can crash, restart and signal.
-pub const PROCESSES: [&str; 5] = ["dummy-ups", "nutdrv_qx", "usbhid-ups", "upsd", "upsmon"];
+pub const PROCESSES: [&str; 6] = [
+    "dummy-ups",
+    "nutdrv_qx",
+    "usbhid-ups",
+    "snmp-ups",
+    "upsd",
+    "upsmon",
+];
 
 fn upsmon_conf_text(scenario: &Scenario, host: &HostSpec) -> String {
     let mut text = String::new();
@@ -112,12 +120,19 @@ pub fn hid_device(ups: &str) -> String {
     format!("/dev/bus/usb/sim-{ups}")
 }
 
+/// The host name of the modelled SNMP card of a UPS (ups.conf's `port`), also where the
+/// model keeps the card's objects.
+pub fn snmp_card(ups: &str) -> String {
+    format!("card-{ups}")
+}
+
 /// The port ups.conf names for a UPS's driver.
 pub fn ups_port(ups: &UpsSpec) -> String {
     match ups.driver {
         DriverKind::DummyUps => device_file(&ups.name),
         DriverKind::NutdrvQx => serial_port(&ups.name),
         DriverKind::UsbhidUps => "auto".to_string(),
+        DriverKind::SnmpUps => snmp_card(&ups.name),
     }
 }
 
@@ -285,6 +300,11 @@ pub fn preflight(scenario: &Scenario) -> Result<(), String> {
                         .map(drop)
                         .map_err(fail)?
                 }
+                DriverKind::SnmpUps => {
+                    nut_bins::snmp::wire(&sys, &nut_env(), &driver_args(&ups.name))
+                        .map(drop)
+                        .map_err(fail)?
+                }
             }
         }
     }
@@ -409,6 +429,23 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                 let sys = SimSys::new(&name, kind.program(), world.clone());
                 let (run, slot) = receivers[kind.program()].clone();
                 let args = driver_args(ups);
+                if *kind == DriverKind::SnmpUps {
+                    let (world, host, ups) = (world.clone(), name.clone(), ups.clone());
+                    set.spawn(supervise(run, slot, sys.clone(), move |signals| {
+                        let (world, host, ups) = (world.clone(), host.clone(), ups.clone());
+                        nut_bins::snmp::process(
+                            |_| SimNet,
+                            sys.clone(),
+                            nut_env(),
+                            args.clone(),
+                            move |_: &nut_bins::snmp::SnmpWiring| {
+                                Ok(SimSnmpPort::new(world, &host, &ups, &snmp_card(&ups), None))
+                            },
+                            signals,
+                        )
+                    }));
+                    continue;
+                }
                 if *kind == DriverKind::UsbhidUps {
                     let (world, host, ups) = (world.clone(), name.clone(), ups.clone());
                     set.spawn(supervise(run, slot, sys.clone(), move |signals| {

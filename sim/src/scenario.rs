@@ -190,6 +190,9 @@ pub enum DriverKind {
     /// usbhid-ups and a modelled USB HID unit (an APC Back-UPS).
     #[serde(rename = "usbhid-ups")]
     UsbhidUps,
+    /// snmp-ups and a modelled SNMP management card (an APC Smart-UPS's).
+    #[serde(rename = "snmp-ups")]
+    SnmpUps,
 }
 
 impl DriverKind {
@@ -199,6 +202,7 @@ impl DriverKind {
             DriverKind::DummyUps => "dummy-ups",
             DriverKind::NutdrvQx => "nutdrv_qx",
             DriverKind::UsbhidUps => "usbhid-ups",
+            DriverKind::SnmpUps => "snmp-ups",
         }
     }
 }

@@ -64,6 +64,27 @@ impl nut_bins::upsdrvctl::Launcher for SimLauncher {
         let hid = Path::new(program)
             .file_name()
             .is_some_and(|n| n == "usbhid-ups");
+        let snmp = Path::new(program)
+            .file_name()
+            .is_some_and(|n| n == "snmp-ups");
+        if let Some(name) = ups.as_ref().filter(|_| snmp) {
+            let Ok(wiring) = nut_bins::snmp::wire(&self.sys, &nut_env(), &driver_args) else {
+                return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
+            };
+            let port = crate::world::SimSnmpPort::new(
+                self.world.clone(),
+                &self.host,
+                name,
+                &crate::harness::snmp_card(name),
+                Some(self.at_ms),
+            );
+            let sys = SimSys::at(&self.host, "snmp-ups", self.world.clone(), self.at_ms);
+            let result = run_ready(nut_bins::snmp::kill_power(&sys, &wiring, port));
+            return Ok(nut_bins::upsdrvctl::Outcome::Exited(match result {
+                Some(Ok(_)) => 0,
+                _ => 1,
+            }));
+        }
         if let Some(name) = ups.as_ref().filter(|_| hid) {
             let Ok(wiring) = nut_bins::usbhid::wire(&self.sys, &nut_env(), &driver_args) else {
                 return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
@@ -166,6 +187,9 @@ struct UpsModel {
     stay_off: bool,
     /// Bumped whenever `vars` changes.
     vars_gen: u64,
+    /// A modelled SNMP card's shutoff and return delays, seconds (the driver sets them
+    /// from ups.conf's offdelay/ondelay).
+    card_delays_s: (u64, u64),
     /// Where the charge's current line starts: (ms, charge, percent per ms).
     anchor: Option<(u64, f64, f64)>,
     /// (host, path) of the device's file in the world: the dummy-ups data file, or the
@@ -331,6 +355,43 @@ impl UpsModel {
             charging: mains && self.charge < 100.0 && battery.is_some(),
             load_pct,
             charge_low: battery.map_or(10.0, |b| b.low),
+        })
+    }
+
+    /// The modelled SNMP card's objects (`.snmprec` text) at `load_w`.
+    fn card_text(&self, load_w: f64) -> Vec<u8> {
+        let status = self.explicit.clone();
+        let has = |t: &str| {
+            status
+                .as_ref()
+                .is_some_and(|s| s.split_whitespace().any(|x| x == t))
+        };
+        let battery = self.spec.battery.as_ref();
+        let mains = match &status {
+            Some(_) => !has("OB"),
+            None => self.mains_on,
+        };
+        let low = match &status {
+            Some(_) => has("LB"),
+            None => battery.is_some_and(|b| self.charge <= b.low),
+        };
+        let runtime_s = battery.map_or(3600.0, |b| {
+            self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0)
+        });
+        let load_pct = if self.output_on {
+            (load_w / QX_NOMINAL_W * 100.0).clamp(0.0, 100.0)
+        } else {
+            0.0
+        };
+        crate::snmpcard::text(&crate::snmpcard::CardState {
+            mains,
+            output_on: self.output_on,
+            charge: self.charge.clamp(0.0, 100.0),
+            runtime_s: runtime_s.clamp(0.0, 4e7),
+            low,
+            load_pct,
+            shutoff_delay_s: self.card_delays_s.0,
+            return_delay_s: self.card_delays_s.1,
         })
     }
 
@@ -517,6 +578,7 @@ impl<'s> Site<'s> {
                 start_delay_ms: None,
                 stay_off: false,
                 vars_gen: 0,
+                card_delays_s: (spec.delay_shutdown_s as u64, spec.delay_start_s as u64),
                 anchor: None,
                 text_cache: None,
                 file_key: (
@@ -525,6 +587,7 @@ impl<'s> Site<'s> {
                         DriverKind::DummyUps => format!("{CONFPATH}/{}", device_file(&spec.name)),
                         DriverKind::NutdrvQx => serial_port(&spec.name),
                         DriverKind::UsbhidUps => crate::harness::hid_device(&spec.name),
+                        DriverKind::SnmpUps => crate::harness::snmp_card(&spec.name),
                     },
                 ),
                 spec: spec.clone(),
@@ -740,6 +803,30 @@ impl<'s> Site<'s> {
             let Some(ups) = self.upses.iter_mut().find(|u| u.spec.name == write.ups) else {
                 continue;
             };
+            if ups.spec.driver == DriverKind::SnmpUps {
+                use crate::snmpcard::CardCommand;
+                for command in crate::snmpcard::commands(&write.bytes) {
+                    match command {
+                        CardCommand::ShutoffDelay(s) => ups.card_delays_s.0 = s,
+                        CardCommand::ReturnDelay(s) => ups.card_delays_s.1 = s,
+                        CardCommand::Off { returns, now } => {
+                            let command = MegatecCommand::Shutdown {
+                                off_ms: if now {
+                                    0
+                                } else {
+                                    ups.card_delays_s.0.saturating_mul(1000)
+                                },
+                                on_ms: returns.then_some(ups.card_delays_s.1.saturating_mul(1000)),
+                            };
+                            if let Some(event) = ups.obey(command, write.t_ms) {
+                                record(write.t_ms, &write.ups, event);
+                            }
+                        }
+                    }
+                }
+                self.model_dirty = true;
+                continue;
+            }
             let command = match ups.spec.driver {
                 DriverKind::UsbhidUps => {
                     crate::hidunit::template()
@@ -918,6 +1005,12 @@ impl<'s> Site<'s> {
                     }
                     DriverKind::UsbhidUps => {
                         let text = ups.hid_text(load);
+                        if w.files.get(&ups.file_key) != Some(&text) {
+                            w.files.insert(ups.file_key.clone(), text);
+                        }
+                    }
+                    DriverKind::SnmpUps => {
+                        let text = ups.card_text(load);
                         if w.files.get(&ups.file_key) != Some(&text) {
                             w.files.insert(ups.file_key.clone(), text);
                         }

@@ -863,3 +863,86 @@ impl nut_bins::usbhid::HidPort for SimHidPort {
         }
     }
 }
+
+/// The modelled SNMP card of a UPS (sim/src/snmpcard.rs) as the real snmp-ups's
+/// transport: each request is answered from the card's objects, which the site keeps in
+/// a world file; no file (the card is dead) means no answer, and a SET the card takes
+/// goes to the site as a device write.
+pub struct SimSnmpPort {
+    world: SharedWorld,
+    host: String,
+    ups: String,
+    path: String,
+    at_ms: Option<u64>,
+    clock: Option<Arc<std::sync::atomic::AtomicU64>>,
+    pending: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl SimSnmpPort {
+    /// The card of UPS `ups`, whose objects are in `path` on `host`.
+    pub fn new(world: SharedWorld, host: &str, ups: &str, path: &str, at_ms: Option<u64>) -> Self {
+        SimSnmpPort {
+            world,
+            host: host.to_string(),
+            ups: ups.to_string(),
+            path: path.to_string(),
+            at_ms,
+            clock: None,
+            pending: Default::default(),
+        }
+    }
+
+    /// The same card for the fast engine, stamped with its clock.
+    pub fn clocked(
+        world: SharedWorld,
+        host: &str,
+        ups: &str,
+        path: &str,
+        clock: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        SimSnmpPort {
+            clock: Some(clock),
+            ..SimSnmpPort::new(world, host, ups, path, None)
+        }
+    }
+}
+
+impl nut_bins::snmp::SnmpPort for SimSnmpPort {
+    async fn send(&mut self, request: Vec<u8>) -> std::io::Result<()> {
+        let t_ms = stamp(self.at_ms, self.clock.as_ref());
+        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(text) = w.files.get(&(self.host.clone(), self.path.clone())) else {
+            return Ok(());
+        };
+        let Ok(mut agent) = nut_core::snmp::Agent::from_snmprec(&String::from_utf8_lossy(text))
+        else {
+            return Ok(());
+        };
+        let Ok(msg) = nut_core::snmp::Message::decode(&request) else {
+            return Ok(());
+        };
+        if let Some(reply) = agent.answer(&msg) {
+            if msg.pdu_type == nut_core::snmp::PduType::Set && reply.error_status == 0 {
+                w.device_inbox.push(DeviceWrite {
+                    t_ms,
+                    ups: self.ups.clone(),
+                    bytes: request,
+                });
+            }
+            self.pending.push_back(reply.encode());
+        }
+        Ok(())
+    }
+
+    async fn recv(&mut self, timeout: Duration) -> Option<Vec<u8>> {
+        if let Some(reply) = self.pending.pop_front() {
+            return Some(reply);
+        }
+        // A silent card costs the timeout on the simulation's own hosts; `-k` between
+        // steps and the fast engine (which charges it on its own clock) do not wait.
+        if self.at_ms.is_none() && self.clock.is_none() {
+            tokio::time::sleep(timeout).await;
+        }
+        None
+    }
+}
