@@ -218,6 +218,13 @@ fn v2c_and_an_unknown_card_behave_as_nut_with_fixes() {
             .join("\n")
     };
     assert_eq!(strip(&v2c), strip(&v1));
+    // A wrong community: a v1/v2c agent stays silent; no answer to the first request
+    // ends detection at once.
+    let (ok, _, err) = dump(&lab, &bin("snmp-ups"), sim.port, "not-a-community", &[]);
+    assert!(
+        !ok && err.contains("Timeout: no response from the agent"),
+        "{err}"
+    );
     // A card no mapping matches: NUT's messages, and a failure.
     let (ok, _, err) = dump(&lab, &bin("snmp-ups"), sim.port, "vertiv-power", &[]);
     assert!(!ok);
@@ -430,4 +437,88 @@ fn snmpv3_with_authentication_and_privacy_against_net_snmp_as_debian_s() {
             .contains("authPassword and privPassword are required for SNMPv3 in authPriv mode"),
         "{err}"
     );
+}
+
+/// A recorded card that can go silent without making the test wait (each request
+/// unanswered at once; the link's retries run through immediately).
+struct Switchable {
+    agent: std::sync::Arc<std::sync::Mutex<(nut_core::snmp::Agent, bool, Vec<String>)>>,
+    pending: Vec<Vec<u8>>,
+}
+
+impl nut_bins::snmp::SnmpPort for Switchable {
+    async fn send(&mut self, request: Vec<u8>) -> std::io::Result<()> {
+        let mut g = self.agent.lock().unwrap();
+        if g.1 {
+            return Ok(());
+        }
+        let msg = Message::decode(&request).unwrap();
+        if msg.pdu_type == PduType::Set {
+            g.2.push(nut_core::snmp::format_oid(&msg.varbinds[0].0));
+        }
+        if let Some(reply) = g.0.answer(&msg) {
+            self.pending.push(reply.encode());
+        }
+        Ok(())
+    }
+    async fn recv(&mut self, _timeout: Duration) -> Option<Vec<u8>> {
+        (!self.pending.is_empty()).then(|| self.pending.remove(0))
+    }
+}
+
+#[test]
+fn a_silent_card_goes_stale_once_and_comes_back_and_commands_reach_it() {
+    use nut_bins::snmp::{SnmpSession, SnmpWiring};
+    use nut_core::sock::DriverLine;
+    let text = std::fs::read_to_string(fixtures().join("eaton-93e-80.snmprec")).unwrap();
+    let agent = nut_core::snmp::Agent::from_snmprec(&text).unwrap();
+    let shared = std::sync::Arc::new(std::sync::Mutex::new((agent, false, Vec::new())));
+    let port = Switchable {
+        agent: shared.clone(),
+        pending: Vec::new(),
+    };
+    let wiring = SnmpWiring {
+        ups: "test".into(),
+        host: "card".into(),
+        pollinterval_s: 2,
+        options: nut_core::snmpups::SnmpOptions::default(),
+        replay: None,
+        initial: Vec::new(),
+        overrides: Vec::new(),
+        statepath: String::new(),
+        salt_seed: 0,
+    };
+    let sys = nut_bins::real::RealSys::new("snmp-ups", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    rt.block_on(async {
+        let mut session = SnmpSession::start(&sys, &wiring, port).await.unwrap();
+        let (lines, notes) = session.update().await;
+        assert!(lines.contains(&DriverLine::DataOk), "{lines:?}");
+        assert!(notes.iter().all(|n| !matches!(n, nut_core::qx::Note::Restored)), "nothing to restore yet");
+        shared.lock().unwrap().1 = true;
+        let (lines, notes) = session.update().await;
+        assert!(lines.contains(&DriverLine::DataStale), "{lines:?}");
+        assert!(notes.contains(&nut_core::qx::Note::Lost));
+        // The error limiter: NUT's warning once ten GETs in a row failed.
+        let warnings = notes
+            .iter()
+            .filter(|n| matches!(n, nut_core::qx::Note::Log(_, t) if t.contains("excessive poll failures")))
+            .count();
+        assert_eq!(warnings, 1, "{notes:?}");
+        // Still silent: no second DATASTALE.
+        let (lines, _) = session.update().await;
+        assert!(!lines.contains(&DriverLine::DataStale));
+        shared.lock().unwrap().1 = false;
+        let (lines, notes) = session.update().await;
+        assert!(lines.contains(&DriverLine::DataOk), "{lines:?}");
+        assert!(notes.contains(&nut_core::qx::Note::Restored));
+        // INSTCMD through the driver socket's path: the SET reaches the card.
+        let code = session.instcmd(&sys, "test", "beeper.enable", None).await;
+        assert_eq!(code, nut_core::dummy::tracking::SUCCESS);
+        assert_eq!(shared.lock().unwrap().2, vec![".1.3.6.1.2.1.33.1.9.8.0".to_string()]);
+        // A silent card fails the command (NUT's STAT_INSTCMD_FAILED).
+        shared.lock().unwrap().1 = true;
+        let code = session.instcmd(&sys, "test", "beeper.enable", None).await;
+        assert_eq!(code, nut_core::dummy::tracking::FAILED);
+    });
 }
