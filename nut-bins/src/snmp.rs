@@ -689,9 +689,9 @@ pub async fn run_snmp<N: Net, S: Sys, P: SnmpPort>(
                 let now = tokio::time::Instant::now();
                 if now >= next_walk {
                     let (lines, notes) = session.update().await;
-                    // NUT sets lastpoll after the walk and walks when pollfreq has
-                    // passed since then.
-                    next_walk = tokio::time::Instant::now() + walk_every;
+                    // NUT sets lastpoll (whole seconds) after the walk and walks once
+                    // the clock is strictly past lastpoll + pollfreq: a second more.
+                    next_walk = tokio::time::Instant::now() + walk_every + Duration::from_secs(1);
                     report(&sys, &wiring.ups, notes);
                     broadcast(&mut clients, &lines);
                 }

@@ -1230,7 +1230,12 @@ async fn snmp_ups(fast: Rc<Fast>, host: String, ups: String) {
             (lines, more, std::mem::take(&mut node.queued))
         };
         notes.extend(more);
-        next_walk = fast.clock.now().saturating_add(walk_every);
+        // As run_snmp: NUT walks once strictly past lastpoll + pollfreq.
+        next_walk = fast
+            .clock
+            .now()
+            .saturating_add(walk_every)
+            .saturating_add(1000);
         nut_bins::qx::report(&sys, &wiring.ups, notes);
         fast.driver_said(&host, &socket, &lines);
         // What upsd sent during the walk, answered now (as run_snmp's loop does).

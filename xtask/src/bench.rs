@@ -766,6 +766,8 @@ pub fn drivers(root: &Path) -> Result<(), String> {
             "nut-fake-ups",
             "--bin",
             "usbhid-ups",
+            "--bin",
+            "snmp-ups",
         ])
         .status()
         .map_err(|e| e.to_string())?;
@@ -793,6 +795,7 @@ pub fn drivers(root: &Path) -> Result<(), String> {
         }
     }
     let mut runs = Vec::new();
+    let snmp = snmp_runs(root, &release)?;
     // usbhid-ups against a recorded unit (no USB here, and NUT's cannot replay one): its
     // own cost per poll, for the table below the Megatec one.
     let hid_dir = root.join("target/bench-driver/usbhid-ups");
@@ -880,6 +883,11 @@ pub fn drivers(root: &Path) -> Result<(), String> {
     }
     std::thread::sleep(DRIVER_SETTLE);
     let hid_before = (cpu_ns(hid.id()), switches(hid.id()));
+    let snmp_before: Vec<(u64, u64)> = snmp
+        .drivers
+        .iter()
+        .map(|(_, c)| (cpu_ns(c.id()), switches(c.id())))
+        .collect();
     let before: Vec<(u64, u64, u64)> = runs
         .iter()
         .map(|r| {
@@ -924,5 +932,113 @@ pub fn drivers(root: &Path) -> Result<(), String> {
     );
     let _ = hid.kill();
     let _ = hid.wait();
+    // snmp-ups: pollinterval 1, pollfreq 1: a walk every 2 s (NUT walks once strictly
+    // past lastpoll + pollfreq, in whole seconds; ours does the same).
+    let walks = (DRIVER_MEASURE.as_secs() / 2).max(1) as f64;
+    println!();
+    println!("| snmp-ups (Huawei UPS5000-E walk from snmpsim, SNMPv1, a walk every 2 s) | CPU per walk | wake-ups/s | RSS |");
+    println!("|---|---:|---:|---:|");
+    for ((name, child), (cpu0, sw0)) in snmp.drivers.iter().zip(snmp_before) {
+        let pid = child.id();
+        println!(
+            "| {name} | {:.0} µs | {:.1} | {} kB |",
+            (cpu_ns(pid) - cpu0) as f64 / 1000.0 / walks,
+            (switches(pid) - sw0) as f64 / DRIVER_MEASURE.as_secs_f64(),
+            rss_kb(pid, "VmRSS:"),
+        );
+    }
+    drop(snmp);
     Ok(())
+}
+
+/// snmpsim and the two snmp-ups (ours, Debian's) reading the same walk.
+struct SnmpRuns {
+    sim: Child,
+    drivers: Vec<(&'static str, Child)>,
+}
+
+impl Drop for SnmpRuns {
+    fn drop(&mut self) {
+        for child in self
+            .drivers
+            .iter_mut()
+            .map(|(_, c)| c)
+            .chain([&mut self.sim])
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn snmp_runs(root: &Path, release: &Path) -> Result<SnmpRuns, String> {
+    const SNMPSIM: &str = "/opt/nut-rs-peers/bin/snmpsim-command-responder";
+    let nut = PathBuf::from("/lib/nut/snmp-ups");
+    if !nut.exists() || !Path::new(SNMPSIM).exists() {
+        return Err(
+            "NUT's snmp-ups or snmpsim is not installed (run ci/install-peers.sh as root)".into(),
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("nut-rs-bench-snmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["data", "cache"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| e.to_string())?;
+    }
+    std::fs::copy(
+        root.join("hw-fixtures/snmp/huawei-gse200m.snmprec"),
+        dir.join("data/bench.snmprec"),
+    )
+    .map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    for d in [dir.clone(), dir.join("data"), dir.join("cache")] {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777))
+            .map_err(|e| e.to_string())?;
+    }
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let sim = Command::new(SNMPSIM)
+        .arg(format!("--data-dir={}", dir.join("data").display()))
+        .arg(format!("--cache-dir={}", dir.join("cache").display()))
+        .arg(format!("--agent-udpv4-endpoint=127.0.0.1:{port}"))
+        .args(["--process-user", "nobody", "--process-group", "nogroup"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("snmpsim: {e}"))?;
+    let mut runs = SnmpRuns {
+        sim,
+        drivers: Vec::new(),
+    };
+    // snmpsim indexes the walk before it answers.
+    std::thread::sleep(Duration::from_secs(8));
+    for (name, program, extra) in [
+        ("ours", release.join("snmp-ups"), vec!["-F"]),
+        ("NUT 2.8.0", nut, vec!["-F", "-u", "root"]),
+    ] {
+        let conf = dir.join(name.replace(' ', "-"));
+        std::fs::create_dir_all(conf.join("state")).map_err(|e| e.to_string())?;
+        std::fs::write(
+            conf.join("ups.conf"),
+            format!(
+                "[bench]\n\tdriver = snmp-ups\n\tport = 127.0.0.1:{port}\n\tcommunity = bench\n\tpollinterval = 1\n\tpollfreq = 1\n"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let child = Command::new(&program)
+            .args(["-a", "bench"])
+            .args(&extra)
+            .env("NUT_CONFPATH", &conf)
+            .env("NUT_STATEPATH", conf.join("state"))
+            .env("NUT_ALTPIDPATH", conf.join("state"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", program.display()))?;
+        runs.drivers.push((name, child));
+    }
+    Ok(runs)
 }
