@@ -540,3 +540,57 @@ pub fn kill_power<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<St
     });
     Ok(cmd)
 }
+
+/// A driver whose SET and INSTCMD go to its device (usbhid-ups, snmp-ups): each gives
+/// the TRACKING code its device's answer means.
+pub trait DeviceSession {
+    /// The published state.
+    fn state_mut(&mut self) -> &mut DriverState;
+    /// INSTCMD: the TRACKING code.
+    fn device_instcmd<S: Sys>(
+        &mut self,
+        sys: &S,
+        ups: &str,
+        cmd: &str,
+        arg: Option<&str>,
+    ) -> impl std::future::Future<Output = i64>;
+    /// SET: the TRACKING code and lines to broadcast.
+    fn device_set<S: Sys>(
+        &mut self,
+        sys: &S,
+        var: &str,
+        value: &str,
+    ) -> impl std::future::Future<Output = (i64, Vec<DriverLine>)>;
+}
+
+/// One line from upsd for a [`DeviceSession`]: SET and INSTCMD go to the device; the
+/// driver core answers the rest and frames the TRACKING reply around the device's
+/// result (NUT's setvar publishes the new value before it answers).
+pub async fn device_line<D: DeviceSession, S: Sys>(
+    session: &mut D,
+    sys: &S,
+    ups: &str,
+    line: &ServerLine,
+) -> nut_core::dummy::DriverReply {
+    let mut result = None;
+    let mut changed = Vec::new();
+    match line {
+        ServerLine::InstCmd { cmd, param, .. } => {
+            result = Some(
+                session
+                    .device_instcmd(sys, ups, cmd, param.as_deref())
+                    .await,
+            );
+        }
+        ServerLine::Set { var, value, .. } => {
+            let (code, lines) = session.device_set(sys, var, value).await;
+            changed = lines;
+            result = Some(code);
+        }
+        _ => {}
+    }
+    let mut reply = nut_core::dummy::device_reply(session.state_mut(), line, result);
+    changed.append(&mut reply.broadcast);
+    reply.broadcast = changed;
+    reply
+}

@@ -9,7 +9,7 @@ use crate::qx::report;
 use crate::seam::{Net, Sys};
 use crate::snmpv3::{Usm, UsmError};
 use crate::wiring::{NutEnv, Signal};
-use nut_core::dummy::{device_reply, tracking, DriverState};
+use nut_core::dummy::{tracking, DriverState};
 use nut_core::event::{Event, Level};
 use nut_core::qx::Note;
 use nut_core::snmp::{parse_oid, Agent, Message, PduType};
@@ -324,34 +324,22 @@ impl<P: SnmpPort> Agentlink<P> {
         if self.usm.is_some() {
             return self.exchange_v3(msg).await;
         }
-        let bytes = msg.encode();
-        let timeout = Duration::from_secs(self.options.timeout_s.max(1));
-        for _ in 0..=self.options.retries {
-            self.sent += 1;
-            if self.port.send(bytes.clone()).await.is_err() {
-                continue;
-            }
-            let deadline = tokio::time::Instant::now() + timeout;
-            loop {
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                let Some(datagram) = self.port.recv(left).await else {
-                    break;
-                };
-                // Anything else (garbage, a late answer to an earlier request) is dropped.
-                if let Ok(reply) = Message::decode(&datagram) {
-                    if reply.request_id == id
+        let community = self.options.community.clone();
+        // Anything else (garbage, a late answer to an earlier request) is dropped.
+        Self::send_and_wait(
+            &mut self.port,
+            &mut self.sent,
+            &self.options,
+            msg.encode(),
+            |d| {
+                Message::decode(d).ok().filter(|reply| {
+                    reply.request_id == id
                         && reply.pdu_type == PduType::Response
-                        && reply.community == self.options.community
-                    {
-                        return Some(reply);
-                    }
-                }
-            }
-        }
-        None
+                        && reply.community == community
+                })
+            },
+        )
+        .await
     }
 
     /// GET of one OID (NUT sends one per request).
@@ -606,31 +594,14 @@ impl<P: SnmpPort> SnmpSession<P> {
         (code, lines)
     }
 
-    /// One line from upsd: SET and INSTCMD go to the agent; the driver core answers the
-    /// rest and frames the TRACKING reply around the agent's result.
+    /// One line from upsd (see [`crate::driver::device_line`]).
     pub async fn handle_line<S: Sys>(
         &mut self,
         sys: &S,
         ups: &str,
         line: &ServerLine,
     ) -> nut_core::dummy::DriverReply {
-        let mut result = None;
-        let mut changed = Vec::new();
-        match line {
-            ServerLine::InstCmd { cmd, param, .. } => {
-                result = Some(self.instcmd(sys, ups, cmd, param.as_deref()).await);
-            }
-            ServerLine::Set { var, value, .. } => {
-                let (code, lines) = self.set(sys, var, value).await;
-                changed = lines;
-                result = Some(code);
-            }
-            _ => {}
-        }
-        let mut reply = device_reply(&mut self.state, line, result);
-        changed.append(&mut reply.broadcast);
-        reply.broadcast = changed;
-        reply
+        crate::driver::device_line(self, sys, ups, line).await
     }
 }
 
@@ -832,4 +803,29 @@ pub async fn process<N: Net, S: Sys, P: SnmpPort>(
     let wiring = wire(&sys, &env, &args).map_err(io::Error::other)?;
     let port = open(&wiring)?;
     run_snmp(net_for(&wiring.statepath), sys, wiring, port, None, signals).await
+}
+
+impl<P: SnmpPort> crate::driver::DeviceSession for SnmpSession<P> {
+    fn state_mut(&mut self) -> &mut DriverState {
+        &mut self.state
+    }
+
+    async fn device_instcmd<S: Sys>(
+        &mut self,
+        sys: &S,
+        ups: &str,
+        cmd: &str,
+        arg: Option<&str>,
+    ) -> i64 {
+        self.instcmd(sys, ups, cmd, arg).await
+    }
+
+    async fn device_set<S: Sys>(
+        &mut self,
+        sys: &S,
+        var: &str,
+        value: &str,
+    ) -> (i64, Vec<DriverLine>) {
+        self.set(sys, var, value).await
+    }
 }

@@ -8,7 +8,7 @@ use crate::driver::{
 use crate::qx::report;
 use crate::seam::{Net, Sys};
 use crate::wiring::{NutEnv, Signal};
-use nut_core::dummy::{device_reply, tracking, DriverState};
+use nut_core::dummy::{tracking, DriverState};
 use nut_core::event::Event;
 use nut_core::hidups::{
     claim, HidOptions, HidUps, Matcher, ReadError, UsbDevice, Walk, Walked, Write, DRIVER_NAME,
@@ -388,31 +388,14 @@ impl<P: HidPort> HidSession<P> {
 }
 
 impl<P: HidPort> HidSession<P> {
-    /// One line from upsd: SET and INSTCMD go to the device; the driver core answers
-    /// the rest and frames the TRACKING reply around the device's result.
+    /// One line from upsd (see [`crate::driver::device_line`]).
     pub async fn handle_line<S: Sys>(
         &mut self,
         sys: &S,
         ups: &str,
         line: &ServerLine,
     ) -> nut_core::dummy::DriverReply {
-        let mut result = None;
-        let mut changed = Vec::new();
-        match line {
-            ServerLine::InstCmd { cmd, param, .. } => {
-                result = Some(self.instcmd(sys, ups, cmd, param.as_deref()).await);
-            }
-            ServerLine::Set { var, value, .. } => {
-                let (code, lines) = self.set(sys, var, value).await;
-                changed = lines;
-                result = Some(code);
-            }
-            _ => {}
-        }
-        let mut reply = device_reply(&mut self.state, line, result);
-        changed.append(&mut reply.broadcast);
-        reply.broadcast = changed;
-        reply
+        crate::driver::device_line(self, sys, ups, line).await
     }
 }
 
@@ -647,4 +630,29 @@ pub async fn process<N: Net, S: Sys, P: HidPort>(
     let wiring = wire(&sys, &env, &args).map_err(io::Error::other)?;
     let port = open(&wiring)?;
     run_hid(net_for(&wiring.statepath), sys, wiring, port, None, signals).await
+}
+
+impl<P: HidPort> crate::driver::DeviceSession for HidSession<P> {
+    fn state_mut(&mut self) -> &mut DriverState {
+        &mut self.state
+    }
+
+    async fn device_instcmd<S: Sys>(
+        &mut self,
+        sys: &S,
+        ups: &str,
+        cmd: &str,
+        arg: Option<&str>,
+    ) -> i64 {
+        self.instcmd(sys, ups, cmd, arg).await
+    }
+
+    async fn device_set<S: Sys>(
+        &mut self,
+        sys: &S,
+        var: &str,
+        value: &str,
+    ) -> (i64, Vec<DriverLine>) {
+        self.set(sys, var, value).await
+    }
 }
