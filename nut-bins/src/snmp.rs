@@ -200,7 +200,8 @@ impl<P: SnmpPort> Agentlink<P> {
             usm: options.v3.clone().map(|v3| Usm::new(v3, salt_seed)),
             port,
             options,
-            next_id: 1,
+            // Not 1 on every start: a reply captured earlier must not match.
+            next_id: ((salt_seed & 0x7fff_ffff) as i32).max(1),
             sent: 0,
             errors: 0,
             v3_error: None,
@@ -262,7 +263,7 @@ impl<P: SnmpPort> Agentlink<P> {
                 let (bytes, msg_id) = usm.discovery(id);
                 let learned = Self::send_and_wait(port, sent, options, bytes, |d| {
                     match usm.unwrap(d, msg_id, now_s()) {
-                        Err(UsmError::NotOurs) => None,
+                        Err(UsmError::NotOurs | UsmError::Integrity(_)) => None,
                         _ => Some(()),
                     }
                 })
@@ -272,14 +273,26 @@ impl<P: SnmpPort> Agentlink<P> {
                 }
             }
             let (bytes, msg_id) = usm.wrap(&msg, now_s());
+            let mut rejected = None;
             let outcome = Self::send_and_wait(port, sent, options, bytes, |d| {
                 match usm.unwrap(d, msg_id, now_s()) {
                     Ok(m) if m.request_id == id => Some(Ok(m)),
                     Ok(_) | Err(UsmError::NotOurs) => None,
+                    // Forged or damaged: ignored; the agent's real answer may follow.
+                    Err(UsmError::Integrity(r)) => {
+                        rejected = Some(r);
+                        None
+                    }
                     Err(e) => Some(Err(e)),
                 }
             })
-            .await?;
+            .await;
+            let Some(outcome) = outcome else {
+                if let Some(r) = rejected {
+                    *v3_error = Some(format!("SNMPv3: {r}"));
+                }
+                return None;
+            };
             match outcome {
                 Ok(m) => {
                     *v3_error = None;
@@ -388,10 +401,13 @@ impl<P: SnmpPort> Agentlink<P> {
                 self.errors = 0;
                 return;
             }
-            // noSuchName is expected (optional OIDs): debug only, as NUT.
-            Reply::Error(2) => return,
-            Reply::Error(status) => format!("{oid}: Error in packet: error-status {status}"),
-            Reply::Timeout => format!("{oid}: Timeout: no response"),
+            // No response at all is not counted nor logged (NUT's nut_snmp_walk breaks
+            // out; the walk then says which data went stale).
+            Reply::Timeout => return,
+            // noSuchName is expected (optional OIDs): counted, said only at NUT's debug
+            // level 2, which this driver does not print.
+            Reply::Error(2) => None,
+            Reply::Error(status) => Some(format!("{oid}: Error in packet: error-status {status}")),
         };
         self.errors = self.errors.saturating_add(1);
         if self.errors == ERR_LIMIT || self.errors.is_multiple_of(ERR_RATE) {
@@ -401,7 +417,9 @@ impl<P: SnmpPort> Agentlink<P> {
             ));
         }
         if self.errors < ERR_LIMIT || self.errors.is_multiple_of(ERR_RATE) {
-            notes.push(Note::Log(Level::Err, what));
+            if let Some(what) = what {
+                notes.push(Note::Log(Level::Err, what));
+            }
         }
     }
 
@@ -450,6 +468,42 @@ impl<P: SnmpPort> SnmpSession<P> {
     /// Detects the mapping and reads the agent (NUT's `upsdrv_initups` and
     /// `upsdrv_initinfo`): NUT's fatal message when nothing matches.
     pub async fn start<S: Sys>(sys: &S, wiring: &SnmpWiring, port: P) -> Result<Self, String> {
+        let mut session = Self::connect(sys, wiring, port).await?;
+        let SnmpSession {
+            driver,
+            state,
+            link,
+            ..
+        } = &mut session;
+        let walked = run_walk(driver, state, link, Walk::Init).await;
+        report(sys, &wiring.ups, walked.notes);
+        if wiring.options.ignorelb {
+            // main.c: ignorelb needs a way to tell the charge.
+            let mut methods = 0;
+            for (value, low) in [
+                ("battery.charge", "battery.charge.low"),
+                ("battery.runtime", "battery.runtime.low"),
+            ] {
+                if state.tree().get(value).is_some() && state.tree().get(low).is_some() {
+                    sys.log(format!("using '{value}' to set battery low state"));
+                    methods += 1;
+                }
+            }
+            if methods == 0 {
+                return Err("The 'ignorelb' flag is set, but there is no way to determine the battery state of charge. Only set this flag if both 'battery.charge' and 'battery.charge.low' and/or 'battery.runtime' and 'battery.runtime.low' are available.".to_string());
+            }
+        }
+        state.set(
+            "driver.parameter.pollinterval",
+            &wiring.pollinterval_s.to_string(),
+        );
+        state.set("driver.parameter.synchronous", "auto");
+        Ok(session)
+    }
+
+    /// NUT's `upsdrv_initups` alone: detection, the driver's variables, the delays
+    /// (`set_delays`); what `-k` needs before it cuts the load (no walk yet).
+    pub async fn connect<S: Sys>(sys: &S, wiring: &SnmpWiring, port: P) -> Result<Self, String> {
         let mut link = Agentlink::new(port, wiring.options.clone(), wiring.salt_seed);
         let mut reads = Reads::new();
         let mut notes = Vec::new();
@@ -472,7 +526,7 @@ impl<P: SnmpPort> SnmpSession<P> {
         report(sys, &wiring.ups, std::mem::take(&mut notes));
         let detected =
             detected.map_err(|e| format!("{e} at [{}] (host {})", wiring.ups, wiring.host))?;
-        let mut driver = SnmpUps::new(wiring.options.clone(), &detected);
+        let driver = SnmpUps::new(wiring.options.clone(), &detected);
         let mib = driver.mib();
         sys.log(format!(
             "Detected {} on host {} (mib: {} {})",
@@ -498,13 +552,6 @@ impl<P: SnmpPort> SnmpSession<P> {
                 sys.log(format!("{}: the agent refused it", set.what));
             }
         }
-        let walked = run_walk(&mut driver, &mut state, &mut link, Walk::Init).await;
-        report(sys, &wiring.ups, walked.notes);
-        state.set(
-            "driver.parameter.pollinterval",
-            &wiring.pollinterval_s.to_string(),
-        );
-        state.set("driver.parameter.synchronous", "auto");
         Ok(SnmpSession {
             driver,
             state,
@@ -700,7 +747,8 @@ pub async fn kill_power<S: Sys, P: SnmpPort>(
     wiring: &SnmpWiring,
     port: P,
 ) -> Result<String, String> {
-    let session = SnmpSession::start(sys, wiring, port).await?;
+    // As NUT's main.c: -k runs after upsdrv_initups, before any walk.
+    let session = SnmpSession::connect(sys, wiring, port).await?;
     let SnmpSession {
         driver,
         state,

@@ -15,8 +15,9 @@ use sha2::Digest;
 
 /// The password is hashed over this many bytes of itself repeated (RFC 3414 A.2.1).
 pub const PASSWORD_EXPANSION_BYTES: usize = 1_048_576;
-/// Shortest password net-snmp accepts, bytes (RFC 3414 section 11.2).
-pub const MIN_PASSWORD_BYTES: usize = 8;
+/// A response this much older than our notion of the engine's clock is refused,
+/// seconds (RFC 3414 section 2.2.3).
+pub const TIME_WINDOW_S: i64 = 150;
 
 fn hash(proto: AuthProtocol, data: &[&[u8]]) -> Vec<u8> {
     fn run<D: Digest>(data: &[&[u8]]) -> Vec<u8> {
@@ -221,7 +222,8 @@ impl Usm {
             boots: 0,
             time: 0,
             synced_s: 0,
-            next_msg_id: 1,
+            // Not 1 on every start: a reply captured earlier must not match.
+            next_msg_id: ((salt_seed >> 33) as i32).max(1),
             salt: salt_seed,
         }
     }
@@ -364,6 +366,13 @@ impl Usm {
             return Err(UsmError::NotOurs);
         }
         let authed = v3.flags & v3flags::AUTH != 0;
+        let private = v3.flags & v3flags::PRIV != 0;
+        let want_auth = self.opts.level != SecLevel::NoAuthNoPriv;
+        let want_priv = self.opts.level == SecLevel::AuthPriv;
+        // Privacy only where configured (and never without authentication).
+        if private && (!want_priv || !authed) {
+            return Err(UsmError::Integrity("response at another security level"));
+        }
         if authed {
             if self.auth_key.is_empty() || v3.usm.engine_id != self.engine_id {
                 return Err(UsmError::Integrity(
@@ -381,8 +390,8 @@ impl Usm {
                 return Err(UsmError::Integrity("response fails authentication"));
             }
         }
-        let scoped = if v3.flags & v3flags::PRIV != 0 {
-            if !authed || v3.usm.privacy.len() != 8 {
+        let scoped = if private {
+            if v3.usm.privacy.len() != 8 {
                 return Err(UsmError::Integrity("bad privacy parameters"));
             }
             let salt: [u8; 8] = v3.usm.privacy[..].try_into().unwrap_or([0; 8]);
@@ -406,10 +415,13 @@ impl Usm {
         };
         let msg =
             decode_scoped(&scoped).map_err(|_| UsmError::Integrity("undecodable scoped PDU"))?;
-        // Unauthenticated reports (discovery, time window) teach the engine; an
-        // authenticated response keeps the clock in step.
+        // Reports may come at a lower level (RFC 3414 3.1.1, unknownEngineID has none):
+        // an unauthenticated one teaches the engine only before it is known (discovery);
+        // an authenticated one (a time-window report) re-synchronises.
         if msg.pdu_type == PduType::Report {
-            self.learn(&v3.usm, now_s);
+            if authed || !self.discovered() {
+                self.learn(&v3.usm, now_s);
+            }
             let oid = msg
                 .varbinds
                 .first()
@@ -421,10 +433,27 @@ impl Usm {
                 .map_or("report", |(_, n)| *n);
             return Err(UsmError::Report(name));
         }
+        // Anything else must come at the level asked (RFC 3412 7.2 step 13).
+        if authed != want_auth || private != want_priv {
+            return Err(UsmError::Integrity("response at another security level"));
+        }
         if authed {
-            self.boots = v3.usm.boots;
-            self.time = v3.usm.time;
-            self.synced_s = now_s;
+            // Timeliness (RFC 3414 3.2 step 7b): not older than our notion of the
+            // engine's clock by more than the window, boots never going back.
+            let local = self
+                .time
+                .saturating_add(now_s.saturating_sub(self.synced_s) as i64);
+            let stale = v3.usm.boots == i64::from(i32::MAX)
+                || v3.usm.boots < self.boots
+                || (v3.usm.boots == self.boots && v3.usm.time < local - TIME_WINDOW_S);
+            if stale {
+                return Err(UsmError::Integrity("response outside the time window"));
+            }
+            if v3.usm.boots > self.boots || v3.usm.time > local {
+                self.boots = v3.usm.boots;
+                self.time = v3.usm.time;
+                self.synced_s = now_s;
+            }
         }
         Ok(msg)
     }
@@ -497,5 +526,114 @@ mod cross_checks {
         let ct = des_cbc(&key, &[9u8; 8], b"abcdefgh12345678", true);
         let h: String = ct.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(h, "a58125c00241e8ff1f6243b50f782549");
+    }
+}
+
+#[cfg(test)]
+mod security {
+    use super::*;
+    use nut_core::snmp::Version;
+
+    fn opts(level: SecLevel) -> V3Options {
+        V3Options {
+            level,
+            sec_name: "u".into(),
+            auth_password: "auctoritas".into(),
+            priv_password: "privatus".into(),
+            auth_protocol: AuthProtocol::Sha,
+            priv_protocol: PrivProtocol::Aes,
+        }
+    }
+
+    /// An agent's response to `msg_id` at `flags`, its MAC made with `key` (or none).
+    fn response(usm: &UsmParams, msg_id: i32, flags: u8, key: Option<&[u8]>) -> Vec<u8> {
+        let mut msg =
+            Message::request(Version::V2c, b"", PduType::Response, 7, &[vec![1, 3, 6, 1]]);
+        msg.varbinds[0].1 = nut_core::snmp::Value::Integer(3);
+        let mut usm = usm.clone();
+        if key.is_some() {
+            usm.auth = vec![0; 12];
+        }
+        let v3 = V3Message {
+            msg_id,
+            max_size: 65507,
+            flags,
+            usm,
+            data: encode_scoped(b"e", b"", &msg),
+        };
+        let (mut bytes, offset) = v3.encode();
+        if let Some(key) = key {
+            let mac = hmac(AuthProtocol::Sha, key, &bytes);
+            bytes[offset..offset + 12].copy_from_slice(&mac[..12]);
+        }
+        bytes
+    }
+
+    #[test]
+    fn responses_below_the_configured_level_or_out_of_time_are_refused() {
+        let engine = UsmParams {
+            engine_id: b"engine-1".to_vec(),
+            boots: 5,
+            time: 1000,
+            ..UsmParams::default()
+        };
+        let mut usm = Usm::new(opts(SecLevel::AuthNoPriv), 0);
+        usm.learn(&engine, 0);
+        let key = usm.auth_key.clone();
+        // A forged unauthenticated answer: refused, not published.
+        let (_, id) = usm.wrap(
+            &Message::request(Version::V2c, b"", PduType::Get, 7, &[]),
+            0,
+        );
+        let forged = response(&engine, id, 0, None);
+        assert!(matches!(
+            usm.unwrap(&forged, id, 0),
+            Err(UsmError::Integrity(_))
+        ));
+        // Privacy where none was configured: refused, no panic on the empty key.
+        let private = response(&engine, id, v3flags::AUTH | v3flags::PRIV, Some(&key));
+        assert!(matches!(
+            usm.unwrap(&private, id, 0),
+            Err(UsmError::Integrity(_))
+        ));
+        // The genuine answer passes.
+        let good = response(&engine, id, v3flags::AUTH, Some(&key));
+        assert!(usm.unwrap(&good, id, 0).is_ok());
+        // A replay from long ago (older than the 150 s window) is refused.
+        let old = UsmParams {
+            time: 1000,
+            ..engine.clone()
+        };
+        let replayed = response(&old, id, v3flags::AUTH, Some(&key));
+        assert!(matches!(
+            usm.unwrap(&replayed, id, 400),
+            Err(UsmError::Integrity(_))
+        ));
+        // An unauthenticated report does not move a known engine.
+        let (_, id) = usm.wrap(
+            &Message::request(Version::V2c, b"", PduType::Get, 8, &[]),
+            400,
+        );
+        let mut report = Message::request(Version::V2c, b"", PduType::Report, 8, &[]);
+        report.varbinds = vec![(
+            vec![1, 3, 6, 1, 6, 3, 15, 1, 1, 4, 0],
+            nut_core::snmp::Value::Counter32(1),
+        )];
+        let evil = UsmParams {
+            engine_id: b"evil".to_vec(),
+            ..engine
+        };
+        let v3 = V3Message {
+            msg_id: id,
+            max_size: 65507,
+            flags: 0,
+            usm: evil,
+            data: encode_scoped(b"", b"", &report),
+        };
+        assert!(matches!(
+            usm.unwrap(&v3.encode().0, id, 400),
+            Err(UsmError::Report(_))
+        ));
+        assert_eq!(usm.engine_id, b"engine-1");
     }
 }

@@ -892,18 +892,8 @@ impl HidUps {
         let flags: Vec<String> = self.flags.iter().map(|f| f.to_string()).collect();
         let mut word = status_word(&flags, self.options.onlinedischarge);
         if self.options.ignorelb {
-            // dstate.c: the unit's LB is dropped, and LB comes from the thresholds.
-            let mut tokens: Vec<&str> = word.split(' ').filter(|t| *t != "LB").collect();
-            let below = |value: &str, low: &str| {
-                let num = |v: &str| strtol(state.tree().value(v)?).parse::<i64>().ok();
-                matches!((num(value), num(low)), (Some(v), Some(l)) if v < l)
-            };
-            if below("battery.charge", "battery.charge.low")
-                || below("battery.runtime", "battery.runtime.low")
-            {
-                tokens.push("LB");
-            }
-            word = tokens.join(" ");
+            word =
+                crate::status::ignorelb_word(&word, |v| state.tree().value(v).map(str::to_string));
         }
         if self.alarm_active {
             word = format!("ALARM {word}");

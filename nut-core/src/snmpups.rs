@@ -24,7 +24,8 @@
 //!
 //! SNMPv3's options are parsed here ([`V3Options`]); its security (USM) is the shell's
 //! (nut_bins::snmpv3), as it needs cryptography. Not yet: daisy-chained devices
-//! (`device.count` tables read device 1 only), powerware's `ups.alarms` walk.
+//! (the `%i` device indexes of the four `device.count` tables are not filled), powerware's
+//! `ups.alarms` walk (never published).
 
 use crate::dummy::DriverState;
 use crate::event::Level;
@@ -56,7 +57,7 @@ pub const MAX_OID_HOPS: usize = 4;
 /// sysObjectID.0.
 pub const SYSOID_OID: &str = ".1.3.6.1.2.1.1.2.0";
 /// Options snmp-ups accepts besides main.c's: (name, takes a value).
-pub const OPTIONS: [(&str, bool); 18] = [
+pub const OPTIONS: [(&str, bool); 19] = [
     ("mibs", true),
     ("community", true),
     ("snmp_version", true),
@@ -75,7 +76,11 @@ pub const OPTIONS: [(&str, bool); 18] = [
     ("ondelay", true),
     ("offdelay", true),
     ("nolock", false),
+    ("ignorelb", false),
 ];
+/// Shortest SNMPv3 pass phrase, bytes (RFC 3414 section 11.2; net-snmp's
+/// USM_LENGTH_P_MIN).
+pub const MIN_PASSPHRASE_BYTES: usize = 8;
 /// Options whose values are never published as driver.parameter.* (NUT's VAR_SENSITIVE).
 pub const SENSITIVE: [&str; 4] = ["community", "secName", "authPassword", "privPassword"];
 
@@ -104,6 +109,8 @@ pub struct SnmpOptions {
     pub ondelay: Option<i64>,
     /// `offdelay`.
     pub offdelay: Option<i64>,
+    /// `ignorelb` (main.c): LB from battery.charge.low / battery.runtime.low.
+    pub ignorelb: bool,
     /// `snmp_version = v3`: the USM settings (PDUs then have v2c's semantics).
     pub v3: Option<V3Options>,
 }
@@ -189,6 +196,22 @@ impl V3Options {
             }
             _ => {}
         }
+        // net-snmp's generate_Ku refuses pass phrases under 8 bytes (RFC 3414 11.2);
+        // NUT then stops with these messages.
+        if level != SecLevel::NoAuthNoPriv
+            && auth_password
+                .as_ref()
+                .is_some_and(|p| p.len() < MIN_PASSPHRASE_BYTES)
+        {
+            return Err("Error generating Ku from authentication pass phrase".to_string());
+        }
+        if level == SecLevel::AuthPriv
+            && priv_password
+                .as_ref()
+                .is_some_and(|p| p.len() < MIN_PASSPHRASE_BYTES)
+        {
+            return Err("Error generating Ku from privacy pass phrase".to_string());
+        }
         let auth_protocol = match get("authProtocol").as_deref().unwrap_or("MD5") {
             "MD5" => AuthProtocol::Md5,
             "SHA" => AuthProtocol::Sha,
@@ -229,6 +252,7 @@ impl Default for SnmpOptions {
             symmetrathreephase: false,
             ondelay: None,
             offdelay: None,
+            ignorelb: false,
             v3: None,
         }
     }
@@ -306,35 +330,47 @@ impl SnmpOptions {
             out.semistaticfreq = if n < 1 { DEFAULT_SEMISTATICFREQ } else { n };
         }
         out.notransferoids = has("notransferoids");
+        out.ignorelb = has("ignorelb");
         out.symmetrathreephase = has("symmetrathreephase");
         out.ondelay = get("ondelay").map(|v| atol(&v));
         out.offdelay = get("offdelay").map(|v| atol(&v));
-        if out.mibs == "--list" {
-            return Err(list_mibs());
-        }
-        if out.mibs != "auto" && !mibs().iter().any(|m| m.name == out.mibs) {
+        if out.mibs != "auto" && out.mibs != LIST_MIBS && !mibs().iter().any(|m| m.name == out.mibs)
+        {
             return Err(format!("Unknown 'mibs' value: {}", out.mibs));
         }
         Ok(out)
     }
 }
 
-/// `mibs=--list`: the table NUT prints.
+/// `mibs = --list`: the driver prints [`list_mibs`] and exits (successfully).
+pub const LIST_MIBS: &str = "--list";
+
+/// `mibs=--list`: the table NUT prints (snmp-ups.c `upsdrv_initups`), on stdout.
 pub fn list_mibs() -> String {
-    let mut s = String::from("The 'mibs' argument is 'auto' or one of the following:\n");
+    let mut s = String::from(
+        "The 'mibs' argument is '--list', so just listing the mappings this driver knows,\n\
+         and for 'mibs=auto' these mappings will be tried in the following order until\n\
+         the first one matches your device\n\n",
+    );
     s.push_str(&format!(
-        "{:>20}\t{:>7}\t{:>32}\t{}\n",
-        "NAME", "VERSION", "DETECTION OID", "SYSOID"
+        "{:>7}\t{:<23}\t{:<7}\t{:<31}\t{}\n",
+        "NUMBER", "MAPPING NAME", "VERSION", "ENTRY POINT OID", "AUTO CHECK OID"
     ));
-    for m in mibs() {
+    let all = mibs();
+    for (i, m) in all.iter().enumerate() {
         s.push_str(&format!(
-            "{:>20}\t{:>7}\t{:>32}\t{}\n",
+            " {:>4} \t{:<23}\t{:>7}\t{:<31}\t{}\n",
+            i + 1,
             m.name,
             m.version,
-            m.auto_check.as_deref().unwrap_or("<none>"),
-            m.sysoid.as_deref().unwrap_or("<none>")
+            m.sysoid.as_deref().unwrap_or("<NULL>"),
+            m.auto_check.as_deref().unwrap_or("<NULL>")
         ));
     }
+    s.push_str(&format!(
+        "\nOverall this driver has loaded {} MIB-to-NUT mapping tables\n",
+        all.len()
+    ));
     s
 }
 
@@ -410,18 +446,25 @@ impl<'a> Ctx<'a> {
 
     /// NUT's `nut_snmp_get_int`.
     fn int(&mut self, oid: &str) -> Option<i64> {
+        self.int_at(oid, 0)
+    }
+
+    /// [`Ctx::int`], following at most [`MAX_OID_HOPS`] OBJECT IDENTIFIER values (NUT
+    /// reads the value they point to the same way; when that fails, the OID's last arc).
+    fn int_at(&mut self, oid: &str, hops: usize) -> Option<i64> {
         match self.value(oid)? {
             Value::Integer(n) => Some(*n),
             Value::Counter32(n) | Value::Gauge32(n) => Some(i64::from(*n)),
             Value::TimeTicks(n) => Some(i64::from(*n) / 100),
-            Value::OctetString(s) => Some(strtol0(&String::from_utf8_lossy(s))),
+            Value::OctetString(s) | Value::Opaque(s) => Some(strtol0(&String::from_utf8_lossy(s))),
             Value::ObjectId(o) => {
                 let target = format_oid(o);
-                match self.value(&target) {
-                    Some(Value::Integer(n)) => Some(*n),
-                    Some(Value::Counter32(n) | Value::Gauge32(n)) => Some(i64::from(*n)),
-                    _ => Some(o.last().map_or(0, |n| i64::from(*n))),
-                }
+                let followed = if hops < MAX_OID_HOPS {
+                    self.int_at(&target, hops + 1)
+                } else {
+                    None
+                };
+                Some(followed.unwrap_or_else(|| o.last().map_or(0, |n| i64::from(*n))))
             }
             _ => None,
         }
@@ -740,6 +783,33 @@ fn detect_inner(
     }
 }
 
+/// An alarm as `su_alarm_set` words it: outlet (group) alarms name their outlet,
+/// phase alarms (`L1.alarm`) their phase.
+fn alarm_text(name: &str, flags: u32, text: String) -> String {
+    // device.N.L1.alarm -> L1.alarm
+    let base = match name.strip_prefix("device.") {
+        Some(rest) => rest.split_once('.').map_or(rest, |(_, r)| r),
+        None => name,
+    };
+    let mut text = text;
+    if flags & (flag::OUTLET | flag::OUTLET_GROUP) != 0 {
+        let number = base
+            .split('.')
+            .find_map(|part| part.parse::<i64>().ok())
+            .unwrap_or(-1);
+        let group = if flags & flag::OUTLET_GROUP != 0 {
+            " group"
+        } else {
+            ""
+        };
+        text = format!("outlet{group} {number} {text}");
+    }
+    if let Some(rest) = base.strip_prefix('L') {
+        text = format!("phase L{} {text}", atol(rest));
+    }
+    text
+}
+
 /// Formats a template: each `%i` takes the next index.
 fn fill(template: &str, indexes: &[i64]) -> String {
     let mut out = String::with_capacity(template.len() + 4);
@@ -931,7 +1001,7 @@ impl SnmpUps {
                 continue;
             }
             if template {
-                self.template(state, ctx, out, walk, i, e);
+                self.template(state, ctx, out, walk, i, e, &mut status, &mut alarms);
                 continue;
             }
             self.get_and_process(
@@ -949,6 +1019,11 @@ impl SnmpUps {
         }
         if walk == Walk::Update {
             let mut text = status.join(" ");
+            if self.opts.ignorelb {
+                text = crate::status::ignorelb_word(&text, |v| {
+                    state.tree().value(v).map(str::to_string)
+                });
+            }
             if !alarms.is_empty() {
                 text = if text.is_empty() {
                     "ALARM".to_string()
@@ -1076,6 +1151,7 @@ impl SnmpUps {
     }
 
     /// `process_template`: outlets, outlet groups, ambient sensors.
+    #[allow(clippy::too_many_arguments)]
     fn template(
         &mut self,
         state: &mut DriverState,
@@ -1084,6 +1160,8 @@ impl SnmpUps {
         walk: Walk,
         i: usize,
         e: &Info,
+        status: &mut Vec<String>,
+        alarms: &mut Vec<String>,
     ) {
         let kind = self.flags[i] & (flag::OUTLET | flag::OUTLET_GROUP | flag::AMBIENT_TEMPLATE);
         let count_var = if kind == flag::OUTLET {
@@ -1171,7 +1249,6 @@ impl SnmpUps {
                 Some(oid) => {
                     let saved = self.flags[i];
                     self.flags[i] = f;
-                    let (mut s, mut a) = (Vec::new(), Vec::new());
                     self.get_and_process(
                         state,
                         ctx,
@@ -1181,8 +1258,8 @@ impl SnmpUps {
                         &inst,
                         &name,
                         Some(fill(oid, &[n])),
-                        &mut s,
-                        &mut a,
+                        status,
+                        alarms,
                     );
                     self.instances.insert((i, n), self.flags[i]);
                     self.flags[i] = saved;
@@ -1274,9 +1351,13 @@ impl SnmpUps {
             };
             if let Some(s) = lookup.and_then(|l| find_infoval(l, v, &mut self.units)) {
                 if !s.is_empty() {
-                    alarms.push(s);
+                    alarms.push(alarm_text(name, e.flags, s));
                 }
             }
+            return true;
+        }
+        // powerware's alarm table walk: never published as a variable (not yet walked).
+        if name.eq_ignore_ascii_case("ups.alarms") {
             return true;
         }
         if name == "ambient.temperature" {
@@ -1539,4 +1620,95 @@ impl SnmpUps {
 /// A SET's outcome from the agent's reply.
 pub fn set_taken(reply: &Reply) -> bool {
     matches!(reply, Reply::Value(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alarms_name_their_outlet_or_phase_as_nut_words_them() {
+        let t = |name: &str, flags: u32| alarm_text(name, flags, "high current".to_string());
+        assert_eq!(t("outlet.3.alarm", flag::OUTLET), "outlet 3 high current");
+        assert_eq!(
+            t("outlet.group.2.alarm", flag::OUTLET_GROUP),
+            "outlet group 2 high current"
+        );
+        assert_eq!(t("L2.alarm", 0), "phase L2 high current");
+        assert_eq!(t("device.6.L1.alarm", 0), "phase L1 high current");
+        assert_eq!(t("ups.alarm", 0), "high current");
+    }
+
+    #[test]
+    fn time_entries_are_seconds_and_other_numbers_scale() {
+        let apcc = mibs().iter().find(|m| m.name == "apcc").unwrap();
+        let delay = apcc
+            .info
+            .iter()
+            .find(|i| i.name == "ups.delay.shutdown")
+            .unwrap();
+        assert_eq!(delay.info_len, 3.0, "NUT's table gives it a field size");
+        assert_eq!(multiplier(delay), 1.0);
+        let voltage = apcc
+            .info
+            .iter()
+            .find(|i| i.name == "input.voltage")
+            .unwrap();
+        assert_eq!(multiplier(voltage), voltage.info_len);
+        assert_eq!(format_scaled(5385, 0.1), "538.50");
+        assert_eq!(format_scaled(2300, 0.1), "230");
+        assert_eq!(format_scaled(-5, 0.1), "-0.50");
+    }
+
+    #[test]
+    fn v3_options_are_checked_with_nut_s_messages() {
+        let opts = |pairs: &[(&str, &str)]| {
+            let v: Vec<(String, Option<String>)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect();
+            SnmpOptions::from_options(&v)
+        };
+        assert_eq!(
+            opts(&[("snmp_version", "v3")]).unwrap_err(),
+            "securityName is required for SNMPv3"
+        );
+        assert_eq!(
+            opts(&[
+                ("snmp_version", "v3"),
+                ("secName", "u"),
+                ("secLevel", "authPriv"),
+                ("authPassword", "abcdefgh"),
+                ("privPassword", "short")
+            ])
+            .unwrap_err(),
+            "Error generating Ku from privacy pass phrase"
+        );
+        assert_eq!(
+            opts(&[
+                ("snmp_version", "v3"),
+                ("secName", "u"),
+                ("authProtocol", "SHA1")
+            ])
+            .unwrap_err(),
+            "Bad SNMPv3 authProtocol: SHA1"
+        );
+        let ok = opts(&[
+            ("snmp_version", "v3"),
+            ("secName", "u"),
+            ("secLevel", "authNoPriv"),
+            ("authPassword", "abcdefgh"),
+            ("authProtocol", "SHA256"),
+        ])
+        .unwrap();
+        let v3 = ok.v3.unwrap();
+        assert_eq!(
+            (v3.level, v3.auth_protocol),
+            (SecLevel::AuthNoPriv, AuthProtocol::Sha256)
+        );
+        assert_eq!(
+            opts(&[("mibs", "nope")]).unwrap_err(),
+            "Unknown 'mibs' value: nope"
+        );
+    }
 }

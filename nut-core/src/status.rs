@@ -156,3 +156,32 @@ pub fn with_fsd_prefix(driver_value: &str, fsd_latched: bool) -> String {
         driver_value.to_string()
     }
 }
+
+/// A driver's status word under `ignorelb` (NUT's dstate.c `status_set` and
+/// `status_commit`): the device's own LB is dropped, and LB is added when
+/// battery.charge is below battery.charge.low or battery.runtime below
+/// battery.runtime.low (values as C's `strtol` reads them).
+pub fn ignorelb_word(word: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut tokens: Vec<&str> = word
+        .split(' ')
+        .filter(|t| *t != "LB" && !t.is_empty())
+        .collect();
+    let num = |name: &str| -> Option<i64> {
+        let v = value(name)?;
+        let t = v.trim_start();
+        let (neg, digits) = match t.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let d: String = digits.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let n: i64 = d.parse().unwrap_or(0);
+        Some(if neg { -n } else { n })
+    };
+    let below = |v: &str, low: &str| matches!((num(v), num(low)), (Some(v), Some(l)) if v < l);
+    if below("battery.charge", "battery.charge.low")
+        || below("battery.runtime", "battery.runtime.low")
+    {
+        tokens.push("LB");
+    }
+    tokens.join(" ")
+}

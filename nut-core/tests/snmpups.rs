@@ -224,3 +224,48 @@ fn an_oid_value_pointing_to_itself_is_not_followed_forever() {
     // NUT's fallback when the pointer leads nowhere: the OID's last arc.
     assert_eq!(state.tree().value("ups.model"), Some("1"));
 }
+
+#[test]
+fn ignorelb_takes_lb_from_the_thresholds_not_the_card() {
+    // Eaton 93E (mge): charge 100 % against a low of 20 %.
+    let opts = SnmpOptions {
+        ignorelb: true,
+        ..SnmpOptions::default()
+    };
+    let mut agent = fixture("eaton-93e-80");
+    let (_, state, _) = run(&mut agent, &opts, 1);
+    assert_eq!(state.tree().value("ups.status"), Some("OL"));
+    // The charge falls below the low mark: LB, whatever the card says.
+    let charge = parse_oid("1.3.6.1.4.1.705.1.5.2.0").unwrap();
+    agent.objects.insert(charge, Value::Integer(10));
+    let (_, state, _) = run(&mut agent, &opts, 1);
+    assert_eq!(state.tree().value("ups.status"), Some("OL LB"));
+    let (_, state, _) = run(&mut agent, &SnmpOptions::default(), 1);
+    assert_eq!(
+        state.tree().value("ups.status"),
+        Some("OL"),
+        "without the flag, the card's word"
+    );
+}
+
+#[test]
+fn numbers_follow_an_oid_value_to_what_it_points_at() {
+    // Huawei's battery.charge as an OBJECT IDENTIFIER pointing at an OCTET STRING "87"
+    // (NUT's nut_snmp_get_int reads the pointed value with strtol).
+    let mut agent = fixture("huawei-gse200m");
+    let (ups, _, _) = run(&mut agent, &SnmpOptions::default(), 0);
+    let entry = ups
+        .mib()
+        .info
+        .iter()
+        .find(|i| i.name == "battery.charge")
+        .unwrap();
+    let oid = parse_oid(entry.oid.as_deref().unwrap()).unwrap();
+    let target = parse_oid("1.3.6.1.4.1.99999.1.0").unwrap();
+    agent.objects.insert(oid, Value::ObjectId(target.clone()));
+    agent
+        .objects
+        .insert(target, Value::OctetString(b"87".to_vec()));
+    let (_, state, _) = run(&mut agent, &SnmpOptions::default(), 1);
+    assert_eq!(state.tree().value("battery.charge"), Some("87"));
+}

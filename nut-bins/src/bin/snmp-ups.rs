@@ -72,6 +72,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if wiring.options.mibs == nut_core::snmpups::LIST_MIBS {
+        print!("{}", nut_core::snmpups::list_mibs());
+        return ExitCode::SUCCESS;
+    }
     if args.cli.check_config {
         println!("{DRIVER_NAME}: UPS [{}]: configuration OK", wiring.ups);
         return ExitCode::SUCCESS;
