@@ -107,6 +107,17 @@ pub struct LookupRow {
     pub text: String,
     /// A conversion function, used instead of `text` when present.
     pub fun: Option<Fun>,
+    /// A text-to-number function (NUT's `nuf_s2l`).
+    pub nuf: Option<Nuf>,
+}
+
+/// A text-to-number function a lookup row names (NUT's `nuf_s2l`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nuf {
+    /// `marlin_device_count_fun`: the number of units in "0,3,4" (commas + 1).
+    MarlinDeviceCount,
+    /// A function this implementation does not know.
+    Unknown,
 }
 
 /// One `snmp_info_t`.
@@ -251,6 +262,11 @@ fn parse(data: &str) -> Vec<Mib> {
                     value: f[2].parse().unwrap_or(0),
                     text: unescape(f[3]).unwrap_or_default(),
                     fun: fun(f[4]),
+                    nuf: match f[5] {
+                        "\\N" => None,
+                        "marlin_device_count_fun" => Some(Nuf::MarlinDeviceCount),
+                        _ => Some(Nuf::Unknown),
+                    },
                 })
             }
             ("alarm", Some(mib)) if f.len() == 4 => mib.alarms.push(Alarm {

@@ -18,20 +18,23 @@
 //! - One failing outlet at start-up disables only that outlet's variable, not the
 //!   template for every outlet.
 //! - "No matching MIB found for sysOID" is logged once, not three times.
+//! - An outlet template without an OID takes the outlets' index base (NUT 2.8.0 starts
+//!   it at -1: `outlet.-1.id: -1` on HPE's ePDU table, and no id for the last outlet).
 //! - Time entries (`SU_TYPE_TIME`) are seconds, never scaled: NUT scales the APC card's
 //!   `ups.delay.shutdown`/`ups.delay.start` by 3 (see [`multiplier`]), found by the
 //!   simulation's modelled APC card.
 //!
 //! SNMPv3's options are parsed here ([`V3Options`]); its security (USM) is the shell's
-//! (nut_bins::snmpv3), as it needs cryptography. Not yet: daisy-chained devices
-//! (the `%i` device indexes of the four `device.count` tables are not filled), powerware's
+//! (nut_bins::snmpv3), as it needs cryptography. A daisy-chain table (one with
+//! `device.count`) is read for its first device (NUT's `daisychain_init` and device
+//! index base); not yet: the other devices of a chain (`device.N.*`), powerware's
 //! `ups.alarms` walk (never published).
 
 use crate::dummy::DriverState;
 use crate::event::Level;
 use crate::qx::Note;
 use crate::snmp::{format_oid, parse_oid, Value, Version};
-use crate::snmpmib::{flag, mibs, st, Fun, Info, LookupRow, Mib};
+use crate::snmpmib::{flag, mibs, st, Fun, Info, LookupRow, Mib, Nuf};
 use crate::sock::DriverLine;
 use std::collections::BTreeMap;
 
@@ -49,6 +52,8 @@ pub const MAX_SECONDS_OPTION: u64 = 86_400;
 pub const MAX_RETRIES: u32 = 100;
 /// Most instances of one outlet (or group, or sensor) template.
 pub const MAX_TEMPLATE_INSTANCES: i64 = 256;
+/// dstate.c's status and alarm buffers, bytes with their NUL (ST_MAX_VALUE_LEN).
+pub const MAX_VALUE_BYTES: usize = 256;
 /// Longest string value published, bytes (SU_INFOSIZE - 1).
 pub const MAX_STRING_BYTES: usize = 127;
 /// OBJECT IDENTIFIER values followed in a row when reading a string (NUT follows
@@ -810,6 +815,18 @@ fn alarm_text(name: &str, flags: u32, text: String) -> String {
     text
 }
 
+/// `marlin_device_count_fun` (eaton-pdu-marlin-helpers.c): units in "0,3,4".
+fn marlin_device_count(list: &str) -> i64 {
+    let commas = list.matches(',').count() as i64;
+    if list.is_empty() {
+        0
+    } else if list.ends_with(',') {
+        commas
+    } else {
+        commas + 1
+    }
+}
+
 /// Formats a template: each `%i` takes the next index.
 fn fill(template: &str, indexes: &[i64]) -> String {
     let mut out = String::with_capacity(template.len() + 4);
@@ -880,6 +897,12 @@ pub struct SnmpUps {
     semistatic_countdown: i64,
     units: Units,
     walks: u64,
+    /// NUT's `daisychain_enabled`: the table has `device.count`.
+    daisy: bool,
+    /// NUT's `devices_count`.
+    devices: i64,
+    /// NUT's `device_template_offset`: a device's OID index is its number plus this.
+    dev_offset: i64,
 }
 
 impl SnmpUps {
@@ -896,6 +919,157 @@ impl SnmpUps {
             phases: [None; 3],
             units: Units::default(),
             walks: 0,
+            daisy: false,
+            devices: 1,
+            dev_offset: -1,
+        }
+    }
+
+    /// An ordinary entry's OID: a `%i` in it is the (first) device's index (NUT's
+    /// `su_ups_get`: current_device_number + device_template_offset).
+    fn device_oid(&self, oid: &str) -> String {
+        if oid.contains("%i") {
+            fill(oid, &[1 + self.dev_offset])
+        } else {
+            oid.to_string()
+        }
+    }
+
+    /// A template instance's OID (`process_template`): daisy-chain templates also take
+    /// the device's index, first (`SU_TYPE_DAISY_1`) or second (`SU_TYPE_DAISY_2`).
+    fn instance_oid(&self, oid: &str, flags: u32, n: i64) -> String {
+        let dev = 1 + self.dev_offset;
+        if self.daisy && flags & flag::TYPE_DAISY_1 != 0 {
+            fill(oid, &[dev, n])
+        } else if self.daisy && flags & flag::TYPE_DAISY_2 != 0 {
+            fill(oid, &[n + self.dev_offset, 1 - self.dev_offset])
+        } else {
+            fill(oid, &[n])
+        }
+    }
+
+    /// `base_snmp_template_index`: 0 or 1, whichever answers first (2 when neither).
+    /// `None` while a read is missing.
+    fn base_index(&self, ctx: &mut Ctx, oid: &str, flags: u32) -> Option<i64> {
+        for idx in [0, 1] {
+            let test = if oid.matches("%i").count() > 1 {
+                let dev = 1 + self.dev_offset;
+                if flags & flag::TYPE_DAISY_1 != 0 {
+                    fill(oid, &[dev, idx])
+                } else {
+                    fill(oid, &[idx, dev])
+                }
+            } else {
+                fill(oid, &[idx])
+            };
+            match ctx.raw(&test) {
+                None => return None,
+                Some(Reply::Value(v)) if !v.is_exception() => {
+                    let zero = flags & flag::ZEROINVALID != 0 && v.as_i64() == Some(0);
+                    let na = flags & flag::NAINVALID != 0
+                        && matches!(v, Value::OctetString(s) if s.starts_with(b"N/A"));
+                    if !zero && !na {
+                        return Some(idx);
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        Some(2)
+    }
+
+    /// NUT's `daisychain_init` (in `upsdrv_initups`): whether the table has a
+    /// `device.count`, how many devices there are, the devices' index base. Only the
+    /// first device of a chain is read (not yet the others).
+    fn daisy_init(&mut self, state: &mut DriverState, ctx: &mut Ctx, out: &mut Walked) {
+        let mib = self.mib();
+        let find = |n: &str| mib.info.iter().find(|e| e.name == n);
+        if let Some(dc) = find("device.count") {
+            self.daisy = true;
+            let mut count = -1;
+            match dc.oid.as_deref() {
+                Some(oid) if !oid.contains("%i") => {
+                    let nuf = self
+                        .lookup(dc)
+                        .and_then(|rows| rows.first())
+                        .and_then(|r| r.nuf);
+                    if nuf == Some(Nuf::MarlinDeviceCount) {
+                        if let Some(text) = ctx.text(oid, None, &mut self.units) {
+                            count = marlin_device_count(&text);
+                        }
+                    }
+                    if count == -1 {
+                        count = ctx.int(oid).unwrap_or(1);
+                    }
+                }
+                Some(oid) => {
+                    // guestimate_template_count
+                    let base = match ctx.raw(&fill(oid, &[0])) {
+                        None => return,
+                        Some(Reply::Value(v)) if !v.is_exception() => {
+                            if dc.flags & flag::ZEROINVALID != 0 && v.as_i64() == Some(0) {
+                                1
+                            } else {
+                                0
+                            }
+                        }
+                        Some(_) => 1,
+                    };
+                    let mut n = 0;
+                    while n < MAX_TEMPLATE_INSTANCES {
+                        match ctx.raw(&fill(oid, &[base + n])) {
+                            None => return,
+                            Some(Reply::Value(v)) if !v.is_exception() => n += 1,
+                            Some(_) => break,
+                        }
+                    }
+                    count = n;
+                }
+                None => count = 1,
+            }
+            if count < 1 {
+                count = 1;
+                self.daisy = false;
+            } else {
+                Self::set(state, out, "device.count", &count.to_string());
+                if find("device.mfr").is_some() {
+                    if let Some(mfr) = find("ups.mfr") {
+                        self.setinfo(state, out, mfr, &mfr.name, None);
+                    }
+                }
+                match find("device.type").and_then(|e| e.dfl.clone()) {
+                    Some(kind) => {
+                        Self::set(
+                            state,
+                            out,
+                            "device.model",
+                            &format!("daisychain {kind} (1+{})", count - 1),
+                        );
+                        Self::set(state, out, "device.type", &kind);
+                    }
+                    None => Self::set(
+                        state,
+                        out,
+                        "device.model",
+                        &format!("daisychain (1+{})", count - 1),
+                    ),
+                }
+                if count > 1 {
+                    out.notes.push(Note::Log(
+                        Level::Warning,
+                        format!("daisy chain of {count} devices: only the first is read (the others are not supported yet)"),
+                    ));
+                }
+            }
+            self.devices = count;
+        }
+        if let Some(model) = find("device.model") {
+            if let Some(oid) = model.oid.as_deref() {
+                let Some(base) = self.base_index(ctx, oid, model.flags) else {
+                    return;
+                };
+                self.dev_offset = base - 1;
+            }
         }
     }
 
@@ -943,6 +1117,7 @@ impl SnmpUps {
         let mut alarms: Vec<String> = Vec::new();
         if walk == Walk::Init {
             Self::set(state, out, "device.type", "ups");
+            self.daisy_init(state, ctx, out);
             for (var, oid) in [
                 ("device.description", ".1.3.6.1.2.1.1.1.0"),
                 ("device.contact", ".1.3.6.1.2.1.1.4.0"),
@@ -1012,7 +1187,7 @@ impl SnmpUps {
                 i,
                 e,
                 &e.name,
-                e.oid.clone(),
+                e.oid.as_deref().map(|o| self.device_oid(o)),
                 &mut status,
                 &mut alarms,
             );
@@ -1025,12 +1200,26 @@ impl SnmpUps {
                 });
             }
             if !alarms.is_empty() {
-                text = if text.is_empty() {
-                    "ALARM".to_string()
-                } else {
-                    format!("ALARM {text}")
-                };
-                Self::set(state, out, "ups.alarm", &alarms.join(" "));
+                // A daisy-chain table's status is committed before its alarms
+                // (snmp-ups.c upsdrv_updateinfo), so NUT never shows ALARM there.
+                if !self.daisy {
+                    text = if text.is_empty() {
+                        "ALARM".to_string()
+                    } else {
+                        format!("ALARM {text}")
+                    };
+                }
+                // dstate.c's alarm buffer: ST_MAX_VALUE_LEN bytes, of which NUT's
+                // snprintfcat (common.c) fills at most all but two.
+                let mut all = alarms.join(" ");
+                if all.len() > MAX_VALUE_BYTES - 2 {
+                    let mut cut = MAX_VALUE_BYTES - 2;
+                    while !all.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    all.truncate(cut);
+                }
+                Self::set(state, out, "ups.alarm", &all);
             } else if let Some(line) = state.delete("ups.alarm") {
                 out.lines.push(line);
             }
@@ -1109,7 +1298,7 @@ impl SnmpUps {
                         None => {
                             let entry = self.mib().info.iter().find(|x| x.name == var);
                             match entry.and_then(|x| x.oid.as_deref()) {
-                                Some(oid) => match ctx.int(oid) {
+                                Some(oid) => match ctx.int(&self.device_oid(oid)) {
                                     Some(n) => n,
                                     None if ctx.missing.is_empty() => 1,
                                     None => return false,
@@ -1136,7 +1325,7 @@ impl SnmpUps {
             if state.tree().value(var).is_none() {
                 let entry = self.mib().info.iter().find(|x| x.name == var);
                 let n = match entry.and_then(|x| x.oid.as_deref()) {
-                    Some(oid) => match ctx.int(oid) {
+                    Some(oid) => match ctx.int(&self.device_oid(oid)) {
                         Some(n) => n,
                         None if ctx.missing.is_empty() => 1,
                         None => return false,
@@ -1205,23 +1394,9 @@ impl SnmpUps {
             Some(b) => *b,
             None => {
                 let Some(oid) = &e.oid else { return };
-                let mut base = 2;
-                for idx in [0, 1] {
-                    match ctx.raw(&fill(oid, &[idx])) {
-                        None => return,
-                        Some(Reply::Value(v)) if !v.is_exception() => {
-                            let zero =
-                                self.flags[i] & flag::ZEROINVALID != 0 && v.as_i64() == Some(0);
-                            let na = self.flags[i] & flag::NAINVALID != 0
-                                && matches!(v, Value::OctetString(s) if s == b"N/A");
-                            if !zero && !na {
-                                base = idx;
-                                break;
-                            }
-                        }
-                        Some(_) => {}
-                    }
-                }
+                let Some(base) = self.base_index(ctx, oid, self.flags[i]) else {
+                    return;
+                };
                 self.bases.insert(kind, base);
                 base
             }
@@ -1257,7 +1432,7 @@ impl SnmpUps {
                         i,
                         &inst,
                         &name,
-                        Some(fill(oid, &[n])),
+                        Some(self.instance_oid(oid, e.flags, n)),
                         status,
                         alarms,
                     );
@@ -1295,7 +1470,7 @@ impl SnmpUps {
             }
             if *f & flag::UNIQUE != 0 {
                 *f &= !flag::UNIQUE;
-                self.disable_competition(i, &e.name);
+                self.disable_competition(i, name);
             }
         } else if walk == Walk::Init {
             *f &= !flag::OK;
@@ -1398,7 +1573,7 @@ impl SnmpUps {
                 self.flags[i] &= !flag::OK;
                 if f & flag::UNIQUE != 0 {
                     self.flags[i] &= !flag::UNIQUE;
-                    self.disable_competition(i, &e.name);
+                    self.disable_competition(i, name);
                 }
                 return false;
             }
@@ -1537,15 +1712,20 @@ impl SnmpUps {
             return Err(Refused::Unknown);
         }
         if let Some(n) = n {
-            let count = state.tree().value("outlet.count").map_or(0, atol);
+            let count_var = if e.flags & flag::OUTLET_GROUP != 0 {
+                "outlet.group.count"
+            } else {
+                "outlet.count"
+            };
+            let count = state.tree().value(count_var).map_or(0, atol);
             if n > count {
                 return Err(Refused::Invalid);
             }
         }
         let oid = e.oid.as_ref().ok_or(Refused::Unknown)?;
         let oid = match n {
-            Some(n) => fill(oid, &[n]),
-            None => oid.clone(),
+            Some(n) => self.instance_oid(oid, e.flags, n),
+            None => self.device_oid(oid),
         };
         let given = arg.or(e.dfl.as_deref());
         if instcmd && given.is_none() {
