@@ -479,18 +479,9 @@ impl<P: SnmpPort> SnmpSession<P> {
         report(sys, &wiring.ups, walked.notes);
         if wiring.options.ignorelb {
             // main.c: ignorelb needs a way to tell the charge.
-            let mut methods = 0;
-            for (value, low) in [
-                ("battery.charge", "battery.charge.low"),
-                ("battery.runtime", "battery.runtime.low"),
-            ] {
-                if state.tree().get(value).is_some() && state.tree().get(low).is_some() {
-                    sys.log(format!("using '{value}' to set battery low state"));
-                    methods += 1;
-                }
-            }
-            if methods == 0 {
-                return Err("The 'ignorelb' flag is set, but there is no way to determine the battery state of charge. Only set this flag if both 'battery.charge' and 'battery.charge.low' and/or 'battery.runtime' and 'battery.runtime.low' are available.".to_string());
+            let methods = nut_core::status::ignorelb_methods(|v| state.tree().get(v).is_some())?;
+            for what in methods {
+                sys.log(format!("using '{what}' to set battery low state"));
             }
         }
         state.set(

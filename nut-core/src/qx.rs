@@ -973,23 +973,16 @@ impl Ctx<'_> {
         self.updateinfo()?;
         if self.drv.options.ignorelb {
             // NUT's main.c: ignorelb needs a way to tell the charge.
-            let mut methods = 0;
-            for (value, low, what) in [
-                ("battery.charge", "battery.charge.low", "battery.charge"),
-                ("battery.runtime", "battery.runtime.low", "battery.runtime"),
-            ] {
-                if self.get(value).is_some() && self.get(low).is_some() {
-                    self.log(
-                        Level::Info,
-                        format!("using '{what}' to set battery low state"),
-                    );
-                    methods += 1;
+            match crate::status::ignorelb_methods(|v| self.get(v).is_some()) {
+                Ok(methods) => {
+                    for what in methods {
+                        self.log(
+                            Level::Info,
+                            format!("using '{what}' to set battery low state"),
+                        );
+                    }
                 }
-            }
-            if methods == 0 {
-                return Ok(Outcome::Fatal(
-                    "The 'ignorelb' flag is set, but there is no way to determine the battery state of charge. Only set this flag if both 'battery.charge' and 'battery.charge.low' and/or 'battery.runtime' and 'battery.runtime.low' are available.".to_string(),
-                ));
+                Err(fatal) => return Ok(Outcome::Fatal(fatal.to_string())),
             }
         }
         Ok(Outcome::Started)
@@ -1328,19 +1321,10 @@ impl Ctx<'_> {
         }
         // The driver core's `ignorelb` (NUT's dstate.c status_set/status_commit): the
         // device's LB is dropped, and LB comes from the charge or runtime thresholds.
-        if self.drv.options.ignorelb {
-            tokens.retain(|t| *t != "LB");
-            let below = |ctx: &Self, value: &str, low: &str| match (ctx.get(value), ctx.get(low)) {
-                (Some(v), Some(l)) => strtol(&v) < strtol(&l),
-                _ => false,
-            };
-            if below(self, "battery.charge", "battery.charge.low")
-                || below(self, "battery.runtime", "battery.runtime.low")
-            {
-                tokens.push("LB");
-            }
-        }
         let mut status = tokens.join(" ");
+        if self.drv.options.ignorelb {
+            status = crate::status::ignorelb_word(&status, |v| self.get(v));
+        }
         if self.drv.alarm_active {
             status = format!("ALARM {status}");
         }

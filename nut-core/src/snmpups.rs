@@ -263,25 +263,8 @@ impl Default for SnmpOptions {
     }
 }
 
-/// C's `atol`: leading blanks, sign, digits; 0 when there are none.
-fn atol(v: &str) -> i64 {
-    let t = v.trim_start();
-    let (neg, rest) = match t.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let mut n: i64 = 0;
-    for c in rest.chars().take_while(|c| c.is_ascii_digit()) {
-        n = n
-            .saturating_mul(10)
-            .saturating_add(i64::from(c as u8 - b'0'));
-    }
-    if neg {
-        -n
-    } else {
-        n
-    }
-}
+/// C's `atol` (saturating), as the driver-socket protocol reads numbers.
+use crate::sock::atoi as atol;
 
 impl SnmpOptions {
     /// From the section's options, checked as NUT checks them (same messages).
@@ -1289,28 +1272,8 @@ impl SnmpUps {
             if f & (one | three) == 0 {
                 continue;
             }
-            let nb = match self.phases[kind] {
-                Some(n) => n,
-                None => {
-                    let var = format!("{name}.phases");
-                    let n = match state.tree().value(&var) {
-                        Some(v) => atol(v),
-                        None => {
-                            let entry = self.mib().info.iter().find(|x| x.name == var);
-                            match entry.and_then(|x| x.oid.as_deref()) {
-                                Some(oid) => match ctx.int(&self.device_oid(oid)) {
-                                    Some(n) => n,
-                                    None if ctx.missing.is_empty() => 1,
-                                    None => return false,
-                                },
-                                None => 1,
-                            }
-                        }
-                    };
-                    Self::set(state, out, &var, &n.to_string());
-                    self.phases[kind] = Some(n);
-                    n
-                }
+            let Some(nb) = self.phases(kind, &format!("{name}.phases"), state, ctx, out) else {
+                return false;
             };
             let ok = if f & one != 0 { nb == 1 } else { nb == 3 };
             if ok {
@@ -1320,23 +1283,47 @@ impl SnmpUps {
                 return false;
             }
         }
-        if f & (flag::BYPASS_1 | flag::BYPASS_3) != 0 && self.phases[2].is_none() {
-            let var = "input.bypass.phases";
-            if state.tree().value(var).is_none() {
+        if f & (flag::BYPASS_1 | flag::BYPASS_3) != 0
+            && self
+                .phases(2, "input.bypass.phases", state, ctx, out)
+                .is_none()
+        {
+            return false;
+        }
+        true
+    }
+
+    /// The phase count `var` (`<type>.phases`) of kind `kind` (input, output, bypass):
+    /// published already, else read from its entry (1 when it has none or the read
+    /// fails), published and kept. `None` while the read is missing.
+    fn phases(
+        &mut self,
+        kind: usize,
+        var: &str,
+        state: &mut DriverState,
+        ctx: &mut Ctx,
+        out: &mut Walked,
+    ) -> Option<i64> {
+        if let Some(n) = self.phases[kind] {
+            return Some(n);
+        }
+        let n = match state.tree().value(var) {
+            Some(v) => atol(v),
+            None => {
                 let entry = self.mib().info.iter().find(|x| x.name == var);
-                let n = match entry.and_then(|x| x.oid.as_deref()) {
+                match entry.and_then(|x| x.oid.as_deref()) {
                     Some(oid) => match ctx.int(&self.device_oid(oid)) {
                         Some(n) => n,
                         None if ctx.missing.is_empty() => 1,
-                        None => return false,
+                        None => return None,
                     },
                     None => 1,
-                };
-                Self::set(state, out, var, &n.to_string());
-                self.phases[2] = Some(n);
+                }
             }
-        }
-        true
+        };
+        Self::set(state, out, var, &n.to_string());
+        self.phases[kind] = Some(n);
+        Some(n)
     }
 
     /// `process_template`: outlets, outlet groups, ambient sensors.

@@ -166,17 +166,7 @@ pub fn ignorelb_word(word: &str, value: impl Fn(&str) -> Option<String>) -> Stri
         .split(' ')
         .filter(|t| *t != "LB" && !t.is_empty())
         .collect();
-    let num = |name: &str| -> Option<i64> {
-        let v = value(name)?;
-        let t = v.trim_start();
-        let (neg, digits) = match t.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, t.strip_prefix('+').unwrap_or(t)),
-        };
-        let d: String = digits.chars().take_while(|c| c.is_ascii_digit()).collect();
-        let n: i64 = d.parse().unwrap_or(0);
-        Some(if neg { -n } else { n })
-    };
+    let num = |name: &str| value(name).map(|v| crate::sock::atoi(&v));
     let below = |v: &str, low: &str| matches!((num(v), num(low)), (Some(v), Some(l)) if v < l);
     if below("battery.charge", "battery.charge.low")
         || below("battery.runtime", "battery.runtime.low")
@@ -184,4 +174,22 @@ pub fn ignorelb_word(word: &str, value: impl Fn(&str) -> Option<String>) -> Stri
         tokens.push("LB");
     }
     tokens.join(" ")
+}
+
+/// NUT's main.c start-up check for `ignorelb`: the variables it can take LB from
+/// (`battery.charge` and/or `battery.runtime` with their `.low`), or NUT's fatal
+/// message when there are none.
+pub fn ignorelb_methods(present: impl Fn(&str) -> bool) -> Result<Vec<&'static str>, &'static str> {
+    let methods: Vec<&'static str> = [
+        ("battery.charge", "battery.charge.low"),
+        ("battery.runtime", "battery.runtime.low"),
+    ]
+    .into_iter()
+    .filter(|(value, low)| present(value) && present(low))
+    .map(|(value, _)| value)
+    .collect();
+    if methods.is_empty() {
+        return Err("The 'ignorelb' flag is set, but there is no way to determine the battery state of charge. Only set this flag if both 'battery.charge' and 'battery.charge.low' and/or 'battery.runtime' and 'battery.runtime.low' are available.");
+    }
+    Ok(methods)
 }

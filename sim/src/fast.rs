@@ -651,6 +651,18 @@ impl Fast {
         }
     }
 
+    /// A driver session that the modelled device must start without waiting (its
+    /// answers come at once); `None`, recorded as the process failing, otherwise.
+    fn started<T>(&self, host: &str, start: Option<Result<T, String>>, device: &str) -> Option<T> {
+        let error = match start {
+            Some(Ok(session)) => return Some(session),
+            Some(Err(error)) => error,
+            None => format!("{device} made the driver wait"),
+        };
+        self.record(host, WorldEvent::ProcessFailed { error });
+        None
+    }
+
     /// Lines a driver on `host` sends on its socket `socket`.
     fn driver_said(&self, host: &str, socket: &str, lines: &[DriverLine]) {
         let actions = {
@@ -1077,17 +1089,12 @@ async fn usbhid_ups(fast: Rc<Fast>, host: String, ups: String) {
         fast.clock.shared.clone(),
     );
     let start = fast.clock.now();
-    let session = match now_or_never(HidSession::start(&sys, &wiring, port)) {
-        Some(Ok(session)) => session,
-        Some(Err(error)) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
-        None => {
-            return fast.record(
-                &host,
-                WorldEvent::ProcessFailed {
-                    error: "the modelled HID unit made the driver wait".to_string(),
-                },
-            )
-        }
+    let Some(session) = fast.started(
+        &host,
+        now_or_never(HidSession::start(&sys, &wiring, port)),
+        "the modelled HID unit",
+    ) else {
+        return;
     };
     let socket = format!("{}-{}", nut_core::hidups::DRIVER_NAME, wiring.ups);
     sys.event(Event::DriverListening {
@@ -1141,17 +1148,12 @@ async fn snmp_ups(fast: Rc<Fast>, host: String, ups: String) {
         fast.clock.shared.clone(),
     );
     let start = fast.clock.now();
-    let session = match now_or_never(SnmpSession::start(&sys, &wiring, port)) {
-        Some(Ok(session)) => session,
-        Some(Err(error)) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
-        None => {
-            return fast.record(
-                &host,
-                WorldEvent::ProcessFailed {
-                    error: "the modelled SNMP card made the driver wait".to_string(),
-                },
-            )
-        }
+    let Some(session) = fast.started(
+        &host,
+        now_or_never(SnmpSession::start(&sys, &wiring, port)),
+        "the modelled SNMP card",
+    ) else {
+        return;
     };
     let socket = format!("{}-{}", nut_bins::snmp::DRIVER_NAME, wiring.ups);
     sys.event(Event::DriverListening {

@@ -316,21 +316,17 @@ impl UpsModel {
         .into_bytes()
     }
 
-    /// A USB HID unit's feature reports (crate::hidunit) for usbhid-ups: charge,
-    /// runtime, load, mains and LB from the model (or from an explicit status).
-    fn hid_text(&self, load_w: f64) -> Vec<u8> {
-        let status = self.explicit.clone();
-        let has = |t: &str| {
-            status
-                .as_ref()
-                .is_some_and(|s| s.split_whitespace().any(|x| x == t))
-        };
+    /// What a modelled unit shows at `load_w`: mains, low battery, runtime left (s) and
+    /// load (%), from the model or from an explicit status.
+    fn shown(&self, load_w: f64) -> (bool, bool, f64, f64) {
+        let status = self.explicit.as_ref();
+        let has = |t: &str| status.is_some_and(|s| s.split_whitespace().any(|x| x == t));
         let battery = self.spec.battery.as_ref();
-        let mains = match &status {
+        let mains = match status {
             Some(_) => !has("OB"),
             None => self.mains_on,
         };
-        let low = match &status {
+        let low = match status {
             Some(_) => has("LB"),
             None => battery.is_some_and(|b| self.charge <= b.low),
         };
@@ -347,6 +343,14 @@ impl UpsModel {
         } else {
             0.0
         };
+        (mains, low, runtime_s, load_pct)
+    }
+
+    /// A USB HID unit's feature reports (crate::hidunit) for usbhid-ups: charge,
+    /// runtime, load, mains and LB from the model (or from an explicit status).
+    fn hid_text(&self, load_w: f64) -> Vec<u8> {
+        let (mains, low, runtime_s, load_pct) = self.shown(load_w);
+        let battery = self.spec.battery.as_ref();
         crate::hidunit::template().text(&crate::hidunit::HidState {
             mains,
             charge: self.charge.clamp(0.0, 100.0),
@@ -360,29 +364,7 @@ impl UpsModel {
 
     /// The modelled SNMP card's objects (`.snmprec` text) at `load_w`.
     fn card_text(&self, load_w: f64) -> Vec<u8> {
-        let status = self.explicit.clone();
-        let has = |t: &str| {
-            status
-                .as_ref()
-                .is_some_and(|s| s.split_whitespace().any(|x| x == t))
-        };
-        let battery = self.spec.battery.as_ref();
-        let mains = match &status {
-            Some(_) => !has("OB"),
-            None => self.mains_on,
-        };
-        let low = match &status {
-            Some(_) => has("LB"),
-            None => battery.is_some_and(|b| self.charge <= b.low),
-        };
-        let runtime_s = battery.map_or(3600.0, |b| {
-            self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0)
-        });
-        let load_pct = if self.output_on {
-            (load_w / QX_NOMINAL_W * 100.0).clamp(0.0, 100.0)
-        } else {
-            0.0
-        };
+        let (mains, low, runtime_s, load_pct) = self.shown(load_w);
         crate::snmpcard::text(&crate::snmpcard::CardState {
             mains,
             output_on: self.output_on,
