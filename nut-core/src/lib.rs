@@ -7,6 +7,7 @@
 //! files, threads or clocks (checked by the tidy test in xtask).
 #![warn(missing_docs)]
 
+pub mod apcsmart;
 pub mod clients;
 pub mod config;
 pub mod desc;
