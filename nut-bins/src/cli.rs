@@ -96,6 +96,10 @@ pub mod nut_fake_ups {
         /// Print each query received on stderr.
         #[arg(short = 'v')]
         pub verbose: bool,
+        /// Play an APC Smart-UPS (one-character commands, hw-fixtures/apcsmart) instead
+        /// of a Megatec/Q1 unit.
+        #[arg(long = "apcsmart")]
+        pub apcsmart: bool,
     }
 }
 
@@ -134,6 +138,26 @@ pub mod nutdrv_qx {
     #[command(
         name = "nutdrv_qx",
         about = "Network UPS Tools driver for Megatec/Q1 UPSes (Rust)",
+        version
+    )]
+    pub struct Args {
+        #[command(flatten)]
+        pub cli: DriverCli,
+        /// Print the variables after this many update loops and exit (NUT's -d).
+        #[arg(short = 'd')]
+        pub dump: Option<u32>,
+    }
+}
+
+/// `apcsmart`.
+pub mod apcsmart {
+    use crate::drivercli::DriverCli;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    #[command(
+        name = "apcsmart",
+        about = "Network UPS Tools driver for APC Smart protocol UPSes (Rust)",
         version
     )]
     pub struct Args {
@@ -557,6 +581,7 @@ pub fn programs() -> Vec<Program> {
     vec![
         program("dummy-ups", "8", "/lib/nut", dummy_ups::Args::command()),
         program("nutdrv_qx", "8", "/lib/nut", nutdrv_qx::Args::command()),
+        program("apcsmart", "8", "/lib/nut", apcsmart::Args::command()),
         program("usbhid-ups", "8", "/lib/nut", usbhid_ups::Args::command()),
         program("snmp-ups", "8", "/lib/nut", snmp_ups::Args::command()),
         program("nut-scanner", "8", "/bin", nut_scanner::Args::command()),

@@ -433,6 +433,127 @@ pub fn pollinterval(ups: &str, value: Option<String>) -> Result<u64, String> {
     }
 }
 
+/// A device driver's ups.conf section, read as NUT's main.c reads it: the driver's own
+/// options checked against its `addvar` table, `driver.parameter.*` / `driver.flag.*`
+/// published, `default.*` and `override.*` split off.
+#[derive(Debug, Clone)]
+pub struct DeviceSection {
+    /// UPS section name.
+    pub ups: String,
+    /// The port, resolved against the environment.
+    pub port: String,
+    /// Seconds between polls.
+    pub pollinterval_s: u64,
+    /// Variables set before the device is read (`driver.parameter.*`, `driver.flag.*`,
+    /// `default.*`).
+    pub initial: Vec<(String, String)>,
+    /// `override.*` values (immutable).
+    pub overrides: Vec<(String, String)>,
+    /// Every option of the section, as written.
+    pub options: DriverOptions,
+    /// Where the socket goes.
+    pub statepath: String,
+}
+
+/// Options of a section that belong to upsd, upsdrvctl or main.c and are not
+/// published as `driver.parameter.*` (NUT's `main_arg`).
+pub const NOT_PUBLISHED: [&str; 12] = [
+    "driver",
+    "port",
+    "desc",
+    "sdorder",
+    "sddelay",
+    "synchronous",
+    "user",
+    "group",
+    "debug_min",
+    "maxstartdelay",
+    "sdcommands",
+    "allow_killpower",
+];
+
+/// Reads the section of a device driver called `driver` that takes `values` (key =
+/// value) and `flags`; anything else is an error, as in NUT.
+pub fn device_section<S: Sys>(
+    sys: &S,
+    env: &NutEnv,
+    args: &DriverArgs,
+    driver: &str,
+    values: &[&str],
+    flags: &[&str],
+) -> Result<DeviceSection, String> {
+    let (ups, options, statepath) = section_options(sys, env, args)?;
+    let mut initial = Vec::new();
+    let mut overrides = Vec::new();
+    let mut port = None;
+    let mut poll = None;
+    for (key, value) in &options {
+        if let Some(var) = key.strip_prefix("override.") {
+            overrides.push((var.to_string(), value.clone().unwrap_or_default()));
+            continue;
+        }
+        if let Some(var) = key.strip_prefix("default.") {
+            initial.push((var.to_string(), value.clone().unwrap_or_default()));
+            continue;
+        }
+        let known = match value {
+            Some(_) => values.contains(&key.as_str()) || NOT_PUBLISHED.contains(&key.as_str()),
+            None => flags.contains(&key.as_str()),
+        };
+        if !known {
+            let what = if value.is_some() {
+                "variable name"
+            } else {
+                "flag"
+            };
+            return Err(format!(
+                "UPS [{ups}]: '{key}' is not a valid {what} for this driver"
+            ));
+        }
+        match (key.as_str(), value) {
+            ("driver", Some(v)) if v != driver => {
+                return Err(format!(
+                    "Error: UPS [{ups}] is for driver {v}, but I'm {driver}!"
+                ))
+            }
+            ("port", Some(v)) => {
+                port = Some(env.resolve(v));
+                initial.push(("driver.parameter.port".to_string(), v.clone()));
+            }
+            ("pollinterval", Some(v)) => poll = Some(v.clone()),
+            (k, Some(v)) if !NOT_PUBLISHED.contains(&k) => {
+                initial.push((format!("driver.parameter.{k}"), v.clone()));
+            }
+            (k, None) => initial.push((format!("driver.flag.{k}"), "enabled".to_string())),
+            _ => {}
+        }
+    }
+    let Some(port) = port else {
+        return Err(format!("no port given for UPS [{ups}]"));
+    };
+    Ok(DeviceSection {
+        pollinterval_s: pollinterval(&ups, poll)?,
+        ups,
+        port,
+        initial,
+        overrides,
+        options,
+        statepath: env.statepath(statepath.as_deref()),
+    })
+}
+
+/// The variables a section sets before the device is read.
+pub fn section_state(initial: &[(String, String)], overrides: &[(String, String)]) -> DriverState {
+    let mut state = DriverState::new();
+    for (name, value) in initial {
+        state.set(name, value);
+    }
+    for (name, value) in overrides {
+        state.tree_mut().set_immutable(name, value);
+    }
+    state
+}
+
 /// dummy-ups's default poll interval in seconds (NUT's `pollinterval` default).
 pub const DEFAULT_POLLINTERVAL_S: u64 = 2;
 /// Longest poll interval accepted, in seconds (a day); longer values are clamped.

@@ -20,12 +20,84 @@ pub struct PtyUps {
     stop: Arc<AtomicBool>,
     queries: Arc<AtomicU64>,
     log: Arc<Mutex<Vec<Vec<u8>>>>,
+    done: Arc<Mutex<Vec<String>>>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// What the serving thread shares with its [`PtyUps`].
+struct Shared {
+    stop: Arc<AtomicBool>,
+    queries: Arc<AtomicU64>,
+    log: Arc<Mutex<Vec<Vec<u8>>>>,
+    done: Arc<Mutex<Vec<String>>>,
+}
+
+/// A device behind the fake terminal: bytes from the driver in, its answer out.
+trait Device: Send + 'static {
+    /// One byte from the driver; a complete query to log, and the bytes to send back.
+    fn input(&mut self, byte: u8, now_ms: u64) -> (Option<Vec<u8>>, Vec<u8>);
+    /// Commands the device carried out, for [`PtyUps::done`].
+    fn done(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A Megatec/Q1 unit: queries end in `\r`, answered from the transcript.
+struct LineDevice {
+    transcript: Transcript,
+    pending: Vec<u8>,
+}
+
+impl Device for LineDevice {
+    fn input(&mut self, byte: u8, _now_ms: u64) -> (Option<Vec<u8>>, Vec<u8>) {
+        self.pending.push(byte);
+        if byte != b'\r' {
+            if self.pending.len() > MAX_QUERY_BYTES {
+                self.pending.clear();
+            }
+            return (None, Vec::new());
+        }
+        let query = std::mem::take(&mut self.pending);
+        let reply = match self.transcript.answer(&query) {
+            Answer::Bytes(reply) => reply,
+            Answer::Silent => Vec::new(),
+        };
+        (Some(query), reply)
+    }
+}
+
+/// An APC Smart-UPS: every byte is a command (`nut_core::apcsmart::SmartUps`).
+struct ApcDevice(nut_core::apcsmart::SmartUps);
+
+impl Device for ApcDevice {
+    fn input(&mut self, byte: u8, now_ms: u64) -> (Option<Vec<u8>>, Vec<u8>) {
+        (Some(vec![byte]), self.0.input(byte, now_ms))
+    }
+    fn done(&self) -> Vec<String> {
+        self.0.done.clone()
+    }
+}
+
 impl PtyUps {
-    /// Opens a pseudo-terminal and serves `transcript` on it.
+    /// Opens a pseudo-terminal and serves `transcript` on it (a Megatec/Q1 unit).
     pub fn spawn(transcript: Transcript) -> io::Result<PtyUps> {
+        Self::spawn_device(LineDevice {
+            transcript,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Opens a pseudo-terminal with an APC Smart-UPS answering as `transcript` records.
+    pub fn spawn_apc(transcript: &Transcript) -> io::Result<PtyUps> {
+        Self::spawn_device(ApcDevice(nut_core::apcsmart::SmartUps::new(transcript)))
+    }
+
+    /// Commands the device carried out (an APC unit's `@000`, `K`, `S`...), in order.
+    pub fn done(&self) -> Vec<String> {
+        self.done.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    fn spawn_device(device: impl Device) -> io::Result<PtyUps> {
         // SAFETY: plain libc calls on descriptors this function owns; every return
         // value is checked before use.
         let (master, slave, path) = unsafe {
@@ -63,10 +135,16 @@ impl PtyUps {
         let stop = Arc::new(AtomicBool::new(false));
         let queries = Arc::new(AtomicU64::new(0));
         let log = Arc::new(Mutex::new(Vec::new()));
+        let done = Arc::new(Mutex::new(Vec::new()));
         let thread = {
-            let (stop, queries, log) = (stop.clone(), queries.clone(), log.clone());
+            let shared = Shared {
+                stop: stop.clone(),
+                queries: queries.clone(),
+                log: log.clone(),
+                done: done.clone(),
+            };
             std::thread::spawn(move || {
-                serve(master, transcript, &stop, &queries, &log);
+                serve(master, device, &shared);
                 drop(slave);
             })
         };
@@ -75,6 +153,7 @@ impl PtyUps {
             stop,
             queries,
             log,
+            done,
             thread: Some(thread),
         })
     }
@@ -104,17 +183,11 @@ impl Drop for PtyUps {
     }
 }
 
-fn serve(
-    master: OwnedFd,
-    transcript: Transcript,
-    stop: &AtomicBool,
-    queries: &AtomicU64,
-    log: &Mutex<Vec<Vec<u8>>>,
-) {
+fn serve(master: OwnedFd, mut device: impl Device, shared: &Shared) {
     let fd = master.as_raw_fd();
-    let mut pending = Vec::new();
+    let started = std::time::Instant::now();
     let mut buf = [0u8; 256];
-    while !stop.load(Ordering::Relaxed) {
+    while !shared.stop.load(Ordering::Relaxed) {
         let mut pfd = libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -132,23 +205,25 @@ fn serve(
             continue;
         }
         for &byte in &buf[..n as usize] {
-            pending.push(byte);
-            if byte != b'\r' {
-                if pending.len() > MAX_QUERY_BYTES {
-                    pending.clear();
+            let now_ms = started.elapsed().as_millis() as u64;
+            let (query, reply) = device.input(byte, now_ms);
+            if let Some(query) = query {
+                shared.queries.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut log) = shared.log.lock() {
+                    log.push(query);
                 }
-                continue;
             }
-            let query = std::mem::take(&mut pending);
-            queries.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut log) = log.lock() {
-                log.push(query.clone());
-            }
-            if let Answer::Bytes(reply) = transcript.answer(&query) {
+            if !reply.is_empty() {
                 // One write, as a UART delivers a line: drivers that read once after
                 // select (NUT's ser_get_buf) get the whole reply.
                 // SAFETY: writing from a live buffer of the length given.
                 unsafe { libc::write(fd, reply.as_ptr().cast(), reply.len()) };
+            }
+            if let Ok(mut done) = shared.done.lock() {
+                let now = device.done();
+                if now.len() != done.len() {
+                    *done = now;
+                }
             }
         }
     }

@@ -6,6 +6,7 @@
 //! turmoil, and daemon code must not read `std::time` clocks or touch files or processes
 //! except through [`seam::Sys`].
 
+pub mod apcsmart;
 pub mod cli;
 pub mod client;
 pub mod confload;

@@ -2,7 +2,7 @@
 //! logic lives in `nut_core::qx`; this module only moves bytes and runs its jobs.
 
 use crate::driver::{
-    broadcast, open_socket, pollinterval, section_options, send_lines, DriverArgs, Input, Ready,
+    broadcast, device_section, open_socket, section_state, send_lines, DriverArgs, Input, Ready,
 };
 use crate::seam::{Net, Sys};
 use crate::wiring::{NutEnv, Signal};
@@ -59,23 +59,6 @@ const KNOWN_FLAGS: [&str; 7] = [
     "ignoresab",
     "nolock",
 ];
-/// Options of the section that belong to upsd, upsdrvctl or main.c and are not
-/// published as `driver.parameter.*` (NUT's `main_arg`).
-const NOT_PUBLISHED: [&str; 12] = [
-    "driver",
-    "port",
-    "desc",
-    "sdorder",
-    "sddelay",
-    "synchronous",
-    "user",
-    "group",
-    "debug_min",
-    "maxstartdelay",
-    "sdcommands",
-    "allow_killpower",
-];
-
 /// nutdrv_qx's runtime as ups.conf and the command line define it.
 #[derive(Debug, Clone)]
 pub struct QxWiring {
@@ -102,98 +85,43 @@ pub struct QxWiring {
 
 /// Reads ups.conf of `env` and builds nutdrv_qx's runtime (the binary's one wiring).
 pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<QxWiring, String> {
-    let (ups, options, statepath) = section_options(sys, env, args)?;
-    let mut initial = Vec::new();
-    let mut overrides = Vec::new();
-    let mut port = None;
-    let mut poll = None;
+    let section = device_section(sys, env, args, DRIVER_NAME, &KNOWN_VALUES, &KNOWN_FLAGS)?;
+    let ups = section.ups;
     let mut cablepower = (true, false);
-    for (key, value) in &options {
-        if let Some(var) = key.strip_prefix("override.") {
-            overrides.push((var.to_string(), value.clone().unwrap_or_default()));
-            continue;
-        }
-        if let Some(var) = key.strip_prefix("default.") {
-            initial.push((var.to_string(), value.clone().unwrap_or_default()));
-            continue;
-        }
-        let known = match value {
-            Some(_) => {
-                KNOWN_VALUES.contains(&key.as_str()) || NOT_PUBLISHED.contains(&key.as_str())
-            }
-            None => KNOWN_FLAGS.contains(&key.as_str()),
+    if let Some((_, Some(v))) = section.options.iter().find(|(k, _)| k == "cablepower") {
+        cablepower = match v.to_ascii_lowercase().as_str() {
+            "normal" => (true, false),
+            "reverse" => (false, true),
+            "both" => (true, true),
+            "none" => (false, false),
+            _ => return Err(format!("Value '{v}' not valid for 'cablepower'")),
         };
-        if !known {
-            let what = if value.is_some() {
-                "variable name"
-            } else {
-                "flag"
-            };
-            return Err(format!(
-                "UPS [{ups}]: '{key}' is not a valid {what} for this driver"
-            ));
-        }
-        match (key.as_str(), value) {
-            ("driver", Some(v)) if v != DRIVER_NAME => {
-                return Err(format!(
-                    "Error: UPS [{ups}] is for driver {v}, but I'm {DRIVER_NAME}!"
-                ))
-            }
-            ("port", Some(v)) => {
-                port = Some(env.resolve(v));
-                initial.push(("driver.parameter.port".to_string(), v.clone()));
-            }
-            ("pollinterval", Some(v)) => poll = Some(v.clone()),
-            ("cablepower", Some(v)) => {
-                cablepower = match v.to_ascii_lowercase().as_str() {
-                    "normal" => (true, false),
-                    "reverse" => (false, true),
-                    "both" => (true, true),
-                    "none" => (false, false),
-                    _ => return Err(format!("Value '{v}' not valid for 'cablepower'")),
-                };
-                initial.push(("driver.parameter.cablepower".to_string(), v.clone()));
-            }
-            (k, Some(v)) if !NOT_PUBLISHED.contains(&k) => {
-                initial.push((format!("driver.parameter.{k}"), v.clone()));
-            }
-            (k, None) => initial.push((format!("driver.flag.{k}"), "enabled".to_string())),
-            _ => {}
-        }
     }
-    let Some(port) = port else {
-        return Err(format!("no port given for UPS [{ups}]"));
-    };
-    let port_value = options
+    let port_value = section
+        .options
         .iter()
         .find(|(k, _)| k == "port")
         .and_then(|(_, v)| v.as_deref());
-    let usb = nut_core::qxusb::QxUsbSpec::from_options(port_value, &options)
+    let usb = nut_core::qxusb::QxUsbSpec::from_options(port_value, &section.options)
         .map_err(|e| format!("UPS [{ups}]: {e}"))?;
-    let qx_options = QxOptions::from_options(&options).map_err(|e| format!("UPS [{ups}]: {e}"))?;
+    let qx_options =
+        QxOptions::from_options(&section.options).map_err(|e| format!("UPS [{ups}]: {e}"))?;
     Ok(QxWiring {
-        pollinterval_s: pollinterval(&ups, poll)?,
+        pollinterval_s: section.pollinterval_s,
         ups,
-        port,
+        port: section.port,
         options: qx_options,
         cablepower,
-        initial,
-        overrides,
-        statepath: env.statepath(statepath.as_deref()),
+        initial: section.initial,
+        overrides: section.overrides,
+        statepath: section.statepath,
         usb,
     })
 }
 
 /// The variables a wiring sets before the device is read.
 pub fn initial_state(wiring: &QxWiring) -> DriverState {
-    let mut state = DriverState::new();
-    for (name, value) in &wiring.initial {
-        state.set(name, value);
-    }
-    for (name, value) in &wiring.overrides {
-        state.tree_mut().set_immutable(name, value);
-    }
-    state
+    section_state(&wiring.initial, &wiring.overrides)
 }
 
 /// Runs one job to completion against the device.

@@ -5,7 +5,9 @@
 //! write, a readiness wake-up per chunk of the reply and a timer, with no thread of
 //! its own. Deadlines use `tokio::time`.
 
+use crate::apcsmart::ApcPort;
 use crate::qx::QxPort;
+use nut_core::apcsmart::{Io, IoResult, MAX_LINE_BYTES};
 use nut_core::qx::{Reply, MAX_ANSWER_BYTES, SER_WAIT_SEC};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -38,7 +40,10 @@ impl SerialQx {
         })
     }
 
-    fn open_port(path: &str, (dtr, rts): (bool, bool)) -> io::Result<AsyncFd<serialport::TTYPort>> {
+    pub(crate) fn open_port(
+        path: &str,
+        (dtr, rts): (bool, bool),
+    ) -> io::Result<AsyncFd<serialport::TTYPort>> {
         use serialport::SerialPort;
         let mut port = serialport::new(path, BAUD)
             .timeout(Duration::from_secs(SER_WAIT_SEC))
@@ -62,16 +67,13 @@ impl SerialQx {
     }
 }
 
-/// One query: drop stale input, write, read up to `\r` or [`SER_WAIT_SEC`].
-async fn transact_on(port: &AsyncFd<serialport::TTYPort>, query: &[u8]) -> io::Result<Reply> {
-    let fd = port.get_ref().as_raw_fd();
-    // SAFETY: tcflush on a descriptor owned by `port`.
-    unsafe { libc::tcflush(fd, libc::TCIFLUSH) };
+/// Writes all of `bytes` to `port`.
+async fn write_all(port: &AsyncFd<serialport::TTYPort>, bytes: &[u8]) -> io::Result<()> {
     let mut written = 0;
-    while written < query.len() {
+    while written < bytes.len() {
         let mut guard = port.writable().await?;
         match guard.try_io(|inner| {
-            let rest = &query[written..];
+            let rest = &bytes[written..];
             // SAFETY: writing from a live buffer of the length given.
             let n = unsafe { libc::write(inner.as_raw_fd(), rest.as_ptr().cast(), rest.len()) };
             if n < 0 {
@@ -84,31 +86,54 @@ async fn transact_on(port: &AsyncFd<serialport::TTYPort>, query: &[u8]) -> io::R
             Err(_would_block) => continue,
         }
     }
+    Ok(())
+}
+
+/// Waits until `port` has input, then reads what is there (at least one byte).
+async fn read_some(port: &AsyncFd<serialport::TTYPort>) -> io::Result<Vec<u8>> {
+    let mut buf = [0u8; 64];
+    loop {
+        let mut guard = port.readable().await?;
+        match guard.try_io(|inner| {
+            // SAFETY: reading into a buffer of the length given.
+            let n = unsafe { libc::read(inner.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        }) {
+            Ok(Ok(0)) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            Ok(Ok(n)) => return Ok(buf[..n].to_vec()),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => {}
+        }
+    }
+}
+
+/// Discards unread input (and unsent output when `output`).
+fn flush(port: &AsyncFd<serialport::TTYPort>, output: bool) {
+    let fd = port.get_ref().as_raw_fd();
+    let what = if output {
+        libc::TCIOFLUSH
+    } else {
+        libc::TCIFLUSH
+    };
+    // SAFETY: tcflush on a descriptor owned by `port`.
+    unsafe { libc::tcflush(fd, what) };
+}
+
+/// One query: drop stale input, write, read up to `\r` or [`SER_WAIT_SEC`].
+async fn transact_on(port: &AsyncFd<serialport::TTYPort>, query: &[u8]) -> io::Result<Reply> {
+    flush(port, false);
+    write_all(port, query).await?;
     let mut answer = Vec::new();
     let read = async {
-        let mut buf = [0u8; 64];
         loop {
-            let mut guard = port.readable().await?;
-            match guard.try_io(|inner| {
-                // SAFETY: reading into a buffer of the length given.
-                let n =
-                    unsafe { libc::read(inner.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
-                }
-            }) {
-                Ok(Ok(0)) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
-                Ok(Ok(n)) => {
-                    answer.extend_from_slice(&buf[..n]);
-                    if answer.contains(&b'\r') || answer.len() >= MAX_ANSWER_BYTES {
-                        return Ok(());
-                    }
-                }
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_would_block) => {}
+            answer.extend(read_some(port).await?);
+            if answer.contains(&b'\r') || answer.len() >= MAX_ANSWER_BYTES {
+                return Ok::<(), io::Error>(());
             }
         }
     };
@@ -140,6 +165,126 @@ impl QxPort for SerialQx {
                 // The port failed: close it, open it again on the next query.
                 self.port = None;
                 Reply::Error
+            }
+        }
+    }
+}
+
+/// An APC Smart unit's serial port at 2400 baud, raw mode (the driver core does what
+/// NUT's canonical terminal does with the bytes). Bytes read past a line end wait for
+/// the next read. A failed port is opened again on the next step.
+pub struct SerialApc {
+    path: String,
+    cable_0095b: bool,
+    port: Option<AsyncFd<serialport::TTYPort>>,
+    pending: Vec<u8>,
+}
+
+impl SerialApc {
+    /// Opens `path`; `cable_0095b` sets DTR and clears RTS (NUT's `cable=940-0095B`).
+    /// Must run inside a tokio runtime.
+    pub fn open(path: &str, cable_0095b: bool) -> io::Result<SerialApc> {
+        let port = Self::open_port(path, cable_0095b)?;
+        Ok(SerialApc {
+            path: path.to_string(),
+            cable_0095b,
+            port: Some(port),
+            pending: Vec::new(),
+        })
+    }
+
+    fn open_port(path: &str, cable_0095b: bool) -> io::Result<AsyncFd<serialport::TTYPort>> {
+        let lines = if cable_0095b {
+            (true, false)
+        } else {
+            // NUT leaves the lines as opening the port set them.
+            (true, true)
+        };
+        let fd = SerialQx::open_port(path, lines)?;
+        flush(&fd, true);
+        Ok(fd)
+    }
+
+    async fn step_on(&mut self, io: &Io) -> io::Result<IoResult> {
+        let Some(port) = &self.port else {
+            return Err(io::Error::from(io::ErrorKind::NotConnected));
+        };
+        match io {
+            Io::Flush => {
+                flush(port, true);
+                self.pending.clear();
+                Ok(IoResult::Done)
+            }
+            Io::Write { bytes, pace_ms } => {
+                if *pace_ms == 0 {
+                    write_all(port, bytes).await?;
+                } else {
+                    for b in bytes {
+                        write_all(port, std::slice::from_ref(b)).await?;
+                        tokio::time::sleep(Duration::from_millis(*pace_ms)).await;
+                    }
+                }
+                Ok(IoResult::Done)
+            }
+            Io::Sleep { ms } => {
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+                Ok(IoResult::Done)
+            }
+            Io::Drain { timeout_ms } => {
+                let mut got = std::mem::take(&mut self.pending);
+                if got.is_empty() && *timeout_ms > 0 {
+                    if let Ok(more) =
+                        tokio::time::timeout(Duration::from_millis(*timeout_ms), read_some(port))
+                            .await
+                    {
+                        got.extend(more?);
+                    }
+                }
+                // What is already there, without waiting.
+                while let Ok(more) = tokio::time::timeout(Duration::ZERO, read_some(port)).await {
+                    got.extend(more?);
+                    if got.len() > MAX_LINE_BYTES * 4 {
+                        break;
+                    }
+                }
+                Ok(IoResult::Line(got))
+            }
+            Io::Read { timeout_ms, star } => {
+                let ends = |b: &u8| *b == b'\n' || (*star && *b == b'*');
+                let mut got = std::mem::take(&mut self.pending);
+                loop {
+                    if let Some(i) = got.iter().position(ends) {
+                        self.pending = got.split_off(i + 1);
+                        return Ok(IoResult::Line(got));
+                    }
+                    if got.len() > MAX_LINE_BYTES {
+                        // Let the driver see the overflow.
+                        return Ok(IoResult::Line(got));
+                    }
+                    match tokio::time::timeout(Duration::from_millis(*timeout_ms), read_some(port))
+                        .await
+                    {
+                        Ok(more) => got.extend(more?),
+                        Err(_) => return Ok(IoResult::Timeout(got)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl ApcPort for SerialApc {
+    async fn step(&mut self, io: Io) -> IoResult {
+        if self.port.is_none() {
+            self.port = Self::open_port(&self.path, self.cable_0095b).ok();
+            self.pending.clear();
+        }
+        match self.step_on(&io).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The port failed: close it, open it again on the next step.
+                self.port = None;
+                IoResult::Error
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use crate::driver::{
     broadcast, open_socket, pollinterval, section_options, send_lines, DriverArgs, Input, Ready,
+    NOT_PUBLISHED,
 };
 use crate::qx::report;
 use crate::seam::{Net, Sys};
@@ -42,23 +43,6 @@ pub trait SnmpPort: Send + 'static {
     /// The next datagram, or `None` after `timeout`.
     fn recv(&mut self, timeout: Duration) -> impl Future<Output = Option<Vec<u8>>> + Send;
 }
-
-/// Options of the section that belong to upsd, upsdrvctl or main.c and are not
-/// published as `driver.parameter.*` (NUT's `main_arg`).
-const NOT_PUBLISHED: [&str; 12] = [
-    "driver",
-    "port",
-    "desc",
-    "sdorder",
-    "sddelay",
-    "synchronous",
-    "user",
-    "group",
-    "debug_min",
-    "maxstartdelay",
-    "sdcommands",
-    "allow_killpower",
-];
 
 /// snmp-ups' runtime as ups.conf and the command line define it.
 #[derive(Debug, Clone)]

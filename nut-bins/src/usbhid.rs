@@ -4,6 +4,7 @@
 
 use crate::driver::{
     broadcast, open_socket, pollinterval, section_options, send_lines, DriverArgs, Input, Ready,
+    NOT_PUBLISHED,
 };
 use crate::qx::report;
 use crate::seam::{Net, Sys};
@@ -51,23 +52,6 @@ pub trait HidPort: Send + 'static {
         tokio::time::sleep(Duration::from_millis(ms))
     }
 }
-
-/// Options of the section that belong to upsd, upsdrvctl or main.c and are not
-/// published as `driver.parameter.*` (NUT's `main_arg`).
-const NOT_PUBLISHED: [&str; 12] = [
-    "driver",
-    "port",
-    "desc",
-    "sdorder",
-    "sddelay",
-    "synchronous",
-    "user",
-    "group",
-    "debug_min",
-    "maxstartdelay",
-    "sdcommands",
-    "allow_killpower",
-];
 
 /// This implementation's own option: serve a recorded device (hw-fixtures/hid format)
 /// instead of a USB one, to try a configuration without the UPS.

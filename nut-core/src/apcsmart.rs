@@ -801,6 +801,8 @@ impl ApcDriver {
     }
 }
 
+// The variable table and the per-variable state are indexed together.
+#[allow(clippy::needless_range_loop)]
 impl Ctx<'_> {
     fn io(&mut self, io: Io) -> Step<IoResult> {
         match self.results.get(self.used) {
@@ -974,6 +976,10 @@ impl Ctx<'_> {
             }
             if b == b'\n' {
                 self.comm_good();
+                // NUT's buffer is a C string: it ends at the first NUL.
+                if let Some(nul) = line.iter().position(|&c| c == 0) {
+                    line.truncate(nul);
+                }
                 return Ok(Read::Line(String::from_utf8_lossy(&line).into_owned()));
             }
             if f.star && b == b'*' {

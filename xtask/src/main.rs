@@ -85,6 +85,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "hid_descriptor",
     "hidups",
     "snmp",
+    "apcsmart",
 ];
 
 /// Runs every fuzz target for `seconds` each; installs cargo-fuzz when missing.

@@ -51,6 +51,7 @@ const DAEMON_FILES: &[&str] = &[
     "qx.rs",
     "usbhid.rs",
     "snmp.rs",
+    "apcsmart.rs",
 ];
 
 /// What the simulation must not do itself: build a daemon's runtime or parse its config

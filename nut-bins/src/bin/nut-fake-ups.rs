@@ -27,7 +27,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ups = match PtyUps::spawn(transcript) {
+    let spawned = if args.apcsmart {
+        PtyUps::spawn_apc(&transcript)
+    } else {
+        PtyUps::spawn(transcript)
+    };
+    let ups = match spawned {
         Ok(ups) => ups,
         Err(e) => {
             eprintln!("cannot open a pseudo-terminal: {e}");

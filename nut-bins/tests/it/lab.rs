@@ -43,6 +43,7 @@ pub fn bin(name: &str) -> PathBuf {
         "upssched" => env!("CARGO_BIN_EXE_upssched"),
         "upsdrvctl" => env!("CARGO_BIN_EXE_upsdrvctl"),
         "nutdrv_qx" => env!("CARGO_BIN_EXE_nutdrv_qx"),
+        "apcsmart" => env!("CARGO_BIN_EXE_apcsmart"),
         "usbhid-ups" => env!("CARGO_BIN_EXE_usbhid-ups"),
         "snmp-ups" => env!("CARGO_BIN_EXE_snmp-ups"),
         "nut-scanner" => env!("CARGO_BIN_EXE_nut-scanner"),

@@ -1,5 +1,6 @@
 //! Integration tests of the real binaries on 127.0.0.1 (one test binary, many modules).
 
+mod apcsmart;
 mod chain;
 mod checkconfig;
 mod clients;
