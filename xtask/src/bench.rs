@@ -749,9 +749,9 @@ fn threads(pid: u32) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `cargo xtask bench driver`: our nutdrv_qx and Debian's, each against its own fake
-/// Megatec unit on a pseudo-terminal (same transcript), at the same time: CPU per poll,
-/// wake-ups per second, RSS.
+/// `cargo xtask bench driver`: our nutdrv_qx and apcsmart and Debian's, each against
+/// its own fake unit on a pseudo-terminal (same transcript), at the same time: CPU per
+/// poll, wake-ups per second, RSS.
 pub fn drivers(root: &Path) -> Result<(), String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
@@ -762,6 +762,8 @@ pub fn drivers(root: &Path) -> Result<(), String> {
             "nut-bins",
             "--bin",
             "nutdrv_qx",
+            "--bin",
+            "apcsmart",
             "--bin",
             "nut-fake-ups",
             "--bin",
@@ -778,9 +780,15 @@ pub fn drivers(root: &Path) -> Result<(), String> {
     if !nut_qx.exists() {
         return Err("NUT's nutdrv_qx is not installed (run ci/install-peers.sh as root)".into());
     }
+    let nut_apc = PathBuf::from("/lib/nut/apcsmart");
+    if !nut_apc.exists() {
+        return Err("NUT's apcsmart is not installed (run ci/install-peers.sh as root)".into());
+    }
     let release = root.join("target/release");
-    let fixture = root.join("hw-fixtures/qx/fideltronik-inigo-viper-1200.txt");
+    let qx_fixture = root.join("hw-fixtures/qx/fideltronik-inigo-viper-1200.txt");
+    let apc_fixture = root.join("hw-fixtures/apcsmart/apc-smart-ups-420inet.txt");
     struct Run {
+        apc: bool,
         name: &'static str,
         fake: Child,
         driver: Child,
@@ -820,17 +828,26 @@ pub fn drivers(root: &Path) -> Result<(), String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("usbhid-ups: {e}"))?;
-    for (name, program, extra) in [
-        ("ours", release.join("nutdrv_qx"), vec!["-F"]),
-        ("NUT 2.8.0", nut_qx, vec!["-F", "-u", "root"]),
+    for (apc, name, program, extra) in [
+        (false, "ours", release.join("nutdrv_qx"), vec!["-F"]),
+        (false, "NUT 2.8.0", nut_qx, vec!["-F", "-u", "root"]),
+        (true, "ours", release.join("apcsmart"), vec!["-F"]),
+        (true, "NUT 2.8.0", nut_apc, vec!["-F", "-u", "root"]),
     ] {
-        let dir = root
-            .join("target/bench-driver")
-            .join(name.replace(' ', "-"));
+        let dir = root.join("target/bench-driver").join(format!(
+            "{}-{}",
+            if apc { "apcsmart" } else { "qx" },
+            name.replace(' ', "-")
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("state")).map_err(|e| e.to_string())?;
-        let mut fake = Command::new(release.join("nut-fake-ups"))
-            .arg(&fixture)
+        let mut fake = Command::new(release.join("nut-fake-ups"));
+        if apc {
+            fake.arg("--apcsmart").arg(&apc_fixture);
+        } else {
+            fake.arg(&qx_fixture);
+        }
+        let mut fake = fake
             .arg("-v")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -855,14 +872,15 @@ pub fn drivers(root: &Path) -> Result<(), String> {
                 }
             });
         }
-        std::fs::write(
-            dir.join("ups.conf"),
+        let conf = if apc {
+            format!("[bench]\n\tdriver = apcsmart\n\tport = {}\n", path.trim())
+        } else {
             format!(
                 "[bench]\n\tdriver = nutdrv_qx\n\tport = {}\n\tprotocol = megatec\n",
                 path.trim()
-            ),
-        )
-        .map_err(|e| e.to_string())?;
+            )
+        };
+        std::fs::write(dir.join("ups.conf"), conf).map_err(|e| e.to_string())?;
         let driver = Command::new(&program)
             .args(["-a", "bench"])
             .args(&extra)
@@ -875,6 +893,7 @@ pub fn drivers(root: &Path) -> Result<(), String> {
             .spawn()
             .map_err(|e| format!("{}: {e}", program.display()))?;
         runs.push(Run {
+            apc,
             name,
             fake,
             driver,
@@ -904,15 +923,29 @@ pub fn drivers(root: &Path) -> Result<(), String> {
         DRIVER_MEASURE.as_secs()
     );
     std::thread::sleep(DRIVER_MEASURE);
+    let mut apc_header = false;
     println!("| nutdrv_qx idle (megatec, pollinterval 2 s) | CPU per poll | wake-ups/s | RSS | queries |");
     println!("|---|---:|---:|---:|---:|");
     for (run, (cpu0, sw0, q0)) in runs.iter().zip(before) {
         let pid = run.driver.id();
-        let polls = run.queries.load(Ordering::Relaxed) - q0;
+        let queries = run.queries.load(Ordering::Relaxed) - q0;
+        // A Megatec poll is one query; an APC poll is one command per polled variable,
+        // every pollinterval (2 s).
+        let polls = if run.apc {
+            (DRIVER_MEASURE.as_secs() / 2).max(1)
+        } else {
+            queries
+        };
+        if run.apc && !apc_header {
+            apc_header = true;
+            println!();
+            println!("| apcsmart idle (Smart-UPS 420INET, pollinterval 2 s) | CPU per poll | wake-ups/s | RSS | commands |");
+            println!("|---|---:|---:|---:|---:|");
+        }
         let cpu_us = (cpu_ns(pid) - cpu0) as f64 / 1000.0;
         let wakeups = (switches(pid) - sw0) as f64 / DRIVER_MEASURE.as_secs_f64();
         println!(
-            "| {} | {:.0} µs | {wakeups:.1} | {} kB | {polls} |",
+            "| {} | {:.0} µs | {wakeups:.1} | {} kB | {queries} |",
             run.name,
             cpu_us / polls.max(1) as f64,
             rss_kb(pid, "VmRSS:"),
