@@ -37,6 +37,7 @@
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
 pub use crate::qx::{Job, Note, Outcome};
+use crate::qx::{commit, Op};
 use crate::sock::DriverLine;
 use crate::Millis;
 
@@ -650,13 +651,6 @@ pub struct ApcDriver {
 struct Suspend(Io);
 type Step<T> = Result<T, Suspend>;
 
-enum Op {
-    Set(String, String),
-    Delete(String),
-    Apply(DriverLine),
-    AddCmd(String),
-    Stale(bool),
-}
 
 struct Ctx<'a> {
     drv: ApcDriver,
@@ -716,27 +710,6 @@ impl Read {
     }
 }
 
-fn commit(state: &mut DriverState, ops: Vec<Op>) -> Vec<DriverLine> {
-    let mut lines = Vec::new();
-    for op in ops {
-        match op {
-            Op::Set(var, value) => lines.extend(state.set(&var, &value)),
-            Op::Delete(var) => lines.extend(state.delete(&var)),
-            Op::Apply(line) => {
-                if state.tree_mut().apply(&line) {
-                    lines.push(line);
-                }
-            }
-            Op::AddCmd(cmd) => {
-                if state.tree_mut().add_cmd(&cmd) {
-                    lines.push(DriverLine::AddCmd { cmd });
-                }
-            }
-            Op::Stale(stale) => lines.extend(state.set_stale(stale)),
-        }
-    }
-    lines
-}
 
 impl ApcDriver {
     /// A driver with these options; nothing is sent until [`Job::Start`].

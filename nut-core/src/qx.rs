@@ -749,8 +749,9 @@ pub struct QxDriver {
 
 struct Suspend(Vec<u8>);
 
-/// A change to the driver's variables, applied when the job completes.
-enum Op {
+/// A change to the driver's variables, applied when the job completes (shared with
+/// `apcsmart`, whose jobs are replayed the same way).
+pub(crate) enum Op {
     Set(String, String),
     Delete(String),
     Apply(DriverLine),
@@ -774,7 +775,7 @@ struct Ctx<'a> {
 type Step<T> = Result<T, Suspend>;
 
 /// Applies a completed job's changes to the real state; the lines to broadcast.
-fn commit(state: &mut DriverState, ops: Vec<Op>) -> Vec<DriverLine> {
+pub(crate) fn commit(state: &mut DriverState, ops: Vec<Op>) -> Vec<DriverLine> {
     let mut lines = Vec::new();
     for op in ops {
         match op {
