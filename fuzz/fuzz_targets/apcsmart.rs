@@ -15,6 +15,12 @@ fuzz_target!(|data: &[u8]| {
         None => IoResult::Timeout(Vec::new()),
         Some([]) => IoResult::Error,
         Some([0xfd, rest @ ..]) => IoResult::Timeout(rest.to_vec()),
+        Some([0xfc, rest @ ..]) => {
+            let mut parts = rest.splitn(2, |&b| b == 0xfb);
+            let pending = parts.next().unwrap_or_default().to_vec();
+            let line = parts.next().unwrap_or_default().to_vec();
+            IoResult::Answer { pending, read: Box::new(IoResult::Line(line)) }
+        }
         Some(bytes) => IoResult::Line(bytes.to_vec()),
     };
     let options = ApcOptions {

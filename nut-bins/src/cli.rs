@@ -220,12 +220,17 @@ pub mod nut_scanner {
         version
     )]
     pub struct Args {
-        /// Scan every bus this build supports (USB; serial probing is opt-in, -S).
+        /// Scan every bus this build supports except serial ports (USB).
         #[arg(short = 'C', long = "complete_scan")]
         pub complete: bool,
         /// Scan USB devices.
         #[arg(short = 'U', long = "usb_scan")]
         pub usb: bool,
+        /// Probe these serial ports for Megatec/Q1 and APC Smart units (`auto`, a port
+        /// number or range such as `0-1`, a path, or a comma-separated list of paths).
+        /// Only on request: probing writes to the ports.
+        #[arg(short = 'E', long = "eaton_serial", value_name = "serial ports list")]
+        pub serial: Option<String>,
         /// Display the result in ups.conf format (the default).
         #[arg(short = 'N', long = "disp_nut_conf")]
         pub nut_conf: bool,

@@ -112,6 +112,39 @@ async fn read_some(port: &AsyncFd<serialport::TTYPort>) -> io::Result<Vec<u8>> {
     }
 }
 
+/// Reads what is already there without waiting (the descriptor is non-blocking): no
+/// timer, no wake-up.
+fn read_now(port: &AsyncFd<serialport::TTYPort>) -> io::Result<Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        // SAFETY: reading into a buffer of the length given, from the descriptor `port` owns.
+        let n = unsafe {
+            libc::read(
+                port.get_ref().as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n > 0 {
+            got.extend_from_slice(&buf[..n as usize]);
+            if got.len() > MAX_LINE_BYTES * 4 {
+                return Ok(got);
+            }
+            continue;
+        }
+        if n == 0 {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+        }
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock => Ok(got),
+            io::ErrorKind::Interrupted => continue,
+            _ => Err(e),
+        };
+    }
+}
+
 /// Discards unread input (and unsent output when `output`).
 fn flush(port: &AsyncFd<serialport::TTYPort>, output: bool) {
     let fd = port.get_ref().as_raw_fd();
@@ -240,34 +273,51 @@ impl SerialApc {
                         got.extend(more?);
                     }
                 }
-                // What is already there, without waiting.
-                while let Ok(more) = tokio::time::timeout(Duration::ZERO, read_some(port)).await {
-                    got.extend(more?);
-                    if got.len() > MAX_LINE_BYTES * 4 {
-                        break;
-                    }
-                }
+                got.extend(read_now(port)?);
                 Ok(IoResult::Line(got))
             }
-            Io::Read { timeout_ms, star } => {
-                let ends = |b: &u8| *b == b'\n' || (*star && *b == b'*');
-                let mut got = std::mem::take(&mut self.pending);
-                loop {
-                    if let Some(i) = got.iter().position(ends) {
-                        self.pending = got.split_off(i + 1);
-                        return Ok(IoResult::Line(got));
-                    }
-                    if got.len() > MAX_LINE_BYTES {
-                        // Let the driver see the overflow.
-                        return Ok(IoResult::Line(got));
-                    }
-                    match tokio::time::timeout(Duration::from_millis(*timeout_ms), read_some(port))
-                        .await
-                    {
-                        Ok(more) => got.extend(more?),
-                        Err(_) => return Ok(IoResult::Timeout(got)),
-                    }
+            Io::Read { timeout_ms, star } => self.read_line(*timeout_ms, *star).await,
+            Io::Command {
+                code,
+                alerts,
+                timeout_ms,
+            } => {
+                let mut pending = std::mem::take(&mut self.pending);
+                if *alerts {
+                    pending.extend(read_now(port)?);
+                } else {
+                    flush(port, true);
+                    pending.clear();
                 }
+                write_all(port, &[*code]).await?;
+                let read = self.read_line(*timeout_ms, false).await?;
+                Ok(IoResult::Answer {
+                    pending,
+                    read: Box::new(read),
+                })
+            }
+        }
+    }
+
+    /// Reads up to a line end (`\n`, or `*` when `star`), each chunk within `timeout_ms`.
+    async fn read_line(&mut self, timeout_ms: u64, star: bool) -> io::Result<IoResult> {
+        let Some(port) = &self.port else {
+            return Err(io::Error::from(io::ErrorKind::NotConnected));
+        };
+        let ends = |b: &u8| *b == b'\n' || (star && *b == b'*');
+        let mut got = std::mem::take(&mut self.pending);
+        loop {
+            if let Some(i) = got.iter().position(ends) {
+                self.pending = got.split_off(i + 1);
+                return Ok(IoResult::Line(got));
+            }
+            if got.len() > MAX_LINE_BYTES {
+                // Let the driver see the overflow.
+                return Ok(IoResult::Line(got));
+            }
+            match tokio::time::timeout(Duration::from_millis(timeout_ms), read_some(port)).await {
+                Ok(more) => got.extend(more?),
+                Err(_) => return Ok(IoResult::Timeout(got)),
             }
         }
     }
@@ -288,4 +338,55 @@ impl ApcPort for SerialApc {
             }
         }
     }
+}
+
+/// How long `nut-scanner -E` waits for a `Q1` reply, in seconds (NUT's scan uses 1).
+pub const PROBE_Q1_WAIT: Duration = Duration::from_secs(1);
+/// Tries of `Q1` per port (NUT's scan: 3).
+pub const PROBE_Q1_TRIES: u32 = 3;
+/// How long `nut-scanner -E` waits for an APC unit's `SM`.
+pub const PROBE_SMART_WAIT: Duration = Duration::from_millis(1_500);
+
+/// Reads until what came satisfies `done` or `wait` passes; what came.
+async fn read_until(
+    port: &AsyncFd<serialport::TTYPort>,
+    done: impl Fn(&[u8]) -> bool,
+    wait: Duration,
+) -> Vec<u8> {
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(wait, async {
+        while !done(&got) && got.len() < MAX_LINE_BYTES {
+            match read_some(port).await {
+                Ok(more) => got.extend(more),
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
+    got
+}
+
+/// `nut-scanner -E`: probes the serial port at `path` for a unit one of the drivers
+/// claims: a Megatec/Q1 unit as NUT's scan does (2400 baud, DTR on and RTS off, `Q1`
+/// up to three times), then an APC Smart unit (`Y` answered `SM`). The driver, or
+/// `None` (no port, no answer, something else).
+pub async fn probe(path: &str) -> Option<&'static str> {
+    let port = SerialQx::open_port(path, (true, false)).ok()?;
+    for _ in 0..PROBE_Q1_TRIES {
+        flush(&port, true);
+        write_all(&port, b"Q1\r").await.ok()?;
+        let reply = read_until(&port, |got| got.contains(&b'\r'), PROBE_Q1_WAIT).await;
+        if nut_core::scan::q1_reply_matches(&reply) {
+            return Some("nutdrv_qx");
+        }
+    }
+    flush(&port, true);
+    write_all(&port, b"Y").await.ok()?;
+    // Answers to the Q1 probes may still come in ahead of it: any line will do.
+    let smart = |got: &[u8]| {
+        got.split(|&b| b == b'\n')
+            .any(nut_core::scan::smart_reply_matches)
+    };
+    let reply = read_until(&port, smart, PROBE_SMART_WAIT).await;
+    smart(&reply).then_some("apcsmart")
 }

@@ -31,13 +31,16 @@
 //! - Communication failures are logged once per outage (`Communications with UPS
 //!   lost: ...`, then `... re-established`), naming the command instead of a C source
 //!   line.
+//! - `-k` exits non-zero when the unit accepted no shutdown command (NUT exits 0
+//!   whatever happened), so upsdrvctl and the late-shutdown hook can tell.
+//! - The driver does not send `R` (leave smart mode) when it exits.
 //! - The first "nasty" instant command (load.off, shutdown.*) after start is outside
 //!   the confirmation window, as in NUT, whatever the clock.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
-pub use crate::qx::{Job, Note, Outcome};
 use crate::qx::{commit, Op};
+pub use crate::qx::{Job, Note, Outcome};
 use crate::sock::DriverLine;
 use crate::Millis;
 
@@ -591,6 +594,18 @@ pub enum Io {
         /// Milliseconds.
         ms: u64,
     },
+    /// One command as the driver sends most of them, in one step: discard unread input
+    /// (with `alerts`: take what is pending instead, without waiting, and return it so
+    /// its alert characters count), write `code`, then read as [`Io::Read`] does
+    /// (`star` false). Answered with [`IoResult::Answer`].
+    Command {
+        /// The command character.
+        code: u8,
+        /// Take pending input instead of discarding it.
+        alerts: bool,
+        /// Wait for each chunk of the reply, in milliseconds.
+        timeout_ms: u64,
+    },
 }
 
 /// What an [`Io`] step gave.
@@ -604,6 +619,14 @@ pub enum IoResult {
     Timeout(Vec<u8>),
     /// The port failed.
     Error,
+    /// An [`Io::Command`]'s outcome: the pending input taken first (with `alerts`),
+    /// and the read's result.
+    Answer {
+        /// Pending input taken before the command.
+        pending: Vec<u8>,
+        /// The reply's read.
+        read: Box<IoResult>,
+    },
 }
 
 /// What [`ApcDriver::run`] wants next.
@@ -650,7 +673,6 @@ pub struct ApcDriver {
 
 struct Suspend(Io);
 type Step<T> = Result<T, Suspend>;
-
 
 struct Ctx<'a> {
     drv: ApcDriver,
@@ -709,7 +731,6 @@ impl Read {
         !matches!(self, Read::Line(s) if !s.is_empty())
     }
 }
-
 
 impl ApcDriver {
     /// A driver with these options; nothing is sent until [`Job::Start`].
@@ -918,10 +939,15 @@ impl Ctx<'_> {
             timeout_ms: f.timeout_ms,
             star: f.star,
         })?;
+        self.take(result, f)
+    }
+
+    /// What `apc_read` makes of the bytes a read gave.
+    fn take(&mut self, result: IoResult, f: ReadFlags) -> Step<Read> {
         let (bytes, ended) = match result {
             IoResult::Line(b) => (b, true),
             IoResult::Timeout(b) => (b, false),
-            IoResult::Done | IoResult::Error => {
+            IoResult::Done | IoResult::Error | IoResult::Answer { .. } => {
                 self.comm_fail(format!("serial port read error ({})", prtchr(f.what)));
                 return Ok(Read::Failed);
             }
@@ -949,10 +975,6 @@ impl Ctx<'_> {
             }
             if b == b'\n' {
                 self.comm_good();
-                // NUT's buffer is a C string: it ends at the first NUL.
-                if let Some(nul) = line.iter().position(|&c| c == 0) {
-                    line.truncate(nul);
-                }
                 return Ok(Read::Line(String::from_utf8_lossy(&line).into_owned()));
             }
             if f.star && b == b'*' {
@@ -967,7 +989,9 @@ impl Ctx<'_> {
                 self.comm_good();
                 return Ok(Read::Line("OK".to_string()));
             }
-            if ignore.contains(&b) || b == b'*' {
+            // NUT's `strchr(iset, c)` finds a NUL too (the set's terminator): NULs
+            // are skipped like the ignored characters.
+            if ignore.contains(&b) || b == b'*' || b == 0 {
                 continue;
             }
             if alerts.contains(&b) {
@@ -1028,7 +1052,7 @@ impl Ctx<'_> {
             timeout_ok: true,
             ..self.flags(first)
         })?;
-        if peek != Read::Timeout {
+        if !matches!(&peek, Read::Timeout) && !matches!(&peek, Read::Line(s) if s.is_empty()) {
             return Ok(false);
         }
         if rest.is_empty() {
@@ -1047,7 +1071,7 @@ impl Ctx<'_> {
             timeout_ok: true,
             ..self.flags(code)
         })?;
-        if peek != Read::Timeout {
+        if !matches!(&peek, Read::Timeout) && !matches!(&peek, Read::Line(s) if s.is_empty()) {
             return Ok(false);
         }
         self.io(Io::Sleep {
@@ -1075,20 +1099,35 @@ impl Ctx<'_> {
     }
 
     /// One command, its reply with `flags` (the common `flush, write, read`).
+    /// `apc_flush`, `apc_write`, `apc_read` in one step ([`Io::Command`]).
     fn query(&mut self, code: u8, alerts: bool, timeout_ok: bool) -> Step<Read> {
-        if alerts {
-            self.flush_alerts()?;
-        } else {
-            self.flush()?;
-        }
-        if !self.write(code)? {
-            return Ok(Read::Failed);
-        }
-        self.read(ReadFlags {
+        let f = ReadFlags {
             alerts,
             timeout_ok,
             ..self.flags(code)
-        })
+        };
+        let result = self.io(Io::Command {
+            code,
+            alerts,
+            timeout_ms: f.timeout_ms,
+        })?;
+        match result {
+            IoResult::Answer { pending, read } => {
+                if alerts {
+                    for b in pending {
+                        if ALERT_CHARS.contains(&b) {
+                            self.alert(b);
+                        }
+                    }
+                }
+                self.take(*read, f)
+            }
+            IoResult::Done | IoResult::Error => {
+                self.comm_fail(format!("serial port write error ({})", prtchr(code)));
+                Ok(Read::Failed)
+            }
+            other => self.take(other, f),
+        }
     }
 
     // ---- variables --------------------------------------------------------------------
@@ -1690,6 +1729,7 @@ impl Ctx<'_> {
             let r = self.read(ReadFlags {
                 timeout_ms: WAIT_SHORT_MS,
                 timeout_ok: true,
+                short: true,
                 ..self.flags(b'U')
             })?;
             if r == Read::Failed {
@@ -1727,6 +1767,7 @@ impl Ctx<'_> {
         self.read(ReadFlags {
             timeout_ms: WAIT_SHORT_MS,
             timeout_ok: true,
+            short: true,
             ..self.flags(APC_GOSMART)
         })?;
         Ok(false)
@@ -2374,6 +2415,26 @@ impl Link {
             Io::Sleep { ms } => {
                 self.now = self.now.saturating_add(*ms);
                 IoResult::Done
+            }
+            Io::Command {
+                code,
+                alerts,
+                timeout_ms,
+            } => {
+                let pending = std::mem::take(&mut self.input);
+                let pending = if *alerts { pending } else { Vec::new() };
+                self.step(&Io::Write {
+                    bytes: vec![*code],
+                    pace_ms: 0,
+                });
+                let read = self.step(&Io::Read {
+                    timeout_ms: *timeout_ms,
+                    star: false,
+                });
+                IoResult::Answer {
+                    pending,
+                    read: Box::new(read),
+                }
             }
         }
     }

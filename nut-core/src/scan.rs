@@ -101,3 +101,110 @@ pub fn parsable(found: &[Found]) -> String {
     }
     out
 }
+
+/// `-E` ports NUT's `nutscan_get_serial_ports_list` expands `auto` and digit ranges to
+/// (Linux): `/dev/ttyS<c>` then `/dev/ttyUSB<c>`.
+const SERIAL_PORT_PATTERNS: [&str; 2] = ["/dev/ttyS", "/dev/ttyUSB"];
+
+/// NUT's `nutscan_get_serial_ports_list`: `auto` (ports 0-9 of each kind), a port
+/// character or a range of them (`0`, `0-3`), a port path, or a comma-separated list of
+/// paths (NUT takes a list only of `/dev/tty*` paths; any path here).
+pub fn serial_ports(range: &str) -> Result<Vec<String>, String> {
+    const OUT_OF_BOUND: &str =
+        "Serial port range out of bound (must be 0 to 9 or a to z depending on your system)";
+    let expand = |start: u8, stop: u8| -> Vec<String> {
+        SERIAL_PORT_PATTERNS
+            .iter()
+            .flat_map(|p| (start..=stop).map(move |c| format!("{p}{}", c as char)))
+            .collect()
+    };
+    if range.starts_with("auto") {
+        return Ok(expand(b'0', b'9'));
+    }
+    if let Some((a, b)) = range.split_once('-').filter(|_| !range.starts_with('/')) {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let start = match a {
+            [c] => *c,
+            _ => return Err(OUT_OF_BOUND.to_string()),
+        };
+        let stop = match b {
+            [] => start,
+            [c] => *c,
+            _ => return Err(OUT_OF_BOUND.to_string()),
+        };
+        return Ok(expand(start, stop));
+    }
+    if range.contains(',') {
+        return Ok(range
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect());
+    }
+    match range.as_bytes() {
+        [] => Ok(Vec::new()),
+        [c] => Ok(expand(*c, *c)),
+        _ => Ok(vec![range.to_string()]),
+    }
+}
+
+/// A serial probe's verdict on a reply to `Q1\r` (NUT's `scan_eaton_serial.c`: at
+/// least 46 characters, starting with `(`): a Megatec/Q1 unit, for nutdrv_qx.
+pub fn q1_reply_matches(reply: &[u8]) -> bool {
+    reply.len() >= 46 && reply.first() == Some(&b'(')
+}
+
+/// A reply to `Y` that an APC Smart unit gives: `SM` (carriage return, line feed, and
+/// any alert characters around it aside).
+pub fn smart_reply_matches(reply: &[u8]) -> bool {
+    let kept: Vec<u8> = reply
+        .iter()
+        .copied()
+        .filter(|b| !b"\r\n!$%+#?=|&".contains(b))
+        .collect();
+    kept == b"SM"
+}
+
+/// A unit found on a serial port by `-E`.
+pub fn serial(port: &str, driver: &'static str) -> Found {
+    Found {
+        kind: "serial",
+        driver,
+        port: port.to_string(),
+        options: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_port_ranges_expand_as_nut_expands_them() {
+        assert_eq!(
+            serial_ports("0-1").unwrap(),
+            ["/dev/ttyS0", "/dev/ttyS1", "/dev/ttyUSB0", "/dev/ttyUSB1"]
+        );
+        assert_eq!(serial_ports("2").unwrap(), ["/dev/ttyS2", "/dev/ttyUSB2"]);
+        assert_eq!(serial_ports("auto").unwrap().len(), 20);
+        assert_eq!(serial_ports("/dev/ttyS3").unwrap(), ["/dev/ttyS3"]);
+        assert_eq!(
+            serial_ports("/dev/pts/3,/dev/ttyUSB0").unwrap(),
+            ["/dev/pts/3", "/dev/ttyUSB0"]
+        );
+        assert!(serial_ports("10-12").unwrap_err().contains("out of bound"));
+    }
+
+    #[test]
+    fn probes_tell_q1_and_apc_smart_units_apart() {
+        assert!(q1_reply_matches(
+            b"(226.0 195.0 226.0 014 49.0 27.5 30.0 00001000\r"
+        ));
+        assert!(!q1_reply_matches(b"Q1\r"));
+        assert!(!q1_reply_matches(b"08\r\nNA\r\n"));
+        assert!(smart_reply_matches(b"SM\r\n"));
+        assert!(smart_reply_matches(b"!SM\r\n"));
+        assert!(!smart_reply_matches(b"Y\r"));
+        assert!(!smart_reply_matches(b""));
+    }
+}

@@ -329,5 +329,12 @@ fn garbage_never_panics_and_a_broken_caps_string_is_ignored() {
     unit.poll();
     unit.link.ups.set_value(b'Q', b"");
     unit.poll();
+    // NULs are skipped, as NUT's reads skip them.
+    unit.link.ups.set_value(b'Q', b"08");
+    unit.link.ups.set_value(b'L', b"\x00231.8\x00");
+    for _ in 0..12 {
+        unit.poll();
+    }
+    assert_eq!(unit.value("input.voltage"), Some("231.8"));
     let _ = Io::Flush;
 }

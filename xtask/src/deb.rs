@@ -114,10 +114,10 @@ fn program_page(program: &nut_bins::cli::Program) -> Result<Vec<u8>, String> {
 
 const CONTROL_DESCRIPTION: &str = "Network UPS Tools in Rust: drivers, upsd, upsmon, clients
  A drop-in implementation of Network UPS Tools (NUT) 2.8.0: the drivers
- dummy-ups, nutdrv_qx, apcsmart, usbhid-ups (APC and CyberPower units) and snmp-ups
- (SNMP v1/v2c cards), the data server
- upsd, the shutdown controller upsmon, upssched, upsdrvctl, nut-scanner -U
- and the clients upsc, upscmd, upsrw and upslog.
+ dummy-ups, nutdrv_qx, apcsmart, usbhid-ups (APC and CyberPower units)
+ and snmp-ups (SNMP v1/v2c/v3 cards), the data server upsd, the shutdown
+ controller upsmon, upssched, upsdrvctl, nut-scanner (-U, -E) and the
+ clients upsc, upscmd, upsrw and upslog.
  It reads NUT's configuration files unchanged and speaks NUT's network
  protocol, so NUT's clients and Home Assistant work with it.
  .

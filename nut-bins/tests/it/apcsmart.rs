@@ -258,3 +258,43 @@ fn commands_and_settings_reach_the_unit_through_upsd() {
     assert_eq!((code, err.as_str()), (0, "SUCCESS\n"));
     assert_eq!(device.done(), ["W"]);
 }
+
+#[test]
+fn nut_scanner_finds_megatec_and_apc_units_on_serial_ports() {
+    let qx_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw-fixtures/qx");
+    let q1 = Transcript::parse(
+        &std::fs::read_to_string(qx_dir.join("fideltronik-inigo-viper-1200.txt")).unwrap(),
+    )
+    .unwrap();
+    let megatec = PtyUps::spawn(q1).unwrap();
+    let apc = PtyUps::spawn_apc(&fixture("apc-smart-ups-420inet")).unwrap();
+    // Something else on a serial line: echoes whatever it gets.
+    let other = PtyUps::spawn(Transcript::default()).unwrap();
+    let ports = format!(
+        "{},{},{},/dev/nonexistent-tty",
+        megatec.path(),
+        apc.path(),
+        other.path()
+    );
+    let (code, out, err) = crate::lab::run(&bin("nut-scanner"), &["-E", &ports], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "Scanning serial bus for Eaton devices.\n");
+    assert_eq!(
+        out,
+        format!(
+            "[nutdev1]\n\tdriver = \"nutdrv_qx\"\n\tport = \"{}\"\n[nutdev2]\n\tdriver = \"apcsmart\"\n\tport = \"{}\"\n",
+            megatec.path(),
+            apc.path()
+        )
+    );
+    // Only the probes' bytes reached the units: Q1 to the Megatec one, then Q1 (three
+    // tries) and Y to the APC one.
+    assert_eq!(megatec.received(), [b"Q1\r".to_vec()]);
+    assert_eq!(apc.received().concat(), b"Q1\rQ1\rQ1\rY");
+    let (code, out, _) = crate::lab::run(&bin("nut-scanner"), &["-q", "-P", "-E", apc.path()], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!("serial:driver=\"apcsmart\",port=\"{}\"\n", apc.path())
+    );
+}
