@@ -2235,6 +2235,14 @@ impl SmartUps {
         out
     }
 
+    /// Takes the replies of `transcript` (a model's new readings), keeping what the
+    /// unit is in the middle of and what it carried out.
+    pub fn refresh(&mut self, transcript: &crate::transcript::Transcript) {
+        let fresh = SmartUps::new(transcript);
+        self.replies = fresh.replies;
+        self.enums = fresh.enums;
+    }
+
     /// The unit's current reply to `cmd` (without `\r\n`).
     pub fn value(&self, cmd: u8) -> Option<&[u8]> {
         self.replies.get(&cmd).map(Vec::as_slice)

@@ -40,8 +40,8 @@ use crate::harness::{driver_args, hosted, mains_returned, nut_env, poll_phase_ms
 use crate::scenario::{DriverKind, FaultAction, Scenario, SignalName};
 use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{
-    env_value, is_upssched, SharedWorld, SimFileSource, SimHidPort, SimQxPort, SimSnmpPort, SimSys,
-    World, WorldEvent,
+    env_value, is_upssched, SharedWorld, SimApcPort, SimFileSource, SimHidPort, SimQxPort,
+    SimSnmpPort, SimSys, World, WorldEvent,
 };
 use nut_bins::seam::{DataSource, ExecPurpose, Reading, Sys};
 use nut_bins::upsmon::{
@@ -394,6 +394,8 @@ enum DriverNode {
     Qx(Rc<RefCell<QxNode>>),
     /// snmp-ups: the binary's own session (device logic, state, the modelled card).
     Snmp(Box<SnmpNode>),
+    /// apcsmart: its device logic and state, shared with the driver's poll task.
+    Apc(Rc<RefCell<ApcNode>>),
 }
 
 struct SnmpNode {
@@ -471,6 +473,151 @@ async fn qx_job(
     }
 }
 
+struct ApcNode {
+    driver: nut_core::apcsmart::ApcDriver,
+    state: DriverState,
+    port: SimApcPort,
+    sys: SimSys,
+    ups: String,
+    start: u64,
+    /// The fast clock's time, for jobs that upsd's requests start.
+    clock: Arc<AtomicU64>,
+}
+
+/// A job's end: outcome, lines, notes.
+type ApcDone = (
+    nut_core::apcsmart::Outcome,
+    Vec<DriverLine>,
+    Vec<nut_core::apcsmart::Note>,
+);
+
+impl ApcNode {
+    /// One step of a job: the driver's next I/O step carried out (with the time it
+    /// takes on the line), or the end.
+    fn step(
+        &mut self,
+        job: &nut_core::apcsmart::Job,
+        now: u64,
+        results: &mut Vec<nut_core::apcsmart::IoResult>,
+    ) -> Option<ApcDone> {
+        use nut_core::apcsmart::Progress;
+        match self.driver.run(&mut self.state, job, now, results) {
+            Progress::Io(io) => {
+                let (result, _) = self.port.perform(&io);
+                results.push(result);
+                None
+            }
+            Progress::Done {
+                outcome,
+                lines,
+                notes,
+            } => Some((outcome, lines, notes)),
+        }
+    }
+}
+
+/// Runs an apcsmart job as `nut_bins::apcsmart::run_job` does, on the fast clock: each
+/// step costs the time it takes on the line (a silent unit's wait, the pauses of a
+/// confirmed command).
+async fn apc_job(
+    fast: &Rc<Fast>,
+    node: &Rc<RefCell<ApcNode>>,
+    job: &nut_core::apcsmart::Job,
+) -> ApcDone {
+    use nut_core::apcsmart::Progress;
+    let now = fast.clock.now() - node.borrow().start;
+    let mut results = Vec::new();
+    loop {
+        let took = {
+            let mut n = node.borrow_mut();
+            let n = &mut *n;
+            match n.driver.run(&mut n.state, job, now, &results) {
+                Progress::Io(io) => {
+                    let (result, took) = n.port.perform(&io);
+                    results.push(result);
+                    took
+                }
+                Progress::Done {
+                    outcome,
+                    lines,
+                    notes,
+                } => return (outcome, lines, notes),
+            }
+        };
+        if took > 0 {
+            fast.clock.sleep(took).await;
+        }
+    }
+}
+
+/// apcsmart on `host` for `ups`: its wiring and jobs as `nut_bins::apcsmart::run_apc`
+/// runs them (start-up, then an update every pollinterval) against the modelled unit.
+async fn apcsmart(fast: Rc<Fast>, host: String, ups: String) {
+    use nut_core::apcsmart::{Job, Outcome};
+    let sys = fast.sys(&host, "apcsmart");
+    let wiring = match nut_bins::apcsmart::wire(&sys, &nut_env(), &driver_args(&ups)) {
+        Ok(wiring) => wiring,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    let port = SimApcPort::clocked(
+        fast.world.clone(),
+        &host,
+        &ups,
+        &wiring.port,
+        fast.clock.shared.clone(),
+    );
+    let mut state = DriverState::new();
+    for (name, value) in &wiring.initial {
+        state.set(name, value);
+    }
+    for (name, value) in &wiring.overrides {
+        state.tree_mut().set_immutable(name, value);
+    }
+    let node = Rc::new(RefCell::new(ApcNode {
+        driver: nut_core::apcsmart::ApcDriver::new(wiring.options.clone()),
+        state,
+        port,
+        sys: sys.clone(),
+        ups: wiring.ups.clone(),
+        start: fast.clock.now(),
+        clock: fast.clock.shared.clone(),
+    }));
+    let (outcome, _, notes) = apc_job(&fast, &node, &Job::Start).await;
+    nut_bins::qx::report(&sys, &wiring.ups, notes);
+    if let Outcome::Fatal(error) = outcome {
+        return fast.record(&host, WorldEvent::ProcessFailed { error });
+    }
+    {
+        let mut n = node.borrow_mut();
+        n.state.set(
+            "driver.parameter.pollinterval",
+            &wiring.pollinterval_s.to_string(),
+        );
+        n.state.set("driver.parameter.synchronous", "auto");
+    }
+    let socket = format!("{}-{}", nut_bins::apcsmart::DRIVER_NAME, wiring.ups);
+    sys.event(Event::DriverListening {
+        socket: socket.clone(),
+    });
+    let key = (host.clone(), socket.clone());
+    fast.net
+        .borrow_mut()
+        .drivers
+        .insert(key.clone(), DriverNode::Apc(node.clone()));
+    let period = wiring.pollinterval_s.max(1) * 1000;
+    let mut next_poll = fast.clock.now().saturating_add(period);
+    loop {
+        fast.clock.sleep_until(next_poll).await;
+        next_poll = next_poll.saturating_add(period);
+        if !fast.net.borrow().drivers.contains_key(&key) {
+            return;
+        }
+        let (_, lines, notes) = apc_job(&fast, &node, &Job::Update).await;
+        nut_bins::qx::report(&sys, &wiring.ups, notes);
+        fast.driver_said(&host, &socket, &lines);
+    }
+}
+
 struct HidNode {
     session: nut_bins::usbhid::HidSession<SimHidPort>,
     sys: SimSys,
@@ -494,6 +641,34 @@ impl DriverNode {
                     return nut_core::dummy::DriverReply::default();
                 }
                 now_or_never(s.session.handle_line(&s.sys, &s.ups, line)).unwrap_or_default()
+            }
+            // As run_apc: SET and INSTCMD run as jobs (here without the time the line
+            // takes), the driver core answers the rest.
+            DriverNode::Apc(node) => {
+                let mut node = node.borrow_mut();
+                let mut result = None;
+                let mut changed = Vec::new();
+                if let Some(job) = nut_core::apcsmart::Job::for_line(line) {
+                    let now = node
+                        .clock
+                        .load(Ordering::Relaxed)
+                        .saturating_sub(node.start);
+                    let mut results = Vec::new();
+                    let (outcome, lines, notes) = loop {
+                        if let Some(done) = node.step(&job, now, &mut results) {
+                            break done;
+                        }
+                    };
+                    nut_bins::qx::report(&node.sys, &node.ups, notes);
+                    changed = lines;
+                    if let nut_core::apcsmart::Outcome::Tracking(code) = outcome {
+                        result = Some(code);
+                    }
+                }
+                let mut reply = nut_core::dummy::device_reply(&mut node.state, line, result);
+                changed.append(&mut reply.broadcast);
+                reply.broadcast = changed;
+                reply
             }
             // As run_qx: SET and INSTCMD run as jobs (here without the serial wait of
             // a silent answer), the driver core answers the rest.
@@ -1780,6 +1955,17 @@ fn start_process(
                 );
             }
         }
+        "apcsmart" => {
+            for ups in hosted(scenario, spec) {
+                if ups.driver != DriverKind::Apcsmart {
+                    continue;
+                }
+                tasks.spawn(
+                    (host.to_string(), "apcsmart"),
+                    Box::pin(apcsmart(fast.clone(), host.to_string(), ups.name.clone())),
+                );
+            }
+        }
         "snmp-ups" => {
             for ups in hosted(scenario, spec) {
                 if ups.driver != DriverKind::SnmpUps {
@@ -1807,11 +1993,12 @@ fn start_process(
 type Wanted = BTreeSet<(String, &'static str)>;
 
 /// The processes the fast driver runs, in start order.
-const FAST_PROCESSES: [&str; 6] = [
+const FAST_PROCESSES: [&str; 7] = [
     "dummy-ups",
     "nutdrv_qx",
     "usbhid-ups",
     "snmp-ups",
+    "apcsmart",
     "upsd",
     "upsmon",
 ];
@@ -1842,7 +2029,7 @@ fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str
     if all
         || matches!(
             process,
-            Some("dummy-ups" | "nutdrv_qx" | "usbhid-ups" | "snmp-ups")
+            Some("dummy-ups" | "nutdrv_qx" | "usbhid-ups" | "snmp-ups" | "apcsmart")
         )
     {
         let prefix = process.map(|p| format!("{p}-"));

@@ -11,8 +11,8 @@
 use crate::scenario::{DriverKind, FaultAction, HostSpec, PollPhases, Scenario, UpsSpec};
 use crate::site::{secs_to_ms, Control, Site};
 use crate::world::{
-    HostState, SharedWorld, SimFileSource, SimHidPort, SimNet, SimQxPort, SimSnmpPort, SimSys,
-    World, WorldEvent,
+    HostState, SharedWorld, SimApcPort, SimFileSource, SimHidPort, SimNet, SimQxPort, SimSnmpPort,
+    SimSys, World, WorldEvent,
 };
 use nut_bins::wiring::{NutEnv, Signal};
 use std::collections::BTreeMap;
@@ -53,11 +53,12 @@ pub struct Outcome {
 }
 
 /// The processes a scenario can crash, restart and signal.
-pub const PROCESSES: [&str; 6] = [
+pub const PROCESSES: [&str; 7] = [
     "dummy-ups",
     "nutdrv_qx",
     "usbhid-ups",
     "snmp-ups",
+    "apcsmart",
     "upsd",
     "upsmon",
 ];
@@ -133,6 +134,7 @@ pub fn ups_port(ups: &UpsSpec) -> String {
         DriverKind::NutdrvQx => serial_port(&ups.name),
         DriverKind::UsbhidUps => "auto".to_string(),
         DriverKind::SnmpUps => snmp_card(&ups.name),
+        DriverKind::Apcsmart => serial_port(&ups.name),
     }
 }
 
@@ -152,8 +154,9 @@ pub fn config_files(scenario: &Scenario, host: &HostSpec) -> Vec<(String, String
                 ups.driver.program(),
                 ups.pollinterval_s
             ));
-            if ups.driver != DriverKind::DummyUps {
-                // The driver's delays (NUT rounds them to what the unit can do).
+            // The driver's delays (NUT rounds them to what the unit can do); an APC
+            // Smart unit keeps its own (its `p` and `r` settings).
+            if !matches!(ups.driver, DriverKind::DummyUps | DriverKind::Apcsmart) {
                 ups_conf.push_str(&format!(
                     "\toffdelay = {:.0}\n\tondelay = {:.0}\n",
                     ups.delay_shutdown_s, ups.delay_start_s
@@ -302,6 +305,11 @@ pub fn preflight(scenario: &Scenario) -> Result<(), String> {
                 }
                 DriverKind::SnmpUps => {
                     nut_bins::snmp::wire(&sys, &nut_env(), &driver_args(&ups.name))
+                        .map(drop)
+                        .map_err(fail)?
+                }
+                DriverKind::Apcsmart => {
+                    nut_bins::apcsmart::wire(&sys, &nut_env(), &driver_args(&ups.name))
                         .map(drop)
                         .map_err(fail)?
                 }
@@ -457,6 +465,23 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
                             args.clone(),
                             move |_: &nut_bins::usbhid::HidWiring| {
                                 Ok(SimHidPort::new(world, &host, &ups, &hid_device(&ups), None))
+                            },
+                            signals,
+                        )
+                    }));
+                    continue;
+                }
+                if *kind == DriverKind::Apcsmart {
+                    let (world, host, ups) = (world.clone(), name.clone(), ups.clone());
+                    set.spawn(supervise(run, slot, sys.clone(), move |signals| {
+                        let (world, host, ups) = (world.clone(), host.clone(), ups.clone());
+                        nut_bins::apcsmart::process(
+                            |_| SimNet,
+                            sys.clone(),
+                            nut_env(),
+                            args.clone(),
+                            move |wiring: &nut_bins::apcsmart::ApcWiring| {
+                                Ok(SimApcPort::new(world, &host, &ups, &wiring.port, None))
                             },
                             signals,
                         )

@@ -14,6 +14,7 @@ pub mod hidunit;
 pub mod plan;
 pub mod scenario;
 pub mod site;
+pub mod smartunit;
 pub mod snmpcard;
 pub mod swarm;
 pub mod verdict;

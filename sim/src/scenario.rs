@@ -193,6 +193,9 @@ pub enum DriverKind {
     /// snmp-ups and a modelled SNMP management card (an APC Smart-UPS's).
     #[serde(rename = "snmp-ups")]
     SnmpUps,
+    /// apcsmart and a modelled APC Smart-UPS on a serial line.
+    #[serde(rename = "apcsmart")]
+    Apcsmart,
 }
 
 impl DriverKind {
@@ -203,6 +206,7 @@ impl DriverKind {
             DriverKind::NutdrvQx => "nutdrv_qx",
             DriverKind::UsbhidUps => "usbhid-ups",
             DriverKind::SnmpUps => "snmp-ups",
+            DriverKind::Apcsmart => "apcsmart",
         }
     }
 }

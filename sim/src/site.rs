@@ -67,6 +67,27 @@ impl nut_bins::upsdrvctl::Launcher for SimLauncher {
         let snmp = Path::new(program)
             .file_name()
             .is_some_and(|n| n == "snmp-ups");
+        let apc = Path::new(program)
+            .file_name()
+            .is_some_and(|n| n == "apcsmart");
+        if let Some(name) = ups.as_ref().filter(|_| apc) {
+            let Ok(wiring) = nut_bins::apcsmart::wire(&self.sys, &nut_env(), &driver_args) else {
+                return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
+            };
+            let mut port = crate::world::SimApcPort::new(
+                self.world.clone(),
+                &self.host,
+                name,
+                &wiring.port,
+                Some(self.at_ms),
+            );
+            let sys = SimSys::at(&self.host, "apcsmart", self.world.clone(), self.at_ms);
+            let result = run_ready(nut_bins::apcsmart::kill_power(&sys, &wiring, &mut port));
+            return Ok(nut_bins::upsdrvctl::Outcome::Exited(match result {
+                Some(Ok(_)) => 0,
+                _ => 1,
+            }));
+        }
         if let Some(name) = ups.as_ref().filter(|_| snmp) {
             let Ok(wiring) = nut_bins::snmp::wire(&self.sys, &nut_env(), &driver_args) else {
                 return Ok(nut_bins::upsdrvctl::Outcome::Exited(1));
@@ -377,6 +398,21 @@ impl UpsModel {
         })
     }
 
+    /// The modelled APC Smart-UPS's replies (crate::smartunit) at `load_w`.
+    fn smart_text(&self, load_w: f64) -> Vec<u8> {
+        let (mains, low, runtime_s, load_pct) = self.shown(load_w);
+        crate::smartunit::text(&crate::smartunit::SmartState {
+            mains,
+            output_on: self.output_on,
+            charge: self.charge.clamp(0.0, 100.0),
+            runtime_s: runtime_s.clamp(0.0, 600_000.0),
+            low,
+            load_pct,
+            delay_shutdown_s: self.card_delays_s.0,
+            delay_start_s: self.card_delays_s.1,
+        })
+    }
+
     /// Carries out a command the unit received at `t`; the world event to record.
     fn obey(&mut self, command: MegatecCommand, t: u64) -> Option<WorldEvent> {
         match command {
@@ -570,6 +606,7 @@ impl<'s> Site<'s> {
                         DriverKind::NutdrvQx => serial_port(&spec.name),
                         DriverKind::UsbhidUps => crate::harness::hid_device(&spec.name),
                         DriverKind::SnmpUps => crate::harness::snmp_card(&spec.name),
+                        DriverKind::Apcsmart => serial_port(&spec.name),
                     },
                 ),
                 spec: spec.clone(),
@@ -810,6 +847,20 @@ impl<'s> Site<'s> {
                 continue;
             }
             let command = match ups.spec.driver {
+                DriverKind::Apcsmart => crate::smartunit::command(&write.bytes).map(
+                    |crate::smartunit::SmartCommand::Off { wake_s, now }| {
+                        MegatecCommand::Shutdown {
+                            off_ms: if now {
+                                0
+                            } else {
+                                ups.card_delays_s.0.saturating_mul(1000)
+                            },
+                            on_ms: wake_s.map(|s| {
+                                s.saturating_add(ups.card_delays_s.1).saturating_mul(1000)
+                            }),
+                        }
+                    },
+                ),
                 DriverKind::UsbhidUps => {
                     crate::hidunit::template()
                         .command(&write.bytes)
@@ -993,6 +1044,12 @@ impl<'s> Site<'s> {
                     }
                     DriverKind::SnmpUps => {
                         let text = ups.card_text(load);
+                        if w.files.get(&ups.file_key) != Some(&text) {
+                            w.files.insert(ups.file_key.clone(), text);
+                        }
+                    }
+                    DriverKind::Apcsmart => {
+                        let text = ups.smart_text(load);
                         if w.files.get(&ups.file_key) != Some(&text) {
                             w.files.insert(ups.file_key.clone(), text);
                         }

@@ -756,6 +756,106 @@ impl nut_bins::qx::QxPort for SimQxPort {
     }
 }
 
+/// A modelled APC Smart-UPS (crate::smartunit) on a serial line, for apcsmart: the site
+/// keeps the unit's replies in the host's file `path` (transcript format); the port
+/// plays them through nut-core's `SmartUps` over a `Link` on simulated time, and the
+/// shutdown commands the unit carries out go to the world's device inbox (as `S`,
+/// `@000`, `K`, `Z`). A missing file is a unit that does not answer.
+pub struct SimApcPort {
+    world: SharedWorld,
+    host: String,
+    ups: String,
+    path: String,
+    /// Fixed time for a port used outside the simulation's hosts (the late shutdown
+    /// runs `-k` between steps); `None`: simulated time.
+    at_ms: Option<u64>,
+    /// The fast engine's clock (it runs without turmoil).
+    clock: Option<Arc<AtomicU64>>,
+    link: Option<nut_core::apcsmart::Link>,
+    text: Vec<u8>,
+}
+
+impl SimApcPort {
+    /// The unit of UPS `ups`, whose replies are in `path` on `host`.
+    pub fn new(world: SharedWorld, host: &str, ups: &str, path: &str, at_ms: Option<u64>) -> Self {
+        SimApcPort {
+            world,
+            host: host.to_string(),
+            ups: ups.to_string(),
+            path: path.to_string(),
+            at_ms,
+            clock: None,
+            link: None,
+            text: Vec::new(),
+        }
+    }
+
+    /// The same unit for the fast engine, stamped with its clock.
+    pub fn clocked(
+        world: SharedWorld,
+        host: &str,
+        ups: &str,
+        path: &str,
+        clock: Arc<AtomicU64>,
+    ) -> Self {
+        SimApcPort {
+            clock: Some(clock),
+            ..SimApcPort::new(world, host, ups, path, None)
+        }
+    }
+
+    /// Carries out one step at once: its result, and the milliseconds it takes on the
+    /// line (waits for silence, pauses, pacing), which the caller lets pass.
+    pub fn perform(&mut self, io: &nut_core::apcsmart::Io) -> (nut_core::apcsmart::IoResult, u64) {
+        use nut_core::apcsmart::{Link, SmartUps};
+        use nut_core::transcript::Transcript;
+        let t_ms = stamp(self.at_ms, self.clock.as_ref());
+        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let text = w
+            .files
+            .get(&(self.host.clone(), self.path.clone()))
+            .cloned();
+        let link = self
+            .link
+            .get_or_insert_with(|| Link::new(SmartUps::new(&Transcript::default())));
+        match text {
+            Some(text) => {
+                if text != self.text {
+                    let t = Transcript::parse(&String::from_utf8_lossy(&text)).unwrap_or_default();
+                    link.ups.refresh(&t);
+                    self.text = text;
+                }
+                link.silent = false;
+            }
+            None => link.silent = true,
+        }
+        // A port on fixed time (the late shutdown's -k) keeps its own clock going, so
+        // a confirmed command's second byte comes 1.5 s after the first, as on a line.
+        let before = link.now.max(t_ms);
+        link.now = before;
+        let result = link.step(io);
+        let took = link.now.saturating_sub(before);
+        for done in std::mem::take(&mut link.ups.done) {
+            w.device_inbox.push(DeviceWrite {
+                t_ms,
+                ups: self.ups.clone(),
+                bytes: done.into_bytes(),
+            });
+        }
+        (result, took)
+    }
+}
+
+impl nut_bins::apcsmart::ApcPort for SimApcPort {
+    async fn step(&mut self, io: nut_core::apcsmart::Io) -> nut_core::apcsmart::IoResult {
+        let (result, took) = self.perform(&io);
+        if took > 0 && self.at_ms.is_none() {
+            tokio::time::sleep(Duration::from_millis(took)).await;
+        }
+        result
+    }
+}
+
 /// A modelled USB HID UPS (crate::hidunit) for usbhid-ups: the harness keeps the unit's
 /// feature reports in the host's file `path` (`get` lines); reports the driver writes go
 /// to the world's device inbox. A missing file is a unit gone from the bus (every

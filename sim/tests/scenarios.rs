@@ -89,7 +89,7 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
     );
     // Every scenario runs on both (nutdrv_qx and usbhid-ups included); only a reload
     // of upsd or a driver would not, and the library has none.
-    assert!(agreed >= 47, "only {agreed} scenarios ran on both drivers");
+    assert!(agreed >= 49, "only {agreed} scenarios ran on both drivers");
 }
 
 #[test]
@@ -199,8 +199,8 @@ fn a_scenario_with_a_typo_is_rejected_with_its_location() {
             "host a: start_s -1 must be between 0 and duration_s",
         ),
         (
-            "name: x\nduration_s: 10\nups: {name: u, driver: apcsmart}\nhosts: [{name: a, role: primary}]\n",
-            "unknown variant `apcsmart`",
+            "name: x\nduration_s: 10\nups: {name: u, driver: blazer_ser}\nhosts: [{name: a, role: primary}]\n",
+            "unknown variant `blazer_ser`",
         ),
         (
             "name: x\nduration_s: 10\npoll_phases: random\nups: {name: u}\nhosts: [{name: a, role: primary}]\n",
