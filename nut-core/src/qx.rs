@@ -20,8 +20,8 @@
 //! (measured in a loop), against a few hundred for the serial I/O around it.
 //!
 //! ## Differences from NUT, on purpose
-//! - Only the `voltronic-qs`, `mustek`, `megatec/old`, `megatec` and `q1` protocols are
-//!   implemented; `protocol=` naming another
+//! - Only the `voltronic-qs`, `voltronic-qs-hex`, `mustek`, `megatec/old`, `megatec` and
+//!   `q1` protocols are implemented; `protocol=` naming another
 //!   NUT protocol is refused with a clear message instead of probing it, and
 //!   autodetection tries only these (NUT also probes voltronic, bestups, zinto...).
 //! - NUT guesses `battery.charge` at start with one battery pack, before detecting the
@@ -78,6 +78,19 @@ enum Pre {
     Setvar,
     /// voltronic-qs's `M` answer must be `V` (`voltronic_qs_protocol`).
     VoltronicProtocol,
+    /// voltronic-qs-hex's `M` answer must be `P` or `T`; `T` units also report their
+    /// ratings and take `T` (`voltronic_qs_hex_protocol`).
+    HexProtocol,
+    /// `voltronic_qs_hex_input_output_voltage`.
+    HexVoltage,
+    /// `voltronic_qs_hex_load`.
+    HexLoad,
+    /// `voltronic_qs_hex_frequency`.
+    HexFrequency,
+    /// `voltronic_qs_hex_battery_voltage`.
+    HexBattery,
+    /// `voltronic_qs_hex_process_ratings_bits`.
+    HexRatings,
 }
 
 /// One row of a protocol table (NUT's `item_t`).
@@ -98,6 +111,9 @@ pub struct Item {
     /// `flag::*`.
     pub flags: u32,
     pre: Pre,
+    /// The answer is voltronic-qs-hex's binary `QS` reply, turned into hex text first
+    /// (`voltronic_qs_hex_preprocess_qs_answer`).
+    hex: bool,
 }
 
 const fn q1(var: &'static str, from: usize, to: usize, dfl: &'static str, flags: u32) -> Item {
@@ -113,6 +129,7 @@ const fn q1(var: &'static str, from: usize, to: usize, dfl: &'static str, flags:
         dfl,
         flags,
         pre: Pre::None,
+        hex: false,
     }
 }
 
@@ -142,6 +159,7 @@ const fn query(
         dfl,
         flags,
         pre: Pre::None,
+        hex: false,
     }
 }
 
@@ -158,6 +176,7 @@ const fn cmd(var: &'static str, command: &'static str, pre: Pre) -> Item {
         dfl: "",
         flags: flag::CMD,
         pre,
+        hex: false,
     }
 }
 
@@ -174,6 +193,7 @@ const fn delay(var: &'static str, ranges: &'static [(i64, i64)], dfl: &'static s
         dfl,
         flags: flag::ABSENT | flag::SETVAR | flag::RANGE,
         pre: Pre::Setvar,
+        hex: false,
     }
 }
 
@@ -280,6 +300,9 @@ enum Claim {
     Light,
     /// Protocol (`M` answers `V`), then status (`voltronic_qs_claim`).
     VoltronicQs,
+    /// Protocol (`M` answers `P` or `T`), then the binary status
+    /// (`voltronic_qs_hex_claim`).
+    VoltronicQsHex,
 }
 
 /// voltronic-qs's table (nutdrv_qx_voltronic-qs.c): the `M` protocol query, Q1's status
@@ -298,6 +321,7 @@ fn voltronic_qs_table() -> Vec<Item> {
         dfl: "PM-%s",
         flags: flag::STATIC,
         pre: Pre::VoltronicProtocol,
+        hex: false,
     }];
     for mut item in Q1_ITEMS {
         item.command = "QS\r";
@@ -333,6 +357,260 @@ fn voltronic_qs_table() -> Vec<Item> {
     items
 }
 
+/// voltronic-qs-hex's table (nutdrv_qx_voltronic-qs-hex.c): the `M` protocol query and
+/// a binary `QS` reply, turned into hex text laid out as Q1's status bits (the values
+/// decoded by the `Hex*` preprocessing); `T` units add ratings bits.
+fn voltronic_qs_hex_table() -> Vec<Item> {
+    let qs = |var, (from, to), answer_len, dfl, flags, pre| Item {
+        var,
+        rw: false,
+        ranges: &[],
+        command: "QS\r",
+        answer_len,
+        leading: b'#',
+        from,
+        to,
+        dfl,
+        flags,
+        pre,
+        hex: true,
+    };
+    let mut items = vec![Item {
+        var: "ups.firmware.aux",
+        rw: false,
+        ranges: &[],
+        command: "M\r",
+        answer_len: 2,
+        leading: 0,
+        from: 0,
+        to: 0,
+        dfl: "PM-%s",
+        flags: flag::STATIC,
+        pre: Pre::HexProtocol,
+        hex: false,
+    }];
+    for (var, range, dfl, pre) in [
+        ("input.voltage", (1, 7), "%.1f", Pre::HexVoltage),
+        ("output.voltage", (9, 15), "%.1f", Pre::HexVoltage),
+        ("ups.load", (17, 18), "%d", Pre::HexLoad),
+        ("output.frequency", (20, 30), "%.1f", Pre::HexFrequency),
+        ("battery.voltage", (32, 36), "%.2f", Pre::HexBattery),
+    ] {
+        items.push(qs(var, range, 47, dfl, 0, pre));
+    }
+    for item in Q1_ITEMS.iter().filter(|i| i.pre == Pre::StatusBits) {
+        items.push(Item {
+            command: "QS\r",
+            leading: b'#',
+            hex: true,
+            ..*item
+        });
+    }
+    for (var, range) in [
+        ("output.frequency.nominal", (47, 47)),
+        ("battery.voltage.nominal", (48, 49)),
+        ("output.voltage.nominal", (52, 54)),
+    ] {
+        items.push(qs(var, range, 56, "%.1f", flag::SKIP, Pre::HexRatings));
+    }
+    for item in COMMAND_ITEMS {
+        let keep = [
+            "beeper.toggle",
+            "load.off",
+            "load.on",
+            "shutdown.return",
+            "shutdown.stayoff",
+            "shutdown.stop",
+            "test.battery.start.quick",
+        ];
+        if keep.contains(&item.var) {
+            let mut item = item;
+            if item.var == "test.battery.start.quick" {
+                item.flags |= flag::SKIP;
+            }
+            items.push(item);
+        }
+    }
+    items.push(delay("ups.delay.start", &[(60, 599_940)], DEFAULT_ONDELAY));
+    items.push(delay("ups.delay.shutdown", &[(12, 540)], DEFAULT_OFFDELAY));
+    items
+}
+
+/// `voltronic_qs_hex_preprocess_qs_answer`: the binary reply (`#`, space-separated
+/// tokens of raw bytes, `(` escaping CR, XON, XOFF, LF and space, `\r`) as hex text, the
+/// status and ratings tokens as binary digits; `None` when it does not have 10 or 11
+/// tokens of the expected lengths.
+fn hex_qs_answer(answer: &[u8], len: usize) -> Option<Vec<u8>> {
+    use std::fmt::Write;
+    let answer = &answer[..len.min(answer.len())];
+    if answer.first() != Some(&b'#') {
+        return None;
+    }
+    let mut refined = String::from("#");
+    let mut token = 1;
+    let binary = |b: u8| format!("{b:08b}");
+    let mut i = 1;
+    while i < answer.len() {
+        let b = answer[i];
+        if b == 0x20 {
+            refined.push(' ');
+            token += 1;
+            i += 1;
+            continue;
+        }
+        if b == 0x28 {
+            let escaped = match answer.get(i + 1) {
+                Some(0x00) => Some(0x0d),
+                Some(0x01) => Some(0x11),
+                Some(0x02) => Some(0x13),
+                Some(0x03) => Some(0x0a),
+                Some(0x04) => Some(0x20),
+                _ => None,
+            };
+            match escaped {
+                Some(e) => {
+                    let _ = write!(refined, "{e:02x}");
+                    i += 2;
+                }
+                None => {
+                    if token != 10 && token != 11 {
+                        let _ = write!(refined, "{b:02x}");
+                    } else {
+                        refined.push_str(&binary(b));
+                    }
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        if b == 0x0d {
+            break;
+        }
+        if token != 10 && token != 11 {
+            let _ = write!(refined, "{b:02x}");
+        } else {
+            refined.push_str(&binary(b));
+        }
+        i += 1;
+    }
+    // NUT's buffer is SMALLBUF (512) bytes; a longer text is cut, then refused below.
+    refined.truncate(511);
+    let ok = (token == 10 && refined.len() == 46) || (token == 11 && refined.len() == 55);
+    if !ok {
+        return None;
+    }
+    refined.push('\r');
+    Some(refined.into_bytes())
+}
+
+/// C's `strtol(s, &end, 16)`, saturating: the value and what follows it.
+fn strtol16_end(s: &str) -> (i64, &str) {
+    let t = s.trim_start();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let digits = t.bytes().take_while(u8::is_ascii_hexdigit).count();
+    if digits == 0 {
+        return (0, s);
+    }
+    let mut v: i64 = 0;
+    for c in t[..digits].chars() {
+        v = v
+            .saturating_mul(16)
+            .saturating_add(i64::from(c.to_digit(16).unwrap_or(0)));
+    }
+    (if neg { -v } else { v }, &t[digits..])
+}
+
+/// C's `%.Nf` of a double that may be infinite or NaN (glibc spells them `inf`, `-nan`).
+fn format_c(format: &str, value: f64) -> String {
+    if value.is_nan() {
+        return "-nan".to_string();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_string();
+    }
+    format_number(format, value)
+}
+
+/// The `Hex*` preprocessing of voltronic-qs-hex's values; `None`: refused.
+fn hex_value(item: &Item, value: &str) -> Option<String> {
+    let hex_or_space = |extra: &str| {
+        value
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || extra.contains(c))
+    };
+    match item.pre {
+        Pre::HexVoltage => {
+            if !hex_or_space(" ") {
+                return None;
+            }
+            let (a, rest) = strtol16_end(value);
+            let (b, _) = strtol16_end(rest);
+            let val = a.saturating_mul(b) / 51;
+            Some(format_c(item.dfl, val as f64 / 256.0))
+        }
+        Pre::HexLoad => {
+            if !hex_or_space("") {
+                return None;
+            }
+            Some(strtol16_end(value).0.to_string())
+        }
+        Pre::HexFrequency => {
+            if !hex_or_space(" ") {
+                return None;
+            }
+            let (a, rest) = strtol16_end(value);
+            let (b, _) = strtol16_end(rest);
+            let ret = b as f64 / a as f64;
+            let ret = if ret > 99.9 { 99.9 } else { ret };
+            Some(format_c(item.dfl, ret))
+        }
+        Pre::HexBattery => {
+            if !hex_or_space(" ") {
+                return None;
+            }
+            let (a, rest) = strtol16_end(value);
+            let (b, _) = strtol16_end(rest);
+            Some(format_c(item.dfl, a.saturating_mul(b) as f64 / 510.0))
+        }
+        Pre::HexRatings => {
+            if !value.chars().all(|c| c == '0' || c == '1') {
+                return None;
+            }
+            let val = strtol(value);
+            let ret = match item.from {
+                47 => {
+                    if val == 0 {
+                        50.0
+                    } else {
+                        60.0
+                    }
+                }
+                48 => match val {
+                    0 => 12.0,
+                    1 => 24.0,
+                    10 => 36.0,
+                    _ => 48.0,
+                },
+                52 => match val {
+                    0 => 110.0,
+                    1 => 120.0,
+                    10 => 220.0,
+                    11 => 230.0,
+                    100 => 240.0,
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            Some(format_c(item.dfl, ret))
+        }
+        _ => None,
+    }
+}
+
 /// A protocol (NUT's `subdriver_t`).
 #[derive(Debug)]
 pub struct Subdriver {
@@ -355,6 +633,9 @@ impl Subdriver {
         if self.claim == Claim::VoltronicQs {
             return voltronic_qs_table();
         }
+        if self.claim == Claim::VoltronicQsHex {
+            return voltronic_qs_hex_table();
+        }
         let mut items = Q1_ITEMS.to_vec();
         for item in &mut items {
             item.command = self.status_query;
@@ -369,13 +650,21 @@ impl Subdriver {
 
 /// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
 /// ones not implemented here are left out, `q1` stays the fallback).
-pub const SUBDRIVERS: [Subdriver; 5] = [
+pub const SUBDRIVERS: [Subdriver; 6] = [
     // nutdrv_qx_voltronic-qs.c: `M` must answer `V`; no ACK for commands.
     Subdriver {
         name: "Voltronic-QS 0.07",
         status_query: "QS\r",
         claim: Claim::VoltronicQs,
         ratings: true,
+        accepted: None,
+    },
+    // nutdrv_qx_voltronic-qs-hex.c: `M` must answer `P` or `T`; a binary `QS`.
+    Subdriver {
+        name: "Voltronic-QS-Hex 0.10",
+        status_query: "QS\r",
+        claim: Claim::VoltronicQsHex,
+        ratings: false,
         accepted: None,
     },
     // nutdrv_qx_mustek.c: Q1's layout behind `QS`, status-only claim.
@@ -411,9 +700,8 @@ pub const SUBDRIVERS: [Subdriver; 5] = [
 ];
 
 /// Protocols of NUT's nutdrv_qx that this driver does not speak yet.
-pub const NOT_YET: [&str; 9] = [
+pub const NOT_YET: [&str; 8] = [
     "voltronic",
-    "voltronic-qs-hex",
     "bestups",
     "mecer",
     "zinto",
@@ -1034,7 +1322,7 @@ impl Ctx<'_> {
         let Some(sub) = self.drv.subdriver else {
             return Ok(false);
         };
-        if sub.claim == Claim::VoltronicQs {
+        if matches!(sub.claim, Claim::VoltronicQs | Claim::VoltronicQsHex) {
             let Some(i) = self.find("ups.firmware.aux", 0, 0) else {
                 return Ok(false);
             };
@@ -1487,6 +1775,17 @@ impl Ctx<'_> {
         let (answer, len) = match self.transact(&cmd)? {
             Reply::Error => return Ok((false, Vec::new(), String::new())),
             Reply::Timeout => (Vec::new(), 0),
+            Reply::Bytes(bytes) if item.hex => {
+                let len = bytes.len().min(MAX_ANSWER_BYTES);
+                match hex_qs_answer(&bytes, len) {
+                    Some(refined) => {
+                        let len = refined.len();
+                        (refined, len)
+                    }
+                    // NUT clears a failed answer, so no later item reuses it.
+                    None => return Ok((false, Vec::new(), String::new())),
+                }
+            }
             Reply::Bytes(mut bytes) => {
                 bytes.truncate(MAX_ANSWER_BYTES);
                 let len = bytes.len();
@@ -1529,6 +1828,30 @@ impl Ctx<'_> {
                 return -1;
             }
             value = item.dfl.replace("%s", raw);
+        } else if item.pre == Pre::HexProtocol {
+            if !raw.eq_ignore_ascii_case("P") && !raw.eq_ignore_ascii_case("T") {
+                return -1;
+            }
+            value = item.dfl.replace("%s", raw);
+            // Units of the `T` protocol report their ratings and take `T`.
+            if raw.eq_ignore_ascii_case("T") {
+                for unskip in std::sync::Arc::make_mut(&mut self.drv.items).iter_mut() {
+                    let ratings = unskip.pre == Pre::HexRatings;
+                    let test =
+                        unskip.var == "test.battery.start.quick" && unskip.flags & flag::CMD != 0;
+                    if ratings || test {
+                        unskip.flags &= !flag::SKIP;
+                    }
+                }
+            }
+        } else if matches!(
+            item.pre,
+            Pre::HexVoltage | Pre::HexLoad | Pre::HexFrequency | Pre::HexBattery | Pre::HexRatings
+        ) {
+            let Some(v) = hex_value(&item, raw) else {
+                return -1;
+            };
+            value = v;
         } else {
             value = raw.to_string();
             if item.flags & flag::TRIM != 0 {
@@ -2040,7 +2363,8 @@ mod tests {
         assert!(var.flags.rw);
         assert_eq!(var.ranges, vec![(0, 599_940)]);
         assert!(state.tree().has_cmd("shutdown.return"));
-        // voltronic-qs's, mustek's and megatec/old's claims (three tries each, echoed),
+        // voltronic-qs's, voltronic-qs-hex's, mustek's and megatec/old's claims (three
+        // tries each, echoed),
         // Q1 and I for megatec's claim, then Q1/F/I of the init walk, Q1 of the first
         // (quick) update.
         let queries: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
@@ -2048,6 +2372,9 @@ mod tests {
             queries,
             vec![
                 &b"M\r"[..],
+                b"M\r",
+                b"M\r",
+                b"M\r",
                 b"M\r",
                 b"M\r",
                 b"QS\r",
@@ -2225,6 +2552,71 @@ mod tests {
     }
 
     #[test]
+    fn voltronic_qs_hex_decodes_the_binary_status() {
+        // NUT's TESTING table in nutdrv_qx_voltronic-qs-hex.c (a 'P' unit), then the
+        // same unit speaking 'T' with a ratings byte (50 Hz, 24 V, 230 V: 0b0_01_00_011).
+        let qs: &[u8] =
+            b"#\x6C\x01 \x35 \x6C\x01 \x35 \x03 \x51\x9A \x28\x02\x12\xD0 \xE6 \x1E \x09\r";
+        let table: Vec<(&[u8], &[u8])> = vec![(b"M\r", b"P\r"), (b"QS\r", qs)];
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        let mut sent = Vec::new();
+        let (outcome, _) = drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+        assert_eq!(outcome, Outcome::Started);
+        let v = |state: &DriverState, name: &str| state.tree().value(name).map(str::to_string);
+        let want = [
+            ("driver.version.data", "Voltronic-QS-Hex 0.10"),
+            ("ups.firmware.aux", "PM-P"),
+            // 0x6C01 * 0x35 / 51 / 256
+            ("input.voltage", "112.2"),
+            ("output.voltage", "112.2"),
+            ("ups.load", "3"),
+            // 0x1312D0 (XOFF escaped as 28 02) / 0x519A
+            ("output.frequency", "59.8"),
+            // 0xE6 * 0x1E / 510
+            ("battery.voltage", "13.53"),
+            ("ups.status", "OL"),
+            ("ups.type", "offline / line interactive"),
+            ("ups.beeper.status", "enabled"),
+        ];
+        for (name, value) in want {
+            assert_eq!(v(&state, name).as_deref(), Some(value), "{name}");
+        }
+        assert_eq!(v(&state, "output.voltage.nominal"), None);
+        assert!(!state.tree().cmds().any(|c| c == "test.battery.start.quick"));
+        let mut qs_t = qs[..qs.len() - 1].to_vec();
+        qs_t.extend_from_slice(b" \x23\r");
+        let table: Vec<(&[u8], &[u8])> = vec![(b"M\r", b"T\r"), (b"QS\r", &qs_t)];
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+        assert_eq!(v(&state, "ups.firmware.aux").as_deref(), Some("PM-T"));
+        assert_eq!(
+            v(&state, "output.frequency.nominal").as_deref(),
+            Some("50.0")
+        );
+        assert_eq!(
+            v(&state, "battery.voltage.nominal").as_deref(),
+            Some("24.0")
+        );
+        assert_eq!(
+            v(&state, "output.voltage.nominal").as_deref(),
+            Some("230.0")
+        );
+        assert!(state.tree().cmds().any(|c| c == "test.battery.start.quick"));
+        // A reply with the wrong number of tokens is refused (and so is the unit).
+        let short: &[u8] = b"#\x6C\x01 \x35\r";
+        let table: Vec<(&[u8], &[u8])> = vec![(b"M\r", b"P\r"), (b"QS\r", short)];
+        let mut drv = QxDriver::new(QxOptions::default());
+        let mut state = DriverState::new();
+        drive(&mut drv, &mut state, &Job::Start, 0, &table, &mut sent);
+        assert_ne!(
+            v(&state, "driver.version.data").as_deref(),
+            Some("Voltronic-QS-Hex 0.10")
+        );
+    }
+
+    #[test]
     fn voltronic_qs_checks_the_protocol_and_reads_output_ratings() {
         // NUT's TESTING table in nutdrv_qx_voltronic-qs.c.
         let table: Vec<(&[u8], &[u8])> = vec![
@@ -2305,11 +2697,9 @@ mod tests {
         assert!(QxOptions::from_options(&opts("runtimecal", "240,100"))
             .unwrap_err()
             .contains("Insufficient parameters"));
-        assert!(
-            QxOptions::from_options(&opts("protocol", "voltronic-qs-hex"))
-                .unwrap_err()
-                .contains("not implemented")
-        );
+        assert!(QxOptions::from_options(&opts("protocol", "bestups"))
+            .unwrap_err()
+            .contains("not implemented"));
         assert!(QxOptions::from_options(&opts("idleload", "0")).is_err());
         assert!(QxOptions::from_options(&opts("offdelay", "900"))
             .unwrap_err()
