@@ -101,8 +101,16 @@ pub async fn run_job<P: ApcPort>(
     }
 }
 
+/// Takes the unit out of smart mode as the driver exits (NUT's `upsdrv_cleanup`).
+pub async fn cleanup<P: ApcPort>(driver: &mut ApcDriver, state: &mut DriverState, port: &mut P) {
+    let mut results = Vec::new();
+    while let Progress::Io(io) = driver.cleanup(state, 0, &results) {
+        results.push(port.step(io).await);
+    }
+}
+
 /// Reads the unit at start (NUT's `upsdrv_initinfo` and first update); the state, or
-/// NUT's fatal message.
+/// NUT's fatal message (the unit taken out of smart mode, as NUT's exit does).
 async fn started<S: Sys, P: ApcPort>(
     sys: &S,
     wiring: &ApcWiring,
@@ -114,6 +122,7 @@ async fn started<S: Sys, P: ApcPort>(
     let (outcome, _, notes) = run_job(driver, &mut state, port, &Job::Start, now).await;
     report(sys, &wiring.ups, notes);
     if let Outcome::Fatal(message) = outcome {
+        cleanup(driver, &mut state, port).await;
         return Err(message);
     }
     state.set(
@@ -153,6 +162,7 @@ pub async fn run_apc<N: Net, S: Sys, P: ApcPort>(
             signal = signals.recv() => match signal {
                 Some(Signal::Stop) | None => {
                     sys.event(Event::Signal { number: 15, what: "exiting" });
+                    cleanup(&mut driver, &mut state, &mut port).await;
                     return Ok(());
                 }
                 Some(_) => {}
@@ -210,6 +220,7 @@ pub async fn dump<S: Sys, P: ApcPort>(
         let (_, _, notes) = run_job(&mut driver, &mut state, port, &Job::Update, now()).await;
         report(sys, &wiring.ups, notes);
     }
+    cleanup(&mut driver, &mut state, port).await;
     Ok(state
         .tree()
         .vars()
@@ -227,6 +238,7 @@ pub async fn kill_power<S: Sys, P: ApcPort>(
     let mut driver = ApcDriver::new(wiring.options.clone());
     let (outcome, _, notes) = run_job(&mut driver, &mut state, port, &Job::Shutdown, 0).await;
     report(sys, &wiring.ups, notes);
+    cleanup(&mut driver, &mut state, port).await;
     match outcome {
         Outcome::ShutdownSent(message) => Ok(message),
         Outcome::Fatal(message) => Err(message),

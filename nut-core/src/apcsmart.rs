@@ -33,7 +33,6 @@
 //!   line.
 //! - `-k` exits non-zero when the unit accepted no shutdown command (NUT exits 0
 //!   whatever happened), so upsdrvctl and the late-shutdown hook can tell.
-//! - The driver does not send `R` (leave smart mode) when it exits.
 //! - The first "nasty" instant command (load.off, shutdown.*) after start is outside
 //!   the confirmation window, as in NUT, whatever the clock.
 
@@ -91,6 +90,7 @@ pub const SER_ERR_LIMIT: u32 = 10;
 const ESC: u8 = 27;
 const APC_STATUS: u8 = b'Q';
 const APC_GOSMART: u8 = b'Y';
+const APC_GODUMB: u8 = b'R';
 const APC_CMDSET: u8 = b'a';
 const APC_CAPS: u8 = 0x1a;
 const APC_NEXTVAL: u8 = b'-';
@@ -761,6 +761,34 @@ impl ApcDriver {
         now: Millis,
         results: &[IoResult],
     ) -> Progress {
+        self.run_with(state, now, results, |ctx| match job {
+            Job::Start => ctx.start(),
+            Job::Update => ctx.updateinfo().map(|()| Outcome::Polled),
+            Job::InstCmd { cmd, arg } => ctx.instcmd(cmd, arg.as_deref()).map(Outcome::Tracking),
+            Job::Set { var, value } => ctx.setvar(var, value).map(Outcome::Tracking),
+            Job::Shutdown => ctx.shutdown(),
+        })
+    }
+
+    /// NUT's `upsdrv_cleanup`, for a driver that exits (after `-d`, after `-k`, when
+    /// stopped, after a failed start): takes the unit out of smart mode (`R`, which it
+    /// answers `BYE`). Same protocol as [`ApcDriver::run`].
+    pub fn cleanup(
+        &mut self,
+        state: &mut DriverState,
+        now: Millis,
+        results: &[IoResult],
+    ) -> Progress {
+        self.run_with(state, now, results, |ctx| ctx.cleanup())
+    }
+
+    fn run_with(
+        &mut self,
+        state: &mut DriverState,
+        now: Millis,
+        results: &[IoResult],
+        job: impl FnOnce(&mut Ctx) -> Step<Outcome>,
+    ) -> Progress {
         let mut ctx = Ctx {
             drv: self.clone(),
             base: state,
@@ -770,14 +798,7 @@ impl ApcDriver {
             now_s: i64::try_from(now / 1000).unwrap_or(i64::MAX),
             notes: Vec::new(),
         };
-        let result = match job {
-            Job::Start => ctx.start(),
-            Job::Update => ctx.updateinfo().map(|()| Outcome::Polled),
-            Job::InstCmd { cmd, arg } => ctx.instcmd(cmd, arg.as_deref()).map(Outcome::Tracking),
-            Job::Set { var, value } => ctx.setvar(var, value).map(Outcome::Tracking),
-            Job::Shutdown => ctx.shutdown(),
-        };
-        match result {
+        match job(&mut ctx) {
             Err(Suspend(io)) => Progress::Io(io),
             Ok(outcome) => {
                 let Ctx {
@@ -1641,6 +1662,18 @@ impl Ctx<'_> {
             }
         }
         Ok(Outcome::Started)
+    }
+
+    /// `upsdrv_cleanup`.
+    fn cleanup(&mut self) -> Step<Outcome> {
+        self.flush()?;
+        if self.write(APC_GODUMB)? {
+            self.read(ReadFlags {
+                timeout_ok: true,
+                ..self.flags(APC_GODUMB)
+            })?;
+        }
+        Ok(Outcome::Polled)
     }
 
     /// `update_status`.

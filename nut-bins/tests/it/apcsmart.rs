@@ -145,9 +145,10 @@ fn debian_apcsmart_prints_the_same_listing_and_sends_the_same_commands() {
                 "{name}: listings differ:\n  ours:   {ours:?}\n  theirs: {theirs:?}"
             ));
         }
-        // NUT takes the unit out of smart mode (R) when it exits; ours leaves it be.
-        let theirs = their_bytes.strip_suffix(b"R").unwrap_or(&their_bytes);
-        if our_bytes != theirs {
+        // Both take the unit out of smart mode (R) as they exit.
+        let theirs = &their_bytes;
+        assert!(our_bytes.ends_with(b"R"), "{name}: {our_bytes:?}");
+        if &our_bytes != theirs {
             failures.push(format!(
                 "{name}: commands differ:\n  ours:   {:?}\n  theirs: {:?}",
                 String::from_utf8_lossy(&our_bytes),
