@@ -2,22 +2,16 @@
 //! Device logic lives in `nut_core::apcsmart`; this module only moves bytes and runs
 //! its jobs.
 
-use crate::driver::{
-    broadcast, device_section, open_socket, section_state, send_lines, DriverArgs, Input, Ready,
-};
+use crate::driver::{device_section, section_state, serve_jobs, DriverArgs, JobDriver, Ready};
 use crate::qx::report;
 use crate::seam::{Net, Sys};
 use crate::wiring::{NutEnv, Signal};
 use nut_core::apcsmart::{ApcDriver, ApcOptions, Io, IoResult, Job, Outcome, Progress};
-use nut_core::dummy::{device_reply, DriverState};
-use nut_core::event::Event;
-use nut_core::sock::{DriverLine, ServerLine};
-use std::collections::BTreeMap;
+use nut_core::dummy::DriverState;
+use nut_core::sock::DriverLine;
 use std::future::Future;
 use std::io;
-use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 /// The driver's name (its socket is `apcsmart-<ups>`, its PID file `apcsmart-<ups>.pid`).
 pub const DRIVER_NAME: &str = "apcsmart";
@@ -142,65 +136,39 @@ pub async fn run_apc<N: Net, S: Sys, P: ApcPort>(
     wiring: ApcWiring,
     mut port: P,
     ready: Ready,
-    mut signals: mpsc::Receiver<Signal>,
+    signals: mpsc::Receiver<Signal>,
 ) -> io::Result<()> {
-    let start = tokio::time::Instant::now();
-    let now = || start.elapsed().as_millis() as u64;
     let mut driver = ApcDriver::new(wiring.options.clone());
-    let mut state = started(&sys, &wiring, &mut driver, &mut port, now())
+    let state = started(&sys, &wiring, &mut driver, &mut port, 0)
         .await
         .map_err(io::Error::other)?;
-    let mut tasks = JoinSet::new();
-    let socket_name = format!("{DRIVER_NAME}-{}", wiring.ups);
-    let mut input_rx = open_socket(&net, &sys, &socket_name, ready, &mut tasks).await?;
-    let mut clients: BTreeMap<u64, mpsc::Sender<String>> = BTreeMap::new();
-    let period = Duration::from_secs(wiring.pollinterval_s.max(1));
-    let mut next_poll = tokio::time::Instant::now() + period;
-    loop {
-        tokio::select! {
-            biased;
-            signal = signals.recv() => match signal {
-                Some(Signal::Stop) | None => {
-                    sys.event(Event::Signal { number: 15, what: "exiting" });
-                    cleanup(&mut driver, &mut state, &mut port).await;
-                    return Ok(());
-                }
-                Some(_) => {}
-            },
-            input = input_rx.recv() => {
-                let Some(input) = input else { return Ok(()) };
-                match input {
-                    Input::Connected(id, tx) => { clients.insert(id, tx); }
-                    Input::Disconnected(id) => { clients.remove(&id); }
-                    Input::Line(id, words) => {
-                        let Some(line) = ServerLine::parse(&words) else {
-                            sys.log(format!("ignoring malformed line from upsd: {}", words.join(" ")));
-                            continue;
-                        };
-                        let mut result = None;
-                        if let Some(job) = &Job::for_line(&line) {
-                            let (outcome, lines, notes) = run_job(&mut driver, &mut state, &mut port, job, now()).await;
-                            report(&sys, &wiring.ups, notes);
-                            broadcast(&mut clients, &lines);
-                            if let Outcome::Tracking(code) = outcome {
-                                result = Some(code);
-                            }
-                        }
-                        let reply = device_reply(&mut state, &line, result);
-                        if let Some(tx) = clients.get(&id) {
-                            send_lines(tx, &reply.reply);
-                        }
-                        broadcast(&mut clients, &reply.broadcast);
-                    }
-                }
-            }
-            _ = tokio::time::sleep_until(next_poll) => {
-                next_poll += period;
-                let (_, lines, notes) = run_job(&mut driver, &mut state, &mut port, &Job::Update, now()).await;
-                report(&sys, &wiring.ups, notes);
-                broadcast(&mut clients, &lines);
-            }
-        }
+    serve_jobs(
+        net,
+        sys,
+        (DRIVER_NAME, &wiring.ups),
+        wiring.pollinterval_s,
+        driver,
+        state,
+        port,
+        ready,
+        signals,
+    )
+    .await
+}
+
+impl<P: ApcPort> JobDriver<P> for ApcDriver {
+    async fn job(
+        &mut self,
+        state: &mut DriverState,
+        port: &mut P,
+        job: &Job,
+        now: nut_core::Millis,
+    ) -> (Outcome, Vec<DriverLine>, Vec<nut_core::apcsmart::Note>) {
+        run_job(self, state, port, job, now).await
+    }
+
+    async fn exit(&mut self, state: &mut DriverState, port: &mut P) {
+        cleanup(self, state, port).await;
     }
 }
 

@@ -715,3 +715,104 @@ pub async fn device_line<D: DeviceSession, S: Sys>(
     reply.broadcast = changed;
     reply
 }
+
+/// A device driver whose operations are jobs (nutdrv_qx, apcsmart): what the shared
+/// serving loop ([`serve_jobs`]) needs from it, with `P` the link to the device.
+pub trait JobDriver<P>: Send {
+    /// Runs one job to completion against the device.
+    fn job(
+        &mut self,
+        state: &mut DriverState,
+        port: &mut P,
+        job: &nut_core::qx::Job,
+        now: nut_core::Millis,
+    ) -> impl std::future::Future<
+        Output = (
+            nut_core::qx::Outcome,
+            Vec<DriverLine>,
+            Vec<nut_core::qx::Note>,
+        ),
+    > + Send;
+
+    /// What the driver does with the device as it exits (apcsmart leaves smart mode).
+    fn exit(
+        &mut self,
+        _state: &mut DriverState,
+        _port: &mut P,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// A job driver that has read its device: serves its socket `<driver>-<ups>` and runs
+/// a poll every `pollinterval_s` (the loop of NUT's main.c), SET and INSTCMD from upsd
+/// as jobs, until stopped.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_jobs<N: Net, S: Sys, P: Send, D: JobDriver<P>>(
+    net: N,
+    sys: S,
+    (driver_name, ups): (&str, &str),
+    pollinterval_s: u64,
+    mut driver: D,
+    mut state: DriverState,
+    mut port: P,
+    ready: Ready,
+    mut signals: mpsc::Receiver<Signal>,
+) -> io::Result<()> {
+    let start = tokio::time::Instant::now();
+    let now = || start.elapsed().as_millis() as u64;
+    let mut tasks = JoinSet::new();
+    let socket_name = format!("{driver_name}-{ups}");
+    let mut input_rx = open_socket(&net, &sys, &socket_name, ready, &mut tasks).await?;
+    let mut clients: BTreeMap<u64, mpsc::Sender<String>> = BTreeMap::new();
+    let period = Duration::from_secs(pollinterval_s.max(1));
+    let mut next_poll = tokio::time::Instant::now() + period;
+    loop {
+        tokio::select! {
+            biased;
+            signal = signals.recv() => match signal {
+                Some(Signal::Stop) | None => {
+                    sys.event(Event::Signal { number: 15, what: "exiting" });
+                    driver.exit(&mut state, &mut port).await;
+                    return Ok(());
+                }
+                Some(_) => {}
+            },
+            input = input_rx.recv() => {
+                let Some(input) = input else { return Ok(()) };
+                match input {
+                    Input::Connected(id, tx) => { clients.insert(id, tx); }
+                    Input::Disconnected(id) => { clients.remove(&id); }
+                    Input::Line(id, words) => {
+                        let Some(line) = ServerLine::parse(&words) else {
+                            sys.log(format!("ignoring malformed line from upsd: {}", words.join(" ")));
+                            continue;
+                        };
+                        // SET and INSTCMD go to the device; the driver core answers the
+                        // rest and formats the TRACKING reply around the job's result.
+                        let mut result = None;
+                        if let Some(job) = &nut_core::qx::Job::for_line(&line) {
+                            let (outcome, lines, notes) = driver.job(&mut state, &mut port, job, now()).await;
+                            crate::qx::report(&sys, ups, notes);
+                            broadcast(&mut clients, &lines);
+                            if let nut_core::qx::Outcome::Tracking(code) = outcome {
+                                result = Some(code);
+                            }
+                        }
+                        let reply = nut_core::dummy::device_reply(&mut state, &line, result);
+                        if let Some(tx) = clients.get(&id) {
+                            send_lines(tx, &reply.reply);
+                        }
+                        broadcast(&mut clients, &reply.broadcast);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(next_poll) => {
+                next_poll += period;
+                let (_, lines, notes) = driver.job(&mut state, &mut port, &nut_core::qx::Job::Update, now()).await;
+                crate::qx::report(&sys, ups, notes);
+                broadcast(&mut clients, &lines);
+            }
+        }
+    }
+}

@@ -1,21 +1,16 @@
 //! The nutdrv_qx shell: a serial transport, the driver socket, the poll timer. Device
 //! logic lives in `nut_core::qx`; this module only moves bytes and runs its jobs.
 
-use crate::driver::{
-    broadcast, device_section, open_socket, section_state, send_lines, DriverArgs, Input, Ready,
-};
+use crate::driver::{device_section, section_state, serve_jobs, DriverArgs, JobDriver, Ready};
 use crate::seam::{Net, Sys};
 use crate::wiring::{NutEnv, Signal};
-use nut_core::dummy::{device_reply, DriverState};
+use nut_core::dummy::DriverState;
 use nut_core::event::Event;
 use nut_core::qx::{Job, Note, Outcome, Progress, QxDriver, QxOptions, Reply};
-use nut_core::sock::{DriverLine, ServerLine};
-use std::collections::BTreeMap;
+use nut_core::sock::DriverLine;
 use std::future::Future;
 use std::io;
-use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 /// The driver's name (its socket is `nutdrv_qx-<ups>`, its PID file `nutdrv_qx-<ups>.pid`).
 pub const DRIVER_NAME: &str = "nutdrv_qx";
@@ -174,13 +169,11 @@ pub async fn run_qx<N: Net, S: Sys, P: QxPort>(
     wiring: QxWiring,
     mut port: P,
     ready: Ready,
-    mut signals: mpsc::Receiver<Signal>,
+    signals: mpsc::Receiver<Signal>,
 ) -> io::Result<()> {
-    let start = tokio::time::Instant::now();
-    let now = || start.elapsed().as_millis() as u64;
     let mut state = initial_state(&wiring);
     let mut driver = QxDriver::new(wiring.options.clone());
-    let (outcome, _, notes) = run_job(&mut driver, &mut state, &mut port, &Job::Start, now()).await;
+    let (outcome, _, notes) = run_job(&mut driver, &mut state, &mut port, &Job::Start, 0).await;
     report(&sys, &wiring.ups, notes);
     if let Outcome::Fatal(message) = outcome {
         return Err(io::Error::other(message));
@@ -190,59 +183,29 @@ pub async fn run_qx<N: Net, S: Sys, P: QxPort>(
         &wiring.pollinterval_s.to_string(),
     );
     state.set("driver.parameter.synchronous", "auto");
+    serve_jobs(
+        net,
+        sys,
+        (DRIVER_NAME, &wiring.ups),
+        wiring.pollinterval_s,
+        driver,
+        state,
+        port,
+        ready,
+        signals,
+    )
+    .await
+}
 
-    let mut tasks = JoinSet::new();
-    let socket_name = format!("{DRIVER_NAME}-{}", wiring.ups);
-    let mut input_rx = open_socket(&net, &sys, &socket_name, ready, &mut tasks).await?;
-    let mut clients: BTreeMap<u64, mpsc::Sender<String>> = BTreeMap::new();
-    let period = Duration::from_secs(wiring.pollinterval_s.max(1));
-    let mut next_poll = tokio::time::Instant::now() + period;
-    loop {
-        tokio::select! {
-            biased;
-            signal = signals.recv() => match signal {
-                Some(Signal::Stop) | None => {
-                    sys.event(Event::Signal { number: 15, what: "exiting" });
-                    return Ok(());
-                }
-                Some(_) => {}
-            },
-            input = input_rx.recv() => {
-                let Some(input) = input else { return Ok(()) };
-                match input {
-                    Input::Connected(id, tx) => { clients.insert(id, tx); }
-                    Input::Disconnected(id) => { clients.remove(&id); }
-                    Input::Line(id, words) => {
-                        let Some(line) = ServerLine::parse(&words) else {
-                            sys.log(format!("ignoring malformed line from upsd: {}", words.join(" ")));
-                            continue;
-                        };
-                        // SET and INSTCMD go to the device; handle_common answers the rest
-                        // and formats the TRACKING reply around the job's result.
-                        let mut result = None;
-                        if let Some(job) = &Job::for_line(&line) {
-                            let (outcome, lines, notes) = run_job(&mut driver, &mut state, &mut port, job, now()).await;
-                            report(&sys, &wiring.ups, notes);
-                            broadcast(&mut clients, &lines);
-                            if let Outcome::Tracking(code) = outcome {
-                                result = Some(code);
-                            }
-                        }
-                        let reply = device_reply(&mut state, &line, result);
-                        if let Some(tx) = clients.get(&id) {
-                            send_lines(tx, &reply.reply);
-                        }
-                        broadcast(&mut clients, &reply.broadcast);
-                    }
-                }
-            }
-            _ = tokio::time::sleep_until(next_poll) => {
-                next_poll += period;
-                let (_, lines, notes) = run_job(&mut driver, &mut state, &mut port, &Job::Update, now()).await;
-                report(&sys, &wiring.ups, notes);
-                broadcast(&mut clients, &lines);
-            }
-        }
+impl<P: QxPort> JobDriver<P> for QxDriver {
+    async fn job(
+        &mut self,
+        state: &mut DriverState,
+        port: &mut P,
+        job: &Job,
+        now: nut_core::Millis,
+    ) -> (Outcome, Vec<DriverLine>, Vec<Note>) {
+        run_job(self, state, port, job, now).await
     }
 }
 
