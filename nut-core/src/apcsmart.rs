@@ -423,29 +423,7 @@ fn prtchr(c: u8) -> String {
 
 /// C's `strtol(s, NULL, 16)`, saturating.
 fn strtol16(s: &str) -> i64 {
-    let t = s.trim_start();
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let t = if (t.starts_with("0x") || t.starts_with("0X"))
-        && t.as_bytes().get(2).is_some_and(u8::is_ascii_hexdigit)
-    {
-        &t[2..]
-    } else {
-        t
-    };
-    let mut v: i64 = 0;
-    for c in t.chars() {
-        let Some(d) = c.to_digit(16) else { break };
-        v = v.saturating_mul(16).saturating_add(i64::from(d));
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
+    crate::sock::strtol16(s).0
 }
 
 /// NUT's `convert_data`.

@@ -305,6 +305,17 @@ enum Claim {
     VoltronicQsHex,
 }
 
+/// The instant commands of the voltronic-qs protocols (both tables list the same).
+const VOLTRONIC_QS_COMMANDS: [&str; 7] = [
+    "beeper.toggle",
+    "load.off",
+    "load.on",
+    "shutdown.return",
+    "shutdown.stayoff",
+    "shutdown.stop",
+    "test.battery.start.quick",
+];
+
 /// voltronic-qs's table (nutdrv_qx_voltronic-qs.c): the `M` protocol query, Q1's status
 /// layout behind `QS` (with the output frequency), output ratings from `F`, a shorter
 /// command list and its own delay ranges.
@@ -339,16 +350,7 @@ fn voltronic_qs_table() -> Vec<Item> {
         items.push(query(var, "F\r", 22, (from, to), dfl, flag::STATIC));
     }
     for item in COMMAND_ITEMS {
-        let keep = [
-            "beeper.toggle",
-            "load.off",
-            "load.on",
-            "shutdown.return",
-            "shutdown.stayoff",
-            "shutdown.stop",
-            "test.battery.start.quick",
-        ];
-        if keep.contains(&item.var) {
+        if VOLTRONIC_QS_COMMANDS.contains(&item.var) {
             items.push(item);
         }
     }
@@ -414,16 +416,7 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
         items.push(qs(var, range, 56, "%.1f", flag::SKIP, Pre::HexRatings));
     }
     for item in COMMAND_ITEMS {
-        let keep = [
-            "beeper.toggle",
-            "load.off",
-            "load.on",
-            "shutdown.return",
-            "shutdown.stayoff",
-            "shutdown.stop",
-            "test.battery.start.quick",
-        ];
-        if keep.contains(&item.var) {
+        if VOLTRONIC_QS_COMMANDS.contains(&item.var) {
             let mut item = item;
             if item.var == "test.battery.start.quick" {
                 item.flags |= flag::SKIP;
@@ -503,27 +496,6 @@ fn hex_qs_answer(answer: &[u8], len: usize) -> Option<Vec<u8>> {
     Some(refined.into_bytes())
 }
 
-/// C's `strtol(s, &end, 16)`, saturating: the value and what follows it.
-fn strtol16_end(s: &str) -> (i64, &str) {
-    let t = s.trim_start();
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let digits = t.bytes().take_while(u8::is_ascii_hexdigit).count();
-    if digits == 0 {
-        return (0, s);
-    }
-    let mut v: i64 = 0;
-    for c in t[..digits].chars() {
-        v = v
-            .saturating_mul(16)
-            .saturating_add(i64::from(c.to_digit(16).unwrap_or(0)));
-    }
-    (if neg { -v } else { v }, &t[digits..])
-}
-
 /// C's `%.Nf` of a double that may be infinite or NaN (glibc spells them `inf`, `-nan`).
 fn format_c(format: &str, value: f64) -> String {
     if value.is_nan() {
@@ -547,8 +519,8 @@ fn hex_value(item: &Item, value: &str) -> Option<String> {
             if !hex_or_space(" ") {
                 return None;
             }
-            let (a, rest) = strtol16_end(value);
-            let (b, _) = strtol16_end(rest);
+            let (a, rest) = crate::sock::strtol16(value);
+            let (b, _) = crate::sock::strtol16(rest);
             let val = a.saturating_mul(b) / 51;
             Some(format_c(item.dfl, val as f64 / 256.0))
         }
@@ -556,14 +528,14 @@ fn hex_value(item: &Item, value: &str) -> Option<String> {
             if !hex_or_space("") {
                 return None;
             }
-            Some(strtol16_end(value).0.to_string())
+            Some(crate::sock::strtol16(value).0.to_string())
         }
         Pre::HexFrequency => {
             if !hex_or_space(" ") {
                 return None;
             }
-            let (a, rest) = strtol16_end(value);
-            let (b, _) = strtol16_end(rest);
+            let (a, rest) = crate::sock::strtol16(value);
+            let (b, _) = crate::sock::strtol16(rest);
             let ret = b as f64 / a as f64;
             let ret = if ret > 99.9 { 99.9 } else { ret };
             Some(format_c(item.dfl, ret))
@@ -572,8 +544,8 @@ fn hex_value(item: &Item, value: &str) -> Option<String> {
             if !hex_or_space(" ") {
                 return None;
             }
-            let (a, rest) = strtol16_end(value);
-            let (b, _) = strtol16_end(rest);
+            let (a, rest) = crate::sock::strtol16(value);
+            let (b, _) = crate::sock::strtol16(rest);
             Some(format_c(item.dfl, a.saturating_mul(b) as f64 / 510.0))
         }
         Pre::HexRatings => {

@@ -94,6 +94,32 @@ pub enum DriverLine {
     },
 }
 
+/// C's `strtol(s, &end, 16)`, saturating: leading blanks, a sign, an optional `0x`, hex
+/// digits; the value and what follows it (all of `s` when there are no digits).
+pub fn strtol16(s: &str) -> (i64, &str) {
+    let t = s.trim_start();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let t = match t.get(..2) {
+        Some("0x" | "0X") if t.as_bytes().get(2).is_some_and(u8::is_ascii_hexdigit) => &t[2..],
+        _ => t,
+    };
+    let digits = t.bytes().take_while(u8::is_ascii_hexdigit).count();
+    if digits == 0 {
+        return (0, s);
+    }
+    let mut v: i64 = 0;
+    for c in t[..digits].chars() {
+        v = v
+            .saturating_mul(16)
+            .saturating_add(i64::from(c.to_digit(16).unwrap_or(0)));
+    }
+    (if neg { -v } else { v }, &t[digits..])
+}
+
 /// C's `strtol`/`atoi` on a word: leading sign and digits, anything else stops; 0 if none.
 pub fn atoi(word: &str) -> i64 {
     let trimmed = word.trim_start();

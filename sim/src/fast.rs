@@ -492,26 +492,26 @@ type ApcDone = (
 );
 
 impl ApcNode {
-    /// One step of a job: the driver's next I/O step carried out (with the time it
+    /// One step of a job: the driver's next I/O step carried out (`Err`: the time it
     /// takes on the line), or the end.
     fn step(
         &mut self,
         job: &nut_core::apcsmart::Job,
         now: u64,
         results: &mut Vec<nut_core::apcsmart::IoResult>,
-    ) -> Option<ApcDone> {
+    ) -> Result<ApcDone, u64> {
         use nut_core::apcsmart::Progress;
         match self.driver.run(&mut self.state, job, now, results) {
             Progress::Io(io) => {
-                let (result, _) = self.port.perform(&io);
+                let (result, took) = self.port.perform(&io);
                 results.push(result);
-                None
+                Err(took)
             }
             Progress::Done {
                 outcome,
                 lines,
                 notes,
-            } => Some((outcome, lines, notes)),
+            } => Ok((outcome, lines, notes)),
         }
     }
 }
@@ -524,25 +524,13 @@ async fn apc_job(
     node: &Rc<RefCell<ApcNode>>,
     job: &nut_core::apcsmart::Job,
 ) -> ApcDone {
-    use nut_core::apcsmart::Progress;
     let now = fast.clock.now() - node.borrow().start;
     let mut results = Vec::new();
     loop {
-        let took = {
-            let mut n = node.borrow_mut();
-            let n = &mut *n;
-            match n.driver.run(&mut n.state, job, now, &results) {
-                Progress::Io(io) => {
-                    let (result, took) = n.port.perform(&io);
-                    results.push(result);
-                    took
-                }
-                Progress::Done {
-                    outcome,
-                    lines,
-                    notes,
-                } => return (outcome, lines, notes),
-            }
+        let step = node.borrow_mut().step(job, now, &mut results);
+        let took = match step {
+            Ok(done) => return done,
+            Err(took) => took,
         };
         if took > 0 {
             fast.clock.sleep(took).await;
@@ -566,16 +554,9 @@ async fn apcsmart(fast: Rc<Fast>, host: String, ups: String) {
         &wiring.port,
         fast.clock.shared.clone(),
     );
-    let mut state = DriverState::new();
-    for (name, value) in &wiring.initial {
-        state.set(name, value);
-    }
-    for (name, value) in &wiring.overrides {
-        state.tree_mut().set_immutable(name, value);
-    }
     let node = Rc::new(RefCell::new(ApcNode {
         driver: nut_core::apcsmart::ApcDriver::new(wiring.options.clone()),
-        state,
+        state: nut_bins::driver::section_state(&wiring.initial, &wiring.overrides),
         port,
         sys: sys.clone(),
         ups: wiring.ups.clone(),
@@ -655,7 +636,7 @@ impl DriverNode {
                         .saturating_sub(node.start);
                     let mut results = Vec::new();
                     let (outcome, lines, notes) = loop {
-                        if let Some(done) = node.step(&job, now, &mut results) {
+                        if let Ok(done) = node.step(&job, now, &mut results) {
                             break done;
                         }
                     };
