@@ -138,6 +138,7 @@ fn bench(what: Option<String>) -> Result<(), String> {
             Some("driver") => bench::drivers(&root()),
             Some("sim") => simbench::run(&root()),
             Some("--quick") => bench::run_mode(&root(), bench::Mode::Quick),
+            Some("--quick-nut") => bench::run_mode(&root(), bench::Mode::QuickNut),
             Some("--callgrind") => bench::run_mode(&root(), bench::Mode::Callgrind),
             _ => bench::run_mode(&root(), bench::Mode::Full),
         };
