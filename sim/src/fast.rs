@@ -391,11 +391,11 @@ enum DriverNode {
     /// usbhid-ups: the binary's own session (device logic, state, the modelled unit).
     Hid(Box<HidNode>),
     /// nutdrv_qx: its device logic and state, shared with the driver's poll task.
-    Qx(Rc<RefCell<QxNode>>),
+    Qx(Rc<RefCell<JobNode<QxDevice>>>),
     /// snmp-ups: the binary's own session (device logic, state, the modelled card).
     Snmp(Box<SnmpNode>),
     /// apcsmart: its device logic and state, shared with the driver's poll task.
-    Apc(Rc<RefCell<ApcNode>>),
+    Apc(Rc<RefCell<JobNode<ApcDevice>>>),
 }
 
 struct SnmpNode {
@@ -408,100 +408,84 @@ struct SnmpNode {
     queued: Vec<nut_core::sock::ServerLine>,
 }
 
-struct QxNode {
-    driver: nut_core::qx::QxDriver,
-    state: DriverState,
-    port: SimQxPort,
-    sys: SimSys,
-    ups: String,
-    start: u64,
-    /// The fast clock's time, for jobs that upsd's requests start.
-    clock: Arc<AtomicU64>,
-}
+/// A job's end (nutdrv_qx's and apcsmart's share the types): outcome, lines, notes.
+type JobDone = (
+    nut_core::qx::Outcome,
+    Vec<DriverLine>,
+    Vec<nut_core::qx::Note>,
+);
 
-impl QxNode {
-    fn sys_now(&self) -> u64 {
-        self.clock.load(Ordering::Relaxed)
-    }
-
-    /// One step of a job: the driver's next query and the unit's answer, or the end.
+/// The device side of a job driver on the fast engine: its sans-IO logic and the
+/// modelled unit on the other end of its line.
+trait JobDevice {
+    /// What a job accumulates between steps (replies, I/O results).
+    type Results: Default;
+    /// One step of `job`: the end, or (`Err`) the time the step takes on the line.
     fn step(
         &mut self,
+        state: &mut DriverState,
         job: &nut_core::qx::Job,
         now: u64,
-        replies: &mut Vec<nut_core::qx::Reply>,
-    ) -> Option<(
-        nut_core::qx::Outcome,
-        Vec<DriverLine>,
-        Vec<nut_core::qx::Note>,
-    )> {
-        use nut_core::qx::Progress;
-        match self.driver.run(&mut self.state, job, now, replies) {
+        results: &mut Self::Results,
+    ) -> Result<JobDone, u64>;
+}
+
+/// nutdrv_qx: a query the unit leaves unanswered costs `SER_WAIT_SEC`.
+struct QxDevice {
+    driver: nut_core::qx::QxDriver,
+    port: SimQxPort,
+}
+
+impl JobDevice for QxDevice {
+    type Results = Vec<nut_core::qx::Reply>;
+
+    fn step(
+        &mut self,
+        state: &mut DriverState,
+        job: &nut_core::qx::Job,
+        now: u64,
+        replies: &mut Self::Results,
+    ) -> Result<JobDone, u64> {
+        use nut_core::qx::{Progress, Reply};
+        match self.driver.run(state, job, now, replies) {
             Progress::Send(query) => {
-                replies.push(self.port.answer(&query));
-                None
+                let reply = self.port.answer(&query);
+                let took = if reply == Reply::Timeout {
+                    nut_core::qx::SER_WAIT_SEC * 1000
+                } else {
+                    0
+                };
+                replies.push(reply);
+                Err(took)
             }
             Progress::Done {
                 outcome,
                 lines,
                 notes,
-            } => Some((outcome, lines, notes)),
+            } => Ok((outcome, lines, notes)),
         }
     }
 }
 
-/// Runs a nutdrv_qx job as `nut_bins::qx::run_job` does, on the fast clock: a query
-/// the unit leaves unanswered costs `SER_WAIT_SEC`.
-async fn qx_job(
-    fast: &Rc<Fast>,
-    node: &Rc<RefCell<QxNode>>,
-    job: &nut_core::qx::Job,
-) -> (
-    nut_core::qx::Outcome,
-    Vec<DriverLine>,
-    Vec<nut_core::qx::Note>,
-) {
-    let now = fast.clock.now() - node.borrow().start;
-    let mut replies = Vec::new();
-    loop {
-        if let Some(done) = node.borrow_mut().step(job, now, &mut replies) {
-            return done;
-        }
-        if replies.last() == Some(&nut_core::qx::Reply::Timeout) {
-            fast.clock.sleep(nut_core::qx::SER_WAIT_SEC * 1000).await;
-        }
-    }
-}
-
-struct ApcNode {
+/// apcsmart: each I/O step costs the time it takes on the line (a silent unit's wait,
+/// the pauses of a confirmed command).
+struct ApcDevice {
     driver: nut_core::apcsmart::ApcDriver,
-    state: DriverState,
     port: SimApcPort,
-    sys: SimSys,
-    ups: String,
-    start: u64,
-    /// The fast clock's time, for jobs that upsd's requests start.
-    clock: Arc<AtomicU64>,
 }
 
-/// A job's end: outcome, lines, notes.
-type ApcDone = (
-    nut_core::apcsmart::Outcome,
-    Vec<DriverLine>,
-    Vec<nut_core::apcsmart::Note>,
-);
+impl JobDevice for ApcDevice {
+    type Results = Vec<nut_core::apcsmart::IoResult>;
 
-impl ApcNode {
-    /// One step of a job: the driver's next I/O step carried out (`Err`: the time it
-    /// takes on the line), or the end.
     fn step(
         &mut self,
-        job: &nut_core::apcsmart::Job,
+        state: &mut DriverState,
+        job: &nut_core::qx::Job,
         now: u64,
-        results: &mut Vec<nut_core::apcsmart::IoResult>,
-    ) -> Result<ApcDone, u64> {
+        results: &mut Self::Results,
+    ) -> Result<JobDone, u64> {
         use nut_core::apcsmart::Progress;
-        match self.driver.run(&mut self.state, job, now, results) {
+        match self.driver.run(state, job, now, results) {
             Progress::Io(io) => {
                 let (result, took) = self.port.perform(&io);
                 results.push(result);
@@ -516,16 +500,65 @@ impl ApcNode {
     }
 }
 
-/// Runs an apcsmart job as `nut_bins::apcsmart::run_job` does, on the fast clock: each
-/// step costs the time it takes on the line (a silent unit's wait, the pauses of a
-/// confirmed command).
-async fn apc_job(
+/// A job driver (nutdrv_qx, apcsmart): its device and published state, shared by its
+/// poll task and upsd's requests.
+struct JobNode<D> {
+    device: D,
+    state: DriverState,
+    sys: SimSys,
+    ups: String,
+    start: u64,
+    /// The fast clock's time, for jobs that upsd's requests start.
+    clock: Arc<AtomicU64>,
+}
+
+impl<D: JobDevice> JobNode<D> {
+    fn step(
+        &mut self,
+        job: &nut_core::qx::Job,
+        now: u64,
+        results: &mut D::Results,
+    ) -> Result<JobDone, u64> {
+        self.device.step(&mut self.state, job, now, results)
+    }
+
+    /// A line from upsd, as `serve_jobs` answers it: SET and INSTCMD run as jobs (here
+    /// without the time the line takes), the driver core answers the rest.
+    fn handle(&mut self, line: &nut_core::sock::ServerLine) -> nut_core::dummy::DriverReply {
+        let mut result = None;
+        let mut changed = Vec::new();
+        if let Some(job) = nut_core::qx::Job::for_line(line) {
+            let now = self
+                .clock
+                .load(Ordering::Relaxed)
+                .saturating_sub(self.start);
+            let mut results = D::Results::default();
+            let (outcome, lines, notes) = loop {
+                if let Ok(done) = self.step(&job, now, &mut results) {
+                    break done;
+                }
+            };
+            nut_bins::qx::report(&self.sys, &self.ups, notes);
+            changed = lines;
+            if let nut_core::qx::Outcome::Tracking(code) = outcome {
+                result = Some(code);
+            }
+        }
+        let mut reply = nut_core::dummy::device_reply(&mut self.state, line, result);
+        changed.append(&mut reply.broadcast);
+        reply.broadcast = changed;
+        reply
+    }
+}
+
+/// Runs a job as the shells' `run_job` do, on the fast clock.
+async fn run_job<D: JobDevice>(
     fast: &Rc<Fast>,
-    node: &Rc<RefCell<ApcNode>>,
-    job: &nut_core::apcsmart::Job,
-) -> ApcDone {
+    node: &Rc<RefCell<JobNode<D>>>,
+    job: &nut_core::qx::Job,
+) -> JobDone {
     let now = fast.clock.now() - node.borrow().start;
-    let mut results = Vec::new();
+    let mut results = D::Results::default();
     loop {
         let step = node.borrow_mut().step(job, now, &mut results);
         let took = match step {
@@ -538,32 +571,25 @@ async fn apc_job(
     }
 }
 
-/// apcsmart on `host` for `ups`: its wiring and jobs as `nut_bins::apcsmart::run_apc`
-/// runs them (start-up, then an update every pollinterval) against the modelled unit.
-async fn apcsmart(fast: Rc<Fast>, host: String, ups: String) {
-    use nut_core::apcsmart::{Job, Outcome};
-    let sys = fast.sys(&host, "apcsmart");
-    let wiring = match nut_bins::apcsmart::wire(&sys, &nut_env(), &driver_args(&ups)) {
-        Ok(wiring) => wiring,
-        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
-    };
-    let port = SimApcPort::clocked(
-        fast.world.clone(),
-        &host,
-        &ups,
-        &wiring.port,
-        fast.clock.shared.clone(),
-    );
-    let node = Rc::new(RefCell::new(ApcNode {
-        driver: nut_core::apcsmart::ApcDriver::new(wiring.options.clone()),
-        state: nut_bins::driver::section_state(&wiring.initial, &wiring.overrides),
-        port,
-        sys: sys.clone(),
-        ups: wiring.ups.clone(),
-        start: fast.clock.now(),
-        clock: fast.clock.shared.clone(),
-    }));
-    let (outcome, _, notes) = apc_job(&fast, &node, &Job::Start).await;
+/// What the job drivers' wirings have in common.
+struct JobWiring {
+    ups: String,
+    pollinterval_s: u64,
+    /// NUT's program name (the socket's prefix).
+    driver_name: &'static str,
+}
+
+/// A job driver on `host`: its start-up job, then an update every pollinterval, as
+/// `nut_bins::driver::serve_jobs` runs them; `into_node` files it where upsd finds it.
+async fn job_driver<D: JobDevice>(
+    fast: Rc<Fast>,
+    host: String,
+    sys: SimSys,
+    (node, wiring): (Rc<RefCell<JobNode<D>>>, JobWiring),
+    into_node: fn(Rc<RefCell<JobNode<D>>>) -> DriverNode,
+) {
+    use nut_core::qx::{Job, Outcome};
+    let (outcome, _, notes) = run_job(&fast, &node, &Job::Start).await;
     nut_bins::qx::report(&sys, &wiring.ups, notes);
     if let Outcome::Fatal(error) = outcome {
         return fast.record(&host, WorldEvent::ProcessFailed { error });
@@ -576,7 +602,7 @@ async fn apcsmart(fast: Rc<Fast>, host: String, ups: String) {
         );
         n.state.set("driver.parameter.synchronous", "auto");
     }
-    let socket = format!("{}-{}", nut_bins::apcsmart::DRIVER_NAME, wiring.ups);
+    let socket = format!("{}-{}", wiring.driver_name, wiring.ups);
     sys.event(Event::DriverListening {
         socket: socket.clone(),
     });
@@ -584,7 +610,7 @@ async fn apcsmart(fast: Rc<Fast>, host: String, ups: String) {
     fast.net
         .borrow_mut()
         .drivers
-        .insert(key.clone(), DriverNode::Apc(node.clone()));
+        .insert(key.clone(), into_node(node.clone()));
     let period = wiring.pollinterval_s.max(1) * 1000;
     let mut next_poll = fast.clock.now().saturating_add(period);
     loop {
@@ -593,10 +619,78 @@ async fn apcsmart(fast: Rc<Fast>, host: String, ups: String) {
         if !fast.net.borrow().drivers.contains_key(&key) {
             return;
         }
-        let (_, lines, notes) = apc_job(&fast, &node, &Job::Update).await;
+        let (_, lines, notes) = run_job(&fast, &node, &Job::Update).await;
         nut_bins::qx::report(&sys, &wiring.ups, notes);
         fast.driver_said(&host, &socket, &lines);
     }
+}
+
+/// apcsmart on `host` for `ups`: its wiring (`nut_bins::apcsmart::wire`) and jobs
+/// against the modelled unit.
+async fn apcsmart(fast: Rc<Fast>, host: String, ups: String) {
+    let sys = fast.sys(&host, "apcsmart");
+    let wiring = match nut_bins::apcsmart::wire(&sys, &nut_env(), &driver_args(&ups)) {
+        Ok(wiring) => wiring,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    let port = SimApcPort::clocked(
+        fast.world.clone(),
+        &host,
+        &ups,
+        &wiring.port,
+        fast.clock.shared.clone(),
+    );
+    let node = Rc::new(RefCell::new(JobNode {
+        device: ApcDevice {
+            driver: nut_core::apcsmart::ApcDriver::new(wiring.options.clone()),
+            port,
+        },
+        state: nut_bins::driver::section_state(&wiring.initial, &wiring.overrides),
+        sys: sys.clone(),
+        ups: wiring.ups.clone(),
+        start: fast.clock.now(),
+        clock: fast.clock.shared.clone(),
+    }));
+    let common = JobWiring {
+        ups: wiring.ups,
+        pollinterval_s: wiring.pollinterval_s,
+        driver_name: nut_bins::apcsmart::DRIVER_NAME,
+    };
+    job_driver(fast, host, sys, (node, common), DriverNode::Apc).await;
+}
+
+/// nutdrv_qx on `host` for `ups`: its wiring (`nut_bins::qx::wire`) and jobs against
+/// the modelled unit.
+async fn nutdrv_qx(fast: Rc<Fast>, host: String, ups: String) {
+    let sys = fast.sys(&host, "nutdrv_qx");
+    let wiring = match nut_bins::qx::wire(&sys, &nut_env(), &driver_args(&ups)) {
+        Ok(wiring) => wiring,
+        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
+    };
+    let port = SimQxPort::clocked(
+        fast.world.clone(),
+        &host,
+        &ups,
+        &wiring.port,
+        fast.clock.shared.clone(),
+    );
+    let node = Rc::new(RefCell::new(JobNode {
+        device: QxDevice {
+            driver: nut_core::qx::QxDriver::new(wiring.options.clone()),
+            port,
+        },
+        state: nut_bins::qx::initial_state(&wiring),
+        sys: sys.clone(),
+        ups: wiring.ups.clone(),
+        start: fast.clock.now(),
+        clock: fast.clock.shared.clone(),
+    }));
+    let common = JobWiring {
+        ups: wiring.ups,
+        pollinterval_s: wiring.pollinterval_s,
+        driver_name: nut_bins::qx::DRIVER_NAME,
+    };
+    job_driver(fast, host, sys, (node, common), DriverNode::Qx).await;
 }
 
 struct HidNode {
@@ -623,59 +717,8 @@ impl DriverNode {
                 }
                 now_or_never(s.session.handle_line(&s.sys, &s.ups, line)).unwrap_or_default()
             }
-            // As run_apc: SET and INSTCMD run as jobs (here without the time the line
-            // takes), the driver core answers the rest.
-            DriverNode::Apc(node) => {
-                let mut node = node.borrow_mut();
-                let mut result = None;
-                let mut changed = Vec::new();
-                if let Some(job) = nut_core::apcsmart::Job::for_line(line) {
-                    let now = node
-                        .clock
-                        .load(Ordering::Relaxed)
-                        .saturating_sub(node.start);
-                    let mut results = Vec::new();
-                    let (outcome, lines, notes) = loop {
-                        if let Ok(done) = node.step(&job, now, &mut results) {
-                            break done;
-                        }
-                    };
-                    nut_bins::qx::report(&node.sys, &node.ups, notes);
-                    changed = lines;
-                    if let nut_core::apcsmart::Outcome::Tracking(code) = outcome {
-                        result = Some(code);
-                    }
-                }
-                let mut reply = nut_core::dummy::device_reply(&mut node.state, line, result);
-                changed.append(&mut reply.broadcast);
-                reply.broadcast = changed;
-                reply
-            }
-            // As run_qx: SET and INSTCMD run as jobs (here without the serial wait of
-            // a silent answer), the driver core answers the rest.
-            DriverNode::Qx(node) => {
-                let mut node = node.borrow_mut();
-                let mut result = None;
-                let mut changed = Vec::new();
-                if let Some(job) = nut_core::qx::Job::for_line(line) {
-                    let now = node.sys_now().saturating_sub(node.start);
-                    let mut replies = Vec::new();
-                    let (outcome, lines, notes) = loop {
-                        if let Some(done) = node.step(&job, now, &mut replies) {
-                            break done;
-                        }
-                    };
-                    nut_bins::qx::report(&node.sys, &node.ups, notes);
-                    changed = lines;
-                    if let nut_core::qx::Outcome::Tracking(code) = outcome {
-                        result = Some(code);
-                    }
-                }
-                let mut reply = nut_core::dummy::device_reply(&mut node.state, line, result);
-                changed.append(&mut reply.broadcast);
-                reply.broadcast = changed;
-                reply
-            }
+            DriverNode::Apc(node) => node.borrow_mut().handle(line),
+            DriverNode::Qx(node) => node.borrow_mut().handle(line),
         }
     }
 }
@@ -1163,67 +1206,6 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
                 Reading::Unchanged => device.poll(now, state),
             }
         };
-        fast.driver_said(&host, &socket, &lines);
-    }
-}
-
-/// nutdrv_qx on `host` for `ups`: its wiring and jobs as `nut_bins::qx::run_qx` runs
-/// them (start-up, then an update every pollinterval) against the modelled unit.
-async fn nutdrv_qx(fast: Rc<Fast>, host: String, ups: String) {
-    use nut_core::qx::{Job, Outcome};
-    let sys = fast.sys(&host, "nutdrv_qx");
-    let wiring = match nut_bins::qx::wire(&sys, &nut_env(), &driver_args(&ups)) {
-        Ok(wiring) => wiring,
-        Err(error) => return fast.record(&host, WorldEvent::ProcessFailed { error }),
-    };
-    let port = SimQxPort::clocked(
-        fast.world.clone(),
-        &host,
-        &ups,
-        &wiring.port,
-        fast.clock.shared.clone(),
-    );
-    let node = Rc::new(RefCell::new(QxNode {
-        driver: nut_core::qx::QxDriver::new(wiring.options.clone()),
-        state: nut_bins::qx::initial_state(&wiring),
-        port,
-        sys: sys.clone(),
-        ups: wiring.ups.clone(),
-        start: fast.clock.now(),
-        clock: fast.clock.shared.clone(),
-    }));
-    let (outcome, _, notes) = qx_job(&fast, &node, &Job::Start).await;
-    nut_bins::qx::report(&sys, &wiring.ups, notes);
-    if let Outcome::Fatal(error) = outcome {
-        return fast.record(&host, WorldEvent::ProcessFailed { error });
-    }
-    {
-        let mut n = node.borrow_mut();
-        n.state.set(
-            "driver.parameter.pollinterval",
-            &wiring.pollinterval_s.to_string(),
-        );
-        n.state.set("driver.parameter.synchronous", "auto");
-    }
-    let socket = format!("{}-{}", nut_bins::qx::DRIVER_NAME, wiring.ups);
-    sys.event(Event::DriverListening {
-        socket: socket.clone(),
-    });
-    let key = (host.clone(), socket.clone());
-    fast.net
-        .borrow_mut()
-        .drivers
-        .insert(key.clone(), DriverNode::Qx(node.clone()));
-    let period = wiring.pollinterval_s.max(1) * 1000;
-    let mut next_poll = fast.clock.now().saturating_add(period);
-    loop {
-        fast.clock.sleep_until(next_poll).await;
-        next_poll = next_poll.saturating_add(period);
-        if !fast.net.borrow().drivers.contains_key(&key) {
-            return;
-        }
-        let (_, lines, notes) = qx_job(&fast, &node, &Job::Update).await;
-        nut_bins::qx::report(&sys, &wiring.ups, notes);
         fast.driver_said(&host, &socket, &lines);
     }
 }
