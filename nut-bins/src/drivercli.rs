@@ -34,7 +34,8 @@ pub struct DriverCli {
     /// Go to the background (the default without -F and -D).
     #[arg(short = 'B')]
     pub background: bool,
-    /// Run as this user (accepted; privileges are not changed yet).
+    /// Run as this user once configured, before the device is opened (overrides
+    /// `user` in ups.conf); started as root, the driver drops root.
     #[arg(short = 'u')]
     pub user: Option<String>,
     /// Read ups.conf and this UPS's section, print every problem, exit 1 on errors.
@@ -86,6 +87,37 @@ pub fn pidfile(
     std::path::PathBuf::from(env.pidfile(statepath, &format!("{driver}-{ups}.pid")))
 }
 
+/// The account a driver runs as, in NUT's order (`drivers/main.c`): `-u`, then `user`
+/// in its ups.conf section, then the global `user`. `None`: it keeps the account it
+/// was started with (NUT falls back to its compiled-in user; the package's units
+/// pass `-u nut`).
+pub fn run_as(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Option<String> {
+    if let Some(user) = &cli.user {
+        return Some(user.clone());
+    }
+    // Standalone (-s) drivers have no ups.conf. The wiring has read and checked the
+    // file already; its problems were reported there.
+    let name = cli.ups.as_deref()?;
+    let text = std::fs::read(env.conf("ups.conf")).ok()?;
+    let conf = nut_core::config::parse_ups_conf(&env.conf("ups.conf"), &text).value;
+    conf.upses
+        .iter()
+        .find(|section| section.name == name)
+        .and_then(|section| section.option("user").map(str::to_string))
+        .or(conf.user)
+}
+
+/// Drops root for the account [`run_as`] names, as NUT's drivers do before they open
+/// the device (so the device, the state path and the driver's files must be open to
+/// that account, as for NUT). Not root: only checks that the account is ours already.
+pub fn become_driver_user(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Result<(), String> {
+    let Some(name) = run_as(cli, env) else {
+        return Ok(());
+    };
+    let user = crate::service::lookup_user(&name)?;
+    crate::service::become_user(&user)
+}
+
 /// A driver's start-up: goes to the background unless `-F`/`-D` (the parent exits once
 /// the child serves), runs `daemon` on the one-thread runtime with the ready actions
 /// (PID file), removes the PID file when it ends, and exits as NUT's drivers do.
@@ -101,6 +133,9 @@ where
     use crate::real::{background, is_background_child, ready_actions, runtime};
     if !cli.foreground() && !is_background_child() {
         return background();
+    }
+    if let Err(e) = become_driver_user(cli, &crate::real::nut_env()) {
+        return exit(Err(e));
     }
     let ready = ready_actions(Some(pidfile.clone()));
     let result = runtime().and_then(|rt| rt.block_on(daemon(ready)));

@@ -74,7 +74,7 @@ pub const CONFIG_PAGES: &[ConfigPage] = &[
             d("nowait", "", "upsdrvctl does not wait for the drivers to answer."),
             d("pollinterval", "seconds", "How often drivers poll the UPS (default 2); also per section."),
             d("statepath", "directory", "Where the driver sockets and PID files live."),
-            d("user", "name", "The user drivers run as after opening the port."),
+            d("user", "name", "The account drivers drop root for, before they open the device (also per section; -u overrides). The device and the state path must be open to it."),
             d("driver", "name", "Per section: the driver program (dummy-ups, nutdrv_qx, usbhid-ups)."),
             d("port", "path", "Per section: the device (serial port, or dummy-ups's data file)."),
             d("desc", "text", "Per section: description shown by upsc -L."),

@@ -54,11 +54,14 @@ pub fn become_user(user: &User) -> Result<(), String> {
             Err(format!("not root: can't switch to user {}", user.name))
         };
     }
-    let groups = [user.gid as libc::gid_t];
+    // The user's groups from /etc/group as well (NUT's initgroups): a driver reaches
+    // a serial port through `dialout`, a USB device through a udev rule's group.
+    let name = std::ffi::CString::new(user.name.as_str())
+        .map_err(|_| format!("initgroups: bad user name {}", user.name))?;
     // SAFETY: plain system calls with valid arguments; their results are checked.
     unsafe {
-        if libc::setgroups(1, groups.as_ptr()) != 0 {
-            return Err(format!("setgroups: {}", std::io::Error::last_os_error()));
+        if libc::initgroups(name.as_ptr(), user.gid as libc::gid_t) != 0 {
+            return Err(format!("initgroups: {}", std::io::Error::last_os_error()));
         }
         if libc::setgid(user.gid) != 0 {
             return Err(format!("setgid: {}", std::io::Error::last_os_error()));

@@ -5,7 +5,8 @@
 //! systemd units and the late-shutdown hook, man pages (programs from their clap
 //! definitions, config files from `nut_bins::manual`, NUT's section numbers), bash, zsh
 //! and fish completions, sample `/etc/nut` files as conffiles, and the `nut` system user
-//! and `/run/nut` on installation. It Conflicts with and Replaces NUT's packages.
+//! and `/run/nut` on installation, and udev rules opening every USB unit a driver claims
+//! to the nut group. It Conflicts with and Replaces NUT's packages.
 //! Built with `dpkg-deb` from a staged tree (no cargo-deb: nothing to install).
 //!
 //! `--check` then verifies the package's control fields, conffiles and file list, and
@@ -124,6 +125,32 @@ const CONTROL_DESCRIPTION: &str = "Network UPS Tools in Rust: drivers, upsd, ups
  Also included: Prometheus metrics (upsd --metrics, nut-exporter),
  zeroconf announcements, and nut-notify (webhooks, ntfy, MQTT).";
 
+/// The AppStream metadata file: the USB units the drivers claim, as modaliases.
+const METAINFO: &str = "org.networkupstools.nut-rs.metainfo.xml";
+
+/// AppStream metadata naming every USB unit a driver claims (what lintian asks of a
+/// package with udev rules for hardware).
+fn metainfo() -> String {
+    let mut provides = String::new();
+    for alias in nut_core::scan::usb_modaliases() {
+        provides.push_str(&format!("    <modalias>{alias}</modalias>\n"));
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <component type=\"generic\">\n\
+         \x20 <id>org.networkupstools.nut-rs</id>\n\
+         \x20 <metadata_license>FSFAP</metadata_license>\n\
+         \x20 <project_license>GPL-2.0-or-later</project_license>\n\
+         \x20 <name>{PACKAGE}</name>\n\
+         \x20 <summary>UPS drivers, data server and shutdown monitor (Network UPS Tools)</summary>\n\
+         \x20 <provides>\n{provides}  </provides>\n\
+         </component>\n"
+    )
+}
+
+/// The udev rules file (NUT's name: this package replaces NUT's).
+const UDEV_RULES: &str = "62-nut-usbups.rules";
+
 const POSTINST: &str = r#"#!/bin/sh
 set -e
 if [ "$1" = configure ]; then
@@ -138,6 +165,10 @@ if [ "$1" = configure ]; then
     done
     if [ -d /run/systemd/system ] && command -v systemd-tmpfiles >/dev/null; then
         systemd-tmpfiles --create nut-rs.conf || true
+    fi
+    # Apply the USB rules to units already plugged in (as Debian's nut-server).
+    if command -v udevadm >/dev/null && pidof systemd-udevd >/dev/null; then
+        udevadm trigger --subsystem-match=usb --action=change || true
     fi
 fi
 #DEBHELPER#
@@ -246,6 +277,18 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
         &stage.join("lib/systemd/system-shutdown/nutshutdown"),
         &hook,
         0o755,
+    )?;
+    // NUT's rules file name: the package replaces NUT's, and the drivers, dropping root
+    // for the nut account (the driver unit passes -u nut), still open their units.
+    write(
+        &stage.join(format!("lib/udev/rules.d/{UDEV_RULES}")),
+        nut_core::scan::udev_rules("nut").as_bytes(),
+        0o644,
+    )?;
+    write(
+        &stage.join(format!("usr/share/metainfo/{METAINFO}")),
+        metainfo().as_bytes(),
+        0o644,
     )?;
     write(
         &stage.join("usr/lib/tmpfiles.d/nut-rs.conf"),
@@ -383,6 +426,8 @@ pub fn check(root: &Path, deb: &Path) -> Result<(), String> {
         wanted.push(format!("/lib/systemd/system/{unit}"));
     }
     wanted.push("/lib/systemd/system-shutdown/nutshutdown".into());
+    wanted.push(format!("/lib/udev/rules.d/{UDEV_RULES}"));
+    wanted.push(format!("/usr/share/metainfo/{METAINFO}"));
     wanted.push("/sbin/upsd".into());
     for path in &wanted {
         if !has(path) {

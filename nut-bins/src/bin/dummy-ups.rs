@@ -40,6 +40,10 @@ fn main() -> ExitCode {
         return args.cli.signal_running(command, &pidfile, "dummy-ups");
     }
     if args.cli.kill {
+        // As NUT's drivers: the account is dropped before the device is opened.
+        if let Err(e) = nut_bins::drivercli::become_driver_user(&args.cli, &env) {
+            return exit(Err(e));
+        }
         return exit(kill_power(&sys, &env, &driver_args).map(drop));
     }
     serve_daemon(&args.cli, pidfile, |ready| async move {

@@ -1,5 +1,6 @@
 //! Service life of the real daemons: going to the background once ready, PID files
-//! that refuse a second instance, `-u` dropping privileges after binding, upsmon's
+//! that refuse a second instance, `-u` dropping privileges after binding (upsd) or
+//! before opening the unit (drivers, also from ups.conf's `user`), upsmon's
 //! RUN_AS_USER split (root parent runs SHUTDOWNCMD, unprivileged child monitors,
 //! NOPARENT when the parent dies), and NOTIFYFLAG WALL through a recording `wall`.
 
@@ -369,4 +370,80 @@ fn a_background_daemon_logs_to_syslog_at_nuts_levels() {
     );
     let stop = run_env(&lab, &bin("upsd"), &["-c", "stop"]);
     assert!(stop.status.success());
+}
+
+/// dummy-ups started as root under another account, named by `-u` (`args`) or by
+/// `user` in its ups.conf section (`section_user`): once running it is that account
+/// and still serves upsd.
+fn driver_runs_as_nobody(tag: &str, section_user: bool, args: &[&str]) {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(
+        is_root(),
+        "this test needs root (a driver drops root only when started as root); CI runs as root"
+    );
+    let mut lab = Lab::new(tag);
+    let port = free_port();
+    let user = if section_user {
+        "\tuser = nobody\n"
+    } else {
+        ""
+    };
+    lab.write(
+        "etc/ups.conf",
+        &format!("[dummy]\n\tdriver = dummy-ups\n\tport = test.dev\n{user}"),
+    );
+    lab.write("etc/test.dev", "ups.status: OL\nbattery.charge: 91\n");
+    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write("etc/upsd.users", "[admin]\n\tpassword = a\n");
+    // What the driver needs once it is nobody, as NUT's drivers need it for their
+    // account: the state path (its socket) and its PID directory.
+    for dir in ["state", "pid-dummy-ups"] {
+        std::fs::create_dir_all(lab.path(dir)).unwrap();
+        std::fs::set_permissions(lab.path(dir), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let mut driver_args = vec!["-a", "dummy"];
+    driver_args.extend_from_slice(args);
+    let driver = lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &driver_args);
+    lab.spawn("upsd", &bin("upsd"), "etc", &[]);
+    wait_for(
+        Duration::from_secs(15),
+        "upsd to serve the driver's data",
+        || {
+            let reply = exchange(port, b"GET VAR dummy battery.charge\n", 1);
+            (reply.trim() == "VAR dummy battery.charge \"91\"").then_some(())
+        },
+    );
+    assert_eq!(
+        uid_of(driver),
+        Some(nobody_uid()),
+        "{}",
+        lab.log("dummy-ups")
+    );
+}
+
+#[test]
+fn a_driver_drops_root_for_the_user_given_with_minus_u() {
+    driver_runs_as_nobody("svc-drv-u", false, &["-u", "nobody"]);
+}
+
+#[test]
+fn a_driver_drops_root_for_the_user_of_its_ups_conf_section() {
+    driver_runs_as_nobody("svc-drv-conf", true, &[]);
+}
+
+#[test]
+fn a_driver_refuses_to_start_as_an_unknown_user() {
+    let lab = Lab::new("svc-drv-nouser");
+    lab.write(
+        "etc/ups.conf",
+        "user = no-such-user-here\n[dummy]\n\tdriver = dummy-ups\n\tport = test.dev\n",
+    );
+    lab.write("etc/test.dev", "ups.status: OL\n");
+    let out = run_env(&lab, &bin("dummy-ups"), &["-a", "dummy", "-F"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Fatal error:") && stderr.contains("no-such-user-here"),
+        "{stderr}"
+    );
 }
