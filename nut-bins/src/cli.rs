@@ -16,9 +16,6 @@ pub mod dummy_ups {
     pub struct Args {
         #[command(flatten)]
         pub cli: DriverCli,
-        /// Chroot directory (accepted; not supported yet: refused).
-        #[arg(short = 'r')]
-        pub chroot: Option<String>,
     }
 }
 
@@ -336,6 +333,10 @@ pub mod upsd {
         /// Drop root privileges to this user after binding the ports.
         #[arg(short = 'u')]
         pub user: Option<String>,
+        /// Chroot to this directory before reading the configuration (which, with the
+        /// state path, is then looked up inside it).
+        #[arg(short = 'r')]
+        pub chroot: Option<String>,
         /// IPv4 only: leave out IPv6 LISTEN addresses.
         #[arg(short = '4')]
         pub ipv4: bool,

@@ -38,6 +38,10 @@ pub struct DriverCli {
     /// `user` in ups.conf); started as root, the driver drops root.
     #[arg(short = 'u')]
     pub user: Option<String>,
+    /// Chroot to this directory once configured, before dropping root and opening the
+    /// device (overrides `chroot` in ups.conf).
+    #[arg(short = 'r')]
+    pub chroot: Option<String>,
     /// Read ups.conf and this UPS's section, print every problem, exit 1 on errors.
     #[arg(long = "check-config")]
     pub check_config: bool,
@@ -95,11 +99,8 @@ pub fn run_as(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Option<String> {
     if let Some(user) = &cli.user {
         return Some(user.clone());
     }
-    // Standalone (-s) drivers have no ups.conf. The wiring has read and checked the
-    // file already; its problems were reported there.
+    let conf = ups_conf(cli, env)?;
     let name = cli.ups.as_deref()?;
-    let text = std::fs::read(env.conf("ups.conf")).ok()?;
-    let conf = nut_core::config::parse_ups_conf(&env.conf("ups.conf"), &text).value;
     conf.upses
         .iter()
         .find(|section| section.name == name)
@@ -107,15 +108,44 @@ pub fn run_as(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Option<String> {
         .or(conf.user)
 }
 
-/// Drops root for the account [`run_as`] names, as NUT's drivers do before they open
-/// the device (so the device, the state path and the driver's files must be open to
-/// that account, as for NUT). Not root: only checks that the account is ours already.
-pub fn become_driver_user(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Result<(), String> {
-    let Some(name) = run_as(cli, env) else {
-        return Ok(());
-    };
-    let user = crate::service::lookup_user(&name)?;
-    crate::service::become_user(&user)
+/// The directory a driver chroots to: `-r`, then the global `chroot` of ups.conf.
+pub fn chroot_dir(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Option<String> {
+    if let Some(dir) = &cli.chroot {
+        return Some(dir.clone());
+    }
+    ups_conf(cli, env)?
+        .globals
+        .into_iter()
+        .rev()
+        .find(|(key, _)| key == "chroot")
+        .and_then(|(_, value)| value)
+}
+
+/// ups.conf, for the settings main.c reads itself. Standalone (-s) drivers have none;
+/// the wiring has read and checked the file already and reported its problems.
+fn ups_conf(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Option<nut_core::config::UpsConf> {
+    cli.ups.as_ref()?;
+    let text = std::fs::read(env.conf("ups.conf")).ok()?;
+    Some(nut_core::config::parse_ups_conf(&env.conf("ups.conf"), &text).value)
+}
+
+/// What NUT's drivers do once configured, before they open the device
+/// (`drivers/main.c`): look up the account [`run_as`] names, chroot to [`chroot_dir`],
+/// then drop root for that account. The device, the data files and the state path are
+/// then looked up inside the chroot and must be open to the account, as for NUT. Not
+/// root: only checks that the account is ours already.
+pub fn confine(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Result<(), String> {
+    let user = run_as(cli, env)
+        .map(|name| crate::service::lookup_user(&name))
+        .transpose()?;
+    if let Some(dir) = chroot_dir(cli, env) {
+        crate::real::connect_syslog();
+        crate::service::chroot_start(&dir)?;
+    }
+    match user {
+        Some(user) => crate::service::become_user(&user),
+        None => Ok(()),
+    }
 }
 
 /// A driver's start-up: goes to the background unless `-F`/`-D` (the parent exits once
@@ -134,7 +164,7 @@ where
     if !cli.foreground() && !is_background_child() {
         return background();
     }
-    if let Err(e) = become_driver_user(cli, &crate::real::nut_env()) {
+    if let Err(e) = confine(cli, &crate::real::nut_env()) {
         return exit(Err(e));
     }
     let ready = ready_actions(Some(pidfile.clone()));

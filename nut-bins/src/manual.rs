@@ -66,7 +66,7 @@ pub const CONFIG_PAGES: &[ConfigPage] = &[
             WORDS,
         ],
         directives: &[
-            d("chroot", "directory", "Chroot for the drivers (accepted; not supported yet: refused)."),
+            d("chroot", "directory", "Chroot for the drivers (-r overrides): they enter it once configured, before dropping root and opening the device, which they then look up inside it with their data files and state path."),
             d("driverpath", "directory", "Where upsdrvctl finds the driver programs."),
             d("maxstartdelay", "seconds", "How long upsdrvctl waits for a driver to start (default 75)."),
             d("maxretry", "count", "How many times upsdrvctl tries to start a driver (default 1)."),

@@ -434,9 +434,34 @@ pub fn syslog(program: &str, level: nut_core::event::Level, message: &str) {
     const LOG_DAEMON: u8 = 3;
     let priority = LOG_DAEMON * 8 + level.syslog_priority();
     let line = format!("<{priority}>{program}[{}]: {message}", std::process::id());
-    // NUT_SYSLOG_SOCKET moves the logger's socket (for tests).
-    let path = std::env::var_os("NUT_SYSLOG_SOCKET").unwrap_or_else(|| "/dev/log".into());
+    let path = syslog_path();
+    // The socket connected before a chroot keeps working inside it (NUT opens its
+    // syslog connection before it chroots, for the same reason).
+    if let Some(Some(socket)) = SYSLOG.get() {
+        if socket.send(line.as_bytes()).is_ok() {
+            return;
+        }
+    }
     if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
         let _ = socket.send_to(line.as_bytes(), path);
     }
+}
+
+/// The system logger's socket connected once, before a chroot ([`connect_syslog`]).
+static SYSLOG: std::sync::OnceLock<Option<std::os::unix::net::UnixDatagram>> =
+    std::sync::OnceLock::new();
+
+/// `/dev/log`, or `NUT_SYSLOG_SOCKET` (for tests).
+fn syslog_path() -> std::ffi::OsString {
+    std::env::var_os("NUT_SYSLOG_SOCKET").unwrap_or_else(|| "/dev/log".into())
+}
+
+/// Connects to the system logger now, so that [`syslog`] still reaches it from inside
+/// a chroot.
+pub fn connect_syslog() {
+    SYSLOG.get_or_init(|| {
+        let socket = std::os::unix::net::UnixDatagram::unbound().ok()?;
+        socket.connect(syslog_path()).ok()?;
+        Some(socket)
+    });
 }

@@ -38,6 +38,22 @@ pub fn lookup_user(name: &str) -> Result<User, String> {
     find_user(&passwd, name).ok_or_else(|| format!("user {name} not found"))
 }
 
+/// Enters `path` as the root directory (NUT's `chroot_start`: chdir, chroot, chdir /);
+/// the error is NUT's message. Every path used afterwards is looked up inside it.
+pub fn chroot_start(path: &str) -> Result<(), String> {
+    let c_path = std::ffi::CString::new(path).map_err(|_| format!("chroot({path}): bad path"))?;
+    std::env::set_current_dir(path).map_err(|e| format!("chdir({path}): {e}"))?;
+    // SAFETY: a plain system call with a valid NUL-terminated path; its result is checked.
+    if unsafe { libc::chroot(c_path.as_ptr()) } != 0 {
+        return Err(format!(
+            "chroot({path}): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    std::env::set_current_dir("/").map_err(|e| format!("chdir(/): {e}"))?;
+    Ok(())
+}
+
 /// The effective user ID of this process.
 pub fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.

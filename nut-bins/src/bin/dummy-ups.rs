@@ -19,10 +19,6 @@ fn main() -> ExitCode {
     let env = nut_bins::real::nut_env();
     let sys = RealSys::new("dummy-ups", args.cli.debug > 0);
     let driver_args = args.cli.driver_args();
-    if args.chroot.is_some() {
-        eprintln!("Fatal error: -r (chroot) is not supported by this implementation");
-        return ExitCode::FAILURE;
-    }
     let wiring = match wire(&sys, &env, &driver_args) {
         Ok(wiring) => wiring,
         Err(e) => {
@@ -40,8 +36,8 @@ fn main() -> ExitCode {
         return args.cli.signal_running(command, &pidfile, "dummy-ups");
     }
     if args.cli.kill {
-        // As NUT's drivers: the account is dropped before the device is opened.
-        if let Err(e) = nut_bins::drivercli::become_driver_user(&args.cli, &env) {
+        // As NUT's drivers: chroot and account before the device is opened.
+        if let Err(e) = nut_bins::drivercli::confine(&args.cli, &env) {
             return exit(Err(e));
         }
         return exit(kill_power(&sys, &env, &driver_args).map(drop));

@@ -2,7 +2,8 @@
 //!
 //! Like NUT's it goes to the background once it listens (the parent exits 0), unless
 //! `-F` or `-D`; with `-u <user>` it drops root privileges right after binding its
-//! ports. It writes its PID file (and refuses to start while that file names a live
+//! ports; with `-r <dir>` it chroots there before reading its configuration (NUT's
+//! order; the background parent leaves the chroot to its child). It writes its PID file (and refuses to start while that file names a live
 //! upsd), tells systemd READY/STOPPING and answers its watchdog.
 
 use clap::Parser;
@@ -56,6 +57,27 @@ fn main() -> ExitCode {
         let pidfile = env.pidfile(&env.statepath(from_config.as_deref()), "upsd.pid");
         return signal_exit(args.pid, Path::new(&pidfile), signal, "upsd");
     }
+    // Looked up before a chroot, where /etc/passwd may be missing (as NUT's upsd).
+    let user = match args.user.as_deref().map(service::lookup_user).transpose() {
+        Ok(user) => user,
+        Err(e) => {
+            eprintln!("Fatal error: -u: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(dir) = &args.chroot {
+        // As NUT's upsd, the chroot comes before the configuration is read. The parent
+        // that goes to the background does not chroot (it starts the child from its
+        // own program path): the child chroots, reads its files and reports.
+        if args.foreground == 0 && args.debug == 0 && !is_background_child() {
+            return background();
+        }
+        nut_bins::real::connect_syslog();
+        if let Err(e) = service::chroot_start(dir) {
+            eprintln!("Fatal error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -84,13 +106,6 @@ fn main() -> ExitCode {
         }
         wiring.runtime.metrics = Some(addr.clone());
     }
-    let user = match args.user.as_deref().map(service::lookup_user).transpose() {
-        Ok(user) => user,
-        Err(e) => {
-            eprintln!("Fatal error: -u: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let announce = (!args.no_zeroconf).then(|| nut_bins::zeroconf::Announce {
         instance: args
             .zeroconf_name

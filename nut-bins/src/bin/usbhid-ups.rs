@@ -92,8 +92,8 @@ fn main() -> ExitCode {
         return args.cli.signal_running(command, &pidfile, DRIVER_NAME);
     }
     if args.cli.kill || args.dump.is_some() {
-        // As NUT's drivers: the account is dropped before the device is opened.
-        if let Err(e) = nut_bins::drivercli::become_driver_user(&args.cli, &env) {
+        // As NUT's drivers: chroot and account before the device is opened.
+        if let Err(e) = nut_bins::drivercli::confine(&args.cli, &env) {
             return exit(Err(e));
         }
         let result = runtime().map_err(|e| e.to_string()).and_then(|rt| {

@@ -447,3 +447,113 @@ fn a_driver_refuses_to_start_as_an_unknown_user() {
         "{stderr}"
     );
 }
+
+/// The directory a process has as its root (`/proc/<pid>/root`).
+fn root_of(pid: u32) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/root")).ok()
+}
+
+#[test]
+fn upsd_chroots_before_reading_its_configuration() {
+    assert!(is_root(), "this test needs root (chroot); CI runs as root");
+    let mut lab = Lab::new("svc-upsd-chroot");
+    let port = free_port();
+    // Inside the jail: upsd's files, found at /etc and /state once it has chrooted.
+    lab.write(
+        "jail/etc/ups.conf",
+        "[dummy]\n\tdriver = dummy-ups\n\tport = test.dev\n",
+    );
+    lab.write("jail/etc/test.dev", "ups.status: OL\nbattery.charge: 77\n");
+    lab.write("jail/etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write("jail/etc/upsd.users", "[admin]\n\tpassword = a\n");
+    std::fs::create_dir_all(lab.path("jail/state")).unwrap();
+    let jail = lab.path("jail");
+    // The driver, not chrooted, serves its socket where the jailed upsd looks.
+    let state = lab.path("jail/state").display().to_string();
+    lab.spawn_env(
+        "dummy-ups",
+        &bin("dummy-ups"),
+        "jail/etc",
+        &["-a", "dummy"],
+        &[("NUT_STATEPATH", state)],
+    );
+    let upsd = lab.spawn_env(
+        "upsd",
+        &bin("upsd"),
+        "jail/etc",
+        &["-r", &jail.display().to_string()],
+        &[
+            ("NUT_CONFPATH", "/etc".to_string()),
+            ("NUT_STATEPATH", "/state".to_string()),
+            ("NUT_ALTPIDPATH", "/state".to_string()),
+        ],
+    );
+    wait_for(Duration::from_secs(15), "the jailed upsd to serve", || {
+        let reply = exchange(port, b"GET VAR dummy battery.charge\n", 1);
+        (reply.trim() == "VAR dummy battery.charge \"77\"").then_some(())
+    });
+    assert_eq!(root_of(upsd), Some(jail), "{}", lab.log("upsd"));
+}
+
+/// dummy-ups chrooted by `-r` (`by_flag`) or by ups.conf's global `chroot`: it opens
+/// its data file, socket and PID file inside the jail.
+fn driver_in_jail(tag: &str, by_flag: bool) {
+    assert!(is_root(), "this test needs root (chroot); CI runs as root");
+    let mut lab = Lab::new(tag);
+    let port = free_port();
+    let jail = lab.path("jail");
+    // -r wins over the file's setting, as NUT's.
+    let global = if by_flag {
+        "/nonexistent-overridden-by-r".to_string()
+    } else {
+        jail.display().to_string()
+    };
+    lab.write(
+        "etc/ups.conf",
+        &format!("chroot = {global}\n[dummy]\n\tdriver = dummy-ups\n\tport = test.dev\n"),
+    );
+    lab.write("etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write("etc/upsd.users", "[admin]\n\tpassword = a\n");
+    // ups.conf is read before the chroot; the data file, the socket's state path and
+    // the PID directory are looked up inside it (as with NUT's drivers).
+    let within = |path: std::path::PathBuf| jail.join(path.strip_prefix("/").unwrap());
+    let dev = within(lab.path("etc/test.dev"));
+    std::fs::create_dir_all(dev.parent().unwrap()).unwrap();
+    std::fs::write(&dev, "ups.status: OB\nbattery.charge: 42\n").unwrap();
+    let jailed_state = within(lab.path("state"));
+    std::fs::create_dir_all(&jailed_state).unwrap();
+    std::fs::create_dir_all(within(lab.path("pid-dummy-ups"))).unwrap();
+    let flag = jail.display().to_string();
+    let args: &[&str] = if by_flag {
+        &["-a", "dummy", "-r", &flag]
+    } else {
+        &["-a", "dummy"]
+    };
+    let driver = lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", args);
+    lab.spawn_env(
+        "upsd",
+        &bin("upsd"),
+        "etc",
+        &[],
+        &[("NUT_STATEPATH", jailed_state.display().to_string())],
+    );
+    wait_for(
+        Duration::from_secs(15),
+        "upsd to serve the jailed driver",
+        || {
+            let reply = exchange(port, b"GET VAR dummy battery.charge\n", 1);
+            (reply.trim() == "VAR dummy battery.charge \"42\"").then_some(())
+        },
+    );
+    assert_eq!(root_of(driver), Some(jail), "{}", lab.log("dummy-ups"));
+}
+
+#[test]
+fn a_driver_chroots_with_minus_r_before_opening_its_device_and_socket() {
+    driver_in_jail("svc-drv-chroot-r", true);
+}
+
+#[test]
+fn a_driver_chroots_where_ups_conf_says() {
+    driver_in_jail("svc-drv-chroot-conf", false);
+}
