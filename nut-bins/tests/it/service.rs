@@ -557,3 +557,57 @@ fn a_driver_chroots_with_minus_r_before_opening_its_device_and_socket() {
 fn a_driver_chroots_where_ups_conf_says() {
     driver_in_jail("svc-drv-chroot-conf", false);
 }
+
+#[test]
+fn a_chrooted_background_upsd_still_logs_to_syslog() {
+    assert!(is_root(), "this test needs root (chroot); CI runs as root");
+    let mut lab = Lab::new("svc-chroot-syslog");
+    let port = free_port();
+    lab.write(
+        "jail/etc/ups.conf",
+        "[dummy]\n\tdriver = dummy-ups\n\tport = x\n",
+    );
+    lab.write("jail/etc/upsd.conf", &format!("LISTEN 127.0.0.1 {port}\n"));
+    lab.write("jail/etc/upsd.users", "[admin]\n\tpassword = a\n");
+    std::fs::create_dir_all(lab.path("jail/state")).unwrap();
+    lab.adopt_pidfile(lab.path("jail/state/upsd.pid"));
+    // The logger's socket is outside the jail: only a connection made before the
+    // chroot reaches it.
+    let log = std::os::unix::net::UnixDatagram::bind(lab.path("log.sock")).unwrap();
+    log.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let out = Command::new(bin("upsd"))
+        .args(["--no-zeroconf", "-r"])
+        .arg(lab.path("jail"))
+        .env("NUT_CONFPATH", "/etc")
+        .env("NUT_STATEPATH", "/state")
+        .env("NUT_ALTPIDPATH", "/state")
+        .env("NUT_SYSLOG_SOCKET", lab.path("log.sock"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut buffer = [0u8; 512];
+    let mut lines = Vec::new();
+    let listening = format!("]: listening on 127.0.0.1:{port}");
+    while !lines.iter().any(|l: &String| l.ends_with(&listening)) {
+        let n = log
+            .recv(&mut buffer)
+            .unwrap_or_else(|_| panic!("no syslog line `listening` within 10 s; got {lines:?}"));
+        lines.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+    }
+    let stop = Command::new(bin("upsd"))
+        .args(["-c", "stop"])
+        .env("NUT_CONFPATH", lab.path("jail/etc"))
+        .env("NUT_STATEPATH", lab.path("jail/state"))
+        .env("NUT_ALTPIDPATH", lab.path("jail/state"))
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+}
