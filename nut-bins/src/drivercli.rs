@@ -139,7 +139,6 @@ pub fn confine(cli: &DriverCli, env: &crate::wiring::NutEnv) -> Result<(), Strin
         .map(|name| crate::service::lookup_user(&name))
         .transpose()?;
     if let Some(dir) = chroot_dir(cli, env) {
-        crate::real::connect_syslog();
         crate::service::chroot_start(&dir)?;
     }
     match user {
@@ -178,7 +177,7 @@ pub fn exit(result: Result<(), String>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Fatal error: {e}");
+            crate::real::fatal(&format!("Fatal error: {e}"));
             std::process::ExitCode::FAILURE
         }
     }

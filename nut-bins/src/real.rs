@@ -447,6 +447,21 @@ pub fn syslog(program: &str, level: nut_core::event::Level, message: &str) {
     }
 }
 
+/// Prints a fatal error on stderr and, in a background child (whose stderr goes
+/// nowhere), also to syslog at LOG_ERR, as NUT's `fatalx` reaches the log once a
+/// daemon is in the background.
+pub fn fatal(message: &str) {
+    eprintln!("{message}");
+    if is_background_child() {
+        let program = std::env::args_os()
+            .next()
+            .map(std::path::PathBuf::from)
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        syslog(&program, nut_core::event::Level::Err, message);
+    }
+}
+
 /// The system logger's socket connected once, before a chroot ([`connect_syslog`]).
 static SYSLOG: std::sync::OnceLock<Option<std::os::unix::net::UnixDatagram>> =
     std::sync::OnceLock::new();

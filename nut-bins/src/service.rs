@@ -39,8 +39,12 @@ pub fn lookup_user(name: &str) -> Result<User, String> {
 }
 
 /// Enters `path` as the root directory (NUT's `chroot_start`: chdir, chroot, chdir /);
-/// the error is NUT's message. Every path used afterwards is looked up inside it.
+/// the error is NUT's message. Every path used afterwards is looked up inside it; the
+/// system logger and systemd's notification socket are connected first, so that they
+/// stay reachable (NUT opens its syslog connection before it chroots).
 pub fn chroot_start(path: &str) -> Result<(), String> {
+    crate::real::connect_syslog();
+    connect_notify();
     let c_path = std::ffi::CString::new(path).map_err(|_| format!("chroot({path}): bad path"))?;
     std::env::set_current_dir(path).map_err(|e| format!("chdir({path}): {e}"))?;
     // SAFETY: a plain system call with a valid NUL-terminated path; its result is checked.
@@ -61,14 +65,10 @@ pub fn euid() -> u32 {
 }
 
 /// Drops root privileges to `user` (group list, group, then user), as NUT's
-/// `become_user`. Without root it only checks that we already are that user.
+/// `become_user`. Without root there is nothing to drop, and, as NUT, nothing is done.
 pub fn become_user(user: &User) -> Result<(), String> {
     if euid() != 0 {
-        return if euid() == user.uid {
-            Ok(())
-        } else {
-            Err(format!("not root: can't switch to user {}", user.name))
-        };
+        return Ok(());
     }
     // The user's groups from /etc/group as well (NUT's initgroups): a driver reaches
     // a serial port through `dialout`, a USB device through a udev rule's group.
@@ -133,21 +133,46 @@ pub fn remove_pidfile(pidfile: &Path) {
 
 /// Sends a state line to systemd (`NOTIFY_SOCKET`), if we run under it.
 pub fn sd_notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() else {
-        return;
-    };
-    let bytes = path.as_encoded_bytes();
-    if let Some(name) = bytes.strip_prefix(b"@") {
-        use std::os::linux::net::SocketAddrExt;
-        if let Ok(addr) = std::os::unix::net::SocketAddr::from_abstract_name(name) {
-            let _ = socket.send_to_addr(state.as_bytes(), &addr);
+    if let Some(Some(socket)) = NOTIFY.get() {
+        if socket.send(state.as_bytes()).is_ok() {
+            return;
         }
-    } else {
-        let _ = socket.send_to(state.as_bytes(), Path::new(&path));
     }
+    let Some(addr) = notify_addr() else {
+        return;
+    };
+    if let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() {
+        let _ = socket.send_to_addr(state.as_bytes(), &addr);
+    }
+}
+
+/// systemd's notification socket (`NOTIFY_SOCKET`: a path, or `@name` for an abstract
+/// address), if this process has one.
+fn notify_addr() -> Option<std::os::unix::net::SocketAddr> {
+    let path = std::env::var_os("NOTIFY_SOCKET")?;
+    let bytes = path.as_encoded_bytes();
+    match bytes.strip_prefix(b"@") {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name).ok()
+        }
+        None => std::os::unix::net::SocketAddr::from_pathname(Path::new(&path)).ok(),
+    }
+}
+
+/// systemd's notification socket connected once, before a chroot ([`chroot_start`]).
+static NOTIFY: std::sync::OnceLock<Option<std::os::unix::net::UnixDatagram>> =
+    std::sync::OnceLock::new();
+
+/// Connects to systemd's notification socket now, so that [`sd_notify`] (READY,
+/// STOPPING, the watchdog) still reaches it from inside a chroot.
+fn connect_notify() {
+    NOTIFY.get_or_init(|| {
+        let addr = notify_addr()?;
+        let socket = std::os::unix::net::UnixDatagram::unbound().ok()?;
+        socket.connect_addr(&addr).ok()?;
+        Some(socket)
+    });
 }
 
 /// The watchdog period systemd asks for (`WATCHDOG_USEC`), if any; pings go out at

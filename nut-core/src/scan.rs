@@ -175,19 +175,18 @@ pub fn serial(port: &str, driver: &'static str) -> Found {
     }
 }
 
-/// Every USB VID:PID a driver of this project claims, with that driver, in order (a
-/// unit told apart from others by its strings counts once).
-pub fn claimed_usb_ids() -> std::collections::BTreeSet<(u16, u16, &'static str)> {
+/// Every USB VID:PID a driver of this project can drive, with that driver, in order (a
+/// unit told apart from others by its strings counts once; nutdrv_qx's units without
+/// a known bridge need `subdriver=`, as in NUT's table).
+pub fn driven_usb_ids() -> std::collections::BTreeSet<(u16, u16, &'static str)> {
     let mut ids = std::collections::BTreeSet::new();
     for sub in SUBDRIVERS {
         for product in sub.products {
             ids.insert((sub.vendor_id, *product, crate::hidups::DRIVER_NAME));
         }
     }
-    for (vendor, product, _, _, bridge) in crate::qxusb::QX_USB_IDS {
-        if bridge.is_some() {
-            ids.insert((vendor, product, "nutdrv_qx"));
-        }
+    for (vendor, product, _, _, _) in crate::qxusb::QX_USB_IDS {
+        ids.insert((vendor, product, "nutdrv_qx"));
     }
     ids
 }
@@ -195,7 +194,7 @@ pub fn claimed_usb_ids() -> std::collections::BTreeSet<(u16, u16, &'static str)>
 /// The AppStream modaliases of those units (`usb:v051Dp0002d*`), which software
 /// centres match against plugged-in hardware to suggest the package.
 pub fn usb_modaliases() -> Vec<String> {
-    claimed_usb_ids()
+    driven_usb_ids()
         .into_iter()
         .map(|(vendor, product, _)| format!("usb:v{vendor:04X}p{product:04X}d*"))
         .collect::<std::collections::BTreeSet<_>>()
@@ -203,11 +202,11 @@ pub fn usb_modaliases() -> Vec<String> {
         .collect()
 }
 
-/// udev rules that open every USB unit a driver of this project claims to `group`
+/// udev rules that open every USB unit a driver of this project drives to `group`
 /// (NUT's `62-nut-usbups.rules`, in its layout, each rule also naming its subsystem as
 /// lintian asks), made from the same tables as
-/// [`usb_driver`], so a driver that dropped root for the nut account can still open
-/// its unit.
+/// [`usb_driver`] (and nutdrv_qx's `subdriver=` units, as NUT's rules), so a driver
+/// that dropped root for the nut account can still open its unit.
 pub fn udev_rules(group: &str) -> String {
     let mut text = String::from(
         "# This file is generated and installed by nut-rs (nut-core's scan::udev_rules).\n\n\
@@ -217,7 +216,7 @@ pub fn udev_rules(group: &str) -> String {
          GOTO=\"nut-usbups_rules_end\"\n\n\
          LABEL=\"nut-usbups_rules_real\"\n",
     );
-    for (vendor, product, driver) in claimed_usb_ids() {
+    for (vendor, product, driver) in driven_usb_ids() {
         text.push_str(&format!(
             "#  - {driver}\nSUBSYSTEM==\"usb\", ATTR{{idVendor}}==\"{vendor:04x}\", ATTR{{idProduct}}==\"{product:04x}\", MODE=\"664\", GROUP=\"{group}\"\n"
         ));
@@ -260,7 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn udev_rules_open_every_claimed_unit_and_only_those() {
+    fn udev_rules_open_every_driven_unit_and_only_those() {
         let rules = udev_rules("nut");
         let line = |v: u16, p: u16| {
             format!("SUBSYSTEM==\"usb\", ATTR{{idVendor}}==\"{v:04x}\", ATTR{{idProduct}}==\"{p:04x}\", MODE=\"664\", GROUP=\"nut\"")
@@ -276,14 +275,12 @@ mod tests {
                 claimed += 1;
             }
         }
-        // A VID:PID may have several rows (told apart by their strings): it is opened
-        // when one of them names a bridge.
-        let qx = crate::qxusb::QX_USB_IDS;
-        for (v, p, _, _, _) in qx {
-            let bridged = qx.iter().any(|r| (r.0, r.1) == (v, p) && r.4.is_some());
-            assert_eq!(rules.contains(&line(v, p)), bridged, "{v:04x}:{p:04x}");
+        // Also the units nutdrv_qx drives only with subdriver= (no known bridge).
+        for (v, p, _, _, _) in crate::qxusb::QX_USB_IDS {
+            assert!(rules.contains(&line(v, p)), "{v:04x}:{p:04x}");
             claimed += 1;
         }
+        assert!(!rules.contains(&line(0x1234, 0x5678)));
         let rule_lines = rules
             .lines()
             .filter(|l| l.starts_with("SUBSYSTEM==\"usb\", ATTR{"))

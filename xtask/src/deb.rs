@@ -5,7 +5,7 @@
 //! systemd units and the late-shutdown hook, man pages (programs from their clap
 //! definitions, config files from `nut_bins::manual`, NUT's section numbers), bash, zsh
 //! and fish completions, sample `/etc/nut` files as conffiles, and the `nut` system user
-//! and `/run/nut` on installation, and udev rules opening every USB unit a driver claims
+//! and `/run/nut` on installation, and udev rules opening every USB unit a driver drives
 //! to the nut group. It Conflicts with and Replaces NUT's packages.
 //! Built with `dpkg-deb` from a staged tree (no cargo-deb: nothing to install).
 //!
@@ -279,7 +279,7 @@ pub fn build(root: &Path) -> Result<PathBuf, String> {
         0o755,
     )?;
     // NUT's rules file name: the package replaces NUT's, and the drivers, dropping root
-    // for the nut account (the driver unit passes -u nut), still open their units.
+    // for the nut account (the sample ups.conf's `user`), still open their units.
     write(
         &stage.join(format!("lib/udev/rules.d/{UDEV_RULES}")),
         nut_core::scan::udev_rules("nut").as_bytes(),

@@ -61,7 +61,7 @@ fn main() -> ExitCode {
     let user = match args.user.as_deref().map(service::lookup_user).transpose() {
         Ok(user) => user,
         Err(e) => {
-            eprintln!("Fatal error: -u: {e}");
+            nut_bins::real::fatal(&format!("Fatal error: -u: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -72,9 +72,8 @@ fn main() -> ExitCode {
         if args.foreground == 0 && args.debug == 0 && !is_background_child() {
             return background();
         }
-        nut_bins::real::connect_syslog();
         if let Err(e) = service::chroot_start(dir) {
-            eprintln!("Fatal error: {e}");
+            nut_bins::real::fatal(&format!("Fatal error: {e}"));
             return ExitCode::FAILURE;
         }
     }
@@ -86,8 +85,8 @@ fn main() -> ExitCode {
     let mut wiring = match wire(&sys, &env, seed) {
         Ok(wiring) => wiring,
         Err(e) => {
-            eprintln!("{e}");
-            eprintln!("Fatal error: upsd cannot start with this configuration");
+            nut_bins::real::fatal(&e.to_string());
+            nut_bins::real::fatal("Fatal error: upsd cannot start with this configuration");
             return ExitCode::FAILURE;
         }
     };
@@ -101,7 +100,7 @@ fn main() -> ExitCode {
     }
     if let Some(addr) = &args.metrics {
         if addr.parse::<std::net::SocketAddr>().is_err() {
-            eprintln!("Fatal error: --metrics {addr}: expected HOST:PORT with an IP address (e.g. 127.0.0.1:9199 or [::1]:9199)");
+            nut_bins::real::fatal(&format!("Fatal error: --metrics {addr}: expected HOST:PORT with an IP address (e.g. 127.0.0.1:9199 or [::1]:9199)"));
             return ExitCode::FAILURE;
         }
         wiring.runtime.metrics = Some(addr.clone());
@@ -116,7 +115,7 @@ fn main() -> ExitCode {
     });
     let pidfile = wiring.pidfile.clone();
     if let Err(e) = service::check_not_running(Path::new(&pidfile), "upsd") {
-        eprintln!("{e}");
+        nut_bins::real::fatal(&e.to_string());
         return ExitCode::FAILURE;
     }
     if args.foreground == 0 && args.debug == 0 && !is_background_child() {
@@ -151,7 +150,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Fatal error: {e}");
+            nut_bins::real::fatal(&format!("Fatal error: {e}"));
             ExitCode::FAILURE
         }
     }

@@ -611,3 +611,37 @@ fn a_chrooted_background_upsd_still_logs_to_syslog() {
         String::from_utf8_lossy(&stop.stderr)
     );
 }
+
+#[test]
+fn a_background_drivers_fatal_error_reaches_syslog() {
+    let lab = Lab::new("svc-drv-bg-fatal");
+    lab.write(
+        "etc/ups.conf",
+        "user = no-such-user-here\n[dummy]\n\tdriver = dummy-ups\n\tport = test.dev\n",
+    );
+    lab.write("etc/test.dev", "ups.status: OL\n");
+    let log = std::os::unix::net::UnixDatagram::bind(lab.path("log.sock")).unwrap();
+    log.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // No -F: the child it starts in the background, whose stderr goes nowhere, fails.
+    let out = Command::new(bin("dummy-ups"))
+        .args(["-a", "dummy"])
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("state"))
+        .env("NUT_SYSLOG_SOCKET", lab.path("log.sock"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let mut buffer = [0u8; 512];
+    let n = log
+        .recv(&mut buffer)
+        .expect("the child's error in syslog within 10 s");
+    let line = String::from_utf8_lossy(&buffer[..n]).into_owned();
+    // Facility daemon (3), LOG_ERR (3): <27>.
+    assert!(
+        line.starts_with("<27>dummy-ups[")
+            && line.contains("Fatal error: ")
+            && line.contains("no-such-user-here"),
+        "{line}"
+    );
+}
