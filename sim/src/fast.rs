@@ -579,16 +579,25 @@ struct JobWiring {
     driver_name: &'static str,
 }
 
-/// A job driver on `host`: its start-up job, then an update every pollinterval, as
-/// `nut_bins::driver::serve_jobs` runs them; `into_node` files it where upsd finds it.
+/// A job driver on `host` (its device, its state from ups.conf): its start-up job,
+/// then an update every pollinterval, as `nut_bins::driver::serve_jobs` runs them;
+/// `into_node` files it where upsd finds it.
 async fn job_driver<D: JobDevice>(
     fast: Rc<Fast>,
     host: String,
     sys: SimSys,
-    (node, wiring): (Rc<RefCell<JobNode<D>>>, JobWiring),
+    (device, state, wiring): (D, DriverState, JobWiring),
     into_node: fn(Rc<RefCell<JobNode<D>>>) -> DriverNode,
 ) {
     use nut_core::qx::{Job, Outcome};
+    let node = Rc::new(RefCell::new(JobNode {
+        device,
+        state,
+        sys: sys.clone(),
+        ups: wiring.ups.clone(),
+        start: fast.clock.now(),
+        clock: fast.clock.shared.clone(),
+    }));
     let (outcome, _, notes) = run_job(&fast, &node, &Job::Start).await;
     nut_bins::qx::report(&sys, &wiring.ups, notes);
     if let Outcome::Fatal(error) = outcome {
@@ -640,23 +649,17 @@ async fn apcsmart(fast: Rc<Fast>, host: String, ups: String) {
         &wiring.port,
         fast.clock.shared.clone(),
     );
-    let node = Rc::new(RefCell::new(JobNode {
-        device: ApcDevice {
-            driver: nut_core::apcsmart::ApcDriver::new(wiring.options.clone()),
-            port,
-        },
-        state: nut_bins::driver::section_state(&wiring.initial, &wiring.overrides),
-        sys: sys.clone(),
-        ups: wiring.ups.clone(),
-        start: fast.clock.now(),
-        clock: fast.clock.shared.clone(),
-    }));
+    let device = ApcDevice {
+        driver: nut_core::apcsmart::ApcDriver::new(wiring.options.clone()),
+        port,
+    };
+    let state = nut_bins::driver::section_state(&wiring.initial, &wiring.overrides);
     let common = JobWiring {
         ups: wiring.ups,
         pollinterval_s: wiring.pollinterval_s,
         driver_name: nut_bins::apcsmart::DRIVER_NAME,
     };
-    job_driver(fast, host, sys, (node, common), DriverNode::Apc).await;
+    job_driver(fast, host, sys, (device, state, common), DriverNode::Apc).await;
 }
 
 /// nutdrv_qx on `host` for `ups`: its wiring (`nut_bins::qx::wire`) and jobs against
@@ -674,23 +677,17 @@ async fn nutdrv_qx(fast: Rc<Fast>, host: String, ups: String) {
         &wiring.port,
         fast.clock.shared.clone(),
     );
-    let node = Rc::new(RefCell::new(JobNode {
-        device: QxDevice {
-            driver: nut_core::qx::QxDriver::new(wiring.options.clone()),
-            port,
-        },
-        state: nut_bins::qx::initial_state(&wiring),
-        sys: sys.clone(),
-        ups: wiring.ups.clone(),
-        start: fast.clock.now(),
-        clock: fast.clock.shared.clone(),
-    }));
+    let device = QxDevice {
+        driver: nut_core::qx::QxDriver::new(wiring.options.clone()),
+        port,
+    };
+    let state = nut_bins::qx::initial_state(&wiring);
     let common = JobWiring {
         ups: wiring.ups,
         pollinterval_s: wiring.pollinterval_s,
         driver_name: nut_bins::qx::DRIVER_NAME,
     };
-    job_driver(fast, host, sys, (node, common), DriverNode::Qx).await;
+    job_driver(fast, host, sys, (device, state, common), DriverNode::Qx).await;
 }
 
 struct HidNode {
