@@ -119,11 +119,7 @@ async fn started<S: Sys, P: ApcPort>(
         cleanup(driver, &mut state, port).await;
         return Err(message);
     }
-    state.set(
-        "driver.parameter.pollinterval",
-        &wiring.pollinterval_s.to_string(),
-    );
-    state.set("driver.parameter.synchronous", "auto");
+    crate::driver::publish_serving(&mut state, wiring.pollinterval_s);
     Ok(state)
 }
 

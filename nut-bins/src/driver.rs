@@ -96,7 +96,7 @@ pub async fn run_dummy<N: Net, S: Sys, D: DataSource>(
                     Input::Disconnected(id) => { clients.remove(&id); }
                     Input::Line(id, words) => {
                         let Some(line) = ServerLine::parse(&words) else {
-                            sys.log(format!("ignoring malformed line {words:?}"));
+                            sys.log(format!("ignoring malformed line from upsd: {}", words.join(" ")));
                             continue;
                         };
                         let reply = device.handle(&mut state, &line);
@@ -540,6 +540,13 @@ pub fn device_section<S: Sys>(
         options,
         statepath: env.statepath(statepath.as_deref()),
     })
+}
+
+/// The parameters NUT's `drivers/main.c` publishes once the device has been read and
+/// the driver serves: its poll interval and `synchronous` (always `auto` here).
+pub fn publish_serving(state: &mut DriverState, pollinterval_s: u64) {
+    state.set("driver.parameter.pollinterval", &pollinterval_s.to_string());
+    state.set("driver.parameter.synchronous", "auto");
 }
 
 /// The variables a section sets before the device is read.

@@ -171,18 +171,10 @@ pub async fn run_qx<N: Net, S: Sys, P: QxPort>(
     ready: Ready,
     signals: mpsc::Receiver<Signal>,
 ) -> io::Result<()> {
-    let mut state = initial_state(&wiring);
     let mut driver = QxDriver::new(wiring.options.clone());
-    let (outcome, _, notes) = run_job(&mut driver, &mut state, &mut port, &Job::Start, 0).await;
-    report(&sys, &wiring.ups, notes);
-    if let Outcome::Fatal(message) = outcome {
-        return Err(io::Error::other(message));
-    }
-    state.set(
-        "driver.parameter.pollinterval",
-        &wiring.pollinterval_s.to_string(),
-    );
-    state.set("driver.parameter.synchronous", "auto");
+    let state = started(&sys, &wiring, &mut driver, &mut port, 0)
+        .await
+        .map_err(io::Error::other)?;
     serve_jobs(
         net,
         sys,
@@ -209,6 +201,25 @@ impl<P: QxPort> JobDriver<P> for QxDriver {
     }
 }
 
+/// The start-up job (detection and the first full read); on success the state with
+/// the serving parameters, as [`run_qx`] and [`dump`] go on from it.
+async fn started<S: Sys, P: QxPort>(
+    sys: &S,
+    wiring: &QxWiring,
+    driver: &mut QxDriver,
+    port: &mut P,
+    now: nut_core::Millis,
+) -> Result<DriverState, String> {
+    let mut state = initial_state(wiring);
+    let (outcome, _, notes) = run_job(driver, &mut state, port, &Job::Start, now).await;
+    report(sys, &wiring.ups, notes);
+    if let Outcome::Fatal(message) = outcome {
+        return Err(message);
+    }
+    crate::driver::publish_serving(&mut state, wiring.pollinterval_s);
+    Ok(state)
+}
+
 /// `nutdrv_qx -d <n>`: reads the device, runs `n` more updates, returns the variables
 /// as NUT's `dstate_dump` prints them (`name: value`, sorted).
 pub async fn dump<S: Sys, P: QxPort>(
@@ -219,18 +230,8 @@ pub async fn dump<S: Sys, P: QxPort>(
 ) -> Result<String, String> {
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
-    let mut state = initial_state(wiring);
     let mut driver = QxDriver::new(wiring.options.clone());
-    let (outcome, _, notes) = run_job(&mut driver, &mut state, port, &Job::Start, now()).await;
-    report(sys, &wiring.ups, notes);
-    if let Outcome::Fatal(message) = outcome {
-        return Err(message);
-    }
-    state.set(
-        "driver.parameter.pollinterval",
-        &wiring.pollinterval_s.to_string(),
-    );
-    state.set("driver.parameter.synchronous", "auto");
+    let mut state = started(sys, wiring, &mut driver, port, now()).await?;
     // NUT's main loop: update, count, and dump once the count is reached.
     for _ in 0..=updates {
         let (_, _, notes) = run_job(&mut driver, &mut state, port, &Job::Update, now()).await;

@@ -468,11 +468,7 @@ impl<P: SnmpPort> SnmpSession<P> {
                 sys.log(format!("using '{what}' to set battery low state"));
             }
         }
-        state.set(
-            "driver.parameter.pollinterval",
-            &wiring.pollinterval_s.to_string(),
-        );
-        state.set("driver.parameter.synchronous", "auto");
+        crate::driver::publish_serving(state, wiring.pollinterval_s);
         Ok(session)
     }
 

@@ -231,11 +231,7 @@ impl<P: HidPort> HidSession<P> {
         if !walked.ok {
             return Err("Can't initialize data from HID UPS".to_string());
         }
-        state.set(
-            "driver.parameter.pollinterval",
-            &wiring.pollinterval_s.to_string(),
-        );
-        state.set("driver.parameter.synchronous", "auto");
+        crate::driver::publish_serving(&mut state, wiring.pollinterval_s);
         Ok(HidSession {
             driver,
             state,

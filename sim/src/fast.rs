@@ -603,14 +603,7 @@ async fn job_driver<D: JobDevice>(
     if let Outcome::Fatal(error) = outcome {
         return fast.record(&host, WorldEvent::ProcessFailed { error });
     }
-    {
-        let mut n = node.borrow_mut();
-        n.state.set(
-            "driver.parameter.pollinterval",
-            &wiring.pollinterval_s.to_string(),
-        );
-        n.state.set("driver.parameter.synchronous", "auto");
-    }
+    nut_bins::driver::publish_serving(&mut node.borrow_mut().state, wiring.pollinterval_s);
     let socket = format!("{}-{}", wiring.driver_name, wiring.ups);
     sys.event(Event::DriverListening {
         socket: socket.clone(),
