@@ -80,7 +80,19 @@ pub struct QxWiring {
 
 /// Reads ups.conf of `env` and builds nutdrv_qx's runtime (the binary's one wiring).
 pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<QxWiring, String> {
-    let section = device_section(sys, env, args, DRIVER_NAME, &KNOWN_VALUES, &KNOWN_FLAGS)?;
+    // The voltronic protocol's settings are known whatever the unit speaks (NUT's
+    // upsdrv_makevartable adds every subdriver's).
+    let values: Vec<&str> = KNOWN_VALUES
+        .iter()
+        .chain(nut_core::qx::VOLTRONIC_VALUES.iter())
+        .copied()
+        .collect();
+    let flags: Vec<&str> = KNOWN_FLAGS
+        .iter()
+        .chain(nut_core::qx::VOLTRONIC_FLAGS.iter())
+        .copied()
+        .collect();
+    let section = device_section(sys, env, args, DRIVER_NAME, &values, &flags)?;
     let ups = section.ups;
     let mut cablepower = (true, false);
     if let Some((_, Some(v))) = section.options.iter().find(|(k, _)| k == "cablepower") {

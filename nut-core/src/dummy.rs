@@ -114,6 +114,35 @@ impl DriverState {
         })
     }
 
+    /// Adds a settable range; returns the lines to broadcast. A new range also marks
+    /// the variable NUMBER, as NUT's `dstate_addrange` does (drivers/dstate.c), so
+    /// `upsrw` shows `Type: RANGE NUMBER`.
+    pub fn add_range(&mut self, name: &str, min: i64, max: i64) -> Vec<DriverLine> {
+        let range = DriverLine::AddRange {
+            var: name.to_string(),
+            min,
+            max,
+        };
+        if !self.tree.apply(&range) {
+            return Vec::new();
+        }
+        let mut lines = vec![range];
+        if let Some(var) = self.tree.get(name) {
+            if !var.flags.number && !var.flags.immutable {
+                let mut flags = var.flags.words();
+                flags.push("NUMBER".to_string());
+                let line = DriverLine::SetFlags {
+                    var: name.to_string(),
+                    flags,
+                };
+                if self.tree.apply(&line) {
+                    lines.push(line);
+                }
+            }
+        }
+        lines
+    }
+
     /// Marks the device data good or stale; returns the line to broadcast on a change
     /// (DATAOK/DATASTALE are edge-triggered).
     pub fn set_stale(&mut self, stale: bool) -> Option<DriverLine> {

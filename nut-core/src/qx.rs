@@ -20,13 +20,17 @@
 //! (measured in a loop), against a few hundred for the serial I/O around it.
 //!
 //! ## Differences from NUT, on purpose
-//! - Only the `voltronic-qs`, `voltronic-qs-hex`, `mustek`, `megatec/old`, `megatec` and
-//!   `q1` protocols are implemented; `protocol=` naming another
+//! - Only the `voltronic`, `voltronic-qs`, `voltronic-qs-hex`, `mustek`, `megatec/old`,
+//!   `megatec` and `q1` protocols are implemented; `protocol=` naming another
 //!   NUT protocol is refused with a clear message instead of probing it, and
-//!   autodetection tries only these (NUT also probes voltronic, bestups, zinto...).
+//!   autodetection tries only these (NUT also probes bestups, zinto...).
+//! - The voltronic protocol fixes three NUT flaws, listed in [`voltronic`]'s notes.
 //! - NUT guesses `battery.charge` at start with one battery pack, before detecting the
 //!   number of packs, so a unit reporting its voltage per cell shows 0 % until the first
 //!   full update; here the guess is redone once the packs are known.
+
+mod voltronic;
+mod voltronic_text;
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -54,6 +58,9 @@ pub const DRIVER_VERSION_INTERNAL: &str = "0.32";
 pub mod flag {
     /// Read once at start-up.
     pub const STATIC: u32 = 2;
+    /// Read at start-up and again only after an instant command or a SET (the next
+    /// full update).
+    pub const SEMI_STATIC: u32 = 4;
     /// Not read from the device: a server-side variable with a default.
     pub const ABSENT: u32 = 8;
     /// Also read in quick updates (status bits): a failure here means "no device".
@@ -64,8 +71,13 @@ pub mod flag {
     pub const SETVAR: u32 = 64;
     /// Trim spaces and `#` around the value.
     pub const TRIM: u32 = 128;
+    /// The variable has a list of settable values.
+    pub const ENUM: u32 = 256;
     /// The variable has a settable range.
     pub const RANGE: u32 = 512;
+    /// No NUT variable: the value is logged, and set only from a ups.conf option of
+    /// the same name.
+    pub const NONUT: u32 = 1024;
     /// Skipped from now on.
     pub const SKIP: u32 = 2048;
 }
@@ -91,6 +103,19 @@ enum Pre {
     HexBattery,
     /// `voltronic_qs_hex_process_ratings_bits`.
     HexRatings,
+    /// One of the voltronic protocol's preprocess functions.
+    Volt(voltronic::V),
+}
+
+/// Where a variable's settable values come from (NUT's `item_t.info_rw`).
+#[derive(Debug, Clone, Copy)]
+enum InfoRw {
+    /// `Item::ranges` (the blazer protocols' fixed ranges).
+    None,
+    /// A list of values, each kept only if its check passes.
+    List(&'static [voltronic_text::Rw]),
+    /// voltronic's ECO mode voltage limits, filled when `QHE` is read (high, low).
+    EcoVolt(bool),
 }
 
 /// One row of a protocol table (NUT's `item_t`).
@@ -100,6 +125,7 @@ pub struct Item {
     pub var: &'static str,
     rw: bool,
     ranges: &'static [(i64, i64)],
+    info_rw: InfoRw,
     /// The query or command, `\r` included (may hold one `%s`/`%02d` for commands).
     pub command: &'static str,
     answer_len: usize,
@@ -121,6 +147,7 @@ const fn q1(var: &'static str, from: usize, to: usize, dfl: &'static str, flags:
         var,
         rw: false,
         ranges: &[],
+        info_rw: InfoRw::None,
         command: "Q1\r",
         answer_len: 47,
         leading: b'(',
@@ -151,6 +178,7 @@ const fn query(
         var,
         rw: false,
         ranges: &[],
+        info_rw: InfoRw::None,
         command,
         answer_len,
         leading: b'#',
@@ -168,6 +196,7 @@ const fn cmd(var: &'static str, command: &'static str, pre: Pre) -> Item {
         var,
         rw: false,
         ranges: &[],
+        info_rw: InfoRw::None,
         command,
         answer_len: 0,
         leading: 0,
@@ -185,6 +214,7 @@ const fn delay(var: &'static str, ranges: &'static [(i64, i64)], dfl: &'static s
         var,
         rw: true,
         ranges,
+        info_rw: InfoRw::None,
         command: "",
         answer_len: 0,
         leading: 0,
@@ -303,6 +333,8 @@ enum Claim {
     /// Protocol (`M` answers `P` or `T`), then the binary status
     /// (`voltronic_qs_hex_claim`).
     VoltronicQsHex,
+    /// Status (`QGS`), then protocol (`QPI`) (`voltronic_claim`).
+    Voltronic,
 }
 
 /// The instant commands of the voltronic-qs protocols (both tables list the same).
@@ -324,6 +356,7 @@ fn voltronic_qs_table() -> Vec<Item> {
         var: "ups.firmware.aux",
         rw: false,
         ranges: &[],
+        info_rw: InfoRw::None,
         command: "M\r",
         answer_len: 2,
         leading: 0,
@@ -367,6 +400,7 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
         var,
         rw: false,
         ranges: &[],
+        info_rw: InfoRw::None,
         command: "QS\r",
         answer_len,
         leading: b'#',
@@ -381,6 +415,7 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
         var: "ups.firmware.aux",
         rw: false,
         ranges: &[],
+        info_rw: InfoRw::None,
         command: "M\r",
         answer_len: 2,
         leading: 0,
@@ -593,6 +628,8 @@ pub struct Subdriver {
     claim: Claim,
     ratings: bool,
     accepted: Option<&'static str>,
+    /// The whole answer of a unit refusing a query (voltronic's `(NAK\r`).
+    rejected: Option<&'static str>,
 }
 
 impl Subdriver {
@@ -602,6 +639,9 @@ impl Subdriver {
     }
 
     fn table(&self) -> Vec<Item> {
+        if self.claim == Claim::Voltronic {
+            return voltronic::table();
+        }
         if self.claim == Claim::VoltronicQs {
             return voltronic_qs_table();
         }
@@ -622,7 +662,16 @@ impl Subdriver {
 
 /// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
 /// ones not implemented here are left out, `q1` stays the fallback).
-pub const SUBDRIVERS: [Subdriver; 6] = [
+pub const SUBDRIVERS: [Subdriver; 7] = [
+    // nutdrv_qx_voltronic.c: `QGS` status and `QPI` protocol; `(ACK`/`(NAK` replies.
+    Subdriver {
+        name: "Voltronic 0.06",
+        status_query: "QGS\r",
+        claim: Claim::Voltronic,
+        ratings: false,
+        accepted: Some("ACK"),
+        rejected: Some("(NAK\r"),
+    },
     // nutdrv_qx_voltronic-qs.c: `M` must answer `V`; no ACK for commands.
     Subdriver {
         name: "Voltronic-QS 0.07",
@@ -630,6 +679,7 @@ pub const SUBDRIVERS: [Subdriver; 6] = [
         claim: Claim::VoltronicQs,
         ratings: true,
         accepted: None,
+        rejected: None,
     },
     // nutdrv_qx_voltronic-qs-hex.c: `M` must answer `P` or `T`; a binary `QS`.
     Subdriver {
@@ -638,6 +688,7 @@ pub const SUBDRIVERS: [Subdriver; 6] = [
         claim: Claim::VoltronicQsHex,
         ratings: false,
         accepted: None,
+        rejected: None,
     },
     // nutdrv_qx_mustek.c: Q1's layout behind `QS`, status-only claim.
     Subdriver {
@@ -646,6 +697,7 @@ pub const SUBDRIVERS: [Subdriver; 6] = [
         claim: Claim::Light,
         ratings: true,
         accepted: Some("ACK"),
+        rejected: None,
     },
     // nutdrv_qx_megatec-old.c: Q1's layout behind `D`, status-only claim.
     Subdriver {
@@ -654,6 +706,7 @@ pub const SUBDRIVERS: [Subdriver; 6] = [
         claim: Claim::Light,
         ratings: true,
         accepted: Some("ACK"),
+        rejected: None,
     },
     Subdriver {
         name: "Megatec 0.06",
@@ -661,6 +714,7 @@ pub const SUBDRIVERS: [Subdriver; 6] = [
         claim: Claim::Full,
         ratings: true,
         accepted: Some("ACK"),
+        rejected: None,
     },
     Subdriver {
         name: "Q1 0.07",
@@ -668,12 +722,12 @@ pub const SUBDRIVERS: [Subdriver; 6] = [
         claim: Claim::Light,
         ratings: false,
         accepted: Some("ACK"),
+        rejected: None,
     },
 ];
 
 /// Protocols of NUT's nutdrv_qx that this driver does not speak yet.
-pub const NOT_YET: [&str; 8] = [
-    "voltronic",
+pub const NOT_YET: [&str; 7] = [
     "bestups",
     "mecer",
     "zinto",
@@ -712,6 +766,56 @@ pub struct QxOptions {
     /// `battery.charge` < `battery.charge.low` or `battery.runtime` <
     /// `battery.runtime.low` (set them with `override.*`).
     pub ignorelb: bool,
+    /// The voltronic protocol's settings ([`VOLTRONIC_VALUES`], [`VOLTRONIC_FLAGS`]) as
+    /// given (flags without a value).
+    pub voltronic: Vec<(String, Option<String>)>,
+}
+
+/// The voltronic protocol's ups.conf settings that take a value
+/// (`voltronic_makevartable`): the unit's capability options, bypass limits, P31 grid
+/// range, output phase angle and battery count, set once at start-up.
+pub const VOLTRONIC_VALUES: [&str; 19] = [
+    "bypass_alarm",
+    "battery_alarm",
+    "bypass_when_off",
+    "alarm_control",
+    "converter_mode",
+    "eco_mode",
+    "battery_open_status_check",
+    "bypass_forbidding",
+    "site_fault_detection",
+    "advanced_eco_mode",
+    "constant_phase_angle",
+    "limited_runtime_on_battery",
+    "max_bypass_volt",
+    "min_bypass_volt",
+    "max_bypass_freq",
+    "min_bypass_freq",
+    "work_range_type",
+    "output_phase_angle",
+    "battery_number",
+];
+
+/// The voltronic protocol's ups.conf flags: `reset_to_default` (capability options
+/// back to the unit's defaults, only in standby) and `testing`.
+pub const VOLTRONIC_FLAGS: [&str; 2] = ["reset_to_default", "testing"];
+
+impl QxOptions {
+    /// `getval`: a voltronic setting's value.
+    fn getval(&self, name: &str) -> Option<&str> {
+        self.voltronic
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// `testvar`: whether a voltronic setting or flag is given.
+    fn testvar(&self, name: &str) -> bool {
+        self.voltronic
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    }
 }
 
 impl QxOptions {
@@ -735,6 +839,16 @@ impl QxOptions {
             novendor: flag("novendor"),
             ignoresab: flag("ignoresab"),
             ignorelb: flag("ignorelb"),
+            voltronic: options
+                .iter()
+                .filter(|(k, _)| {
+                    VOLTRONIC_VALUES
+                        .iter()
+                        .chain(VOLTRONIC_FLAGS.iter())
+                        .any(|n| n.eq_ignore_ascii_case(k))
+                })
+                .cloned()
+                .collect(),
             ..QxOptions::default()
         };
         if let Some(p) = &out.protocol {
@@ -756,11 +870,19 @@ impl QxOptions {
                 });
             }
         }
-        // NUT refuses these at start-up ("Shutdown delay '900' out of range"); the
-        // ranges are the blazer items' (nutdrv_qx_blazer-common.c).
+        // NUT refuses these at start-up ("Shutdown delay '900' out of range"), against
+        // the ranges of the protocol it detected: the blazer items' 12..600 s
+        // (nutdrv_qx_blazer-common.c), voltronic's 12..5940 s. A value no protocol the
+        // `protocol` option allows would take is refused here already; the detected
+        // protocol's range is checked at start-up.
+        let voltronic_possible = out
+            .protocol
+            .as_deref()
+            .is_none_or(|p| p.eq_ignore_ascii_case("voltronic"));
+        let offdelay_max = if voltronic_possible { 5940 } else { 600 };
         for (key, what, (lo, hi)) in [
             ("ondelay", "Start", (0, 599_940)),
-            ("offdelay", "Shutdown", (12, 600)),
+            ("offdelay", "Shutdown", (12, offdelay_max)),
         ] {
             if let Some(v) = value(key) {
                 let numeric = v
@@ -1005,6 +1127,8 @@ pub struct QxDriver {
     retry: u32,
     /// battery.charge was guessed from the voltage (the device does not report it).
     charge_guessed: bool,
+    /// The voltronic protocol's own state (capabilities, limits read).
+    volt: voltronic::VoltState,
 }
 
 struct Suspend(Vec<u8>);
@@ -1041,6 +1165,9 @@ pub(crate) fn commit(state: &mut DriverState, ops: Vec<Op>) -> Vec<DriverLine> {
         match op {
             Op::Set(var, value) => lines.extend(state.set(&var, &value)),
             Op::Delete(var) => lines.extend(state.delete(&var)),
+            Op::Apply(DriverLine::AddRange { var, min, max }) => {
+                lines.extend(state.add_range(&var, min, max));
+            }
             Op::Apply(line) => {
                 if state.tree_mut().apply(&line) {
                     lines.push(line);
@@ -1076,6 +1203,7 @@ impl QxDriver {
             data_has_changed: false,
             retry: 0,
             charge_guessed: false,
+            volt: voltronic::VoltState::default(),
         }
     }
 
@@ -1137,6 +1265,11 @@ impl Ctx<'_> {
             }
             None => Err(Suspend(command.as_bytes().to_vec())),
         }
+    }
+
+    /// The subdriver's refusal answer.
+    fn rejected(&self) -> Option<&'static str> {
+        self.drv.subdriver.and_then(|s| s.rejected)
     }
 
     fn log(&mut self, level: Level, text: impl Into<String>) {
@@ -1294,6 +1427,26 @@ impl Ctx<'_> {
         let Some(sub) = self.drv.subdriver else {
             return Ok(false);
         };
+        if sub.claim == Claim::Voltronic {
+            // voltronic_claim: the status, then the protocol.
+            let Some(i) = self.find("input.voltage", 0, 0) else {
+                return Ok(false);
+            };
+            let (ok, _, value) = self.qx_process(i, None)?;
+            if !ok || self.infoval_set(i, &value) != 1 {
+                return Ok(false);
+            }
+            let Some(i) = self.find("ups.firmware.aux", 0, 0) else {
+                self.delete("input.voltage");
+                return Ok(false);
+            };
+            let (ok, _, value) = self.qx_process(i, None)?;
+            if !ok || self.infoval_set(i, &value) != 1 {
+                self.delete("input.voltage");
+                return Ok(false);
+            }
+            return Ok(true);
+        }
         if matches!(sub.claim, Claim::VoltronicQs | Claim::VoltronicQsHex) {
             let Some(i) = self.find("ups.firmware.aux", 0, 0) else {
                 return Ok(false);
@@ -1642,6 +1795,9 @@ impl Ctx<'_> {
                     if item.flags & once != 0 {
                         continue;
                     }
+                    if item.flags & flag::SEMI_STATIC != 0 && !self.drv.data_has_changed {
+                        continue;
+                    }
                 }
             }
             if item.flags & flag::CMD != 0 {
@@ -1649,6 +1805,11 @@ impl Ctx<'_> {
                 continue;
             }
             if item.flags & flag::SETVAR != 0 {
+                if item.flags & flag::NONUT != 0 {
+                    // A setting from ups.conf, applied once at start-up.
+                    self.setvar(item.var, "")?;
+                    std::sync::Arc::make_mut(&mut self.drv.items)[i].flags |= flag::SKIP;
+                }
                 continue;
             }
             let (ok, answer, value) = match &previous {
@@ -1657,7 +1818,7 @@ impl Ctx<'_> {
                 {
                     let answer = answer.clone();
                     let len = answer.len();
-                    match process_answer(&item, &answer, len) {
+                    match process_answer(&item, &answer, len, self.rejected()) {
                         Some(value) => (true, answer, value),
                         None => (false, answer, String::new()),
                     }
@@ -1768,7 +1929,7 @@ impl Ctx<'_> {
                 (bytes, len)
             }
         };
-        Ok(match process_answer(&item, &answer, len) {
+        Ok(match process_answer(&item, &answer, len, self.rejected()) {
             Some(value) => (true, answer, value),
             None => (false, answer, String::new()),
         })
@@ -1824,6 +1985,23 @@ impl Ctx<'_> {
                 return -1;
             };
             value = v;
+        } else if let Pre::Volt(pre) = item.pre {
+            let Some(v) = self.volt_pre(i, pre, raw) else {
+                return -1;
+            };
+            if item.var.starts_with("ups.status") {
+                if !v.is_empty() {
+                    self.update_status(&v);
+                }
+                return 0;
+            }
+            if item.var.starts_with("ups.alarm") {
+                if !v.is_empty() {
+                    self.alarm_set(&v);
+                }
+                return 0;
+            }
+            value = v;
         } else {
             value = raw.to_string();
             if item.flags & flag::TRIM != 0 {
@@ -1838,6 +2016,10 @@ impl Ctx<'_> {
                 }
                 value = format_number(item.dfl, strtod(&value));
             }
+        }
+        if item.flags & flag::NONUT != 0 {
+            self.log(Level::Info, format!("{}: {value}", item.var));
+            return 1;
         }
         if value.is_empty() {
             return -1;
@@ -1947,24 +2129,115 @@ impl Ctx<'_> {
         }
     }
 
-    /// `qx_set_var`: flags and ranges of a variable.
+    /// `qx_set_var`: flags, enumeration and ranges of a variable (logged for an item
+    /// without a NUT variable).
     fn set_var(&mut self, i: usize) {
         let item = self.drv.items[i];
-        if item.rw {
+        let nonut = item.flags & flag::NONUT != 0;
+        if item.rw && !nonut {
             self.apply(DriverLine::SetFlags {
                 var: item.var.to_string(),
                 flags: vec!["RW".to_string()],
             });
         }
-        if item.flags & flag::RANGE != 0 {
-            for &(min, max) in item.ranges {
-                self.apply(DriverLine::AddRange {
-                    var: item.var.to_string(),
-                    min,
-                    max,
-                });
+        if let InfoRw::None = item.info_rw {
+            if item.flags & flag::RANGE != 0 {
+                for &(min, max) in item.ranges {
+                    self.apply(DriverLine::AddRange {
+                        var: item.var.to_string(),
+                        min,
+                        max,
+                    });
+                }
+            }
+            return;
+        }
+        let values = self.rw_values(&item);
+        if item.flags & flag::ENUM != 0 {
+            if nonut {
+                let listed: String = values.iter().map(|v| format!(" {v}")).collect();
+                let listed = if listed.is_empty() {
+                    " none".to_string()
+                } else {
+                    listed
+                };
+                self.log(
+                    Level::Info,
+                    format!("{}, settable values:{listed}", item.var),
+                );
+            } else {
+                for value in &values {
+                    self.apply(DriverLine::AddEnum {
+                        var: item.var.to_string(),
+                        value: value.clone(),
+                    });
+                }
             }
         }
+        if item.flags & flag::RANGE != 0 {
+            let mut logged = false;
+            for pair in values.chunks_exact(2) {
+                if nonut {
+                    self.log(
+                        Level::Info,
+                        format!("{}, settable range: {}..{}", item.var, pair[0], pair[1]),
+                    );
+                    logged = true;
+                } else {
+                    self.apply(DriverLine::AddRange {
+                        var: item.var.to_string(),
+                        min: strtol(&pair[0]),
+                        max: strtol(&pair[1]),
+                    });
+                }
+            }
+            if nonut && !logged {
+                self.log(Level::Info, format!("{}, settable range: none", item.var));
+            }
+        }
+    }
+
+    /// The settable values of an item's `info_rw` list that apply to this unit (each
+    /// value's check passed), in order; an unfilled list ends at its first empty value.
+    fn rw_values(&self, item: &Item) -> Vec<String> {
+        match item.info_rw {
+            InfoRw::None => Vec::new(),
+            InfoRw::List(list) => {
+                let get = |var: &str| self.get(var);
+                list.iter()
+                    .filter(|rw| {
+                        rw.check
+                            .is_none_or(|c| voltronic_text::rw_allowed(c, rw.value, &get))
+                    })
+                    .map(|rw| rw.value.to_string())
+                    .collect()
+            }
+            InfoRw::EcoVolt(high) => self
+                .drv
+                .volt
+                .eco_range(high)
+                .iter()
+                .take_while(|v| !v.is_empty())
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The enumeration of `var`: what it had plus what this job added; `None` when the
+    /// variable does not exist.
+    fn enums(&self, var: &str) -> Option<Vec<String>> {
+        let base = self.base.tree().get(var);
+        let mut enums = base.map(|v| v.enums.clone()).unwrap_or_default();
+        let mut added = false;
+        for op in &self.ops {
+            if let Op::Apply(DriverLine::AddEnum { var: name, value }) = op {
+                if name.eq_ignore_ascii_case(var) {
+                    enums.push(value.clone());
+                    added = true;
+                }
+            }
+        }
+        (base.is_some() || added || self.get(var).is_some()).then_some(enums)
     }
 
     // ---- commands and settings ----------------------------------------------------
@@ -1999,6 +2272,15 @@ impl Ctx<'_> {
                     return Ok(crate::dummy::tracking::FAILED);
                 }
             },
+            Pre::Volt(voltronic::V::ProcessCommand) => {
+                match self.volt_command(&item, extra.unwrap_or("")) {
+                    Some(command) => Some(command),
+                    None => {
+                        self.log(Level::Err, "instcmd: FAILED");
+                        return Ok(crate::dummy::tracking::FAILED);
+                    }
+                }
+            }
             _ => None,
         };
         let (ok, _, value) = self.qx_process(i, command.as_deref())?;
@@ -2062,65 +2344,150 @@ impl Ctx<'_> {
         }
     }
 
-    /// `setvar` for the server-side delays: a TRACKING result.
+    /// `setvar`: a TRACKING result. An item without a NUT variable takes its value
+    /// from the ups.conf option of its name (`value` is ignored), as at start-up.
     fn setvar(&mut self, var: &str, value: &str) -> Step<i64> {
         let Some(i) = self.find(var, flag::SETVAR, flag::SKIP) else {
             return Ok(tracking::UNKNOWN);
         };
         let item = self.drv.items[i];
-        self.log(
-            Level::Info,
-            format!(
-                "setvar({var}, {})",
-                if value.is_empty() { "[NULL]" } else { value }
-            ),
-        );
-        if value.is_empty() {
-            self.log(
-                Level::Err,
-                format!("setvar: value not given for {}", item.var),
-            );
-            return Ok(tracking::UNKNOWN);
-        }
-        if self
-            .get(item.var)
-            .is_some_and(|current| current.eq_ignore_ascii_case(value))
-        {
+        let nonut = item.flags & flag::NONUT != 0;
+        let mut value = if nonut {
+            if !self.drv.options.testvar(item.var) {
+                return Ok(tracking::SUCCESS);
+            }
+            let userval = self.drv.options.getval(item.var).map(str::to_string);
             self.log(
                 Level::Info,
-                format!("setvar: nothing to do... [{}]", item.var),
+                format!("setvar({var}, {})", userval.as_deref().unwrap_or("[NULL]")),
             );
+            userval.unwrap_or_default()
+        } else {
+            self.log(
+                Level::Info,
+                format!(
+                    "setvar({var}, {})",
+                    if value.is_empty() { "[NULL]" } else { value }
+                ),
+            );
+            if value.is_empty() {
+                self.log(
+                    Level::Err,
+                    format!("setvar: value not given for {}", item.var),
+                );
+                return Ok(tracking::UNKNOWN);
+            }
+            if self
+                .get(item.var)
+                .is_some_and(|current| current.eq_ignore_ascii_case(value))
+            {
+                self.log(
+                    Level::Info,
+                    format!("setvar: nothing to do... [{}]", item.var),
+                );
+                return Ok(tracking::SUCCESS);
+            }
+            value.to_string()
+        };
+        if item.flags & flag::RANGE != 0 {
+            if !value
+                .bytes()
+                .all(|c| c.is_ascii_digit() || c == b' ' || c == b'.')
+            {
+                self.log(
+                    Level::Err,
+                    format!("setvar: non numerical value [{}: {value}]", item.var),
+                );
+                return Ok(tracking::UNKNOWN);
+            }
+            let wanted = strtol(&value);
+            let ranges: Vec<(i64, i64)> = if nonut {
+                if value.is_empty() {
+                    self.log(
+                        Level::Err,
+                        format!("setvar: value not given for {}", item.var),
+                    );
+                    return Ok(tracking::UNKNOWN);
+                }
+                self.rw_values(&item)
+                    .chunks_exact(2)
+                    .map(|p| (strtol(&p[0]), strtol(&p[1])))
+                    .collect()
+            } else {
+                let ranges = self.ranges(item.var);
+                if ranges.is_empty() {
+                    // NUT: no range list for the variable.
+                    return Ok(tracking::UNKNOWN);
+                }
+                ranges
+            };
+            if !ranges.iter().any(|&(lo, hi)| lo <= wanted && wanted <= hi) {
+                self.log(
+                    Level::Err,
+                    format!("setvar: value out of range [{}: {value}]", item.var),
+                );
+                return Ok(tracking::UNKNOWN);
+            }
+        } else if item.flags & flag::ENUM != 0 {
+            let allowed = if nonut {
+                if value.is_empty() {
+                    self.log(
+                        Level::Err,
+                        format!("setvar: value not given for {}", item.var),
+                    );
+                    return Ok(tracking::UNKNOWN);
+                }
+                self.rw_values(&item)
+            } else {
+                match self.enums(item.var) {
+                    Some(enums) => enums,
+                    None => return Ok(tracking::UNKNOWN),
+                }
+            };
+            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value)) {
+                self.log(
+                    Level::Err,
+                    format!("setvar: value out of range [{}: {value}]", item.var),
+                );
+                return Ok(tracking::UNKNOWN);
+            }
+        }
+        value = match item.pre {
+            // blazer_process_setvar: delays go in whole minutes (and 6 s steps below one).
+            Pre::Setvar => {
+                let wanted = strtol(&value);
+                let truncated = if item.var == "ups.delay.start" {
+                    wanted - wanted % 60
+                } else if wanted < 60 {
+                    wanted - wanted % 6
+                } else {
+                    wanted - wanted % 60
+                };
+                truncated.to_string()
+            }
+            Pre::Volt(pre) => match self.volt_setvar(i, pre, &value) {
+                Some(value) => value,
+                None => {
+                    self.log(Level::Err, "setvar: FAILED");
+                    return Ok(tracking::UNKNOWN);
+                }
+            },
+            _ => String::new(),
+        };
+        if item.flags & flag::ABSENT != 0 {
+            self.set(item.var, &value);
+            self.log(Level::Info, "setvar: SUCCEED");
             return Ok(tracking::SUCCESS);
         }
-        if !value
-            .bytes()
-            .all(|c| c.is_ascii_digit() || c == b' ' || c == b'.')
-        {
-            self.log(
-                Level::Err,
-                format!("setvar: non numerical value [{}: {value}]", item.var),
-            );
+        let command = (!value.is_empty()).then_some(value);
+        let (ok, _, answer) = self.qx_process(i, command.as_deref())?;
+        let accepted = self.drv.subdriver.and_then(|s| s.accepted);
+        if !ok || (!answer.is_empty() && accepted.is_none_or(|a| !answer.eq_ignore_ascii_case(a))) {
+            self.log(Level::Err, "setvar: FAILED");
             return Ok(tracking::UNKNOWN);
         }
-        let wanted = strtol(value);
-        let ranges = self.ranges(item.var);
-        if !ranges.iter().any(|&(lo, hi)| lo <= wanted && wanted <= hi) {
-            self.log(
-                Level::Err,
-                format!("setvar: value out of range [{}: {value}]", item.var),
-            );
-            return Ok(tracking::UNKNOWN);
-        }
-        // blazer_process_setvar: delays go in whole minutes (and 6 s steps below one).
-        let truncated = if item.var == "ups.delay.start" {
-            wanted - wanted % 60
-        } else if wanted < 60 {
-            wanted - wanted % 6
-        } else {
-            wanted - wanted % 60
-        };
-        self.set(item.var, &truncated.to_string());
         self.log(Level::Info, "setvar: SUCCEED");
+        self.drv.data_has_changed = true;
         Ok(tracking::SUCCESS)
     }
 
@@ -2186,7 +2553,15 @@ impl Ctx<'_> {
 
 /// `qx_process_answer`: the item's columns of `answer` (`len` = bytes read), or `None`
 /// for a short reply or a wrong leading character.
-fn process_answer(item: &Item, answer: &[u8], len: usize) -> Option<String> {
+fn process_answer(
+    item: &Item,
+    answer: &[u8],
+    len: usize,
+    rejected: Option<&str>,
+) -> Option<String> {
+    if rejected.is_some_and(|r| answer.eq_ignore_ascii_case(r.as_bytes())) {
+        return None;
+    }
     if item.answer_len > 0 && len < item.answer_len {
         return None;
     }
@@ -2335,15 +2710,18 @@ mod tests {
         assert!(var.flags.rw);
         assert_eq!(var.ranges, vec![(0, 599_940)]);
         assert!(state.tree().has_cmd("shutdown.return"));
-        // voltronic-qs's, voltronic-qs-hex's, mustek's and megatec/old's claims (three
-        // tries each, echoed),
+        // voltronic's, voltronic-qs's, voltronic-qs-hex's, mustek's and megatec/old's
+        // claims (three tries each, echoed),
         // Q1 and I for megatec's claim, then Q1/F/I of the init walk, Q1 of the first
         // (quick) update.
         let queries: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
         assert_eq!(
             queries,
             vec![
-                &b"M\r"[..],
+                &b"QGS\r"[..],
+                b"QGS\r",
+                b"QGS\r",
+                b"M\r",
                 b"M\r",
                 b"M\r",
                 b"M\r",
@@ -2673,9 +3051,19 @@ mod tests {
             .unwrap_err()
             .contains("not implemented"));
         assert!(QxOptions::from_options(&opts("idleload", "0")).is_err());
-        assert!(QxOptions::from_options(&opts("offdelay", "900"))
+        let megatec = |k: &str, v: &str| {
+            let mut o = opts(k, v);
+            o.push(("protocol".to_string(), Some("megatec".to_string())));
+            o
+        };
+        assert!(QxOptions::from_options(&megatec("offdelay", "900"))
             .unwrap_err()
             .contains("Shutdown delay '900' out of range"));
+        // Without a protocol, voltronic's longer range may apply (checked at start-up).
+        assert!(QxOptions::from_options(&opts("offdelay", "900")).is_ok());
+        assert!(QxOptions::from_options(&opts("offdelay", "6000"))
+            .unwrap_err()
+            .contains("Shutdown delay '6000' out of range"));
         assert!(QxOptions::from_options(&opts("ondelay", "soon")).is_err());
         assert!(QxOptions::from_options(&opts("offdelay", "12")).is_ok());
         assert!(QxOptions::from_options(&opts("protocol", "MEGATEC")).is_ok());

@@ -207,7 +207,14 @@ impl DriverLine {
             DriverLine::AddRange { var, min, max } => format!("ADDRANGE {var} {min} {max}"),
             DriverLine::DelRange { var, min, max } => format!("DELRANGE {var} {min} {max}"),
             DriverLine::SetAux { var, aux } => format!("SETAUX {var} {aux}"),
-            DriverLine::SetFlags { var, flags } => format!("SETFLAGS {var} {}", flags.join(" ")),
+            DriverLine::SetFlags { var, flags } => {
+                let mut line = format!("SETFLAGS {var}");
+                for flag in flags {
+                    line.push(' ');
+                    line.push_str(flag);
+                }
+                line
+            }
             DriverLine::AddCmd { cmd } => format!("ADDCMD {cmd}"),
             DriverLine::DelCmd { cmd } => format!("DELCMD {cmd}"),
             DriverLine::DumpDone => "DUMPDONE".to_string(),

@@ -312,7 +312,9 @@ impl VarTree {
                     aux: var.aux,
                 });
             }
-            if var.flags.any() {
+            // NUT's st_tree_dump_conn sends SETFLAGS for any flag, IMMUTABLE (which has
+            // no word) included: an `override.*` variable dumps as a bare `SETFLAGS var`.
+            if var.flags.any() || var.flags.immutable {
                 lines.push(DriverLine::SetFlags {
                     var: var.name.clone(),
                     flags: var.flags.words(),

@@ -235,15 +235,16 @@ fn nut_settings_nut_would_reject_fail_before_the_run_naming_host_and_file() {
 
 #[test]
 fn a_nutdrv_qx_ups_is_checked_through_the_drivers_own_wiring() {
-    // delay_shutdown_s becomes nutdrv_qx's offdelay, which NUT bounds to 12..600 s.
+    // delay_shutdown_s becomes nutdrv_qx's offdelay, which NUT bounds to 12..600 s
+    // (12..5940 s for a voltronic unit).
     let err = sim::scenario::Scenario::from_yaml(
-        "name: x\nduration_s: 10\nups: {name: u, driver: nutdrv_qx, delay_shutdown_s: 900}\n\
+        "name: x\nduration_s: 10\nups: {name: u, driver: nutdrv_qx, delay_shutdown_s: 6000}\n\
          hosts: [{name: nas, role: primary}]\n",
     )
     .and_then(|s| sim::harness::run(&s).map(|_| ()))
     .unwrap_err();
     assert!(err.contains("host nas"), "{err}");
-    assert!(err.contains("Shutdown delay '900' out of range"), "{err}");
+    assert!(err.contains("Shutdown delay '6000' out of range"), "{err}");
 }
 
 #[test]

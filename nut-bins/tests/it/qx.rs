@@ -127,7 +127,7 @@ fn every_fixture_gives_the_variables_nut_printed_for_the_device() {
         assert!(
             received
                 .iter()
-                .any(|q| [&b"Q1\r"[..], b"QS\r", b"D\r"].contains(&q.as_slice())),
+                .any(|q| [&b"Q1\r"[..], b"QS\r", b"D\r", b"QGS\r"].contains(&q.as_slice())),
             "{name}: the driver never sent a status query: {received:?}"
         );
     }
@@ -332,4 +332,189 @@ fn ignorelb_with_a_charge_threshold_matches_debian() {
         .find(|(k, _)| k == "ups.status")
         .map(|(_, v)| v.as_str());
     assert_eq!(status, Some("OL"));
+}
+
+/// The driver-socket lines of one voltronic session: every instant command and setting
+/// NUT's test answers cover (acknowledged and refused ones), and settings the published
+/// ranges and enumerations refuse.
+const VOLTRONIC_SESSION: [&str; 24] = [
+    "INSTCMD test.battery.start.deep",
+    "INSTCMD test.battery.start.quick",
+    "INSTCMD load.on",
+    "INSTCMD load.off",
+    "INSTCMD shutdown.stop",
+    "INSTCMD test.battery.start 18",
+    "INSTCMD test.battery.start 120",
+    "INSTCMD test.battery.start 7000",
+    "INSTCMD beeper.toggle",
+    "SET ups.delay.shutdown \"18\"",
+    "SET ups.delay.start \"120\"",
+    "INSTCMD shutdown.return",
+    "INSTCMD outlet.1.load.on",
+    "INSTCMD outlet.1.load.off",
+    "INSTCMD bypass.start",
+    "SET ups.start.auto \"yes\"",
+    "SET battery.energysave \"yes\"",
+    "SET ups.start.battery \"maybe\"",
+    "SET input.transfer.high \"250\"",
+    "SET input.transfer.high \"300\"",
+    "SET input.frequency.high \"54\"",
+    "SET battery.voltage.low \"24\"",
+    "SET battery.packs \"4\"",
+    "SET outlet.2.delay.shutdown \"540\"",
+];
+
+/// Runs `program` in the foreground against the voltronic test unit, plays
+/// [`VOLTRONIC_SESSION`] on its socket; returns each line's TRACKING result and the
+/// commands the device received (its status and setting queries left out: their
+/// number depends on the poll timing).
+fn voltronic_session(program: &Path, extra: &[&str]) -> (Vec<String>, Vec<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut lab = Lab::new("qx-voltronic-session");
+    let t = fixture("voltronic-nut-testing");
+    let device = PtyUps::spawn(t.clone()).unwrap();
+    lab.write("etc/ups.conf", &ups_conf(device.path(), &t, None));
+    let mut args = vec!["-a", "test", "-F"];
+    args.extend_from_slice(extra);
+    lab.spawn("driver", program, "etc", &args);
+    let socket = lab.path("state/nutdrv_qx-test");
+    let stream = wait_for(Duration::from_secs(60), "the driver's socket", || {
+        std::os::unix::net::UnixStream::connect(&socket).ok()
+    });
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut results = Vec::new();
+    for (id, line) in VOLTRONIC_SESSION.iter().enumerate() {
+        writeln!(writer, "{line} TRACKING {id}").unwrap();
+        let want = format!("TRACKING {id} ");
+        loop {
+            let mut reply = String::new();
+            let n = reader.read_line(&mut reply).unwrap_or(0);
+            assert!(n > 0, "{}: no TRACKING for {line:?}", program.display());
+            if let Some(result) = reply.trim_end().strip_prefix(&want) {
+                results.push(format!("{line}: {result}"));
+                break;
+            }
+        }
+    }
+    lab.stop("driver");
+    let commands = device
+        .received()
+        .into_iter()
+        .map(|q| String::from_utf8_lossy(&q).escape_debug().to_string())
+        .filter(|q| !q.starts_with('Q') && !["F\\r", "I\\r", "RE0\\r"].contains(&q.as_str()))
+        .collect();
+    (results, commands)
+}
+
+#[test]
+fn voltronic_commands_and_settings_match_debian() {
+    let Some(nut_qx) = peer("/lib/nut/nutdrv_qx") else {
+        return;
+    };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    let ours = voltronic_session(&bin("nutdrv_qx"), &[]);
+    let theirs = voltronic_session(nut_qx, nut_extra);
+    assert_eq!(ours, theirs);
+    // The session did reach the device, acknowledged and refused.
+    let (results, commands) = ours;
+    assert!(
+        commands.contains(&"S.3R0002\\r".to_string()),
+        "{commands:?}"
+    );
+    assert!(commands.contains(&"BATGN04\\r".to_string()), "{commands:?}");
+    assert!(results.iter().any(|r| r.ends_with(": 0")), "{results:?}");
+    assert!(results.iter().any(|r| !r.ends_with(": 0")), "{results:?}");
+}
+
+/// The driver's whole state as its socket dumps it (DUMPALL: values, flags,
+/// enumerations, ranges, commands), sorted, the implementation's own variables left
+/// out; `t` is served by a fresh fake unit.
+fn socket_dump(program: &Path, extra: &[&str], t: &Transcript) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut lab = Lab::new("qx-dumpall");
+    let device = PtyUps::spawn(t.clone()).unwrap();
+    lab.write("etc/ups.conf", &ups_conf(device.path(), t, None));
+    let mut args = vec!["-a", "test", "-F"];
+    args.extend_from_slice(extra);
+    lab.spawn("driver", program, "etc", &args);
+    let socket = lab.path("state/nutdrv_qx-test");
+    let mut stream = wait_for(Duration::from_secs(60), "the driver's socket", || {
+        std::os::unix::net::UnixStream::connect(&socket).ok()
+    });
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(b"DUMPALL\n").unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(stream).lines() {
+        let line = line.unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+        if line == "DUMPDONE" {
+            break;
+        }
+        let implementation = IMPLEMENTATION_VARS
+            .iter()
+            .any(|v| line.starts_with(&format!("SETINFO {v} ")));
+        if !implementation {
+            lines.push(line);
+        }
+    }
+    lab.stop("driver");
+    lines.sort();
+    lines
+}
+
+/// The voltronic fixtures, and NUT's test unit speaking each other protocol number the
+/// driver knows (multi-phase P03/P09/P10, P31's battery type and grid range, P00/P08
+/// without bypass limits, P99).
+fn voltronic_units() -> Vec<(String, Transcript)> {
+    let mut units: Vec<(String, Transcript)> = fixtures()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("voltronic-") && !name.starts_with("voltronic-qs"))
+        .collect();
+    let testing = fixture("voltronic-nut-testing");
+    for protocol in ["00", "03", "08", "09", "10", "31", "99"] {
+        let mut t = testing.clone();
+        let qpi = t
+            .exchanges
+            .iter_mut()
+            .find(|(q, _)| q == b"QPI\r")
+            .expect("QPI in the test unit");
+        qpi.1 = Some(format!("(PI{protocol}\r").into_bytes());
+        units.push((format!("voltronic-nut-testing-p{protocol}"), t));
+    }
+    units
+}
+
+#[test]
+fn voltronic_units_dump_the_same_driver_state_as_debian() {
+    let Some(nut_qx) = peer("/lib/nut/nutdrv_qx") else {
+        return;
+    };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    let units = voltronic_units();
+    assert!(units.len() >= 12, "{} voltronic units", units.len());
+    let mut failures = Vec::new();
+    for (name, t) in units {
+        let ours = socket_dump(&bin("nutdrv_qx"), &[], &t);
+        let theirs = socket_dump(nut_qx, nut_extra, &t);
+        assert!(
+            ours.iter().any(|l| l.starts_with("ADDENUM ") || l.starts_with("ADDRANGE ")),
+            "{name}: no settable variable: {ours:?}"
+        );
+        if ours != theirs {
+            let only = |a: &[String], b: &[String]| -> Vec<String> {
+                a.iter().filter(|l| !b.contains(l)).cloned().collect()
+            };
+            failures.push(format!(
+                "{name}:\n  only ours: {:?}\n  only NUT:  {:?}",
+                only(&ours, &theirs),
+                only(&theirs, &ours)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
