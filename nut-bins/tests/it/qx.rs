@@ -502,7 +502,8 @@ fn voltronic_units_dump_the_same_driver_state_as_debian() {
         let ours = socket_dump(&bin("nutdrv_qx"), &[], &t);
         let theirs = socket_dump(nut_qx, nut_extra, &t);
         assert!(
-            ours.iter().any(|l| l.starts_with("ADDENUM ") || l.starts_with("ADDRANGE ")),
+            ours.iter()
+                .any(|l| l.starts_with("ADDENUM ") || l.starts_with("ADDRANGE ")),
             "{name}: no settable variable: {ours:?}"
         );
         if ours != theirs {

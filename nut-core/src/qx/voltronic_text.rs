@@ -968,7 +968,7 @@ fn bypass_volt_min(val: i64, protocol: i64, low: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
 
     fn fault_of(alarm: &str, status: Option<&'static str>) -> FaultText {
         FaultText::Fault {
@@ -1152,14 +1152,14 @@ mod tests {
         );
     }
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
     }
 
-    fn allowed(table: &[Rw], vars: &HashMap<String, String>) -> Vec<&'static str> {
+    fn allowed(table: &[Rw], vars: &BTreeMap<String, String>) -> Vec<&'static str> {
         let get = |k: &str| vars.get(k).cloned();
         table
             .iter()
