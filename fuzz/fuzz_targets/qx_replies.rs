@@ -9,15 +9,56 @@ use nut_core::qx::{Job, Progress, QxDriver, QxOptions, Reply};
 /// More queries than any one job sends (claims of both protocols, retries included).
 const MAX_QUERIES_PER_JOB: usize = 200;
 
+/// A well-formed voltronic status line (NUT's test answer), so the claim succeeds and
+/// the fuzzed replies reach the protocol's other parsers.
+const QGS: &[u8] = b"(234.9 50.0 229.8 50.0 000.0 000 369.1 ---.- 026.5 ---.- 018.8 100000000001\r";
+/// Protocol numbers with their own branches (multi-phase, P31, no bypass limits).
+const PROTOCOLS: [&[u8]; 7] = [
+    b"(PI00\r", b"(PI01\r", b"(PI03\r", b"(PI09\r", b"(PI10\r", b"(PI31\r", b"(PI99\r",
+];
+
 fuzz_target!(|data: &[u8]| {
-    let mut chunks = data.split(|&b| b == 0xff);
-    let mut next_reply = move || match chunks.next() {
-        None => Reply::Timeout,
-        Some([]) => Reply::Error,
-        Some(bytes) => Reply::Bytes(bytes.to_vec()),
+    let first = data.first().copied().unwrap_or(0);
+    let voltronic = first & 2 != 0;
+    let mut claim: Vec<Reply> = if voltronic {
+        let protocol = PROTOCOLS[usize::from(first >> 2) % PROTOCOLS.len()];
+        vec![Reply::Bytes(protocol.to_vec()), Reply::Bytes(QGS.to_vec())]
+    } else {
+        Vec::new()
     };
+    let mut chunks = data.split(|&b| b == 0xff);
+    let mut next_reply = move || {
+        if let Some(reply) = claim.pop() {
+            return reply;
+        }
+        match chunks.next() {
+            None => Reply::Timeout,
+            Some([]) => Reply::Error,
+            Some(bytes) => Reply::Bytes(bytes.to_vec()),
+        }
+    };
+    // The first byte picks the options: runtime calibration, and whether the voltronic
+    // protocol is forced with its ups.conf settings (autodetection rarely reaches it:
+    // its claim needs a 76-byte status line and a `(PIxx` protocol answer, given above).
+    let setting = |k: &str, v: &str| (k.to_string(), Some(v.to_string()));
     let options = QxOptions {
-        runtimecal: data.first().is_some_and(|b| b % 2 == 0).then_some((240.0, 100.0, 720.0, 50.0)),
+        runtimecal: (first % 2 == 0).then_some((240.0, 100.0, 720.0, 50.0)),
+        protocol: voltronic.then(|| "voltronic".to_string()),
+        voltronic: if voltronic {
+            vec![
+                setting("bypass_forbidding", "enabled"),
+                setting("alarm_control", "disabled"),
+                setting("max_bypass_volt", "250"),
+                setting("min_bypass_freq", "46.0"),
+                setting("battery_number", "3"),
+                setting("output_phase_angle", "120"),
+                setting("work_range_type", "UPS"),
+                ("reset_to_default".to_string(), None),
+                ("testing".to_string(), None),
+            ]
+        } else {
+            Vec::new()
+        },
         ..QxOptions::default()
     };
     let mut driver = QxDriver::new(options);
@@ -28,6 +69,11 @@ fuzz_target!(|data: &[u8]| {
         Job::InstCmd { cmd: "shutdown.return".into(), arg: None },
         Job::Set { var: "ups.delay.shutdown".into(), value: "60".into() },
         Job::InstCmd { cmd: "test.battery.start".into(), arg: Some("120".into()) },
+        Job::InstCmd { cmd: "beeper.toggle".into(), arg: None },
+        Job::Set { var: "ups.start.auto".into(), value: "yes".into() },
+        Job::Set { var: "input.transfer.high".into(), value: "250".into() },
+        Job::Set { var: "outlet.1.delay.shutdown".into(), value: "540".into() },
+        Job::Set { var: "battery.type".into(), value: "AGM".into() },
         Job::Update,
         Job::Shutdown,
     ];
