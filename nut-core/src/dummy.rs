@@ -16,6 +16,9 @@ pub const MAX_DUMMY_VALUE_BYTES: usize = 127;
 const STATUS_PREFIX: &str = "ups.status";
 /// Driver version string published as `driver.version`.
 pub const DRIVER_VERSION: &str = "2.8.0";
+/// Size of a driver's value buffer, in bytes (NUT's `ST_MAX_VALUE_LEN`,
+/// include/extstate.h): a value keeps at most one byte less.
+pub const ST_MAX_VALUE_LEN: usize = 256;
 
 /// One step of a dummy data file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +102,19 @@ impl DriverState {
         self.stale
     }
 
-    /// Sets a value; returns the line to broadcast if it changed.
+    /// Sets a value (cut to [`ST_MAX_VALUE_LEN`] - 1 bytes, as NUT's `dstate_setinfo`
+    /// formats it into a buffer of that size); returns the line to broadcast if it
+    /// changed.
     pub fn set(&mut self, name: &str, value: &str) -> Option<DriverLine> {
+        let value = if value.len() >= ST_MAX_VALUE_LEN {
+            let mut end = ST_MAX_VALUE_LEN - 1;
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            &value[..end]
+        } else {
+            value
+        };
         self.tree.set(name, value).then(|| DriverLine::SetInfo {
             var: name.to_string(),
             value: self.tree.value(name).unwrap_or(value).to_string(),

@@ -630,6 +630,19 @@ pub struct Subdriver {
     accepted: Option<&'static str>,
     /// The whole answer of a unit refusing a query (voltronic's `(NAK\r`).
     rejected: Option<&'static str>,
+    /// What the subdriver's `initups` does once it has claimed the unit.
+    initups: Initups,
+}
+
+/// A subdriver's `initups` (nutdrv_qx_blazer-common.c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Initups {
+    /// `blazer_initups`: `norating`, `novendor` and `ignoresab`.
+    Blazer,
+    /// `blazer_initups_light`: `ignoresab` only.
+    Light,
+    /// None (voltronic).
+    None,
 }
 
 impl Subdriver {
@@ -671,6 +684,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         ratings: false,
         accepted: Some("ACK"),
         rejected: Some("(NAK\r"),
+        initups: Initups::None,
     },
     // nutdrv_qx_voltronic-qs.c: `M` must answer `V`; no ACK for commands.
     Subdriver {
@@ -680,6 +694,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         ratings: true,
         accepted: None,
         rejected: None,
+        initups: Initups::Light,
     },
     // nutdrv_qx_voltronic-qs-hex.c: `M` must answer `P` or `T`; a binary `QS`.
     Subdriver {
@@ -689,6 +704,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         ratings: false,
         accepted: None,
         rejected: None,
+        initups: Initups::Light,
     },
     // nutdrv_qx_mustek.c: Q1's layout behind `QS`, status-only claim.
     Subdriver {
@@ -698,6 +714,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         ratings: true,
         accepted: Some("ACK"),
         rejected: None,
+        initups: Initups::Blazer,
     },
     // nutdrv_qx_megatec-old.c: Q1's layout behind `D`, status-only claim.
     Subdriver {
@@ -707,6 +724,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         ratings: true,
         accepted: Some("ACK"),
         rejected: None,
+        initups: Initups::Blazer,
     },
     Subdriver {
         name: "Megatec 0.06",
@@ -715,6 +733,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         ratings: true,
         accepted: Some("ACK"),
         rejected: None,
+        initups: Initups::Blazer,
     },
     Subdriver {
         name: "Q1 0.07",
@@ -723,6 +742,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         ratings: false,
         accepted: Some("ACK"),
         rejected: None,
+        initups: Initups::Light,
     },
 ];
 
@@ -1394,10 +1414,10 @@ impl Ctx<'_> {
             }
             self.drv.subdriver = Some(sub);
             self.drv.items = std::sync::Arc::new(sub.table());
-            self.blazer_initups();
             for _ in 0..MAXTRIES {
                 if self.claim()? {
                     self.log(Level::Info, format!("Using protocol: {}", sub.name));
+                    self.subdriver_initups(sub.initups);
                     return Ok(None);
                 }
             }
@@ -1407,11 +1427,14 @@ impl Ctx<'_> {
         Ok(Some("Device not supported!".to_string()))
     }
 
-    fn blazer_initups(&mut self) {
+    /// The subdriver's `initups`, once it claimed the unit (nutdrv_qx.c's
+    /// `upsdrv_initups`).
+    fn subdriver_initups(&mut self, kind: Initups) {
+        let blazer = kind == Initups::Blazer;
         let (nr, nv, isb) = (
-            self.drv.options.norating,
-            self.drv.options.novendor,
-            self.drv.options.ignoresab,
+            blazer && self.drv.options.norating,
+            blazer && self.drv.options.novendor,
+            kind != Initups::None && self.drv.options.ignoresab,
         );
         for item in std::sync::Arc::make_mut(&mut self.drv.items).iter_mut() {
             if (nr && item.command == "F\r") || (nv && item.command == "I\r") {
@@ -1751,11 +1774,19 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// `alarm_set` (drivers/dstate.c): NUT's buffer holds ST_MAX_VALUE_LEN bytes; the
+    /// first alarm fills up to 255 of them, each later one is appended with
+    /// `snprintfcat`, which stops at 254.
     fn alarm_set(&mut self, text: &str) {
-        if !self.drv.alarm_buf.is_empty() {
-            self.drv.alarm_buf.push(' ');
+        let buf = &mut self.drv.alarm_buf;
+        if buf.is_empty() {
+            buf.push_str(text);
+            truncate_bytes(buf, crate::dummy::ST_MAX_VALUE_LEN - 1);
+        } else if buf.len() < crate::dummy::ST_MAX_VALUE_LEN - 2 {
+            buf.push(' ');
+            buf.push_str(text);
+            truncate_bytes(buf, crate::dummy::ST_MAX_VALUE_LEN - 2);
         }
-        self.drv.alarm_buf.push_str(text);
     }
 
     /// `qx_ups_walk`: false when a status query failed (no device).
@@ -2586,6 +2617,17 @@ fn process_answer(
     };
     let slice = &rest[..take.min(rest.len())];
     Some(String::from_utf8_lossy(slice).into_owned())
+}
+
+/// Cuts `text` to at most `max` bytes (on a character boundary).
+fn truncate_bytes(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
 }
 
 /// `%.Nf` of NUT's tables (nutdrv_qx's and usbhid-ups's).

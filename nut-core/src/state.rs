@@ -75,6 +75,29 @@ pub struct VarTree {
     cmds: BTreeMap<String, String>,
 }
 
+/// The part of `raw` a NUT driver's DUMPALL carries: the state tree keeps values
+/// escaped (`#`, `\`, `"` get a backslash) in a buffer of `ST_MAX_VALUE_LEN` bytes
+/// (common/state.c `val_escape`, common/parseconf.c `pconf_encode`), so a long value
+/// with escaped characters loses its end in a dump (a live SETINFO carries it whole).
+pub fn dump_value(raw: &str) -> &str {
+    const MAXLEN: usize = crate::dummy::ST_MAX_VALUE_LEN - 1;
+    let mut destlen = 0;
+    for (i, c) in raw.char_indices() {
+        let escaped = matches!(c, '#' | '\\' | '"');
+        if escaped {
+            if destlen + 1 >= MAXLEN {
+                return &raw[..i];
+            }
+            destlen += 1;
+        }
+        if destlen + c.len_utf8() > MAXLEN {
+            return &raw[..i];
+        }
+        destlen += c.len_utf8();
+    }
+    raw
+}
+
 fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
@@ -285,18 +308,19 @@ impl VarTree {
     }
 
     /// The lines a driver sends in answer to DUMPALL (nut-reference.md §2.3), without the
-    /// DATAOK/DATASTALE and DUMPDONE framing.
+    /// DATAOK/DATASTALE and DUMPDONE framing. Values are cut where NUT's escaped copy of
+    /// them ends ([`dump_value`]).
     pub fn dump_lines(&self) -> Vec<DriverLine> {
         let mut lines = Vec::new();
         for var in self.vars() {
             lines.push(DriverLine::SetInfo {
                 var: var.name.clone(),
-                value: var.value.clone(),
+                value: dump_value(&var.value).to_string(),
             });
             for value in &var.enums {
                 lines.push(DriverLine::AddEnum {
                     var: var.name.clone(),
-                    value: value.clone(),
+                    value: dump_value(value).to_string(),
                 });
             }
             for (min, max) in &var.ranges {

@@ -345,3 +345,26 @@ fn a_huge_timer_holds_for_ever_instead_of_overflowing() {
         "the timer saturates at the end of time"
     );
 }
+
+#[test]
+fn values_keep_what_nuts_value_buffer_holds() {
+    // dstate_setinfo formats into ST_MAX_VALUE_LEN (256) bytes: 255 are kept.
+    let mut state = DriverState::new();
+    let long = "x".repeat(300);
+    state.set("ups.alarm", &long);
+    assert_eq!(state.tree().value("ups.alarm").map(str::len), Some(255));
+    // A DUMPALL carries NUT's escaped copy, cut at 255 bytes: escaped characters make
+    // the value shorter than what a live SETINFO carries.
+    let hashes = "#".repeat(200);
+    state.set("ups.alarm", &hashes);
+    let dumped = state
+        .dump()
+        .into_iter()
+        .find_map(|l| match l {
+            DriverLine::SetInfo { var, value } if var == "ups.alarm" => Some(value),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(dumped, "#".repeat(127));
+    assert_eq!(nut_core::state::dump_value("a\"b"), "a\"b");
+}

@@ -922,11 +922,18 @@ impl Ctx<'_> {
                 }
             }
             68 => {
-                // NUT compares the character with the number 1 and never gets here.
-                if on {
-                    if let Some(q) = self.drv.items.iter().position(|i| i.command == "QFS\r") {
-                        std::sync::Arc::make_mut(&mut self.drv.items)[q].flags &= !flag::SKIP;
+                // NUT compares the character with the number 1 and never gets here. The
+                // fault is read while the bit is set (and no longer once it clears, even
+                // if the unit refused to tell it).
+                if let Some(q) = self.drv.items.iter().position(|i| i.command == "QFS\r") {
+                    let items = std::sync::Arc::make_mut(&mut self.drv.items);
+                    if on {
+                        items[q].flags &= !flag::SKIP;
+                    } else {
+                        items[q].flags |= flag::SKIP;
                     }
+                }
+                if on {
                     "UPS Fault!"
                 } else {
                     ""
