@@ -954,9 +954,20 @@ pub fn drivers(root: &Path) -> Result<(), String> {
     }
     let release = root.join("target/release");
     let qx_fixture = root.join("hw-fixtures/qx/fideltronik-inigo-viper-1200.txt");
+    let volt_fixture = root.join("hw-fixtures/qx/voltronic-fsp-champ-1000va.txt");
     let apc_fixture = root.join("hw-fixtures/apcsmart/apc-smart-ups-420inet.txt");
+    /// The driver and unit of a row.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        /// nutdrv_qx, megatec: one query per quick poll.
+        Megatec,
+        /// nutdrv_qx, voltronic: QGS per quick poll, some twenty queries per full one.
+        Voltronic,
+        /// apcsmart: one command per polled variable.
+        Apc,
+    }
     struct Run {
-        apc: bool,
+        kind: Kind,
         name: &'static str,
         fake: Child,
         driver: Child,
@@ -996,25 +1007,46 @@ pub fn drivers(root: &Path) -> Result<(), String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("usbhid-ups: {e}"))?;
-    for (apc, name, program, extra) in [
-        (false, "ours", release.join("nutdrv_qx"), vec!["-F"]),
-        (false, "NUT 2.8.0", nut_qx, vec!["-F", "-u", "root"]),
-        (true, "ours", release.join("apcsmart"), vec!["-F"]),
-        (true, "NUT 2.8.0", nut_apc, vec!["-F", "-u", "root"]),
+    for (kind, name, program, extra) in [
+        (Kind::Megatec, "ours", release.join("nutdrv_qx"), vec!["-F"]),
+        (
+            Kind::Megatec,
+            "NUT 2.8.0",
+            nut_qx.clone(),
+            vec!["-F", "-u", "root"],
+        ),
+        (
+            Kind::Voltronic,
+            "ours",
+            release.join("nutdrv_qx"),
+            vec!["-F"],
+        ),
+        (
+            Kind::Voltronic,
+            "NUT 2.8.0",
+            nut_qx,
+            vec!["-F", "-u", "root"],
+        ),
+        (Kind::Apc, "ours", release.join("apcsmart"), vec!["-F"]),
+        (Kind::Apc, "NUT 2.8.0", nut_apc, vec!["-F", "-u", "root"]),
     ] {
         let dir = root.join("target/bench-driver").join(format!(
             "{}-{}",
-            if apc { "apcsmart" } else { "qx" },
+            match kind {
+                Kind::Megatec => "qx",
+                Kind::Voltronic => "voltronic",
+                Kind::Apc => "apcsmart",
+            },
             name.replace(' ', "-")
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("state")).map_err(|e| e.to_string())?;
         let mut fake = Command::new(release.join("nut-fake-ups"));
-        if apc {
-            fake.arg("--apcsmart").arg(&apc_fixture);
-        } else {
-            fake.arg(&qx_fixture);
-        }
+        match kind {
+            Kind::Apc => fake.arg("--apcsmart").arg(&apc_fixture),
+            Kind::Voltronic => fake.arg(&volt_fixture),
+            Kind::Megatec => fake.arg(&qx_fixture),
+        };
         let mut fake = fake
             .arg("-v")
             .stdout(Stdio::piped())
@@ -1040,13 +1072,17 @@ pub fn drivers(root: &Path) -> Result<(), String> {
                 }
             });
         }
-        let conf = if apc {
-            format!("[bench]\n\tdriver = apcsmart\n\tport = {}\n", path.trim())
-        } else {
-            format!(
-                "[bench]\n\tdriver = nutdrv_qx\n\tport = {}\n\tprotocol = megatec\n",
-                path.trim()
-            )
+        let conf = match kind {
+            Kind::Apc => format!("[bench]\n\tdriver = apcsmart\n\tport = {}\n", path.trim()),
+            Kind::Megatec | Kind::Voltronic => format!(
+                "[bench]\n\tdriver = nutdrv_qx\n\tport = {}\n\tprotocol = {}\n",
+                path.trim(),
+                if kind == Kind::Megatec {
+                    "megatec"
+                } else {
+                    "voltronic"
+                }
+            ),
         };
         std::fs::write(dir.join("ups.conf"), conf).map_err(|e| e.to_string())?;
         let driver = Command::new(&program)
@@ -1061,7 +1097,7 @@ pub fn drivers(root: &Path) -> Result<(), String> {
             .spawn()
             .map_err(|e| format!("{}: {e}", program.display()))?;
         runs.push(Run {
-            apc,
+            kind,
             name,
             fake,
             driver,
@@ -1091,23 +1127,34 @@ pub fn drivers(root: &Path) -> Result<(), String> {
         DRIVER_MEASURE.as_secs()
     );
     std::thread::sleep(DRIVER_MEASURE);
-    let mut apc_header = false;
-    println!("| nutdrv_qx idle (megatec, pollinterval 2 s) | CPU per poll | wake-ups/s | RSS | queries |");
-    println!("|---|---:|---:|---:|---:|");
+    let mut header = None;
     for (run, (cpu0, sw0, q0)) in runs.iter().zip(before) {
         let pid = run.driver.id();
         let queries = run.queries.load(Ordering::Relaxed) - q0;
-        // A Megatec poll is one query; an APC poll is one command per polled variable,
+        // A Megatec poll is one query; voltronic and APC polls are several queries,
         // every pollinterval (2 s).
-        let polls = if run.apc {
-            (DRIVER_MEASURE.as_secs() / 2).max(1)
-        } else {
+        let polls = if run.kind == Kind::Megatec {
             queries
+        } else {
+            (DRIVER_MEASURE.as_secs() / 2).max(1)
         };
-        if run.apc && !apc_header {
-            apc_header = true;
-            println!();
-            println!("| apcsmart idle (Smart-UPS 420INET, pollinterval 2 s) | CPU per poll | wake-ups/s | RSS | commands |");
+        if header != Some(run.kind) {
+            if header.is_some() {
+                println!();
+            }
+            header = Some(run.kind);
+            let (what, count) = match run.kind {
+                Kind::Megatec => ("nutdrv_qx idle (megatec, pollinterval 2 s)", "queries"),
+                Kind::Voltronic => (
+                    "nutdrv_qx idle (voltronic, FSP Champ 1000 VA, pollinterval 2 s)",
+                    "queries",
+                ),
+                Kind::Apc => (
+                    "apcsmart idle (Smart-UPS 420INET, pollinterval 2 s)",
+                    "commands",
+                ),
+            };
+            println!("| {what} | CPU per poll | wake-ups/s | RSS | {count} |");
             println!("|---|---:|---:|---:|---:|");
         }
         let cpu_us = (cpu_ns(pid) - cpu0) as f64 / 1000.0;
