@@ -634,6 +634,14 @@ pub struct Subdriver {
     initups: Initups,
 }
 
+/// What the output voltage against the input tells of an active bypass/boost/buck bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VoltageMode {
+    Trim,
+    Bypass,
+    Boost,
+}
+
 /// A subdriver's `initups` (nutdrv_qx_blazer-common.c).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Initups {
@@ -1446,48 +1454,57 @@ impl Ctx<'_> {
         }
     }
 
+    /// A claim reading two items: `first` must be set, then `second` (else `first` is
+    /// removed again).
+    fn claim_both(&mut self, first: &str, second: &str) -> Step<bool> {
+        let Some(i) = self.find(first, 0, 0) else {
+            return Ok(false);
+        };
+        let (ok, _, value) = self.qx_process(i, None)?;
+        if !ok || self.infoval_set(i, &value) != 1 {
+            return Ok(false);
+        }
+        let Some(i) = self.find(second, 0, 0) else {
+            self.delete(first);
+            return Ok(false);
+        };
+        let (ok, _, value) = self.qx_process(i, None)?;
+        if !ok || self.infoval_set(i, &value) != 1 {
+            self.delete(first);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The status bit "bypass/boost or buck active" read against the voltages
+    /// (`blazer_process_status_bits`, `voltronic_status`): output below half the input
+    /// or 1.5 times above it is refused (`None`).
+    fn voltage_mode(&self) -> Option<VoltageMode> {
+        let vi = strtod(&self.get("input.voltage").unwrap_or_default());
+        let vo = strtod(&self.get("output.voltage").unwrap_or_default());
+        if vo < 0.5 * vi {
+            None
+        } else if vo < 0.95 * vi {
+            Some(VoltageMode::Trim)
+        } else if vo < 1.05 * vi {
+            Some(VoltageMode::Bypass)
+        } else if vo < 1.5 * vi {
+            Some(VoltageMode::Boost)
+        } else {
+            None
+        }
+    }
+
     fn claim(&mut self) -> Step<bool> {
         let Some(sub) = self.drv.subdriver else {
             return Ok(false);
         };
         if sub.claim == Claim::Voltronic {
             // voltronic_claim: the status, then the protocol.
-            let Some(i) = self.find("input.voltage", 0, 0) else {
-                return Ok(false);
-            };
-            let (ok, _, value) = self.qx_process(i, None)?;
-            if !ok || self.infoval_set(i, &value) != 1 {
-                return Ok(false);
-            }
-            let Some(i) = self.find("ups.firmware.aux", 0, 0) else {
-                self.delete("input.voltage");
-                return Ok(false);
-            };
-            let (ok, _, value) = self.qx_process(i, None)?;
-            if !ok || self.infoval_set(i, &value) != 1 {
-                self.delete("input.voltage");
-                return Ok(false);
-            }
-            return Ok(true);
+            return self.claim_both("input.voltage", "ups.firmware.aux");
         }
         if matches!(sub.claim, Claim::VoltronicQs | Claim::VoltronicQsHex) {
-            let Some(i) = self.find("ups.firmware.aux", 0, 0) else {
-                return Ok(false);
-            };
-            let (ok, _, value) = self.qx_process(i, None)?;
-            if !ok || self.infoval_set(i, &value) != 1 {
-                return Ok(false);
-            }
-            let Some(i) = self.find("input.voltage", 0, 0) else {
-                self.delete("ups.firmware.aux");
-                return Ok(false);
-            };
-            let (ok, _, value) = self.qx_process(i, None)?;
-            if !ok || self.infoval_set(i, &value) != 1 {
-                self.delete("ups.firmware.aux");
-                return Ok(false);
-            }
-            return Ok(true);
+            return self.claim_both("ups.firmware.aux", "input.voltage");
         }
         let Some(i) = self.find("input.voltage", 0, 0) else {
             return Ok(false);
@@ -2090,18 +2107,10 @@ impl Ctx<'_> {
                 if !on {
                     return Some("");
                 }
-                let vi = strtod(&self.get("input.voltage").unwrap_or_default());
-                let vo = strtod(&self.get("output.voltage").unwrap_or_default());
-                if vo < 0.5 * vi {
-                    return None;
-                } else if vo < 0.95 * vi {
-                    "TRIM"
-                } else if vo < 1.05 * vi {
-                    "BYPASS"
-                } else if vo < 1.5 * vi {
-                    "BOOST"
-                } else {
-                    return None;
+                match self.voltage_mode()? {
+                    VoltageMode::Trim => "TRIM",
+                    VoltageMode::Bypass => "BYPASS",
+                    VoltageMode::Boost => "BOOST",
                 }
             }
             41 => {

@@ -895,29 +895,23 @@ impl Ctx<'_> {
                 if !on {
                     ""
                 } else {
-                    let vi = strtod(&self.get("input.voltage").unwrap_or_default());
-                    let vo = strtod(&self.get("output.voltage").unwrap_or_default());
-                    if vo < 0.5 * vi {
-                        return None;
-                    } else if vo < 0.95 * vi {
-                        "TRIM"
-                    } else if vo < 1.05 * vi {
-                        let protocol = self.protocol_number();
-                        if protocol == 0 || protocol == 8 {
-                            if is_alarm {
-                                "UPS is in AVR Mode."
+                    match self.voltage_mode()? {
+                        VoltageMode::Trim => "TRIM",
+                        VoltageMode::Boost => "BOOST",
+                        VoltageMode::Bypass => {
+                            let protocol = self.protocol_number();
+                            if protocol == 0 || protocol == 8 {
+                                if is_alarm {
+                                    "UPS is in AVR Mode."
+                                } else {
+                                    ""
+                                }
+                            } else if item.var.eq_ignore_ascii_case("ups.status") {
+                                "BYPASS"
                             } else {
                                 ""
                             }
-                        } else if item.var.eq_ignore_ascii_case("ups.status") {
-                            "BYPASS"
-                        } else {
-                            ""
                         }
-                    } else if vo < 1.5 * vi {
-                        "BOOST"
-                    } else {
-                        return None;
                     }
                 }
             }
