@@ -355,14 +355,18 @@ struct Held {
 }
 
 /// [`held`] for [`HELD_TARGET`] connections, opened from a two-thread runtime (a
-/// single thread opening 10,000 connections one by one measures itself).
-fn held_on_threads(port: u16, pid: u32) -> Held {
+/// single thread opening 10,000 connections one by one measures itself), from a
+/// loopback address of their own (`127.0.0.<10 + which>`): the load phases before leave
+/// tens of thousands of 127.0.0.1 ports in TIME_WAIT, and the ephemeral range would
+/// run out before the server does.
+fn held_on_threads(port: u16, pid: u32, which: u8) -> Held {
+    let source = std::net::Ipv4Addr::new(127, 0, 0, 10 + which);
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(held(port, pid, HELD_TARGET)),
+        Ok(rt) => rt.block_on(held(port, pid, HELD_TARGET, source)),
         Err(_) => Held {
             answering: 0,
             p99_us: 0,
@@ -371,14 +375,22 @@ fn held_on_threads(port: u16, pid: u32) -> Held {
     }
 }
 
-/// Opens up to `target` idle connections, then samples GET VAR latency on a fresh one.
-async fn held(port: u16, pid: u32, target: usize) -> Held {
+/// Connects to 127.0.0.1:`port` from `source`.
+async fn connect_from(source: std::net::Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((source, 0).into())?;
+    socket
+        .connect((std::net::Ipv4Addr::LOCALHOST, port).into())
+        .await
+}
+
+/// Opens up to `target` idle connections from `source`, then samples GET VAR latency on
+/// a fresh one.
+async fn held(port: u16, pid: u32, target: usize, source: std::net::Ipv4Addr) -> Held {
     let rss_before = rss_kb(pid, "VmRSS:");
     let mut held = Vec::new();
     for _ in 0..target {
-        match tokio::time::timeout(HELD_CONNECT_LIMIT, TcpStream::connect(("127.0.0.1", port)))
-            .await
-        {
+        match tokio::time::timeout(HELD_CONNECT_LIMIT, connect_from(source, port)).await {
             Ok(Ok(stream)) => held.push(stream),
             _ => break,
         }
@@ -413,11 +425,8 @@ async fn held(port: u16, pid: u32, target: usize) -> Held {
     }
     let rss_after = rss_kb(pid, "VmRSS:");
     let mut latencies = Vec::new();
-    if let Ok(Ok(stream)) = tokio::time::timeout(
-        Duration::from_secs(2),
-        TcpStream::connect(("127.0.0.1", port)),
-    )
-    .await
+    if let Ok(Ok(stream)) =
+        tokio::time::timeout(Duration::from_secs(2), connect_from(source, port)).await
     {
         let mut reader = BufReader::new(stream);
         for _ in 0..HELD_SAMPLES {
@@ -577,7 +586,7 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
     let mut held_p99 = [String::new(), String::new()];
     let mut per_conn = [String::new(), String::new()];
     for (which, server) in servers.iter().enumerate() {
-        let outcome = held_on_threads(server.port, pids[which]);
+        let outcome = held_on_threads(server.port, pids[which], which as u8);
         answering[which] = outcome.answering.to_string();
         held_p99[which] = outcome.p99_us.to_string();
         per_conn[which] = outcome.bytes_per_conn.to_string();
@@ -646,7 +655,7 @@ fn quick(root: &Path, rt: &tokio::runtime::Runtime, with_nut: bool) {
         }
     }
     drop(nut);
-    let outcome = held_on_threads(server.port, pid);
+    let outcome = held_on_threads(server.port, pid, 0);
     println!(
         "held {} idle connections: {} bytes of RSS each, p99 GET VAR {} µs",
         outcome.answering, outcome.bytes_per_conn, outcome.p99_us
