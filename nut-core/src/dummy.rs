@@ -106,15 +106,7 @@ impl DriverState {
     /// formats it into a buffer of that size); returns the line to broadcast if it
     /// changed.
     pub fn set(&mut self, name: &str, value: &str) -> Option<DriverLine> {
-        let value = if value.len() >= ST_MAX_VALUE_LEN {
-            let mut end = ST_MAX_VALUE_LEN - 1;
-            while !value.is_char_boundary(end) {
-                end -= 1;
-            }
-            &value[..end]
-        } else {
-            value
-        };
+        let value = cut(value, ST_MAX_VALUE_LEN - 1);
         self.tree.set(name, value).then(|| DriverLine::SetInfo {
             var: name.to_string(),
             value: self.tree.value(name).unwrap_or(value).to_string(),
@@ -184,6 +176,19 @@ impl DriverState {
         lines.push(DriverLine::DumpDone);
         lines
     }
+}
+
+/// The first `max` bytes of `text` at most, cut on a character boundary (C's buffers
+/// cut bytes; values here stay UTF-8).
+pub(crate) fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Result codes for TRACKING replies.

@@ -107,13 +107,28 @@ enum Pre {
     Volt(voltronic::V),
 }
 
+/// An `info_rw_t` entry: a range bound or enum value, with its optional filter
+/// (voltronic's, see `voltronic_text::rw_allowed`).
+#[derive(Debug, Clone, Copy)]
+struct Rw {
+    /// The value.
+    value: &'static str,
+    /// The preprocess filter, `None` for C's `0`.
+    check: Option<voltronic_text::RwCheck>,
+}
+
+/// An unfiltered [`Rw`].
+const fn rw(value: &'static str) -> Rw {
+    Rw { value, check: None }
+}
+
 /// Where a variable's settable values come from (NUT's `item_t.info_rw`).
 #[derive(Debug, Clone, Copy)]
 enum InfoRw {
-    /// `Item::ranges` (the blazer protocols' fixed ranges).
+    /// None.
     None,
-    /// A list of values, each kept only if its check passes.
-    List(&'static [voltronic_text::Rw]),
+    /// A list of values (range bounds in pairs), each kept only if its check passes.
+    List(&'static [Rw]),
     /// voltronic's ECO mode voltage limits, filled when `QHE` is read (high, low).
     EcoVolt(bool),
 }
@@ -124,7 +139,6 @@ pub struct Item {
     /// NUT variable or instant command name.
     pub var: &'static str,
     rw: bool,
-    ranges: &'static [(i64, i64)],
     info_rw: InfoRw,
     /// The query or command, `\r` included (may hold one `%s`/`%02d` for commands).
     pub command: &'static str,
@@ -146,7 +160,6 @@ const fn q1(var: &'static str, from: usize, to: usize, dfl: &'static str, flags:
     Item {
         var,
         rw: false,
-        ranges: &[],
         info_rw: InfoRw::None,
         command: "Q1\r",
         answer_len: 47,
@@ -177,7 +190,6 @@ const fn query(
     Item {
         var,
         rw: false,
-        ranges: &[],
         info_rw: InfoRw::None,
         command,
         answer_len,
@@ -195,7 +207,6 @@ const fn cmd(var: &'static str, command: &'static str, pre: Pre) -> Item {
     Item {
         var,
         rw: false,
-        ranges: &[],
         info_rw: InfoRw::None,
         command,
         answer_len: 0,
@@ -209,12 +220,11 @@ const fn cmd(var: &'static str, command: &'static str, pre: Pre) -> Item {
     }
 }
 
-const fn delay(var: &'static str, ranges: &'static [(i64, i64)], dfl: &'static str) -> Item {
+const fn delay(var: &'static str, range: &'static [Rw], dfl: &'static str) -> Item {
     Item {
         var,
         rw: true,
-        ranges,
-        info_rw: InfoRw::None,
+        info_rw: InfoRw::List(range),
         command: "",
         answer_len: 0,
         leading: 0,
@@ -318,8 +328,12 @@ const COMMAND_ITEMS: [Item; 12] = [
     cmd("test.battery.start.deep", "TL\r", Pre::None),
     cmd("test.battery.start.quick", "T\r", Pre::None),
     cmd("test.battery.stop", "CT\r", Pre::None),
-    delay("ups.delay.start", &[(0, 599_940)], DEFAULT_ONDELAY),
-    delay("ups.delay.shutdown", &[(12, 600)], DEFAULT_OFFDELAY),
+    delay("ups.delay.start", &[rw("0"), rw("599940")], DEFAULT_ONDELAY),
+    delay(
+        "ups.delay.shutdown",
+        &[rw("12"), rw("600")],
+        DEFAULT_OFFDELAY,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,6 +350,11 @@ enum Claim {
     /// Status (`QGS`), then protocol (`QPI`) (`voltronic_claim`).
     Voltronic,
 }
+
+/// The voltronic-qs protocols' delay ranges (both tables list the same).
+const QS_ONDELAY: &[Rw] = &[rw("60"), rw("599940")];
+/// See [`QS_ONDELAY`].
+const QS_OFFDELAY: &[Rw] = &[rw("12"), rw("540")];
 
 /// The instant commands of the voltronic-qs protocols (both tables list the same).
 const VOLTRONIC_QS_COMMANDS: [&str; 7] = [
@@ -355,7 +374,6 @@ fn voltronic_qs_table() -> Vec<Item> {
     let mut items = vec![Item {
         var: "ups.firmware.aux",
         rw: false,
-        ranges: &[],
         info_rw: InfoRw::None,
         command: "M\r",
         answer_len: 2,
@@ -387,8 +405,8 @@ fn voltronic_qs_table() -> Vec<Item> {
             items.push(item);
         }
     }
-    items.push(delay("ups.delay.start", &[(60, 599_940)], DEFAULT_ONDELAY));
-    items.push(delay("ups.delay.shutdown", &[(12, 540)], DEFAULT_OFFDELAY));
+    items.push(delay("ups.delay.start", QS_ONDELAY, DEFAULT_ONDELAY));
+    items.push(delay("ups.delay.shutdown", QS_OFFDELAY, DEFAULT_OFFDELAY));
     items
 }
 
@@ -399,7 +417,6 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
     let qs = |var, (from, to), answer_len, dfl, flags, pre| Item {
         var,
         rw: false,
-        ranges: &[],
         info_rw: InfoRw::None,
         command: "QS\r",
         answer_len,
@@ -414,7 +431,6 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
     let mut items = vec![Item {
         var: "ups.firmware.aux",
         rw: false,
-        ranges: &[],
         info_rw: InfoRw::None,
         command: "M\r",
         answer_len: 2,
@@ -459,8 +475,8 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
             items.push(item);
         }
     }
-    items.push(delay("ups.delay.start", &[(60, 599_940)], DEFAULT_ONDELAY));
-    items.push(delay("ups.delay.shutdown", &[(12, 540)], DEFAULT_OFFDELAY));
+    items.push(delay("ups.delay.start", QS_ONDELAY, DEFAULT_ONDELAY));
+    items.push(delay("ups.delay.shutdown", QS_OFFDELAY, DEFAULT_OFFDELAY));
     items
 }
 
@@ -2180,18 +2196,6 @@ impl Ctx<'_> {
                 flags: vec!["RW".to_string()],
             });
         }
-        if let InfoRw::None = item.info_rw {
-            if item.flags & flag::RANGE != 0 {
-                for &(min, max) in item.ranges {
-                    self.apply(DriverLine::AddRange {
-                        var: item.var.to_string(),
-                        min,
-                        max,
-                    });
-                }
-            }
-            return;
-        }
         let values = self.rw_values(&item);
         if item.flags & flag::ENUM != 0 {
             if nonut {
@@ -2429,54 +2433,45 @@ impl Ctx<'_> {
             }
             value.to_string()
         };
-        if item.flags & flag::RANGE != 0 {
-            if !value
-                .bytes()
-                .all(|c| c.is_ascii_digit() || c == b' ' || c == b'.')
-            {
-                self.log(
-                    Level::Err,
-                    format!("setvar: non numerical value [{}: {value}]", item.var),
-                );
-                return Ok(tracking::UNKNOWN);
-            }
-            let wanted = strtol(&value);
+        let range = item.flags & flag::RANGE != 0;
+        let listed = range || item.flags & flag::ENUM != 0;
+        let numeric = value
+            .bytes()
+            .all(|c| c.is_ascii_digit() || c == b' ' || c == b'.');
+        if range && !numeric {
+            self.log(
+                Level::Err,
+                format!("setvar: non numerical value [{}: {value}]", item.var),
+            );
+            return Ok(tracking::UNKNOWN);
+        }
+        if listed && nonut && value.is_empty() {
+            self.log(
+                Level::Err,
+                format!("setvar: value not given for {}", item.var),
+            );
+            return Ok(tracking::UNKNOWN);
+        }
+        // Checked against the table's values (no NUT variable) or the published ones.
+        let allowed = if !listed {
+            true
+        } else if range {
             let ranges: Vec<(i64, i64)> = if nonut {
-                if value.is_empty() {
-                    self.log(
-                        Level::Err,
-                        format!("setvar: value not given for {}", item.var),
-                    );
-                    return Ok(tracking::UNKNOWN);
-                }
                 self.rw_values(&item)
                     .chunks_exact(2)
                     .map(|p| (strtol(&p[0]), strtol(&p[1])))
                     .collect()
             } else {
-                let ranges = self.ranges(item.var);
-                if ranges.is_empty() {
-                    // NUT: no range list for the variable.
-                    return Ok(tracking::UNKNOWN);
-                }
-                ranges
+                self.ranges(item.var)
             };
-            if !ranges.iter().any(|&(lo, hi)| lo <= wanted && wanted <= hi) {
-                self.log(
-                    Level::Err,
-                    format!("setvar: value out of range [{}: {value}]", item.var),
-                );
+            if ranges.is_empty() && !nonut {
+                // NUT: no range list for the variable.
                 return Ok(tracking::UNKNOWN);
             }
-        } else if item.flags & flag::ENUM != 0 {
-            let allowed = if nonut {
-                if value.is_empty() {
-                    self.log(
-                        Level::Err,
-                        format!("setvar: value not given for {}", item.var),
-                    );
-                    return Ok(tracking::UNKNOWN);
-                }
+            let wanted = strtol(&value);
+            ranges.iter().any(|&(lo, hi)| lo <= wanted && wanted <= hi)
+        } else {
+            let values = if nonut {
                 self.rw_values(&item)
             } else {
                 match self.enums(item.var) {
@@ -2484,13 +2479,14 @@ impl Ctx<'_> {
                     None => return Ok(tracking::UNKNOWN),
                 }
             };
-            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value)) {
-                self.log(
-                    Level::Err,
-                    format!("setvar: value out of range [{}: {value}]", item.var),
-                );
-                return Ok(tracking::UNKNOWN);
-            }
+            values.iter().any(|a| a.eq_ignore_ascii_case(&value))
+        };
+        if !allowed {
+            self.log(
+                Level::Err,
+                format!("setvar: value out of range [{}: {value}]", item.var),
+            );
+            return Ok(tracking::UNKNOWN);
         }
         value = match item.pre {
             // blazer_process_setvar: delays go in whole minutes (and 6 s steps below one).
@@ -2630,13 +2626,8 @@ fn process_answer(
 
 /// Cuts `text` to at most `max` bytes (on a character boundary).
 fn truncate_bytes(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+    let end = crate::dummy::cut(text, max).len();
+    text.truncate(end);
 }
 
 /// `%.Nf` of NUT's tables (nutdrv_qx's and usbhid-ups's).

@@ -20,7 +20,7 @@
 //! - NUT sends `output_phase_angle` as the index of the angle in its list (`PPD001` for
 //!   120°); here the angle itself is sent (`PPD120`), as the protocol defines.
 
-use super::voltronic_text::{self as text, Rw};
+use super::voltronic_text as text;
 use super::*;
 
 /// NUT's `d_equal` (nut_float.h): equal within `DBL_EPSILON`.
@@ -149,7 +149,6 @@ const fn it(
     Item {
         var,
         rw,
-        ranges: &[],
         info_rw,
         command,
         answer_len,
@@ -446,6 +445,19 @@ fn outlet_vars(n: u8) -> [&'static str; 2] {
         3 => ["outlet.3.switchable", "outlet.3.status"],
         _ => ["outlet.4.switchable", "outlet.4.status"],
     }
+}
+
+/// A capability setting's command: `P%sX` with `E` when `value` is `on`, `D` when it
+/// is `off`; `None` for anything else.
+fn capability_command(item: &Item, value: &str, on: &str, off: &str) -> Option<String> {
+    let letter = if value.eq_ignore_ascii_case(on) {
+        "E"
+    } else if value.eq_ignore_ascii_case(off) {
+        "D"
+    } else {
+        return None;
+    };
+    Some(item.command.replace("%s", letter))
 }
 
 /// C's `strspn(s, set) == strlen(s)`.
@@ -1073,11 +1085,8 @@ impl Ctx<'_> {
         match pre {
             V::ProcessSetvar => self.volt_process_setvar(&item, value),
             V::CapabilitySet => {
-                if value.eq_ignore_ascii_case("yes") {
-                    Some(item.command.replace("%s", "E"))
-                } else if value.eq_ignore_ascii_case("no") {
-                    Some(item.command.replace("%s", "D"))
-                } else {
+                let command = capability_command(&item, value, "yes", "no");
+                if command.is_none() {
                     self.log(
                         Level::Err,
                         format!(
@@ -1085,8 +1094,8 @@ impl Ctx<'_> {
                             item.var
                         ),
                     );
-                    None
                 }
+                command
             }
             V::CapabilitySetNonut => {
                 let current = self.drv.volt.cap(item.var)?;
@@ -1094,11 +1103,8 @@ impl Ctx<'_> {
                     self.log(Level::Info, format!("{} is already {current}", item.var));
                     return None;
                 }
-                if value.eq_ignore_ascii_case("disabled") {
-                    Some(item.command.replace("%s", "D"))
-                } else if value.eq_ignore_ascii_case("enabled") {
-                    Some(item.command.replace("%s", "E"))
-                } else {
+                let command = capability_command(&item, value, "enabled", "disabled");
+                if command.is_none() {
                     self.log(
                         Level::Err,
                         format!(
@@ -1106,8 +1112,8 @@ impl Ctx<'_> {
                             item.var
                         ),
                     );
-                    None
                 }
+                command
             }
             V::CapabilityReset => {
                 if !self.drv.options.testvar("reset_to_default") {
@@ -1315,15 +1321,15 @@ mod tests {
         table
     }
 
-    /// Runs `job` at `now` against `table` (unknown queries answered `(NAK`); the
-    /// queries sent.
+    /// Runs `job` at `now` against `table` (unknown queries answered `(NAK`); its
+    /// outcome and the queries sent.
     fn run(
         drv: &mut QxDriver,
         state: &mut DriverState,
         job: &Job,
         now: crate::Millis,
         table: &[(&str, &str)],
-    ) -> Vec<String> {
+    ) -> (Outcome, Vec<String>) {
         let mut sent = Vec::new();
         let mut replies = Vec::new();
         loop {
@@ -1337,7 +1343,7 @@ mod tests {
                     replies.push(Reply::Bytes(answer.as_bytes().to_vec()));
                     sent.push(query);
                 }
-                Progress::Done { .. } => return sent,
+                Progress::Done { outcome, .. } => return (outcome, sent),
             }
         }
     }
@@ -1355,26 +1361,10 @@ mod tests {
         opts.push(("protocol".into(), Some("voltronic".into())));
         let mut drv = QxDriver::new(QxOptions::from_options(&opts).unwrap());
         let mut state = DriverState::new();
-        let mut sent = Vec::new();
-        let mut replies = Vec::new();
-        loop {
-            match drv.run(&mut state, &Job::Start, 0, &replies) {
-                Progress::Send(bytes) => {
-                    let query = String::from_utf8(bytes).unwrap();
-                    let answer = table
-                        .iter()
-                        .find(|(q, _)| *q == query)
-                        .map_or("(NAK\r", |(_, a)| a);
-                    replies.push(Reply::Bytes(answer.as_bytes().to_vec()));
-                    sent.push(query);
-                }
-                Progress::Done { outcome, .. } => {
-                    assert_eq!(outcome, Outcome::Started);
-                    sent.extend(run(&mut drv, &mut state, &Job::Update, 60_000, table));
-                    return (drv, state, sent);
-                }
-            }
-        }
+        let (outcome, mut sent) = run(&mut drv, &mut state, &Job::Start, 0, table);
+        assert_eq!(outcome, Outcome::Started);
+        sent.extend(run(&mut drv, &mut state, &Job::Update, 60_000, table).1);
+        (drv, state, sent)
     }
 
     #[test]

@@ -673,19 +673,7 @@ pub(super) enum RwCheck {
     EcoFreqMax,
 }
 
-/// An `info_rw_t` entry: a range bound or enum value, with its optional filter
-/// (see [`rw_allowed`]).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Rw {
-    /// The value.
-    pub value: &'static str,
-    /// The preprocess filter, `None` for C's `0`.
-    pub check: Option<RwCheck>,
-}
-
-const fn rw(value: &'static str) -> Rw {
-    Rw { value, check: None }
-}
+use super::{rw, Rw};
 
 const fn rwc(value: &'static str, check: RwCheck) -> Rw {
     Rw {
