@@ -38,6 +38,27 @@ impl TokioNet {
     }
 }
 
+/// The listen queue of upsd's sockets, in connections: a burst of clients connecting
+/// at once (every secondary reconnecting after a network blip, a monitoring system's
+/// poll wave, a moment when upsd is not scheduled) waits there until upsd accepts it,
+/// instead of having its SYN dropped and retried by the kernel one second later. NUT's
+/// upsd listens with 16 (server/upsd.c), tokio's `TcpListener::bind` with 128. The
+/// kernel caps it at `net.core.somaxconn` (4096 since Linux 5.4).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listening socket on `addr` with [`LISTEN_BACKLOG`]; `SO_REUSEADDR` as NUT sets it,
+/// so a restarted upsd binds again while old connections sit in TIME_WAIT.
+fn listen_on(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 impl Net for TokioNet {
     type Stream = TcpStream;
     type Listener = TcpListener;
@@ -45,7 +66,19 @@ impl Net for TokioNet {
     type LocalListener = UnixListener;
 
     async fn bind(&self, addr: &str) -> io::Result<TcpListener> {
-        TcpListener::bind(addr).await
+        let mut last = None;
+        for candidate in tokio::net::lookup_host(addr).await? {
+            match listen_on(candidate) {
+                Ok(listener) => return Ok(listener),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{addr}: could not resolve to any address"),
+            )
+        }))
     }
 
     async fn accept(listener: &TcpListener) -> io::Result<(TcpStream, String)> {

@@ -105,6 +105,38 @@ pub fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// Open files a daemon needs beside its clients' sockets: listeners, driver sockets,
+/// the pidfile, syslog, zeroconf, metrics.
+pub const FD_RESERVE: u64 = 64;
+
+/// Raises the soft open-file limit (up to the hard one) so that `clients` sockets fit:
+/// systemd starts services with a soft limit of 1024, below upsd's MAXCONN, and a
+/// daemon that runs out accepts no one until a client leaves. Returns the limit now in
+/// force and how many clients fit in it, when they are fewer than `clients`.
+pub fn raise_fd_limit(clients: usize) -> Option<(u64, u64)> {
+    let want = (clients as u64).saturating_add(FD_RESERVE);
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit struct, which `limit` is.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return None;
+    }
+    if limit.rlim_cur < want {
+        let raised = libc::rlimit {
+            rlim_cur: want.min(limit.rlim_max),
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads one rlimit struct; the soft limit stays within the
+        // hard one, which an unprivileged process may always do.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit.rlim_cur = raised.rlim_cur;
+        }
+    }
+    (limit.rlim_cur < want).then(|| (limit.rlim_cur, limit.rlim_cur.saturating_sub(FD_RESERVE)))
+}
+
 /// Refuses to start when `pidfile` names another live process (a second instance);
 /// a stale file (dead PID, garbage) is fine and will be overwritten.
 pub fn check_not_running(pidfile: &Path, program: &str) -> Result<(), String> {

@@ -85,6 +85,16 @@ pub enum Event {
         /// The refused client's address.
         addr: String,
     },
+    /// The open-file limit leaves room for fewer clients than MAXCONN, even after
+    /// upsd raised its soft limit to the hard one.
+    FdLimit {
+        /// The configured limit on clients.
+        maxconn: usize,
+        /// The open-file limit upsd runs with.
+        limit: u64,
+        /// About how many clients fit in it.
+        clients: u64,
+    },
     /// A client's STARTTLS handshake failed.
     TlsHandshakeFailed {
         /// Client address.
@@ -367,6 +377,7 @@ impl Event {
             Event::Listening { .. } => Level::Info,
             Event::NotListening { .. } => Level::Err,
             Event::MaxConnReached { .. } => Level::Warning,
+            Event::FdLimit { .. } => Level::Warning,
             Event::TlsHandshakeFailed { .. } => Level::Err,
             Event::DriverListening { .. } => Level::Debug,
             Event::MetricsListening { .. } => Level::Info,
@@ -430,6 +441,7 @@ impl Event {
             Event::Listening { .. } => "listening",
             Event::NotListening { .. } => "not_listening",
             Event::MaxConnReached { .. } => "maxconn_reached",
+            Event::FdLimit { .. } => "fd_limit",
             Event::TlsHandshakeFailed { .. } => "tls_handshake_failed",
             Event::DriverListening { .. } => "driver_listening",
             Event::MetricsListening { .. } => "metrics_listening",
@@ -532,6 +544,15 @@ impl Event {
             Event::MaxConnReached { maxconn, addr } => {
                 vec![("maxconn", maxconn.to_string()), ("addr", s(addr))]
             }
+            Event::FdLimit {
+                maxconn,
+                limit,
+                clients,
+            } => vec![
+                ("maxconn", maxconn.to_string()),
+                ("limit", limit.to_string()),
+                ("clients", clients.to_string()),
+            ],
             Event::DriverListening { socket } => vec![("socket", s(socket))],
             Event::MetricsListening { addr } => vec![("addr", s(addr))],
             Event::Zeroconf(
@@ -668,6 +689,15 @@ impl fmt::Display for Event {
             Event::MaxConnReached { maxconn, addr } => {
                 write!(f, "MAXCONN ({maxconn}) reached, refusing {addr}")
             }
+            Event::FdLimit {
+                maxconn,
+                limit,
+                clients,
+            } => write!(
+                f,
+                "open file limit {limit} leaves room for about {clients} clients, \
+                 fewer than MAXCONN ({maxconn})"
+            ),
             Event::TlsHandshakeFailed { addr, error } => {
                 write!(f, "SSL handshake with {addr} failed: {error}")
             }

@@ -113,6 +113,14 @@ fn main() -> ExitCode {
         listen: wiring.runtime.listen.clone(),
         devices: wiring.runtime.core.ups_names(),
     });
+    if let Some((limit, clients)) = service::raise_fd_limit(wiring.runtime.maxconn) {
+        use nut_bins::seam::Sys;
+        sys.event(nut_core::event::Event::FdLimit {
+            maxconn: wiring.runtime.maxconn,
+            limit,
+            clients,
+        });
+    }
     let pidfile = wiring.pidfile.clone();
     if let Err(e) = service::check_not_running(Path::new(&pidfile), "upsd") {
         nut_bins::real::fatal(&e.to_string());

@@ -1,7 +1,7 @@
 //! upsd with dummy-ups as real processes: exact replies, file changes picked up,
 //! hostile input survived.
 
-use crate::lab::{exchange, start_server, wait_for, Lab};
+use crate::lab::{bin, configure_lone_upsd, exchange, start_server, wait_for, Lab};
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
@@ -201,5 +201,125 @@ fn reload_applies_new_users_and_upses_without_dropping_clients() {
         ask(&mut kept, b"GET VAR dummy ups.status\n"),
         "VAR dummy ups.status \"OL\"\n",
         "the old client was kept"
+    );
+}
+
+/// Connections a burst opens while upsd is stopped (SIGSTOP): more than tokio's default
+/// listen queue of 128 and more than the soft open-file limit upsd is started with.
+const BURST: usize = 600;
+/// The soft open-file limit upsd is started with in these tests (systemd's is 1024).
+const LOW_SOFT_LIMIT: u64 = 256;
+
+/// This process's hard open-file limit.
+fn hard_fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit struct.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    limit.rlim_max
+}
+
+/// Starts our upsd (and dummy-ups serving `u`) with the open-file limit `soft:hard`.
+fn upsd_with_fd_limit(lab: &mut Lab, soft: u64, hard: u64) -> (u16, u32) {
+    let port = configure_lone_upsd(lab);
+    lab.write("etc/u.dev", "ups.status: OL\n");
+    lab.spawn("dummy-ups", &bin("dummy-ups"), "etc", &["-a", "u"]);
+    let upsd = bin("upsd");
+    let nofile = format!("--nofile={soft}:{hard}");
+    // prlimit execs upsd: the PID is upsd's.
+    let pid = lab.spawn(
+        "upsd",
+        std::path::Path::new("/usr/bin/prlimit"),
+        "etc",
+        &[&nofile, upsd.to_str().unwrap(), "--no-zeroconf", "-F"],
+    );
+    wait_for(Duration::from_secs(15), "upsd to serve u", || {
+        (exchange(port, b"GET VAR u ups.status\n", 1) == "VAR u ups.status \"OL\"\n").then_some(())
+    });
+    (port, pid)
+}
+
+/// Sends SIGCONT to a stopped process when dropped, even when the test fails.
+struct Resume(u32);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        // SAFETY: kill() with a PID this test started.
+        unsafe { libc::kill(self.0 as i32, libc::SIGCONT) };
+    }
+}
+
+#[test]
+fn a_burst_of_connections_waits_in_the_listen_queue_and_is_served() {
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        somaxconn >= BURST,
+        "this test needs net.core.somaxconn >= {BURST} (it is {somaxconn})"
+    );
+    let hard = hard_fd_limit();
+    assert!(
+        hard >= BURST as u64 + 2 * nut_bins::service::FD_RESERVE,
+        "this test needs a hard open-file limit above {BURST} (it is {hard})"
+    );
+    let mut lab = Lab::new("listen-burst");
+    let (port, pid) = upsd_with_fd_limit(&mut lab, LOW_SOFT_LIMIT, hard);
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let soft: u64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .expect("Max open files in /proc/PID/limits");
+    assert!(
+        soft > BURST as u64,
+        "upsd raised its soft open-file limit from {LOW_SOFT_LIMIT}: {soft}"
+    );
+    // While upsd does not run, the kernel completes each handshake into its listen
+    // queue; a queue of 128 would drop the SYNs after that and the connects time out.
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut streams = Vec::new();
+    {
+        // SAFETY: kill() with a PID this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+        let _resume = Resume(pid);
+        for i in 0..BURST {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+                Ok(stream) => streams.push(stream),
+                Err(e) => panic!("connection {i} of the burst: {e}"),
+            }
+        }
+    }
+    for (i, stream) in streams.iter_mut().enumerate() {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(b"GET VAR u ups.status\n").unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(&*stream), &mut line)
+            .unwrap_or_else(|e| panic!("connection {i} of the burst: {e}"));
+        assert_eq!(line, "VAR u ups.status \"OL\"\n", "connection {i}");
+    }
+    assert!(lab.running("upsd"));
+}
+
+#[test]
+fn upsd_says_when_the_open_file_limit_is_below_maxconn() {
+    let mut lab = Lab::new("fd-limit");
+    upsd_with_fd_limit(&mut lab, LOW_SOFT_LIMIT, LOW_SOFT_LIMIT);
+    let log = lab.log("upsd");
+    let clients = LOW_SOFT_LIMIT - nut_bins::service::FD_RESERVE;
+    assert!(
+        log.contains(&format!(
+            "open file limit {LOW_SOFT_LIMIT} leaves room for about {clients} clients, \
+             fewer than MAXCONN (16384)"
+        )),
+        "{log}"
     );
 }
