@@ -10,11 +10,14 @@
 //! median reported), so drift in the machine's speed hits both alike.
 //!
 //! Fairness of the load itself ([`throughput`]): the clients run on one thread, first
-//! come first served; measuring starts once every connection has been answered (or
-//! after [`SETTLE_LIMIT`]); the server's CPU is read over the measured window alone;
-//! and the connections a server leaves unanswered are counted and show in the p99 of
-//! the longest wait per connection (NUT 2.8.0 leaves about a quarter of 1,000
-//! connections unserved for the whole run; its per-request p99 covers the others only).
+//! come first served; they open their connections a few at a time ([`Opening::Ramp`]),
+//! so that both servers serve all of them and latencies compare at the same
+//! concurrency; measuring starts once every connection has been answered (or after
+//! [`SETTLE_LIMIT`]); the server's CPU is read over the measured window alone; and the
+//! connections a server leaves unanswered are counted and show in the p99 of the
+//! longest wait per connection. One row opens 1,000 connections at once
+//! ([`Opening::AtOnce`]): NUT 2.8.0 then leaves a quarter to a half of them unserved
+//! for the whole run, and its per-request p99 covers the others only.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -212,6 +215,22 @@ struct Load {
     cpu_us: f64,
 }
 
+/// How a load opens its connections.
+#[derive(Clone, Copy, PartialEq)]
+enum Opening {
+    /// At most [`RAMP_CONNECTS`] connections connecting or awaiting their first answer
+    /// at a time, as pollers arrive over time: a server with a short listen queue
+    /// (NUT's 16) then serves every connection, and latencies compare at the same
+    /// concurrency.
+    Ramp,
+    /// All at once: shows what a server does with a burst (NUT 2.8.0 drops SYNs beyond
+    /// its queue of 16, and the kernel retries them with back-off).
+    AtOnce,
+}
+
+/// Connections a ramped load opens at a time ([`Opening::Ramp`]): half NUT's queue.
+const RAMP_CONNECTS: usize = 8;
+
 /// `conns` closed-loop clients against the server at `port` (process `pid`).
 ///
 /// The load generator runs on one thread (a current-thread runtime, see [`client_rt`])
@@ -223,8 +242,11 @@ async fn throughput(
     conns: usize,
     request: &'static [u8],
     multi: bool,
+    opening: Opening,
 ) -> Load {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ramp =
+        (opening == Opening::Ramp).then(|| Arc::new(tokio::sync::Semaphore::new(RAMP_CONNECTS)));
     let measuring = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let answered = Arc::new(AtomicU64::new(0));
@@ -232,9 +254,18 @@ async fn throughput(
     for _ in 0..conns {
         let (measuring, count, answered) = (measuring.clone(), count.clone(), answered.clone());
         let mut stop = stop_rx.clone();
+        let ramp = ramp.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut worst = 0;
+            let mut permit = match ramp {
+                Some(ramp) => tokio::select! {
+                    biased;
+                    _ = stop.changed() => return (latencies, None),
+                    permit = ramp.acquire_owned() => permit.ok(),
+                },
+                None => None,
+            };
             // The first request's wait counts from the connect: a connection the
             // server leaves in its listen queue (or to SYN retries) waits all along.
             let connecting = Instant::now();
@@ -273,6 +304,7 @@ async fn throughput(
                 }
                 if first.take().is_some() {
                     answered.fetch_add(1, Ordering::Relaxed);
+                    drop(permit.take());
                 }
                 let took = started.elapsed().as_micros() as u64;
                 // Throughput and CPU per request count what completes in the window;
@@ -501,50 +533,50 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
         "idle RSS (KiB)".to_string(),
         pids.map(|pid| rss_kb(pid, "VmRSS:").to_string()),
     ));
-    let loads: [(String, usize, &'static [u8], bool, f64); 6] = [
+    const GET: &[u8] = b"GET VAR bench ups.status\n";
+    let loads: [(&str, usize, &'static [u8], bool, f64, Opening); 7] = [
+        ("GET VAR x1", 1, GET, false, 1.0, Opening::Ramp),
+        ("GET VAR x10", 10, GET, false, 1.0, Opening::Ramp),
+        ("GET VAR x100", 100, GET, false, 1.0, Opening::Ramp),
+        ("GET VAR x1000", 1000, GET, false, 1.0, Opening::Ramp),
         (
-            "GET VAR x1".into(),
-            1,
-            b"GET VAR bench ups.status\n",
-            false,
-            1.0,
-        ),
-        (
-            "GET VAR x10".into(),
-            10,
-            b"GET VAR bench ups.status\n",
-            false,
-            1.0,
-        ),
-        (
-            "GET VAR x100".into(),
-            100,
-            b"GET VAR bench ups.status\n",
-            false,
-            1.0,
-        ),
-        (
-            "GET VAR x1000".into(),
+            "GET VAR x1000 opened at once",
             1000,
-            b"GET VAR bench ups.status\n",
+            GET,
             false,
             1.0,
+            Opening::AtOnce,
         ),
         (
-            "GET VAR x100, 10 per write".into(),
+            "GET VAR x100, 10 per write",
             100,
             PIPELINED_GETS,
             true,
             10.0,
+            Opening::Ramp,
         ),
-        ("LIST VAR x100".into(), 100, b"LIST VAR bench\n", true, 1.0),
+        (
+            "LIST VAR x100",
+            100,
+            b"LIST VAR bench\n",
+            true,
+            1.0,
+            Opening::Ramp,
+        ),
     ];
-    for (label, conns, request, multi, per_exchange) in loads {
+    for (label, conns, request, multi, per_exchange, opening) in loads {
         // [server][repeat], per request (an exchange of 10 requests counts 10)
         let mut runs: [Vec<Load>; 2] = [Vec::new(), Vec::new()];
         for _ in 0..REPEATS {
             for (which, server) in servers.iter().enumerate() {
-                let load = rt.block_on(throughput(server.port, pids[which], conns, request, multi));
+                let load = rt.block_on(throughput(
+                    server.port,
+                    pids[which],
+                    conns,
+                    request,
+                    multi,
+                    opening,
+                ));
                 runs[which].push(Load {
                     rps: load.rps * per_exchange,
                     cpu_us: load.cpu_us / per_exchange,
@@ -615,10 +647,29 @@ fn quick(root: &Path, rt: &tokio::runtime::Runtime, with_nut: bool) {
         None,
     );
     let pid = server.upsd.id();
-    let loads: [(&str, usize, &'static [u8], bool); 3] = [
-        ("GET VAR", 100, b"GET VAR bench ups.status\n", false),
-        ("GET VAR", 1000, b"GET VAR bench ups.status\n", false),
-        ("LIST VAR", 100, b"LIST VAR bench\n", true),
+    let loads: [(&str, usize, &'static [u8], bool, Opening); 4] = [
+        (
+            "GET VAR",
+            100,
+            b"GET VAR bench ups.status\n",
+            false,
+            Opening::Ramp,
+        ),
+        (
+            "GET VAR",
+            1000,
+            b"GET VAR bench ups.status\n",
+            false,
+            Opening::Ramp,
+        ),
+        (
+            "GET VAR (opened at once)",
+            1000,
+            b"GET VAR bench ups.status\n",
+            false,
+            Opening::AtOnce,
+        ),
+        ("LIST VAR", 100, b"LIST VAR bench\n", true, Opening::Ramp),
     ];
     let nut = with_nut.then(|| {
         start(
@@ -629,7 +680,7 @@ fn quick(root: &Path, rt: &tokio::runtime::Runtime, with_nut: bool) {
             None,
         )
     });
-    for (what, conns, request, multi) in loads {
+    for (what, conns, request, multi, opening) in loads {
         let mut servers = vec![("ours", &server)];
         servers.extend(nut.iter().map(|n| ("NUT", n)));
         for (name, server) in servers {
@@ -639,6 +690,7 @@ fn quick(root: &Path, rt: &tokio::runtime::Runtime, with_nut: bool) {
                 conns,
                 request,
                 multi,
+                opening,
             ));
             println!(
                 "{name}: {what} x{conns}: {:.0} req/s, latency p50 {} µs, p99 {} µs, max {} µs, \
