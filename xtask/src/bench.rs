@@ -525,6 +525,20 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// One throughput row of the full run.
+struct LoadSpec {
+    label: &'static str,
+    /// Closed-loop clients.
+    conns: usize,
+    /// What each sends per exchange.
+    request: &'static [u8],
+    /// The reply ends with `END LIST` (or an error).
+    multi: bool,
+    /// Requests per exchange.
+    per_exchange: f64,
+    opening: Opening,
+}
+
 /// The figures of both servers, row by row: `(label, [ours, NUT])`.
 fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, [String; 2])> {
     let mut rows = Vec::new();
@@ -534,12 +548,20 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
         pids.map(|pid| rss_kb(pid, "VmRSS:").to_string()),
     ));
     const GET: &[u8] = b"GET VAR bench ups.status\n";
-    let loads: [(&str, usize, &'static [u8], bool, f64, Opening); 7] = [
-        ("GET VAR x1", 1, GET, false, 1.0, Opening::Ramp),
-        ("GET VAR x10", 10, GET, false, 1.0, Opening::Ramp),
-        ("GET VAR x100", 100, GET, false, 1.0, Opening::Ramp),
-        ("GET VAR x1000", 1000, GET, false, 1.0, Opening::Ramp),
-        (
+    let spec = |label, conns, request, multi, per_exchange, opening| LoadSpec {
+        label,
+        conns,
+        request,
+        multi,
+        per_exchange,
+        opening,
+    };
+    let loads = [
+        spec("GET VAR x1", 1, GET, false, 1.0, Opening::Ramp),
+        spec("GET VAR x10", 10, GET, false, 1.0, Opening::Ramp),
+        spec("GET VAR x100", 100, GET, false, 1.0, Opening::Ramp),
+        spec("GET VAR x1000", 1000, GET, false, 1.0, Opening::Ramp),
+        spec(
             "GET VAR x1000 opened at once",
             1000,
             GET,
@@ -547,7 +569,7 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
             1.0,
             Opening::AtOnce,
         ),
-        (
+        spec(
             "GET VAR x100, 10 per write",
             100,
             PIPELINED_GETS,
@@ -555,7 +577,7 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
             10.0,
             Opening::Ramp,
         ),
-        (
+        spec(
             "LIST VAR x100",
             100,
             b"LIST VAR bench\n",
@@ -564,7 +586,15 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
             Opening::Ramp,
         ),
     ];
-    for (label, conns, request, multi, per_exchange, opening) in loads {
+    for LoadSpec {
+        label,
+        conns,
+        request,
+        multi,
+        per_exchange,
+        opening,
+    } in loads
+    {
         // [server][repeat], per request (an exchange of 10 requests counts 10)
         let mut runs: [Vec<Load>; 2] = [Vec::new(), Vec::new()];
         for _ in 0..REPEATS {
