@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     let options = QxOptions {
         runtimecal: (first % 2 == 0).then_some((240.0, 100.0, 720.0, 50.0)),
         protocol: voltronic.then(|| "voltronic".to_string()),
-        voltronic: if voltronic {
+        settings: if voltronic {
             vec![
                 setting("bypass_forbidding", "enabled"),
                 setting("alarm_control", "disabled"),

@@ -80,16 +80,16 @@ pub struct QxWiring {
 
 /// Reads ups.conf of `env` and builds nutdrv_qx's runtime (the binary's one wiring).
 pub fn wire<S: Sys>(sys: &S, env: &NutEnv, args: &DriverArgs) -> Result<QxWiring, String> {
-    // The voltronic protocol's settings are known whatever the unit speaks (NUT's
+    // The protocols' own settings are known whatever the unit speaks (NUT's
     // upsdrv_makevartable adds every subdriver's).
     let values: Vec<&str> = KNOWN_VALUES
         .iter()
-        .chain(nut_core::qx::VOLTRONIC_VALUES.iter())
+        .chain(nut_core::qx::PROTOCOL_VALUES.iter())
         .copied()
         .collect();
     let flags: Vec<&str> = KNOWN_FLAGS
         .iter()
-        .chain(nut_core::qx::VOLTRONIC_FLAGS.iter())
+        .chain(nut_core::qx::PROTOCOL_FLAGS.iter())
         .copied()
         .collect();
     let section = device_section(sys, env, args, DRIVER_NAME, &values, &flags)?;

@@ -21,14 +21,17 @@
 //!
 //! ## Differences from NUT, on purpose
 //! - Only the `voltronic`, `voltronic-qs`, `voltronic-qs-hex`, `mustek`, `megatec/old`,
-//!   `megatec` and `q1` protocols are implemented; `protocol=` naming another
-//!   NUT protocol is refused with a clear message instead of probing it, and
-//!   autodetection tries only these (NUT also probes bestups, zinto...).
-//! - The voltronic protocol fixes three NUT flaws, listed in [`voltronic`]'s notes.
+//!   `bestups`, `mecer`, `megatec`, `zinto`, `hunnox` and `q1` protocols are
+//!   implemented; `protocol=` naming another NUT protocol is refused with a clear
+//!   message instead of probing it, and autodetection tries only these (NUT also
+//!   probes masterguard and ablerex).
+//! - The voltronic protocol fixes three NUT flaws, listed in [`voltronic`]'s notes;
+//!   bestups one, in [`family`]'s.
 //! - NUT guesses `battery.charge` at start with one battery pack, before detecting the
 //!   number of packs, so a unit reporting its voltage per cell shows 0 % until the first
 //!   full update; here the guess is redone once the packs are known.
 
+mod family;
 mod voltronic;
 mod voltronic_text;
 
@@ -105,6 +108,8 @@ enum Pre {
     HexRatings,
     /// One of the voltronic protocol's preprocess functions.
     Volt(voltronic::V),
+    /// One of bestups's, mecer's preprocess functions.
+    Family(family::F),
 }
 
 /// An `info_rw_t` entry: a range bound or enum value, with its optional filter
@@ -151,9 +156,21 @@ pub struct Item {
     /// `flag::*`.
     pub flags: u32,
     pre: Pre,
-    /// The answer is voltronic-qs-hex's binary `QS` reply, turned into hex text first
+    /// How the answer is refined before the columns are read (`preprocess_answer`).
+    answer: Answer,
+}
+
+/// An item's `preprocess_answer` function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// None: the columns are read from the answer as it came.
+    Plain,
+    /// voltronic-qs-hex's binary `QS` reply, turned into hex text first
     /// (`voltronic_qs_hex_preprocess_qs_answer`).
-    hex: bool,
+    Hex,
+    /// bestups's comma-separated `ID` reply, padded to fixed columns
+    /// (`bestups_preprocess_id_answer`).
+    BestupsId,
 }
 
 const fn q1(var: &'static str, from: usize, to: usize, dfl: &'static str, flags: u32) -> Item {
@@ -169,7 +186,7 @@ const fn q1(var: &'static str, from: usize, to: usize, dfl: &'static str, flags:
         dfl,
         flags,
         pre: Pre::None,
-        hex: false,
+        answer: Answer::Plain,
     }
 }
 
@@ -199,7 +216,7 @@ const fn query(
         dfl,
         flags,
         pre: Pre::None,
-        hex: false,
+        answer: Answer::Plain,
     }
 }
 
@@ -216,7 +233,7 @@ const fn cmd(var: &'static str, command: &'static str, pre: Pre) -> Item {
         dfl: "",
         flags: flag::CMD,
         pre,
-        hex: false,
+        answer: Answer::Plain,
     }
 }
 
@@ -233,7 +250,7 @@ const fn delay(var: &'static str, range: &'static [Rw], dfl: &'static str) -> It
         dfl,
         flags: flag::ABSENT | flag::SETVAR | flag::RANGE,
         pre: Pre::Setvar,
-        hex: false,
+        answer: Answer::Plain,
     }
 }
 
@@ -349,6 +366,10 @@ enum Claim {
     VoltronicQsHex,
     /// Status (`QGS`), then protocol (`QPI`) (`voltronic_claim`).
     Voltronic,
+    /// Status, then `QPI` answered `(PI98` or refused `(NAK` (`mecer_claim`).
+    Mecer,
+    /// Status, then the model from `ID` (`bestups_claim`).
+    Bestups,
 }
 
 /// The voltronic-qs protocols' delay ranges (both tables list the same).
@@ -383,7 +404,7 @@ fn voltronic_qs_table() -> Vec<Item> {
         dfl: "PM-%s",
         flags: flag::STATIC,
         pre: Pre::VoltronicProtocol,
-        hex: false,
+        answer: Answer::Plain,
     }];
     for mut item in Q1_ITEMS {
         item.command = "QS\r";
@@ -426,7 +447,7 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
         dfl,
         flags,
         pre,
-        hex: true,
+        answer: Answer::Hex,
     };
     let mut items = vec![Item {
         var: "ups.firmware.aux",
@@ -440,7 +461,7 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
         dfl: "PM-%s",
         flags: flag::STATIC,
         pre: Pre::HexProtocol,
-        hex: false,
+        answer: Answer::Plain,
     }];
     for (var, range, dfl, pre) in [
         ("input.voltage", (1, 7), "%.1f", Pre::HexVoltage),
@@ -455,7 +476,7 @@ fn voltronic_qs_hex_table() -> Vec<Item> {
         items.push(Item {
             command: "QS\r",
             leading: b'#',
-            hex: true,
+            answer: Answer::Hex,
             ..*item
         });
     }
@@ -642,12 +663,29 @@ pub struct Subdriver {
     /// The status query (`Q1\r`; mustek's `QS\r`, megatec/old's `D\r`).
     pub status_query: &'static str,
     claim: Claim,
-    ratings: bool,
+    table: Table,
     accepted: Option<&'static str>,
     /// The whole answer of a unit refusing a query (voltronic's `(NAK\r`).
     rejected: Option<&'static str>,
     /// What the subdriver's `initups` does once it has claimed the unit.
     initups: Initups,
+}
+
+/// A protocol's table (its `qx2nut`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// `Q1` behind the status query, with megatec's `F` and `I` (`ratings`) or without,
+    /// and the commands (megatec, megatec/old, mustek, q1).
+    Blazer {
+        ratings: bool,
+    },
+    Zinto,
+    Hunnox,
+    Mecer,
+    Bestups,
+    VoltronicQs,
+    VoltronicQsHex,
+    Voltronic,
 }
 
 /// What the output voltage against the input tells of an active bypass/boost/buck bit.
@@ -676,20 +714,21 @@ impl Subdriver {
     }
 
     fn table(&self) -> Vec<Item> {
-        if self.claim == Claim::Voltronic {
-            return voltronic::table();
-        }
-        if self.claim == Claim::VoltronicQs {
-            return voltronic_qs_table();
-        }
-        if self.claim == Claim::VoltronicQsHex {
-            return voltronic_qs_hex_table();
-        }
+        let ratings = match self.table {
+            Table::Blazer { ratings } => ratings,
+            Table::Zinto => return family::zinto_table(false),
+            Table::Hunnox => return family::zinto_table(true),
+            Table::Mecer => return family::mecer_table(),
+            Table::Bestups => return family::bestups_table(),
+            Table::VoltronicQs => return voltronic_qs_table(),
+            Table::VoltronicQsHex => return voltronic_qs_hex_table(),
+            Table::Voltronic => return voltronic::table(),
+        };
         let mut items = Q1_ITEMS.to_vec();
         for item in &mut items {
             item.command = self.status_query;
         }
-        if self.ratings {
+        if ratings {
             items.extend(RATING_ITEMS);
         }
         items.extend(COMMAND_ITEMS);
@@ -699,13 +738,13 @@ impl Subdriver {
 
 /// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
 /// ones not implemented here are left out, `q1` stays the fallback).
-pub const SUBDRIVERS: [Subdriver; 7] = [
+pub const SUBDRIVERS: [Subdriver; 11] = [
     // nutdrv_qx_voltronic.c: `QGS` status and `QPI` protocol; `(ACK`/`(NAK` replies.
     Subdriver {
         name: "Voltronic 0.06",
         status_query: "QGS\r",
         claim: Claim::Voltronic,
-        ratings: false,
+        table: Table::Voltronic,
         accepted: Some("ACK"),
         rejected: Some("(NAK\r"),
         initups: Initups::None,
@@ -715,7 +754,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         name: "Voltronic-QS 0.07",
         status_query: "QS\r",
         claim: Claim::VoltronicQs,
-        ratings: true,
+        table: Table::VoltronicQs,
         accepted: None,
         rejected: None,
         initups: Initups::Light,
@@ -725,7 +764,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         name: "Voltronic-QS-Hex 0.10",
         status_query: "QS\r",
         claim: Claim::VoltronicQsHex,
-        ratings: false,
+        table: Table::VoltronicQsHex,
         accepted: None,
         rejected: None,
         initups: Initups::Light,
@@ -735,7 +774,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         name: "Mustek 0.07",
         status_query: "QS\r",
         claim: Claim::Light,
-        ratings: true,
+        table: Table::Blazer { ratings: true },
         accepted: Some("ACK"),
         rejected: None,
         initups: Initups::Blazer,
@@ -745,17 +784,57 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         name: "Megatec/old 0.07",
         status_query: "D\r",
         claim: Claim::Light,
-        ratings: true,
+        table: Table::Blazer { ratings: true },
         accepted: Some("ACK"),
         rejected: None,
+        initups: Initups::Blazer,
+    },
+    // nutdrv_qx_bestups.c: `Q1` and the `ID` model query; no ACK for commands.
+    Subdriver {
+        name: "BestUPS 0.06",
+        status_query: "Q1\r",
+        claim: Claim::Bestups,
+        table: Table::Bestups,
+        accepted: None,
+        rejected: None,
+        initups: Initups::Light,
+    },
+    // nutdrv_qx_mecer.c: `Q1`, then `QPI` answered `(PI98` or `(NAK`.
+    Subdriver {
+        name: "Mecer 0.07",
+        status_query: "Q1\r",
+        claim: Claim::Mecer,
+        table: Table::Mecer,
+        accepted: Some("ACK"),
+        rejected: Some("(NAK\r"),
         initups: Initups::Blazer,
     },
     Subdriver {
         name: "Megatec 0.06",
         status_query: "Q1\r",
         claim: Claim::Full,
-        ratings: true,
+        table: Table::Blazer { ratings: true },
         accepted: Some("ACK"),
+        rejected: None,
+        initups: Initups::Blazer,
+    },
+    // nutdrv_qx_zinto.c: megatec with the vendor query `FW?`.
+    Subdriver {
+        name: "Zinto 0.06",
+        status_query: "Q1\r",
+        claim: Claim::Full,
+        table: Table::Zinto,
+        accepted: Some("ACK"),
+        rejected: None,
+        initups: Initups::Blazer,
+    },
+    // nutdrv_qx_hunnox.c: zinto's queries; commands acknowledged `UPS No Ack`.
+    Subdriver {
+        name: "Hunnox 0.01",
+        status_query: "Q1\r",
+        claim: Claim::Full,
+        table: Table::Hunnox,
+        accepted: Some("UPS No Ack"),
         rejected: None,
         initups: Initups::Blazer,
     },
@@ -763,7 +842,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
         name: "Q1 0.07",
         status_query: "Q1\r",
         claim: Claim::Light,
-        ratings: false,
+        table: Table::Blazer { ratings: false },
         accepted: Some("ACK"),
         rejected: None,
         initups: Initups::Light,
@@ -771,15 +850,7 @@ pub const SUBDRIVERS: [Subdriver; 7] = [
 ];
 
 /// Protocols of NUT's nutdrv_qx that this driver does not speak yet.
-pub const NOT_YET: [&str; 7] = [
-    "bestups",
-    "mecer",
-    "zinto",
-    "masterguard",
-    "hunnox",
-    "ablerex",
-    "innovart31",
-];
+pub const NOT_YET: [&str; 3] = ["masterguard", "ablerex", "innovart31"];
 
 /// The driver's own ups.conf options (`upsdrv_makevartable` and the subdrivers').
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -810,15 +881,16 @@ pub struct QxOptions {
     /// `battery.charge` < `battery.charge.low` or `battery.runtime` <
     /// `battery.runtime.low` (set them with `override.*`).
     pub ignorelb: bool,
-    /// The voltronic protocol's settings ([`VOLTRONIC_VALUES`], [`VOLTRONIC_FLAGS`]) as
-    /// given (flags without a value).
-    pub voltronic: Vec<(String, Option<String>)>,
+    /// The protocols' own settings ([`PROTOCOL_VALUES`], [`PROTOCOL_FLAGS`]) as given
+    /// (flags without a value).
+    pub settings: Vec<(String, Option<String>)>,
 }
 
-/// The voltronic protocol's ups.conf settings that take a value
-/// (`voltronic_makevartable`): the unit's capability options, bypass limits, P31 grid
-/// range, output phase angle and battery count, set once at start-up.
-pub const VOLTRONIC_VALUES: [&str; 19] = [
+/// The protocols' own ups.conf settings that take a value: voltronic's
+/// (`voltronic_makevartable`: the unit's capability options, bypass limits, P31 grid
+/// range, output phase angle and battery count) and bestups's `pins_shutdown_mode`
+/// (`bestups_makevartable`), set once at start-up.
+pub const PROTOCOL_VALUES: [&str; 20] = [
     "bypass_alarm",
     "battery_alarm",
     "bypass_when_off",
@@ -838,25 +910,26 @@ pub const VOLTRONIC_VALUES: [&str; 19] = [
     "work_range_type",
     "output_phase_angle",
     "battery_number",
+    "pins_shutdown_mode",
 ];
 
-/// The voltronic protocol's ups.conf flags: `reset_to_default` (capability options
+/// The protocols' own ups.conf flags, all voltronic's: `reset_to_default` (capability options
 /// back to the unit's defaults, only in standby) and `testing`.
-pub const VOLTRONIC_FLAGS: [&str; 2] = ["reset_to_default", "testing"];
+pub const PROTOCOL_FLAGS: [&str; 2] = ["reset_to_default", "testing"];
 
 impl QxOptions {
-    /// `getval`: a voltronic setting's value.
+    /// `getval`: a protocol setting's value.
     fn getval(&self, name: &str) -> Option<&str> {
-        self.voltronic
+        self.settings
             .iter()
             .rev()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .and_then(|(_, v)| v.as_deref())
     }
 
-    /// `testvar`: whether a voltronic setting or flag is given.
+    /// `testvar`: whether a protocol setting or flag is given.
     fn testvar(&self, name: &str) -> bool {
-        self.voltronic
+        self.settings
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case(name))
     }
@@ -883,12 +956,12 @@ impl QxOptions {
             novendor: flag("novendor"),
             ignoresab: flag("ignoresab"),
             ignorelb: flag("ignorelb"),
-            voltronic: options
+            settings: options
                 .iter()
                 .filter(|(k, _)| {
-                    VOLTRONIC_VALUES
+                    PROTOCOL_VALUES
                         .iter()
-                        .chain(VOLTRONIC_FLAGS.iter())
+                        .chain(PROTOCOL_FLAGS.iter())
                         .any(|n| n.eq_ignore_ascii_case(k))
                 })
                 .cloned()
@@ -919,11 +992,10 @@ impl QxOptions {
         // (nutdrv_qx_blazer-common.c), voltronic's 12..5940 s. A value no protocol the
         // `protocol` option allows would take is refused here already; the detected
         // protocol's range is checked at start-up.
-        let voltronic_possible = out
-            .protocol
-            .as_deref()
-            .is_none_or(|p| p.eq_ignore_ascii_case("voltronic"));
-        let offdelay_max = if voltronic_possible { 5940 } else { 600 };
+        let long_offdelay_possible = out.protocol.as_deref().is_none_or(|p| {
+            p.eq_ignore_ascii_case("voltronic") || p.eq_ignore_ascii_case("bestups")
+        });
+        let offdelay_max = if long_offdelay_possible { 5940 } else { 600 };
         for (key, what, (lo, hi)) in [
             ("ondelay", "Start", (0, 599_940)),
             ("offdelay", "Shutdown", (12, offdelay_max)),
@@ -1173,6 +1245,8 @@ pub struct QxDriver {
     charge_guessed: bool,
     /// The voltronic protocol's own state (capabilities, limits read).
     volt: voltronic::VoltState,
+    /// bestups's own state.
+    best: family::BestState,
 }
 
 struct Suspend(Vec<u8>);
@@ -1248,6 +1322,7 @@ impl QxDriver {
             retry: 0,
             charge_guessed: false,
             volt: voltronic::VoltState::default(),
+            best: family::BestState::default(),
         }
     }
 
@@ -1461,7 +1536,8 @@ impl Ctx<'_> {
             kind != Initups::None && self.drv.options.ignoresab,
         );
         for item in std::sync::Arc::make_mut(&mut self.drv.items).iter_mut() {
-            if (nr && item.command == "F\r") || (nv && item.command == "I\r") {
+            let vendor = item.command == "I\r" || item.command == "FW?\r";
+            if (nr && item.command == "F\r") || (nv && vendor) {
                 item.flags |= flag::SKIP;
             }
             if isb && item.var == "ups.status" && item.from == 44 {
@@ -1521,6 +1597,12 @@ impl Ctx<'_> {
         }
         if matches!(sub.claim, Claim::VoltronicQs | Claim::VoltronicQsHex) {
             return self.claim_both("ups.firmware.aux", "input.voltage");
+        }
+        if sub.claim == Claim::Bestups {
+            return self.claim_both("input.voltage", "device.model");
+        }
+        if sub.claim == Claim::Mecer {
+            return self.mecer_claim();
         }
         let Some(i) = self.find("input.voltage", 0, 0) else {
             return Ok(false);
@@ -1972,7 +2054,26 @@ impl Ctx<'_> {
         let (answer, len) = match self.transact(&cmd)? {
             Reply::Error => return Ok((false, Vec::new(), String::new())),
             Reply::Timeout => (Vec::new(), 0),
-            Reply::Bytes(bytes) if item.hex => {
+            Reply::Bytes(bytes) if item.answer == Answer::BestupsId => {
+                let len = bytes.len().min(MAX_ANSWER_BYTES);
+                match family::bestups_id_answer(&bytes[..len]) {
+                    Some(refined) => {
+                        let len = refined.len();
+                        (refined, len)
+                    }
+                    None => {
+                        self.log(
+                            Level::Debug,
+                            format!(
+                                "noncompliant reply: '{}'",
+                                String::from_utf8_lossy(&bytes[..len]).trim_end_matches('\r')
+                            ),
+                        );
+                        return Ok((false, Vec::new(), String::new()));
+                    }
+                }
+            }
+            Reply::Bytes(bytes) if item.answer == Answer::Hex => {
                 let len = bytes.len().min(MAX_ANSWER_BYTES);
                 match hex_qs_answer(&bytes, len) {
                     Some(refined) => {
@@ -2049,8 +2150,13 @@ impl Ctx<'_> {
                 return -1;
             };
             value = v;
-        } else if let Pre::Volt(pre) = item.pre {
-            let Some(v) = self.volt_pre(i, pre, raw) else {
+        } else if let Pre::Volt(_) | Pre::Family(_) = item.pre {
+            let v = match item.pre {
+                Pre::Volt(pre) => self.volt_pre(i, pre, raw),
+                Pre::Family(pre) => self.family_pre(i, pre, raw),
+                _ => None,
+            };
+            let Some(v) = v else {
                 return -1;
             };
             if item.var.starts_with("ups.status") {
@@ -2316,8 +2422,13 @@ impl Ctx<'_> {
                     return Ok(crate::dummy::tracking::FAILED);
                 }
             },
-            Pre::Volt(voltronic::V::ProcessCommand) => {
-                match self.volt_command(&item, extra.unwrap_or("")) {
+            Pre::Volt(voltronic::V::ProcessCommand) | Pre::Family(family::F::MecerTest) => {
+                let command = if item.pre == Pre::Family(family::F::MecerTest) {
+                    self.mecer_test(&item, extra.unwrap_or(""))
+                } else {
+                    self.volt_command(&item, extra.unwrap_or(""))
+                };
+                match command {
                     Some(command) => Some(command),
                     None => {
                         self.log(Level::Err, "instcmd: FAILED");
@@ -2502,6 +2613,13 @@ impl Ctx<'_> {
                 truncated.to_string()
             }
             Pre::Volt(pre) => match self.volt_setvar(i, pre, &value) {
+                Some(value) => value,
+                None => {
+                    self.log(Level::Err, "setvar: FAILED");
+                    return Ok(tracking::UNKNOWN);
+                }
+            },
+            Pre::Family(family::F::BestupsSetvar) => match self.bestups_setvar(&item, &value) {
                 Some(value) => value,
                 None => {
                     self.log(Level::Err, "setvar: FAILED");
@@ -2753,7 +2871,8 @@ mod tests {
         assert_eq!(var.ranges, vec![(0, 599_940)]);
         assert!(state.tree().has_cmd("shutdown.return"));
         // voltronic's, voltronic-qs's, voltronic-qs-hex's, mustek's and megatec/old's
-        // claims (three tries each, echoed),
+        // claims (three tries each, echoed), bestups's (Q1, then ID echoed) and mecer's
+        // (Q1, then QPI echoed), three tries each,
         // Q1 and I for megatec's claim, then Q1/F/I of the init walk, Q1 of the first
         // (quick) update.
         let queries: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
@@ -2775,6 +2894,18 @@ mod tests {
                 b"D\r",
                 b"D\r",
                 b"D\r",
+                b"Q1\r",
+                b"ID\r",
+                b"Q1\r",
+                b"ID\r",
+                b"Q1\r",
+                b"ID\r",
+                b"Q1\r",
+                b"QPI\r",
+                b"Q1\r",
+                b"QPI\r",
+                b"Q1\r",
+                b"QPI\r",
                 b"Q1\r",
                 b"I\r",
                 b"Q1\r",
@@ -3089,9 +3220,10 @@ mod tests {
         assert!(QxOptions::from_options(&opts("runtimecal", "240,100"))
             .unwrap_err()
             .contains("Insufficient parameters"));
-        assert!(QxOptions::from_options(&opts("protocol", "bestups"))
+        assert!(QxOptions::from_options(&opts("protocol", "ablerex"))
             .unwrap_err()
             .contains("not implemented"));
+        assert!(QxOptions::from_options(&opts("protocol", "bestups")).is_ok());
         assert!(QxOptions::from_options(&opts("idleload", "0")).is_err());
         let megatec = |k: &str, v: &str| {
             let mut o = opts(k, v);

@@ -60,7 +60,8 @@ fn fixtures() -> Vec<(String, Transcript)> {
 
 fn ups_conf(port: &str, t: &Transcript, protocol: Option<&str>) -> String {
     let mut conf = format!("[test]\n\tdriver = nutdrv_qx\n\tport = {port}\n");
-    if let Some(p) = protocol {
+    let given = t.options.iter().any(|(k, _)| k == "protocol");
+    if let Some(p) = protocol.filter(|_| !given) {
         conf.push_str(&format!("\tprotocol = {p}\n"));
     }
     for (key, value) in &t.options {
@@ -364,16 +365,25 @@ const VOLTRONIC_SESSION: [&str; 24] = [
     "SET outlet.2.delay.shutdown \"540\"",
 ];
 
-/// Runs `program` in the foreground against the voltronic test unit, plays
-/// [`VOLTRONIC_SESSION`] on its socket; returns each line's TRACKING result and the
-/// commands the device received (its status and setting queries left out: their
-/// number depends on the poll timing).
-fn voltronic_session(program: &Path, extra: &[&str]) -> (Vec<String>, Vec<String>) {
+/// Queries a driver sends on its own (status, ratings, settings): left out of a
+/// session's commands, as their number depends on the poll timing.
+const POLL_QUERIES: [&str; 9] = [
+    "F\\r", "I\\r", "RE0\\r", "FW?\\r", "ID\\r", "RT\\r", "BP?\\r", "SS?\\r", "M\\r",
+];
+
+/// Runs `program` in the foreground against a fake unit answering from `t`, plays
+/// `session` on its socket; returns each line's TRACKING result and the commands the
+/// device received (the queries starting with `Q` and [`POLL_QUERIES`] left out).
+fn session(
+    program: &Path,
+    extra: &[&str],
+    t: &Transcript,
+    session: &[&str],
+) -> (Vec<String>, Vec<String>) {
     use std::io::{BufRead, BufReader, Write};
-    let mut lab = Lab::new("qx-voltronic-session");
-    let t = fixture("voltronic-nut-testing");
+    let mut lab = Lab::new("qx-session");
     let device = PtyUps::spawn(t.clone()).unwrap();
-    lab.write("etc/ups.conf", &ups_conf(device.path(), &t, None));
+    lab.write("etc/ups.conf", &ups_conf(device.path(), t, None));
     let mut args = vec!["-a", "test", "-F"];
     args.extend_from_slice(extra);
     lab.spawn("driver", program, "etc", &args);
@@ -387,7 +397,7 @@ fn voltronic_session(program: &Path, extra: &[&str]) -> (Vec<String>, Vec<String
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     let mut results = Vec::new();
-    for (id, line) in VOLTRONIC_SESSION.iter().enumerate() {
+    for (id, line) in session.iter().enumerate() {
         writeln!(writer, "{line} TRACKING {id}").unwrap();
         let want = format!("TRACKING {id} ");
         loop {
@@ -405,7 +415,7 @@ fn voltronic_session(program: &Path, extra: &[&str]) -> (Vec<String>, Vec<String
         .received()
         .into_iter()
         .map(|q| String::from_utf8_lossy(&q).escape_debug().to_string())
-        .filter(|q| !q.starts_with('Q') && !["F\\r", "I\\r", "RE0\\r"].contains(&q.as_str()))
+        .filter(|q| !q.starts_with('Q') && !POLL_QUERIES.contains(&q.as_str()))
         .collect();
     (results, commands)
 }
@@ -416,8 +426,9 @@ fn voltronic_commands_and_settings_match_debian() {
         return;
     };
     let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
-    let ours = voltronic_session(&bin("nutdrv_qx"), &[]);
-    let theirs = voltronic_session(nut_qx, nut_extra);
+    let t = fixture("voltronic-nut-testing");
+    let ours = session(&bin("nutdrv_qx"), &[], &t, &VOLTRONIC_SESSION);
+    let theirs = session(nut_qx, nut_extra, &t, &VOLTRONIC_SESSION);
     assert_eq!(ours, theirs);
     // The session did reach the device, acknowledged and refused.
     let (results, commands) = ours;
@@ -551,4 +562,180 @@ fn voltronic_units_dump_the_same_driver_state_as_debian() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `t` with the reply to `query` replaced (or added).
+fn answering(mut t: Transcript, query: &str, reply: &str) -> Transcript {
+    let reply = Some(reply.as_bytes().to_vec());
+    match t.exchanges.iter_mut().find(|(q, _)| q == query.as_bytes()) {
+        Some(exchange) => exchange.1 = reply,
+        None => t.exchanges.push((query.as_bytes().to_vec(), reply)),
+    }
+    t
+}
+
+/// The fixtures of the smaller blazer-family protocols (bestups, mecer, zinto, hunnox)
+/// and variants of NUT's test units that reach their other branches: bestups models
+/// with battery packs (and a pins shutdown mode asked in ups.conf, or already set),
+/// without runtime, with the inverted bypass/boost/buck bit; a unit refusing `QPI` with
+/// `(NAK` (mecer's) and one naming another protocol (megatec's); hunnox's
+/// acknowledgement.
+fn family_units() -> Vec<(String, Transcript)> {
+    let mut units: Vec<(String, Transcript)> = fixtures()
+        .into_iter()
+        .filter(|(name, _)| {
+            ["bestups-", "mecer-", "zinto-", "hunnox-"]
+                .iter()
+                .any(|p| name.starts_with(p))
+        })
+        .collect();
+    let bestups = fixture("bestups-nut-testing");
+    for (model, pins) in [
+        ("AX1", Some("2")),
+        ("620", Some("0")),
+        ("PRO", None),
+        ("PR2", None),
+        ("325", None),
+    ] {
+        let mut t = answering(
+            bestups.clone(),
+            "ID\r",
+            &format!("{model},750,120,120,20.0,27.6\r"),
+        );
+        if let Some(pins) = pins {
+            t.options
+                .push(("pins_shutdown_mode".to_string(), Some(pins.to_string())));
+        }
+        units.push((format!("bestups-nut-testing-{model}"), t));
+    }
+    // A 230 V unit (E model voltage settings), M index 9.
+    let t = answering(bestups.clone(), "ID\r", "FOR,750,230,230,20.0,27.6\r");
+    units.push((
+        "bestups-nut-testing-e-model".to_string(),
+        answering(t, "M\r", "9\r"),
+    ));
+    let mecer = fixture("mecer-nut-testing");
+    units.push((
+        "mecer-nut-testing-nak".to_string(),
+        answering(mecer.clone(), "QPI\r", "(NAK\r"),
+    ));
+    units.push((
+        "mecer-nut-testing-pi30".to_string(),
+        answering(mecer, "QPI\r", "(PI30\r"),
+    ));
+    let mut hunnox = answering(fixture("zinto-nut-testing"), "Q\r", "UPS No Ack\r");
+    hunnox
+        .options
+        .push(("protocol".to_string(), Some("hunnox".to_string())));
+    units.push(("hunnox-nut-testing".to_string(), hunnox));
+    units
+}
+
+#[test]
+fn family_units_dump_the_same_driver_state_as_debian() {
+    let Some(nut_qx) = peer("/lib/nut/nutdrv_qx") else {
+        return;
+    };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    let units = family_units();
+    assert!(units.len() >= 16, "{} units", units.len());
+    let mut failures = Vec::new();
+    let mut protocols = std::collections::BTreeSet::new();
+    for (name, t) in units {
+        let ours = socket_dump(&bin("nutdrv_qx"), &[], &t);
+        let theirs = socket_dump(nut_qx, nut_extra, &t);
+        if let Some(data) = ours
+            .iter()
+            .find(|l| l.starts_with("SETINFO driver.version.data "))
+        {
+            protocols.insert(data.clone());
+        }
+        if ours != theirs {
+            let only = |a: &[String], b: &[String]| -> Vec<String> {
+                a.iter().filter(|l| !b.contains(l)).cloned().collect()
+            };
+            failures.push(format!(
+                "{name}:\n  only ours: {:?}\n  only NUT:  {:?}",
+                only(&ours, &theirs),
+                only(&theirs, &ours)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every protocol (and megatec, for the unit naming another QPI protocol) was reached.
+    assert_eq!(protocols.len(), 5, "{protocols:?}");
+}
+
+/// Commands and settings of the smaller protocols, each against the unit it applies to:
+/// acknowledged, refused, out of range, not numerical.
+const FAMILY_SESSIONS: [(&str, &[&str]); 3] = [
+    (
+        "mecer-nut-testing",
+        &[
+            "INSTCMD beeper.toggle",
+            "INSTCMD load.on",
+            "INSTCMD shutdown.return",
+            "INSTCMD test.battery.start 12",
+            "INSTCMD test.battery.start 240",
+            "INSTCMD test.battery.start 6000",
+            "INSTCMD test.battery.start 1x",
+            "INSTCMD test.battery.start.deep",
+            "INSTCMD test.battery.stop",
+            "SET ups.delay.shutdown \"12\"",
+            "SET ups.delay.start \"300\"",
+            "INSTCMD shutdown.stayoff",
+        ],
+    ),
+    (
+        "bestups-nut-testing-AX1",
+        &[
+            "SET battery.packs \"1\"",
+            "SET battery.packs \"9\"",
+            "SET battery.packs \"x\"",
+            "INSTCMD shutdown.stayoff",
+            "INSTCMD test.battery.start 240",
+            "INSTCMD load.off",
+            "INSTCMD beeper.toggle",
+            "SET ups.delay.shutdown \"3000\"",
+            "SET ups.delay.start \"30\"",
+            "INSTCMD shutdown.return",
+        ],
+    ),
+    (
+        "hunnox-nut-testing",
+        &[
+            "INSTCMD beeper.toggle",
+            "INSTCMD load.on",
+            "INSTCMD test.battery.start.quick",
+            "SET ups.delay.shutdown \"30\"",
+            "INSTCMD shutdown.return",
+        ],
+    ),
+];
+
+#[test]
+fn family_commands_and_settings_match_debian() {
+    let Some(nut_qx) = peer("/lib/nut/nutdrv_qx") else {
+        return;
+    };
+    let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
+    let units = family_units();
+    let mut acknowledged = 0;
+    let mut refused = 0;
+    for (name, lines) in FAMILY_SESSIONS {
+        let (_, t) = units
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no unit {name}"));
+        let ours = session(&bin("nutdrv_qx"), &[], t, lines);
+        let theirs = session(nut_qx, nut_extra, t, lines);
+        assert_eq!(ours, theirs, "{name}");
+        acknowledged += ours.0.iter().filter(|r| r.ends_with(": 0")).count();
+        refused += ours.0.iter().filter(|r| !r.ends_with(": 0")).count();
+        assert!(!ours.1.is_empty(), "{name}: no command reached the unit");
+    }
+    assert!(
+        acknowledged > 5 && refused > 5,
+        "{acknowledged} / {refused}"
+    );
 }

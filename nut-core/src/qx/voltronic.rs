@@ -158,7 +158,7 @@ const fn it(
         dfl,
         flags,
         pre,
-        hex: false,
+        answer: Answer::Plain,
     }
 }
 
@@ -507,17 +507,6 @@ impl Ctx<'_> {
         strtol(aux.get(1..).unwrap_or(""))
     }
 
-    /// Clears SKIP on the first item named `var` having every flag of `with`.
-    fn unskip(&mut self, var: &str, with: u32) -> bool {
-        match self.find(var, with, 0) {
-            Some(i) => {
-                std::sync::Arc::make_mut(&mut self.drv.items)[i].flags &= !flag::SKIP;
-                true
-            }
-            None => false,
-        }
-    }
-
     /// `voltronic_massive_unskip`: the queries of multi-phase units, P31 units and
     /// bypass limits, by protocol.
     fn massive_unskip(&mut self, protocol: i64) {
@@ -699,8 +688,9 @@ impl Ctx<'_> {
                 let ok = self.unskip(
                     &format!("outlet.{number}.delay.shutdown"),
                     flag::SEMI_STATIC,
-                ) && self.unskip(&format!("outlet.{number}.load.on"), flag::CMD)
-                    && self.unskip(&format!("outlet.{number}.load.off"), flag::CMD);
+                    0,
+                ) && self.unskip(&format!("outlet.{number}.load.on"), flag::CMD, 0)
+                    && self.unskip(&format!("outlet.{number}.load.off"), flag::CMD, 0);
                 ok.then(|| value.to_string())
             }
             V::OutletDelay => {
@@ -709,7 +699,7 @@ impl Ctx<'_> {
                 }
                 let value = format_c(item.dfl, strtod(raw) * 60.0);
                 let number = item.var.get(7..8).unwrap_or("");
-                self.unskip(&format!("outlet.{number}.delay.shutdown"), flag::SETVAR)
+                self.unskip(&format!("outlet.{number}.delay.shutdown"), flag::SETVAR, 0)
                     .then_some(value)
             }
             V::Capability => self.volt_capability(&item, raw),
@@ -746,9 +736,9 @@ impl Ctx<'_> {
                 } else if item.var.eq_ignore_ascii_case("input.transfer.low") {
                     self.drv.volt.eco_min = [min.0.to_string(), min.1.to_string()];
                 }
-                let ok = self.unskip(&format!("{}.min", item.var), flag::SEMI_STATIC)
-                    && self.unskip(&format!("{}.max", item.var), flag::SEMI_STATIC)
-                    && self.unskip(item.var, flag::SETVAR);
+                let ok = self.unskip(&format!("{}.min", item.var), flag::SEMI_STATIC, 0)
+                    && self.unskip(&format!("{}.max", item.var), flag::SEMI_STATIC, 0)
+                    && self.unskip(item.var, flag::SETVAR, 0);
                 ok.then_some(value)
             }
             V::EcoVoltRange => {
@@ -767,7 +757,7 @@ impl Ctx<'_> {
                     return None;
                 }
                 let value = format_c(item.dfl, strtod(raw));
-                self.unskip(item.var, flag::SETVAR).then_some(value)
+                self.unskip(item.var, flag::SETVAR, 0).then_some(value)
             }
             V::Bypass => {
                 if !numeric {
@@ -796,7 +786,7 @@ impl Ctx<'_> {
                 if self.drv.options.getval(item.var).is_none() {
                     return Some(value);
                 }
-                self.unskip(item.var, flag::SETVAR).then_some(value)
+                self.unskip(item.var, flag::SETVAR, 0).then_some(value)
             }
             V::BattNumb => {
                 if !numeric {
@@ -811,7 +801,8 @@ impl Ctx<'_> {
                 if self.drv.options.getval(item.var).is_none() {
                     return Some(value);
                 }
-                self.unskip("battery_number", flag::SETVAR).then_some(value)
+                self.unskip("battery_number", flag::SETVAR, 0)
+                    .then_some(value)
             }
             V::BattRuntime => {
                 if !numeric {
@@ -848,7 +839,7 @@ impl Ctx<'_> {
                 if item.var.eq_ignore_ascii_case("output_phase_angle") {
                     self.drv.volt.output_phase_angle = angle;
                     if self.drv.options.getval(item.var).is_some()
-                        && !self.unskip(item.var, flag::SETVAR)
+                        && !self.unskip(item.var, flag::SETVAR, 0)
                     {
                         return None;
                     }
@@ -1025,8 +1016,8 @@ impl Ctx<'_> {
                             self.drv.volt.caps[k] = val;
                             self.set("ups.beeper.status", "disabled");
                         }
-                        if !self.unskip("beeper.enable", flag::CMD)
-                            || !self.unskip("beeper.disable", flag::CMD)
+                        if !self.unskip("beeper.enable", flag::CMD, 0)
+                            || !self.unskip("beeper.disable", flag::CMD, 0)
                         {
                             return None;
                         }
@@ -1038,12 +1029,12 @@ impl Ctx<'_> {
                         if val.is_some() {
                             self.drv.volt.caps[k] = val;
                         }
-                        let ok = self.unskip("bypass.start", flag::CMD)
-                            && self.unskip("bypass.stop", flag::CMD)
-                            && self.unskip("input.transfer.high", flag::SEMI_STATIC)
-                            && self.unskip("input.transfer.low", flag::SEMI_STATIC)
-                            && self.unskip("input.frequency.high", flag::SEMI_STATIC)
-                            && self.unskip("input.frequency.low", flag::SEMI_STATIC);
+                        let ok = self.unskip("bypass.start", flag::CMD, 0)
+                            && self.unskip("bypass.stop", flag::CMD, 0)
+                            && self.unskip("input.transfer.high", flag::SEMI_STATIC, 0)
+                            && self.unskip("input.transfer.low", flag::SEMI_STATIC, 0)
+                            && self.unskip("input.frequency.high", flag::SEMI_STATIC, 0)
+                            && self.unskip("input.frequency.low", flag::SEMI_STATIC, 0);
                         if !ok {
                             return None;
                         }
@@ -1064,7 +1055,7 @@ impl Ctx<'_> {
             if var == "outlet.0.switchable" && val == Some("yes") {
                 for n in 1..=4u8 {
                     for v in outlet_vars(n) {
-                        if !self.unskip(v, 0) {
+                        if !self.unskip(v, 0, 0) {
                             return None;
                         }
                     }
@@ -1075,7 +1066,7 @@ impl Ctx<'_> {
         if item.flags & flag::NONUT != 0 && self.drv.options.getval(var).is_none() {
             return Some(val.to_string());
         }
-        self.unskip(var, flag::SETVAR).then(|| val.to_string())
+        self.unskip(var, flag::SETVAR, 0).then(|| val.to_string())
     }
 
     /// The preprocess function of a setting: the command to send (or, for a
