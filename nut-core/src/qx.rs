@@ -2061,16 +2061,8 @@ impl Ctx<'_> {
                         let len = refined.len();
                         (refined, len)
                     }
-                    None => {
-                        self.log(
-                            Level::Debug,
-                            format!(
-                                "noncompliant reply: '{}'",
-                                String::from_utf8_lossy(&bytes[..len]).trim_end_matches('\r')
-                            ),
-                        );
-                        return Ok((false, Vec::new(), String::new()));
-                    }
+                    // NUT clears a failed answer, so no later item reuses it.
+                    None => return Ok((false, Vec::new(), String::new())),
                 }
             }
             Reply::Bytes(bytes) if item.answer == Answer::Hex => {

@@ -368,20 +368,12 @@ impl Ctx<'_> {
             }
             F::BestupsRuntime => {
                 if !only(raw, "0123456789 .") {
-                    self.log(
-                        Level::Debug,
-                        format!("non numerical value [{}: {raw}]", item.var),
-                    );
                     return None;
                 }
                 Some(format_number(item.dfl, strtod(raw) * 60.0))
             }
             F::BestupsPacks => {
                 if !only(raw, "0123456789 ") {
-                    self.log(
-                        Level::Debug,
-                        format!("non numerical value [{}: {raw}]", item.var),
-                    );
                     return None;
                 }
                 let packs = strtol(raw).to_string();
@@ -390,10 +382,6 @@ impl Ctx<'_> {
             }
             F::BestupsPins => {
                 if !only(raw, "0123456789") {
-                    self.log(
-                        Level::Debug,
-                        format!("non numerical value [{}: {raw}]", item.var),
-                    );
                     return None;
                 }
                 let mode = strtol(raw);
@@ -410,15 +398,10 @@ impl Ctx<'_> {
             }
             F::BestupsVoltage => {
                 if !only(raw, "0123456789") {
-                    self.log(
-                        Level::Debug,
-                        format!("non numerical value [{}: {raw}]", item.var),
-                    );
                     return None;
                 }
                 let index = strtol(raw);
                 if !(0..=9).contains(&index) {
-                    self.log(Level::Debug, format!("value '{index}' out of range [0..9]"));
                     return None;
                 }
                 let nominal = self
@@ -480,7 +463,6 @@ impl Ctx<'_> {
     /// `bestups_process_setvar`: the command setting `value`.
     pub(super) fn bestups_setvar(&mut self, item: &Item, value: &str) -> Option<String> {
         if value.is_empty() {
-            self.log(Level::Debug, format!("value not given for {}", item.var));
             return None;
         }
         let wanted = strtod(value);
