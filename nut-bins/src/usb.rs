@@ -358,8 +358,6 @@ pub fn open_replay(path: &str) -> std::io::Result<crate::usbhid::ReplayHid> {
 
 use nut_core::qxusb::{Bridge, BridgeIo, QxUsbSpec, UsbError};
 
-/// Bytes asked for a raw string descriptor (NUT's reply buffer less one).
-const STRING_BUF_BYTES: usize = 511;
 /// Timeout of libusb's string descriptor requests, in ms.
 const STRING_TIMEOUT_MS: u64 = 1000;
 
@@ -424,7 +422,7 @@ impl BridgeIo for RusbBridge {
             // The raw descriptor (GET_DESCRIPTOR, type STRING) as NUT's usb_get_string:
             // its whole buffer as wLength, libusb's fixed 1000 ms.
             Some(lang) => {
-                let n = buf.len().min(STRING_BUF_BYTES);
+                let n = buf.len().min(usize::from(u16::MAX));
                 self.handle
                     .read_control(
                         0x80,
@@ -452,6 +450,11 @@ impl BridgeIo for RusbBridge {
 
     fn clear_halt(&mut self, endpoint: u8) {
         let _ = self.handle.clear_halt(endpoint);
+    }
+
+    fn pause(&mut self, ms: u64) {
+        // On the blocking pool (BridgeQx runs every transfer there).
+        std::thread::sleep(Duration::from_millis(ms));
     }
 }
 
@@ -513,6 +516,7 @@ pub struct BridgeQx<I: nut_core::qxusb::BridgeIo + Send + 'static> {
     io: Option<I>,
     bridge: nut_core::qxusb::Bridge,
     langid_fix: Option<u16>,
+    state: nut_core::qxusb::BridgeState,
     reopen: Box<dyn FnMut() -> Option<I> + Send>,
 }
 
@@ -528,6 +532,7 @@ impl<I: nut_core::qxusb::BridgeIo + Send + 'static> BridgeQx<I> {
             io: Some(io),
             bridge,
             langid_fix,
+            state: nut_core::qxusb::BridgeState::default(),
             reopen,
         }
     }
@@ -553,15 +558,16 @@ impl<I: nut_core::qxusb::BridgeIo + Send + 'static> crate::qx::QxPort for Bridge
         let Some(mut io) = self.io.take() else {
             return Reply::Error;
         };
-        let (bridge, langid) = (self.bridge, self.langid_fix);
-        let Ok((io, result)) = tokio::task::spawn_blocking(move || {
-            let result = nut_core::qxusb::command(bridge, &mut io, &query, langid);
-            (io, result)
+        let (bridge, langid, mut state) = (self.bridge, self.langid_fix, self.state);
+        let Ok((io, result, state)) = tokio::task::spawn_blocking(move || {
+            let result = nut_core::qxusb::command(bridge, &mut io, &query, langid, &mut state);
+            (io, result, state)
         })
         .await
         else {
             return Reply::Error;
         };
+        self.state = state;
         match result {
             Ok(reply) if reply.is_empty() => {
                 self.io = Some(io);

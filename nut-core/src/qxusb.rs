@@ -1,6 +1,6 @@
 //! The USB-to-serial bridges of Megatec/Q1 units (NUT 2.8.0 `drivers/nutdrv_qx.c`:
 //! `cypress_command`, `phoenix_command`, `ippon_command`, `krauler_command`,
-//! `fabula_command`, and the `qx_usb_id` table that picks one per VID:PID). Each
+//! `fabula_command`, `hunnox_command`, and the `qx_usb_id` table that picks one per VID:PID). Each
 //! bridge turns one Megatec query into USB transfers and their answers back into the
 //! reply a serial line would give. The transfers go through [`BridgeIo`], which the
 //! shell implements on a real device (rusb) and tests on a modelled one: this module
@@ -12,7 +12,7 @@
 //! NUT issues #3232 and #3535). Here a silent answer to a command is what it is on a
 //! serial line: taken.
 //!
-//! Not yet: the hunnox, fuji, sgs, snr, phoenixtec, ablerex and armac bridges.
+//! Not yet: the fuji, sgs, snr, phoenixtec, ablerex and armac bridges.
 
 /// Failure of one USB transfer, in the terms nutdrv_qx acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,9 @@ pub trait BridgeIo {
     ) -> Result<usize, UsbError>;
     /// Clears a stalled endpoint.
     fn clear_halt(&mut self, endpoint: u8);
+    /// Waits `ms` milliseconds between transfers (hunnox's lock-step pause); a
+    /// modelled device need not wait.
+    fn pause(&mut self, _ms: u64) {}
 }
 
 /// A bridge (nutdrv_qx's `subdriver` option).
@@ -69,27 +72,30 @@ pub enum Bridge {
     Krauler,
     /// Fabula / MEC: queries and shutdowns as string descriptor indexes.
     Fabula,
+    /// Hunnox (HNX 850, Powercool...): fabula's indexes, each query preceded by the
+    /// lock-step string reads of the vendor's Windows client (`hunnox_command`).
+    Hunnox,
+}
+
+/// What a bridge keeps between queries: hunnox's place in its lock-step sequence
+/// (nutdrv_qx.c's `hunnox_step`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BridgeState {
+    hunnox_step: u8,
 }
 
 /// Bridges by `subdriver` name.
-pub const BRIDGES: [(&str, Bridge); 5] = [
+pub const BRIDGES: [(&str, Bridge); 6] = [
     ("cypress", Bridge::Cypress),
     ("phoenix", Bridge::Phoenix),
     ("ippon", Bridge::Ippon),
     ("krauler", Bridge::Krauler),
     ("fabula", Bridge::Fabula),
+    ("hunnox", Bridge::Hunnox),
 ];
 
 /// `subdriver` names NUT has and this build has not (for a clear refusal).
-pub const BRIDGES_NOT_YET: [&str; 7] = [
-    "phoenixtec",
-    "hunnox",
-    "fuji",
-    "sgs",
-    "snr",
-    "ablerex",
-    "armac",
-];
+pub const BRIDGES_NOT_YET: [&str; 6] = ["phoenixtec", "fuji", "sgs", "snr", "ablerex", "armac"];
 
 impl Bridge {
     /// By name, as the `subdriver` option gives it (case-insensitive).
@@ -148,7 +154,7 @@ pub const QX_USB_IDS: [UsbId; 20] = [
         Some("MEC0003"),
         Some(Bridge::Fabula),
     ),
-    (0x0001, 0x0000, None, Some("MEC0003"), None),
+    (0x0001, 0x0000, None, Some("MEC0003"), Some(Bridge::Hunnox)),
     (
         0x0001,
         0x0000,
@@ -356,7 +362,8 @@ fn read_string<I: BridgeIo>(
     index: u8,
     langid_fix: Option<u16>,
 ) -> Result<Option<Vec<u8>>, UsbError> {
-    let mut buf = vec![0u8; 256];
+    // NUT's reply buffer less one.
+    let mut buf = vec![0u8; REPLY_BYTES - 1];
     let n = io.get_string(index, langid_fix, &mut buf)?;
     if n == 0 {
         return Err(UsbError::Timeout);
@@ -370,12 +377,69 @@ fn read_string<I: BridgeIo>(
     }))
 }
 
-/// One query through `bridge` (`langid_fix`: nutdrv_qx's option of that name).
+/// Fabula's (and hunnox's) string index for a Megatec command; `None` for one they
+/// do not know (echoed back, as a Megatec unit does).
+fn fabula_index(cmd: &[u8]) -> Option<u8> {
+    match cmd {
+        b"Q1\r" => Some(0x03),
+        b"F\r" => Some(0x0d),
+        b"I\r" => Some(0x0c),
+        b"Q\r" => Some(0x07),
+        b"C\r" => Some(0x0a),
+        _ => fabula_shutdown(cmd),
+    }
+}
+
+/// Hunnox's reply buffer, in bytes: the Windows client's size ("if we inform a large
+/// buffer, the USB locks", nutdrv_qx.c).
+const HUNNOX_BUF_BYTES: usize = 102;
+/// The buffer of hunnox's first lock-step reads, in bytes.
+const HUNNOX_FIRST_BUF_BYTES: usize = 1026;
+/// The language hunnox's lock-step reads use without `langid_fix` (US English).
+const HUNNOX_LANGID: u16 = 0x0409;
+/// Hunnox's pause after its first lock-step reads, in ms.
+const HUNNOX_PAUSE_MS: u64 = 10;
+
+/// `hunnox_protocol`: the string reads that precede query `index` (their answers
+/// unused): the language list and string 1 once, then in turn the ratings (0x0d),
+/// status (0x03) and vendor (0x0c) strings, each skipped when it is the one asked.
+fn hunnox_lock_step<I: BridgeIo>(
+    io: &mut I,
+    index: u8,
+    langid_fix: Option<u16>,
+    state: &mut BridgeState,
+) {
+    let langid = Some(langid_fix.unwrap_or(HUNNOX_LANGID));
+    let mut buf = vec![0u8; HUNNOX_FIRST_BUF_BYTES];
+    match state.hunnox_step {
+        0 => {
+            for first in [0x00, 0x00, 0x01] {
+                let _ = io.get_string(first, langid, &mut buf);
+            }
+            io.pause(HUNNOX_PAUSE_MS);
+        }
+        step @ 1..=3 => {
+            let other = [0x0d, 0x03, 0x0c][usize::from(step - 1)];
+            if index != other {
+                let _ = io.get_string(other, langid, &mut buf[..HUNNOX_BUF_BYTES]);
+            }
+        }
+        _ => state.hunnox_step = 0,
+    }
+    state.hunnox_step += 1;
+    if state.hunnox_step > 3 {
+        state.hunnox_step = 1;
+    }
+}
+
+/// One query through `bridge` (`langid_fix`: nutdrv_qx's option of that name; `state`:
+/// what the bridge keeps between queries).
 pub fn command<I: BridgeIo>(
     bridge: Bridge,
     io: &mut I,
     cmd: &[u8],
     langid_fix: Option<u16>,
+    state: &mut BridgeState,
 ) -> BridgeReply {
     match bridge {
         Bridge::Cypress => {
@@ -444,16 +508,8 @@ pub fn command<I: BridgeIo>(
             Ok(Vec::new())
         }
         Bridge::Fabula => {
-            let index = match cmd {
-                b"Q1\r" => 0x03,
-                b"F\r" => 0x0d,
-                b"I\r" => 0x0c,
-                b"Q\r" => 0x07,
-                b"C\r" => 0x0a,
-                _ => match fabula_shutdown(cmd) {
-                    Some(index) => index,
-                    None => return Ok(cmd.to_vec()),
-                },
+            let Some(index) = fabula_index(cmd) else {
+                return Ok(cmd.to_vec());
             };
             let mut buf = vec![0u8; 256];
             let n = io.get_string(index, None, &mut buf)?;
@@ -468,6 +524,33 @@ pub fn command<I: BridgeIo>(
                 return Ok(Vec::new());
             }
             Ok(truncate_at_cr(reply))
+        }
+        Bridge::Hunnox => {
+            let Some(index) = fabula_index(cmd) else {
+                return Ok(cmd.to_vec());
+            };
+            hunnox_lock_step(io, index, langid_fix, state);
+            let mut buf = vec![0u8; HUNNOX_BUF_BYTES];
+            let n = io.get_string(index, langid_fix, &mut buf)?;
+            if n == 0 {
+                return Err(UsbError::Timeout);
+            }
+            buf.truncate(n);
+            let reply = match langid_fix {
+                // A size that disagrees with bLength is a corrupted message: nothing.
+                Some(_) if buf.first().map(|b| usize::from(*b)) != Some(n) => return Ok(Vec::new()),
+                Some(_) => {
+                    let mut text = descriptor_ascii(&buf);
+                    text.truncate(HUNNOX_BUF_BYTES - 1);
+                    text
+                }
+                None => buf,
+            };
+            // No \r added (unlike fabula). "UPS No Ack" answers every command taken.
+            if is_no_ack(&reply) {
+                return Ok(Vec::new());
+            }
+            Ok(reply)
         }
     }
 }
@@ -523,9 +606,14 @@ mod tests {
             usb_bridge(0x0001, 0x0000, Some("MEC"), Some("MEC0003")),
             Some(Some(Bridge::Fabula))
         );
-        // MEC0003 from another maker: NUT's hunnox, not here yet.
+        // MEC0003 from another maker: hunnox.
         assert_eq!(
             usb_bridge(0x0001, 0x0000, Some("X"), Some("MEC0003")),
+            Some(Some(Bridge::Hunnox))
+        );
+        // Fuji's: not here yet.
+        assert_eq!(
+            usb_bridge(0x0001, 0x0000, Some("ATCL FOR UPS"), Some("ATCL FOR UPS")),
             Some(None)
         );
         assert_eq!(

@@ -1,5 +1,5 @@
 //! nutdrv_qx through the USB-to-serial bridges (cypress, phoenix, ippon, krauler,
-//! fabula) against a modelled bridge in front of each recorded Megatec unit: the
+//! fabula, hunnox) against a modelled bridge in front of each recorded Megatec unit: the
 //! bridge's transfers carry the unit's answers as that bridge does (8-byte reports
 //! and interrupt reads, one 64-byte read, string descriptors), and the driver must
 //! print the same variables as over a serial line, and `-k` must reach the unit.
@@ -13,6 +13,9 @@ use nut_core::transcript::{Answer, Transcript};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// A string descriptor read: index, language.
+type StringRead = (u8, Option<u16>);
+
 /// A bridge in front of a recorded unit.
 struct FakeBridge {
     bridge: Bridge,
@@ -23,6 +26,8 @@ struct FakeBridge {
     pending: Vec<u8>,
     /// Every query the unit received.
     received: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Every string descriptor read (index, language), in order.
+    strings: Arc<Mutex<Vec<StringRead>>>,
 }
 
 impl FakeBridge {
@@ -35,9 +40,40 @@ impl FakeBridge {
                 sending: Vec::new(),
                 pending: Vec::new(),
                 received: received.clone(),
+                strings: Arc::new(Mutex::new(Vec::new())),
             },
             received,
         )
+    }
+
+    /// Hunnox's string reads: the language list (index 0) and string 1 of its
+    /// lock-step, the rest queries to the unit through fabula's indexes, answered with
+    /// the unit's `\r` kept (NUT's hunnox_command adds none) or "UPS No Ack" for
+    /// commands; raw descriptors (UTF-16LE) when a language is given.
+    fn hunnox_string(&mut self, index: u8, langid: Option<u16>) -> Result<Vec<u8>, UsbError> {
+        let text = match index {
+            0x00 => return Ok(vec![4, 3, 0x09, 0x04]),
+            0x01 => b"MEC".to_vec(),
+            _ => {
+                let query = string_query(Bridge::Fabula, index);
+                if query.starts_with(b"fabula-shutdown") || query == b"C\r" || query == b"Q\r" {
+                    self.received.lock().unwrap().push(query);
+                    b"UPS No Ack".to_vec()
+                } else {
+                    self.ask(&query).ok_or(UsbError::Timeout)?
+                }
+            }
+        };
+        Ok(match langid {
+            None => text,
+            Some(_) => {
+                let mut raw = vec![(2 + 2 * text.len()) as u8, 3];
+                for c in text {
+                    raw.extend([c, 0]);
+                }
+                raw
+            }
+        })
     }
 
     fn ask(&mut self, query: &[u8]) -> Option<Vec<u8>> {
@@ -126,6 +162,13 @@ impl BridgeIo for FakeBridge {
         langid: Option<u16>,
         buf: &mut [u8],
     ) -> Result<usize, UsbError> {
+        self.strings.lock().unwrap().push((index, langid));
+        if self.bridge == Bridge::Hunnox {
+            let reply = self.hunnox_string(index, langid)?;
+            let n = reply.len().min(buf.len());
+            buf[..n].copy_from_slice(&reply[..n]);
+            return Ok(n);
+        }
         assert!(matches!(self.bridge, Bridge::Krauler | Bridge::Fabula));
         assert_eq!(langid, None);
         let query = string_query(self.bridge, index);
@@ -228,7 +271,13 @@ fn kill_power_reaches_the_unit_through_every_bridge() {
         let mut port = BridgeQx::new(fake, bridge, None, Box::new(|| None));
         let result = rt.block_on(kill_power(&sys, &wiring(&t), &mut port));
         let got = received.lock().unwrap().clone();
-        let tail: Vec<&[u8]> = got.iter().rev().take(2).rev().map(Vec::as_slice).collect();
+        // Hunnox reads a status, ratings or vendor string before each command.
+        let commands: Vec<&[u8]> = got
+            .iter()
+            .map(Vec::as_slice)
+            .filter(|q| bridge != Bridge::Hunnox || ![&b"Q1\r"[..], b"F\r", b"I\r"].contains(q))
+            .collect();
+        let tail = commands[commands.len().saturating_sub(2)..].to_vec();
         // Cancel, then off in a minute and back a minute after mains returns (the
         // fixture's offdelay/ondelay = 60): on the line, S01R0001; fabula's string
         // index for it is 0x68 (96 + 8 for "return"); krauler has no shutdown (NUT
@@ -238,7 +287,7 @@ fn kill_power_reaches_the_unit_through_every_bridge() {
                 assert!(!got.iter().any(|q| q.starts_with(b"S")), "{got:?}");
                 assert!(result.is_err(), "{result:?}");
             }
-            Bridge::Fabula => {
+            Bridge::Fabula | Bridge::Hunnox => {
                 assert_eq!(
                     tail,
                     vec![&b"C\r"[..], b"fabula-shutdown-0x68"],
@@ -284,7 +333,7 @@ fn usb_settings_are_checked_as_nut_checks_them() {
             "Subdriver 'nosuch' not found!",
         ),
         (
-            "\tsubdriver = hunnox\n\tvendorid = 0001\n\tproductid = 0000\n",
+            "\tsubdriver = fuji\n\tvendorid = 0001\n\tproductid = 0000\n",
             "not supported by this nutdrv_qx yet",
         ),
     ] {
@@ -300,4 +349,67 @@ fn usb_settings_are_checked_as_nut_checks_them() {
         assert_eq!(code, 1, "{conf}: {err}");
         assert!(err.contains(want), "{conf}: {err}");
     }
+}
+
+/// The Powercool units of NUT's device library through the hunnox bridge, as their
+/// reports set them up (`langid_fix = 0x0409`, protocol hunnox): the variables NUT
+/// printed, and the lock-step reads before each query in NUT's order (the language
+/// list twice and string 1 once, then ratings, status and vendor strings in turn, each
+/// left out when it is the one asked).
+#[test]
+fn hunnox_units_answer_through_their_bridge_with_langid_fix() {
+    let sys = RealSys::new("nutdrv_qx", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    let mut failures = Vec::new();
+    for name in [
+        "hunnox-powercool-650va",
+        "hunnox-powercool-1500va",
+        "hunnox-powercool-2000va",
+    ] {
+        let t = unit(name);
+        let (fake, _) = FakeBridge::new(Bridge::Hunnox, t.clone());
+        let strings = fake.strings.clone();
+        let mut port = BridgeQx::new(fake, Bridge::Hunnox, Some(0x0409), Box::new(|| None));
+        let listing = match rt.block_on(dump(&sys, &wiring(&t), &mut port, 1)) {
+            Ok(l) => l,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        for (var, want) in &t.expect {
+            let line = format!("{var}: {want}\n");
+            if !listing.contains(&line) {
+                failures.push(format!("{name}: want {line:?}"));
+            }
+        }
+        let strings = strings.lock().unwrap().clone();
+        assert!(
+            strings.iter().all(|(_, lang)| *lang == Some(0x0409)),
+            "{strings:?}"
+        );
+        let indexes: Vec<u8> = strings.iter().map(|(i, _)| *i).collect();
+        // Claim: Q1 after the first lock-step; the second Q1 (of the start-up walk)
+        // after the ratings read.
+        assert_eq!(
+            indexes[..4],
+            [0x00, 0x00, 0x01, 0x03],
+            "{name}: {indexes:02x?}"
+        );
+        assert_eq!(indexes[4..6], [0x0d, 0x03], "{name}: {indexes:02x?}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn hunnox_units_are_found_by_their_product_string() {
+    use nut_core::qxusb::usb_bridge;
+    assert_eq!(
+        usb_bridge(0x0001, 0x0000, Some("Powercool"), Some("MEC0003")),
+        Some(Some(Bridge::Hunnox))
+    );
+    assert_eq!(
+        usb_bridge(0x0001, 0x0000, Some("MEC"), Some("MEC0003")),
+        Some(Some(Bridge::Fabula))
+    );
 }
