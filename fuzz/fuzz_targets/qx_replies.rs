@@ -17,12 +17,27 @@ const PROTOCOLS: [&[u8]; 7] = [
     b"(PI00\r", b"(PI01\r", b"(PI03\r", b"(PI09\r", b"(PI10\r", b"(PI31\r", b"(PI99\r",
 ];
 
+/// A well-formed Q1 status line (NUT's test answer), for the smaller protocols' claims.
+const Q1: &[u8] = b"(215.0 195.0 230.0 014 49.0 22.7 30.0 00000000\r";
+/// The smaller protocols, each with the second answer its claim needs (after Q1).
+const FAMILY: [(&str, &[u8]); 5] = [
+    ("bestups", b"AX1,750,120,120,20.0,27.6\r"),
+    ("bestups", b"PR2,400,120,120,10.8,13.6\r"),
+    ("mecer", b"(PI98\r"),
+    ("mecer", b"(NAK\r"),
+    ("zinto", b"#NOT_A_LIVE_UPS  TESTING    TESTING   \r"),
+];
+
 fuzz_target!(|data: &[u8]| {
     let first = data.first().copied().unwrap_or(0);
     let voltronic = first & 2 != 0;
+    // Else, half the time, one of the smaller protocols (bestups, mecer, zinto).
+    let family = (!voltronic && first & 4 != 0).then(|| FAMILY[usize::from(first >> 3) % FAMILY.len()]);
     let mut claim: Vec<Reply> = if voltronic {
         let protocol = PROTOCOLS[usize::from(first >> 2) % PROTOCOLS.len()];
         vec![Reply::Bytes(protocol.to_vec()), Reply::Bytes(QGS.to_vec())]
+    } else if let Some((_, second)) = family {
+        vec![Reply::Bytes(second.to_vec()), Reply::Bytes(Q1.to_vec())]
     } else {
         Vec::new()
     };
@@ -43,8 +58,14 @@ fuzz_target!(|data: &[u8]| {
     let setting = |k: &str, v: &str| (k.to_string(), Some(v.to_string()));
     let options = QxOptions {
         runtimecal: (first % 2 == 0).then_some((240.0, 100.0, 720.0, 50.0)),
-        protocol: voltronic.then(|| "voltronic".to_string()),
-        settings: if voltronic {
+        protocol: if voltronic {
+            Some("voltronic".to_string())
+        } else {
+            family.map(|(name, _)| name.to_string())
+        },
+        settings: if family.is_some() {
+            vec![setting("pins_shutdown_mode", "2")]
+        } else if voltronic {
             vec![
                 setting("bypass_forbidding", "enabled"),
                 setting("alarm_control", "disabled"),
@@ -74,6 +95,8 @@ fuzz_target!(|data: &[u8]| {
         Job::Set { var: "input.transfer.high".into(), value: "250".into() },
         Job::Set { var: "outlet.1.delay.shutdown".into(), value: "540".into() },
         Job::Set { var: "battery.type".into(), value: "AGM".into() },
+        Job::Set { var: "battery.packs".into(), value: "1".into() },
+        Job::InstCmd { cmd: "test.battery.start".into(), arg: Some("12".into()) },
         Job::Update,
         Job::Shutdown,
     ];
