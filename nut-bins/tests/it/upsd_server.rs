@@ -204,10 +204,13 @@ fn reload_applies_new_users_and_upses_without_dropping_clients() {
     );
 }
 
-/// Connections a burst opens while upsd is stopped (SIGSTOP): more than tokio's default
-/// listen queue of 128 and more than the soft open-file limit upsd is started with.
-const BURST: usize = 600;
-/// The soft open-file limit upsd is started with in these tests (systemd's is 1024).
+/// Connections a burst opens while upsd is stopped (SIGSTOP): more than NUT's listen
+/// queue of 16 and than the soft open-file limit upsd is started with, within ours
+/// (`real::LISTEN_BACKLOG`, 128).
+const BURST: usize = 120;
+/// The soft open-file limit upsd is started with for the burst (systemd's is 1024).
+const BURST_SOFT_LIMIT: u64 = 64;
+/// The open-file limit of the upsd that must warn about it.
 const LOW_SOFT_LIMIT: u64 = 256;
 
 /// This process's hard open-file limit.
@@ -270,7 +273,7 @@ fn a_burst_of_connections_waits_in_the_listen_queue_and_is_served() {
         "this test needs a hard open-file limit above {BURST} (it is {hard})"
     );
     let mut lab = Lab::new("listen-burst");
-    let (port, pid) = upsd_with_fd_limit(&mut lab, LOW_SOFT_LIMIT, hard);
+    let (port, pid) = upsd_with_fd_limit(&mut lab, BURST_SOFT_LIMIT, hard);
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
     let soft: u64 = limits
         .lines()
@@ -279,10 +282,10 @@ fn a_burst_of_connections_waits_in_the_listen_queue_and_is_served() {
         .expect("Max open files in /proc/PID/limits");
     assert!(
         soft > BURST as u64,
-        "upsd raised its soft open-file limit from {LOW_SOFT_LIMIT}: {soft}"
+        "upsd raised its soft open-file limit from {BURST_SOFT_LIMIT}: {soft}"
     );
     // While upsd does not run, the kernel completes each handshake into its listen
-    // queue; a queue of 128 would drop the SYNs after that and the connects time out.
+    // queue; NUT's queue of 16 would drop the SYNs after that and the connects time out.
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let mut streams = Vec::new();
     {
