@@ -441,7 +441,8 @@ impl BridgeIo for RusbBridge {
                     .handle
                     .read_string_descriptor_ascii(index)
                     .map_err(bridge_error)?;
-                let n = text.len().min(buf.len());
+                // libusb copies at most the buffer's length less one (its end NUL).
+                let n = text.len().min(buf.len().saturating_sub(1));
                 buf[..n].copy_from_slice(&text.as_bytes()[..n]);
                 Ok(n)
             }

@@ -197,6 +197,9 @@ pub struct QxUsbSpec {
     pub bridge: Option<Bridge>,
     /// `langid_fix`.
     pub langid_fix: Option<u16>,
+    /// Read the unit's language list once at start-up (with `langid_fix`, unless
+    /// `noscanlangid`): see [`scan_langid`].
+    pub scan_langid: bool,
 }
 
 /// Options that put nutdrv_qx on USB (nutdrv_qx.c `upsdrv_initups`), besides
@@ -249,22 +252,71 @@ impl QxUsbSpec {
                 }
             }
         };
-        // NUT: sscanf(value + 2, "%x") whatever the two characters are.
-        let langid_fix = get("langid_fix").and_then(|v| {
-            let hex: String = v
-                .get(2..)?
-                .chars()
-                .take_while(|c| c.is_ascii_hexdigit())
-                .collect();
-            u16::from_str_radix(&hex, 16).ok()
-        });
+        let langid_fix = match get("langid_fix") {
+            None => None,
+            Some(v) => match scan_hex(v.get(2..).unwrap_or("")) {
+                // NUT logs "Error enabling language ID workaround" and goes on without.
+                None => None,
+                Some(id) => Some(u16::try_from(id).map_err(|_| {
+                    // NUT takes it, and exits at the first string read ("args out of
+                    // range"): refused here before any USB is touched.
+                    format!("langid_fix = {v}: a language ID is at most 0xffff")
+                })?),
+            },
+        };
+        let noscan = options.iter().any(|(k, _)| k == "noscanlangid");
         let matcher = crate::hidups::Matcher::from_options(options)?;
         Ok(Some(QxUsbSpec {
             matcher,
             bridge,
             langid_fix,
+            scan_langid: langid_fix.is_some() && !noscan,
         }))
     }
+}
+
+/// C's `sscanf(text, "%x")` as nutdrv_qx reads `langid_fix` after its first two
+/// characters: blanks, an optional sign and `0x`, then hex digits; `None` without a
+/// digit or above `INT_MAX` (NUT refuses those).
+fn scan_hex(text: &str) -> Option<u32> {
+    let t = text.trim_start();
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_hexdigit()))
+        .unwrap_or(t);
+    let digits: String = t.chars().take_while(char::is_ascii_hexdigit).collect();
+    if digits.is_empty() {
+        return None;
+    }
+    let value = u64::from_str_radix(&digits, 16).unwrap_or(u64::MAX);
+    // An unsigned conversion wraps a negative value, which then exceeds INT_MAX
+    // unless it is zero.
+    let value = if negative && value != 0 {
+        u64::MAX
+    } else {
+        value
+    };
+    u32::try_from(value)
+        .ok()
+        .filter(|v| i32::try_from(*v).is_ok())
+}
+
+/// Bytes of nutdrv_qx's language-list read at start-up.
+const LANGID_SCAN_BYTES: usize = 255;
+
+/// nutdrv_qx's "language ID workaround #2": with `langid_fix`, string 0 is read once
+/// at start-up with language 0 (the languages the unit supports; NUT only logs the
+/// first). Some bridges answer differently until it was asked.
+pub fn scan_langid<I: BridgeIo>(io: &mut I) -> Option<u16> {
+    let mut buf = [0u8; LANGID_SCAN_BYTES];
+    let n = io.get_string(0, Some(0), &mut buf).ok()?;
+    (n >= 4).then(|| u16::from_le_bytes([buf[2], buf[3]]))
 }
 
 /// Longest reply kept, in bytes (nutdrv_qx's `SMALLBUF` reply buffer).
@@ -403,6 +455,8 @@ const HUNNOX_PAUSE_MS: u64 = 10;
 /// `hunnox_protocol`: the string reads that precede query `index` (their answers
 /// unused): the language list and string 1 once, then in turn the ratings (0x0d),
 /// status (0x03) and vendor (0x0c) strings, each skipped when it is the one asked.
+/// (NUT's ablerex claim, not in this build, sends `Q1` too: on a hunnox bridge whose
+/// unit falls through to the q1 protocol, NUT's sequence is up to three steps ahead.)
 fn hunnox_lock_step<I: BridgeIo>(
     io: &mut I,
     index: u8,
@@ -621,6 +675,77 @@ mod tests {
             Some(Some(Bridge::Krauler))
         );
         assert_eq!(usb_bridge(0x1234, 0x0001, None, None), None);
+    }
+
+    #[test]
+    fn langid_fix_is_read_as_nuts_sscanf_reads_it() {
+        let spec = |opts: &[(&str, Option<&str>)]| {
+            let mut options: Vec<(String, Option<String>)> = opts
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect();
+            options.push(("vendorid".to_string(), Some("0001".to_string())));
+            QxUsbSpec::from_options(Some("auto"), &options)
+                .map(|s| s.map(|s| (s.langid_fix, s.scan_langid)))
+        };
+        assert_eq!(
+            spec(&[("langid_fix", Some("0x0409"))]),
+            Ok(Some((Some(0x409), true)))
+        );
+        assert_eq!(
+            spec(&[("langid_fix", Some("0x0409")), ("noscanlangid", None)]),
+            Ok(Some((Some(0x409), false)))
+        );
+        // The first two characters are skipped whatever they are; %x takes blanks and
+        // a second 0x.
+        assert_eq!(
+            spec(&[("langid_fix", Some("0x 409"))]),
+            Ok(Some((Some(0x409), true)))
+        );
+        assert_eq!(
+            spec(&[("langid_fix", Some("xx0x40AZ"))]),
+            Ok(Some((Some(0x40a), true)))
+        );
+        // No digit: NUT goes on without the workaround.
+        assert_eq!(
+            spec(&[("langid_fix", Some("0xzz"))]),
+            Ok(Some((None, false)))
+        );
+        // Above a USB language ID: refused before any USB is touched.
+        assert!(spec(&[("langid_fix", Some("0x10000"))])
+            .unwrap_err()
+            .contains("0xffff"));
+        assert_eq!(spec(&[]), Ok(Some((None, false))));
+    }
+
+    /// Answers string 0 (the language list) with US English.
+    struct LanguageList(Vec<(u8, Option<u16>, usize)>);
+
+    impl BridgeIo for LanguageList {
+        fn control_out(&mut self, _: u8, _: u16, _: &[u8], _: u64) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
+        fn interrupt_in(&mut self, _: u8, _: &mut [u8], _: u64) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
+        fn get_string(
+            &mut self,
+            index: u8,
+            langid: Option<u16>,
+            buf: &mut [u8],
+        ) -> Result<usize, UsbError> {
+            self.0.push((index, langid, buf.len()));
+            buf[..4].copy_from_slice(&[4, 3, 0x09, 0x04]);
+            Ok(4)
+        }
+        fn clear_halt(&mut self, _: u8) {}
+    }
+
+    #[test]
+    fn the_language_scan_reads_string_zero_with_language_zero() {
+        let mut io = LanguageList(Vec::new());
+        assert_eq!(scan_langid(&mut io), Some(0x0409));
+        assert_eq!(io.0, vec![(0, Some(0), 255)]);
     }
 
     #[test]

@@ -34,7 +34,10 @@ impl QxPort for Port {
 fn open(wiring: &mut QxWiring) -> std::io::Result<Port> {
     match wiring.usb.clone() {
         Some(spec) => {
-            let (io, bridge, dev) = open_bridge(&spec).map_err(std::io::Error::other)?;
+            let (mut io, bridge, dev) = open_bridge(&spec).map_err(std::io::Error::other)?;
+            if spec.scan_langid {
+                let _ = nut_core::qxusb::scan_langid(&mut io);
+            }
             wiring
                 .initial
                 .push(("ups.vendorid".to_string(), format!("{:04x}", dev.vendor_id)));
@@ -48,6 +51,8 @@ fn open(wiring: &mut QxWiring) -> std::io::Result<Port> {
                 matcher: nut_core::hidups::Matcher::exact(&dev),
                 bridge: Some(bridge),
                 langid_fix: langid,
+                // NUT reads the language list at start-up only.
+                scan_langid: false,
             };
             let reopen = Box::new(move || open_bridge(&exact).ok().map(|(io, _, _)| io));
             Ok(Port::Usb(BridgeQx::new(io, bridge, langid, reopen)))

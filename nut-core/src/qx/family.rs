@@ -7,7 +7,9 @@
 //!
 //! One NUT flaw is fixed on purpose: bestups names a model it does not know
 //! `Unknown (%s)` (the ID is passed to a `%s` format that has no room for it); here it
-//! is `Unknown (<ID>)`, as the code meant.
+//! is `Unknown (<ID>)`, as the code meant. And the pins shutdown mode read from the unit
+//! is logged as the number it is (NUT formats the integer with `%.0f`, which prints
+//! whatever a floating-point register holds).
 
 use super::*;
 
@@ -466,8 +468,9 @@ impl Ctx<'_> {
             return None;
         }
         let wanted = strtod(value);
+        // NUT's d_equal: within DBL_EPSILON.
         if item.var.eq_ignore_ascii_case("pins_shutdown_mode")
-            && wanted == self.drv.best.pins_shutdown_mode as f64
+            && (wanted - self.drv.best.pins_shutdown_mode as f64).abs() <= f64::EPSILON
         {
             self.log(
                 Level::Info,
