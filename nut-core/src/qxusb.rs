@@ -1,6 +1,7 @@
 //! The USB-to-serial bridges of Megatec/Q1 units (NUT 2.8.0 `drivers/nutdrv_qx.c`:
 //! `cypress_command`, `phoenix_command`, `ippon_command`, `krauler_command`,
-//! `fabula_command`, `hunnox_command`, and the `qx_usb_id` table that picks one per VID:PID). Each
+//! `fabula_command`, `hunnox_command`, `sgs_command`, `snr_command`, and the
+//! `qx_usb_id` table that picks one per VID:PID). Each
 //! bridge turns one Megatec query into USB transfers and their answers back into the
 //! reply a serial line would give. The transfers go through [`BridgeIo`], which the
 //! shell implements on a real device (rusb) and tests on a modelled one: this module
@@ -12,7 +13,7 @@
 //! NUT issues #3232 and #3535). Here a silent answer to a command is what it is on a
 //! serial line: taken.
 //!
-//! Not yet: the fuji, sgs, snr, phoenixtec, ablerex and armac bridges.
+//! Not yet: the fuji, phoenixtec, ablerex and armac bridges.
 
 /// Failure of one USB transfer, in the terms nutdrv_qx acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,12 @@ pub enum Bridge {
     /// Hunnox (HNX 850, Powercool...): fabula's indexes, each query preceded by the
     /// lock-step string reads of the vendor's Windows client (`hunnox_command`).
     Hunnox,
+    /// SGS (TS Shara): 8-byte reports whose first byte counts the data bytes that
+    /// follow (at most 7), both ways (`sgs_command`).
+    Sgs,
+    /// SNR (SNR-UPS-LID): krauler's query indexes read with `langid_fix`, after an
+    /// interrupt read that wakes the unit (`snr_command`).
+    Snr,
 }
 
 /// What a bridge keeps between queries: hunnox's place in its lock-step sequence
@@ -85,17 +92,19 @@ pub struct BridgeState {
 }
 
 /// Bridges by `subdriver` name.
-pub const BRIDGES: [(&str, Bridge); 6] = [
+pub const BRIDGES: [(&str, Bridge); 8] = [
     ("cypress", Bridge::Cypress),
     ("phoenix", Bridge::Phoenix),
     ("ippon", Bridge::Ippon),
     ("krauler", Bridge::Krauler),
     ("fabula", Bridge::Fabula),
     ("hunnox", Bridge::Hunnox),
+    ("sgs", Bridge::Sgs),
+    ("snr", Bridge::Snr),
 ];
 
 /// `subdriver` names NUT has and this build has not (for a clear refusal).
-pub const BRIDGES_NOT_YET: [&str; 6] = ["phoenixtec", "fuji", "sgs", "snr", "ablerex", "armac"];
+pub const BRIDGES_NOT_YET: [&str; 4] = ["phoenixtec", "fuji", "ablerex", "armac"];
 
 impl Bridge {
     /// By name, as the `subdriver` option gives it (case-insensitive).
@@ -146,7 +155,7 @@ pub const QX_USB_IDS: [UsbId; 20] = [
     (0x06da, 0x0601, None, None, Some(Bridge::Phoenix)),
     (0x0f03, 0x0001, None, None, Some(Bridge::Cypress)),
     (0x14f0, 0x00c9, None, None, Some(Bridge::Phoenix)),
-    (0x0483, 0x0035, None, None, None),
+    (0x0483, 0x0035, None, None, Some(Bridge::Sgs)),
     (
         0x0001,
         0x0000,
@@ -163,7 +172,8 @@ pub const QX_USB_IDS: [UsbId; 20] = [
         None,
     ),
     (0x0001, 0x0000, None, None, Some(Bridge::Krauler)),
-    (0x0001, 0x0000, None, Some("MEC0003"), None),
+    // Shadowed by hunnox's row, as in NUT: snr only by `subdriver`.
+    (0x0001, 0x0000, None, Some("MEC0003"), Some(Bridge::Snr)),
     (0x0925, 0x1234, None, None, None),
 ];
 
@@ -264,6 +274,11 @@ impl QxUsbSpec {
                 })?),
             },
         };
+        if bridge == Some(Bridge::Snr) && langid_fix.is_none() {
+            // NUT reads snr's strings with langid_fix whatever it is, and exits at the
+            // first one without it ("usb_get_string() args out of range").
+            return Err("subdriver = snr needs langid_fix (e.g. 0x0409)".to_string());
+        }
         let noscan = options.iter().any(|(k, _)| k == "noscanlangid");
         let matcher = crate::hidups::Matcher::from_options(options)?;
         Ok(Some(QxUsbSpec {
@@ -442,6 +457,14 @@ fn fabula_index(cmd: &[u8]) -> Option<u8> {
     }
 }
 
+/// Reads of an SGS reply at most (NUT reads until a timeout or a full buffer, and a
+/// unit answering empty reports at once would keep it reading for ever).
+const SGS_MAX_READS: usize = REPLY_BYTES;
+/// SNR's reply buffer, in bytes.
+const SNR_BUF_BYTES: usize = 102;
+/// SNR's tries of one query (a size mismatch or "UPS No Ack" asks again).
+const SNR_TRIES: usize = 10;
+
 /// Hunnox's reply buffer, in bytes: the Windows client's size ("if we inform a large
 /// buffer, the USB locks", nutdrv_qx.c).
 const HUNNOX_BUF_BYTES: usize = 102;
@@ -578,6 +601,88 @@ pub fn command<I: BridgeIo>(
                 return Ok(Vec::new());
             }
             Ok(truncate_at_cr(reply))
+        }
+        Bridge::Sgs => {
+            // Chunks of up to 7 bytes behind their count; NUT moves on by what the
+            // transfer reports, less the count byte.
+            let mut i = 0;
+            for _ in 0..=cmd.len() {
+                if i >= cmd.len() {
+                    break;
+                }
+                let n = (cmd.len() - i).min(7);
+                let mut chunk = [0u8; 8];
+                chunk[0] = n as u8;
+                chunk[1..=n].copy_from_slice(&cmd[i..i + n]);
+                let sent = io.control_out(0x09, 0x200, &chunk, CYPRESS_SEND_MS)?;
+                if sent == 0 {
+                    return Err(UsbError::Timeout);
+                }
+                i += sent - 1;
+            }
+            if i < cmd.len() {
+                return Err(UsbError::Other);
+            }
+            let mut buf = Vec::new();
+            for _ in 0..SGS_MAX_READS {
+                if buf.len() + 8 > REPLY_BYTES {
+                    break;
+                }
+                let mut chunk = [0u8; 8];
+                match io.interrupt_in(EP_IN, &mut chunk, TRANSFER_MS) {
+                    Err(UsbError::Timeout) => break,
+                    Err(e) => return Err(e),
+                    Ok(0) => return Err(UsbError::Timeout),
+                    Ok(_) => {}
+                }
+                // A count above 127 is negative in C's char, and NUT's index runs
+                // wild: the reply ends there.
+                let Ok(count) = i8::try_from(chunk[0]) else {
+                    break;
+                };
+                let n = (count as usize).min(7);
+                buf.extend_from_slice(&chunk[1..=n]);
+            }
+            if !buf.is_empty() && !buf.contains(&b'\r') && buf.len() < REPLY_BYTES - 1 {
+                buf.push(b'\r');
+            }
+            Ok(buf)
+        }
+        Bridge::Snr => {
+            // Without this read the unit answers zeros for a while.
+            let mut wake = [0u8; SNR_BUF_BYTES];
+            let _ = io.interrupt_in(EP_IN, &mut wake, TRANSFER_MS);
+            let (index, prefix) = match cmd {
+                b"Q1\r" => (0x03, b'('),
+                b"F\r" => (0x0d, b'#'),
+                b"I\r" => (0x0c, b'#'),
+                _ => return Ok(cmd.to_vec()),
+            };
+            let Some(langid) = langid_fix else {
+                return Err(UsbError::Other);
+            };
+            for _ in 0..SNR_TRIES {
+                let mut buf = vec![0u8; SNR_BUF_BYTES];
+                let n = io.get_string(index, Some(langid), &mut buf)?;
+                if n == 0 {
+                    return Err(UsbError::Timeout);
+                }
+                buf.truncate(n);
+                if buf.first().map(|b| usize::from(*b)) != Some(n) {
+                    continue;
+                }
+                let mut reply = descriptor_ascii(&buf);
+                reply.truncate(REPLY_BYTES - 1);
+                if is_no_ack(&reply) {
+                    continue;
+                }
+                // The unit's first byte is not the Megatec one.
+                if let Some(first) = reply.first_mut() {
+                    *first = prefix;
+                }
+                return Ok(reply);
+            }
+            Ok(Vec::new())
         }
         Bridge::Hunnox => {
             let Some(index) = fabula_index(cmd) else {

@@ -1,5 +1,5 @@
 //! nutdrv_qx through the USB-to-serial bridges (cypress, phoenix, ippon, krauler,
-//! fabula, hunnox) against a modelled bridge in front of each recorded Megatec unit: the
+//! fabula, hunnox, sgs, snr) against a modelled bridge in front of each recorded Megatec unit: the
 //! bridge's transfers carry the unit's answers as that bridge does (8-byte reports
 //! and interrupt reads, one 64-byte read, string descriptors), and the driver must
 //! print the same variables as over a serial line, and `-k` must reach the unit.
@@ -121,7 +121,14 @@ impl BridgeIo for FakeBridge {
             self.bridge
         );
         assert_eq!(data.len(), 8, "8-byte chunks");
-        self.sending.extend(data.iter().take_while(|b| **b != 0));
+        if self.bridge == Bridge::Sgs {
+            // The first byte counts the data bytes.
+            let n = usize::from(data[0]);
+            assert!((1..=7).contains(&n), "sgs count {n}");
+            self.sending.extend_from_slice(&data[1..=n]);
+        } else {
+            self.sending.extend(data.iter().take_while(|b| **b != 0));
+        }
         if let Some(at) = self.sending.iter().position(|b| *b == b'\r') {
             let query: Vec<u8> = self.sending.drain(..=at).collect();
             self.sending.clear();
@@ -132,6 +139,24 @@ impl BridgeIo for FakeBridge {
 
     fn interrupt_in(&mut self, endpoint: u8, buf: &mut [u8], _: u64) -> Result<usize, UsbError> {
         assert_eq!(endpoint, 0x81);
+        if self.bridge == Bridge::Snr {
+            // The wake-up read: nothing to read.
+            assert_eq!(buf.len(), 102);
+            return Err(UsbError::Timeout);
+        }
+        if self.bridge == Bridge::Sgs {
+            if self.pending.is_empty() {
+                return Err(UsbError::Timeout);
+            }
+            // Up to 7 bytes behind their count.
+            assert_eq!(buf.len(), 8);
+            let n = self.pending.len().min(7);
+            buf.fill(0);
+            buf[0] = n as u8;
+            buf[1..=n].copy_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+            return Ok(8);
+        }
         if self.bridge == Bridge::Ippon {
             // Always one 64-byte report, zero-padded; a silent unit's is 00 0d.
             assert_eq!(buf.len(), 64);
@@ -163,6 +188,24 @@ impl BridgeIo for FakeBridge {
         buf: &mut [u8],
     ) -> Result<usize, UsbError> {
         self.strings.lock().unwrap().push((index, langid));
+        if self.bridge == Bridge::Snr {
+            // Krauler's indexes, raw descriptors; the unit's first byte is not the
+            // Megatec one (NUT puts it back).
+            assert_eq!(langid, Some(0x0409));
+            let mut text = self
+                .ask(&string_query(Bridge::Krauler, index))
+                .ok_or(UsbError::Timeout)?;
+            if let Some(first) = text.first_mut() {
+                *first = b'?';
+            }
+            let mut raw = vec![(2 + 2 * text.len()) as u8, 3];
+            for c in text {
+                raw.extend([c, 0]);
+            }
+            let n = raw.len().min(buf.len());
+            buf[..n].copy_from_slice(&raw[..n]);
+            return Ok(n);
+        }
         if self.bridge == Bridge::Hunnox {
             let reply = self.hunnox_string(index, langid)?;
             let n = reply.len().min(buf.len());
@@ -229,7 +272,9 @@ fn every_bridge_gives_the_units_variables() {
         let t = unit(name);
         for (bridge_name, bridge) in BRIDGES {
             let (fake, received) = FakeBridge::new(bridge, t.clone());
-            let mut port = BridgeQx::new(fake, bridge, None, Box::new(|| None));
+            // snr reads its strings with langid_fix only.
+            let langid = (bridge == Bridge::Snr).then_some(0x0409);
+            let mut port = BridgeQx::new(fake, bridge, langid, Box::new(|| None));
             let listing = rt.block_on(dump(&sys, &wiring(&t), &mut port, 1));
             let listing = match listing {
                 Ok(l) => l,
@@ -268,7 +313,9 @@ fn kill_power_reaches_the_unit_through_every_bridge() {
     let t = unit("fideltronik-inigo-viper-1200");
     for (bridge_name, bridge) in BRIDGES {
         let (fake, received) = FakeBridge::new(bridge, t.clone());
-        let mut port = BridgeQx::new(fake, bridge, None, Box::new(|| None));
+        // snr reads its strings with langid_fix only.
+        let langid = (bridge == Bridge::Snr).then_some(0x0409);
+        let mut port = BridgeQx::new(fake, bridge, langid, Box::new(|| None));
         let result = rt.block_on(kill_power(&sys, &wiring(&t), &mut port));
         let got = received.lock().unwrap().clone();
         // Hunnox reads a status, ratings or vendor string before each command.
@@ -283,7 +330,7 @@ fn kill_power_reaches_the_unit_through_every_bridge() {
         // index for it is 0x68 (96 + 8 for "return"); krauler has no shutdown (NUT
         // answers it with an echo, unsent, and -k fails).
         match bridge {
-            Bridge::Krauler => {
+            Bridge::Krauler | Bridge::Snr => {
                 assert!(!got.iter().any(|q| q.starts_with(b"S")), "{got:?}");
                 assert!(result.is_err(), "{result:?}");
             }
@@ -335,6 +382,14 @@ fn usb_settings_are_checked_as_nut_checks_them() {
         (
             "\tsubdriver = fuji\n\tvendorid = 0001\n\tproductid = 0000\n",
             "not supported by this nutdrv_qx yet",
+        ),
+        (
+            "\tsubdriver = snr\n\tvendorid = 0001\n\tproductid = 0000\n",
+            "subdriver = snr needs langid_fix",
+        ),
+        (
+            "\tlangid_fix = 0x10000\n",
+            "a language ID is at most 0xffff",
         ),
     ] {
         lab.write(
