@@ -13,6 +13,10 @@
 //! NUT issues #3232 and #3535). Here a silent answer to a command is what it is on a
 //! serial line: taken.
 //!
+//! `noscanlangid` works as documented: NUT 2.8.0 reads it with `getval`, which a flag
+//! never has, so its start-up language scan runs anyway unless the option is given a
+//! value.
+//!
 //! Not yet: the fuji, phoenixtec, ablerex and armac bridges.
 
 /// Failure of one USB transfer, in the terms nutdrv_qx acts on.
@@ -309,17 +313,15 @@ fn scan_hex(text: &str) -> Option<u32> {
     if digits.is_empty() {
         return None;
     }
+    // strtoul's value (saturated), negated as unsigned, cut to an unsigned int as glibc
+    // stores it; NUT refuses what is then above INT_MAX.
     let value = u64::from_str_radix(&digits, 16).unwrap_or(u64::MAX);
-    // An unsigned conversion wraps a negative value, which then exceeds INT_MAX
-    // unless it is zero.
-    let value = if negative && value != 0 {
-        u64::MAX
+    let value = if negative {
+        value.wrapping_neg()
     } else {
         value
-    };
-    u32::try_from(value)
-        .ok()
-        .filter(|v| i32::try_from(*v).is_ok())
+    } as u32;
+    (i32::try_from(value).is_ok()).then_some(value)
 }
 
 /// Bytes of nutdrv_qx's language-list read at start-up.
@@ -336,6 +338,10 @@ pub fn scan_langid<I: BridgeIo>(io: &mut I) -> Option<u16> {
 
 /// Longest reply kept, in bytes (nutdrv_qx's `SMALLBUF` reply buffer).
 pub const REPLY_BYTES: usize = 512;
+/// The buffer length the bridges are given, in bytes (`qx_process` passes its answer
+/// buffer less the end NUL): reads stop 8 bytes before it, a `\r` is added only below
+/// `BUFLEN - 1`.
+const BUFLEN: usize = REPLY_BYTES - 1;
 /// Control transfer timeout of the cypress bridge, in ms.
 const CYPRESS_SEND_MS: u64 = 5000;
 /// Timeout of the other transfers, in ms.
@@ -368,7 +374,9 @@ fn send_chunks<I: BridgeIo>(
         let mut chunk = [0u8; 8];
         let n = (cmd.len() - i).min(8);
         chunk[..n].copy_from_slice(&cmd[i..i + n]);
-        let sent = io.control_out(0x09, value, &chunk, timeout_ms)?;
+        let sent = io
+            .control_out(0x09, value, &chunk, timeout_ms)
+            .map_err(send_failed)?;
         if sent == 0 {
             return Err(UsbError::Timeout);
         }
@@ -377,11 +385,20 @@ fn send_chunks<I: BridgeIo>(
     Ok(())
 }
 
+/// A send that timed out failed (NUT's negative return): the command may not have
+/// reached the unit, unlike a read timing out after it did.
+fn send_failed(e: UsbError) -> UsbError {
+    match e {
+        UsbError::Timeout => UsbError::Other,
+        other => other,
+    }
+}
+
 /// Reads 8-byte interrupt chunks until a `\r` or the buffer is full.
 fn read_chunks<I: BridgeIo>(io: &mut I) -> BridgeReply {
-    let mut buf = vec![0u8; REPLY_BYTES];
+    let mut buf = vec![0u8; BUFLEN];
     let mut i = 0;
-    while i + 8 <= buf.len() && !buf[..i].contains(&b'\r') {
+    while i + 8 <= BUFLEN && !buf[..i].contains(&b'\r') {
         let got = io.interrupt_in(EP_IN, &mut buf[i..i + 8], TRANSFER_MS)?;
         if got == 0 {
             return Err(UsbError::Timeout);
@@ -399,7 +416,7 @@ fn is_no_ack(reply: &[u8]) -> bool {
 }
 
 fn with_cr(mut reply: Vec<u8>) -> Vec<u8> {
-    if !reply.is_empty() && !reply.contains(&b'\r') && reply.len() < REPLY_BYTES - 1 {
+    if !reply.is_empty() && !reply.contains(&b'\r') && reply.len() < BUFLEN - 1 {
         reply.push(b'\r');
     }
     reply
@@ -430,7 +447,7 @@ fn read_string<I: BridgeIo>(
     langid_fix: Option<u16>,
 ) -> Result<Option<Vec<u8>>, UsbError> {
     // NUT's reply buffer less one.
-    let mut buf = vec![0u8; REPLY_BYTES - 1];
+    let mut buf = vec![0u8; BUFLEN];
     let n = io.get_string(index, langid_fix, &mut buf)?;
     if n == 0 {
         return Err(UsbError::Timeout);
@@ -614,7 +631,9 @@ pub fn command<I: BridgeIo>(
                 let mut chunk = [0u8; 8];
                 chunk[0] = n as u8;
                 chunk[1..=n].copy_from_slice(&cmd[i..i + n]);
-                let sent = io.control_out(0x09, 0x200, &chunk, CYPRESS_SEND_MS)?;
+                let sent = io
+                    .control_out(0x09, 0x200, &chunk, CYPRESS_SEND_MS)
+                    .map_err(send_failed)?;
                 if sent == 0 {
                     return Err(UsbError::Timeout);
                 }
@@ -625,7 +644,7 @@ pub fn command<I: BridgeIo>(
             }
             let mut buf = Vec::new();
             for _ in 0..SGS_MAX_READS {
-                if buf.len() + 8 > REPLY_BYTES {
+                if buf.len() + 8 > BUFLEN {
                     break;
                 }
                 let mut chunk = [0u8; 8];
@@ -635,15 +654,15 @@ pub fn command<I: BridgeIo>(
                     Ok(0) => return Err(UsbError::Timeout),
                     Ok(_) => {}
                 }
-                // A count above 127 is negative in C's char, and NUT's index runs
-                // wild: the reply ends there.
+                // A count above 127 is negative in C's char (on x86; unsigned on ARM,
+                // where NUT takes 7 bytes): NUT's index wraps and it fails the query.
                 let Ok(count) = i8::try_from(chunk[0]) else {
-                    break;
+                    return Err(UsbError::Other);
                 };
                 let n = (count as usize).min(7);
                 buf.extend_from_slice(&chunk[1..=n]);
             }
-            if !buf.is_empty() && !buf.contains(&b'\r') && buf.len() < REPLY_BYTES - 1 {
+            if !buf.is_empty() && !buf.contains(&b'\r') && buf.len() < BUFLEN - 1 {
                 buf.push(b'\r');
             }
             Ok(buf)
@@ -672,7 +691,7 @@ pub fn command<I: BridgeIo>(
                     continue;
                 }
                 let mut reply = descriptor_ascii(&buf);
-                reply.truncate(REPLY_BYTES - 1);
+                reply.truncate(BUFLEN - 1);
                 if is_no_ack(&reply) {
                     continue;
                 }
@@ -811,6 +830,11 @@ mod tests {
             spec(&[("langid_fix", Some("xx0x40AZ"))]),
             Ok(Some((Some(0x40a), true)))
         );
+        // glibc keeps an unsigned int's bits of a longer number.
+        assert_eq!(
+            spec(&[("langid_fix", Some("0x100000409"))]),
+            Ok(Some((Some(0x409), true)))
+        );
         // No digit: NUT goes on without the workaround.
         assert_eq!(
             spec(&[("langid_fix", Some("0xzz"))]),
@@ -851,6 +875,64 @@ mod tests {
         let mut io = LanguageList(Vec::new());
         assert_eq!(scan_langid(&mut io), Some(0x0409));
         assert_eq!(io.0, vec![(0, Some(0), 255)]);
+    }
+
+    /// An SGS unit: sends time out (`send_timeout`) or are taken; reads give `reports`.
+    struct Sgs {
+        send_timeout: bool,
+        reports: Vec<[u8; 8]>,
+    }
+
+    impl BridgeIo for Sgs {
+        fn control_out(&mut self, _: u8, _: u16, _: &[u8], _: u64) -> Result<usize, UsbError> {
+            if self.send_timeout {
+                Err(UsbError::Timeout)
+            } else {
+                Ok(8)
+            }
+        }
+        fn interrupt_in(&mut self, _: u8, buf: &mut [u8], _: u64) -> Result<usize, UsbError> {
+            if self.reports.is_empty() {
+                return Err(UsbError::Timeout);
+            }
+            buf.copy_from_slice(&self.reports.remove(0));
+            Ok(8)
+        }
+        fn get_string(&mut self, _: u8, _: Option<u16>, _: &mut [u8]) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
+        fn clear_halt(&mut self, _: u8) {}
+    }
+
+    #[test]
+    fn sgs_reports_count_their_bytes_and_failures_fail() {
+        let mut state = BridgeState::default();
+        let mut unit = Sgs {
+            send_timeout: false,
+            reports: vec![*b"\x03(21\0\0\0\0", *b"\x025\r\0\0\0\0\0"],
+        };
+        assert_eq!(
+            command(Bridge::Sgs, &mut unit, b"Q1\r", None, &mut state),
+            Ok(b"(215\r".to_vec())
+        );
+        // A send that timed out: failed, not an empty answer (which a command takes).
+        let mut unit = Sgs {
+            send_timeout: true,
+            reports: Vec::new(),
+        };
+        assert_eq!(
+            command(Bridge::Sgs, &mut unit, b"Q\r", None, &mut state),
+            Err(UsbError::Other)
+        );
+        // A count byte NUT reads as negative.
+        let mut unit = Sgs {
+            send_timeout: false,
+            reports: vec![*b"\x80(21\0\0\0\0"],
+        };
+        assert_eq!(
+            command(Bridge::Sgs, &mut unit, b"Q1\r", None, &mut state),
+            Err(UsbError::Other)
+        );
     }
 
     #[test]
