@@ -173,6 +173,36 @@ enum Answer {
     BestupsId,
 }
 
+/// One table row read from its columns as it comes (no `preprocess_answer`).
+#[allow(clippy::too_many_arguments)]
+const fn it(
+    var: &'static str,
+    rw: bool,
+    info_rw: InfoRw,
+    command: &'static str,
+    answer_len: usize,
+    leading: u8,
+    (from, to): (usize, usize),
+    dfl: &'static str,
+    flags: u32,
+    pre: Pre,
+) -> Item {
+    Item {
+        var,
+        rw,
+        info_rw,
+        command,
+        answer_len,
+        leading,
+        from,
+        to,
+        dfl,
+        flags,
+        pre,
+        answer: Answer::Plain,
+    }
+}
+
 const fn q1(var: &'static str, from: usize, to: usize, dfl: &'static str, flags: u32) -> Item {
     Item {
         var,

@@ -590,15 +590,8 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
             Opening::Ramp,
         ),
     ];
-    for LoadSpec {
-        label,
-        conns,
-        request,
-        multi,
-        per_exchange,
-        opening,
-    } in loads
-    {
+    for load in loads {
+        let (label, per_exchange) = (load.label, load.per_exchange);
         // [server][repeat], per request (an exchange of 10 requests counts 10)
         let mut runs: [Vec<Load>; 2] = [Vec::new(), Vec::new()];
         for _ in 0..REPEATS {
@@ -606,10 +599,10 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
                 let load = rt.block_on(throughput(
                     server.port,
                     pids[which],
-                    conns,
-                    request,
-                    multi,
-                    opening,
+                    load.conns,
+                    load.request,
+                    load.multi,
+                    load.opening,
                 ));
                 runs[which].push(Load {
                     rps: load.rps * per_exchange,
@@ -633,7 +626,7 @@ fn measure(servers: [&Server; 2], rt: &tokio::runtime::Runtime) -> Vec<(String, 
             format!("{label} server CPU per request (µs)"),
             pick(|r| r.cpu_us).map(|v| format!("{v:.2}")),
         ));
-        if conns >= 100 {
+        if load.conns >= 100 {
             rows.push((
                 format!("{label} connections answered"),
                 pick(|r| r.answered as f64).map(|v| format!("{v:.0}")),

@@ -533,6 +533,29 @@ fn voltronic_units() -> Vec<(String, Transcript)> {
     units
 }
 
+/// Our driver's DUMPALL for unit `name`, and what differs from Debian's (`None`: the
+/// same).
+fn dump_against_debian(
+    nut_qx: &Path,
+    nut_extra: &[&str],
+    name: &str,
+    t: &Transcript,
+) -> (Vec<String>, Option<String>) {
+    let ours = socket_dump(&bin("nutdrv_qx"), &[], t);
+    let theirs = socket_dump(nut_qx, nut_extra, t);
+    let only = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|l| !b.contains(l)).cloned().collect()
+    };
+    let difference = (ours != theirs).then(|| {
+        format!(
+            "{name}:\n  only ours: {:?}\n  only NUT:  {:?}",
+            only(&ours, &theirs),
+            only(&theirs, &ours)
+        )
+    });
+    (ours, difference)
+}
+
 #[test]
 fn voltronic_units_dump_the_same_driver_state_as_debian() {
     let Some(nut_qx) = peer("/lib/nut/nutdrv_qx") else {
@@ -543,23 +566,13 @@ fn voltronic_units_dump_the_same_driver_state_as_debian() {
     assert!(units.len() >= 15, "{} voltronic units", units.len());
     let mut failures = Vec::new();
     for (name, t) in units {
-        let ours = socket_dump(&bin("nutdrv_qx"), &[], &t);
-        let theirs = socket_dump(nut_qx, nut_extra, &t);
+        let (ours, difference) = dump_against_debian(nut_qx, nut_extra, &name, &t);
         assert!(
             ours.iter()
                 .any(|l| l.starts_with("ADDENUM ") || l.starts_with("ADDRANGE ")),
             "{name}: no settable variable: {ours:?}"
         );
-        if ours != theirs {
-            let only = |a: &[String], b: &[String]| -> Vec<String> {
-                a.iter().filter(|l| !b.contains(l)).cloned().collect()
-            };
-            failures.push(format!(
-                "{name}:\n  only ours: {:?}\n  only NUT:  {:?}",
-                only(&ours, &theirs),
-                only(&theirs, &ours)
-            ));
-        }
+        failures.extend(difference);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -642,24 +655,14 @@ fn family_units_dump_the_same_driver_state_as_debian() {
     let mut failures = Vec::new();
     let mut protocols = std::collections::BTreeSet::new();
     for (name, t) in units {
-        let ours = socket_dump(&bin("nutdrv_qx"), &[], &t);
-        let theirs = socket_dump(nut_qx, nut_extra, &t);
+        let (ours, difference) = dump_against_debian(nut_qx, nut_extra, &name, &t);
         if let Some(data) = ours
             .iter()
             .find(|l| l.starts_with("SETINFO driver.version.data "))
         {
             protocols.insert(data.clone());
         }
-        if ours != theirs {
-            let only = |a: &[String], b: &[String]| -> Vec<String> {
-                a.iter().filter(|l| !b.contains(l)).cloned().collect()
-            };
-            failures.push(format!(
-                "{name}:\n  only ours: {:?}\n  only NUT:  {:?}",
-                only(&ours, &theirs),
-                only(&theirs, &ours)
-            ));
-        }
+        failures.extend(difference);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Every protocol (and megatec, for the unit naming another QPI protocol) was reached.

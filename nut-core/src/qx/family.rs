@@ -79,20 +79,18 @@ pub(super) fn zinto_table(hunnox: bool) -> Vec<Item> {
 /// mecer's table: the `QPI` protocol query, megatec's `Q1`, `F` and `I`, and commands
 /// answered `(ACK\r` or `(NAK\r`.
 pub(super) fn mecer_table() -> Vec<Item> {
-    let mut items = vec![Item {
-        var: "ups.firmware.aux",
-        rw: false,
-        info_rw: InfoRw::None,
-        command: "QPI\r",
-        answer_len: 6,
-        leading: b'(',
-        from: 1,
-        to: 4,
-        dfl: "%s",
-        flags: flag::STATIC,
-        pre: Pre::Family(F::P98Protocol),
-        answer: Answer::Plain,
-    }];
+    let mut items = vec![it(
+        "ups.firmware.aux",
+        false,
+        InfoRw::None,
+        "QPI\r",
+        6,
+        b'(',
+        (1, 4),
+        "%s",
+        flag::STATIC,
+        Pre::Family(F::P98Protocol),
+    )];
     items.extend(Q1_ITEMS);
     items.extend(RATING_ITEMS);
     for mut item in COMMAND_ITEMS {
@@ -120,35 +118,6 @@ const R_ONDELAY: &[Rw] = &[rw("60"), rw("599940")];
 /// See [`R_ONDELAY`].
 const R_OFFDELAY: &[Rw] = &[rw("12"), rw("5940")];
 
-/// One bestups item.
-#[allow(clippy::too_many_arguments)]
-const fn best(
-    var: &'static str,
-    rw: bool,
-    info_rw: InfoRw,
-    command: &'static str,
-    answer_len: usize,
-    (from, to): (usize, usize),
-    dfl: &'static str,
-    flags: u32,
-    pre: Pre,
-) -> Item {
-    Item {
-        var,
-        rw,
-        info_rw,
-        command,
-        answer_len,
-        leading: 0,
-        from,
-        to,
-        dfl,
-        flags,
-        pre,
-        answer: Answer::Plain,
-    }
-}
-
 /// bestups's table: `Q1` without the beeper bit and with the bypass/boost/buck bit
 /// last (it needs the status read before it), `ID` ratings and model, `RT` runtime,
 /// `BP?` battery packs, `SS?` pins shutdown mode, `M` voltage settings, and megatec's
@@ -174,18 +143,18 @@ pub(super) fn bestups_table() -> Vec<Item> {
         ("battery.voltage.low", (17, 20), "%.1f", flag::SEMI_STATIC, Pre::None),
         ("battery.voltage.high", (22, 26), "%.1f", flag::SEMI_STATIC, Pre::None),
     ] {
-        let mut item = best(var, false, InfoRw::None, "ID\r", 28, cols, dfl, flags, pre);
+        let mut item = it(var, false, InfoRw::None, "ID\r", 28, 0, cols, dfl, flags, pre);
         item.answer = Answer::BestupsId;
         items.push(item);
     }
     let packs = InfoRw::List(R_BATT_PACKS);
     let pins = InfoRw::List(R_PINS_SHUTDOWN_MODE);
     items.extend([
-        best("battery.runtime", false, InfoRw::None, "RT\r", 4, (0, 2), "%.0f", flag::SKIP, family(BestupsRuntime)),
-        best("battery.packs", true, packs, "BP?\r", 3, (0, 1), "%d", flag::SEMI_STATIC | flag::RANGE | flag::SKIP, family(BestupsPacks)),
-        best("battery.packs", false, packs, "BP%.0f\r", 0, (0, 0), "", flag::SETVAR | flag::RANGE | flag::SKIP, family(BestupsSetvar)),
-        best("pins_shutdown_mode", true, pins, "SS?\r", 2, (0, 0), "%.0f", flag::SEMI_STATIC | flag::RANGE | flag::NONUT, family(BestupsPins)),
-        best("pins_shutdown_mode", false, pins, "SS%.0f\r", 0, (0, 0), "", flag::SETVAR | flag::RANGE | flag::NONUT | flag::SKIP, family(BestupsSetvar)),
+        it("battery.runtime", false, InfoRw::None, "RT\r", 4, 0, (0, 2), "%.0f", flag::SKIP, family(BestupsRuntime)),
+        it("battery.packs", true, packs, "BP?\r", 3, 0, (0, 1), "%d", flag::SEMI_STATIC | flag::RANGE | flag::SKIP, family(BestupsPacks)),
+        it("battery.packs", false, packs, "BP%.0f\r", 0, 0, (0, 0), "", flag::SETVAR | flag::RANGE | flag::SKIP, family(BestupsSetvar)),
+        it("pins_shutdown_mode", true, pins, "SS?\r", 2, 0, (0, 0), "%.0f", flag::SEMI_STATIC | flag::RANGE | flag::NONUT, family(BestupsPins)),
+        it("pins_shutdown_mode", false, pins, "SS%.0f\r", 0, 0, (0, 0), "", flag::SETVAR | flag::RANGE | flag::NONUT | flag::SKIP, family(BestupsSetvar)),
     ]);
     for var in [
         "input.transfer.low",
@@ -197,7 +166,7 @@ pub(super) fn bestups_table() -> Vec<Item> {
         "input.transfer.trim.high",
         "input.transfer.high",
     ] {
-        items.push(best(var, false, InfoRw::None, "M\r", 2, (0, 0), "%d", 0, family(BestupsVoltage)));
+        items.push(it(var, false, InfoRw::None, "M\r", 2, 0, (0, 0), "%d", 0, family(BestupsVoltage)));
     }
     let command = |var: &str| COMMAND_ITEMS.iter().find(|i| i.var == var).copied();
     for var in [

@@ -133,35 +133,6 @@ impl VoltState {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn it(
-    var: &'static str,
-    rw: bool,
-    info_rw: InfoRw,
-    command: &'static str,
-    answer_len: usize,
-    leading: u8,
-    (from, to): (usize, usize),
-    dfl: &'static str,
-    flags: u32,
-    pre: Pre,
-) -> Item {
-    Item {
-        var,
-        rw,
-        info_rw,
-        command,
-        answer_len,
-        leading,
-        from,
-        to,
-        dfl,
-        flags,
-        pre,
-        answer: Answer::Plain,
-    }
-}
-
 /// A query item without settable values.
 #[allow(clippy::too_many_arguments)]
 const fn q(
