@@ -173,14 +173,18 @@ fn upsmon_child_reports_noparent_when_the_parent_dies() {
         (reply.trim() == "NUMLOGINS dummy 1").then_some(())
     });
     lab.stop("upsmon");
-    wait_for(Duration::from_secs(10), "NOPARENT", || {
-        lab.log("upsmon")
-            .contains("Parent died - shutdown impossible")
+    // The event's line comes first and the NOPARENT notification's after it: wait for
+    // both (reading the log once more right after the first raced with the second).
+    wait_for(
+        Duration::from_secs(10),
+        "the ParentDied event and NOPARENT",
+        || {
+            let log = lab.log("upsmon");
+            (log.contains("Parent died - shutdown impossible")
+                && log.contains("upsmon parent process died - shutdown impossible"))
             .then_some(())
-    });
-    assert!(lab
-        .log("upsmon")
-        .contains("upsmon parent process died - shutdown impossible"));
+        },
+    );
 }
 
 #[test]
