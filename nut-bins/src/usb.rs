@@ -127,7 +127,13 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
         let Some((info, error)) = describe(&device) else {
             continue;
         };
-        if !matcher.matches(&info) || claim(&info, matcher.has_productid()).is_none() {
+        if !matcher.matches(&info) {
+            continue;
+        }
+        if claim(&info, matcher.has_productid()).is_none() {
+            if let Some(why) = nut_core::hidups::refusal(&info) {
+                last_error = Some(why);
+            }
             continue;
         }
         // A unit that cannot be opened is skipped, as NUT's matcher loop skips it.

@@ -16,8 +16,8 @@
 //!
 //! Not yet: regular expressions in the matching options (values match whole and
 //! case-insensitively), string-descriptor variables other than the device's own
-//! (`battery.type`), `ups.alarm`, enumerated values, `onlinedischarge`, vendors other
-//! than APC and CyberPower.
+//! (`battery.type`), enumerated values, vendors other than APC, CyberPower and Tripp
+//! Lite.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -25,7 +25,8 @@ use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
 use crate::qx::Note;
 use crate::sock::DriverLine;
 use crate::usbhid::{
-    flag, path_code, status_word, Conv, HidInfo, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
+    flag, path_code, status_word, Conv, HidInfo, Scales, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
+    TRIPPLITE_HID2NUT, TRIPPLITE_USAGES,
 };
 use std::collections::BTreeMap;
 
@@ -154,10 +155,15 @@ impl Matcher {
 pub struct Subdriver {
     /// `driver.version.data`.
     pub name: &'static str,
-    /// USB vendor ID.
-    pub vendor_id: u16,
-    /// Product IDs known to work.
-    pub products: &'static [u16],
+    /// The maker, as NUT's messages name it.
+    pub maker: &'static str,
+    /// Units known to work (NUT's `usb_device_id_t` table), with their factors.
+    pub devices: &'static [KnownDevice],
+    /// Vendors whose other products are claimed when `productid` is given (NUT's
+    /// `POSSIBLY_SUPPORTED` branch).
+    pub vendors: &'static [u16],
+    /// Units of those vendors refused whatever the options, and the driver to use.
+    pub refused: &'static [(u16, u16, &'static str)],
     /// Product IDs whose interrupt pipe carries another protocol (NUT's
     /// `disable_interrupt_pipe`).
     pub poll_only_products: &'static [u16],
@@ -165,16 +171,66 @@ pub struct Subdriver {
     pub table: &'static [HidInfo],
     /// Vendor usages, looked up before the global table.
     pub usages: &'static [(&'static str, u32)],
-    /// Variables the table lets upsd SET (NUT's `ST_FLAG_RW`).
-    pub writable: &'static [&'static str],
-    /// `ups.mfr` when the device names none.
-    pub default_mfr: &'static str,
+    /// Variables the table lets upsd SET (NUT's `ST_FLAG_RW | ST_FLAG_STRING`), with
+    /// their length.
+    pub writable: &'static [(&'static str, i64)],
+    /// `ups.mfr` when the device names none (`None`: no `ups.mfr` then).
+    pub default_mfr: Option<&'static str>,
     /// The product string carries the firmware (`... FW:x USB FW:y`, APC's form).
     pub firmware_in_product: bool,
     /// Products whose battery voltage may read 1.5 times too high (cps-hid.c).
     pub battery_scale_products: &'static [u16],
     /// The subdriver's descriptor fix (NUT's `fix_report_desc`).
     pub fix_descriptor: Option<fn(&UsbDevice, &mut Descriptor) -> bool>,
+}
+
+/// A unit a subdriver knows (one row of NUT's `usb_device_id_t` tables).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownDevice {
+    /// USB vendor ID.
+    pub vendor: u16,
+    /// USB product ID.
+    pub product: u16,
+    /// The factors its readings take (Tripp Lite's match functions).
+    pub scales: Scales,
+}
+
+const fn known(vendor: u16, product: u16) -> KnownDevice {
+    KnownDevice {
+        vendor,
+        product,
+        scales: Scales::ONE,
+    }
+}
+
+const fn scaled(vendor: u16, product: u16, scales: Scales) -> KnownDevice {
+    KnownDevice {
+        vendor,
+        product,
+        scales,
+    }
+}
+
+impl Subdriver {
+    /// The row for `dev` in the known units.
+    pub fn known(&self, dev: &UsbDevice) -> Option<&'static KnownDevice> {
+        self.devices
+            .iter()
+            .find(|d| d.vendor == dev.vendor_id && d.product == dev.product_id)
+    }
+
+    /// Why `dev` is refused whatever the options (NUT logs it at level 0).
+    pub fn refusal(&self, dev: &UsbDevice) -> Option<String> {
+        self.refused
+            .iter()
+            .find(|(v, p, _)| *v == dev.vendor_id && *p == dev.product_id)
+            .map(|(v, p, driver)| {
+                format!(
+                    "This {} device ({v:04x}/{p:04x}) is not supported by usbhid-ups. Please use the {driver} driver instead.",
+                    self.maker
+                )
+            })
+    }
 }
 
 /// The USB device a recording (hw-fixtures/hid) came from. The dumps carry no string
@@ -209,22 +265,28 @@ pub fn recorded_device(rec: &crate::transcript::HidRecording) -> Result<UsbDevic
 /// APC (apc-hid.c, "APC HID 0.98").
 pub const APC: Subdriver = Subdriver {
     name: "APC HID 0.98",
-    vendor_id: 0x051d,
-    products: &[0x0000, 0x0002, 0x0003],
+    maker: "APC",
+    devices: &[
+        known(0x051d, 0x0000),
+        known(0x051d, 0x0002),
+        known(0x051d, 0x0003),
+    ],
+    vendors: &[0x051d],
+    refused: &[],
     poll_only_products: &[0x0003],
     table: APC_HID2NUT,
     usages: APC_USAGES,
     writable: &[
-        "battery.charge.low",
-        "battery.runtime.low",
-        "battery.mfr.date",
-        "ups.delay.start",
-        "ups.delay.shutdown",
-        "input.transfer.low",
-        "input.transfer.high",
-        "input.sensitivity",
+        ("battery.charge.low", 10),
+        ("battery.runtime.low", 10),
+        ("battery.mfr.date", 10),
+        ("ups.delay.start", 10),
+        ("ups.delay.shutdown", 10),
+        ("input.transfer.low", 10),
+        ("input.transfer.high", 10),
+        ("input.sensitivity", 10),
     ],
-    default_mfr: "APC",
+    default_mfr: Some("APC"),
     firmware_in_product: true,
     battery_scale_products: &[],
     fix_descriptor: None,
@@ -233,20 +295,26 @@ pub const APC: Subdriver = Subdriver {
 /// CyberPower (cps-hid.c, "CyberPower HID 0.6").
 pub const CPS: Subdriver = Subdriver {
     name: "CyberPower HID 0.6",
-    vendor_id: 0x0764,
-    products: &[0x0005, 0x0501, 0x0601],
+    maker: "CyberPower",
+    devices: &[
+        known(0x0764, 0x0005),
+        known(0x0764, 0x0501),
+        known(0x0764, 0x0601),
+    ],
+    vendors: &[0x0764],
+    refused: &[],
     poll_only_products: &[],
     table: CPS_HID2NUT,
     usages: &[],
     writable: &[
-        "battery.charge.low",
-        "battery.runtime.low",
-        "ups.delay.start",
-        "ups.delay.shutdown",
-        "input.transfer.low",
-        "input.transfer.high",
+        ("battery.charge.low", 10),
+        ("battery.runtime.low", 10),
+        ("ups.delay.start", 10),
+        ("ups.delay.shutdown", 10),
+        ("input.transfer.low", 10),
+        ("input.transfer.high", 10),
     ],
-    default_mfr: "CPS",
+    default_mfr: Some("CPS"),
     firmware_in_product: false,
     battery_scale_products: &[0x0501],
     fix_descriptor: Some(cps_fix_descriptor),
@@ -286,15 +354,96 @@ pub fn cps_fix_descriptor(dev: &UsbDevice, desc: &mut Descriptor) -> bool {
     true
 }
 
-/// Every subdriver, in NUT's claim order.
-pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &CPS];
+const TRIPPLITE_VENDORID: u16 = 0x09ae;
+const HP_VENDORID: u16 = 0x03f0;
+const DELTA_VENDORID: u16 = 0x05dd;
 
-/// The subdriver that claims `dev` (NUT's `claim`): a known product, or any product of
-/// the vendor when `productid` was given.
+/// Tripp Lite, and HP's and Minuteman's units built by Tripp Lite (tripplite-hid.c,
+/// "TrippLite HID 0.84").
+pub const TRIPPLITE: Subdriver = Subdriver {
+    name: "TrippLite HID 0.84",
+    maker: "Tripp Lite",
+    devices: &[
+        scaled(TRIPPLITE_VENDORID, 0x1003, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x1007, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x1008, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x1009, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x1010, Scales::BATTERY_TENTH),
+        known(TRIPPLITE_VENDORID, 0x1330),
+        scaled(TRIPPLITE_VENDORID, 0x2005, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x2007, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x2008, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x2009, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x2010, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x2011, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x2012, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x2013, Scales::BATTERY_TENTH),
+        scaled(TRIPPLITE_VENDORID, 0x2014, Scales::BATTERY_TENTH),
+        known(TRIPPLITE_VENDORID, 0x3008),
+        known(TRIPPLITE_VENDORID, 0x3009),
+        known(TRIPPLITE_VENDORID, 0x3010),
+        known(TRIPPLITE_VENDORID, 0x3011),
+        known(TRIPPLITE_VENDORID, 0x3012),
+        known(TRIPPLITE_VENDORID, 0x3013),
+        known(TRIPPLITE_VENDORID, 0x3014),
+        known(TRIPPLITE_VENDORID, 0x3015),
+        scaled(TRIPPLITE_VENDORID, 0x3016, Scales::SMART1500LCDT),
+        scaled(TRIPPLITE_VENDORID, 0x3024, Scales::SMART1500LCDT),
+        known(TRIPPLITE_VENDORID, 0x4001),
+        known(TRIPPLITE_VENDORID, 0x4002),
+        known(TRIPPLITE_VENDORID, 0x4003),
+        known(TRIPPLITE_VENDORID, 0x4004),
+        known(TRIPPLITE_VENDORID, 0x4005),
+        known(TRIPPLITE_VENDORID, 0x4006),
+        known(TRIPPLITE_VENDORID, 0x4007),
+        known(TRIPPLITE_VENDORID, 0x4008),
+        known(HP_VENDORID, 0x0001),
+        known(HP_VENDORID, 0x1fe0),
+        known(HP_VENDORID, 0x1fe1),
+        known(HP_VENDORID, 0x1fe2),
+        known(HP_VENDORID, 0x1fe3),
+        known(HP_VENDORID, 0x1f06),
+        known(HP_VENDORID, 0x1f08),
+        known(HP_VENDORID, 0x1f09),
+        known(HP_VENDORID, 0x1f0a),
+        known(DELTA_VENDORID, 0xa011),
+    ],
+    // Delta's other products are never claimed (tripplite_claim's default branch).
+    vendors: &[TRIPPLITE_VENDORID, HP_VENDORID],
+    // Serial-over-USB units (SMART550USB, SMART3000RM2U).
+    refused: &[(TRIPPLITE_VENDORID, 0x0001, "tripplite_usb")],
+    poll_only_products: &[],
+    table: TRIPPLITE_HID2NUT,
+    usages: TRIPPLITE_USAGES,
+    writable: &[
+        ("battery.charge.low", 5),
+        ("ups.delay.start", 10),
+        ("ups.delay.shutdown", 10),
+        ("input.transfer.low", 5),
+        ("input.transfer.high", 5),
+    ],
+    default_mfr: None,
+    firmware_in_product: false,
+    battery_scale_products: &[],
+    fix_descriptor: None,
+};
+
+/// Every subdriver, in NUT's claim order.
+pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &CPS, &TRIPPLITE];
+
+/// The subdriver that claims `dev` (NUT's `claim`): a known product, or another
+/// product of one of its vendors when `productid` was given (and the unit is not one
+/// the subdriver refuses).
 pub fn claim(dev: &UsbDevice, productid_given: bool) -> Option<&'static Subdriver> {
     SUBDRIVERS.iter().copied().find(|s| {
-        s.vendor_id == dev.vendor_id && (s.products.contains(&dev.product_id) || productid_given)
+        s.known(dev).is_some()
+            || (productid_given && s.vendors.contains(&dev.vendor_id) && s.refusal(dev).is_none())
     })
+}
+
+/// Why no subdriver takes `dev` when one refuses it by name (NUT's level-0 message).
+pub fn refusal(dev: &UsbDevice) -> Option<String> {
+    SUBDRIVERS.iter().find_map(|s| s.refusal(dev))
 }
 
 /// usbhid-ups's own options.
@@ -483,6 +632,7 @@ fn infoval(entry: &HidInfo, value: f64) -> Infoval {
         Conv::ApcDate => crate::usbhid::apc_date(value as i64),
         Conv::CpsCharge => format!("{:.0}", value.min(100.0)),
         Conv::CpsBattVolt => format!("{value:.1}"),
+        Conv::TlScaled(_) => crate::usbhid::tl_scaled_text(value),
         Conv::Kelvin => {
             if (273.0..=373.0).contains(&value) {
                 format!("{:.1}", value - 273.15)
@@ -594,6 +744,8 @@ pub struct HidUps {
     lost: bool,
     /// CyberPower's battery voltage factor, decided once (`None`: not yet).
     battery_scale: Option<f64>,
+    /// The unit's fixed factors (Tripp Lite's).
+    scales: Scales,
     /// The first Init walk mapped the table (a reconnection keeps the mapping).
     initialized: bool,
     /// OL+DISCHRG without `onlinedischarge` was reported (NUT warns; once here).
@@ -620,6 +772,7 @@ impl HidUps {
             let len = lengths.entry(item.report_id).or_insert(1);
             *len = (*len).max(bytes.min(MAX_REPORT_BYTES));
         }
+        let scales = sub.known(&device).map_or(Scales::ONE, |k| k.scales);
         let use_interrupt =
             !options.pollonly && !sub.poll_only_products.contains(&device.product_id);
         HidUps {
@@ -636,6 +789,7 @@ impl HidUps {
             device,
             lost: false,
             battery_scale: None,
+            scales,
             initialized: false,
             warned_online_discharge: false,
             alarm_active: false,
@@ -691,7 +845,7 @@ impl HidUps {
                     Walk::Init => true,
                     Walk::Quick => entry.flags & flag::QUICK != 0,
                     Walk::Full => {
-                        entry.flags & (flag::ABSENT | flag::CMD) == 0
+                        entry.flags & (flag::ABSENT | flag::CMD | flag::STATIC) == 0
                             && (entry.flags & flag::SEMI_STATIC == 0 || self.data_has_changed)
                     }
                 }
@@ -814,8 +968,10 @@ impl HidUps {
                 continue;
             };
             let mut value = physical(item, logical(buf, item));
-            if matches!(entry.conv, Conv::CpsBattVolt) {
-                value *= self.battery_scale(state, value, &mut out.notes);
+            match entry.conv {
+                Conv::CpsBattVolt => value *= self.battery_scale(state, value, &mut out.notes),
+                Conv::TlScaled(kind) => value *= self.scales.get(kind),
+                _ => {}
             }
             if entry.flags & flag::CMD != 0 {
                 if state.tree_mut().add_cmd(entry.var) {
@@ -968,23 +1124,23 @@ impl HidUps {
     }
 
     fn mark_writable(&self, state: &mut DriverState, var: &str, lines: &mut Vec<DriverLine>) {
-        if !self.sub.writable.contains(&var) {
+        let Some(&(_, len)) = self.sub.writable.iter().find(|(w, _)| *w == var) else {
             return;
-        }
+        };
         if let Some(v) = state.tree_mut().get_mut(var) {
             if v.flags.rw && v.flags.string {
                 return;
             }
             v.flags.rw = true;
             v.flags.string = true;
-            v.aux = 10;
+            v.aux = len;
             lines.push(DriverLine::SetFlags {
                 var: var.to_string(),
                 flags: v.flags.words(),
             });
             lines.push(DriverLine::SetAux {
                 var: var.to_string(),
-                aux: 10,
+                aux: len,
             });
         }
     }
@@ -1024,27 +1180,39 @@ impl HidUps {
             }
         }
         // The device's identity (usbhid-ups.c `callback`, apc-hid.c's formatting).
+        // APC names an unnamed unit "unknown" (apc_format_model); the others leave
+        // ups.model out, as usbhid-ups.c does for a NULL model.
         let mut model = self
             .device
             .product
             .clone()
-            .unwrap_or_else(|| "unknown".into());
-        if let Some(at) = model.find("FW:").filter(|_| self.sub.firmware_in_product) {
-            let mut firmware = model[at + 3..].to_string();
-            if let Some(aux) = firmware.find("USB FW:") {
-                set(out, state, "ups.firmware.aux", &firmware[aux + 7..]);
-                firmware.truncate(aux.saturating_sub(1));
+            .or_else(|| self.sub.firmware_in_product.then(|| "unknown".into()));
+        if let Some(model) = model.as_mut().filter(|_| self.sub.firmware_in_product) {
+            if let Some(at) = model.find("FW:") {
+                let mut firmware = model[at + 3..].to_string();
+                if let Some(aux) = firmware.find("USB FW:") {
+                    set(out, state, "ups.firmware.aux", &firmware[aux + 7..]);
+                    firmware.truncate(aux.saturating_sub(1));
+                }
+                set(out, state, "ups.firmware", &firmware);
+                model.truncate(at.saturating_sub(1));
             }
-            set(out, state, "ups.firmware", &firmware);
-            model.truncate(at.saturating_sub(1));
         }
         let mfr = self
             .device
             .vendor
             .clone()
-            .unwrap_or_else(|| self.sub.default_mfr.to_string());
-        set(out, state, "ups.mfr", &mfr);
-        set(out, state, "ups.model", &model);
+            .or_else(|| self.sub.default_mfr.map(str::to_string));
+        for (name, value) in [("ups.mfr", mfr), ("ups.model", model)] {
+            match value {
+                Some(value) => set(out, state, name, &value),
+                None => {
+                    if let Some(line) = state.delete(name) {
+                        out.lines.push(line);
+                    }
+                }
+            }
+        }
         match &self.device.serial {
             Some(serial) => set(out, state, "ups.serial", serial),
             None => {
@@ -1285,7 +1453,7 @@ impl HidUps {
         value: &str,
         lines: &mut Vec<DriverLine>,
     ) -> Result<Vec<Write>, i64> {
-        if !self.sub.writable.contains(&var) || state.tree().get(var).is_none() {
+        if !self.sub.writable.iter().any(|(w, _)| *w == var) || state.tree().get(var).is_none() {
             return Err(tracking::UNKNOWN);
         }
         let absent = (0..self.sub.table.len()).any(|row| {

@@ -22,10 +22,7 @@ pub struct Found {
 /// The driver this project has for a USB unit (the table `nut-scanner -U` uses):
 /// usbhid-ups for the HID subdrivers' units, nutdrv_qx for the Megatec bridges'.
 pub fn usb_driver(dev: &UsbDevice) -> Option<&'static str> {
-    if SUBDRIVERS
-        .iter()
-        .any(|s| s.vendor_id == dev.vendor_id && s.products.contains(&dev.product_id))
-    {
+    if SUBDRIVERS.iter().any(|s| s.known(dev).is_some()) {
         return Some(crate::hidups::DRIVER_NAME);
     }
     match crate::qxusb::usb_bridge(
@@ -181,8 +178,8 @@ pub fn serial(port: &str, driver: &'static str) -> Found {
 pub fn driven_usb_ids() -> std::collections::BTreeSet<(u16, u16, &'static str)> {
     let mut ids = std::collections::BTreeSet::new();
     for sub in SUBDRIVERS {
-        for product in sub.products {
-            ids.insert((sub.vendor_id, *product, crate::hidups::DRIVER_NAME));
+        for d in sub.devices {
+            ids.insert((d.vendor, d.product, crate::hidups::DRIVER_NAME));
         }
     }
     for (vendor, product, _, _, _) in crate::qxusb::QX_USB_IDS {
@@ -266,11 +263,12 @@ mod tests {
         };
         let mut claimed = 0;
         for sub in SUBDRIVERS {
-            for product in sub.products {
+            for d in sub.devices {
                 assert!(
-                    rules.contains(&line(sub.vendor_id, *product)),
-                    "{:04x}:{product:04x}",
-                    sub.vendor_id
+                    rules.contains(&line(d.vendor, d.product)),
+                    "{:04x}:{:04x}",
+                    d.vendor,
+                    d.product
                 );
                 claimed += 1;
             }

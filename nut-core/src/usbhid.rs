@@ -1,13 +1,17 @@
-//! usbhid-ups's tables (NUT 2.8.0 `drivers/apc-hid.c`, `drivers/cps-hid.c`): which HID
+//! usbhid-ups's tables (NUT 2.8.0 `drivers/apc-hid.c`, `drivers/cps-hid.c`,
+//! `drivers/tripplite-hid.c`): which HID
 //! usage path gives which NUT variable, status flag or instant command, and how its
 //! value becomes text; the status word from the flags. [`crate::hidups`] walks them.
 //!
-//! Not yet: other vendors' tables, `stringid_conversion` items (`battery.type`).
+//! Not yet: other vendors' tables, `stringid_conversion` items (`battery.type`,
+//! Tripp Lite's `device.part`).
 
 use crate::hid::USAGES;
 
 /// Entry flags (NUT's `HU_FLAG_*`, `HU_TYPE_CMD`).
 pub mod flag {
+    /// Read once, at start-up (NUT's `HU_FLAG_STATIC`).
+    pub const STATIC: u32 = 2;
     /// Read in quick updates (status).
     pub const QUICK: u32 = 16;
     /// Server-side variable with a default.
@@ -38,6 +42,79 @@ pub enum Conv {
     /// CyberPower's battery voltage, scaled by 2/3 on units that report it 1.5 times
     /// too high (cps-hid.c `cps_battvolt_fun`; the driver decides the scale once).
     CpsBattVolt,
+    /// Tripp Lite's scaled readings (tripplite-hid.c `tripplite_battvolt_fun` and the
+    /// `iovolt`, `iofreq`, `ioamp` ones): the value times the unit's factor, `%.1f`
+    /// in an 8-byte buffer (so at most 7 characters).
+    TlScaled(TlScale),
+}
+
+/// Which of Tripp Lite's per-product factors a reading takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlScale {
+    /// `battery_scale`.
+    Battery,
+    /// `io_voltage_scale`.
+    IoVoltage,
+    /// `io_frequency_scale`.
+    IoFrequency,
+    /// `io_current_scale`.
+    IoCurrent,
+}
+
+/// A product's factors (tripplite-hid.c's match functions; 1 for other vendors).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scales {
+    /// Battery voltage.
+    pub battery: f64,
+    /// Input and output voltage.
+    pub io_voltage: f64,
+    /// Input and output frequency.
+    pub io_frequency: f64,
+    /// Output current.
+    pub io_current: f64,
+}
+
+impl Scales {
+    /// No scaling.
+    pub const ONE: Scales = Scales {
+        battery: 1.0,
+        io_voltage: 1.0,
+        io_frequency: 1.0,
+        io_current: 1.0,
+    };
+    /// `battery_scale_0dot1`: battery voltage reported ten times too high.
+    pub const BATTERY_TENTH: Scales = Scales {
+        battery: 0.1,
+        ..Scales::ONE
+    };
+    /// `smart1500lcdt_scale` (Smart1500LCD and AVR750U of the 0x3016/0x3024 kind).
+    pub const SMART1500LCDT: Scales = Scales {
+        battery: 100_000.0,
+        io_voltage: 100_000.0,
+        io_frequency: 0.01,
+        io_current: 0.01,
+    };
+
+    /// The factor for `kind`.
+    pub fn get(&self, kind: TlScale) -> f64 {
+        match kind {
+            TlScale::Battery => self.battery,
+            TlScale::IoVoltage => self.io_voltage,
+            TlScale::IoFrequency => self.io_frequency,
+            TlScale::IoCurrent => self.io_current,
+        }
+    }
+}
+
+/// Bytes of the buffer Tripp Lite's conversions print into (`static char buf[8]`).
+pub const TL_SCALED_BUF_BYTES: usize = 8;
+
+/// Tripp Lite's `%.1f` of an already scaled value, cut where `snprintf` into
+/// [`TL_SCALED_BUF_BYTES`] cuts it.
+pub fn tl_scaled_text(value: f64) -> String {
+    let mut text = format!("{value:.1}");
+    text.truncate(TL_SCALED_BUF_BYTES - 1);
+    text
 }
 
 /// One table row (NUT's `hid_info_t`).
@@ -124,6 +201,13 @@ const TEST_RESULT: &[(i64, &str)] = &[
 const APC_SENSITIVITY: &[(i64, &str)] = &[(0, "low"), (1, "medium"), (2, "high")];
 const FULLYCHARGED: &[(i64, &str)] = &[(1, "fullycharged"), (0, "!fullycharged")];
 const BOOST: &[(i64, &str)] = &[(1, "boost"), (0, "!boost")];
+const TRIM: &[(i64, &str)] = &[(1, "trim"), (0, "!trim")];
+const OVERHEAT: &[(i64, &str)] = &[(1, "overheat"), (0, "!overheat")];
+const AWAITINGPOWER: &[(i64, &str)] = &[(1, "awaitingpower"), (0, "!awaitingpower")];
+const COMMFAULT: &[(i64, &str)] = &[(1, "commfault"), (0, "!commfault")];
+const DEPLETED: &[(i64, &str)] = &[(1, "depleted"), (0, "!depleted")];
+/// usbhid-ups.c `vrange_info` (APC's table has its own, [`VRANGE`]).
+const VRANGE_INFO: &[(i64, &str)] = &[(0, "!vrange"), (1, "vrange")];
 
 /// usbhid-ups's server-side delay defaults (usbhid-ups.h).
 pub const DEFAULT_ONDELAY: &str = "30";
@@ -703,6 +787,402 @@ pub const CPS_HID2NUT: &[HidInfo] = &[
     cmd("beeper.mute", "UPS.PowerSummary.AudibleAlarmControl", "3"),
 ];
 
+/// Tripp Lite's table (tripplite-hid.c `tripplite_hid2nut`, "TrippLite HID 0.84"), in
+/// NUT's order, without the two string-descriptor items (`device.part`, `battery.type`:
+/// not yet) and the rows NUT builds only with `USBHID_UPS_TRIPPLITE_DEBUG`.
+pub const TRIPPLITE_HID2NUT: &[HidInfo] = &[
+    num(
+        "battery.charge",
+        "UPS.PowerSummary.RemainingCapacity",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.charge",
+        "UPS.BatterySystem.Battery.RemainingCapacity",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.charge.low",
+        "UPS.PowerSummary.RemainingCapacityLimit",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "battery.charge.warning",
+        "UPS.PowerSummary.WarningCapacityLimit",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.runtime",
+        "UPS.PowerSummary.RunTimeToEmpty",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.voltage.nominal",
+        "UPS.BatterySystem.Battery.ConfigVoltage",
+        "%.1f",
+        flag::STATIC,
+    ),
+    conv(
+        "battery.voltage",
+        "UPS.BatterySystem.Battery.Voltage",
+        0,
+        Conv::TlScaled(TlScale::Battery),
+    ),
+    conv(
+        "battery.temperature",
+        "UPS.BatterySystem.Temperature",
+        0,
+        Conv::Kelvin,
+    ),
+    num(
+        "ups.delay.start",
+        "UPS.OutletSystem.Outlet.DelayBeforeStartup",
+        DEFAULT_ONDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.delay.start",
+        "UPS.OutletSystem.Outlet.TLDelayBeforeStartup",
+        DEFAULT_ONDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.delay.shutdown",
+        "UPS.OutletSystem.Outlet.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "ups.timer.start",
+        "UPS.OutletSystem.Outlet.DelayBeforeStartup",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.start",
+        "UPS.OutletSystem.Outlet.TLDelayBeforeStartup",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.shutdown",
+        "UPS.OutletSystem.Outlet.DelayBeforeShutdown",
+        "%.0f",
+        flag::QUICK,
+    ),
+    num(
+        "ups.timer.reboot",
+        "UPS.OutletSystem.Outlet.DelayBeforeReboot",
+        "%.0f",
+        flag::QUICK,
+    ),
+    conv(
+        "ups.test.result",
+        "UPS.BatterySystem.Test",
+        0,
+        Conv::Lookup(TEST_RESULT),
+    ),
+    conv(
+        "ups.beeper.status",
+        "UPS.PowerSummary.AudibleAlarmControl",
+        0,
+        Conv::Lookup(BEEPER),
+    ),
+    num(
+        "ups.power.nominal",
+        "UPS.Flow.ConfigApparentPower",
+        "%.0f",
+        flag::STATIC,
+    ),
+    num(
+        "ups.power",
+        "UPS.OutletSystem.Outlet.ActivePower",
+        "%.1f",
+        0,
+    ),
+    num(
+        "ups.power",
+        "UPS.PowerConverter.Output.ActivePower",
+        "%.1f",
+        0,
+    ),
+    num("ups.load", "UPS.OutletSystem.Outlet.PercentLoad", "%.0f", 0),
+    num(
+        "ups.firmware",
+        "UPS.TLCustom.[1].UPSFirmwareVersion",
+        "%.0f",
+        flag::STATIC,
+    ),
+    num(
+        "ups.watchdog.status",
+        "UPS.OutletSystem.Outlet.TLWatchdog",
+        "%.0f",
+        0,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.InternalFailure",
+        0,
+        COMMFAULT,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ShutdownImminent",
+        0,
+        SHUTDOWNIMM,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ACPresent",
+        flag::QUICK,
+        ONLINE,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit",
+        flag::QUICK,
+        LOWBATT,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.FullyCharged",
+        flag::QUICK,
+        FULLYCHARGED,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.Charging",
+        flag::QUICK,
+        CHARGING,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.Discharging",
+        flag::QUICK,
+        DISCHARGING,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.FullyDischarged",
+        flag::QUICK,
+        DEPLETED,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.NeedReplacement",
+        0,
+        REPLACEBATT,
+    ),
+    // The power page's usages some OMNI1000LCD units put where the battery page's
+    // belong (tripplite-hid.c: "Tripp Lite confused pages 0x84 and 0x85").
+    boolean(
+        "UPS.PowerSummary.PresentStatus.TLACPresent",
+        flag::QUICK,
+        ONLINE,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.TLDischarging",
+        flag::QUICK,
+        DISCHARGING,
+    ),
+    // HP's units use 0x00840045 as the standard ConfigPercentLoad.
+    num("ups.load.nominal", "UPS.Flow.ConfigPercentLoad", "%.0f", 0),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.TLCharging",
+        flag::QUICK,
+        CHARGING,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.TLNeedReplacement",
+        0,
+        REPLACEBATT,
+    ),
+    boolean(
+        "UPS.PowerConverter.PresentStatus.VoltageOutOfRange",
+        0,
+        VRANGE_INFO,
+    ),
+    boolean("UPS.PowerConverter.PresentStatus.Buck", 0, TRIM),
+    boolean("UPS.PowerConverter.PresentStatus.Boost", 0, BOOST),
+    boolean("UPS.PowerConverter.PresentStatus.Overload", 0, OVERLOAD),
+    boolean(
+        "UPS.PowerConverter.PresentStatus.OverTemperature",
+        0,
+        OVERHEAT,
+    ),
+    boolean(
+        "UPS.PowerConverter.PresentStatus.InternalFailure",
+        0,
+        COMMFAULT,
+    ),
+    boolean(
+        "UPS.PowerConverter.PresentStatus.AwaitingPower",
+        0,
+        AWAITINGPOWER,
+    ),
+    num(
+        "input.voltage.nominal",
+        "UPS.PowerSummary.Input.ConfigVoltage",
+        "%.0f",
+        flag::STATIC,
+    ),
+    conv(
+        "input.voltage",
+        "UPS.PowerSummary.Input.Voltage",
+        0,
+        Conv::TlScaled(TlScale::IoVoltage),
+    ),
+    conv(
+        "input.voltage",
+        "UPS.PowerConverter.Input.Voltage",
+        0,
+        Conv::TlScaled(TlScale::IoVoltage),
+    ),
+    conv(
+        "input.frequency",
+        "UPS.PowerConverter.Input.Frequency",
+        0,
+        Conv::TlScaled(TlScale::IoFrequency),
+    ),
+    num(
+        "input.transfer.low",
+        "UPS.PowerConverter.Output.LowVoltageTransfer",
+        "%.1f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.transfer.low.max",
+        "UPS.PowerConverter.Output.TLLowVoltageTransferMax",
+        "%.0f",
+        flag::STATIC,
+    ),
+    num(
+        "input.transfer.low.min",
+        "UPS.PowerConverter.Output.TLLowVoltageTransferMin",
+        "%.0f",
+        flag::STATIC,
+    ),
+    num(
+        "input.transfer.high",
+        "UPS.PowerConverter.Output.HighVoltageTransfer",
+        "%.1f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.transfer.high.max",
+        "UPS.PowerConverter.Output.TLHighVoltageTransferMax",
+        "%.0f",
+        flag::STATIC,
+    ),
+    num(
+        "input.transfer.high.min",
+        "UPS.PowerConverter.Output.TLHighVoltageTransferMin",
+        "%.0f",
+        flag::STATIC,
+    ),
+    num(
+        "output.voltage.nominal",
+        "UPS.Flow.ConfigVoltage",
+        "%.0f",
+        flag::STATIC,
+    ),
+    conv(
+        "output.voltage",
+        "UPS.PowerConverter.Output.Voltage",
+        0,
+        Conv::TlScaled(TlScale::IoVoltage),
+    ),
+    conv(
+        "output.voltage",
+        "UPS.PowerSummary.Voltage",
+        0,
+        Conv::TlScaled(TlScale::IoVoltage),
+    ),
+    conv(
+        "output.current",
+        "UPS.PowerConverter.Output.Current",
+        0,
+        Conv::TlScaled(TlScale::IoCurrent),
+    ),
+    num(
+        "output.frequency.nominal",
+        "UPS.Flow.ConfigFrequency",
+        "%.0f",
+        flag::STATIC,
+    ),
+    conv(
+        "output.frequency",
+        "UPS.PowerConverter.Output.Frequency",
+        0,
+        Conv::TlScaled(TlScale::IoFrequency),
+    ),
+    cmd("test.battery.start.quick", "UPS.BatterySystem.Test", "1"),
+    cmd("test.battery.start.deep", "UPS.BatterySystem.Test", "2"),
+    cmd("test.battery.stop", "UPS.BatterySystem.Test", "3"),
+    cmd(
+        "load.off.delay",
+        "UPS.OutletSystem.Outlet.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+    ),
+    cmd(
+        "load.on.delay",
+        "UPS.OutletSystem.Outlet.DelayBeforeStartup",
+        DEFAULT_ONDELAY,
+    ),
+    cmd(
+        "load.on.delay",
+        "UPS.OutletSystem.Outlet.TLDelayBeforeStartup",
+        DEFAULT_ONDELAY,
+    ),
+    cmd(
+        "shutdown.stop",
+        "UPS.OutletSystem.Outlet.DelayBeforeShutdown",
+        "-1",
+    ),
+    cmd(
+        "shutdown.reboot",
+        "UPS.OutletSystem.Outlet.DelayBeforeReboot",
+        "10",
+    ),
+    // The ECO550UPS has no DelayBeforeStartup: its watchdog reboots it.
+    cmd(
+        "shutdown.reboot",
+        "UPS.OutletSystem.Outlet.TLWatchdog",
+        "10",
+    ),
+    cmd("reset.watchdog", "UPS.OutletSystem.Outlet.TLWatchdog", "60"),
+    cmd("beeper.on", "UPS.PowerSummary.AudibleAlarmControl", "2"),
+    cmd("beeper.off", "UPS.PowerSummary.AudibleAlarmControl", "3"),
+    cmd(
+        "beeper.disable",
+        "UPS.PowerSummary.AudibleAlarmControl",
+        "1",
+    ),
+    cmd("beeper.enable", "UPS.PowerSummary.AudibleAlarmControl", "2"),
+    cmd("beeper.mute", "UPS.PowerSummary.AudibleAlarmControl", "3"),
+];
+
+/// Tripp Lite's vendor usages (tripplite-hid.c `tripplite_usage_lkp`), looked up
+/// before NUT's global table: four of them rename power-page codes.
+pub const TRIPPLITE_USAGES: &[(&str, u32)] = &[
+    ("TLCustom", 0xffff0010),
+    ("TLDelayBeforeStartup", 0xffff0056),
+    ("TLLowVoltageTransferMax", 0xffff0057),
+    ("TLLowVoltageTransferMin", 0xffff0058),
+    ("TLHighVoltageTransferMax", 0xffff0059),
+    ("TLHighVoltageTransferMin", 0xffff005a),
+    ("OutletState", 0xffff007a),
+    ("OutletCount", 0xffff007b),
+    ("UPSFirmwareVersion", 0xffff007c),
+    ("CommunicationProtocolVersion", 0xffff007d),
+    ("CommunicationVersion", 0xffff007e),
+    ("iUPSPartNumber", 0xffff007f),
+    ("AutoOnDelay", 0xffff0080),
+    ("TLWatchdog", 0xffff0092),
+    ("TLOutletsAvailableMask", 0xffff0095),
+    ("TLOutletsStatusMask", 0xffff0096),
+    ("TLCharging", 0x00840044),
+    ("TLDischarging", 0x00840045),
+    ("TLNeedReplacement", 0x0084004b),
+    ("TLACPresent", 0x008400d0),
+];
+
 /// APC's vendor usages (apc-hid.c `apc_usage_lkp`), looked up before NUT's global table.
 pub const APC_USAGES: &[(&str, u32)] = &[
     ("APCGeneralCollection", 0xff860005),
@@ -740,8 +1220,20 @@ pub fn path_code(path: &str, vendor: &[(&str, u32)]) -> Option<Vec<u32>> {
                         .then(|| u32::from_str_radix(name, 16).ok())
                         .flatten()
                 })
+                .or_else(|| collection_index(name))
         })
         .collect()
+}
+
+/// An indexed collection in a path text (`[1]`, libhid.c `string_to_path`: the
+/// number after the bracket, added to 0x00ff0000 as the parser numbers them).
+fn collection_index(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix('[')?.strip_suffix(']')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let index: u32 = digits.parse().ok()?;
+    (index <= 0xffff).then_some(0x00ff_0000 + index)
 }
 
 /// NUT's `date_conversion`: a DOS date as `YYYY/MM/DD`.

@@ -414,7 +414,7 @@ fn reports_with(
         }
     }
     for (path, value) in values {
-        let code = nut_core::usbhid::path_code(path, &[]).unwrap();
+        let code = nut_core::usbhid::path_code(path, driver.subdriver().usages).unwrap();
         for item in driver
             .descriptor()
             .items
@@ -686,4 +686,441 @@ fn a_replace_battery_flag_raises_an_alarm() {
     );
     let (_, state, _) = bk650_with(HidOptions::default(), &[]);
     assert_eq!(state.tree().value("ups.alarm"), None);
+}
+
+/// A report descriptor written item by item (HID 1.11 short items), for makes of which
+/// no recording with NUT's output was found (Tripp Lite): the usages named as NUT's
+/// tables name them, every field a feature of its own.
+struct DescWriter {
+    bytes: Vec<u8>,
+    usages: &'static [(&'static str, u32)],
+}
+
+impl DescWriter {
+    fn new(usages: &'static [(&'static str, u32)]) -> DescWriter {
+        DescWriter {
+            bytes: Vec::new(),
+            usages,
+        }
+    }
+
+    fn item(&mut self, tag: u8, value: u32, bytes: usize) {
+        let size = match bytes {
+            1 => 1,
+            2 => 2,
+            _ => 3,
+        };
+        self.bytes.push(tag | size);
+        self.bytes.extend(&value.to_le_bytes()[..bytes]);
+    }
+
+    fn usage(&mut self, name: &str) {
+        let code = nut_core::usbhid::path_code(name, self.usages)
+            .unwrap_or_else(|| panic!("no usage {name}"))[0];
+        // An extended (4-byte) usage carries its page.
+        self.item(0x08, code, 4);
+    }
+
+    fn collection(&mut self, name: &str, kind: u8, body: impl FnOnce(&mut DescWriter)) {
+        self.usage(name);
+        self.item(0xa0, u32::from(kind), 1);
+        body(self);
+        self.bytes.push(0xc0);
+    }
+
+    /// A feature field: report ID, usage, bits, and the unit exponent (-8..7).
+    fn feature(&mut self, report: u8, name: &str, bits: u8, exponent: i8) {
+        self.item(0x84, u32::from(report), 1);
+        self.usage(name);
+        self.item(0x74, u32::from(bits), 1);
+        self.item(0x94, 1, 1);
+        self.item(0x14, 0, 1);
+        self.item(0x24, (1u32 << bits) - 1, 4);
+        self.item(0x54, u32::from(exponent as u8 & 0x0f), 1);
+        self.item(0xb0, 0x02, 1);
+    }
+}
+
+/// A Tripp Lite SMART1500LCDT-like unit as NUT's tripplite-hid.c paths describe one:
+/// the battery and I/O voltages reported 100,000 times too small (unit exponent -5),
+/// frequency and current 100 times too large, which NUT's factors for 09ae:3016 undo.
+fn tripplite_descriptor() -> Vec<u8> {
+    use nut_core::usbhid::TRIPPLITE_USAGES;
+    let mut d = DescWriter::new(TRIPPLITE_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            for name in [
+                "RemainingCapacity",
+                "RemainingCapacityLimit",
+                "WarningCapacityLimit",
+            ] {
+                d.feature(1, name, 8, 0);
+            }
+            d.feature(1, "RunTimeToEmpty", 16, 0);
+            d.feature(2, "AudibleAlarmControl", 8, 0);
+            d.collection("Input", 0x00, |d| d.feature(3, "ConfigVoltage", 16, 0));
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in [
+                    "ACPresent",
+                    "Discharging",
+                    "Charging",
+                    "BelowRemainingCapacityLimit",
+                    "FullyCharged",
+                    "ShutdownImminent",
+                    "NeedReplacement",
+                    "FullyDischarged",
+                ] {
+                    d.feature(4, name, 1, 0);
+                }
+            });
+        });
+        d.collection("BatterySystem", 0x00, |d| {
+            d.feature(5, "Test", 8, 0);
+            d.collection("Battery", 0x00, |d| {
+                d.feature(6, "Voltage", 16, -5);
+                d.feature(6, "ConfigVoltage", 16, 0);
+            });
+        });
+        d.collection("PowerConverter", 0x00, |d| {
+            d.collection("Input", 0x00, |d| {
+                d.feature(7, "Voltage", 16, -5);
+                d.feature(7, "Frequency", 16, 0);
+            });
+            d.collection("Output", 0x00, |d| {
+                d.feature(8, "Voltage", 16, -5);
+                d.feature(8, "Current", 16, 0);
+                d.feature(8, "Frequency", 16, 0);
+                for name in [
+                    "LowVoltageTransfer",
+                    "HighVoltageTransfer",
+                    "TLLowVoltageTransferMax",
+                    "TLLowVoltageTransferMin",
+                    "TLHighVoltageTransferMax",
+                    "TLHighVoltageTransferMin",
+                ] {
+                    d.feature(9, name, 16, 0);
+                }
+            });
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in ["Boost", "Buck", "Overload", "OverTemperature"] {
+                    d.feature(10, name, 1, 0);
+                }
+            });
+        });
+        d.collection("OutletSystem", 0x00, |d| {
+            d.collection("Outlet", 0x00, |d| {
+                d.feature(11, "DelayBeforeShutdown", 16, 0);
+                d.feature(12, "DelayBeforeStartup", 16, 0);
+                d.feature(13, "DelayBeforeReboot", 16, 0);
+                d.feature(14, "PercentLoad", 8, 0);
+                d.feature(15, "TLWatchdog", 16, 0);
+            });
+        });
+        d.collection("Flow", 0x00, |d| {
+            d.feature(16, "ConfigVoltage", 8, 0);
+            d.feature(16, "ConfigFrequency", 8, 0);
+            d.feature(16, "ConfigApparentPower", 16, 0);
+            d.feature(16, "ConfigPercentLoad", 8, 0);
+        });
+        d.collection("TLCustom", 0x81, |d| {
+            d.feature(17, "UPSFirmwareVersion", 16, 0)
+        });
+    });
+    d.bytes
+}
+
+fn tripplite(vendor_id: u16, product_id: u16) -> UsbDevice {
+    UsbDevice {
+        vendor_id,
+        product_id,
+        vendor: Some("Tripp Lite".into()),
+        product: Some("SMART1500LCDT".into()),
+        serial: Some("2211AV0SM123456".into()),
+        bus: "001".into(),
+        device: "005".into(),
+    }
+}
+
+/// Tripp Lite's table (tripplite-hid.c) on a unit built from its paths: every
+/// variable NUT's table gives, the unit's factors, the vendor usages (the firmware in
+/// the `TLCustom.[1]` collection, the transfer limits), static items read once.
+#[test]
+fn tripplite_units_map_through_nuts_table_with_their_factors() {
+    let dev = tripplite(0x09ae, 0x3016);
+    let sub = claim(&dev, false).expect("Tripp Lite claims 09ae:3016");
+    assert_eq!(sub.name, "TrippLite HID 0.84");
+    let mut driver = HidUps::new(sub, &tripplite_descriptor(), dev, HidOptions::default());
+    let mut state = DriverState::new();
+    // Voltages in the unit's 1e-5 steps, half a step up: the writer truncates to the
+    // logical value as NUT's HIDSetDataValue does.
+    let mut values = vec![
+        ("UPS.PowerSummary.RemainingCapacity", 97.0),
+        ("UPS.PowerSummary.RemainingCapacityLimit", 10.0),
+        ("UPS.PowerSummary.WarningCapacityLimit", 20.0),
+        ("UPS.PowerSummary.RunTimeToEmpty", 2220.0),
+        ("UPS.PowerSummary.AudibleAlarmControl", 2.0),
+        ("UPS.PowerSummary.Input.ConfigVoltage", 120.0),
+        ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+        ("UPS.PowerSummary.PresentStatus.Charging", 1.0),
+        ("UPS.BatterySystem.Test", 6.0),
+        ("UPS.BatterySystem.Battery.Voltage", 14.5e-5),
+        ("UPS.BatterySystem.Battery.ConfigVoltage", 24.0),
+        ("UPS.PowerConverter.Input.Voltage", 121.5e-5),
+        ("UPS.PowerConverter.Input.Frequency", 5990.0),
+        ("UPS.PowerConverter.Output.Voltage", 120.5e-5),
+        ("UPS.PowerConverter.Output.Current", 150.0),
+        ("UPS.PowerConverter.Output.Frequency", 6000.0),
+        ("UPS.PowerConverter.Output.LowVoltageTransfer", 88.0),
+        ("UPS.PowerConverter.Output.HighVoltageTransfer", 147.0),
+        ("UPS.PowerConverter.Output.TLLowVoltageTransferMax", 97.0),
+        ("UPS.PowerConverter.Output.TLLowVoltageTransferMin", 83.0),
+        ("UPS.PowerConverter.Output.TLHighVoltageTransferMax", 150.0),
+        ("UPS.PowerConverter.Output.TLHighVoltageTransferMin", 130.0),
+        ("UPS.PowerConverter.PresentStatus.Buck", 1.0),
+        ("UPS.OutletSystem.Outlet.DelayBeforeShutdown", 65535.0),
+        ("UPS.OutletSystem.Outlet.PercentLoad", 23.0),
+        ("UPS.Flow.ConfigVoltage", 120.0),
+        ("UPS.Flow.ConfigFrequency", 60.0),
+        ("UPS.Flow.ConfigApparentPower", 1500.0),
+        ("UPS.Flow.ConfigPercentLoad", 80.0),
+        ("UPS.TLCustom.[1].UPSFirmwareVersion", 262.0),
+    ];
+    let reports = reports_with(&driver, &values);
+    walk_all(&mut driver, &mut state, &reports);
+    let v = |state: &DriverState, n: &str| state.tree().value(n).map(str::to_string);
+    for (var, want) in [
+        ("battery.charge", "97"),
+        ("battery.charge.low", "10"),
+        ("battery.charge.warning", "20"),
+        ("battery.runtime", "2220"),
+        ("battery.voltage", "14.0"),
+        ("battery.voltage.nominal", "24.0"),
+        ("ups.beeper.status", "enabled"),
+        ("ups.test.result", "No test initiated"),
+        ("input.voltage.nominal", "120"),
+        ("input.voltage", "121.0"),
+        ("input.frequency", "59.9"),
+        ("input.transfer.low", "88.0"),
+        ("input.transfer.high", "147.0"),
+        ("input.transfer.low.max", "97"),
+        ("input.transfer.low.min", "83"),
+        ("input.transfer.high.max", "150"),
+        ("input.transfer.high.min", "130"),
+        ("output.voltage", "120.0"),
+        ("output.current", "1.5"),
+        ("output.frequency", "60.0"),
+        ("output.voltage.nominal", "120"),
+        ("output.frequency.nominal", "60"),
+        ("ups.power.nominal", "1500"),
+        ("ups.load", "23"),
+        ("ups.load.nominal", "80"),
+        ("ups.firmware", "262"),
+        ("ups.timer.shutdown", "65535"),
+        ("ups.delay.shutdown", "20"),
+        ("ups.delay.start", "30"),
+        ("ups.status", "OL CHRG TRIM"),
+        ("ups.mfr", "Tripp Lite"),
+        ("ups.model", "SMART1500LCDT"),
+        ("ups.serial", "2211AV0SM123456"),
+        ("ups.vendorid", "09ae"),
+        ("ups.productid", "3016"),
+        ("driver.version.data", "TrippLite HID 0.84"),
+    ] {
+        assert_eq!(v(&state, var).as_deref(), Some(want), "{var}");
+    }
+    // Writable with the lengths NUT's table gives them.
+    for (var, len) in [
+        ("battery.charge.low", 5),
+        ("input.transfer.low", 5),
+        ("ups.delay.start", 10),
+    ] {
+        let entry = state.tree().get(var).unwrap();
+        assert!(entry.flags.rw && entry.flags.string, "{var}");
+        assert_eq!(entry.aux, len, "{var}");
+    }
+    let cmds: Vec<&str> = state.tree().cmds().collect();
+    for cmd in [
+        "test.battery.start.quick",
+        "test.battery.stop",
+        "load.off.delay",
+        "load.on.delay",
+        "shutdown.stop",
+        "shutdown.reboot",
+        "reset.watchdog",
+        "beeper.mute",
+    ] {
+        assert!(cmds.contains(&cmd), "{cmd} not in {cmds:?}");
+    }
+    // On battery, and the nominal values changed: the status follows at once; the
+    // static items (read once at start-up, HU_FLAG_STATIC) keep their first reading.
+    for (path, value) in values.iter_mut() {
+        match *path {
+            "UPS.PowerSummary.PresentStatus.ACPresent"
+            | "UPS.PowerSummary.PresentStatus.Charging" => *value = 0.0,
+            "UPS.PowerSummary.PresentStatus.Discharging" => *value = 1.0,
+            "UPS.Flow.ConfigApparentPower" => *value = 999.0,
+            "UPS.PowerSummary.RemainingCapacity" => *value = 80.0,
+            _ => {}
+        }
+    }
+    values.push(("UPS.PowerSummary.PresentStatus.Discharging", 1.0));
+    let reports = reports_with(&driver, &values);
+    let reads: Vec<_> = driver
+        .reports(Walk::Full)
+        .into_iter()
+        .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+        .collect();
+    assert!(driver.walk(&mut state, Walk::Full, &reads, 200).ok);
+    assert_eq!(v(&state, "ups.status").as_deref(), Some("OB DISCHRG TRIM"));
+    assert_eq!(v(&state, "battery.charge").as_deref(), Some("80"));
+    assert_eq!(v(&state, "ups.power.nominal").as_deref(), Some("1500"));
+}
+
+/// The factors of each product family, on raw readings (unit exponent 0), and NUT's
+/// 8-byte buffer: 100,000 V on a 09ae:3016 unit prints as `100000.`.
+#[test]
+fn tripplite_factors_follow_the_product_id() {
+    use nut_core::usbhid::{tl_scaled_text, TRIPPLITE_USAGES};
+    let mut d = DescWriter::new(TRIPPLITE_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("BatterySystem", 0x00, |d| {
+            d.collection("Battery", 0x00, |d| d.feature(1, "Voltage", 16, 0));
+        });
+        d.collection("PowerConverter", 0x00, |d| {
+            d.collection("Input", 0x00, |d| {
+                d.feature(2, "Voltage", 16, 0);
+                d.feature(2, "Frequency", 16, 0);
+            });
+            d.collection("Output", 0x00, |d| d.feature(3, "Current", 16, 0));
+        });
+    });
+    for (product, battery, volts, hertz, amps) in [
+        // smart1500lcdt_scale
+        (0x3016, "100000.", "100000.", "0.6", "1.5"),
+        // battery_scale_0dot1 (an OMNI900LCD)
+        (0x2007, "0.1", "1.0", "60.0", "150.0"),
+        // battery_scale_1dot0 (a SMART2200RMXL2U)
+        (0x3012, "1.0", "1.0", "60.0", "150.0"),
+        // a product NUT does not list, taken with productid: no factor
+        (0x9999, "1.0", "1.0", "60.0", "150.0"),
+    ] {
+        let dev = tripplite(0x09ae, product);
+        let sub = claim(&dev, true).unwrap();
+        let mut driver = HidUps::new(sub, &d.bytes, dev, HidOptions::default());
+        let mut state = DriverState::new();
+        let reports = reports_with(
+            &driver,
+            &[
+                ("UPS.BatterySystem.Battery.Voltage", 1.0),
+                ("UPS.PowerConverter.Input.Voltage", 1.0),
+                ("UPS.PowerConverter.Input.Frequency", 60.0),
+                ("UPS.PowerConverter.Output.Current", 150.0),
+            ],
+        );
+        walk_all(&mut driver, &mut state, &reports);
+        let v = |n: &str| state.tree().value(n).map(str::to_string);
+        assert_eq!(
+            v("battery.voltage").as_deref(),
+            Some(battery),
+            "{product:04x}"
+        );
+        assert_eq!(v("input.voltage").as_deref(), Some(volts), "{product:04x}");
+        assert_eq!(
+            v("input.frequency").as_deref(),
+            Some(hertz),
+            "{product:04x}"
+        );
+        assert_eq!(v("output.current").as_deref(), Some(amps), "{product:04x}");
+    }
+    // snprintf into 8 bytes keeps 7 characters.
+    assert_eq!(tl_scaled_text(1_234_567.8), "1234567");
+    assert_eq!(tl_scaled_text(12_345.67), "12345.7");
+}
+
+/// tripplite_claim: HP and Tripp Lite products NUT does not list only with
+/// `productid`; Tripp Lite's serial-over-USB units never (with NUT's message); other
+/// Delta products never.
+#[test]
+fn tripplite_claims_units_as_nut() {
+    let name = |v: u16, p: u16, productid: bool| claim(&tripplite(v, p), productid).map(|s| s.name);
+    assert_eq!(name(0x03f0, 0x1fe3, false), Some("TrippLite HID 0.84"));
+    assert_eq!(name(0x05dd, 0xa011, false), Some("TrippLite HID 0.84"));
+    assert_eq!(name(0x09ae, 0x9999, false), None);
+    assert_eq!(name(0x09ae, 0x9999, true), Some("TrippLite HID 0.84"));
+    assert_eq!(name(0x03f0, 0x9999, false), None);
+    assert_eq!(name(0x03f0, 0x9999, true), Some("TrippLite HID 0.84"));
+    assert_eq!(name(0x05dd, 0x9999, true), None);
+    assert_eq!(name(0x09ae, 0x0001, true), None);
+    assert_eq!(
+        nut_core::hidups::refusal(&tripplite(0x09ae, 0x0001)).as_deref(),
+        Some(
+            "This Tripp Lite device (09ae/0001) is not supported by usbhid-ups. \
+             Please use the tripplite_usb driver instead."
+        )
+    );
+    assert_eq!(nut_core::hidups::refusal(&tripplite(0x09ae, 0x3016)), None);
+    // An unnamed Tripp Lite unit has no ups.mfr or ups.model (NUT deletes them).
+    let dev = UsbDevice {
+        vendor: None,
+        product: None,
+        ..tripplite(0x09ae, 0x3012)
+    };
+    let mut driver = HidUps::new(
+        claim(&dev, false).unwrap(),
+        &tripplite_descriptor(),
+        dev,
+        HidOptions::default(),
+    );
+    let mut state = DriverState::new();
+    let reports = reports_with(&driver, &[]);
+    walk_all(&mut driver, &mut state, &reports);
+    assert_eq!(state.tree().value("ups.mfr"), None);
+    assert_eq!(state.tree().value("ups.model"), None);
+    assert_eq!(state.tree().value("ups.serial"), Some("2211AV0SM123456"));
+}
+
+/// OMNI1000LCD units put the status bits on the power page (TLACPresent,
+/// TLDischarging, TLCharging): NUT's table reads them there too.
+#[test]
+fn tripplite_power_page_status_bits_give_the_status() {
+    use nut_core::usbhid::TRIPPLITE_USAGES;
+    let mut d = DescWriter::new(TRIPPLITE_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(1, "RemainingCapacity", 8, 0);
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in [
+                    "TLACPresent",
+                    "TLDischarging",
+                    "TLCharging",
+                    "TLNeedReplacement",
+                ] {
+                    d.feature(2, name, 1, 0);
+                }
+            });
+        });
+    });
+    let dev = tripplite(0x09ae, 0x2005);
+    let mut driver = HidUps::new(
+        claim(&dev, false).unwrap(),
+        &d.bytes,
+        dev,
+        HidOptions::default(),
+    );
+    let mut state = DriverState::new();
+    let reports = reports_with(
+        &driver,
+        &[
+            ("UPS.PowerSummary.RemainingCapacity", 64.0),
+            ("UPS.PowerSummary.PresentStatus.TLACPresent", 0.0),
+            ("UPS.PowerSummary.PresentStatus.TLDischarging", 1.0),
+            ("UPS.PowerSummary.PresentStatus.TLNeedReplacement", 1.0),
+        ],
+    );
+    walk_all(&mut driver, &mut state, &reports);
+    assert_eq!(
+        state.tree().value("ups.status"),
+        Some("ALARM OB DISCHRG RB")
+    );
+    assert_eq!(state.tree().value("battery.charge"), Some("64"));
 }
