@@ -139,8 +139,9 @@ pub fn parse(desc: &[u8]) -> Descriptor {
                 usages.clear();
             }
             0xc0 => {
-                path.pop();
-                if path.last().is_some_and(|n| n & 0xffff_0000 == 0x00ff_0000) {
+                // hidparser.c: the node removed is tested, so an indexed collection
+                // leaves with its index, and a collection inside one keeps the index.
+                if path.pop().is_some_and(|n| n & 0xffff_0000 == 0x00ff_0000) {
                     path.pop();
                 }
                 usages.clear();
@@ -490,6 +491,40 @@ pub const USAGES: &[(&str, u32)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// hidparser.c's ITEM_END_COLLECTION: an indexed collection leaves with its index,
+    /// and a collection inside one leaves the index in place.
+    #[test]
+    fn indexed_collections_open_and_close_as_nuts_parser() {
+        #[rustfmt::skip]
+        let desc = [
+            0x05, 0x84, 0x09, 0x04, 0xa1, 0x01, // UPS
+            0x0b, 0x10, 0x00, 0xff, 0xff, 0xa1, 0x81, // ffff0010, indexed [1]
+            0x09, 0x1a, 0xa1, 0x00, // Input
+            0x85, 0x01, 0x09, 0x30, 0x75, 0x08, 0x95, 0x01, 0x15, 0x00, 0x26, 0xff, 0x00,
+            0xb1, 0x02, // Voltage
+            0xc0,
+            0x85, 0x02, 0x09, 0x32, 0xb1, 0x02, // Frequency
+            0xc0,
+            0x09, 0x1c, 0xa1, 0x00, // Output
+            0x85, 0x03, 0x09, 0x30, 0xb1, 0x02, // Voltage
+            0xc0,
+            0xc0,
+        ];
+        let paths: Vec<String> = parse(&desc)
+            .items
+            .iter()
+            .map(|i| path_name(&i.path))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "UPS.ffff0010.[1].Input.Voltage",
+                "UPS.ffff0010.[1].Frequency",
+                "UPS.Output.Voltage",
+            ]
+        );
+    }
 
     #[test]
     fn garbage_never_panics_and_signed_ranges_extend() {
