@@ -26,7 +26,7 @@ use crate::qx::Note;
 use crate::sock::DriverLine;
 use crate::usbhid::{
     flag, path_code, status_word, Conv, HidInfo, Scales, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
-    TRIPPLITE_HID2NUT, TRIPPLITE_USAGES,
+    LIEBERT_HID2NUT, TRIPPLITE_HID2NUT, TRIPPLITE_USAGES,
 };
 use std::collections::BTreeMap;
 
@@ -354,6 +354,24 @@ pub fn cps_fix_descriptor(dev: &UsbDevice, desc: &mut Descriptor) -> bool {
     true
 }
 
+/// Phoenixtec's units sold as Liebert (liebert-hid.c, "Phoenixtec/Liebert HID 0.41";
+/// Liebert's own units with vendor 10af are belkin-hid.c's).
+pub const LIEBERT: Subdriver = Subdriver {
+    name: "Phoenixtec/Liebert HID 0.41",
+    maker: "Liebert",
+    devices: &[known(0x06da, 0xffff)],
+    vendors: &[0x06da],
+    refused: &[],
+    poll_only_products: &[],
+    table: LIEBERT_HID2NUT,
+    usages: &[],
+    writable: &[],
+    default_mfr: Some("Liebert"),
+    firmware_in_product: false,
+    battery_scale_products: &[],
+    fix_descriptor: None,
+};
+
 const TRIPPLITE_VENDORID: u16 = 0x09ae;
 const HP_VENDORID: u16 = 0x03f0;
 const DELTA_VENDORID: u16 = 0x05dd;
@@ -429,7 +447,7 @@ pub const TRIPPLITE: Subdriver = Subdriver {
 };
 
 /// Every subdriver, in NUT's claim order.
-pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &CPS, &TRIPPLITE];
+pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &CPS, &LIEBERT, &TRIPPLITE];
 
 /// The subdriver that claims `dev` (NUT's `claim`): a known product, or another
 /// product of one of its vendors when `productid` was given (and the unit is not one

@@ -1,5 +1,5 @@
 //! usbhid-ups's tables (NUT 2.8.0 `drivers/apc-hid.c`, `drivers/cps-hid.c`,
-//! `drivers/tripplite-hid.c`): which HID
+//! `drivers/liebert-hid.c`, `drivers/tripplite-hid.c`): which HID
 //! usage path gives which NUT variable, status flag or instant command, and how its
 //! value becomes text; the status word from the flags. [`crate::hidups`] walks them.
 //!
@@ -1156,6 +1156,118 @@ pub const TRIPPLITE_HID2NUT: &[HidInfo] = &[
     ),
     cmd("beeper.enable", "UPS.PowerSummary.AudibleAlarmControl", "2"),
     cmd("beeper.mute", "UPS.PowerSummary.AudibleAlarmControl", "3"),
+];
+
+/// Phoenixtec's units sold as Liebert (liebert-hid.c `liebert_hid2nut`, "Phoenixtec/
+/// Liebert HID 0.41"), in NUT's order, without `battery.type` (a string descriptor:
+/// not yet).
+pub const LIEBERT_HID2NUT: &[HidInfo] = &[
+    num("battery.voltage", "UPS.PowerSummary.Voltage", "%.2f", 0),
+    num(
+        "battery.voltage.nominal",
+        "UPS.PowerSummary.ConfigVoltage",
+        "%.2f",
+        flag::STATIC,
+    ),
+    num(
+        "battery.charge",
+        "UPS.PowerSummary.RemainingCapacity",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.runtime",
+        "UPS.PowerSummary.RunTimeToEmpty",
+        "%.0f",
+        0,
+    ),
+    num("ups.load", "UPS.PowerSummary.PercentLoad", "%.0f", 0),
+    num(
+        "output.voltage",
+        "UPS.PowerConverter.Output.Voltage",
+        "%.1f",
+        0,
+    ),
+    num(
+        "output.frequency",
+        "UPS.PowerConverter.Output.Frequency",
+        "%.2f",
+        0,
+    ),
+    num(
+        "output.transfer.high",
+        "UPS.PowerConverter.Output.HighVoltageTransfer",
+        "%.1f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "output.transfer.low",
+        "UPS.PowerConverter.Output.LowVoltageTransfer",
+        "%.1f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.voltage",
+        "UPS.PowerConverter.Input.[1].Voltage",
+        "%.1f",
+        0,
+    ),
+    num(
+        "input.frequency",
+        "UPS.PowerConverter.Input.[1].Frequency",
+        "%.2f",
+        0,
+    ),
+    num(
+        "input.transfer.low",
+        "UPS.PowerConverter.Output.ffff0057",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.transfer.high",
+        "UPS.PowerConverter.Output.ffff0058",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.frequency.transfer.low",
+        "UPS.PowerConverter.Output.ffff00f9",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    num(
+        "input.frequency.transfer.high",
+        "UPS.PowerConverter.Output.ffff00f8",
+        "%.0f",
+        flag::SEMI_STATIC,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ACPresent",
+        flag::QUICK,
+        ONLINE,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit",
+        flag::QUICK,
+        LOWBATT,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.Charging",
+        flag::QUICK,
+        CHARGING,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.Discharging",
+        flag::QUICK,
+        DISCHARGING,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.Overload", 0, OVERLOAD),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ShutdownImminent",
+        0,
+        SHUTDOWNIMM,
+    ),
 ];
 
 /// Tripp Lite's vendor usages (tripplite-hid.c `tripplite_usage_lkp`), looked up

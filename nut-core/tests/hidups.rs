@@ -1124,3 +1124,101 @@ fn tripplite_power_page_status_bits_give_the_status() {
     );
     assert_eq!(state.tree().value("battery.charge"), Some("64"));
 }
+
+/// Phoenixtec's Liebert units (liebert-hid.c) on a unit built from NUT's paths: the
+/// indexed input collection (`Input.[1]`), the unnamed vendor usages of the transfer
+/// limits, the default maker, the claim of 06da:ffff only.
+#[test]
+fn liebert_units_map_through_nuts_table() {
+    let mut d = DescWriter::new(&[]);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(1, "Voltage", 16, -2);
+            d.feature(1, "ConfigVoltage", 16, 0);
+            d.feature(1, "RemainingCapacity", 8, 0);
+            d.feature(1, "RunTimeToEmpty", 16, 0);
+            d.feature(1, "PercentLoad", 8, 0);
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in ["ACPresent", "Discharging", "Charging", "Overload"] {
+                    d.feature(2, name, 1, 0);
+                }
+            });
+        });
+        d.collection("PowerConverter", 0x00, |d| {
+            d.collection("Input", 0x81, |d| {
+                d.feature(3, "Voltage", 16, -1);
+                d.feature(3, "Frequency", 16, -2);
+            });
+            d.collection("Output", 0x00, |d| {
+                d.feature(4, "Voltage", 16, -1);
+                d.feature(4, "Frequency", 16, -2);
+                for name in ["ffff0057", "ffff0058", "ffff00f9", "ffff00f8"] {
+                    d.feature(5, name, 16, 0);
+                }
+            });
+        });
+    });
+    let dev = UsbDevice {
+        vendor_id: 0x06da,
+        product_id: 0xffff,
+        vendor: None,
+        product: Some("LI 1000".into()),
+        serial: None,
+        bus: "001".into(),
+        device: "006".into(),
+    };
+    let sub = claim(&dev, false).expect("Liebert claims 06da:ffff");
+    assert_eq!(sub.name, "Phoenixtec/Liebert HID 0.41");
+    let other = UsbDevice {
+        product_id: 0x0002,
+        ..dev.clone()
+    };
+    assert!(claim(&other, false).is_none());
+    assert_eq!(claim(&other, true).map(|s| s.name), Some(sub.name));
+    let mut driver = HidUps::new(sub, &d.bytes, dev, HidOptions::default());
+    let mut state = DriverState::new();
+    let reports = reports_with(
+        &driver,
+        &[
+            ("UPS.PowerSummary.Voltage", 27.355),
+            ("UPS.PowerSummary.ConfigVoltage", 24.0),
+            ("UPS.PowerSummary.RemainingCapacity", 100.0),
+            ("UPS.PowerSummary.RunTimeToEmpty", 1380.0),
+            ("UPS.PowerSummary.PercentLoad", 17.0),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+            ("UPS.PowerSummary.PresentStatus.Overload", 1.0),
+            ("UPS.PowerConverter.Input.[1].Voltage", 230.45),
+            ("UPS.PowerConverter.Input.[1].Frequency", 49.985),
+            ("UPS.PowerConverter.Output.Voltage", 229.95),
+            ("UPS.PowerConverter.Output.Frequency", 50.005),
+            ("UPS.PowerConverter.Output.ffff0057", 170.0),
+            ("UPS.PowerConverter.Output.ffff0058", 280.0),
+            ("UPS.PowerConverter.Output.ffff00f9", 45.0),
+            ("UPS.PowerConverter.Output.ffff00f8", 55.0),
+        ],
+    );
+    walk_all(&mut driver, &mut state, &reports);
+    let v = |n: &str| state.tree().value(n).map(str::to_string);
+    for (var, want) in [
+        ("battery.voltage", "27.35"),
+        ("battery.voltage.nominal", "24.00"),
+        ("battery.charge", "100"),
+        ("battery.runtime", "1380"),
+        ("ups.load", "17"),
+        ("input.voltage", "230.4"),
+        ("input.frequency", "49.98"),
+        ("output.voltage", "229.9"),
+        ("output.frequency", "50.00"),
+        ("input.transfer.low", "170"),
+        ("input.transfer.high", "280"),
+        ("input.frequency.transfer.low", "45"),
+        ("input.frequency.transfer.high", "55"),
+        ("ups.status", "OL OVER"),
+        ("ups.mfr", "Liebert"),
+        ("ups.model", "LI 1000"),
+        ("driver.version.data", "Phoenixtec/Liebert HID 0.41"),
+    ] {
+        assert_eq!(v(var).as_deref(), Some(want), "{var}");
+    }
+    assert_eq!(v("ups.serial"), None);
+}
