@@ -275,6 +275,11 @@ impl HidPort for UsbHid {
         .await
     }
 
+    async fn get_string(&mut self, index: u8) -> Result<String, ReadError> {
+        let handle = self.handle.clone().ok_or(ReadError::Gone)?;
+        blocking(move || handle.read_string_descriptor_ascii(index)).await
+    }
+
     async fn set_feature(&mut self, report: Vec<u8>) -> Result<(), ReadError> {
         let handle = self.handle.clone().ok_or(ReadError::Gone)?;
         let interface = u16::from(self.interface);

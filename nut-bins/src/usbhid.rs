@@ -38,6 +38,9 @@ pub trait HidPort: Send + 'static {
     fn descriptor(&self) -> &[u8];
     /// GET_REPORT of a feature report (first byte of the result: its ID).
     fn get_feature(&mut self, id: u8) -> impl Future<Output = Result<Vec<u8>, ReadError>> + Send;
+    /// The USB string descriptor `index` as ASCII (libusb's
+    /// `libusb_get_string_descriptor_ascii`, which NUT's `HIDGetIndexString` calls).
+    fn get_string(&mut self, index: u8) -> impl Future<Output = Result<String, ReadError>> + Send;
     /// SET_REPORT of a feature report (first byte: its ID).
     fn set_feature(
         &mut self,
@@ -178,7 +181,17 @@ pub async fn run_walk<P: HidPort>(
             break;
         }
     }
-    driver.walk(state, walk, &reads, now_s)
+    let mut walked = driver.walk(state, walk, &reads, now_s);
+    // String items (battery.type...): their descriptors, read as NUT reads them while
+    // walking, so they are published in the same poll.
+    if !walked.strings.is_empty() {
+        let mut strings = Vec::new();
+        for index in std::mem::take(&mut walked.strings) {
+            strings.push((index, port.get_string(index).await));
+        }
+        walked.lines.extend(driver.strings(state, &strings));
+    }
+    walked
 }
 
 /// Sends `writes` in order (with their pauses); stops at the first failure.
@@ -491,6 +504,8 @@ pub async fn kill_power<S: Sys, P: HidPort>(
 pub struct ReplayHid {
     device: UsbDevice,
     descriptor: Vec<u8>,
+    /// String descriptors by index.
+    strings: BTreeMap<u8, String>,
     reports: BTreeMap<u8, Vec<u8>>,
     shared: Arc<Mutex<ReplayShared>>,
 }
@@ -522,6 +537,7 @@ impl ReplayHid {
         Ok(ReplayHid {
             device: nut_core::hidups::recorded_device(rec)?,
             descriptor: rec.descriptor.clone(),
+            strings: rec.strings.iter().cloned().collect(),
             reports,
             shared: Arc::default(),
         })
@@ -556,6 +572,13 @@ impl HidPort for ReplayHid {
             return Ok(report.clone());
         }
         self.reports.get(&id).cloned().ok_or(ReadError::Failed)
+    }
+
+    async fn get_string(&mut self, index: u8) -> Result<String, ReadError> {
+        if self.lock().unplugged {
+            return Err(ReadError::Gone);
+        }
+        self.strings.get(&index).cloned().ok_or(ReadError::Failed)
     }
 
     async fn set_feature(&mut self, report: Vec<u8>) -> Result<(), ReadError> {

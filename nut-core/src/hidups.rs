@@ -14,10 +14,13 @@
 //! send it whole (`set_item_buffered`), with NUT's 125 ms pause between the steps of a
 //! composite command.
 //!
+//! String items (`battery.type`...) name the USB string descriptors they need in
+//! [`Walked::strings`]; the shell reads them and hands them to [`HidUps::strings`] in
+//! the same poll, as NUT reads them while walking.
+//!
 //! Not yet: regular expressions in the matching options (values match whole and
-//! case-insensitively), string-descriptor variables other than the device's own
-//! (`battery.type`), enumerated values, vendors other than APC, CyberPower and Tripp
-//! Lite.
+//! case-insensitively), enumerated values, vendors other than APC, CyberPower,
+//! Phoenixtec/Liebert and Tripp Lite.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -621,17 +624,31 @@ pub struct Walked {
     pub lines: Vec<DriverLine>,
     /// Things to log.
     pub notes: Vec<Note>,
+    /// USB string descriptors to read for this walk's string items (each index once):
+    /// give the results to [`HidUps::strings`].
+    pub strings: Vec<u8>,
 }
 
 /// A value turned into NUT's terms (`ups_infoval_set`).
 enum Infoval {
     Text(String),
     Flag(&'static str, bool),
+    /// The USB string descriptor with this index.
+    String(u8),
     Nothing,
 }
 
 fn infoval(entry: &HidInfo, value: f64) -> Infoval {
     let text = match entry.conv {
+        // HIDGetIndexString: the value cast to int, out of a string index's range: no
+        // value (the lookup fails).
+        Conv::StringId | Conv::TlChemistry => {
+            let index = value as i64;
+            return match u8::try_from(index) {
+                Ok(index) => Infoval::String(index),
+                Err(_) => Infoval::Nothing,
+            };
+        }
         Conv::Num => crate::qx::format_number(entry.dfl, value),
         Conv::Lookup(table) => match table.iter().find(|(k, _)| *k == value as i64) {
             Some((_, t)) => t.to_string(),
@@ -762,6 +779,11 @@ pub struct HidUps {
     lost: bool,
     /// CyberPower's battery voltage factor, decided once (`None`: not yet).
     battery_scale: Option<f64>,
+    /// USB string descriptors read (NUT reads one at each use; a unit's strings do not
+    /// change, so a read that worked is kept).
+    strings: BTreeMap<u8, String>,
+    /// String items of the last walk waiting for their descriptor: (variable, index).
+    pending_strings: Vec<(&'static str, u8)>,
     /// The unit's fixed factors (Tripp Lite's).
     scales: Scales,
     /// The first Init walk mapped the table (a reconnection keeps the mapping).
@@ -807,6 +829,8 @@ impl HidUps {
             device,
             lost: false,
             battery_scale: None,
+            strings: BTreeMap::new(),
+            pending_strings: Vec::new(),
             scales,
             initialized: false,
             warned_online_discharge: false,
@@ -932,6 +956,8 @@ impl HidUps {
             ok: true,
             ..Walked::default()
         };
+        // String items the caller did not resolve after the last walk wait no more.
+        self.pending_strings.clear();
         if reads.iter().any(|(_, r)| *r == Err(ReadError::Gone)) {
             out.ok = false;
             return out;
@@ -999,7 +1025,24 @@ impl HidUps {
                 }
                 continue;
             }
-            match infoval(&entry, value) {
+            let value = match (entry.conv, infoval(&entry, value)) {
+                // tripplite_chemistry_fun: these two units' firmware names no chemistry.
+                (Conv::TlChemistry, _) if matches!(self.device.product_id, 0x1003 | 0x2005) => {
+                    Infoval::Text("unknown".into())
+                }
+                (_, Infoval::String(index)) => match self.strings.get(&index) {
+                    Some(text) => Infoval::Text(text.clone()),
+                    None => {
+                        self.pending_strings.push((entry.var, index));
+                        if !out.strings.contains(&index) {
+                            out.strings.push(index);
+                        }
+                        Infoval::Nothing
+                    }
+                },
+                (_, value) => value,
+            };
+            match value {
                 Infoval::Text(text) => {
                     push(&mut out, state.set(entry.var, &text));
                     if walk == Walk::Init {
@@ -1007,7 +1050,7 @@ impl HidUps {
                     }
                 }
                 Infoval::Flag(name, on) => self.set_flag(name, on),
-                Infoval::Nothing => {}
+                Infoval::String(_) | Infoval::Nothing => {}
             }
         }
         if walk == Walk::Init {
@@ -1139,6 +1182,34 @@ impl HidUps {
         };
         self.battery_scale = Some(scale);
         scale
+    }
+
+    /// The string descriptors a walk asked for ([`Walked::strings`]), as read: each
+    /// waiting string item takes its text (a failed read gives "", as NUT's
+    /// `HIDGetIndexString`; only a successful one is kept for later walks).
+    pub fn strings(
+        &mut self,
+        state: &mut DriverState,
+        reads: &[(u8, Result<String, ReadError>)],
+    ) -> Vec<DriverLine> {
+        for (index, read) in reads {
+            if let Ok(raw) = read {
+                self.strings
+                    .insert(*index, crate::usbhid::string_value(raw));
+            }
+        }
+        let mut lines = Vec::new();
+        for (var, index) in std::mem::take(&mut self.pending_strings) {
+            let Some((_, read)) = reads.iter().find(|(i, _)| *i == index) else {
+                continue;
+            };
+            let text = match read {
+                Ok(_) => self.strings.get(&index).cloned().unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            lines.extend(state.set(var, &text));
+        }
+        lines
     }
 
     fn mark_writable(&self, state: &mut DriverState, var: &str, lines: &mut Vec<DriverLine>) {
@@ -1320,6 +1391,11 @@ impl HidUps {
             match infoval(&entry, value) {
                 Infoval::Text(text) => lines.extend(state.set(entry.var, &text)),
                 Infoval::Flag(name, on) => self.set_flag(name, on),
+                Infoval::String(index) => {
+                    if let Some(text) = self.strings.get(&index) {
+                        lines.extend(state.set(entry.var, text));
+                    }
+                }
                 Infoval::Nothing => {}
             }
         }

@@ -168,9 +168,19 @@ pub struct HidRecording {
     pub items: Vec<String>,
     /// The dump's upsc listing.
     pub expect: Vec<(String, String)>,
+    /// USB string descriptors by index (`string 4 PbAc`).
+    pub strings: Vec<(u8, String)>,
 }
 
 impl HidRecording {
+    /// The string descriptor with index `index`.
+    pub fn string(&self, index: u8) -> Option<&str> {
+        self.strings
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, text)| text.as_str())
+    }
+
     /// The last recorded read of report `id`.
     pub fn report(&self, id: u8) -> Option<&[u8]> {
         self.reports
@@ -230,6 +240,15 @@ pub fn parse_hid(text: &str) -> Result<HidRecording, String> {
                 rec.reports.push(bytes);
             }
             "item" => rec.items.push(rest.to_string()),
+            "string" => {
+                let (index, text) = rest.split_once(' ').unwrap_or((rest, ""));
+                let index = index
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|i| *i > 0)
+                    .ok_or_else(|| format!("line {line}: string wants an index 1-255"))?;
+                rec.strings.push((index, text.to_string()));
+            }
             "=" => {
                 let (var, value) = rest
                     .split_once(": ")

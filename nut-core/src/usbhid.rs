@@ -3,8 +3,7 @@
 //! usage path gives which NUT variable, status flag or instant command, and how its
 //! value becomes text; the status word from the flags. [`crate::hidups`] walks them.
 //!
-//! Not yet: other vendors' tables, `stringid_conversion` items (`battery.type`,
-//! Tripp Lite's `device.part`).
+//! Not yet: other vendors' tables.
 
 use crate::hid::USAGES;
 
@@ -46,6 +45,26 @@ pub enum Conv {
     /// `iovolt`, `iofreq`, `ioamp` ones): the value times the unit's factor, `%.1f`
     /// in an 8-byte buffer (so at most 7 characters).
     TlScaled(TlScale),
+    /// The USB string descriptor the value indexes (`stringid_conversion`).
+    StringId,
+    /// Tripp Lite's battery chemistry (`tripplite_chemistry_fun`): the indexed string,
+    /// "unknown" on the AVR550U (1003) and OMNI1000LCD (2005), whose firmware gets it
+    /// wrong.
+    TlChemistry,
+}
+
+/// Bytes of the buffer NUT reads an indexed string into (`stringid_conversion_fun`'s
+/// `buf[20]`, tripplite_chemistry_fun's likewise): at most 19 characters are kept.
+pub const STRING_BUF_BYTES: usize = 20;
+
+/// An indexed string as NUT keeps it: cut to [`STRING_BUF_BYTES`] - 1 bytes (on a
+/// character boundary) and its trailing newlines removed (libhid.c `HIDGetIndexString`).
+pub fn string_value(raw: &str) -> String {
+    let mut end = raw.len().min(STRING_BUF_BYTES - 1);
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    raw[..end].trim_end_matches('\n').to_string()
 }
 
 /// Which of Tripp Lite's per-product factors a reading takes.
@@ -272,6 +291,12 @@ pub const APC_HID2NUT: &[HidInfo] = &[
         "UPS.Battery.Temperature",
         0,
         Conv::Kelvin,
+    ),
+    conv(
+        "battery.type",
+        "UPS.PowerSummary.iDeviceChemistry",
+        0,
+        Conv::StringId,
     ),
     conv(
         "battery.mfr.date",
@@ -610,6 +635,18 @@ pub const APC_HID2NUT: &[HidInfo] = &[
 /// CyberPower's table (cps-hid.c `cps_hid2nut`, "CyberPower HID 0.6"), in NUT's order.
 /// Not yet: `battery.type` and `battery.mfr.date` (USB string descriptors).
 pub const CPS_HID2NUT: &[HidInfo] = &[
+    conv(
+        "battery.type",
+        "UPS.PowerSummary.iDeviceChemistry",
+        0,
+        Conv::StringId,
+    ),
+    conv(
+        "battery.mfr.date",
+        "UPS.PowerSummary.iOEMInformation",
+        0,
+        Conv::StringId,
+    ),
     num(
         "battery.charge.warning",
         "UPS.PowerSummary.WarningCapacityLimit",
@@ -788,9 +825,14 @@ pub const CPS_HID2NUT: &[HidInfo] = &[
 ];
 
 /// Tripp Lite's table (tripplite-hid.c `tripplite_hid2nut`, "TrippLite HID 0.84"), in
-/// NUT's order, without the two string-descriptor items (`device.part`, `battery.type`:
-/// not yet) and the rows NUT builds only with `USBHID_UPS_TRIPPLITE_DEBUG`.
+/// NUT's order, without the rows NUT builds only with `USBHID_UPS_TRIPPLITE_DEBUG`.
 pub const TRIPPLITE_HID2NUT: &[HidInfo] = &[
+    conv(
+        "device.part",
+        "UPS.TLCustom.[1].iUPSPartNumber",
+        flag::STATIC,
+        Conv::StringId,
+    ),
     num(
         "battery.charge",
         "UPS.PowerSummary.RemainingCapacity",
@@ -832,6 +874,12 @@ pub const TRIPPLITE_HID2NUT: &[HidInfo] = &[
         "UPS.BatterySystem.Battery.Voltage",
         0,
         Conv::TlScaled(TlScale::Battery),
+    ),
+    conv(
+        "battery.type",
+        "UPS.PowerSummary.iDeviceChemistry",
+        flag::STATIC,
+        Conv::TlChemistry,
     ),
     conv(
         "battery.temperature",
@@ -1159,8 +1207,7 @@ pub const TRIPPLITE_HID2NUT: &[HidInfo] = &[
 ];
 
 /// Phoenixtec's units sold as Liebert (liebert-hid.c `liebert_hid2nut`, "Phoenixtec/
-/// Liebert HID 0.41"), in NUT's order, without `battery.type` (a string descriptor:
-/// not yet).
+/// Liebert HID 0.41"), in NUT's order.
 pub const LIEBERT_HID2NUT: &[HidInfo] = &[
     num("battery.voltage", "UPS.PowerSummary.Voltage", "%.2f", 0),
     num(
@@ -1180,6 +1227,12 @@ pub const LIEBERT_HID2NUT: &[HidInfo] = &[
         "UPS.PowerSummary.RunTimeToEmpty",
         "%.0f",
         0,
+    ),
+    conv(
+        "battery.type",
+        "UPS.PowerSummary.iDeviceChemistry",
+        0,
+        Conv::StringId,
     ),
     num("ups.load", "UPS.PowerSummary.PercentLoad", "%.0f", 0),
     num(

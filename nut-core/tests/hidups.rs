@@ -44,13 +44,29 @@ fn reads(driver: &HidUps, rec: &HidRecording, walk: Walk) -> Vec<(u8, Result<Vec
         .collect()
 }
 
+/// The string descriptors a walk asked for, answered from the recording (as the
+/// binary's `run_walk` answers them from the device).
+fn resolve(driver: &mut HidUps, state: &mut DriverState, rec: &HidRecording, strings: &[u8]) {
+    let answers: Vec<_> = strings
+        .iter()
+        .map(|&i| {
+            let text = rec.string(i).map(str::to_string);
+            (i, text.ok_or(ReadError::Failed))
+        })
+        .collect();
+    driver.strings(state, &answers);
+}
+
 fn started(rec: &HidRecording) -> (HidUps, DriverState) {
     let dev = device(rec);
     let sub = claim(&dev, false).expect("APC claims the unit");
     let mut driver = HidUps::new(sub, &rec.descriptor, dev, HidOptions::default());
     let mut state = DriverState::new();
     let r = reads(&driver, rec, Walk::Init);
-    assert!(driver.walk(&mut state, Walk::Init, &r, 0).ok);
+    let walked = driver.walk(&mut state, Walk::Init, &r, 0);
+    assert!(walked.ok);
+    assert_eq!(walked.strings, [4], "iDeviceChemistry's string");
+    resolve(&mut driver, &mut state, rec, &walked.strings);
     let due = driver.due(2);
     assert_eq!(
         due,
@@ -63,13 +79,11 @@ fn started(rec: &HidRecording) -> (HidUps, DriverState) {
     (driver, state)
 }
 
-/// Variables not from the device: the driver's own, the dump's other NUT version, and
-/// string-descriptor items not yet read.
+/// Variables not from the device: the driver's own and the dump's other NUT version.
 fn checked(var: &str) -> bool {
     !(var.starts_with("driver.version")
         || var.starts_with("driver.parameter.")
-        || var == "driver.state"
-        || var == "battery.type")
+        || var == "driver.state")
 }
 
 /// Where a dump's upsc listing was taken at another moment than its reports, or its
@@ -758,6 +772,7 @@ fn tripplite_descriptor() -> Vec<u8> {
             }
             d.feature(1, "RunTimeToEmpty", 16, 0);
             d.feature(2, "AudibleAlarmControl", 8, 0);
+            d.feature(18, "iDeviceChemistry", 8, 0);
             d.collection("Input", 0x00, |d| d.feature(3, "ConfigVoltage", 16, 0));
             d.collection("PresentStatus", 0x02, |d| {
                 for name in [
@@ -823,7 +838,8 @@ fn tripplite_descriptor() -> Vec<u8> {
             d.feature(16, "ConfigPercentLoad", 8, 0);
         });
         d.collection("TLCustom", 0x81, |d| {
-            d.feature(17, "UPSFirmwareVersion", 16, 0)
+            d.feature(17, "UPSFirmwareVersion", 16, 0);
+            d.feature(19, "iUPSPartNumber", 8, 0);
         });
     });
     d.bytes
@@ -1221,4 +1237,82 @@ fn liebert_units_map_through_nuts_table() {
         assert_eq!(v(var).as_deref(), Some(want), "{var}");
     }
     assert_eq!(v("ups.serial"), None);
+}
+
+/// String items (stringid_conversion, tripplite_chemistry): the walk names the string
+/// descriptors it needs, their text is cut to NUT's 19 bytes and loses its trailing
+/// newline, a failed read gives "" as NUT's HIDGetIndexString, Tripp Lite's AVR550U and
+/// OMNI1000LCD say "unknown" without asking, and a string read once is not asked again.
+#[test]
+fn string_items_read_their_descriptors_as_nut() {
+    let desc = tripplite_descriptor();
+    let values = [
+        ("UPS.PowerSummary.iDeviceChemistry", 5.0),
+        ("UPS.TLCustom.[1].iUPSPartNumber", 6.0),
+    ];
+    let init = |product: u16| {
+        let dev = tripplite(0x09ae, product);
+        let mut driver = HidUps::new(
+            claim(&dev, false).unwrap(),
+            &desc,
+            dev,
+            HidOptions::default(),
+        );
+        let mut state = DriverState::new();
+        let reports = reports_with(&driver, &values);
+        let reads: Vec<_> = driver
+            .reports(Walk::Init)
+            .into_iter()
+            .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+            .collect();
+        let walked = driver.walk(&mut state, Walk::Init, &reads, 0);
+        assert!(walked.ok);
+        (driver, state, walked.strings)
+    };
+    let (mut driver, mut state, wanted) = init(0x3016);
+    assert_eq!(wanted, [6, 5], "device.part comes first in NUT's table");
+    assert_eq!(
+        state.tree().value("battery.type"),
+        None,
+        "not before it is read"
+    );
+    driver.strings(
+        &mut state,
+        &[
+            (6, Ok("SU1500RTXL2UA-PARTNO-123\n".to_string())),
+            (5, Ok("PbAc\n".to_string())),
+        ],
+    );
+    assert_eq!(
+        state.tree().value("device.part"),
+        Some("SU1500RTXL2UA-PARTN")
+    );
+    assert_eq!(state.tree().value("battery.type"), Some("PbAc"));
+
+    let (mut driver, mut state, wanted) = init(0x3012);
+    assert_eq!(wanted, [6, 5]);
+    driver.strings(
+        &mut state,
+        &[(6, Err(ReadError::Failed)), (5, Err(ReadError::Failed))],
+    );
+    assert_eq!(state.tree().value("battery.type"), Some(""));
+    assert_eq!(state.tree().value("device.part"), Some(""));
+
+    let (_, state, wanted) = init(0x1003);
+    assert_eq!(wanted, [6], "the AVR550U's chemistry is not read");
+    assert_eq!(state.tree().value("battery.type"), Some("unknown"));
+
+    // APC reads battery.type at every full walk: the string is kept, not asked again.
+    let rec = fixtures()
+        .into_iter()
+        .find(|(name, _)| name == "apc-back-ups-cs-500.txt")
+        .unwrap()
+        .1;
+    let (mut driver, mut state) = started(&rec);
+    assert_eq!(state.tree().value("battery.type"), Some("PbAc"));
+    let r = reads(&driver, &rec, Walk::Full);
+    let walked = driver.walk(&mut state, Walk::Full, &r, 100);
+    assert!(walked.ok);
+    assert!(walked.strings.is_empty(), "{:?}", walked.strings);
+    assert_eq!(state.tree().value("battery.type"), Some("PbAc"));
 }

@@ -926,6 +926,16 @@ impl nut_bins::usbhid::HidPort for SimHidPort {
         reports.get(&id).cloned().ok_or(ReadError::Failed)
     }
 
+    async fn get_string(&mut self, index: u8) -> Result<String, nut_core::hidups::ReadError> {
+        use nut_core::hidups::ReadError;
+        self.reports().ok_or(ReadError::Gone)?;
+        crate::hidunit::template()
+            .rec
+            .string(index)
+            .map(str::to_string)
+            .ok_or(ReadError::Failed)
+    }
+
     async fn set_feature(&mut self, report: Vec<u8>) -> Result<(), nut_core::hidups::ReadError> {
         if self.reports().is_none() {
             return Err(nut_core::hidups::ReadError::Gone);

@@ -41,6 +41,12 @@ impl HidPort for Port {
             Port::Replay(p) => p.get_feature(id).await,
         }
     }
+    async fn get_string(&mut self, index: u8) -> Result<String, nut_core::hidups::ReadError> {
+        match self {
+            Port::Usb(p) => p.get_string(index).await,
+            Port::Replay(p) => p.get_string(index).await,
+        }
+    }
     async fn set_feature(&mut self, report: Vec<u8>) -> Result<(), nut_core::hidups::ReadError> {
         match self {
             Port::Usb(p) => p.set_feature(report).await,

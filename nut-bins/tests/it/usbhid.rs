@@ -31,13 +31,12 @@ fn recordings() -> Vec<(PathBuf, HidRecording)> {
         .collect()
 }
 
-/// Variables that name the implementation or the dump's own configuration, string
-/// descriptors not read yet, and values the dump's owner anonymised differently.
+/// Variables that name the implementation or the dump's own configuration, and values
+/// the dump's owner anonymised differently.
 fn compared(name: &str, var: &str) -> bool {
     !(var.starts_with("driver.version")
         || var.starts_with("driver.parameter.")
         || var == "driver.state"
-        || var == "battery.type"
         || (name == "apc-back-ups-bk650m2-ch.txt" && ["ups.load", "device.serial"].contains(&var)))
 }
 
