@@ -19,8 +19,9 @@
 //! the same poll, as NUT reads them while walking.
 //!
 //! Not yet: regular expressions in the matching options (values match whole and
-//! case-insensitively), enumerated values, vendors other than APC, CyberPower,
-//! Phoenixtec/Liebert and Tripp Lite.
+//! case-insensitively), enumerated values, the interrupt-only mode (Powercom's 0001
+//! units), vendors other than APC, CyberPower, Phoenixtec/Liebert, Powercom and Tripp
+//! Lite.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -29,7 +30,7 @@ use crate::qx::Note;
 use crate::sock::DriverLine;
 use crate::usbhid::{
     flag, path_code, status_word, Conv, HidInfo, Scales, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
-    LIEBERT_HID2NUT, TRIPPLITE_HID2NUT, TRIPPLITE_USAGES,
+    LIEBERT_HID2NUT, POWERCOM_HID2NUT, POWERCOM_USAGES, TRIPPLITE_HID2NUT, TRIPPLITE_USAGES,
 };
 use std::collections::BTreeMap;
 
@@ -165,7 +166,7 @@ pub struct Subdriver {
     /// Vendors whose other products are claimed when `productid` is given (NUT's
     /// `POSSIBLY_SUPPORTED` branch).
     pub vendors: &'static [u16],
-    /// Units of those vendors refused whatever the options, and the driver to use.
+    /// Units of those vendors refused whatever the options, and what to do instead.
     pub refused: &'static [(u16, u16, &'static str)],
     /// Product IDs whose interrupt pipe carries another protocol (NUT's
     /// `disable_interrupt_pipe`).
@@ -185,6 +186,19 @@ pub struct Subdriver {
     pub battery_scale_products: &'static [u16],
     /// The subdriver's descriptor fix (NUT's `fix_report_desc`).
     pub fix_descriptor: Option<fn(&UsbDevice, &mut Descriptor) -> bool>,
+}
+
+/// Bytes of apc-hid.c's model buffer (`static char model[64]`).
+pub const APC_MODEL_BUF_BYTES: usize = 64;
+
+/// `text` cut to at most `len` bytes, on a character boundary (a replayed product string
+/// may hold non-ASCII text; libusb's reader gives ASCII).
+fn cut_at_boundary(text: &mut String, len: usize) {
+    let mut end = len.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
 }
 
 /// A unit a subdriver knows (one row of NUT's `usb_device_id_t` tables).
@@ -227,9 +241,9 @@ impl Subdriver {
         self.refused
             .iter()
             .find(|(v, p, _)| *v == dev.vendor_id && *p == dev.product_id)
-            .map(|(v, p, driver)| {
+            .map(|(v, p, advice)| {
                 format!(
-                    "This {} device ({v:04x}/{p:04x}) is not supported by usbhid-ups. Please use the {driver} driver instead.",
+                    "This {} device ({v:04x}/{p:04x}) is not supported by usbhid-ups. {advice}",
                     self.maker
                 )
             })
@@ -376,6 +390,8 @@ pub const LIEBERT: Subdriver = Subdriver {
 };
 
 const TRIPPLITE_VENDORID: u16 = 0x09ae;
+/// The report NUT never reads on Tripp Lite's SU3000LCD2UHV (vendor, product, report).
+pub const SU3000LCD2UHV_BAD_REPORT: (u16, u16, u8) = (TRIPPLITE_VENDORID, 0x1330, 0x54);
 const HP_VENDORID: u16 = 0x03f0;
 const DELTA_VENDORID: u16 = 0x05dd;
 
@@ -432,7 +448,11 @@ pub const TRIPPLITE: Subdriver = Subdriver {
     // Delta's other products are never claimed (tripplite_claim's default branch).
     vendors: &[TRIPPLITE_VENDORID, HP_VENDORID],
     // Serial-over-USB units (SMART550USB, SMART3000RM2U).
-    refused: &[(TRIPPLITE_VENDORID, 0x0001, "tripplite_usb")],
+    refused: &[(
+        TRIPPLITE_VENDORID,
+        0x0001,
+        "Please use the tripplite_usb driver instead.",
+    )],
     poll_only_products: &[],
     table: TRIPPLITE_HID2NUT,
     usages: TRIPPLITE_USAGES,
@@ -449,8 +469,47 @@ pub const TRIPPLITE: Subdriver = Subdriver {
     fix_descriptor: None,
 };
 
+const POWERCOM_VENDORID: u16 = 0x0d9f;
+
+/// Powercom (powercom-hid.c, "PowerCOM HID 0.6").
+pub const POWERCOM: Subdriver = Subdriver {
+    name: "PowerCOM HID 0.6",
+    maker: "Powercom",
+    devices: &[
+        known(POWERCOM_VENDORID, 0x00a2),
+        known(POWERCOM_VENDORID, 0x00a3),
+        known(POWERCOM_VENDORID, 0x00a4),
+        known(POWERCOM_VENDORID, 0x00a5),
+        known(POWERCOM_VENDORID, 0x00a6),
+        known(POWERCOM_VENDORID, 0x0004),
+    ],
+    vendors: &[POWERCOM_VENDORID],
+    refused: &[
+        (
+            POWERCOM_VENDORID,
+            0x0002,
+            "Please use the 'powercom' driver instead.",
+        ),
+        // NUT reads these units (Vanguard, BNT-xxxAP of the first kind) through the
+        // interrupt pipe only (`interrupt_only`, 8-byte reports): not yet here.
+        (
+            POWERCOM_VENDORID,
+            0x0001,
+            "It needs NUT's interrupt-only mode, which this usbhid-ups does not have yet.",
+        ),
+    ],
+    poll_only_products: &[],
+    table: POWERCOM_HID2NUT,
+    usages: POWERCOM_USAGES,
+    writable: &[("ups.delay.start", 8), ("ups.delay.shutdown", 8)],
+    default_mfr: Some("PowerCOM"),
+    firmware_in_product: false,
+    battery_scale_products: &[],
+    fix_descriptor: None,
+};
+
 /// Every subdriver, in NUT's claim order.
-pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &CPS, &LIEBERT, &TRIPPLITE];
+pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &CPS, &LIEBERT, &POWERCOM, &TRIPPLITE];
 
 /// The subdriver that claims `dev` (NUT's `claim`): a known product, or another
 /// product of one of its vendors when `productid` was given (and the unit is not one
@@ -640,6 +699,24 @@ enum Infoval {
 
 fn infoval(entry: &HidInfo, value: f64) -> Infoval {
     let text = match entry.conv {
+        Conv::Bits {
+            mask,
+            equals,
+            flag,
+            inverted,
+        } => {
+            let on = ((value as i64) & mask == equals) != inverted;
+            return Infoval::Flag(flag, on);
+        }
+        Conv::PcmStartup | Conv::PcmShutdown => {
+            match crate::usbhid::pcm_delay_text(entry.conv, value) {
+                Some(text) => text,
+                None => return Infoval::Nothing,
+            }
+        }
+        // Only written (its lookup has no reading function: NUT's lookup fails).
+        Conv::PcmStayoff => return Infoval::Nothing,
+        Conv::PcmVolts => crate::qx::format_number("%.0f", value * 4.0),
         // HIDGetIndexString: the value cast to int, out of a string index's range: no
         // value (the lookup fails).
         Conv::StringId | Conv::TlChemistry => {
@@ -875,6 +952,12 @@ impl HidUps {
         }
     }
 
+    /// usbhid-ups.c's walk skips report 0x54 of Tripp Lite's SU3000LCD2UHV (09ae:1330),
+    /// whose firmware answers it wrongly: mapped, never read.
+    fn skips_report(&self, id: u8) -> bool {
+        (self.device.vendor_id, self.device.product_id, id) == SU3000LCD2UHV_BAD_REPORT
+    }
+
     fn rows(&self, walk: Walk) -> Vec<usize> {
         (0..self.sub.table.len())
             .filter(|&row| {
@@ -912,7 +995,7 @@ impl HidUps {
             }
             if let Some(item) = self.item_for(row, walk) {
                 let id = self.desc.items[item].report_id;
-                if !ids.contains(&id) {
+                if !self.skips_report(id) && !ids.contains(&id) {
                     ids.push(id);
                 }
             }
@@ -981,6 +1064,7 @@ impl HidUps {
         };
         if walk == Walk::Init && !reinit {
             self.map = vec![None; self.sub.table.len()];
+            self.identity(state, &mut out);
         }
         for row in self.rows(walk) {
             let entry = self.sub.table[row];
@@ -1005,7 +1089,7 @@ impl HidUps {
                 self.map[row] = Some(index);
             }
             let item = &self.desc.items[index];
-            if !fresh.contains(&item.report_id) {
+            if self.skips_report(item.report_id) || !fresh.contains(&item.report_id) {
                 continue;
             }
             let Some(buf) = self.buffers.get(&item.report_id) else {
@@ -1124,7 +1208,14 @@ impl HidUps {
         let alarms: Vec<&str> = [
             ("replacebatt", "Replace battery!"),
             ("shutdownimm", "Shutdown imminent!"),
+            ("fanfail", "Fan failure!"),
             ("nobattery", "No battery installed!"),
+            ("battvoltlo", "Battery voltage too low!"),
+            ("battvolthi", "Battery voltage too high!"),
+            ("chargerfail", "Battery charger fail!"),
+            ("overheat", "Temperature too high!"),
+            ("commfault", "Internal UPS fault!"),
+            ("awaitingpower", "Awaiting power!"),
             ("bypassauto", "Automatic bypass mode!"),
             ("bypassman", "Manual bypass mode!"),
         ]
@@ -1208,6 +1299,13 @@ impl HidUps {
                 Err(_) => String::new(),
             };
             lines.extend(state.set(var, &text));
+            // The identity reaches device.* as main.c copies it after the first walk.
+            if let Some(copy) = ["ups.mfr", "ups.model", "ups.serial"]
+                .contains(&var)
+                .then(|| var.replacen("ups.", "device.", 1))
+            {
+                lines.extend(state.set(&copy, &text));
+            }
         }
         lines
     }
@@ -1234,41 +1332,16 @@ impl HidUps {
         }
     }
 
-    fn after_init(&mut self, state: &mut DriverState, out: &mut Walked) {
+    /// The device's identity, published before the Init walk as usbhid-ups.c's
+    /// `callback` publishes it before `upsdrv_initinfo` (so a table row for a variable
+    /// it set is not used, and one for a variable it left out is).
+    fn identity(&self, state: &mut DriverState, out: &mut Walked) {
         let set = |out: &mut Walked, state: &mut DriverState, name: &str, value: &str| {
             if let Some(line) = state.set(name, value) {
                 out.lines.push(line);
             }
         };
-        for (var, option) in [
-            ("battery.charge.low", self.options.lowbatt.clone()),
-            ("ups.delay.start", self.options.ondelay.clone()),
-            ("ups.delay.shutdown", self.options.offdelay.clone()),
-        ] {
-            if let (Some(value), true) = (option, state.tree().get(var).is_some()) {
-                set(out, state, var, &value);
-            }
-        }
-        let has = |cmd: &str| self.command_row(cmd).is_some();
-        let mut cmds = Vec::new();
-        if has("load.off.delay") {
-            cmds.push("load.off");
-        }
-        if has("load.on.delay") {
-            cmds.push("load.on");
-        }
-        if has("load.off.delay") && has("load.on.delay") {
-            cmds.push("shutdown.return");
-            cmds.push("shutdown.stayoff");
-        }
-        for cmd in cmds {
-            if state.tree_mut().add_cmd(cmd) {
-                out.lines.push(DriverLine::AddCmd {
-                    cmd: cmd.to_string(),
-                });
-            }
-        }
-        // The device's identity (usbhid-ups.c `callback`, apc-hid.c's formatting).
+        // apc-hid.c's formatting splits the firmware out of the product string.
         // APC names an unnamed unit "unknown" (apc_format_model); the others leave
         // ups.model out, as usbhid-ups.c does for a NULL model.
         let mut model = self
@@ -1277,14 +1350,17 @@ impl HidUps {
             .clone()
             .or_else(|| self.sub.firmware_in_product.then(|| "unknown".into()));
         if let Some(model) = model.as_mut().filter(|_| self.sub.firmware_in_product) {
+            // apc_format_model copies the product into a 64-byte buffer.
+            cut_at_boundary(model, APC_MODEL_BUF_BYTES - 1);
             if let Some(at) = model.find("FW:") {
                 let mut firmware = model[at + 3..].to_string();
                 if let Some(aux) = firmware.find("USB FW:") {
                     set(out, state, "ups.firmware.aux", &firmware[aux + 7..]);
-                    firmware.truncate(aux.saturating_sub(1));
+                    // NUT ends the string on the byte before "USB FW:".
+                    cut_at_boundary(&mut firmware, aux.saturating_sub(1));
                 }
                 set(out, state, "ups.firmware", &firmware);
-                model.truncate(at.saturating_sub(1));
+                cut_at_boundary(model, at.saturating_sub(1));
             }
         }
         let mfr = self
@@ -1322,6 +1398,42 @@ impl HidUps {
             "ups.productid",
             &format!("{:04x}", self.device.product_id),
         );
+    }
+
+    fn after_init(&mut self, state: &mut DriverState, out: &mut Walked) {
+        let set = |out: &mut Walked, state: &mut DriverState, name: &str, value: &str| {
+            if let Some(line) = state.set(name, value) {
+                out.lines.push(line);
+            }
+        };
+        for (var, option) in [
+            ("battery.charge.low", self.options.lowbatt.clone()),
+            ("ups.delay.start", self.options.ondelay.clone()),
+            ("ups.delay.shutdown", self.options.offdelay.clone()),
+        ] {
+            if let (Some(value), true) = (option, state.tree().get(var).is_some()) {
+                set(out, state, var, &value);
+            }
+        }
+        let has = |cmd: &str| self.command_row(cmd).is_some();
+        let mut cmds = Vec::new();
+        if has("load.off.delay") {
+            cmds.push("load.off");
+        }
+        if has("load.on.delay") {
+            cmds.push("load.on");
+        }
+        if has("load.off.delay") && has("load.on.delay") {
+            cmds.push("shutdown.return");
+            cmds.push("shutdown.stayoff");
+        }
+        for cmd in cmds {
+            if state.tree_mut().add_cmd(cmd) {
+                out.lines.push(DriverLine::AddCmd {
+                    cmd: cmd.to_string(),
+                });
+            }
+        }
         // main.c copies the identity to device.* once the driver has read it.
         for (from, to) in [
             ("ups.mfr", "device.mfr"),
@@ -1388,6 +1500,12 @@ impl HidUps {
                 continue;
             };
             let entry = self.sub.table[row];
+            // The conversions apply as in a walk (NUT's ups_infoval_set).
+            let value = match entry.conv {
+                Conv::TlScaled(kind) => value * self.scales.get(kind),
+                Conv::CpsBattVolt => value * self.battery_scale.unwrap_or(1.0),
+                _ => value,
+            };
             match infoval(&entry, value) {
                 Infoval::Text(text) => lines.extend(state.set(entry.var, &text)),
                 Infoval::Flag(name, on) => self.set_flag(name, on),
@@ -1511,9 +1629,25 @@ impl HidUps {
             };
         };
         let entry = &self.sub.table[row];
-        let text = arg.unwrap_or(entry.dfl);
-        let value = valinfo(entry, text).ok_or(tracking::INVALID)?;
-        let what = format!("{cmd} {text}");
+        // NUT: the argument, else the table's value (none for Powercom's delays, whose
+        // conversion then takes the delay variable).
+        let text = arg.or(Some(entry.dfl).filter(|d| !d.is_empty()));
+        let value = match entry.conv {
+            Conv::PcmStartup | Conv::PcmShutdown | Conv::PcmStayoff => {
+                let delay = if matches!(entry.conv, Conv::PcmStartup) {
+                    "ups.delay.start"
+                } else {
+                    "ups.delay.shutdown"
+                };
+                crate::usbhid::pcm_command_value(entry.conv, text, state.tree().value(delay))
+            }
+            _ => valinfo(entry, text.unwrap_or("")),
+        }
+        .ok_or(tracking::INVALID)?;
+        let what = match text {
+            Some(text) => format!("{cmd} {text}"),
+            None => cmd.clone(),
+        };
         self.write_row(row, value, what, 0, overlay)
             .map(|w| vec![w])
             .ok_or(tracking::FAILED)

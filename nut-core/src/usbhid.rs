@@ -47,6 +47,28 @@ pub enum Conv {
     TlScaled(TlScale),
     /// The USB string descriptor the value indexes (`stringid_conversion`).
     StringId,
+    /// A status flag from some bits of a value (powercom-hid.c's `*_conversion_fun`):
+    /// `flag` is on when `value & mask == equals`, or off then when `inverted`.
+    Bits {
+        /// The bits looked at.
+        mask: i64,
+        /// What they must be.
+        equals: i64,
+        /// The flag (`online`, `trim`...).
+        flag: &'static str,
+        /// The flag is off when the bits match (`online` from a line-fail bit).
+        inverted: bool,
+    },
+    /// Powercom's start-up delay (`powercom_startup_fun`/`_nuf`): minutes, bytes
+    /// swapped.
+    PcmStartup,
+    /// Powercom's shutdown delay (`powercom_shutdown_fun`/`_nuf`): minutes and seconds
+    /// in two bytes; written with "restart when power returns" (0x4000).
+    PcmShutdown,
+    /// Powercom's shutdown without restart (`powercom_stayoff_nuf`, 0x8000).
+    PcmStayoff,
+    /// Powercom's line voltages in units of 4 V (`powercom_voltage_conversion_fun`).
+    PcmVolts,
     /// Tripp Lite's battery chemistry (`tripplite_chemistry_fun`): the indexed string,
     /// "unknown" on the AVR550U (1003) and OMNI1000LCD (2005), whose firmware gets it
     /// wrong.
@@ -225,6 +247,7 @@ const OVERHEAT: &[(i64, &str)] = &[(1, "overheat"), (0, "!overheat")];
 const AWAITINGPOWER: &[(i64, &str)] = &[(1, "awaitingpower"), (0, "!awaitingpower")];
 const COMMFAULT: &[(i64, &str)] = &[(1, "commfault"), (0, "!commfault")];
 const DEPLETED: &[(i64, &str)] = &[(1, "depleted"), (0, "!depleted")];
+const PCM_BEEPER: &[(i64, &str)] = &[(1, "enabled"), (2, "disabled")];
 /// usbhid-ups.c `vrange_info` (APC's table has its own, [`VRANGE`]).
 const VRANGE_INFO: &[(i64, &str)] = &[(0, "!vrange"), (1, "vrange")];
 
@@ -1321,6 +1344,508 @@ pub const LIEBERT_HID2NUT: &[HidInfo] = &[
         0,
         SHUTDOWNIMM,
     ),
+];
+
+const fn bits(
+    path: &'static str,
+    mask: i64,
+    equals: i64,
+    flag: &'static str,
+    inverted: bool,
+) -> HidInfo {
+    HidInfo {
+        var: "BOOL",
+        path,
+        dfl: "",
+        flags: flag::QUICK,
+        conv: Conv::Bits {
+            mask,
+            equals,
+            flag,
+            inverted,
+        },
+    }
+}
+
+const fn cmd_conv(
+    var: &'static str,
+    path: &'static str,
+    value: &'static str,
+    conv: Conv,
+) -> HidInfo {
+    HidInfo {
+        var,
+        path,
+        dfl: value,
+        flags: flag::CMD,
+        conv,
+    }
+}
+
+/// Powercom's bytes of two-byte delay values (`uint16_t i = value`).
+fn pcm_word(value: f64) -> u32 {
+    u32::from(value as u16)
+}
+
+/// The text of a Powercom delay as read (`powercom_startup_fun`,
+/// `powercom_shutdown_fun`).
+pub fn pcm_delay_text(conv: Conv, value: f64) -> Option<String> {
+    let i = pcm_word(value);
+    match conv {
+        Conv::PcmStartup => Some((60 * (((i & 0x00ff) << 8) + (i >> 8))).to_string()),
+        Conv::PcmShutdown => Some((60 * (i & 0x00ff) + (i >> 8)).to_string()),
+        _ => None,
+    }
+}
+
+/// C's `atoi`: leading blanks, a sign, digits; 0 when there are none.
+fn atoi(text: &str) -> i64 {
+    let t = text.trim_start();
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if negative {
+        -n
+    } else {
+        n
+    }
+}
+
+/// The value a Powercom delay command writes (`powercom_startup_nuf`,
+/// `powercom_shutdown_nuf`, `powercom_stayoff_nuf`): from `text`, else from the
+/// delay variable (`delay`); 0 when out of a 16-bit word's range.
+pub fn pcm_command_value(conv: Conv, text: Option<&str>, delay: Option<&str>) -> Option<f64> {
+    let given = text.or(delay).unwrap_or("");
+    let word = |iv: i64| u16::try_from(iv).ok();
+    let value = match conv {
+        Conv::PcmStartup => match word(atoi(given) / 60) {
+            Some(val) => (val << 8).wrapping_add(val >> 8),
+            None => 0,
+        },
+        Conv::PcmShutdown | Conv::PcmStayoff => match word(atoi(given)) {
+            Some(val) => {
+                // 0 would set the longest delay.
+                let val = val.max(1);
+                let command = ((val % 60) << 8) + val / 60;
+                command
+                    | if matches!(conv, Conv::PcmShutdown) {
+                        0x4000
+                    } else {
+                        0x8000
+                    }
+            }
+            None => 0,
+        },
+        _ => return None,
+    };
+    Some(f64::from(value))
+}
+
+/// Powercom's table (powercom-hid.c `powercom_hid2nut`, "PowerCOM HID 0.6"), in NUT's
+/// order.
+pub const POWERCOM_HID2NUT: &[HidInfo] = &[
+    boolean("UPS.PowerSummary.PresentStatus.ACPresent", 0, ONLINE),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BatteryPresent",
+        0,
+        NOBATTERY,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit",
+        0,
+        LOWBATT,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.Charging", 0, CHARGING),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.CommunicationLost",
+        0,
+        COMMFAULT,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.Discharging", 0, DISCHARGING),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.NeedReplacement",
+        0,
+        REPLACEBATT,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.Overload", 0, OVERLOAD),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.RemainingTimeLimitExpired",
+        0,
+        TIMELIMITEXP,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ShutdownImminent",
+        0,
+        SHUTDOWNIMM,
+    ),
+    boolean("UPS.PresentStatus.ACPresent", 0, ONLINE),
+    boolean("UPS.PresentStatus.BatteryPresent", 0, NOBATTERY),
+    boolean("UPS.PresentStatus.BelowRemainingCapacityLimit", 0, LOWBATT),
+    boolean("UPS.PresentStatus.Boost", 0, BOOST),
+    boolean("UPS.PresentStatus.Buck", 0, TRIM),
+    boolean("UPS.PresentStatus.Charging", 0, CHARGING),
+    boolean("UPS.PresentStatus.CommunicationLost", 0, COMMFAULT),
+    boolean("UPS.PresentStatus.Discharging", 0, DISCHARGING),
+    boolean("UPS.PresentStatus.NeedReplacement", 0, REPLACEBATT),
+    boolean("UPS.PresentStatus.Overload", 0, OVERLOAD),
+    boolean(
+        "UPS.PresentStatus.RemainingTimeLimitExpired",
+        0,
+        TIMELIMITEXP,
+    ),
+    boolean("UPS.PresentStatus.ShutdownImminent", 0, SHUTDOWNIMM),
+    // UPS.PowerSummary.Voltage and ConfigVoltage repeat the output's: not mapped.
+    num(
+        "battery.charge",
+        "UPS.PowerSummary.RemainingCapacity",
+        "%.0f",
+        0,
+    ),
+    num("battery.charge", "UPS.Battery.RemainingCapacity", "%.0f", 0),
+    num(
+        "battery.charge.low",
+        "UPS.PowerSummary.RemainingCapacityLimit",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.charge.warning",
+        "UPS.PowerSummary.WarningCapacityLimit",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.runtime",
+        "UPS.PowerSummary.RunTimeToEmpty",
+        "%.0f",
+        0,
+    ),
+    conv(
+        "battery.date",
+        "UPS.Battery.ManufacturerDate",
+        flag::STATIC,
+        Conv::Date,
+    ),
+    conv(
+        "battery.type",
+        "UPS.PowerSummary.iDeviceChemistry",
+        flag::STATIC,
+        Conv::StringId,
+    ),
+    conv(
+        "ups.beeper.status",
+        "UPS.PowerSummary.AudibleAlarmControl",
+        0,
+        Conv::Lookup(PCM_BEEPER),
+    ),
+    conv(
+        "ups.beeper.status",
+        "UPS.AudibleAlarmControl",
+        0,
+        Conv::Lookup(PCM_BEEPER),
+    ),
+    num("ups.load", "UPS.Output.PercentLoad", "%.0f", 0),
+    conv(
+        "ups.date",
+        "UPS.PowerSummary.ManufacturerDate",
+        flag::STATIC,
+        Conv::Date,
+    ),
+    conv(
+        "ups.test.result",
+        "UPS.Battery.Test",
+        0,
+        Conv::Lookup(TEST_RESULT),
+    ),
+    num(
+        "ups.delay.start",
+        "UPS.PowerSummary.DelayBeforeStartup",
+        "60",
+        flag::ABSENT,
+    ),
+    conv(
+        "ups.timer.start",
+        "UPS.PowerSummary.DelayBeforeStartup",
+        0,
+        Conv::PcmStartup,
+    ),
+    num(
+        "ups.delay.shutdown",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+        flag::ABSENT,
+    ),
+    conv(
+        "ups.timer.shutdown",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        flag::QUICK,
+        Conv::PcmShutdown,
+    ),
+    num(
+        "ups.delay.shutdown",
+        "UPS.PowerSummary.PCMDelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+        flag::ABSENT,
+    ),
+    conv(
+        "ups.timer.shutdown",
+        "UPS.PowerSummary.PCMDelayBeforeShutdown",
+        flag::QUICK,
+        Conv::PcmShutdown,
+    ),
+    num("input.voltage", "UPS.Input.Voltage", "%.1f", 0),
+    num(
+        "input.voltage.nominal",
+        "UPS.Input.ConfigVoltage",
+        "%.0f",
+        flag::STATIC,
+    ),
+    num("input.frequency", "UPS.Input.Frequency", "%.1f", 0),
+    num("output.voltage", "UPS.Output.Voltage", "%.1f", 0),
+    num(
+        "output.voltage.nominal",
+        "UPS.Output.ConfigVoltage",
+        "%.0f",
+        flag::STATIC,
+    ),
+    num("output.frequency", "UPS.Output.Frequency", "%.1f", 0),
+    cmd("beeper.toggle", "UPS.PowerSummary.AudibleAlarmControl", "1"),
+    cmd("beeper.enable", "UPS.PowerSummary.AudibleAlarmControl", "1"),
+    cmd(
+        "beeper.disable",
+        "UPS.PowerSummary.AudibleAlarmControl",
+        "0",
+    ),
+    cmd("test.battery.start.quick", "UPS.Battery.Test", "1"),
+    cmd_conv(
+        "load.on.delay",
+        "UPS.PowerSummary.DelayBeforeStartup",
+        "",
+        Conv::PcmStartup,
+    ),
+    cmd_conv(
+        "shutdown.return",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        "",
+        Conv::PcmShutdown,
+    ),
+    cmd_conv(
+        "shutdown.stayoff",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        "",
+        Conv::PcmStayoff,
+    ),
+    cmd_conv(
+        "load.on",
+        "UPS.PowerSummary.PCMDelayBeforeStartup",
+        "0",
+        Conv::PcmStartup,
+    ),
+    cmd_conv(
+        "load.off",
+        "UPS.PowerSummary.PCMDelayBeforeShutdown",
+        "0",
+        Conv::PcmStayoff,
+    ),
+    cmd_conv(
+        "shutdown.return",
+        "UPS.PowerSummary.PCMDelayBeforeShutdown",
+        "",
+        Conv::PcmShutdown,
+    ),
+    cmd_conv(
+        "shutdown.stayoff",
+        "UPS.PowerSummary.PCMDelayBeforeShutdown",
+        "",
+        Conv::PcmStayoff,
+    ),
+    // Used only when the device's own strings leave them out (the identity comes
+    // first, as in NUT).
+    conv(
+        "ups.serial",
+        "PowercomUPS.PowercomSerialNumber",
+        0,
+        Conv::StringId,
+    ),
+    conv(
+        "ups.mfr",
+        "PowercomUPS.PowercomManufacturerName",
+        0,
+        Conv::StringId,
+    ),
+    conv(
+        "ups.mfr.date",
+        "PowercomUPS.PowercomManufacturerDate",
+        0,
+        Conv::Date,
+    ),
+    num(
+        "battery.temperature",
+        "PowercomUPS.PowercomBatterySystem.PowercomTemperature",
+        "%.0f",
+        0,
+    ),
+    num("battery.temperature", "UPS.Battery.Temperature", "%.1f", 0),
+    num(
+        "battery.charge",
+        "PowercomUPS.PowercomBatterySystem.PowercomVoltage",
+        "%.0f",
+        0,
+    ),
+    num(
+        "input.frequency",
+        "PowercomUPS.PowercomPowerConverter.PowercomInput.PowercomFrequency",
+        "%.0f",
+        0,
+    ),
+    conv(
+        "input.voltage",
+        "PowercomUPS.PowercomPowerConverter.PowercomInput.PowercomVoltage",
+        0,
+        Conv::PcmVolts,
+    ),
+    conv(
+        "output.voltage",
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomVoltage",
+        0,
+        Conv::PcmVolts,
+    ),
+    num(
+        "ups.load",
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomPercentLoad",
+        "%.0f",
+        0,
+    ),
+    // The older units' status bytes: bit 0 UPS fault, 1 battery bad, 2 test, 4 pre-
+    // shutdown count ...
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomInternalChargeController",
+        0x0001,
+        0x0001,
+        "fanfail",
+        false,
+    ),
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomInternalChargeController",
+        0x0002,
+        0x0002,
+        "replacebatt",
+        false,
+    ),
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomInternalChargeController",
+        0x0004,
+        0x0004,
+        "cal",
+        false,
+    ),
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomInternalChargeController",
+        0x0010,
+        0x0010,
+        "shutdownimm",
+        false,
+    ),
+    // ... and bit 0 line fail, 1 low battery, 3 AVR, 4 AVR boosting, 5 overload.
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomPrimaryBatterySupport",
+        0x0001,
+        0x0001,
+        "online",
+        true,
+    ),
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomPrimaryBatterySupport",
+        0x0002,
+        0x0002,
+        "lowbatt",
+        false,
+    ),
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomPrimaryBatterySupport",
+        0x0018,
+        0x0008,
+        "trim",
+        false,
+    ),
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomPrimaryBatterySupport",
+        0x0018,
+        0x0018,
+        "boost",
+        false,
+    ),
+    bits(
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomPrimaryBatterySupport",
+        0x0020,
+        0x0020,
+        "overload",
+        false,
+    ),
+    num(
+        "output.frequency",
+        "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomFrequency",
+        "%.0f",
+        0,
+    ),
+    conv(
+        "ups.test.result",
+        "PowercomUPS.PowercomPowerConverter.PowercomTest",
+        0,
+        Conv::Lookup(TEST_RESULT),
+    ),
+    num(
+        "ups.delay.shutdown",
+        "PowercomUPS.PowercomPowerConverter.PowercomDelayBeforeShutdown",
+        "%.0f",
+        0,
+    ),
+    num(
+        "ups.delay.start",
+        "PowercomUPS.PowercomPowerConverter.PowercomDelayBeforeStartup",
+        "%.0f",
+        0,
+    ),
+    cmd(
+        "load.off",
+        "PowercomUPS.PowercomPowerConverter.PowercomDelayBeforeShutdown",
+        "0",
+    ),
+];
+
+/// Powercom's vendor usages (powercom-hid.c `powercom_usage_lkp`).
+pub const POWERCOM_USAGES: &[(&str, u32)] = &[
+    ("PowercomUPS", 0x00020004),
+    ("PowercomBatterySystem", 0x00020010),
+    ("PowercomPowerConverter", 0x00020016),
+    ("PowercomInput", 0x0002001a),
+    ("PowercomOutput", 0x0002001c),
+    ("PowercomVoltage", 0x00020030),
+    ("PowercomFrequency", 0x00020032),
+    ("PowercomPercentLoad", 0x00020035),
+    ("PowercomTemperature", 0x00020036),
+    ("PowercomDelayBeforeStartup", 0x00020056),
+    ("PowercomDelayBeforeShutdown", 0x00020057),
+    ("PowercomTest", 0x00020058),
+    ("PowercomShutdownRequested", 0x00020068),
+    ("PowercomInternalChargeController", 0x00020081),
+    ("PowercomPrimaryBatterySupport", 0x00020082),
+    ("PowercomDesignCapacity", 0x00020083),
+    ("PowercomSpecificationInfo", 0x00020084),
+    ("PowercomManufacturerDate", 0x00020085),
+    ("PowercomSerialNumber", 0x00020086),
+    ("PowercomManufacturerName", 0x00020087),
+    ("POWERCOM1", 0x0084002f),
+    ("POWERCOM2", 0xff860060),
+    ("POWERCOM3", 0xff860080),
+    ("PCMDelayBeforeStartup", 0x00ff0056),
+    ("PCMDelayBeforeShutdown", 0x00ff0057),
 ];
 
 /// Tripp Lite's vendor usages (tripplite-hid.c `tripplite_usage_lkp`), looked up

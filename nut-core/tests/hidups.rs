@@ -742,6 +742,14 @@ impl DescWriter {
         self.bytes.push(0xc0);
     }
 
+    /// An input field (interrupt reports), as [`DescWriter::feature`].
+    fn input(&mut self, report: u8, name: &str, bits: u8, exponent: i8) {
+        self.feature(report, name, bits, exponent);
+        // The same field as an Input item: the last main item becomes 0x80.
+        let at = self.bytes.len() - 2;
+        self.bytes[at] = 0x81;
+    }
+
     /// A feature field: report ID, usage, bits, and the unit exponent (-8..7).
     fn feature(&mut self, report: u8, name: &str, bits: u8, exponent: i8) {
         self.item(0x84, u32::from(report), 1);
@@ -1315,4 +1323,329 @@ fn string_items_read_their_descriptors_as_nut() {
     assert!(walked.ok);
     assert!(walked.strings.is_empty(), "{:?}", walked.strings);
     assert_eq!(state.tree().value("battery.type"), Some("PbAc"));
+}
+
+/// A Powercom unit (powercom-hid.c) built from NUT's paths: standard pages for the
+/// newer units, Powercom's own page (`PowercomUPS`, bit-packed status bytes, voltages
+/// in 4 V steps) for the older ones.
+fn powercom_descriptor() -> Vec<u8> {
+    use nut_core::usbhid::POWERCOM_USAGES;
+    let mut d = DescWriter::new(POWERCOM_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(1, "RemainingCapacity", 8, 0);
+            d.feature(1, "RunTimeToEmpty", 16, 0);
+            d.feature(2, "AudibleAlarmControl", 8, 0);
+            d.feature(3, "DelayBeforeStartup", 16, 0);
+            d.feature(4, "DelayBeforeShutdown", 16, 0);
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in [
+                    "ACPresent",
+                    "Discharging",
+                    "Charging",
+                    "BelowRemainingCapacityLimit",
+                ] {
+                    d.feature(5, name, 1, 0);
+                }
+            });
+        });
+        d.collection("Output", 0x00, |d| {
+            d.feature(7, "Voltage", 16, 0);
+            d.feature(7, "PercentLoad", 8, 0);
+        });
+        d.collection("Battery", 0x00, |d| d.feature(8, "Test", 8, 0));
+    });
+    d.collection("PowercomUPS", 0x01, |d| {
+        d.feature(11, "PowercomSerialNumber", 8, 0);
+        d.collection("PowercomPowerConverter", 0x00, |d| {
+            d.collection("PowercomOutput", 0x00, |d| {
+                d.feature(9, "PowercomPrimaryBatterySupport", 8, 0);
+                d.feature(9, "PowercomInternalChargeController", 8, 0);
+            });
+            d.collection("PowercomInput", 0x00, |d| {
+                d.feature(10, "PowercomVoltage", 8, 0)
+            });
+        });
+    });
+    d.bytes
+}
+
+fn powercom(product_id: u16) -> UsbDevice {
+    UsbDevice {
+        vendor_id: 0x0d9f,
+        product_id,
+        vendor: None,
+        product: Some("BNT-1000AP".into()),
+        serial: None,
+        bus: "001".into(),
+        device: "007".into(),
+    }
+}
+
+/// Powercom's table: the status bits, the delays as the unit encodes them (minutes
+/// with bytes swapped; minutes and seconds), 4 V steps, the serial number from the
+/// table when the device gives none (NUT's identity comes first), and the claim.
+#[test]
+fn powercom_units_map_through_nuts_table() {
+    let dev = powercom(0x00a3);
+    let sub = claim(&dev, false).expect("Powercom claims 0d9f:00a3");
+    assert_eq!(sub.name, "PowerCOM HID 0.6");
+    let mut driver = HidUps::new(sub, &powercom_descriptor(), dev, HidOptions::default());
+    let mut state = DriverState::new();
+    let reports = reports_with(
+        &driver,
+        &[
+            ("UPS.PowerSummary.RemainingCapacity", 76.0),
+            ("UPS.PowerSummary.RunTimeToEmpty", 900.0),
+            ("UPS.PowerSummary.AudibleAlarmControl", 2.0),
+            ("UPS.PowerSummary.DelayBeforeStartup", 768.0),
+            ("UPS.PowerSummary.DelayBeforeShutdown", 7681.0),
+            ("UPS.PowerSummary.PresentStatus.Discharging", 1.0),
+            ("UPS.Output.Voltage", 230.0),
+            ("UPS.Output.PercentLoad", 31.0),
+            ("UPS.Battery.Test", 1.0),
+            ("PowercomUPS.PowercomSerialNumber", 3.0),
+            (
+                "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomPrimaryBatterySupport",
+                9.0,
+            ),
+            (
+                "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomInternalChargeController",
+                2.0,
+            ),
+            (
+                "PowercomUPS.PowercomPowerConverter.PowercomInput.PowercomVoltage",
+                57.0,
+            ),
+        ],
+    );
+    let reads: Vec<_> = driver
+        .reports(Walk::Init)
+        .into_iter()
+        .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+        .collect();
+    let walked = driver.walk(&mut state, Walk::Init, &reads, 0);
+    assert_eq!(walked.strings, [3], "the serial number's string");
+    driver.strings(&mut state, &[(3, Ok("CA2230999999".to_string()))]);
+    let reads: Vec<_> = driver
+        .reports(Walk::Full)
+        .into_iter()
+        .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+        .collect();
+    assert!(driver.walk(&mut state, Walk::Full, &reads, 100).ok);
+    let v = |n: &str| state.tree().value(n).map(str::to_string);
+    for (var, want) in [
+        ("battery.charge", "76"),
+        ("battery.runtime", "900"),
+        ("ups.beeper.status", "disabled"),
+        ("ups.timer.start", "180"),
+        ("ups.timer.shutdown", "90"),
+        ("ups.delay.start", "60"),
+        ("ups.delay.shutdown", "20"),
+        ("output.voltage", "230.0"),
+        ("input.voltage", "228"),
+        ("ups.load", "31"),
+        ("ups.test.result", "Done and passed"),
+        // Line fail (bit 0) and AVR bucking (bit 3, not 4); battery bad (bit 1).
+        ("ups.status", "ALARM OB DISCHRG RB TRIM"),
+        ("ups.mfr", "PowerCOM"),
+        ("ups.model", "BNT-1000AP"),
+        ("ups.serial", "CA2230999999"),
+        ("device.serial", "CA2230999999"),
+    ] {
+        assert_eq!(v(var).as_deref(), Some(want), "{var}");
+    }
+    // Commands write the delays in the unit's encoding: load.on.delay from
+    // ups.delay.start (60 s: one minute, bytes swapped), shutdown.return and
+    // shutdown.stayoff from ups.delay.shutdown (20 s) or their argument (90 s: 1 min
+    // 30 s), with the restart bit 0x4000 or the stay-off bit 0x8000.
+    let write = |cmd: &str, arg: Option<&str>| driver.command(&state, cmd, arg).unwrap();
+    assert_eq!(write("load.on.delay", None)[0].report, [3, 0x00, 0x01]);
+    assert_eq!(write("shutdown.return", None)[0].report, [4, 0x00, 0x54]);
+    assert_eq!(write("shutdown.stayoff", None)[0].report, [4, 0x00, 0x94]);
+    assert_eq!(
+        write("shutdown.return", Some("90"))[0].report,
+        [4, 0x01, 0x5e]
+    );
+    // No PCM start-up item here: load.on falls back to load.on.delay 0.
+    assert_eq!(write("load.on", None)[0].report, [3, 0x00, 0x00]);
+    // -k: shutdown.return first, as NUT.
+    assert_eq!(driver.shutdown(&state).unwrap()[0].report, [4, 0x00, 0x54]);
+
+    // Claims: the serial-protocol 0002 units and the interrupt-only 0001 ones refused.
+    assert!(claim(&powercom(0x0099), false).is_none());
+    assert!(claim(&powercom(0x0099), true).is_some());
+    assert!(claim(&powercom(0x0002), true).is_none());
+    assert!(claim(&powercom(0x0001), true).is_none());
+    assert_eq!(
+        nut_core::hidups::refusal(&powercom(0x0002)).as_deref(),
+        Some(
+            "This Powercom device (0d9f/0002) is not supported by usbhid-ups. \
+             Please use the 'powercom' driver instead."
+        )
+    );
+    assert!(nut_core::hidups::refusal(&powercom(0x0001))
+        .unwrap()
+        .contains("interrupt-only"));
+}
+
+/// usbhid-ups.c's alarms for the flags Tripp Lite and Powercom units raise (overheat,
+/// internal fault, awaiting power, fan failure), in NUT's order.
+#[test]
+fn fault_flags_raise_nuts_alarms() {
+    let dev = tripplite(0x09ae, 0x3012);
+    let mut driver = HidUps::new(
+        claim(&dev, false).unwrap(),
+        &tripplite_descriptor(),
+        dev,
+        HidOptions::default(),
+    );
+    let mut state = DriverState::new();
+    let reports = reports_with(
+        &driver,
+        &[
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+            ("UPS.PowerConverter.PresentStatus.OverTemperature", 1.0),
+        ],
+    );
+    walk_all(&mut driver, &mut state, &reports);
+    assert_eq!(
+        state.tree().value("ups.alarm"),
+        Some("Temperature too high!")
+    );
+    assert_eq!(state.tree().value("ups.status"), Some("ALARM OL"));
+
+    let dev = powercom(0x00a3);
+    let mut driver = HidUps::new(
+        claim(&dev, false).unwrap(),
+        &powercom_descriptor(),
+        dev,
+        HidOptions::default(),
+    );
+    let mut state = DriverState::new();
+    let reports = reports_with(
+        &driver,
+        &[(
+            "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomInternalChargeController",
+            3.0,
+        )],
+    );
+    walk_all(&mut driver, &mut state, &reports);
+    assert_eq!(
+        state.tree().value("ups.alarm"),
+        Some("Replace battery! Fan failure!")
+    );
+}
+
+/// A reading that arrives in an interrupt report takes the unit's factor as a polled
+/// one does (tripplite-hid.c's conversions run in NUT's event path too).
+#[test]
+fn interrupt_readings_take_the_units_factor() {
+    use nut_core::usbhid::TRIPPLITE_USAGES;
+    let mut d = DescWriter::new(TRIPPLITE_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("BatterySystem", 0x00, |d| {
+            d.collection("Battery", 0x00, |d| {
+                d.feature(1, "Voltage", 16, 0);
+                d.input(1, "Voltage", 16, 0);
+            });
+        });
+    });
+    let dev = tripplite(0x09ae, 0x2007);
+    let mut driver = HidUps::new(
+        claim(&dev, false).unwrap(),
+        &d.bytes,
+        dev,
+        HidOptions::default(),
+    );
+    let mut state = DriverState::new();
+    let reports = reports_with(&driver, &[("UPS.BatterySystem.Battery.Voltage", 136.0)]);
+    walk_all(&mut driver, &mut state, &reports);
+    assert_eq!(state.tree().value("battery.voltage"), Some("13.6"));
+    driver.interrupt(&mut state, &[1, 130, 0]);
+    assert_eq!(state.tree().value("battery.voltage"), Some("13.0"));
+}
+
+/// NUT never reads report 0x54 of Tripp Lite's SU3000LCD2UHV (09ae:1330): a firmware
+/// bug. Other units read it.
+#[test]
+fn the_su3000lcd2uhv_bad_report_is_never_read() {
+    use nut_core::usbhid::TRIPPLITE_USAGES;
+    let mut d = DescWriter::new(TRIPPLITE_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(0x53, "RemainingCapacity", 8, 0)
+        });
+        d.collection("OutletSystem", 0x00, |d| {
+            d.collection("Outlet", 0x00, |d| d.feature(0x54, "PercentLoad", 8, 0));
+        });
+    });
+    for (product, reads_it) in [(0x1330, false), (0x3012, true)] {
+        let dev = tripplite(0x09ae, product);
+        let mut driver = HidUps::new(
+            claim(&dev, false).unwrap(),
+            &d.bytes,
+            dev,
+            HidOptions::default(),
+        );
+        assert_eq!(
+            driver.reports(Walk::Init).contains(&0x54),
+            reads_it,
+            "{product:04x}"
+        );
+        let mut state = DriverState::new();
+        let reports = reports_with(
+            &driver,
+            &[
+                ("UPS.PowerSummary.RemainingCapacity", 88.0),
+                ("UPS.OutletSystem.Outlet.PercentLoad", 12.0),
+            ],
+        );
+        walk_all(&mut driver, &mut state, &reports);
+        assert_eq!(state.tree().value("battery.charge"), Some("88"));
+        assert_eq!(
+            state.tree().value("ups.load").is_some(),
+            reads_it,
+            "{product:04x}"
+        );
+    }
+}
+
+/// apc_format_model: the product in a 64-byte buffer, split at "FW:"; a replayed
+/// product string with non-ASCII text before it is cut on a character boundary.
+#[test]
+fn apc_model_names_are_cut_as_nut_cuts_them() {
+    let rec = fixtures()
+        .into_iter()
+        .find(|(name, _)| name == "apc-back-ups-cs-500.txt")
+        .unwrap()
+        .1;
+    for (product, model, firmware) in [
+        (
+            "Back-UPS ES 700G ".repeat(4) + "FW:871.O4 .I USB FW:O4",
+            "Back-UPS ES 700G Back-UPS ES 700G Back-UPS ES 700G Back-UPS ES 7",
+            None,
+        ),
+        ("Back-UPS üFW:1.0".to_string(), "Back-UPS ", Some("1.0")),
+    ] {
+        let dev = UsbDevice {
+            product: Some(product.clone()),
+            ..device(&rec)
+        };
+        let mut driver = HidUps::new(
+            claim(&dev, false).unwrap(),
+            &rec.descriptor,
+            dev,
+            HidOptions::default(),
+        );
+        let mut state = DriverState::new();
+        let r = reads(&driver, &rec, Walk::Init);
+        assert!(driver.walk(&mut state, Walk::Init, &r, 0).ok);
+        assert_eq!(
+            state.tree().value("ups.model"),
+            Some(&model[..model.len().min(63)]),
+            "{product}"
+        );
+        assert_eq!(state.tree().value("ups.firmware"), firmware, "{product}");
+    }
 }
