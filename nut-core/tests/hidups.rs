@@ -457,6 +457,16 @@ fn walk_all(
     }
 }
 
+/// The subdriver that claims `dev` (with `productid` given), on descriptor `desc`,
+/// started and fully walked over reports holding `values`.
+fn unit_with(dev: UsbDevice, desc: &[u8], values: &[(&str, f64)]) -> (HidUps, DriverState) {
+    let mut driver = HidUps::new(claim(&dev, true).unwrap(), desc, dev, HidOptions::default());
+    let mut state = DriverState::new();
+    let reports = reports_with(&driver, values);
+    walk_all(&mut driver, &mut state, &reports);
+    (driver, state)
+}
+
 /// CyberPower's table against a real CyberPower descriptor (hw-fixtures/hid/partial:
 /// no NUT output for it, so values are the test's own): the table's paths are found,
 /// the commands NUT offers on such a unit appear, and the status word follows the
@@ -515,21 +525,14 @@ fn cyberpower_battery_voltage_is_scaled_on_the_units_that_need_it() {
     let rec = partial("cyberpower-cst135uc2.txt");
     for (product, want) in [(0x0501, "16.0"), (0x0601, "24.0")] {
         let dev = cyberpower(product);
-        let mut driver = HidUps::new(
-            claim(&dev, false).unwrap(),
-            &rec.descriptor,
+        let (_driver, state) = unit_with(
             dev,
-            HidOptions::default(),
-        );
-        let mut state = DriverState::new();
-        let reports = reports_with(
-            &driver,
+            &rec.descriptor,
             &[
                 ("UPS.PowerSummary.ConfigVoltage", 12.0),
                 ("UPS.PowerSummary.Voltage", 24.0),
             ],
         );
-        walk_all(&mut driver, &mut state, &reports);
         assert_eq!(
             state.tree().value("battery.voltage"),
             Some(want),
@@ -609,15 +612,7 @@ fn onlinedischarge_turns_ol_discharging_into_ob() {
 fn composite_shutdown_writes_each_delay_in_the_units_terms() {
     let rec = partial("cyberpower-cst135uc2.txt");
     let dev = cyberpower(0x0601);
-    let mut driver = HidUps::new(
-        claim(&dev, false).unwrap(),
-        &rec.descriptor,
-        dev,
-        HidOptions::default(),
-    );
-    let mut state = DriverState::new();
-    let reports = reports_with(&driver, &[]);
-    walk_all(&mut driver, &mut state, &reports);
+    let (driver, mut state) = unit_with(dev, &rec.descriptor, &[]);
     let mut lines = Vec::new();
     driver
         .set_var(&mut state, "ups.delay.start", "180", &mut lines)
@@ -631,7 +626,7 @@ fn composite_shutdown_writes_each_delay_in_the_units_terms() {
         (writes[0].what.as_str(), writes[1].what.as_str()),
         ("load.on.delay 180", "load.off.delay 120")
     );
-    let mut unit = reports.clone();
+    let mut unit = reports_with(&driver, &[]);
     for w in &writes {
         unit.insert(w.report[0], w.report.clone());
     }
@@ -1089,15 +1084,7 @@ fn tripplite_claims_units_as_nut() {
         product: None,
         ..tripplite(0x09ae, 0x3012)
     };
-    let mut driver = HidUps::new(
-        claim(&dev, false).unwrap(),
-        &tripplite_descriptor(),
-        dev,
-        HidOptions::default(),
-    );
-    let mut state = DriverState::new();
-    let reports = reports_with(&driver, &[]);
-    walk_all(&mut driver, &mut state, &reports);
+    let (_driver, state) = unit_with(dev, &tripplite_descriptor(), &[]);
     assert_eq!(state.tree().value("ups.mfr"), None);
     assert_eq!(state.tree().value("ups.model"), None);
     assert_eq!(state.tree().value("ups.serial"), Some("2211AV0SM123456"));
@@ -1125,15 +1112,9 @@ fn tripplite_power_page_status_bits_give_the_status() {
         });
     });
     let dev = tripplite(0x09ae, 0x2005);
-    let mut driver = HidUps::new(
-        claim(&dev, false).unwrap(),
-        &d.bytes,
+    let (_driver, state) = unit_with(
         dev,
-        HidOptions::default(),
-    );
-    let mut state = DriverState::new();
-    let reports = reports_with(
-        &driver,
+        &d.bytes,
         &[
             ("UPS.PowerSummary.RemainingCapacity", 64.0),
             ("UPS.PowerSummary.PresentStatus.TLACPresent", 0.0),
@@ -1141,7 +1122,6 @@ fn tripplite_power_page_status_bits_give_the_status() {
             ("UPS.PowerSummary.PresentStatus.TLNeedReplacement", 1.0),
         ],
     );
-    walk_all(&mut driver, &mut state, &reports);
     assert_eq!(
         state.tree().value("ups.status"),
         Some("ALARM OB DISCHRG RB")
@@ -1494,21 +1474,14 @@ fn powercom_units_map_through_nuts_table() {
 #[test]
 fn fault_flags_raise_nuts_alarms() {
     let dev = tripplite(0x09ae, 0x3012);
-    let mut driver = HidUps::new(
-        claim(&dev, false).unwrap(),
-        &tripplite_descriptor(),
+    let (_driver, state) = unit_with(
         dev,
-        HidOptions::default(),
-    );
-    let mut state = DriverState::new();
-    let reports = reports_with(
-        &driver,
+        &tripplite_descriptor(),
         &[
             ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
             ("UPS.PowerConverter.PresentStatus.OverTemperature", 1.0),
         ],
     );
-    walk_all(&mut driver, &mut state, &reports);
     assert_eq!(
         state.tree().value("ups.alarm"),
         Some("Temperature too high!")
@@ -1516,21 +1489,14 @@ fn fault_flags_raise_nuts_alarms() {
     assert_eq!(state.tree().value("ups.status"), Some("ALARM OL"));
 
     let dev = powercom(0x00a3);
-    let mut driver = HidUps::new(
-        claim(&dev, false).unwrap(),
-        &powercom_descriptor(),
+    let (_driver, state) = unit_with(
         dev,
-        HidOptions::default(),
-    );
-    let mut state = DriverState::new();
-    let reports = reports_with(
-        &driver,
+        &powercom_descriptor(),
         &[(
             "PowercomUPS.PowercomPowerConverter.PowercomOutput.PowercomInternalChargeController",
             3.0,
         )],
     );
-    walk_all(&mut driver, &mut state, &reports);
     assert_eq!(
         state.tree().value("ups.alarm"),
         Some("Replace battery! Fan failure!")
@@ -1552,15 +1518,11 @@ fn interrupt_readings_take_the_units_factor() {
         });
     });
     let dev = tripplite(0x09ae, 0x2007);
-    let mut driver = HidUps::new(
-        claim(&dev, false).unwrap(),
-        &d.bytes,
+    let (mut driver, mut state) = unit_with(
         dev,
-        HidOptions::default(),
+        &d.bytes,
+        &[("UPS.BatterySystem.Battery.Voltage", 136.0)],
     );
-    let mut state = DriverState::new();
-    let reports = reports_with(&driver, &[("UPS.BatterySystem.Battery.Voltage", 136.0)]);
-    walk_all(&mut driver, &mut state, &reports);
     assert_eq!(state.tree().value("battery.voltage"), Some("13.6"));
     driver.interrupt(&mut state, &[1, 130, 0]);
     assert_eq!(state.tree().value("battery.voltage"), Some("13.0"));
