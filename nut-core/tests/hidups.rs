@@ -525,7 +525,7 @@ fn cyberpower_battery_voltage_is_scaled_on_the_units_that_need_it() {
     let rec = partial("cyberpower-cst135uc2.txt");
     for (product, want) in [(0x0501, "16.0"), (0x0601, "24.0")] {
         let dev = cyberpower(product);
-        let (_driver, state) = unit_with(
+        let (_, state) = unit_with(
             dev,
             &rec.descriptor,
             &[
