@@ -19,12 +19,18 @@ fuzz_target!(|data: &[u8]| {
             let mut parts = rest.splitn(2, |&b| b == 0xfb);
             let pending = parts.next().unwrap_or_default().to_vec();
             let line = parts.next().unwrap_or_default().to_vec();
-            IoResult::Answer { pending, read: Box::new(IoResult::Line(line)) }
+            IoResult::Answer {
+                pending,
+                read: Box::new(IoResult::Line(line)),
+            }
         }
         Some(bytes) => IoResult::Line(bytes.to_vec()),
     };
     let options = ApcOptions {
-        advorder: data.first().is_some_and(|b| b % 2 == 0).then(|| vec![0, 1, 2, 3, 4]),
+        advorder: data
+            .first()
+            .is_some_and(|b| b % 2 == 0)
+            .then(|| vec![0, 1, 2, 3, 4]),
         cshdelay_ms: 10,
         ..ApcOptions::default()
     };
@@ -33,12 +39,30 @@ fuzz_target!(|data: &[u8]| {
     let jobs = [
         Job::Start,
         Job::Update,
-        Job::Set { var: "input.transfer.high".into(), value: "261".into() },
-        Job::Set { var: "ups.id".into(), value: "RACK".into() },
-        Job::InstCmd { cmd: "calibrate.start".into(), arg: None },
-        Job::InstCmd { cmd: "load.off".into(), arg: None },
-        Job::InstCmd { cmd: "load.off".into(), arg: None },
-        Job::InstCmd { cmd: "shutdown.return".into(), arg: Some("AT:12".into()) },
+        Job::Set {
+            var: "input.transfer.high".into(),
+            value: "261".into(),
+        },
+        Job::Set {
+            var: "ups.id".into(),
+            value: "RACK".into(),
+        },
+        Job::InstCmd {
+            cmd: "calibrate.start".into(),
+            arg: None,
+        },
+        Job::InstCmd {
+            cmd: "load.off".into(),
+            arg: None,
+        },
+        Job::InstCmd {
+            cmd: "load.off".into(),
+            arg: None,
+        },
+        Job::InstCmd {
+            cmd: "shutdown.return".into(),
+            arg: Some("AT:12".into()),
+        },
         Job::Update,
         Job::Shutdown,
     ];

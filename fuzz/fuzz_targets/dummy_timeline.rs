@@ -9,7 +9,11 @@ use nut_core::tokenizer::tokenize;
 fuzz_target!(|data: &[u8]| {
     let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let (file, rest) = data.split_at(split);
-    let mode = if file.first().is_some_and(|b| b % 2 == 0) { DummyMode::Once } else { DummyMode::Loop };
+    let mode = if file.first().is_some_and(|b| b % 2 == 0) {
+        DummyMode::Once
+    } else {
+        DummyMode::Loop
+    };
     let mut state = DriverState::new();
     DummyDevice::publish_initial(&mut state, "fuzz.seq", mode, 2);
     let mut device = DummyDevice::new(file, mode);

@@ -35,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
     let device = UsbDevice {
         vendor_id,
         product_id,
-        product: (pick & 1 == 1).then(|| String::from_utf8_lossy(desc.get(..12).unwrap_or(desc)).into_owned()),
+        product: (pick & 1 == 1)
+            .then(|| String::from_utf8_lossy(desc.get(..12).unwrap_or(desc)).into_owned()),
         ..UsbDevice::default()
     };
     let mut driver = HidUps::new(sub, desc, device, HidOptions::default());
@@ -49,7 +50,10 @@ fuzz_target!(|data: &[u8]| {
             None => Err(ReadError::Failed),
         }
     };
-    for (step, walk) in [Walk::Init, Walk::Quick, Walk::Full, Walk::Quick].into_iter().enumerate() {
+    for (step, walk) in [Walk::Init, Walk::Quick, Walk::Full, Walk::Quick]
+        .into_iter()
+        .enumerate()
+    {
         let reads: Vec<_> = driver
             .reports(walk)
             .into_iter()
@@ -97,7 +101,8 @@ fuzz_target!(|data: &[u8]| {
     ] {
         let _ = driver.set_var(&mut state, var, value, &mut lines);
     }
-    let _ = driver.shutdown(&state);
-    driver.written();
+    if let Ok(writes) = driver.shutdown(&state) {
+        driver.written(&writes);
+    }
     let _ = driver.lost(&mut state);
 });

@@ -32,7 +32,8 @@ fuzz_target!(|data: &[u8]| {
     let first = data.first().copied().unwrap_or(0);
     let voltronic = first & 2 != 0;
     // Else, half the time, one of the smaller protocols (bestups, mecer, zinto).
-    let family = (!voltronic && first & 4 != 0).then(|| FAMILY[usize::from(first >> 3) % FAMILY.len()]);
+    let family =
+        (!voltronic && first & 4 != 0).then(|| FAMILY[usize::from(first >> 3) % FAMILY.len()]);
     let mut claim: Vec<Reply> = if voltronic {
         let protocol = PROTOCOLS[usize::from(first >> 2) % PROTOCOLS.len()];
         vec![Reply::Bytes(protocol.to_vec()), Reply::Bytes(QGS.to_vec())]
@@ -87,16 +88,46 @@ fuzz_target!(|data: &[u8]| {
     let jobs = [
         Job::Start,
         Job::Update,
-        Job::InstCmd { cmd: "shutdown.return".into(), arg: None },
-        Job::Set { var: "ups.delay.shutdown".into(), value: "60".into() },
-        Job::InstCmd { cmd: "test.battery.start".into(), arg: Some("120".into()) },
-        Job::InstCmd { cmd: "beeper.toggle".into(), arg: None },
-        Job::Set { var: "ups.start.auto".into(), value: "yes".into() },
-        Job::Set { var: "input.transfer.high".into(), value: "250".into() },
-        Job::Set { var: "outlet.1.delay.shutdown".into(), value: "540".into() },
-        Job::Set { var: "battery.type".into(), value: "AGM".into() },
-        Job::Set { var: "battery.packs".into(), value: "1".into() },
-        Job::InstCmd { cmd: "test.battery.start".into(), arg: Some("12".into()) },
+        Job::InstCmd {
+            cmd: "shutdown.return".into(),
+            arg: None,
+        },
+        Job::Set {
+            var: "ups.delay.shutdown".into(),
+            value: "60".into(),
+        },
+        Job::InstCmd {
+            cmd: "test.battery.start".into(),
+            arg: Some("120".into()),
+        },
+        Job::InstCmd {
+            cmd: "beeper.toggle".into(),
+            arg: None,
+        },
+        Job::Set {
+            var: "ups.start.auto".into(),
+            value: "yes".into(),
+        },
+        Job::Set {
+            var: "input.transfer.high".into(),
+            value: "250".into(),
+        },
+        Job::Set {
+            var: "outlet.1.delay.shutdown".into(),
+            value: "540".into(),
+        },
+        Job::Set {
+            var: "battery.type".into(),
+            value: "AGM".into(),
+        },
+        Job::Set {
+            var: "battery.packs".into(),
+            value: "1".into(),
+        },
+        Job::InstCmd {
+            cmd: "test.battery.start".into(),
+            arg: Some("12".into()),
+        },
         Job::Update,
         Job::Shutdown,
     ];
@@ -105,7 +136,10 @@ fuzz_target!(|data: &[u8]| {
         loop {
             match driver.run(&mut state, job, n as u64 * 31_000, &replies) {
                 Progress::Send(_) => {
-                    assert!(replies.len() < MAX_QUERIES_PER_JOB, "job {job:?} never ends");
+                    assert!(
+                        replies.len() < MAX_QUERIES_PER_JOB,
+                        "job {job:?} never ends"
+                    );
                     replies.push(next_reply());
                 }
                 Progress::Done { .. } => break,

@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
             Some(0xfe) => Reply::Error(2),
             _ => {
                 // A response carrying this chunk as the value's TLV.
-                let mut bytes = vec![0x30, 0x00, 0x02, 0x01, 0x00, 0x04, 0x00, 0xa2, 0x00, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x00, 0x30, 0x00, 0x06, 0x01, 0x2b];
+                let mut bytes = vec![
+                    0x30, 0x00, 0x02, 0x01, 0x00, 0x04, 0x00, 0xa2, 0x00, 0x02, 0x01, 0x01, 0x02,
+                    0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x00, 0x30, 0x00, 0x06, 0x01, 0x2b,
+                ];
                 bytes.extend_from_slice(c);
                 let vb = 3 + c.len();
                 bytes[21] = vb as u8;
@@ -75,7 +78,12 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    for cmd in ["load.off", "shutdown.return", "outlet.1.load.off", "beeper.enable"] {
+    for cmd in [
+        "load.off",
+        "shutdown.return",
+        "outlet.1.load.off",
+        "beeper.enable",
+    ] {
         let _ = ups.command(&state, cmd, Some("1"));
     }
     let _ = ups.set_var(&state, "ups.delay.shutdown", "20");

@@ -29,16 +29,47 @@ impl Bytes<'_> {
     }
 }
 
-const STATUSES: &[&str] = &["OL", "OB", "OB LB", "LB", "FSD OB LB", "OFF", "OVER", "CAL OB LB", "ALARM OL", "", "OL CHRG", "RB"];
+const STATUSES: &[&str] = &[
+    "OL",
+    "OB",
+    "OB LB",
+    "LB",
+    "FSD OB LB",
+    "OFF",
+    "OVER",
+    "CAL OB LB",
+    "ALARM OL",
+    "",
+    "OL CHRG",
+    "RB",
+];
 
 fn conf_text(b: &mut Bytes) -> String {
     let monitors = 1 + b.byte() % 3;
     let mut text = String::new();
     for i in 0..monitors {
-        let role = if b.byte() % 2 == 0 { "primary" } else { "secondary" };
-        text.push_str(&format!("MONITOR ups{i}@host{i} {} user pass {role}\n", b.byte() % 3));
+        let role = if b.byte() % 2 == 0 {
+            "primary"
+        } else {
+            "secondary"
+        };
+        text.push_str(&format!(
+            "MONITOR ups{i}@host{i} {} user pass {role}\n",
+            b.byte() % 3
+        ));
     }
-    for knob in ["POLLFREQ", "POLLFREQALERT", "DEADTIME", "HOSTSYNC", "FINALDELAY", "RBWARNTIME", "NOCOMMWARNTIME", "OFFDURATION", "OVERDURATION", "OBLBDURATION"] {
+    for knob in [
+        "POLLFREQ",
+        "POLLFREQALERT",
+        "DEADTIME",
+        "HOSTSYNC",
+        "FINALDELAY",
+        "RBWARNTIME",
+        "NOCOMMWARNTIME",
+        "OFFDURATION",
+        "OVERDURATION",
+        "OBLBDURATION",
+    ] {
         if b.byte() % 2 == 0 {
             text.push_str(&format!("{knob} {}\n", b.knob()));
         }
@@ -80,7 +111,9 @@ fuzz_target!(|data: &[u8]| {
                     let outcome = match b.byte() % 4 {
                         0 => PollOutcome::ConnectionLost("lost".into()),
                         1 => PollOutcome::Error(ErrCode::DataStale),
-                        _ => PollOutcome::Status(STATUSES[usize::from(b.byte()) % STATUSES.len()].into()),
+                        _ => PollOutcome::Status(
+                            STATUSES[usize::from(b.byte()) % STATUSES.len()].into(),
+                        ),
                     };
                     core.poll_result(now, ups, outcome);
                 }
@@ -91,7 +124,11 @@ fuzz_target!(|data: &[u8]| {
                 now = at.min(now.saturating_add(b.knob()));
             }
             Command::SetFsd(_) => core.fsd_sent(now),
-            Command::QueryNumLogins(_) => core.numlogins_result(now, u32::from(b.byte() % 4)),
+            Command::QueryNumLogins(_) => {
+                // 4: upsd gave no count (an error reply or a lost connection).
+                let n = b.byte() % 5;
+                core.numlogins_result(now, (n < 4).then_some(u32::from(n)))
+            }
             Command::RunShutdown { .. } => core.shutdown_done(),
             Command::Exit => exited = true,
         }

@@ -50,6 +50,7 @@ fn install_peers() -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     install_peers()?;
+    check_fuzz_targets()?;
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.current_dir(root());
     if have("cargo-nextest", "--version") || have("cargo", "nextest --version") {
@@ -68,6 +69,24 @@ fn sim(path: Option<String>) -> Result<(), String> {
             .current_dir(root())
             .args([
                 "run", "--quiet", "-p", "sim", "--bin", "nut-sim", "--", "run", &target,
+            ]),
+    )
+}
+
+/// The fuzz targets live outside the workspace (cargo-fuzz builds them with its own
+/// flags), so nothing else compiles them: checked here, so that a change to nut-core's
+/// API cannot leave them broken until the next fuzzing run (two were, found 2026-12).
+fn check_fuzz_targets() -> Result<(), String> {
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root())
+            .env("CARGO_TARGET_DIR", root().join("target/fuzz-check"))
+            .args([
+                "check",
+                "--quiet",
+                "--manifest-path",
+                "fuzz/Cargo.toml",
+                "--bins",
             ]),
     )
 }
