@@ -19,9 +19,8 @@
 //! the same poll, as NUT reads them while walking.
 //!
 //! Not yet: regular expressions in the matching options (values match whole and
-//! case-insensitively), enumerated values, the interrupt-only mode (Powercom's 0001
-//! units), vendors other than APC, CyberPower, Phoenixtec/Liebert, Powercom and Tripp
-//! Lite.
+//! case-insensitively), enumerated values, vendors other than APC, Belkin,
+//! CyberPower, Liebert, Powercom and Tripp Lite.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -29,8 +28,9 @@ use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
 use crate::qx::Note;
 use crate::sock::DriverLine;
 use crate::usbhid::{
-    flag, path_code, status_word, Conv, HidInfo, Scales, APC_HID2NUT, APC_USAGES, CPS_HID2NUT,
-    LIEBERT_HID2NUT, POWERCOM_HID2NUT, POWERCOM_USAGES, TRIPPLITE_HID2NUT, TRIPPLITE_USAGES,
+    flag, path_code, status_word, Conv, HidInfo, Scales, APC_HID2NUT, APC_USAGES, BELKIN_HID2NUT,
+    BELKIN_USAGES, CPS_HID2NUT, LIEBERT_HID2NUT, POWERCOM_HID2NUT, POWERCOM_USAGES,
+    TRIPPLITE_HID2NUT, TRIPPLITE_USAGES,
 };
 use std::collections::BTreeMap;
 
@@ -171,6 +171,9 @@ pub struct Subdriver {
     /// Product IDs whose interrupt pipe carries another protocol (NUT's
     /// `disable_interrupt_pipe`).
     pub poll_only_products: &'static [u16],
+    /// Product IDs read through the interrupt pipe only, and the bytes of a read (the
+    /// claim's `interrupt_only`/`interrupt_size` tweak).
+    pub interrupt_only_products: &'static [(u16, usize)],
     /// The variable table.
     pub table: &'static [HidInfo],
     /// Vendor usages, looked up before the global table.
@@ -180,6 +183,11 @@ pub struct Subdriver {
     pub writable: &'static [(&'static str, i64)],
     /// `ups.mfr` when the device names none (`None`: no `ups.mfr` then).
     pub default_mfr: Option<&'static str>,
+    /// `ups.model` when the device names none (`None`: no `ups.model` then).
+    pub default_model: Option<&'static str>,
+    /// A blank name counts as none, and the maker's leading spaces go (belkin-hid.c's
+    /// `belkin_format_mfr`/`_model`).
+    pub blank_names_default: bool,
     /// The product string carries the firmware (`... FW:x USB FW:y`, APC's form).
     pub firmware_in_product: bool,
     /// Products whose battery voltage may read 1.5 times too high (cps-hid.c).
@@ -291,6 +299,7 @@ pub const APC: Subdriver = Subdriver {
     vendors: &[0x051d],
     refused: &[],
     poll_only_products: &[0x0003],
+    interrupt_only_products: &[],
     table: APC_HID2NUT,
     usages: APC_USAGES,
     writable: &[
@@ -304,6 +313,8 @@ pub const APC: Subdriver = Subdriver {
         ("input.sensitivity", 10),
     ],
     default_mfr: Some("APC"),
+    default_model: Some("unknown"),
+    blank_names_default: false,
     firmware_in_product: true,
     battery_scale_products: &[],
     fix_descriptor: None,
@@ -321,6 +332,7 @@ pub const CPS: Subdriver = Subdriver {
     vendors: &[0x0764],
     refused: &[],
     poll_only_products: &[],
+    interrupt_only_products: &[],
     table: CPS_HID2NUT,
     usages: &[],
     writable: &[
@@ -332,6 +344,8 @@ pub const CPS: Subdriver = Subdriver {
         ("input.transfer.high", 10),
     ],
     default_mfr: Some("CPS"),
+    default_model: None,
+    blank_names_default: false,
     firmware_in_product: false,
     battery_scale_products: &[0x0501],
     fix_descriptor: Some(cps_fix_descriptor),
@@ -380,10 +394,13 @@ pub const LIEBERT: Subdriver = Subdriver {
     vendors: &[0x06da],
     refused: &[],
     poll_only_products: &[],
+    interrupt_only_products: &[],
     table: LIEBERT_HID2NUT,
     usages: &[],
     writable: &[],
     default_mfr: Some("Liebert"),
+    default_model: None,
+    blank_names_default: false,
     firmware_in_product: false,
     battery_scale_products: &[],
     fix_descriptor: None,
@@ -454,6 +471,7 @@ pub const TRIPPLITE: Subdriver = Subdriver {
         "Please use the tripplite_usb driver instead.",
     )],
     poll_only_products: &[],
+    interrupt_only_products: &[],
     table: TRIPPLITE_HID2NUT,
     usages: TRIPPLITE_USAGES,
     writable: &[
@@ -464,6 +482,8 @@ pub const TRIPPLITE: Subdriver = Subdriver {
         ("input.transfer.high", 5),
     ],
     default_mfr: None,
+    default_model: None,
+    blank_names_default: false,
     firmware_in_product: false,
     battery_scale_products: &[],
     fix_descriptor: None,
@@ -482,34 +502,79 @@ pub const POWERCOM: Subdriver = Subdriver {
         known(POWERCOM_VENDORID, 0x00a5),
         known(POWERCOM_VENDORID, 0x00a6),
         known(POWERCOM_VENDORID, 0x0004),
+        known(POWERCOM_VENDORID, 0x0001),
     ],
     vendors: &[POWERCOM_VENDORID],
-    refused: &[
-        (
-            POWERCOM_VENDORID,
-            0x0002,
-            "Please use the 'powercom' driver instead.",
-        ),
-        // NUT reads these units (Vanguard, BNT-xxxAP of the first kind) through the
-        // interrupt pipe only (`interrupt_only`, 8-byte reports): not yet here.
-        (
-            POWERCOM_VENDORID,
-            0x0001,
-            "It needs NUT's interrupt-only mode, which this usbhid-ups does not have yet.",
-        ),
-    ],
+    refused: &[(
+        POWERCOM_VENDORID,
+        0x0002,
+        "Please use the 'powercom' driver instead.",
+    )],
     poll_only_products: &[],
+    // Vanguard and the first BNT-xxxAP units: 8-byte interrupt reports only.
+    interrupt_only_products: &[(0x0001, 8)],
     table: POWERCOM_HID2NUT,
     usages: POWERCOM_USAGES,
     writable: &[("ups.delay.start", 8), ("ups.delay.shutdown", 8)],
     default_mfr: Some("PowerCOM"),
+    default_model: None,
+    blank_names_default: false,
+    firmware_in_product: false,
+    battery_scale_products: &[],
+    fix_descriptor: None,
+};
+
+const BELKIN_VENDORID: u16 = 0x050d;
+const LIEBERT_10AF_VENDORID: u16 = 0x10af;
+
+/// Belkin, and Liebert's own units (vendor 10af: GXT3, GXT4, PowerSure PSA and PSI)
+/// (belkin-hid.c, "Belkin/Liebert HID 0.18").
+pub const BELKIN: Subdriver = Subdriver {
+    name: "Belkin/Liebert HID 0.18",
+    maker: "Belkin",
+    devices: &[
+        known(BELKIN_VENDORID, 0x0980),
+        known(BELKIN_VENDORID, 0x0900),
+        known(BELKIN_VENDORID, 0x0910),
+        known(BELKIN_VENDORID, 0x0912),
+        known(BELKIN_VENDORID, 0x0551),
+        known(BELKIN_VENDORID, 0x0750),
+        known(BELKIN_VENDORID, 0x0751),
+        known(BELKIN_VENDORID, 0x0375),
+        known(BELKIN_VENDORID, 0x0f51),
+        known(BELKIN_VENDORID, 0x1100),
+        known(LIEBERT_10AF_VENDORID, 0x0004),
+        known(LIEBERT_10AF_VENDORID, 0x0001),
+        known(LIEBERT_10AF_VENDORID, 0x0008),
+    ],
+    vendors: &[BELKIN_VENDORID, LIEBERT_10AF_VENDORID],
+    // belkin_claim rejects this one silently.
+    refused: &[(
+        BELKIN_VENDORID,
+        0x0218,
+        "It is a USB hub (F5U218-MOB), not a UPS.",
+    )],
+    poll_only_products: &[],
+    interrupt_only_products: &[],
+    table: BELKIN_HID2NUT,
+    usages: BELKIN_USAGES,
+    writable: &[
+        ("input.sensitivity", 10),
+        ("input.transfer.high", 10),
+        ("input.transfer.low", 10),
+        ("ups.delay.start", 10),
+        ("ups.delay.shutdown", 10),
+    ],
+    default_mfr: Some("Belkin"),
+    default_model: Some("unknown"),
+    blank_names_default: true,
     firmware_in_product: false,
     battery_scale_products: &[],
     fix_descriptor: None,
 };
 
 /// Every subdriver, in NUT's claim order.
-pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &CPS, &LIEBERT, &POWERCOM, &TRIPPLITE];
+pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &BELKIN, &CPS, &LIEBERT, &POWERCOM, &TRIPPLITE];
 
 /// The subdriver that claims `dev` (NUT's `claim`): a known product, or another
 /// product of one of its vendors when `productid` was given (and the unit is not one
@@ -546,6 +611,10 @@ pub struct HidOptions {
     /// `ignorelb`: LB from battery.charge.low / battery.runtime.low (main.c), not the
     /// unit's own flag.
     pub ignorelb: bool,
+    /// `interruptonly`: values come only from interrupt reports (NUT's Powercom tweak).
+    pub interruptonly: bool,
+    /// `interruptsize`: bytes of an interrupt read.
+    pub interruptsize: Option<usize>,
 }
 
 impl Default for HidOptions {
@@ -559,6 +628,8 @@ impl Default for HidOptions {
             onlinedischarge: false,
             upsname: String::new(),
             ignorelb: false,
+            interruptonly: false,
+            interruptsize: None,
         }
     }
 }
@@ -611,16 +682,19 @@ impl HidOptions {
                 ("pollonly", None) => out.pollonly = true,
                 ("onlinedischarge", None) => out.onlinedischarge = true,
                 ("ignorelb", None) => out.ignorelb = true,
-                ("interruptonly" | "explore", None) => {
+                ("interruptonly", None) => out.interruptonly = true,
+                ("explore", None) => {
                     return Err(format!(
                         "'{key}' is not supported by this usbhid-ups yet; remove it or keep NUT's driver for this unit"
                     ))
                 }
-                ("interruptsize", Some(v))
-                    if v.trim().parse::<u32>().is_ok_and(|n| n == 0)
-                        || v.trim().parse::<u32>().is_err() =>
-                {
-                    return Err(format!("Error: invalid interruptsize: {v}"));
+                // NUT reads it with atoi and refuses what is not above 0.
+                ("interruptsize", Some(v)) => {
+                    let n = strtol(v).parse::<i64>().unwrap_or(0);
+                    match usize::try_from(n).ok().filter(|n| (1..=MAX_REPORT_BYTES).contains(n)) {
+                        Some(n) => out.interruptsize = Some(n),
+                        None => return Err(format!("Error: invalid interruptsize: {n}")),
+                    }
                 }
                 _ => {}
             }
@@ -716,6 +790,15 @@ fn infoval(entry: &HidInfo, value: f64) -> Infoval {
         }
         // Only written (its lookup has no reading function: NUT's lookup fails).
         Conv::PcmStayoff => return Infoval::Nothing,
+        Conv::NonZero(flag) => return Infoval::Flag(flag, value != 0.0),
+        Conv::Tenths | Conv::BelkinFirmware | Conv::BelkinUpsType | Conv::BelkinSensitivity => {
+            match crate::usbhid::belkin_text(entry.conv, value) {
+                Some(text) => text,
+                None => return Infoval::Nothing,
+            }
+        }
+        // Stateful: the driver converts them (`HidUps::liebert`).
+        Conv::LiebertLineVolts | Conv::LiebertConfigVolts => return Infoval::Nothing,
         Conv::PcmVolts => crate::qx::format_number("%.0f", value * 4.0),
         // HIDGetIndexString: the value cast to int, out of a string index's range: no
         // value (the lookup fails).
@@ -851,6 +934,11 @@ pub struct HidUps {
     last_full_s: Option<u64>,
     data_has_changed: bool,
     use_interrupt: bool,
+    /// Values come from interrupt reports only, never a GET_REPORT (NUT's
+    /// `interrupt_only`): the table maps input items.
+    interrupt_only: bool,
+    /// Bytes of an interrupt report kept (NUT reads `interrupt_size` bytes).
+    interrupt_size: Option<usize>,
     device: UsbDevice,
     /// Data went stale after the device was lost: say so when it answers again.
     lost: bool,
@@ -863,6 +951,8 @@ pub struct HidUps {
     pending_strings: Vec<(&'static str, u8)>,
     /// The unit's fixed factors (Tripp Lite's).
     scales: Scales,
+    /// Liebert's voltage factors, found from its readings (belkin-hid.c).
+    liebert: crate::usbhid::LiebertFactors,
     /// The first Init walk mapped the table (a reconnection keeps the mapping).
     initialized: bool,
     /// OL+DISCHRG without `onlinedischarge` was reported (NUT warns; once here).
@@ -883,11 +973,33 @@ impl HidUps {
         if let Some(fix) = sub.fix_descriptor {
             fix(&device, &mut desc);
         }
+        let claimed_interrupt_only = sub
+            .interrupt_only_products
+            .iter()
+            .find(|(p, _)| *p == device.product_id && sub.known(&device).is_some())
+            .map(|(_, size)| *size);
+        let interrupt_only = options.interruptonly || claimed_interrupt_only.is_some();
+        let interrupt_size = options.interruptsize.or(claimed_interrupt_only);
+        let kind = if interrupt_only {
+            Kind::Input
+        } else {
+            Kind::Feature
+        };
         let mut lengths = BTreeMap::new();
-        for item in desc.items.iter().filter(|i| i.kind == Kind::Feature) {
+        for item in desc.items.iter().filter(|i| i.kind == kind) {
             let bytes = 1 + (item.offset as usize + item.size as usize).div_ceil(8);
             let len = lengths.entry(item.report_id).or_insert(1);
             *len = (*len).max(bytes.min(MAX_REPORT_BYTES));
+        }
+        // NUT's report buffer starts zeroed: an interrupt-only unit reads 0 until its
+        // first report.
+        let mut buffers = BTreeMap::new();
+        if interrupt_only {
+            for (&id, &len) in &lengths {
+                let mut buf = vec![0u8; len];
+                buf[0] = id;
+                buffers.insert(id, buf);
+            }
         }
         let scales = sub.known(&device).map_or(Scales::ONE, |k| k.scales);
         let use_interrupt =
@@ -897,18 +1009,21 @@ impl HidUps {
             map: vec![None; sub.table.len()],
             options,
             desc,
-            buffers: BTreeMap::new(),
+            buffers,
             lengths,
             flags: Vec::new(),
             last_full_s: None,
             data_has_changed: false,
             use_interrupt,
+            interrupt_only,
+            interrupt_size,
             device,
             lost: false,
             battery_scale: None,
             strings: BTreeMap::new(),
             pending_strings: Vec::new(),
             scales,
+            liebert: Default::default(),
             initialized: false,
             warned_online_discharge: false,
             alarm_active: false,
@@ -918,6 +1033,21 @@ impl HidUps {
     /// The subdriver in use.
     pub fn subdriver(&self) -> &'static Subdriver {
         self.sub
+    }
+
+    /// The items the table maps: input items on an interrupt-only unit (libhid.c
+    /// `HIDGetItemData`), feature items otherwise.
+    fn item_kind(&self) -> Kind {
+        if self.interrupt_only {
+            Kind::Input
+        } else {
+            Kind::Feature
+        }
+    }
+
+    /// Whether values come from interrupt reports only.
+    pub fn interrupt_only(&self) -> bool {
+        self.interrupt_only
     }
 
     /// Whether the interrupt pipe is read.
@@ -980,7 +1110,7 @@ impl HidUps {
 
     fn item_for(&self, row: usize, walk: Walk) -> Option<usize> {
         if walk == Walk::Init && !self.initialized {
-            self.find(self.sub.table[row].path, Kind::Feature)
+            self.find(self.sub.table[row].path, self.item_kind())
         } else {
             self.map[row]
         }
@@ -989,6 +1119,10 @@ impl HidUps {
     /// The feature reports `walk` reads, each once, in the order first needed.
     pub fn reports(&self, walk: Walk) -> Vec<u8> {
         let mut ids = Vec::new();
+        // libhid.c `refresh_report_buffer`: the buffered report is always used.
+        if self.interrupt_only {
+            return ids;
+        }
         for row in self.rows(walk) {
             if walk == Walk::Init && self.sub.table[row].flags & flag::ABSENT != 0 {
                 continue;
@@ -1089,7 +1223,9 @@ impl HidUps {
                 self.map[row] = Some(index);
             }
             let item = &self.desc.items[index];
-            if self.skips_report(item.report_id) || !fresh.contains(&item.report_id) {
+            if self.skips_report(item.report_id)
+                || !(self.interrupt_only || fresh.contains(&item.report_id))
+            {
                 continue;
             }
             let Some(buf) = self.buffers.get(&item.report_id) else {
@@ -1110,6 +1246,27 @@ impl HidUps {
                 continue;
             }
             let value = match (entry.conv, infoval(&entry, value)) {
+                (Conv::LiebertLineVolts | Conv::LiebertConfigVolts, _) => {
+                    match self.liebert.text(entry.conv, value) {
+                        Some((text, wrong)) => {
+                            if wrong {
+                                out.notes.push(Note::Log(
+                                    Level::Notice,
+                                    format!(
+                                        "{} exponent looks wrong, but not correcting.",
+                                        if matches!(entry.conv, Conv::LiebertConfigVolts) {
+                                            "ConfigVoltage"
+                                        } else {
+                                            "LineVoltage"
+                                        }
+                                    ),
+                                ));
+                            }
+                            Infoval::Text(text)
+                        }
+                        None => Infoval::Nothing,
+                    }
+                }
                 // tripplite_chemistry_fun: these two units' firmware names no chemistry.
                 (Conv::TlChemistry, _) if matches!(self.device.product_id, 0x1003 | 0x2005) => {
                     Infoval::Text("unknown".into())
@@ -1344,11 +1501,16 @@ impl HidUps {
         // apc-hid.c's formatting splits the firmware out of the product string.
         // APC names an unnamed unit "unknown" (apc_format_model); the others leave
         // ups.model out, as usbhid-ups.c does for a NULL model.
-        let mut model = self
-            .device
-            .product
-            .clone()
-            .or_else(|| self.sub.firmware_in_product.then(|| "unknown".into()));
+        let blank = |name: &Option<String>| {
+            name.as_deref().is_some_and(|n| {
+                self.sub.blank_names_default && n.trim_start_matches(' ').is_empty()
+            })
+        };
+        let mut model = match &self.device.product {
+            Some(_) if blank(&self.device.product) => None,
+            product => product.clone(),
+        }
+        .or_else(|| self.sub.default_model.map(str::to_string));
         if let Some(model) = model.as_mut().filter(|_| self.sub.firmware_in_product) {
             // apc_format_model copies the product into a 64-byte buffer.
             cut_at_boundary(model, APC_MODEL_BUF_BYTES - 1);
@@ -1363,11 +1525,12 @@ impl HidUps {
                 cut_at_boundary(model, at.saturating_sub(1));
             }
         }
-        let mfr = self
-            .device
-            .vendor
-            .clone()
-            .or_else(|| self.sub.default_mfr.map(str::to_string));
+        let mfr = match &self.device.vendor {
+            Some(_) if blank(&self.device.vendor) => None,
+            Some(v) if self.sub.blank_names_default => Some(v.trim_start_matches(' ').to_string()),
+            vendor => vendor.clone(),
+        }
+        .or_else(|| self.sub.default_mfr.map(str::to_string));
         for (name, value) in [("ups.mfr", mfr), ("ups.model", model)] {
             match value {
                 Some(value) => set(out, state, name, &value),
@@ -1470,9 +1633,17 @@ impl HidUps {
     /// `HIDGetEvents`; the status word is committed by the walk that follows).
     pub fn interrupt(&mut self, state: &mut DriverState, report: &[u8]) -> Vec<DriverLine> {
         let mut lines = Vec::new();
+        let report = &report[..self
+            .interrupt_size
+            .map_or(report.len(), |n| n.min(report.len()))];
         let Some(&id) = report.first() else {
             return lines;
         };
+        if self.interrupt_only {
+            // HIDGetEvents files the report: the walks read it from the buffer.
+            self.file_report(report);
+        }
+        let kind = self.item_kind();
         let items: Vec<Item> = self
             .desc
             .items
@@ -1483,13 +1654,14 @@ impl HidUps {
             .collect();
         for event in items {
             let value = physical(&event, logical(report, &event));
-            // NUT finds the feature item with the event's path (`FindObject_with_Path`),
-            // then the table row mapped to it at start-up (`find_hid_info`).
+            // NUT finds the feature item with the event's path (`FindObject_with_Path`;
+            // the input item on an interrupt-only unit), then the table row mapped to
+            // it at start-up (`find_hid_info`).
             let Some(index) = self
                 .desc
                 .items
                 .iter()
-                .position(|i| i.kind == Kind::Feature && i.path == event.path)
+                .position(|i| i.kind == kind && i.path == event.path)
             else {
                 continue;
             };
@@ -1506,7 +1678,14 @@ impl HidUps {
                 Conv::CpsBattVolt => value * self.battery_scale.unwrap_or(1.0),
                 _ => value,
             };
-            match infoval(&entry, value) {
+            let converted = match entry.conv {
+                Conv::LiebertLineVolts | Conv::LiebertConfigVolts => self
+                    .liebert
+                    .text(entry.conv, value)
+                    .map_or(Infoval::Nothing, |(text, _)| Infoval::Text(text)),
+                _ => infoval(&entry, value),
+            };
+            match converted {
                 Infoval::Text(text) => lines.extend(state.set(entry.var, &text)),
                 Infoval::Flag(name, on) => self.set_flag(name, on),
                 Infoval::String(index) => {

@@ -1452,11 +1452,10 @@ fn powercom_units_map_through_nuts_table() {
     // -k: shutdown.return first, as NUT.
     assert_eq!(driver.shutdown(&state).unwrap()[0].report, [4, 0x00, 0x54]);
 
-    // Claims: the serial-protocol 0002 units and the interrupt-only 0001 ones refused.
+    // Claims: the serial-protocol 0002 units refused, other products with productid.
     assert!(claim(&powercom(0x0099), false).is_none());
     assert!(claim(&powercom(0x0099), true).is_some());
     assert!(claim(&powercom(0x0002), true).is_none());
-    assert!(claim(&powercom(0x0001), true).is_none());
     assert_eq!(
         nut_core::hidups::refusal(&powercom(0x0002)).as_deref(),
         Some(
@@ -1464,9 +1463,7 @@ fn powercom_units_map_through_nuts_table() {
              Please use the 'powercom' driver instead."
         )
     );
-    assert!(nut_core::hidups::refusal(&powercom(0x0001))
-        .unwrap()
-        .contains("interrupt-only"));
+    assert_eq!(nut_core::hidups::refusal(&powercom(0x0001)), None);
 }
 
 /// usbhid-ups.c's alarms for the flags Tripp Lite and Powercom units raise (overheat,
@@ -1610,4 +1607,272 @@ fn apc_model_names_are_cut_as_nut_cuts_them() {
         );
         assert_eq!(state.tree().value("ups.firmware"), firmware, "{product}");
     }
+}
+
+/// NUT's interrupt-only mode (Powercom's 0001 units, or `interruptonly` on any unit):
+/// the table maps input items, no report is ever read with GET_REPORT, values are 0
+/// until the first interrupt report (NUT's zeroed buffer), then the walks read the
+/// buffered report, cut to `interruptsize` bytes (8 on these units).
+#[test]
+fn interrupt_only_units_are_read_from_their_interrupt_reports() {
+    use nut_core::usbhid::POWERCOM_USAGES;
+    let mut d = DescWriter::new(POWERCOM_USAGES);
+    d.collection("PowercomUPS", 0x01, |d| {
+        d.collection("PowercomPowerConverter", 0x00, |d| {
+            d.collection("PowercomOutput", 0x00, |d| {
+                d.input(1, "PowercomPrimaryBatterySupport", 8, 0);
+                d.input(1, "PowercomInternalChargeController", 8, 0);
+                d.input(1, "PowercomPercentLoad", 8, 0);
+            });
+            d.collection("PowercomInput", 0x00, |d| {
+                d.input(1, "PowercomVoltage", 8, 0)
+            });
+        });
+    });
+    let dev = powercom(0x0001);
+    let sub = claim(&dev, false).expect("Powercom claims 0d9f:0001");
+    let mut driver = HidUps::new(sub, &d.bytes, dev, HidOptions::default());
+    assert!(driver.interrupt_only());
+    assert!(driver.reports(Walk::Init).is_empty(), "no GET_REPORT");
+    let mut state = DriverState::new();
+    assert!(driver.walk(&mut state, Walk::Init, &[], 0).ok);
+    assert_eq!(state.tree().value("ups.load"), Some("0"));
+    assert_eq!(state.tree().value("input.voltage"), Some("0"));
+    // On battery, battery bad, 57 x 4 V; the ninth byte is past interrupt_size.
+    driver.interrupt(&mut state, &[1, 0x01, 0x02, 44, 57, 0, 0, 0, 0xff]);
+    assert_eq!(state.tree().value("ups.load"), Some("44"));
+    assert!(driver.walk(&mut state, Walk::Quick, &[], 2).ok);
+    assert_eq!(state.tree().value("ups.status"), Some("OB RB"));
+    assert!(driver.walk(&mut state, Walk::Full, &[], 40).ok);
+    assert_eq!(state.tree().value("input.voltage"), Some("228"));
+    assert_eq!(state.tree().value("ups.alarm"), Some("Replace battery!"));
+
+    // Another Powercom product is not interrupt-only unless the option says so.
+    let plain = UsbDevice {
+        product_id: 0x00a3,
+        ..powercom(0x0001)
+    };
+    let driver = HidUps::new(
+        claim(&plain, false).unwrap(),
+        &d.bytes,
+        plain.clone(),
+        HidOptions::default(),
+    );
+    assert!(!driver.interrupt_only());
+    // `interruptonly` and `interruptsize` as NUT reads them (atoi, above 0).
+    let opts = |pairs: &[(&str, Option<&str>)]| {
+        HidOptions::from_options(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let o = opts(&[("interruptonly", None), ("interruptsize", Some("8x"))]).unwrap();
+    assert!(o.interruptonly);
+    assert_eq!(o.interruptsize, Some(8));
+    assert_eq!(
+        opts(&[("interruptsize", Some("abc"))]).unwrap_err(),
+        "Error: invalid interruptsize: 0"
+    );
+    let driver = HidUps::new(claim(&plain, false).unwrap(), &d.bytes, plain.clone(), o);
+    assert!(driver.interrupt_only());
+}
+
+/// Belkin's table (belkin-hid.c) on a unit built from its paths on Belkin's own usage
+/// page: tenths, the firmware and UPS type nibbles, the sensitivity, the bit-packed
+/// power and battery status words, and the identity rules (a blank product is
+/// "unknown", the maker loses its leading spaces).
+#[test]
+fn belkin_units_map_through_nuts_table() {
+    use nut_core::usbhid::BELKIN_USAGES;
+    let mut d = DescWriter::new(BELKIN_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("BELKINBatterySystem", 0x00, |d| {
+            d.feature(1, "BELKINCharge", 8, 0);
+            d.feature(1, "BELKINVoltage", 16, 0);
+        });
+        d.collection("BELKINConfig", 0x00, |d| {
+            for name in [
+                "BELKINConfigVoltage",
+                "BELKINConfigBatteryVoltage",
+                "BELKINConfigFrequency",
+            ] {
+                d.feature(2, name, 8, 0);
+            }
+            for name in [
+                "BELKINConfigApparentPower",
+                "BELKINLowVoltageTransfer",
+                "BELKINHighVoltageTransfer",
+            ] {
+                d.feature(2, name, 16, 0);
+            }
+        });
+        d.collection("BELKINPowerState", 0x00, |d| {
+            d.collection("BELKINInput", 0x00, |d| {
+                d.feature(3, "BELKINVoltage", 16, 0);
+                d.feature(3, "BELKINFrequency", 16, 0);
+            });
+            d.collection("BELKINOutput", 0x00, |d| {
+                d.feature(4, "BELKINVoltage", 16, 0);
+                d.feature(4, "BELKINPercentLoad", 8, 0);
+            });
+        });
+        d.collection("BELKINDevice", 0x00, |d| {
+            d.feature(5, "BELKINUPSType", 8, 0);
+            d.feature(5, "BELKINVoltageSensitivity", 8, 0);
+        });
+        d.collection("BELKINControls", 0x00, |d| {
+            d.feature(6, "BELKINDelayBeforeShutdown", 16, 0);
+            d.feature(7, "BELKINDelayBeforeStartup", 16, 0);
+            d.feature(8, "BELKINTest", 8, 0);
+            d.feature(9, "BELKINAudibleAlarmControl", 8, 0);
+        });
+        d.collection("BELKINStatus", 0x00, |d| {
+            d.feature(10, "BELKINPowerStatus", 16, 0);
+            d.feature(10, "BELKINBatteryStatus", 8, 0);
+        });
+    });
+    let dev = UsbDevice {
+        vendor_id: 0x050d,
+        product_id: 0x0980,
+        vendor: Some("  Belkin International".into()),
+        product: Some(String::new()),
+        serial: None,
+        bus: "001".into(),
+        device: "008".into(),
+    };
+    assert_eq!(
+        claim(&dev, false).map(|s| s.name),
+        Some("Belkin/Liebert HID 0.18")
+    );
+    let (_, state) = unit_with(
+        dev,
+        &d.bytes,
+        &[
+            ("UPS.BELKINBatterySystem.BELKINCharge", 95.0),
+            ("UPS.BELKINBatterySystem.BELKINVoltage", 274.0),
+            ("UPS.BELKINConfig.BELKINConfigVoltage", 120.0),
+            ("UPS.BELKINConfig.BELKINConfigBatteryVoltage", 24.0),
+            ("UPS.BELKINConfig.BELKINConfigFrequency", 60.0),
+            ("UPS.BELKINConfig.BELKINConfigApparentPower", 800.0),
+            ("UPS.BELKINConfig.BELKINLowVoltageTransfer", 96.0),
+            ("UPS.BELKINConfig.BELKINHighVoltageTransfer", 138.0),
+            ("UPS.BELKINPowerState.BELKINInput.BELKINVoltage", 1199.0),
+            ("UPS.BELKINPowerState.BELKINInput.BELKINFrequency", 600.0),
+            ("UPS.BELKINPowerState.BELKINOutput.BELKINVoltage", 1200.0),
+            ("UPS.BELKINPowerState.BELKINOutput.BELKINPercentLoad", 17.0),
+            ("UPS.BELKINDevice.BELKINUPSType", 0x52 as f64),
+            ("UPS.BELKINDevice.BELKINVoltageSensitivity", 1.0),
+            ("UPS.BELKINControls.BELKINAudibleAlarmControl", 2.0),
+            // AC failure and overheat; low battery.
+            ("UPS.BELKINStatus.BELKINPowerStatus", 0x0041 as f64),
+            ("UPS.BELKINStatus.BELKINBatteryStatus", 0x04 as f64),
+        ],
+    );
+    let v = |n: &str| state.tree().value(n).map(str::to_string);
+    for (var, want) in [
+        ("battery.charge", "95"),
+        ("battery.voltage", "27.4"),
+        ("battery.voltage.nominal", "24"),
+        ("input.voltage.nominal", "120"),
+        ("input.frequency.nominal", "60"),
+        ("ups.power.nominal", "800"),
+        ("input.transfer.low", "96"),
+        ("input.transfer.high", "138"),
+        ("input.voltage", "119.9"),
+        ("input.frequency", "60.0"),
+        ("output.voltage", "120.0"),
+        ("ups.load", "17"),
+        ("ups.firmware", "5"),
+        ("ups.type", "line-interactive"),
+        ("input.sensitivity", "reduced"),
+        ("ups.test.result", "No test initiated"),
+        ("ups.beeper.status", "enabled"),
+        ("ups.delay.start", "30"),
+        ("ups.alarm", "Temperature too high!"),
+        ("ups.status", "ALARM OB LB"),
+        ("ups.mfr", "Belkin International"),
+        ("ups.model", "unknown"),
+    ] {
+        assert_eq!(v(var).as_deref(), Some(want), "{var}");
+    }
+    let entry = state.tree().get("input.sensitivity").unwrap();
+    assert!(entry.flags.rw && entry.aux == 10);
+    // The USB hub Belkin also makes is never claimed.
+    let hub = UsbDevice {
+        vendor_id: 0x050d,
+        product_id: 0x0218,
+        ..UsbDevice::default()
+    };
+    assert!(claim(&hub, true).is_none());
+}
+
+/// Liebert's own units (10af, belkin-hid.c): the 1e-7 a broken exponent makes of a
+/// reading. NUT's heuristic keys on the nominal battery voltage reading exactly 1e-7,
+/// which comes after the line voltages: they read 0.0 (with NUT's notice) until the
+/// next walk applies the factor found.
+#[test]
+fn liebert_gxt_units_correct_their_broken_exponents_as_nut() {
+    let mut d = DescWriter::new(&[]);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(1, "RemainingCapacity", 8, 0);
+            d.feature(1, "ConfigVoltage", 8, -7);
+            d.collection("PresentStatus", 0x02, |d| {
+                d.feature(2, "ACPresent", 1, 0);
+                d.feature(2, "Discharging", 1, 0);
+            });
+        });
+        d.collection("Input", 0x00, |d| d.feature(3, "Voltage", 16, -7));
+        d.collection("Output", 0x00, |d| {
+            d.feature(4, "Voltage", 16, -7);
+            d.feature(4, "PercentLoad", 8, 0);
+        });
+    });
+    let dev = UsbDevice {
+        vendor_id: 0x10af,
+        product_id: 0x0001,
+        vendor: None,
+        product: Some("PowerSure PSA".into()),
+        ..UsbDevice::default()
+    };
+    let sub = claim(&dev, false).unwrap();
+    let mut driver = HidUps::new(sub, &d.bytes, dev, HidOptions::default());
+    let mut state = DriverState::new();
+    let reports = reports_with(
+        &driver,
+        &[
+            ("UPS.PowerSummary.RemainingCapacity", 100.0),
+            ("UPS.PowerSummary.ConfigVoltage", 1.5e-7),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+            ("UPS.Input.Voltage", 120.5e-7),
+            ("UPS.Output.Voltage", 119.5e-7),
+            ("UPS.Output.PercentLoad", 30.0),
+        ],
+    );
+    let reads = |driver: &HidUps, walk: Walk| -> Vec<_> {
+        driver
+            .reports(walk)
+            .into_iter()
+            .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+            .collect()
+    };
+    let walked = driver.walk(&mut state, Walk::Init, &reads(&driver, Walk::Init), 0);
+    assert_eq!(state.tree().value("input.voltage"), Some("0.0"));
+    assert_eq!(state.tree().value("battery.voltage.nominal"), Some("10.0"));
+    assert!(walked.notes.iter().any(|n| matches!(
+        n,
+        nut_core::qx::Note::Log(_, text) if text == "LineVoltage exponent looks wrong, but not correcting."
+    )));
+    assert!(
+        driver
+            .walk(&mut state, Walk::Full, &reads(&driver, Walk::Full), 100)
+            .ok
+    );
+    assert_eq!(state.tree().value("input.voltage"), Some("120.0"));
+    assert_eq!(state.tree().value("output.voltage"), Some("119.0"));
+    assert_eq!(state.tree().value("ups.status"), Some("OL"));
+    assert_eq!(state.tree().value("ups.mfr"), Some("Belkin"));
+    assert_eq!(state.tree().value("ups.model"), Some("PowerSure PSA"));
 }

@@ -197,7 +197,8 @@ fn a_bad_configuration_names_the_option() {
             "not supported yet",
         ),
         ("\tpollfreq = 99999999\n", "invalid pollfreq"),
-        ("\tinterruptonly\n", "not supported by this usbhid-ups yet"),
+        ("\texplore\n", "not supported by this usbhid-ups yet"),
+        ("\tinterruptsize = 0\n", "Error: invalid interruptsize: 0"),
         (
             "\tnosuchoption = 1\n",
             "'nosuchoption' is not a valid variable name",
