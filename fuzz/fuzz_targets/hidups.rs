@@ -8,7 +8,10 @@ use nut_core::dummy::DriverState;
 use nut_core::hidups::{HidOptions, HidUps, ReadError, UsbDevice, Walk, SUBDRIVERS};
 
 /// Units whose factors or quirks differ (vendor, product).
-const UNITS: [(u16, u16); 10] = [
+const UNITS: [(u16, u16); 13] = [
+    (0x050d, 0x0980),
+    (0x10af, 0x0001),
+    (0x0d9f, 0x0001),
     (0x051d, 0x0002),
     (0x0764, 0x0501),
     (0x06da, 0xffff),
