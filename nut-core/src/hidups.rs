@@ -181,6 +181,9 @@ pub struct Subdriver {
     /// Variables the table lets upsd SET (NUT's `ST_FLAG_RW | ST_FLAG_STRING`), with
     /// their length.
     pub writable: &'static [(&'static str, i64)],
+    /// Rows of those variables NUT's table does not flag writable: a variable they
+    /// give stays read-only.
+    pub read_only_paths: &'static [&'static str],
     /// `ups.mfr` when the device names none (`None`: no `ups.mfr` then).
     pub default_mfr: Option<&'static str>,
     /// `ups.model` when the device names none (`None`: no `ups.model` then).
@@ -312,6 +315,7 @@ pub const APC: Subdriver = Subdriver {
         ("input.transfer.high", 10),
         ("input.sensitivity", 10),
     ],
+    read_only_paths: &["UPS.PowerSummary.APCBattReplaceDate"],
     default_mfr: Some("APC"),
     default_model: Some("unknown"),
     blank_names_default: false,
@@ -343,6 +347,7 @@ pub const CPS: Subdriver = Subdriver {
         ("input.transfer.low", 10),
         ("input.transfer.high", 10),
     ],
+    read_only_paths: &[],
     default_mfr: Some("CPS"),
     default_model: None,
     blank_names_default: false,
@@ -398,6 +403,7 @@ pub const LIEBERT: Subdriver = Subdriver {
     table: LIEBERT_HID2NUT,
     usages: &[],
     writable: &[],
+    read_only_paths: &[],
     default_mfr: Some("Liebert"),
     default_model: None,
     blank_names_default: false,
@@ -481,6 +487,7 @@ pub const TRIPPLITE: Subdriver = Subdriver {
         ("input.transfer.low", 5),
         ("input.transfer.high", 5),
     ],
+    read_only_paths: &[],
     default_mfr: None,
     default_model: None,
     blank_names_default: false,
@@ -516,6 +523,10 @@ pub const POWERCOM: Subdriver = Subdriver {
     table: POWERCOM_HID2NUT,
     usages: POWERCOM_USAGES,
     writable: &[("ups.delay.start", 8), ("ups.delay.shutdown", 8)],
+    read_only_paths: &[
+        "PowercomUPS.PowercomPowerConverter.PowercomDelayBeforeShutdown",
+        "PowercomUPS.PowercomPowerConverter.PowercomDelayBeforeStartup",
+    ],
     default_mfr: Some("PowerCOM"),
     default_model: None,
     blank_names_default: false,
@@ -565,6 +576,7 @@ pub const BELKIN: Subdriver = Subdriver {
         ("ups.delay.start", 10),
         ("ups.delay.shutdown", 10),
     ],
+    read_only_paths: &[],
     default_mfr: Some("Belkin"),
     default_model: Some("unknown"),
     blank_names_default: true,
@@ -691,10 +703,12 @@ impl HidOptions {
                 // NUT reads it with atoi and refuses what is not above 0.
                 ("interruptsize", Some(v)) => {
                     let n = strtol(v).parse::<i64>().unwrap_or(0);
-                    match usize::try_from(n).ok().filter(|n| (1..=MAX_REPORT_BYTES).contains(n)) {
-                        Some(n) => out.interruptsize = Some(n),
-                        None => return Err(format!("Error: invalid interruptsize: {n}")),
+                    if n <= 0 {
+                        return Err(format!("Error: invalid interruptsize: {n}"));
                     }
+                    // No report is longer than our buffer.
+                    out.interruptsize =
+                        Some(usize::try_from(n).unwrap_or(usize::MAX).min(MAX_REPORT_BYTES));
                 }
                 _ => {}
             }
@@ -842,6 +856,12 @@ fn infoval(entry: &HidInfo, value: f64) -> Infoval {
 /// The inverse of a lookup (NUT's `hu_find_valinfo`): the HID value for a NUT text.
 fn valinfo(entry: &HidInfo, text: &str) -> Option<f64> {
     match entry.conv {
+        // NUT's lookup has no reverse for it and writes -1 whatever is asked (a NUT
+        // flaw); the names map back to the unit's values here.
+        Conv::BelkinSensitivity => ["normal", "reduced", "low"]
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(text))
+            .map(|i| i as f64),
         Conv::Lookup(table) => table
             .iter()
             .find(|(_, t)| t.eq_ignore_ascii_case(text))
@@ -896,7 +916,8 @@ pub fn to_logical(item: &Item, value: f64) -> i64 {
             if !(pmin == 0 && pmax == 0) && pmax > pmin && item.log_max > item.log_min =>
         {
             let factor = (item.log_max - item.log_min) as f64 / (pmax - pmin) as f64;
-            let logical = ((value - pmin as f64) * factor) as i64 + item.log_min;
+            // The cast saturates; so must the sum (a huge SET argument).
+            let logical = (((value - pmin as f64) * factor) as i64).saturating_add(item.log_min);
             logical.clamp(item.log_min, item.log_max)
         }
         _ => value as i64,
@@ -1209,7 +1230,7 @@ impl HidUps {
                 if entry.flags & flag::ABSENT != 0 {
                     if state.tree().get(entry.var).is_none() {
                         push(&mut out, state.set(entry.var, entry.dfl));
-                        self.mark_writable(state, entry.var, &mut out.lines);
+                        self.mark_writable(state, row, &mut out.lines);
                     }
                     self.map[row] = Some(index);
                     continue;
@@ -1287,7 +1308,7 @@ impl HidUps {
                 Infoval::Text(text) => {
                     push(&mut out, state.set(entry.var, &text));
                     if walk == Walk::Init {
-                        self.mark_writable(state, entry.var, &mut out.lines);
+                        self.mark_writable(state, row, &mut out.lines);
                     }
                 }
                 Infoval::Flag(name, on) => self.set_flag(name, on),
@@ -1467,7 +1488,12 @@ impl HidUps {
         lines
     }
 
-    fn mark_writable(&self, state: &mut DriverState, var: &str, lines: &mut Vec<DriverLine>) {
+    fn mark_writable(&self, state: &mut DriverState, row: usize, lines: &mut Vec<DriverLine>) {
+        let entry = &self.sub.table[row];
+        let var = entry.var;
+        if self.sub.read_only_paths.contains(&entry.path) {
+            return;
+        }
         let Some(&(_, len)) = self.sub.writable.iter().find(|(w, _)| *w == var) else {
             return;
         };
@@ -1501,13 +1527,20 @@ impl HidUps {
         // apc-hid.c's formatting splits the firmware out of the product string.
         // APC names an unnamed unit "unknown" (apc_format_model); the others leave
         // ups.model out, as usbhid-ups.c does for a NULL model.
-        let blank = |name: &Option<String>| {
+        // belkin_format_model: an empty product is none; belkin_format_mfr: the maker
+        // without its leading spaces, none when nothing is left.
+        let blank = |name: &Option<String>, trimmed: bool| {
             name.as_deref().is_some_and(|n| {
-                self.sub.blank_names_default && n.trim_start_matches(' ').is_empty()
+                self.sub.blank_names_default
+                    && if trimmed {
+                        n.trim_start_matches(' ').is_empty()
+                    } else {
+                        n.is_empty()
+                    }
             })
         };
         let mut model = match &self.device.product {
-            Some(_) if blank(&self.device.product) => None,
+            Some(_) if blank(&self.device.product, false) => None,
             product => product.clone(),
         }
         .or_else(|| self.sub.default_model.map(str::to_string));
@@ -1526,7 +1559,7 @@ impl HidUps {
             }
         }
         let mfr = match &self.device.vendor {
-            Some(_) if blank(&self.device.vendor) => None,
+            Some(_) if blank(&self.device.vendor, true) => None,
             Some(v) if self.sub.blank_names_default => Some(v.trim_start_matches(' ').to_string()),
             vendor => vendor.clone(),
         }
@@ -1860,7 +1893,10 @@ impl HidUps {
         value: &str,
         lines: &mut Vec<DriverLine>,
     ) -> Result<Vec<Write>, i64> {
-        if !self.sub.writable.iter().any(|(w, _)| *w == var) || state.tree().get(var).is_none() {
+        // Writable when the row that gave it is (NUT's ST_FLAG_RW, published as RW).
+        if !self.sub.writable.iter().any(|(w, _)| *w == var)
+            || !state.tree().get(var).is_some_and(|v| v.flags.rw)
+        {
             return Err(tracking::UNKNOWN);
         }
         let absent = (0..self.sub.table.len()).any(|row| {

@@ -1398,7 +1398,9 @@ const fn cmd_conv(
 
 /// Powercom's bytes of two-byte delay values (`uint16_t i = value`).
 fn pcm_word(value: f64) -> u32 {
-    u32::from(value as u16)
+    // C's conversion wraps on the usual targets (-1 is 0xffff); Rust's `as` would
+    // saturate.
+    u32::from(value as i64 as u16)
 }
 
 /// The text of a Powercom delay as read (`powercom_startup_fun`,

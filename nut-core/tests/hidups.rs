@@ -1876,3 +1876,71 @@ fn liebert_gxt_units_correct_their_broken_exponents_as_nut() {
     assert_eq!(state.tree().value("ups.mfr"), Some("Belkin"));
     assert_eq!(state.tree().value("ups.model"), Some("PowerSure PSA"));
 }
+
+/// From a review against NUT's source: a Powercom unit whose delays come from its own
+/// page (flags 0 in NUT's table) keeps them read-only; Belkin's sensitivity is written
+/// by name (NUT writes -1 whatever is asked, a NUT flaw); `interruptsize` takes any
+/// positive size as NUT does; a huge SET value saturates instead of overflowing.
+#[test]
+fn review_fixes_hold() {
+    use nut_core::usbhid::POWERCOM_USAGES;
+    let mut d = DescWriter::new(POWERCOM_USAGES);
+    d.collection("PowercomUPS", 0x01, |d| {
+        d.collection("PowercomPowerConverter", 0x00, |d| {
+            d.feature(1, "PowercomDelayBeforeShutdown", 8, 0);
+        });
+    });
+    let (driver, mut state) = unit_with(
+        powercom(0x00a3),
+        &d.bytes,
+        &[(
+            "PowercomUPS.PowercomPowerConverter.PowercomDelayBeforeShutdown",
+            15.0,
+        )],
+    );
+    assert_eq!(state.tree().value("ups.delay.shutdown"), Some("15"));
+    assert!(!state.tree().get("ups.delay.shutdown").unwrap().flags.rw);
+    let mut lines = Vec::new();
+    assert!(driver
+        .set_var(&mut state, "ups.delay.shutdown", "60", &mut lines)
+        .is_err());
+
+    use nut_core::usbhid::BELKIN_USAGES;
+    let mut d = DescWriter::new(BELKIN_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("BELKINDevice", 0x00, |d| {
+            d.feature(5, "BELKINVoltageSensitivity", 8, 0)
+        });
+    });
+    let belkin = UsbDevice {
+        vendor_id: 0x050d,
+        product_id: 0x0980,
+        ..UsbDevice::default()
+    };
+    let (driver, mut state) = unit_with(belkin, &d.bytes, &[]);
+    assert_eq!(state.tree().value("input.sensitivity"), Some("normal"));
+    let writes = driver
+        .set_var(&mut state, "input.sensitivity", "low", &mut lines)
+        .unwrap();
+    assert_eq!(writes[0].report, [5, 2]);
+
+    let o = HidOptions::from_options(&[("interruptsize".to_string(), Some("512".to_string()))])
+        .unwrap();
+    assert_eq!(o.interruptsize, Some(nut_core::hidups::MAX_REPORT_BYTES));
+
+    let item = nut_core::hid::Item {
+        path: Vec::new(),
+        kind: nut_core::hid::Kind::Feature,
+        report_id: 1,
+        offset: 0,
+        size: 16,
+        attribute: 0,
+        log_min: 5,
+        log_max: 1000,
+        phy_min: Some(0),
+        phy_max: Some(10),
+        unit: 0,
+        unit_exp: 0,
+    };
+    assert_eq!(to_logical(&item, 1e300), 1000);
+}
