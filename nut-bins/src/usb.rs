@@ -131,7 +131,9 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
             continue;
         }
         if claim(&info, matcher.has_productid()).is_none() {
-            if let Some(why) = nut_core::hidups::refusal(&info) {
+            if let Some(why) = nut_core::hidups::refusal(&info)
+                .or_else(|| nut_core::hidups::possibly_supported(&info))
+            {
                 last_error = Some(why);
             }
             continue;

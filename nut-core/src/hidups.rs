@@ -603,6 +603,25 @@ pub fn refusal(dev: &UsbDevice) -> Option<String> {
     SUBDRIVERS.iter().find_map(|s| s.refusal(dev))
 }
 
+/// usbhid-ups.c `possibly_supported`: a unit of a maker a subdriver knows, with a
+/// product it does not list, is taken only with `productid`; NUT says so (its mailing
+/// list address left out).
+pub fn possibly_supported(dev: &UsbDevice) -> Option<String> {
+    // tripplite_claim: HP "makes lots of USB devices that are not a UPS", no hint.
+    if dev.vendor_id == HP_VENDORID {
+        return None;
+    }
+    let sub = SUBDRIVERS.iter().find(|s| {
+        s.vendors.contains(&dev.vendor_id) && s.known(dev).is_none() && s.refusal(dev).is_none()
+    })?;
+    Some(format!(
+        "This {} device ({:04x}:{:04x}) is not (or perhaps not yet) supported by usbhid-ups. \
+         Please make sure you have an up-to-date version of NUT. If this does not fix the \
+         problem, try running the driver with the '-x productid={:04x}' option.",
+        sub.maker, dev.vendor_id, dev.product_id, dev.product_id
+    ))
+}
+
 /// usbhid-ups's own options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HidOptions {

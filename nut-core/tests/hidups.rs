@@ -1944,3 +1944,31 @@ fn review_fixes_hold() {
     };
     assert_eq!(to_logical(&item, 1e300), 1000);
 }
+
+/// NUT's hint for a unit of a known maker whose product no subdriver lists.
+#[test]
+fn an_unlisted_product_of_a_known_maker_gets_nuts_hint() {
+    let dev = tripplite(0x09ae, 0x9999);
+    assert!(claim(&dev, false).is_none());
+    let hint = nut_core::hidups::possibly_supported(&dev).unwrap();
+    assert!(
+        hint.starts_with(
+            "This Tripp Lite device (09ae:9999) is not (or perhaps not yet) supported"
+        ),
+        "{hint}"
+    );
+    assert!(hint.ends_with("'-x productid=9999' option."), "{hint}");
+    // Listed units, refused ones and unknown makers get none.
+    assert_eq!(
+        nut_core::hidups::possibly_supported(&tripplite(0x09ae, 0x3016)),
+        None
+    );
+    assert_eq!(
+        nut_core::hidups::possibly_supported(&tripplite(0x09ae, 0x0001)),
+        None
+    );
+    assert_eq!(
+        nut_core::hidups::possibly_supported(&tripplite(0x1234, 0x0001)),
+        None
+    );
+}
