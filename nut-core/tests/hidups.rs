@@ -1971,4 +1971,9 @@ fn an_unlisted_product_of_a_known_maker_gets_nuts_hint() {
         nut_core::hidups::possibly_supported(&tripplite(0x1234, 0x0001)),
         None
     );
+    // NUT gives none for HP, which makes many USB devices that are not UPSes.
+    assert_eq!(
+        nut_core::hidups::possibly_supported(&tripplite(0x03f0, 0x9999)),
+        None
+    );
 }
