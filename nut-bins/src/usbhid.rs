@@ -289,7 +289,11 @@ impl<P: HidPort> HidSession<P> {
         }
         if self.driver.uses_interrupt() {
             match self.port.interrupt().await {
-                Ok(Some(report)) => lines.extend(self.driver.interrupt(&mut self.state, &report)),
+                Ok(Some(report)) => {
+                    let (said, logged) = self.driver.interrupt(&mut self.state, &report);
+                    lines.extend(said);
+                    notes.extend(logged);
+                }
                 Ok(None) => {}
                 Err(ReadError::Failed) => {}
                 Err(ReadError::Gone) => {

@@ -28,8 +28,8 @@ use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
 use crate::qx::Note;
 use crate::sock::DriverLine;
 use crate::usbhid::{
-    flag, path_code, status_word, Conv, HidInfo, Scales, APC_HID2NUT, APC_USAGES, BELKIN_HID2NUT,
-    BELKIN_USAGES, CPS_HID2NUT, LIEBERT_HID2NUT, POWERCOM_HID2NUT, POWERCOM_USAGES,
+    cut_at_boundary, flag, path_code, status_word, Conv, HidInfo, Scales, APC_HID2NUT, APC_USAGES,
+    BELKIN_HID2NUT, BELKIN_USAGES, CPS_HID2NUT, LIEBERT_HID2NUT, POWERCOM_HID2NUT, POWERCOM_USAGES,
     TRIPPLITE_HID2NUT, TRIPPLITE_USAGES,
 };
 use std::collections::BTreeMap;
@@ -171,9 +171,6 @@ pub struct Subdriver {
     /// Product IDs whose interrupt pipe carries another protocol (NUT's
     /// `disable_interrupt_pipe`).
     pub poll_only_products: &'static [u16],
-    /// Product IDs read through the interrupt pipe only, and the bytes of a read (the
-    /// claim's `interrupt_only`/`interrupt_size` tweak).
-    pub interrupt_only_products: &'static [(u16, usize)],
     /// The variable table.
     pub table: &'static [HidInfo],
     /// Vendor usages, looked up before the global table.
@@ -202,16 +199,6 @@ pub struct Subdriver {
 /// Bytes of apc-hid.c's model buffer (`static char model[64]`).
 pub const APC_MODEL_BUF_BYTES: usize = 64;
 
-/// `text` cut to at most `len` bytes, on a character boundary (a replayed product string
-/// may hold non-ASCII text; libusb's reader gives ASCII).
-fn cut_at_boundary(text: &mut String, len: usize) {
-    let mut end = len.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-}
-
 /// A unit a subdriver knows (one row of NUT's `usb_device_id_t` tables).
 #[derive(Debug, Clone, Copy)]
 pub struct KnownDevice {
@@ -221,6 +208,11 @@ pub struct KnownDevice {
     pub product: u16,
     /// The factors its readings take (Tripp Lite's match functions).
     pub scales: Scales,
+    /// Read through the interrupt pipe only, this many bytes at a time (the claim's
+    /// `interrupt_only`/`interrupt_size` tweak).
+    pub interrupt_only: Option<usize>,
+    /// A report its firmware answers wrongly, never read (usbhid-ups.c's walk).
+    pub bad_report: Option<u8>,
 }
 
 const fn known(vendor: u16, product: u16) -> KnownDevice {
@@ -228,14 +220,15 @@ const fn known(vendor: u16, product: u16) -> KnownDevice {
         vendor,
         product,
         scales: Scales::ONE,
+        interrupt_only: None,
+        bad_report: None,
     }
 }
 
 const fn scaled(vendor: u16, product: u16, scales: Scales) -> KnownDevice {
     KnownDevice {
-        vendor,
-        product,
         scales,
+        ..known(vendor, product)
     }
 }
 
@@ -302,7 +295,6 @@ pub const APC: Subdriver = Subdriver {
     vendors: &[0x051d],
     refused: &[],
     poll_only_products: &[0x0003],
-    interrupt_only_products: &[],
     table: APC_HID2NUT,
     usages: APC_USAGES,
     writable: &[
@@ -336,7 +328,6 @@ pub const CPS: Subdriver = Subdriver {
     vendors: &[0x0764],
     refused: &[],
     poll_only_products: &[],
-    interrupt_only_products: &[],
     table: CPS_HID2NUT,
     usages: &[],
     writable: &[
@@ -399,7 +390,6 @@ pub const LIEBERT: Subdriver = Subdriver {
     vendors: &[0x06da],
     refused: &[],
     poll_only_products: &[],
-    interrupt_only_products: &[],
     table: LIEBERT_HID2NUT,
     usages: &[],
     writable: &[],
@@ -413,8 +403,6 @@ pub const LIEBERT: Subdriver = Subdriver {
 };
 
 const TRIPPLITE_VENDORID: u16 = 0x09ae;
-/// The report NUT never reads on Tripp Lite's SU3000LCD2UHV (vendor, product, report).
-pub const SU3000LCD2UHV_BAD_REPORT: (u16, u16, u8) = (TRIPPLITE_VENDORID, 0x1330, 0x54);
 const HP_VENDORID: u16 = 0x03f0;
 const DELTA_VENDORID: u16 = 0x05dd;
 
@@ -429,7 +417,11 @@ pub const TRIPPLITE: Subdriver = Subdriver {
         scaled(TRIPPLITE_VENDORID, 0x1008, Scales::BATTERY_TENTH),
         scaled(TRIPPLITE_VENDORID, 0x1009, Scales::BATTERY_TENTH),
         scaled(TRIPPLITE_VENDORID, 0x1010, Scales::BATTERY_TENTH),
-        known(TRIPPLITE_VENDORID, 0x1330),
+        // The SU3000LCD2UHV: its firmware answers report 0x54 wrongly.
+        KnownDevice {
+            bad_report: Some(0x54),
+            ..known(TRIPPLITE_VENDORID, 0x1330)
+        },
         scaled(TRIPPLITE_VENDORID, 0x2005, Scales::BATTERY_TENTH),
         scaled(TRIPPLITE_VENDORID, 0x2007, Scales::BATTERY_TENTH),
         scaled(TRIPPLITE_VENDORID, 0x2008, Scales::BATTERY_TENTH),
@@ -477,7 +469,6 @@ pub const TRIPPLITE: Subdriver = Subdriver {
         "Please use the tripplite_usb driver instead.",
     )],
     poll_only_products: &[],
-    interrupt_only_products: &[],
     table: TRIPPLITE_HID2NUT,
     usages: TRIPPLITE_USAGES,
     writable: &[
@@ -509,7 +500,11 @@ pub const POWERCOM: Subdriver = Subdriver {
         known(POWERCOM_VENDORID, 0x00a5),
         known(POWERCOM_VENDORID, 0x00a6),
         known(POWERCOM_VENDORID, 0x0004),
-        known(POWERCOM_VENDORID, 0x0001),
+        // Vanguard and the first BNT-xxxAP units: 8-byte interrupt reports only.
+        KnownDevice {
+            interrupt_only: Some(8),
+            ..known(POWERCOM_VENDORID, 0x0001)
+        },
     ],
     vendors: &[POWERCOM_VENDORID],
     refused: &[(
@@ -518,8 +513,6 @@ pub const POWERCOM: Subdriver = Subdriver {
         "Please use the 'powercom' driver instead.",
     )],
     poll_only_products: &[],
-    // Vanguard and the first BNT-xxxAP units: 8-byte interrupt reports only.
-    interrupt_only_products: &[(0x0001, 8)],
     table: POWERCOM_HID2NUT,
     usages: POWERCOM_USAGES,
     writable: &[("ups.delay.start", 8), ("ups.delay.shutdown", 8)],
@@ -566,7 +559,6 @@ pub const BELKIN: Subdriver = Subdriver {
         "It is a USB hub (F5U218-MOB), not a UPS.",
     )],
     poll_only_products: &[],
-    interrupt_only_products: &[],
     table: BELKIN_HID2NUT,
     usages: BELKIN_USAGES,
     writable: &[
@@ -721,7 +713,7 @@ impl HidOptions {
                 }
                 // NUT reads it with atoi and refuses what is not above 0.
                 ("interruptsize", Some(v)) => {
-                    let n = strtol(v).parse::<i64>().unwrap_or(0);
+                    let n = crate::clients::c_atol(v);
                     if n <= 0 {
                         return Err(format!("Error: invalid interruptsize: {n}"));
                     }
@@ -991,6 +983,8 @@ pub struct HidUps {
     pending_strings: Vec<(&'static str, u8)>,
     /// The unit's fixed factors (Tripp Lite's).
     scales: Scales,
+    /// The report the unit's firmware answers wrongly, never read.
+    bad_report: Option<u8>,
     /// Liebert's voltage factors, found from its readings (belkin-hid.c).
     liebert: crate::usbhid::LiebertFactors,
     /// The first Init walk mapped the table (a reconnection keeps the mapping).
@@ -1013,11 +1007,8 @@ impl HidUps {
         if let Some(fix) = sub.fix_descriptor {
             fix(&device, &mut desc);
         }
-        let claimed_interrupt_only = sub
-            .interrupt_only_products
-            .iter()
-            .find(|(p, _)| *p == device.product_id && sub.known(&device).is_some())
-            .map(|(_, size)| *size);
+        let known = sub.known(&device);
+        let claimed_interrupt_only = known.and_then(|k| k.interrupt_only);
         let interrupt_only = options.interruptonly || claimed_interrupt_only.is_some();
         let interrupt_size = options.interruptsize.or(claimed_interrupt_only);
         let kind = if interrupt_only {
@@ -1041,7 +1032,8 @@ impl HidUps {
                 buffers.insert(id, buf);
             }
         }
-        let scales = sub.known(&device).map_or(Scales::ONE, |k| k.scales);
+        let scales = known.map_or(Scales::ONE, |k| k.scales);
+        let bad_report = known.and_then(|k| k.bad_report);
         let use_interrupt =
             !options.pollonly && !sub.poll_only_products.contains(&device.product_id);
         HidUps {
@@ -1063,6 +1055,7 @@ impl HidUps {
             strings: BTreeMap::new(),
             pending_strings: Vec::new(),
             scales,
+            bad_report,
             liebert: Default::default(),
             initialized: false,
             warned_online_discharge: false,
@@ -1122,10 +1115,10 @@ impl HidUps {
         }
     }
 
-    /// usbhid-ups.c's walk skips report 0x54 of Tripp Lite's SU3000LCD2UHV (09ae:1330),
-    /// whose firmware answers it wrongly: mapped, never read.
+    /// usbhid-ups.c's walk skips report 0x54 of Tripp Lite's SU3000LCD2UHV, whose
+    /// firmware answers it wrongly: mapped, never read.
     fn skips_report(&self, id: u8) -> bool {
-        (self.device.vendor_id, self.device.product_id, id) == SU3000LCD2UHV_BAD_REPORT
+        self.bad_report == Some(id)
     }
 
     fn rows(&self, walk: Walk) -> Vec<usize> {
@@ -1271,12 +1264,7 @@ impl HidUps {
             let Some(buf) = self.buffers.get(&item.report_id) else {
                 continue;
             };
-            let mut value = physical(item, logical(buf, item));
-            match entry.conv {
-                Conv::CpsBattVolt => value *= self.battery_scale(state, value, &mut out.notes),
-                Conv::TlScaled(kind) => value *= self.scales.get(kind),
-                _ => {}
-            }
+            let value = physical(item, logical(buf, item));
             if entry.flags & flag::CMD != 0 {
                 if state.tree_mut().add_cmd(entry.var) {
                     out.lines.push(DriverLine::AddCmd {
@@ -1285,33 +1273,8 @@ impl HidUps {
                 }
                 continue;
             }
-            let value = match (entry.conv, infoval(&entry, value)) {
-                (Conv::LiebertLineVolts | Conv::LiebertConfigVolts, _) => {
-                    match self.liebert.text(entry.conv, value) {
-                        Some((text, wrong)) => {
-                            if wrong {
-                                out.notes.push(Note::Log(
-                                    Level::Notice,
-                                    format!(
-                                        "{} exponent looks wrong, but not correcting.",
-                                        if matches!(entry.conv, Conv::LiebertConfigVolts) {
-                                            "ConfigVoltage"
-                                        } else {
-                                            "LineVoltage"
-                                        }
-                                    ),
-                                ));
-                            }
-                            Infoval::Text(text)
-                        }
-                        None => Infoval::Nothing,
-                    }
-                }
-                // tripplite_chemistry_fun: these two units' firmware names no chemistry.
-                (Conv::TlChemistry, _) if matches!(self.device.product_id, 0x1003 | 0x2005) => {
-                    Infoval::Text("unknown".into())
-                }
-                (_, Infoval::String(index)) => match self.strings.get(&index) {
+            let value = match self.convert(state, &entry, value, &mut out.notes) {
+                Infoval::String(index) => match self.strings.get(&index) {
                     Some(text) => Infoval::Text(text.clone()),
                     None => {
                         self.pending_strings.push((entry.var, index));
@@ -1321,7 +1284,7 @@ impl HidUps {
                         Infoval::Nothing
                     }
                 },
-                (_, value) => value,
+                value => value,
             };
             match value {
                 Infoval::Text(text) => {
@@ -1682,14 +1645,20 @@ impl HidUps {
     }
 
     /// An interrupt-in report: its input items update values and status at once (NUT's
-    /// `HIDGetEvents`; the status word is committed by the walk that follows).
-    pub fn interrupt(&mut self, state: &mut DriverState, report: &[u8]) -> Vec<DriverLine> {
+    /// `HIDGetEvents`; the status word is committed by the walk that follows). The
+    /// lines to broadcast and the things to log.
+    pub fn interrupt(
+        &mut self,
+        state: &mut DriverState,
+        report: &[u8],
+    ) -> (Vec<DriverLine>, Vec<Note>) {
         let mut lines = Vec::new();
+        let mut notes = Vec::new();
         let report = &report[..self
             .interrupt_size
             .map_or(report.len(), |n| n.min(report.len()))];
         let Some(&id) = report.first() else {
-            return lines;
+            return (lines, notes);
         };
         if self.interrupt_only {
             // HIDGetEvents files the report: the walks read it from the buffer.
@@ -1724,20 +1693,9 @@ impl HidUps {
                 continue;
             };
             let entry = self.sub.table[row];
-            // The conversions apply as in a walk (NUT's ups_infoval_set).
-            let value = match entry.conv {
-                Conv::TlScaled(kind) => value * self.scales.get(kind),
-                Conv::CpsBattVolt => value * self.battery_scale.unwrap_or(1.0),
-                _ => value,
-            };
-            let converted = match entry.conv {
-                Conv::LiebertLineVolts | Conv::LiebertConfigVolts => self
-                    .liebert
-                    .text(entry.conv, value)
-                    .map_or(Infoval::Nothing, |(text, _)| Infoval::Text(text)),
-                _ => infoval(&entry, value),
-            };
-            match converted {
+            // The conversions apply as in a walk (NUT's ups_infoval_set); a string is
+            // not read here, only taken from what a walk read.
+            match self.convert(state, &entry, value, &mut notes) {
                 Infoval::Text(text) => lines.extend(state.set(entry.var, &text)),
                 Infoval::Flag(name, on) => self.set_flag(name, on),
                 Infoval::String(index) => {
@@ -1748,7 +1706,48 @@ impl HidUps {
                 Infoval::Nothing => {}
             }
         }
-        lines
+        (lines, notes)
+    }
+
+    /// A row's reading in NUT's terms (`ups_infoval_set` with the subdriver's
+    /// conversion functions), the same in walks and interrupt reports: the unit's
+    /// factors, Liebert's exponent heuristic, Tripp Lite's chemistry workaround.
+    fn convert(
+        &mut self,
+        state: &DriverState,
+        entry: &HidInfo,
+        value: f64,
+        notes: &mut Vec<Note>,
+    ) -> Infoval {
+        match entry.conv {
+            Conv::CpsBattVolt => {
+                let scale = self.battery_scale(state, value, notes);
+                infoval(entry, value * scale)
+            }
+            Conv::TlScaled(kind) => infoval(entry, value * self.scales.get(kind)),
+            Conv::LiebertLineVolts | Conv::LiebertConfigVolts => {
+                let Some((text, wrong)) = self.liebert.text(entry.conv, value) else {
+                    return Infoval::Nothing;
+                };
+                if wrong {
+                    let what = if matches!(entry.conv, Conv::LiebertConfigVolts) {
+                        "ConfigVoltage"
+                    } else {
+                        "LineVoltage"
+                    };
+                    notes.push(Note::Log(
+                        Level::Notice,
+                        format!("{what} exponent looks wrong, but not correcting."),
+                    ));
+                }
+                Infoval::Text(text)
+            }
+            // tripplite_chemistry_fun: these two units' firmware names no chemistry.
+            Conv::TlChemistry if matches!(self.device.product_id, 0x1003 | 0x2005) => {
+                Infoval::Text("unknown".into())
+            }
+            _ => infoval(entry, value),
+        }
     }
 
     fn command_row(&self, cmd: &str) -> Option<usize> {

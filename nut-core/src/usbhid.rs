@@ -99,11 +99,20 @@ pub const STRING_BUF_BYTES: usize = 20;
 /// An indexed string as NUT keeps it: cut to [`STRING_BUF_BYTES`] - 1 bytes (on a
 /// character boundary) and its trailing newlines removed (libhid.c `HIDGetIndexString`).
 pub fn string_value(raw: &str) -> String {
-    let mut end = raw.len().min(STRING_BUF_BYTES - 1);
-    while !raw.is_char_boundary(end) {
+    let mut text = raw.to_string();
+    cut_at_boundary(&mut text, STRING_BUF_BYTES - 1);
+    text.trim_end_matches('\n').to_string()
+}
+
+/// `text` cut to at most `len` bytes, on a character boundary (C copies bytes into a
+/// fixed buffer; a replayed string may hold non-ASCII text, libusb's reader gives
+/// ASCII).
+pub(crate) fn cut_at_boundary(text: &mut String, len: usize) {
+    let mut end = len.min(text.len());
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    raw[..end].trim_end_matches('\n').to_string()
+    text.truncate(end);
 }
 
 /// Which of Tripp Lite's per-product factors a reading takes.
@@ -1414,25 +1423,6 @@ pub fn pcm_delay_text(conv: Conv, value: f64) -> Option<String> {
     }
 }
 
-/// C's `atoi`: leading blanks, a sign, digits; 0 when there are none.
-fn atoi(text: &str) -> i64 {
-    let t = text.trim_start();
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let mut n: i64 = 0;
-    for b in digits.bytes().take_while(u8::is_ascii_digit) {
-        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
-    }
-    if negative {
-        -n
-    } else {
-        n
-    }
-}
-
 /// The value a Powercom delay command writes (`powercom_startup_nuf`,
 /// `powercom_shutdown_nuf`, `powercom_stayoff_nuf`): from `text`, else from the
 /// delay variable (`delay`); 0 when out of a 16-bit word's range.
@@ -1440,11 +1430,11 @@ pub fn pcm_command_value(conv: Conv, text: Option<&str>, delay: Option<&str>) ->
     let given = text.or(delay).unwrap_or("");
     let word = |iv: i64| u16::try_from(iv).ok();
     let value = match conv {
-        Conv::PcmStartup => match word(atoi(given) / 60) {
+        Conv::PcmStartup => match word(crate::clients::c_atol(given) / 60) {
             Some(val) => (val << 8).wrapping_add(val >> 8),
             None => 0,
         },
-        Conv::PcmShutdown | Conv::PcmStayoff => match word(atoi(given)) {
+        Conv::PcmShutdown | Conv::PcmStayoff => match word(crate::clients::c_atol(given)) {
             Some(val) => {
                 // 0 would set the longest delay.
                 let val = val.max(1);
