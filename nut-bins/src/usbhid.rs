@@ -181,6 +181,15 @@ pub async fn run_walk<P: HidPort>(
             break;
         }
     }
+    // Strings the unit's name needs before the walk (Eaton's iModel).
+    let wanted = driver.identity_strings(&reads);
+    if !wanted.is_empty() {
+        let mut strings = Vec::new();
+        for index in wanted {
+            strings.push((index, port.get_string(index).await));
+        }
+        driver.identity_read(&strings);
+    }
     let mut walked = driver.walk(state, walk, &reads, now_s);
     // String items (battery.type...): their descriptors, read as NUT reads them while
     // walking, so they are published in the same poll.

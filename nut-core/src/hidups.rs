@@ -18,13 +18,18 @@
 //! [`Walked::strings`]; the shell reads them and hands them to [`HidUps::strings`] in
 //! the same poll, as NUT reads them while walking.
 //!
+//! Eaton / MGE units name themselves from a string the walk's reports index: the shell
+//! reads it between the reports and the first walk ([`HidUps::identity_strings`],
+//! [`HidUps::identity_read`]), as NUT reads it before its first walk.
+//!
 //! Not yet: regular expressions in the matching options (values match whole and
-//! case-insensitively), enumerated values, vendors other than APC, Belkin,
-//! CyberPower, Liebert, Powercom and Tripp Lite.
+//! case-insensitively), vendors other than APC, Belkin, CyberPower, Eaton/MGE,
+//! Liebert, Powercom and Tripp Lite.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
 use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
+use crate::mgehid::{self, MgeState, MgeValue};
 use crate::qx::Note;
 use crate::sock::DriverLine;
 use crate::usbhid::{
@@ -194,6 +199,12 @@ pub struct Subdriver {
     pub battery_scale_products: &'static [u16],
     /// The subdriver's descriptor fix (NUT's `fix_report_desc`).
     pub fix_descriptor: Option<fn(&UsbDevice, &mut Descriptor) -> bool>,
+    /// The model name comes from the unit's `iModel` string (mge-hid.c
+    /// `mge_format_model`), which also tells the model type.
+    pub mge_identity: bool,
+    /// A further test a unit must pass to be claimed (mge-hid.c takes Phoenixtec units
+    /// only when they name AEG).
+    pub claim_filter: Option<fn(&UsbDevice) -> bool>,
 }
 
 /// Bytes of apc-hid.c's model buffer (`static char model[64]`).
@@ -314,6 +325,8 @@ pub const APC: Subdriver = Subdriver {
     firmware_in_product: true,
     battery_scale_products: &[],
     fix_descriptor: None,
+    mge_identity: false,
+    claim_filter: None,
 };
 
 /// CyberPower (cps-hid.c, "CyberPower HID 0.6").
@@ -345,6 +358,8 @@ pub const CPS: Subdriver = Subdriver {
     firmware_in_product: false,
     battery_scale_products: &[0x0501],
     fix_descriptor: Some(cps_fix_descriptor),
+    mge_identity: false,
+    claim_filter: None,
 };
 
 /// Output voltage limits CyberPower's fix sets (cps-hid.c `CPS_VOLTAGE_LOGMIN/MAX`).
@@ -400,6 +415,8 @@ pub const LIEBERT: Subdriver = Subdriver {
     firmware_in_product: false,
     battery_scale_products: &[],
     fix_descriptor: None,
+    mge_identity: false,
+    claim_filter: None,
 };
 
 const TRIPPLITE_VENDORID: u16 = 0x09ae;
@@ -485,6 +502,8 @@ pub const TRIPPLITE: Subdriver = Subdriver {
     firmware_in_product: false,
     battery_scale_products: &[],
     fix_descriptor: None,
+    mge_identity: false,
+    claim_filter: None,
 };
 
 const POWERCOM_VENDORID: u16 = 0x0d9f;
@@ -526,6 +545,8 @@ pub const POWERCOM: Subdriver = Subdriver {
     firmware_in_product: false,
     battery_scale_products: &[],
     fix_descriptor: None,
+    mge_identity: false,
+    claim_filter: None,
 };
 
 const BELKIN_VENDORID: u16 = 0x050d;
@@ -575,18 +596,76 @@ pub const BELKIN: Subdriver = Subdriver {
     firmware_in_product: false,
     battery_scale_products: &[],
     fix_descriptor: None,
+    mge_identity: false,
+    claim_filter: None,
 };
 
-/// Every subdriver, in NUT's claim order.
-pub const SUBDRIVERS: &[&Subdriver] = &[&APC, &BELKIN, &CPS, &LIEBERT, &POWERCOM, &TRIPPLITE];
+/// mge-hid.c `mge_claim`: a Phoenixtec unit is AEG's PROTECT NAS only when its maker
+/// or product string names AEG; liebert-hid.c takes the others.
+fn mge_claim_filter(dev: &UsbDevice) -> bool {
+    dev.vendor_id != mgehid::PHOENIXTEC_VENDORID
+        || [&dev.vendor, &dev.product]
+            .iter()
+            .any(|s| s.as_deref().is_some_and(|s| s.contains("AEG")))
+}
+
+/// Eaton / MGE (mge-hid.c, "MGE HID 1.46"), with Dell, Powerware, HP, AEG and IBM
+/// units.
+pub const MGE: Subdriver = Subdriver {
+    name: "MGE HID 1.46",
+    maker: "Eaton / MGE",
+    devices: &[
+        known(mgehid::MGE_VENDORID, 0x0001),
+        known(mgehid::MGE_VENDORID, 0xffff),
+        known(mgehid::DELL_VENDORID, 0xffff),
+        known(mgehid::POWERWARE_VENDORID, 0x0004),
+        known(HP_VENDORID, 0x1fe5),
+        known(HP_VENDORID, 0x1fe6),
+        known(HP_VENDORID, 0x1fe7),
+        known(HP_VENDORID, 0x1fe8),
+        known(mgehid::AEG_VENDORID, 0xffff),
+        known(mgehid::PHOENIXTEC_VENDORID, 0xffff),
+        known(mgehid::IBM_VENDORID, 0x0001),
+    ],
+    // Phoenixtec's other products are never taken (mge_claim lets liebert-hid.c have
+    // them), so it is not listed here.
+    vendors: &[
+        mgehid::MGE_VENDORID,
+        mgehid::DELL_VENDORID,
+        mgehid::POWERWARE_VENDORID,
+        HP_VENDORID,
+        mgehid::AEG_VENDORID,
+        mgehid::IBM_VENDORID,
+    ],
+    refused: &[],
+    poll_only_products: &[],
+    table: mgehid::MGE_HID2NUT,
+    usages: mgehid::MGE_USAGES,
+    writable: mgehid::MGE_WRITABLE,
+    read_only_paths: &[],
+    // mge_format_mfr: the maker string, else "Eaton".
+    default_mfr: Some("Eaton"),
+    default_model: None,
+    blank_names_default: false,
+    firmware_in_product: false,
+    battery_scale_products: &[],
+    fix_descriptor: None,
+    mge_identity: true,
+    claim_filter: Some(mge_claim_filter),
+};
+
+/// Every subdriver, in NUT's claim order (usbhid-ups.c `subdriver_list`: MGE first,
+/// then alphabetical).
+pub const SUBDRIVERS: &[&Subdriver] = &[&MGE, &APC, &BELKIN, &CPS, &LIEBERT, &POWERCOM, &TRIPPLITE];
 
 /// The subdriver that claims `dev` (NUT's `claim`): a known product, or another
 /// product of one of its vendors when `productid` was given (and the unit is not one
 /// the subdriver refuses).
 pub fn claim(dev: &UsbDevice, productid_given: bool) -> Option<&'static Subdriver> {
     SUBDRIVERS.iter().copied().find(|s| {
-        s.known(dev).is_some()
-            || (productid_given && s.vendors.contains(&dev.vendor_id) && s.refusal(dev).is_none())
+        (s.known(dev).is_some()
+            || (productid_given && s.vendors.contains(&dev.vendor_id) && s.refusal(dev).is_none()))
+            && s.claim_filter.is_none_or(|ok| ok(dev))
     })
 }
 
@@ -599,8 +678,9 @@ pub fn refusal(dev: &UsbDevice) -> Option<String> {
 /// product it does not list, is taken only with `productid`; NUT says so (its mailing
 /// list address left out).
 pub fn possibly_supported(dev: &UsbDevice) -> Option<String> {
-    // tripplite_claim: HP "makes lots of USB devices that are not a UPS", no hint.
-    if dev.vendor_id == HP_VENDORID {
+    // tripplite_claim and mge_claim: HP and Dell "make lots of USB devices that are
+    // not a UPS", no hint.
+    if dev.vendor_id == HP_VENDORID || dev.vendor_id == mgehid::DELL_VENDORID {
         return None;
     }
     let sub = SUBDRIVERS.iter().find(|s| {
@@ -793,6 +873,8 @@ enum Infoval {
     Flag(&'static str, bool),
     /// The USB string descriptor with this index.
     String(u8),
+    /// The variable goes (`dstate_delinfo`).
+    Delete,
     Nothing,
 }
 
@@ -822,8 +904,10 @@ fn infoval(entry: &HidInfo, value: f64) -> Infoval {
                 None => return Infoval::Nothing,
             }
         }
-        // Stateful: the driver converts them (`HidUps::liebert`).
-        Conv::LiebertLineVolts | Conv::LiebertConfigVolts => return Infoval::Nothing,
+        // Stateful: the driver converts them (`HidUps::liebert`, `HidUps::mge`).
+        Conv::LiebertLineVolts | Conv::LiebertConfigVolts | Conv::Mge(_) => {
+            return Infoval::Nothing
+        }
         Conv::PcmVolts => crate::qx::format_number("%.0f", value * 4.0),
         // HIDGetIndexString: the value cast to int, out of a string index's range: no
         // value (the lookup fails).
@@ -949,6 +1033,9 @@ pub fn set_value(report: &mut [u8], item: &Item, value: i64) {
     }
 }
 
+/// The item whose string names an Eaton / MGE model.
+const IMODEL_PATH: &str = "UPS.PowerSummary.iModel";
+
 /// The driver's state for one device.
 #[derive(Debug, Clone)]
 pub struct HidUps {
@@ -993,6 +1080,14 @@ pub struct HidUps {
     warned_online_discharge: bool,
     /// `ups.alarm` is set (decided at full walks, NUT's `alarm_active`).
     alarm_active: bool,
+    /// Alarms the table's `ups.alarm` rows raised in this full walk (NUT's
+    /// `alarm_set` from `ups_infoval_set`), before the status flags' ones.
+    row_alarms: Vec<String>,
+    /// mge-hid.c's globals (model type, country, ABM, first nominal voltage).
+    mge: MgeState,
+    /// The `iModel` string read for the identity (mge-hid.c `mge_format_model`):
+    /// `None` when none was read.
+    model_string: Option<String>,
 }
 
 impl HidUps {
@@ -1060,6 +1155,9 @@ impl HidUps {
             initialized: false,
             warned_online_discharge: false,
             alarm_active: false,
+            row_alarms: Vec::new(),
+            mge: MgeState::default(),
+            model_string: None,
         }
     }
 
@@ -1167,6 +1265,15 @@ impl HidUps {
                 }
             }
         }
+        // mge-hid.c names the unit from its iModel string (HIDGetItemString).
+        if walk == Walk::Init && !self.initialized && self.sub.mge_identity {
+            if let Some(item) = self.find(IMODEL_PATH, self.item_kind()) {
+                let id = self.desc.items[item].report_id;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
         ids
     }
 
@@ -1233,6 +1340,9 @@ impl HidUps {
             self.map = vec![None; self.sub.table.len()];
             self.identity(state, &mut out);
         }
+        if walk == Walk::Full {
+            self.row_alarms.clear();
+        }
         for row in self.rows(walk) {
             let entry = self.sub.table[row];
             let Some(index) = self.item_for(row, walk) else {
@@ -1247,7 +1357,9 @@ impl HidUps {
                     self.map[row] = Some(index);
                     continue;
                 }
+                // usbhid-ups.c allows duplicates for ups.alarm.
                 if entry.var != "BOOL"
+                    && entry.var != "ups.alarm"
                     && entry.flags & flag::CMD == 0
                     && state.tree().get(entry.var).is_some()
                 {
@@ -1286,14 +1398,24 @@ impl HidUps {
                 },
                 value => value,
             };
+            // ups_infoval_set: a ups.alarm row's text joins the alarms (alarm_set);
+            // only a full walk's reach ups.alarm (alarm_init clears them first).
+            if entry.var == "ups.alarm" {
+                if let (Infoval::Text(text), Walk::Full) = (value, walk) {
+                    self.row_alarms.push(text);
+                }
+                continue;
+            }
             match value {
                 Infoval::Text(text) => {
                     push(&mut out, state.set(entry.var, &text));
                     if walk == Walk::Init {
                         self.mark_writable(state, row, &mut out.lines);
+                        self.add_enums(state, row, &mut out.lines);
                     }
                 }
                 Infoval::Flag(name, on) => self.set_flag(name, on),
+                Infoval::Delete => push(&mut out, state.delete(entry.var)),
                 Infoval::String(_) | Infoval::Nothing => {}
             }
         }
@@ -1365,7 +1487,7 @@ impl HidUps {
     /// NUT's `ups_alarm_set` and `alarm_commit`, at full walks: `ups.alarm` from the
     /// alarm flags (ALARM then leads the status word).
     fn commit_alarm(&mut self, state: &mut DriverState, out: &mut Walked) {
-        let alarms: Vec<&str> = [
+        let flag_alarms = [
             ("replacebatt", "Replace battery!"),
             ("shutdownimm", "Shutdown imminent!"),
             ("fanfail", "Fan failure!"),
@@ -1379,10 +1501,10 @@ impl HidUps {
             ("bypassauto", "Automatic bypass mode!"),
             ("bypassman", "Manual bypass mode!"),
         ]
-        .iter()
+        .into_iter()
         .filter(|(flag, _)| self.flags.contains(flag))
-        .map(|(_, text)| *text)
-        .collect();
+        .map(|(_, text)| text.to_string());
+        let alarms: Vec<String> = self.row_alarms.drain(..).chain(flag_alarms).collect();
         self.alarm_active = !alarms.is_empty();
         let line = if alarms.is_empty() {
             state.delete("ups.alarm")
@@ -1470,10 +1592,46 @@ impl HidUps {
         lines
     }
 
+    /// usbhid-ups.c's `HU_FLAG_ENUM` at start-up: a writable variable announces each
+    /// value of its lookup the conversion accepts.
+    fn add_enums(&mut self, state: &mut DriverState, row: usize, lines: &mut Vec<DriverLine>) {
+        let entry = self.sub.table[row];
+        if entry.flags & flag::ENUM == 0 || !state.tree().get(entry.var).is_some_and(|v| v.flags.rw)
+        {
+            return;
+        }
+        let values: Vec<String> = match entry.conv {
+            Conv::Lookup(table) => table.iter().map(|(_, t)| t.to_string()).collect(),
+            Conv::Mge(c) => {
+                let off = self.flags.contains(&"off");
+                MgeState::enum_keys(c)
+                    .iter()
+                    .filter(|&&k| {
+                        matches!(
+                            self.mge.convert(c, k as f64, state.tree(), off),
+                            MgeValue::Text(_)
+                        )
+                    })
+                    .map(|k| k.to_string())
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        for value in values {
+            let line = DriverLine::AddEnum {
+                var: entry.var.to_string(),
+                value,
+            };
+            if state.tree_mut().apply(&line) {
+                lines.push(line);
+            }
+        }
+    }
+
     fn mark_writable(&self, state: &mut DriverState, row: usize, lines: &mut Vec<DriverLine>) {
         let entry = &self.sub.table[row];
         let var = entry.var;
-        if self.sub.read_only_paths.contains(&entry.path) {
+        if self.sub.read_only_paths.contains(&entry.path) || entry.flags & flag::READ_ONLY != 0 {
             return;
         }
         let Some(&(_, len)) = self.sub.writable.iter().find(|(w, _)| *w == var) else {
@@ -1500,7 +1658,7 @@ impl HidUps {
     /// The device's identity, published before the Init walk as usbhid-ups.c's
     /// `callback` publishes it before `upsdrv_initinfo` (so a table row for a variable
     /// it set is not used, and one for a variable it left out is).
-    fn identity(&self, state: &mut DriverState, out: &mut Walked) {
+    fn identity(&mut self, state: &mut DriverState, out: &mut Walked) {
         let set = |out: &mut Walked, state: &mut DriverState, name: &str, value: &str| {
             if let Some(line) = state.set(name, value) {
                 out.lines.push(line);
@@ -1540,6 +1698,9 @@ impl HidUps {
                 cut_at_boundary(model, at.saturating_sub(1));
             }
         }
+        if self.sub.mge_identity {
+            model = self.mge_model();
+        }
         let mfr = match &self.device.vendor {
             Some(_) if blank(&self.device.vendor, true) => None,
             Some(v) if self.sub.blank_names_default => Some(v.trim_start_matches(' ').to_string()),
@@ -1576,6 +1737,89 @@ impl HidUps {
             "ups.productid",
             &format!("{:04x}", self.device.product_id),
         );
+    }
+
+    /// The value of the item at `path` in its last read report (libhid.c
+    /// `HIDGetItemValue`, from the reports the walk was given).
+    fn item_value(&self, path: &str) -> Option<f64> {
+        let item = &self.desc.items[self.find(path, self.item_kind())?];
+        let buf = self.buffers.get(&item.report_id)?;
+        Some(physical(item, logical(buf, item)))
+    }
+
+    /// mge-hid.c `mge_format_model`: Dell's product string as it is; otherwise the
+    /// product string and the `iModel` string (or the apparent power) through
+    /// `get_model_name`, which also tells the model type.
+    fn mge_model(&mut self) -> Option<String> {
+        if self.device.vendor_id == mgehid::DELL_VENDORID {
+            return self.device.product.clone();
+        }
+        let product = self
+            .device
+            .product
+            .clone()
+            .unwrap_or_else(|| "unknown".to_string());
+        let mut model = self.model_string.clone().unwrap_or_default();
+        if model.is_empty() {
+            if let Some(power) = self.item_value("UPS.Flow.[4].ConfigApparentPower") {
+                // snprintf("%i", (int)value)
+                model = (power as i32).to_string();
+            }
+        }
+        if model.is_empty() {
+            return self.device.product.clone();
+        }
+        let (name, kind) = mgehid::model_name(&product, &model);
+        if let Some(kind) = kind {
+            self.mge.model_type = kind;
+        }
+        Some(name)
+    }
+
+    /// The USB string descriptors the identity needs before the first Init walk, given
+    /// that walk's reads (mge-hid.c reads the `iModel` string while naming the unit,
+    /// before the walk): give them to [`HidUps::identity_read`], then walk.
+    pub fn identity_strings(&self, reads: &[(u8, Result<Vec<u8>, ReadError>)]) -> Vec<u8> {
+        if !self.sub.mge_identity
+            || self.initialized
+            || self.device.vendor_id == mgehid::DELL_VENDORID
+        {
+            return Vec::new();
+        }
+        let Some(index) = self.find(IMODEL_PATH, self.item_kind()) else {
+            return Vec::new();
+        };
+        let item = &self.desc.items[index];
+        let Some(Ok(bytes)) = reads
+            .iter()
+            .find(|(id, _)| *id == item.report_id)
+            .map(|(_, r)| r)
+        else {
+            return Vec::new();
+        };
+        let mut buf = vec![0u8; self.lengths.get(&item.report_id).copied().unwrap_or(1)];
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        // Index 0 is no string (libusb refuses it, NUT's buffer stays empty).
+        let value = physical(item, logical(&buf, item)) as i64;
+        u8::try_from(value)
+            .ok()
+            .filter(|&i| i != 0)
+            .into_iter()
+            .collect()
+    }
+
+    /// The strings [`HidUps::identity_strings`] asked for, as read (a failed read is
+    /// "", as libhid.c `HIDGetIndexString`).
+    pub fn identity_read(&mut self, strings: &[(u8, Result<String, ReadError>)]) {
+        for (_, read) in strings {
+            let mut text = match read {
+                Ok(raw) => raw.clone(),
+                Err(_) => String::new(),
+            };
+            cut_at_boundary(&mut text, mgehid::MODEL_BUF_BYTES - 1);
+            self.model_string = Some(text.trim_end_matches('\n').to_string());
+        }
     }
 
     fn after_init(&mut self, state: &mut DriverState, out: &mut Walked) {
@@ -1695,8 +1939,14 @@ impl HidUps {
             let entry = self.sub.table[row];
             // The conversions apply as in a walk (NUT's ups_infoval_set); a string is
             // not read here, only taken from what a walk read.
+            // A ups.alarm row's text would go to NUT's alarm buffer, which the next full
+            // walk clears before it counts.
+            if entry.var == "ups.alarm" {
+                continue;
+            }
             match self.convert(state, &entry, value, &mut notes) {
                 Infoval::Text(text) => lines.extend(state.set(entry.var, &text)),
+                Infoval::Delete => lines.extend(state.delete(entry.var)),
                 Infoval::Flag(name, on) => self.set_flag(name, on),
                 Infoval::String(index) => {
                     if let Some(text) = self.strings.get(&index) {
@@ -1741,6 +1991,15 @@ impl HidUps {
                     ));
                 }
                 Infoval::Text(text)
+            }
+            Conv::Mge(c) => {
+                let off = self.flags.contains(&"off");
+                match self.mge.convert(c, value, state.tree(), off) {
+                    MgeValue::Text(text) => Infoval::Text(text),
+                    MgeValue::Flag(name, on) => Infoval::Flag(name, on),
+                    MgeValue::Delete => Infoval::Delete,
+                    MgeValue::Nothing => Infoval::Nothing,
+                }
             }
             // tripplite_chemistry_fun: these two units' firmware names no chemistry.
             Conv::TlChemistry if matches!(self.device.product_id, 0x1003 | 0x2005) => {
@@ -1828,7 +2087,7 @@ impl HidUps {
                         } else {
                             "no"
                         };
-                        if let Ok(w) = self.set_writes("ups.start.auto", yes, overlay) {
+                        if let Ok(w) = self.set_writes(state, "ups.start.auto", yes, overlay) {
                             writes.extend(w);
                         }
                     }
@@ -1885,6 +2144,7 @@ impl HidUps {
 
     fn set_writes(
         &self,
+        state: &DriverState,
         var: &str,
         value: &str,
         overlay: &mut BTreeMap<u8, Vec<u8>>,
@@ -1896,7 +2156,11 @@ impl HidUps {
             })
             .ok_or(tracking::UNKNOWN)?;
         let entry = &self.sub.table[row];
-        let v = valinfo(entry, value).ok_or(tracking::UNKNOWN)?;
+        let v = match entry.conv {
+            Conv::Mge(c) => self.mge.reverse(c, value, state.tree()),
+            _ => valinfo(entry, value),
+        }
+        .ok_or(tracking::UNKNOWN)?;
         self.write_row(row, v, format!("{var} {value}"), 0, overlay)
             .map(|w| vec![w])
             .ok_or(tracking::UNKNOWN)
@@ -1925,7 +2189,7 @@ impl HidUps {
             lines.extend(state.set(var, value));
             return Ok(Vec::new());
         }
-        self.set_writes(var, value, &mut BTreeMap::new())
+        self.set_writes(state, var, value, &mut BTreeMap::new())
     }
 
     /// Writes went to the device: their reports are the buffer's now (NUT's

@@ -17,6 +17,7 @@ pub mod hid;
 pub mod hidups;
 pub mod mdns;
 pub mod metrics;
+pub mod mgehid;
 pub mod notify;
 pub mod proto;
 pub mod qx;

@@ -1,10 +1,11 @@
 //! usbhid-ups's tables (NUT 2.8.0 `drivers/apc-hid.c`, `drivers/belkin-hid.c`,
 //! `drivers/cps-hid.c`, `drivers/liebert-hid.c`, `drivers/powercom-hid.c`,
-//! `drivers/tripplite-hid.c`): which HID
+//! `drivers/tripplite-hid.c`; Eaton / MGE's in [`crate::mgehid`]): which HID
 //! usage path gives which NUT variable, status flag or instant command, and how its
 //! value becomes text; the status word from the flags. [`crate::hidups`] walks them.
 //!
-//! Not yet: other vendors' tables.
+//! Not yet: the other vendors' tables (Delta, Arduino, Ever, iDowell, Legrand, OpenUPS,
+//! PowerVar, Salicru).
 
 use crate::hid::USAGES;
 
@@ -20,6 +21,13 @@ pub mod flag {
     pub const SEMI_STATIC: u32 = 4;
     /// An instant command.
     pub const CMD: u32 = 64;
+    /// Enumerated values exist (NUT's `HU_FLAG_ENUM`): a writable variable announces
+    /// the values of its lookup that the unit supports.
+    pub const ENUM: u32 = 128;
+    /// Not NUT's: the row lacks `ST_FLAG_RW` in NUT's table while another row of the
+    /// same variable has it (mge-hid.c's read-only fallbacks), so a variable this row
+    /// gives stays read-only.
+    pub const READ_ONLY: u32 = 0x1000;
 }
 
 /// How a value becomes text.
@@ -90,6 +98,8 @@ pub enum Conv {
     /// "unknown" on the AVR550U (1003) and OMNI1000LCD (2005), whose firmware gets it
     /// wrong.
     TlChemistry,
+    /// One of mge-hid.c's conversion functions ([`crate::mgehid::MgeConv`]).
+    Mge(crate::mgehid::MgeConv),
 }
 
 /// Bytes of the buffer NUT reads an indexed string into (`stringid_conversion_fun`'s
@@ -199,7 +209,12 @@ pub struct HidInfo {
     pub conv: Conv,
 }
 
-const fn num(var: &'static str, path: &'static str, dfl: &'static str, flags: u32) -> HidInfo {
+pub(crate) const fn num(
+    var: &'static str,
+    path: &'static str,
+    dfl: &'static str,
+    flags: u32,
+) -> HidInfo {
     HidInfo {
         var,
         path,
@@ -208,7 +223,7 @@ const fn num(var: &'static str, path: &'static str, dfl: &'static str, flags: u3
         conv: Conv::Num,
     }
 }
-const fn conv(var: &'static str, path: &'static str, flags: u32, conv: Conv) -> HidInfo {
+pub(crate) const fn conv(var: &'static str, path: &'static str, flags: u32, conv: Conv) -> HidInfo {
     HidInfo {
         var,
         path,
@@ -217,7 +232,11 @@ const fn conv(var: &'static str, path: &'static str, flags: u32, conv: Conv) -> 
         conv,
     }
 }
-const fn boolean(path: &'static str, flags: u32, table: &'static [(i64, &'static str)]) -> HidInfo {
+pub(crate) const fn boolean(
+    path: &'static str,
+    flags: u32,
+    table: &'static [(i64, &'static str)],
+) -> HidInfo {
     HidInfo {
         var: "BOOL",
         path,
@@ -226,7 +245,7 @@ const fn boolean(path: &'static str, flags: u32, table: &'static [(i64, &'static
         conv: Conv::Bool(table),
     }
 }
-const fn cmd(var: &'static str, path: &'static str, value: &'static str) -> HidInfo {
+pub(crate) const fn cmd(var: &'static str, path: &'static str, value: &'static str) -> HidInfo {
     HidInfo {
         var,
         path,
@@ -236,15 +255,15 @@ const fn cmd(var: &'static str, path: &'static str, value: &'static str) -> HidI
     }
 }
 
-const ONLINE: &[(i64, &str)] = &[(1, "online"), (0, "!online")];
-const DISCHARGING: &[(i64, &str)] = &[(1, "dischrg"), (0, "!dischrg")];
-const CHARGING: &[(i64, &str)] = &[(1, "chrg"), (0, "!chrg")];
-const SHUTDOWNIMM: &[(i64, &str)] = &[(1, "shutdownimm"), (0, "!shutdownimm")];
-const LOWBATT: &[(i64, &str)] = &[(1, "lowbatt"), (0, "!lowbatt")];
-const OVERLOAD: &[(i64, &str)] = &[(1, "overload"), (0, "!overload")];
-const REPLACEBATT: &[(i64, &str)] = &[(1, "replacebatt"), (0, "!replacebatt")];
+pub(crate) const ONLINE: &[(i64, &str)] = &[(1, "online"), (0, "!online")];
+pub(crate) const DISCHARGING: &[(i64, &str)] = &[(1, "dischrg"), (0, "!dischrg")];
+pub(crate) const CHARGING: &[(i64, &str)] = &[(1, "chrg"), (0, "!chrg")];
+pub(crate) const SHUTDOWNIMM: &[(i64, &str)] = &[(1, "shutdownimm"), (0, "!shutdownimm")];
+pub(crate) const LOWBATT: &[(i64, &str)] = &[(1, "lowbatt"), (0, "!lowbatt")];
+pub(crate) const OVERLOAD: &[(i64, &str)] = &[(1, "overload"), (0, "!overload")];
+pub(crate) const REPLACEBATT: &[(i64, &str)] = &[(1, "replacebatt"), (0, "!replacebatt")];
 const TIMELIMITEXP: &[(i64, &str)] = &[(1, "timelimitexp"), (0, "!timelimitexp")];
-const NOBATTERY: &[(i64, &str)] = &[(1, "!nobattery"), (0, "nobattery")];
+pub(crate) const NOBATTERY: &[(i64, &str)] = &[(1, "!nobattery"), (0, "nobattery")];
 const APCSTATUSFLAG: &[(i64, &str)] = &[(8, "!off"), (16, "!off"), (0, "off")];
 const VRANGE: &[(i64, &str)] = &[
     (1, "vrange"),
@@ -255,8 +274,8 @@ const VRANGE: &[(i64, &str)] = &[
     (0, "!vrange"),
 ];
 const FRANGE: &[(i64, &str)] = &[(7, "frange"), (0, "!frange")];
-const BEEPER: &[(i64, &str)] = &[(1, "disabled"), (2, "enabled"), (3, "muted")];
-const TEST_RESULT: &[(i64, &str)] = &[
+pub(crate) const BEEPER: &[(i64, &str)] = &[(1, "disabled"), (2, "enabled"), (3, "muted")];
+pub(crate) const TEST_RESULT: &[(i64, &str)] = &[
     (1, "Done and passed"),
     (2, "Done and warning"),
     (3, "Done and error"),
@@ -267,11 +286,11 @@ const TEST_RESULT: &[(i64, &str)] = &[
 ];
 const APC_SENSITIVITY: &[(i64, &str)] = &[(0, "low"), (1, "medium"), (2, "high")];
 const FULLYCHARGED: &[(i64, &str)] = &[(1, "fullycharged"), (0, "!fullycharged")];
-const BOOST: &[(i64, &str)] = &[(1, "boost"), (0, "!boost")];
-const TRIM: &[(i64, &str)] = &[(1, "trim"), (0, "!trim")];
-const OVERHEAT: &[(i64, &str)] = &[(1, "overheat"), (0, "!overheat")];
+pub(crate) const BOOST: &[(i64, &str)] = &[(1, "boost"), (0, "!boost")];
+pub(crate) const TRIM: &[(i64, &str)] = &[(1, "trim"), (0, "!trim")];
+pub(crate) const OVERHEAT: &[(i64, &str)] = &[(1, "overheat"), (0, "!overheat")];
 const AWAITINGPOWER: &[(i64, &str)] = &[(1, "awaitingpower"), (0, "!awaitingpower")];
-const COMMFAULT: &[(i64, &str)] = &[(1, "commfault"), (0, "!commfault")];
+pub(crate) const COMMFAULT: &[(i64, &str)] = &[(1, "commfault"), (0, "!commfault")];
 const DEPLETED: &[(i64, &str)] = &[(1, "depleted"), (0, "!depleted")];
 const PCM_BEEPER: &[(i64, &str)] = &[(1, "enabled"), (2, "disabled")];
 const BELKIN_TEST: &[(i64, &str)] = &[
@@ -283,7 +302,7 @@ const BELKIN_TEST: &[(i64, &str)] = &[
     (5, "In progress"),
 ];
 /// usbhid-ups.c `vrange_info` (APC's table has its own, [`VRANGE`]).
-const VRANGE_INFO: &[(i64, &str)] = &[(0, "!vrange"), (1, "vrange")];
+pub(crate) const VRANGE_INFO: &[(i64, &str)] = &[(0, "!vrange"), (1, "vrange")];
 
 /// usbhid-ups's server-side delay defaults (usbhid-ups.h).
 pub const DEFAULT_ONDELAY: &str = "30";
@@ -690,7 +709,6 @@ pub const APC_HID2NUT: &[HidInfo] = &[
 ];
 
 /// CyberPower's table (cps-hid.c `cps_hid2nut`, "CyberPower HID 0.6"), in NUT's order.
-/// Not yet: `battery.type` and `battery.mfr.date` (USB string descriptors).
 pub const CPS_HID2NUT: &[HidInfo] = &[
     conv(
         "battery.type",

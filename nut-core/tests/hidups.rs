@@ -747,12 +747,22 @@ impl DescWriter {
 
     /// A feature field: report ID, usage, bits, and the unit exponent (-8..7).
     fn feature(&mut self, report: u8, name: &str, bits: u8, exponent: i8) {
+        self.field(report, name, bits, exponent, 0, ((1u64 << bits) - 1) as i64);
+    }
+
+    /// A feature field holding negative values too (two's complement).
+    fn feature_signed(&mut self, report: u8, name: &str, bits: u8, exponent: i8) {
+        let half = 1i64 << (bits - 1);
+        self.field(report, name, bits, exponent, -half, half - 1);
+    }
+
+    fn field(&mut self, report: u8, name: &str, bits: u8, exponent: i8, min: i64, max: i64) {
         self.item(0x84, u32::from(report), 1);
         self.usage(name);
         self.item(0x74, u32::from(bits), 1);
         self.item(0x94, 1, 1);
-        self.item(0x14, 0, 1);
-        self.item(0x24, (1u32 << bits) - 1, 4);
+        self.item(0x14, min as u32, 4);
+        self.item(0x24, max as u32, 4);
         self.item(0x54, u32::from(exponent as u8 & 0x0f), 1);
         self.item(0xb0, 0x02, 1);
     }
@@ -1067,7 +1077,9 @@ fn tripplite_claims_units_as_nut() {
     assert_eq!(name(0x09ae, 0x9999, false), None);
     assert_eq!(name(0x09ae, 0x9999, true), Some("TrippLite HID 0.84"));
     assert_eq!(name(0x03f0, 0x9999, false), None);
-    assert_eq!(name(0x03f0, 0x9999, true), Some("TrippLite HID 0.84"));
+    // With productid, an unlisted HP product is mge-hid.c's: first in NUT's list, it
+    // takes any HP product then.
+    assert_eq!(name(0x03f0, 0x9999, true), Some("MGE HID 1.46"));
     assert_eq!(name(0x05dd, 0x9999, true), None);
     assert_eq!(name(0x09ae, 0x0001, true), None);
     assert_eq!(
@@ -1976,4 +1988,417 @@ fn an_unlisted_product_of_a_known_maker_gets_nuts_hint() {
         nut_core::hidups::possibly_supported(&tripplite(0x03f0, 0x9999)),
         None
     );
+}
+
+fn eaton(
+    vendor_id: u16,
+    product_id: u16,
+    vendor: Option<&str>,
+    product: Option<&str>,
+) -> UsbDevice {
+    UsbDevice {
+        vendor_id,
+        product_id,
+        vendor: vendor.map(str::to_string),
+        product: product.map(str::to_string),
+        serial: None,
+        bus: "001".into(),
+        device: "004".into(),
+    }
+}
+
+/// An Eaton / MGE unit started as the binary's `run_walk` starts one: the Init walk's
+/// reports, the iModel string its name needs (read before the walk), the walk, its
+/// string items; then a full walk. `strings` answers string descriptors by index.
+fn mge_started(
+    dev: UsbDevice,
+    desc: &[u8],
+    values: &[(&str, f64)],
+    strings: &[(u8, &str)],
+) -> (HidUps, DriverState) {
+    let sub = claim(&dev, false).expect("a subdriver claims the unit");
+    assert_eq!(sub.name, "MGE HID 1.46");
+    let mut driver = HidUps::new(sub, desc, dev, HidOptions::default());
+    let mut state = DriverState::new();
+    let reports = reports_with(&driver, values);
+    let answer = |i: u8| {
+        strings
+            .iter()
+            .find(|(n, _)| *n == i)
+            .map(|(_, t)| t.to_string())
+            .ok_or(ReadError::Failed)
+    };
+    for (walk, t) in [(Walk::Init, 0), (Walk::Full, 100)] {
+        let reads: Vec<_> = driver
+            .reports(walk)
+            .into_iter()
+            .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+            .collect();
+        let wanted = driver.identity_strings(&reads);
+        let read: Vec<_> = wanted.iter().map(|&i| (i, answer(i))).collect();
+        driver.identity_read(&read);
+        let walked = driver.walk(&mut state, walk, &reads, t);
+        assert!(walked.ok);
+        let read: Vec<_> = walked.strings.iter().map(|&i| (i, answer(i))).collect();
+        driver.strings(&mut state, &read);
+    }
+    (driver, state)
+}
+
+/// An Eaton 5E 650i as NUT issue #484 shows it (usbhid-ups 2.7.4, "MGE HID 1.39", 57
+/// HID objects): the report IDs, offsets and sizes of the items its debug log printed
+/// (`UPS.Flow.[4].ConfigApparentPower` in report 0x0d at 0 with 16 bits,
+/// `ConfigFrequency` at 16, `ConfigVoltage` in 0x12, `UPS.OutletSystem.Outlet.[1]`'s
+/// `OutletID` in 0x0b at 16 and `PresentStatus.Switchable` in 0x0c); the other items
+/// are laid out here (the log the thread holds stops there) to carry the values of
+/// the upsc listing posted with it. The listing is NUT's: this driver must give every
+/// line of it, and, as NUT 2.8.0's table adds it for units without an active power
+/// reading, the computed `ups.realpower` (21 % of 650 VA at 0.8).
+#[test]
+fn an_eaton_5e_650i_reads_as_nut_listed_it() {
+    use nut_core::mgehid::MGE_USAGES;
+    let mut d = DescWriter::new(MGE_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(0x06, "RemainingCapacity", 8, 0);
+            d.feature(0x06, "RunTimeToEmpty", 16, 0);
+            d.feature(0x07, "PercentLoad", 8, 0);
+            d.feature(0x10, "iDeviceChemistry", 8, 0);
+            d.feature(0x10, "iVersion", 8, 0);
+            d.feature(0x10, "iModel", 8, 0);
+            d.feature(0x11, "AudibleAlarmControl", 8, 0);
+            d.feature_signed(0x15, "DelayBeforeShutdown", 16, 0);
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in ["ACPresent", "Charging", "Discharging", "Good"] {
+                    d.feature(0x01, name, 8, 0);
+                }
+            });
+        });
+        d.collection("Flow", 0x84, |d| {
+            d.feature(0x0d, "ConfigApparentPower", 16, 0);
+            d.feature(0x0d, "ConfigFrequency", 8, 0);
+            d.feature(0x12, "ConfigVoltage", 8, 0);
+        });
+        d.collection("OutletSystem", 0x00, |d| {
+            d.collection("Outlet", 0x81, |d| {
+                d.feature(0x0b, "FlowID", 8, 0);
+                d.feature(0x0b, "FlowID", 8, 0);
+                d.feature(0x0b, "OutletID", 8, 0);
+                d.collection("PresentStatus", 0x02, |d| {
+                    d.feature(0x0c, "Switchable", 8, 0)
+                });
+            });
+        });
+        d.collection("PowerConverter", 0x00, |d| {
+            d.collection("Input", 0x81, |d| d.feature(0x0f, "Voltage", 16, -1));
+            d.collection("Input", 0x83, |d| d.feature(0x20, "StartOnBattery", 8, 0));
+            d.collection("Output", 0x00, |d| {
+                d.feature(0x1c, "Voltage", 16, -1);
+                d.feature(0x1c, "Frequency", 16, -1);
+            });
+        });
+    });
+    let desc = d.bytes;
+    let dev = eaton(0x0463, 0xffff, Some("EATON"), Some("5E"));
+    let (driver, state) = mge_started(
+        dev,
+        &desc,
+        &[
+            ("UPS.PowerSummary.RemainingCapacity", 100.0),
+            ("UPS.PowerSummary.RunTimeToEmpty", 1590.0),
+            ("UPS.PowerSummary.PercentLoad", 21.0),
+            ("UPS.PowerSummary.iDeviceChemistry", 4.0),
+            ("UPS.PowerSummary.iVersion", 5.0),
+            ("UPS.PowerSummary.iModel", 6.0),
+            ("UPS.PowerSummary.AudibleAlarmControl", 2.0),
+            ("UPS.PowerSummary.DelayBeforeShutdown", -1.0),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+            ("UPS.PowerSummary.PresentStatus.Good", 1.0),
+            ("UPS.Flow.[4].ConfigApparentPower", 650.0),
+            ("UPS.Flow.[4].ConfigFrequency", 50.0),
+            ("UPS.Flow.[4].ConfigVoltage", 230.0),
+            ("UPS.OutletSystem.Outlet.[1].OutletID", 1.0),
+            ("UPS.PowerConverter.Input.[1].Voltage", 229.0),
+            ("UPS.PowerConverter.Input.[3].StartOnBattery", 1.0),
+            ("UPS.PowerConverter.Output.Voltage", 226.0),
+            ("UPS.PowerConverter.Output.Frequency", 50.0),
+        ],
+        &[(4, "PbAc"), (5, "02.06.0017"), (6, "650i")],
+    );
+    // nut#484's listing, but for the driver.* lines (this driver's own).
+    let nut = "battery.charge: 100
+battery.runtime: 1590
+battery.type: PbAc
+device.mfr: EATON
+device.model: 5E 650i
+device.type: ups
+input.voltage: 229.0
+outlet.1.status: on
+outlet.desc: Main Outlet
+outlet.id: 1
+outlet.switchable: no
+output.frequency: 50.0
+output.frequency.nominal: 50
+output.voltage: 226.0
+output.voltage.nominal: 230
+ups.beeper.status: enabled
+ups.delay.shutdown: 20
+ups.firmware: 02.06.0017
+ups.load: 21
+ups.mfr: EATON
+ups.model: 5E 650i
+ups.power.nominal: 650
+ups.productid: ffff
+ups.start.battery: yes
+ups.status: OL
+ups.timer.shutdown: -1
+ups.vendorid: 0463";
+    let mut ours: Vec<String> = state
+        .tree()
+        .vars()
+        .filter(|v| !v.name.starts_with("driver."))
+        .map(|v| format!("{}: {}", v.name, v.value))
+        .collect();
+    ours.sort();
+    let mut expected: Vec<String> = nut.lines().map(str::to_string).collect();
+    expected.push("ups.realpower: 109".to_string());
+    expected.sort();
+    assert_eq!(ours, expected);
+    // Writable as NUT's table flags them, the nominal voltage with the values a
+    // line-interactive 230 V unit may take.
+    let var = state.tree().get("output.voltage.nominal").unwrap();
+    assert!(var.flags.rw && var.flags.string && var.aux == 3);
+    assert_eq!(var.enums, ["200", "208", "220", "230", "240"]);
+    assert!(state.tree().get("ups.start.battery").unwrap().flags.rw);
+    assert!(!state.tree().get("outlet.switchable").unwrap().flags.rw);
+    // NUT's commands for such a unit: only the shutdown timer is there.
+    let cmds: Vec<&str> = state.tree().cmds().collect();
+    for cmd in [
+        "load.off",
+        "load.off.delay",
+        "shutdown.stop",
+        "beeper.on",
+        "beeper.off",
+        "beeper.enable",
+    ] {
+        assert!(cmds.contains(&cmd), "{cmd} in {cmds:?}");
+    }
+    assert!(!cmds.contains(&"shutdown.return"), "{cmds:?}");
+    assert_eq!(driver.subdriver().name, "MGE HID 1.46");
+}
+
+/// A descriptor with the Eaton items the model-dependent rows read.
+fn eaton_descriptor() -> Vec<u8> {
+    use nut_core::mgehid::MGE_USAGES;
+    let mut d = DescWriter::new(MGE_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(0x06, "RemainingCapacity", 8, 0);
+            d.feature(0x06, "PercentLoad", 8, 0);
+            d.feature(0x07, "Voltage", 16, -1);
+            d.feature(0x07, "ConfigVoltage", 8, 0);
+            d.feature(0x08, "Country", 8, 0);
+            d.feature(0x10, "iModel", 8, 0);
+            d.feature(0x13, "Time", 32, 0);
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in [
+                    "ACPresent",
+                    "Charging",
+                    "Discharging",
+                    "Good",
+                    "FanFailure",
+                    "EmergencyStop",
+                ] {
+                    d.feature(0x01, name, 8, 0);
+                }
+            });
+        });
+        d.collection("BatterySystem", 0x00, |d| {
+            d.collection("Charger", 0x00, |d| {
+                d.feature(0x14, "ABMEnable", 8, 0);
+                d.feature(0x14, "Mode", 8, 0);
+            });
+        });
+        d.collection("Flow", 0x84, |d| {
+            d.feature(0x0d, "ConfigApparentPower", 16, 0);
+            d.feature(0x12, "ConfigVoltage", 8, 0);
+        });
+        d.collection("OutletSystem", 0x00, |d| {
+            d.collection("Outlet", 0x81, |d| {
+                d.feature(0x0b, "ConfigApparentPower", 8, 0)
+            });
+            d.collection("Outlet", 0x83, |d| {
+                d.collection("PresentStatus", 0x02, |d| {
+                    d.feature(0x0c, "Switchable", 8, 0)
+                });
+            });
+        });
+    });
+    d.bytes
+}
+
+const EATON_VALUES: &[(&str, f64)] = &[
+    ("UPS.PowerSummary.RemainingCapacity", 80.0),
+    ("UPS.PowerSummary.PercentLoad", 30.0),
+    ("UPS.PowerSummary.Voltage", 27.3),
+    ("UPS.PowerSummary.ConfigVoltage", 24.0),
+    ("UPS.PowerSummary.iModel", 6.0),
+    // 2026-12-02 04:08:00 UTC
+    ("UPS.PowerSummary.Time", 1_796_184_480.0),
+    ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+    ("UPS.PowerSummary.PresentStatus.Good", 1.0),
+    ("UPS.PowerSummary.PresentStatus.EmergencyStop", 1.0),
+    ("UPS.PowerSummary.PresentStatus.FanFailure", 1.0),
+    ("UPS.BatterySystem.Charger.ABMEnable", 1.0),
+    ("UPS.BatterySystem.Charger.Mode", 3.0),
+    ("UPS.Flow.[4].ConfigApparentPower", 650.0),
+    ("UPS.Flow.[4].ConfigVoltage", 230.0),
+    ("UPS.OutletSystem.Outlet.[1].ConfigApparentPower", 25.0),
+    ("UPS.OutletSystem.Outlet.[3].PresentStatus.Switchable", 1.0),
+];
+
+/// mge-hid.c's model-dependent rows: the model name decides the type, and the type
+/// which values are published and which can be set.
+#[test]
+fn eaton_model_names_decide_what_a_unit_publishes() {
+    let desc = eaton_descriptor();
+    let value = |state: &DriverState, var: &str| state.tree().value(var).map(str::to_string);
+    // An Evolution 650: battery voltages published, the nominal forced to 12 V.
+    let dev = eaton(0x0463, 0xffff, Some("MGE UPS SYSTEMS"), Some("Evolution"));
+    let (_, state) = mge_started(dev, &desc, EATON_VALUES, &[(6, "650")]);
+    assert_eq!(value(&state, "ups.model").as_deref(), Some("Evolution 650"));
+    assert_eq!(value(&state, "battery.voltage").as_deref(), Some("27.3"));
+    assert_eq!(
+        value(&state, "battery.voltage.nominal").as_deref(),
+        Some("12")
+    );
+    // Not a Pegasus: the threshold and the master/slave switch stay out or read-only.
+    assert_eq!(value(&state, "outlet.power"), None);
+    let switchable = state.tree().get("outlet.2.switchable").unwrap();
+    assert_eq!(switchable.value, "yes");
+    assert!(!switchable.flags.rw, "the generic row is read-only");
+    // Row alarms first, then the status flags' ones; ALARM leads the status.
+    assert_eq!(
+        value(&state, "ups.alarm").as_deref(),
+        Some("Emergency stop! Fan failure!")
+    );
+    // ABM on: the charger mode says floating, which is CHRG.
+    assert_eq!(
+        value(&state, "battery.charger.status").as_deref(),
+        Some("floating")
+    );
+    assert_eq!(
+        value(&state, "ups.status").as_deref(),
+        Some("ALARM OL CHRG")
+    );
+    // Unix time as UTC date and time; the real power computed (30 % of 650 VA x 0.8).
+    assert_eq!(value(&state, "ups.date").as_deref(), Some("2026/12/02"));
+    assert_eq!(value(&state, "ups.time").as_deref(), Some("04:08:00"));
+    assert_eq!(value(&state, "ups.realpower").as_deref(), Some("156"));
+    // The country row publishes nothing.
+    assert_eq!(value(&state, "device.country"), None);
+
+    // A 3S 700 (Pegasus kind): the threshold is published and settable among 10, 25
+    // and 60 VA, the switch is settable; battery voltages are not published.
+    let dev = eaton(0x0463, 0xffff, Some("EATON"), Some("3S"));
+    let (driver, mut state) = mge_started(dev, &desc, EATON_VALUES, &[(6, "700")]);
+    assert_eq!(value(&state, "ups.model").as_deref(), Some("3S 700"));
+    assert_eq!(value(&state, "battery.voltage"), None);
+    assert_eq!(value(&state, "battery.voltage.nominal"), None);
+    let power = state.tree().get("outlet.power").unwrap();
+    assert_eq!((power.value.as_str(), power.flags.rw), ("25", true));
+    assert_eq!(power.enums, ["10", "25", "60"]);
+    assert!(state.tree().get("outlet.2.switchable").unwrap().flags.rw);
+    // An offline unit's nominal voltage takes only 220-240 V.
+    let nominal = state.tree().get("output.voltage.nominal").unwrap();
+    assert_eq!(nominal.enums, ["220", "230", "240"]);
+    let mut lines = Vec::new();
+    let writes = driver
+        .set_var(&mut state, "outlet.power", "60", &mut lines)
+        .unwrap();
+    assert_eq!(writes[0].report, [0x0b, 60]);
+    assert_eq!(
+        driver.set_var(&mut state, "outlet.power", "50", &mut lines),
+        Err(nut_core::dummy::tracking::UNKNOWN)
+    );
+    // Setting the time writes Unix time from the date and the new time (UTC).
+    let writes = driver
+        .set_var(&mut state, "ups.time", "05:00:01", &mut lines)
+        .unwrap();
+    let t = 1_796_184_480u32 + 3121;
+    let mut want = vec![0x13];
+    want.extend(t.to_le_bytes());
+    assert_eq!(writes[0].report, want);
+    // NUT writes 0 (1970) for a time strptime rejects; refused here.
+    assert_eq!(
+        driver.set_var(&mut state, "ups.time", "noon", &mut lines),
+        Err(nut_core::dummy::tracking::UNKNOWN)
+    );
+
+    // No iModel string: the apparent power names the model.
+    let dev = eaton(0x0463, 0xffff, None, Some("Ellipse MAX"));
+    let mut values = EATON_VALUES.to_vec();
+    values.retain(|(p, _)| !p.ends_with("iModel"));
+    values.push(("UPS.Flow.[4].ConfigApparentPower", 850.0));
+    let (_, state) = mge_started(dev, &desc, &values, &[]);
+    assert_eq!(
+        value(&state, "ups.model").as_deref(),
+        Some("Ellipse MAX 850")
+    );
+    assert_eq!(
+        value(&state, "ups.mfr").as_deref(),
+        Some("Eaton"),
+        "mge_format_mfr's default"
+    );
+    // Dell names its units fully.
+    let dev = eaton(
+        0x047c,
+        0xffff,
+        Some("Dell"),
+        Some("Dell UPS Tower 1920W HV"),
+    );
+    let (_, state) = mge_started(dev, &desc, EATON_VALUES, &[(6, "650")]);
+    assert_eq!(
+        value(&state, "ups.model").as_deref(),
+        Some("Dell UPS Tower 1920W HV")
+    );
+}
+
+/// mge-hid.c `mge_claim`, first in NUT's subdriver list.
+#[test]
+fn eaton_claims_follow_nut() {
+    let name = |dev: &UsbDevice, productid: bool| claim(dev, productid).map(|s| s.name);
+    // Phoenixtec's ffff is AEG's PROTECT NAS only when a string names AEG.
+    let plain = eaton(0x06da, 0xffff, Some("Phoenixtec"), Some("LI 1000"));
+    assert_eq!(name(&plain, false), Some("Phoenixtec/Liebert HID 0.41"));
+    let aeg = eaton(0x06da, 0xffff, None, Some("PROTECT NAS AEG"));
+    assert_eq!(name(&aeg, false), Some("MGE HID 1.46"));
+    // Eaton, Dell, Powerware, IBM.
+    for (v, p) in [
+        (0x0463, 0x0001),
+        (0x047c, 0xffff),
+        (0x0592, 0x0004),
+        (0x04b3, 0x0001),
+    ] {
+        assert_eq!(name(&eaton(v, p, None, None), false), Some("MGE HID 1.46"));
+    }
+    // Another Eaton product: only with productid, and NUT's hint says so.
+    let other = eaton(0x0463, 0x1234, None, None);
+    assert_eq!(name(&other, false), None);
+    assert_eq!(name(&other, true), Some("MGE HID 1.46"));
+    let hint = nut_core::hidups::possibly_supported(&other).unwrap();
+    assert!(
+        hint.starts_with("This Eaton / MGE device (0463:1234)"),
+        "{hint}"
+    );
+    // Dell's other products: no hint (Dell makes many USB devices).
+    assert_eq!(
+        nut_core::hidups::possibly_supported(&eaton(0x047c, 0x1234, None, None)),
+        None
+    );
+    // An HP unit Tripp Lite's table lists is Tripp Lite's; with productid, MGE, first
+    // in NUT's list, takes any HP product.
+    let hp = eaton(0x03f0, 0x1fe0, None, None);
+    assert_eq!(name(&hp, false), Some("TrippLite HID 0.84"));
+    assert_eq!(name(&hp, true), Some("MGE HID 1.46"));
 }
