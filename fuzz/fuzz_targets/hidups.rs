@@ -8,7 +8,7 @@ use nut_core::dummy::DriverState;
 use nut_core::hidups::{HidOptions, HidUps, ReadError, UsbDevice, Walk, SUBDRIVERS};
 
 /// Units whose factors or quirks differ (vendor, product).
-const UNITS: [(u16, u16); 13] = [
+const UNITS: [(u16, u16); 15] = [
     (0x050d, 0x0980),
     (0x10af, 0x0001),
     (0x0d9f, 0x0001),
@@ -22,6 +22,8 @@ const UNITS: [(u16, u16); 13] = [
     (0x09ae, 0x1003),
     (0x03f0, 0x1fe3),
     (0x051d, 0x0003),
+    (0x0463, 0xffff),
+    (0x047c, 0xffff),
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -63,6 +65,14 @@ fuzz_target!(|data: &[u8]| {
             .enumerate()
             .map(|(n, id)| (id, read(id, n + step)))
             .collect();
+        // Eaton's model name: its iModel string, read before the first walk.
+        let wanted = driver.identity_strings(&reads);
+        let model: Vec<_> = wanted
+            .iter()
+            .zip(&chunks)
+            .map(|(&i, c)| (i, Ok(String::from_utf8_lossy(c).into_owned())))
+            .collect();
+        driver.identity_read(&model);
         let walked = driver.walk(&mut state, walk, &reads, step as u64 * 40);
         let strings: Vec<_> = walked
             .strings
@@ -101,6 +111,11 @@ fuzz_target!(|data: &[u8]| {
         ("input.sensitivity", "high"),
         ("battery.mfr.date", "2024/13/99"),
         ("input.transfer.low", "1e309"),
+        ("ups.date", "9999/99/99"),
+        ("ups.time", "23:59:61"),
+        ("output.voltage.nominal", "230"),
+        ("outlet.power", "25"),
+        ("outlet.2.switchable", "yes"),
     ] {
         let _ = driver.set_var(&mut state, var, value, &mut lines);
     }
