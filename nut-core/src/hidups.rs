@@ -22,9 +22,8 @@
 //! reads it between the reports and the first walk ([`HidUps::identity_strings`],
 //! [`HidUps::identity_read`]), as NUT reads it before its first walk.
 //!
-//! Not yet: regular expressions in the matching options (values match whole and
-//! case-insensitively), vendors other than APC, Belkin, CyberPower, Eaton/MGE,
-//! Liebert, Powercom and Tripp Lite.
+//! Not yet: vendors other than APC, Belkin, CyberPower, Eaton/MGE, Liebert, Powercom
+//! and Tripp Lite.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -75,13 +74,17 @@ pub struct UsbDevice {
 }
 
 /// The device-selection options of ups.conf (`vendorid`, `productid`, `vendor`,
-/// `product`, `serial`, `bus`, `device`). A value matches the whole field, ignoring
-/// case (NUT compiles them as anchored regular expressions; plain values, which is what
-/// ups.conf files carry, behave the same).
+/// `product`, `serial`, `bus`, `device`): POSIX extended regular expressions, ignoring
+/// case, each matching the whole field (its leading and trailing blanks left out; the
+/// IDs as four lower-case hex digits; a string the device lacks as ""), as NUT's
+/// usb-common.c regex matcher. [`Matcher::exact`] compares values instead (NUT's
+/// exact matcher, for reopening the same unit).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Matcher {
     /// (option, value) pairs given.
     pub wanted: Vec<(&'static str, String)>,
+    /// The values compiled, one per `wanted` pair (empty for an exact matcher).
+    patterns: Vec<crate::regex::Regex>,
 }
 
 /// Options a matcher takes.
@@ -99,26 +102,38 @@ impl Matcher {
     /// From the driver's options.
     pub fn from_options(options: &[(String, Option<String>)]) -> Result<Matcher, String> {
         let mut wanted = Vec::new();
+        let mut patterns = Vec::new();
         for name in MATCH_OPTIONS {
             if let Some((_, Some(value))) = options.iter().find(|(k, _)| k == name) {
-                if value.chars().any(|c| "[]()*+?|\\^${}".contains(c)) {
-                    return Err(format!(
-                        "{name} = \"{value}\": regular expressions are not supported yet; give the exact value"
-                    ));
-                }
-                if matches!(name, "vendorid" | "productid")
-                    && u16::from_str_radix(value, 16).is_err()
-                {
-                    return Err(format!("invalid {name}: \"{value}\" (four hex digits)"));
-                }
+                // usbhid-ups.c: fatalx("invalid regular expression: %s").
+                let pattern = crate::regex::Regex::new(value)?;
                 wanted.push((name, value.clone()));
+                patterns.push(pattern);
             }
         }
-        Ok(Matcher { wanted })
+        Ok(Matcher { wanted, patterns })
     }
 
     /// Whether `dev` is the one the options ask for.
     pub fn matches(&self, dev: &UsbDevice) -> bool {
+        if !self.patterns.is_empty() {
+            return self
+                .wanted
+                .iter()
+                .zip(&self.patterns)
+                .all(|((name, _), pattern)| {
+                    let field = match *name {
+                        "vendorid" => format!("{:04x}", dev.vendor_id),
+                        "productid" => format!("{:04x}", dev.product_id),
+                        "vendor" => dev.vendor.clone().unwrap_or_default(),
+                        "product" => dev.product.clone().unwrap_or_default(),
+                        "serial" => dev.serial.clone().unwrap_or_default(),
+                        "bus" => dev.bus.clone(),
+                        _ => dev.device.clone(),
+                    };
+                    pattern.is_full_match(field.trim_matches([' ', '\t', '\n']))
+                });
+        }
         self.wanted.iter().all(|(name, value)| {
             let field = match *name {
                 "vendorid" => return u16::from_str_radix(value, 16).ok() == Some(dev.vendor_id),
@@ -150,7 +165,10 @@ impl Matcher {
             }
         }
         wanted.push(("bus", dev.bus.clone()));
-        Matcher { wanted }
+        Matcher {
+            wanted,
+            patterns: Vec::new(),
+        }
     }
 
     /// Whether `productid` was given (NUT claims "possibly supported" devices then).
@@ -202,9 +220,10 @@ pub struct Subdriver {
     /// The model name comes from the unit's `iModel` string (mge-hid.c
     /// `mge_format_model`), which also tells the model type.
     pub mge_identity: bool,
-    /// A further test a unit must pass to be claimed (mge-hid.c takes Phoenixtec units
-    /// only when they name AEG).
-    pub claim_filter: Option<fn(&UsbDevice) -> bool>,
+    /// The subdriver's own say on a unit, before its device lists: `Some(true)` takes
+    /// it, `Some(false)` leaves it (mge-hid.c takes any Phoenixtec unit that names AEG,
+    /// and no other).
+    pub claim_filter: Option<fn(&UsbDevice) -> Option<bool>>,
 }
 
 /// Bytes of apc-hid.c's model buffer (`static char model[64]`).
@@ -600,13 +619,15 @@ pub const BELKIN: Subdriver = Subdriver {
     claim_filter: None,
 };
 
-/// mge-hid.c `mge_claim`: a Phoenixtec unit is AEG's PROTECT NAS only when its maker
-/// or product string names AEG; liebert-hid.c takes the others.
-fn mge_claim_filter(dev: &UsbDevice) -> bool {
-    dev.vendor_id != mgehid::PHOENIXTEC_VENDORID
-        || [&dev.vendor, &dev.product]
+/// mge-hid.c `mge_claim`: a Phoenixtec unit (any product, `productid` or not) is AEG's
+/// PROTECT NAS when its maker or product string names AEG; liebert-hid.c takes the
+/// others.
+fn mge_claim_filter(dev: &UsbDevice) -> Option<bool> {
+    (dev.vendor_id == mgehid::PHOENIXTEC_VENDORID).then(|| {
+        [&dev.vendor, &dev.product]
             .iter()
             .any(|s| s.as_deref().is_some_and(|s| s.contains("AEG")))
+    })
 }
 
 /// Eaton / MGE (mge-hid.c, "MGE HID 1.46"), with Dell, Powerware, HP, AEG and IBM
@@ -663,9 +684,12 @@ pub const SUBDRIVERS: &[&Subdriver] = &[&MGE, &APC, &BELKIN, &CPS, &LIEBERT, &PO
 /// the subdriver refuses).
 pub fn claim(dev: &UsbDevice, productid_given: bool) -> Option<&'static Subdriver> {
     SUBDRIVERS.iter().copied().find(|s| {
-        (s.known(dev).is_some()
-            || (productid_given && s.vendors.contains(&dev.vendor_id) && s.refusal(dev).is_none()))
-            && s.claim_filter.is_none_or(|ok| ok(dev))
+        s.claim_filter.and_then(|say| say(dev)).unwrap_or_else(|| {
+            s.known(dev).is_some()
+                || (productid_given
+                    && s.vendors.contains(&dev.vendor_id)
+                    && s.refusal(dev).is_none())
+        })
     })
 }
 
@@ -1225,6 +1249,9 @@ impl HidUps {
                 let entry = &self.sub.table[row];
                 match walk {
                     // After a reconnection NUT keeps the mapping and reads it again.
+                    // Its server-side rows (ups.delay.*, outlet descriptions) it sets
+                    // back to their defaults then, losing what was SET; kept here, on
+                    // purpose.
                     Walk::Init if self.initialized => {
                         self.map[row].is_some() && entry.flags & flag::ABSENT == 0
                     }
@@ -1265,8 +1292,13 @@ impl HidUps {
                 }
             }
         }
-        // mge-hid.c names the unit from its iModel string (HIDGetItemString).
-        if walk == Walk::Init && !self.initialized && self.sub.mge_identity {
+        // mge-hid.c names the unit from its iModel string (HIDGetItemString), except
+        // Dell's, named by their product string.
+        if walk == Walk::Init
+            && !self.initialized
+            && self.sub.mge_identity
+            && self.device.vendor_id != mgehid::DELL_VENDORID
+        {
             if let Some(item) = self.find(IMODEL_PATH, self.item_kind()) {
                 let id = self.desc.items[item].report_id;
                 if !ids.contains(&id) {
@@ -1930,6 +1962,9 @@ impl HidUps {
             else {
                 continue;
             };
+            // NUT's find_hid_info skips only server-side rows, so an event on an item
+            // only a command uses publishes a variable named after the command
+            // (`outlet.1.load.off: 0`); such events are dropped here, on purpose.
             let Some(row) = (0..self.sub.table.len()).find(|&r| {
                 self.map[r] == Some(index)
                     && self.sub.table[r].flags & (flag::CMD | flag::ABSENT) == 0

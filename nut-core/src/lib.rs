@@ -22,6 +22,7 @@ pub mod notify;
 pub mod proto;
 pub mod qx;
 pub mod qxusb;
+pub mod regex;
 pub mod relay;
 pub mod scan;
 pub mod session;

@@ -644,7 +644,14 @@ impl MgeState {
                 MgeValue::Text(format!("{realpower:.0}"))
             }
             MgeConv::NominalOutputVoltage => {
-                let nominal = *self.nominal.get_or_insert(long(value));
+                // The C static starts at -1 and takes a value while it is negative.
+                let nominal = match self.nominal {
+                    Some(n) if n >= 0 => n,
+                    _ => {
+                        self.nominal = Some(long(value));
+                        long(value)
+                    }
+                };
                 let v = long(value);
                 let interactive = self.series() >= DEFAULT;
                 let ok = match nominal {
@@ -737,29 +744,54 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// strptime's `%Y/%m/%d %H:%M:%S` (fields in their ranges), as seconds since the epoch
-/// (UTC; NUT's mktime takes local time).
+/// Bytes of mge-hid.c's scratch buffer the date and time are joined in (19 kept).
+pub const SCRATCH_BUF_BYTES: usize = 20;
+
+/// NUT's `mge_*_conversion_nuf`: "date time" joined in [`SCRATCH_BUF_BYTES`], then
+/// glibc's strptime `%Y/%m/%d %H:%M:%S` (numbers of up to 4 digits for the year and 2
+/// for the others, in their ranges, blanks allowed before each; anything after the
+/// seconds ignored), as seconds since the epoch (UTC; NUT's mktime takes local time).
 fn parse_datetime(text: &str) -> Option<i64> {
-    let (date, time) = text.trim().split_once(' ')?;
-    let field = |s: &str, lo: i64, hi: i64| -> Option<i64> {
-        let s = s.trim();
-        if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+    let mut joined = text.to_string();
+    crate::usbhid::cut_at_boundary(&mut joined, SCRATCH_BUF_BYTES - 1);
+    let bytes = joined.as_bytes();
+    let blanks = |pos: &mut usize| {
+        while bytes.get(*pos).is_some_and(u8::is_ascii_whitespace) {
+            *pos += 1;
         }
-        let v: i64 = s.parse().ok()?;
+    };
+    // glibc's get_number: blanks, then up to `digits` digits, in range.
+    let number = |pos: &mut usize, digits: usize, lo: i64, hi: i64| -> Option<i64> {
+        blanks(pos);
+        let start = *pos;
+        while *pos - start < digits && bytes.get(*pos).is_some_and(u8::is_ascii_digit) {
+            *pos += 1;
+        }
+        let v: i64 = joined.get(start..*pos)?.parse().ok()?;
         (lo..=hi).contains(&v).then_some(v)
     };
-    let mut d = date.split('/');
-    let year = field(d.next()?, 0, 9999)?;
-    let month = field(d.next()?, 1, 12)?;
-    let day = field(d.next()?, 1, 31)?;
-    let mut t = time.split(':');
-    let hour = field(t.next()?, 0, 23)?;
-    let minute = field(t.next()?, 0, 59)?;
-    let second = field(t.next()?, 0, 61)?;
-    if d.next().is_some() || t.next().is_some() {
-        return None;
+    let mut pos = 0;
+    let year = number(&mut pos, 4, 0, 9999)?;
+    let mut fields = [year, 0, 0, 0, 0, 0];
+    let layout: [(u8, i64, i64); 5] = [
+        (b'/', 1, 12),
+        (b'/', 1, 31),
+        (b' ', 0, 23),
+        (b':', 0, 59),
+        (b':', 0, 61),
+    ];
+    for (i, (separator, lo, hi)) in layout.into_iter().enumerate() {
+        if separator == b' ' {
+            // A blank in the format matches any run of blanks, none included.
+            blanks(&mut pos);
+        } else if bytes.get(pos) == Some(&separator) {
+            pos += 1;
+        } else {
+            return None;
+        }
+        fields[i + 1] = number(&mut pos, 2, lo, hi)?;
     }
+    let [year, month, day, hour, minute, second] = fields;
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
@@ -1983,6 +2015,13 @@ mod tests {
         // NUT writes 0 for a text strptime rejects; refused here.
         assert_eq!(st.reverse(MgeConv::Date, "tomorrow", &tree), None);
         assert_eq!(st.reverse(MgeConv::Time, "25:00:00", &tree), None);
+        assert_eq!(st.reverse(MgeConv::Time, "100:00:00", &tree), None);
+        // strptime ignores what follows the seconds, and the 20-byte buffer cuts it.
+        assert_eq!(
+            st.reverse(MgeConv::Time, "05:00:01 UTC", &tree),
+            Some(t + 3121.0)
+        );
+        assert_eq!(st.reverse(MgeConv::Time, "5:0:1Z", &tree), Some(t + 3121.0));
         // Year 10000 does not fit strftime's expected length: no value.
         assert_eq!(
             st.convert(MgeConv::Date, 253_402_300_800.0, &tree, false),

@@ -306,10 +306,35 @@ fn matching_options_select_the_device_as_nut() {
     assert!(m.matches(&dev));
     let m = Matcher::from_options(&opts(&[("bus", "002")])).unwrap();
     assert!(!m.matches(&dev));
-    let err = Matcher::from_options(&opts(&[("vendorid", "zz")])).unwrap_err();
-    assert!(err.contains("vendorid"), "{err}");
-    let err = Matcher::from_options(&opts(&[("product", "Back-UPS.*")])).unwrap_err();
-    assert!(err.contains("not supported yet"), "{err}");
+    // POSIX extended regular expressions over the whole field, ignoring case, as
+    // NUT's usb-common.c; the IDs as four lower-case hex digits.
+    let m = Matcher::from_options(&opts(&[
+        ("product", "back-ups.*"),
+        ("vendorid", "05[0-9]D"),
+    ]))
+    .unwrap();
+    assert!(m.matches(&dev));
+    let m = Matcher::from_options(&opts(&[("serial", "AB04")])).unwrap();
+    assert!(!m.matches(&dev), "a match covers the whole field");
+    let m = Matcher::from_options(&opts(&[
+        ("productid", "0002|0003"),
+        ("vendor", "American.*"),
+    ]))
+    .unwrap();
+    assert!(m.matches(&dev));
+    // A string the unit lacks reads as "".
+    let bare = UsbDevice {
+        serial: None,
+        ..dev.clone()
+    };
+    assert!(Matcher::from_options(&opts(&[("serial", "")]))
+        .unwrap()
+        .matches(&bare));
+    assert!(!Matcher::from_options(&opts(&[("serial", ".+")]))
+        .unwrap()
+        .matches(&bare));
+    let err = Matcher::from_options(&opts(&[("product", "Back-UPS (")])).unwrap_err();
+    assert_eq!(err, "invalid regular expression: Back-UPS ( (unmatched ()");
     // An APC product NUT does not list is claimed only with productid given.
     let odd = UsbDevice {
         product_id: 0x0099,
@@ -2373,6 +2398,12 @@ fn eaton_claims_follow_nut() {
     assert_eq!(name(&plain, false), Some("Phoenixtec/Liebert HID 0.41"));
     let aeg = eaton(0x06da, 0xffff, None, Some("PROTECT NAS AEG"));
     assert_eq!(name(&aeg, false), Some("MGE HID 1.46"));
+    // Any Phoenixtec product naming AEG, productid or not; the others are Liebert's.
+    let aeg_other = eaton(0x06da, 0x0002, Some("AEG"), None);
+    assert_eq!(name(&aeg_other, false), Some("MGE HID 1.46"));
+    let other = eaton(0x06da, 0x0002, Some("Phoenixtec"), None);
+    assert_eq!(name(&other, false), None);
+    assert_eq!(name(&other, true), Some("Phoenixtec/Liebert HID 0.41"));
     // Eaton, Dell, Powerware, IBM.
     for (v, p) in [
         (0x0463, 0x0001),

@@ -193,8 +193,8 @@ fn a_bad_configuration_names_the_option() {
     let lab = Lab::new("usbhid-conf");
     for (conf, want) in [
         (
-            "\tvendorid = 051d\n\tproduct = Back-UPS.*\n",
-            "not supported yet",
+            "\tvendorid = 051d\n\tproduct = \"Back-UPS (\"\n",
+            "invalid regular expression: Back-UPS (",
         ),
         ("\tpollfreq = 99999999\n", "invalid pollfreq"),
         ("\texplore\n", "not supported by this usbhid-ups yet"),
