@@ -164,6 +164,12 @@ impl Parser<'_> {
     }
 
     fn repeats(&mut self, mut node: Node) -> Result<Node, String> {
+        // glibc refuses a repetition of an anchor (REG_BADRPT).
+        if matches!(node, Node::Start | Node::End)
+            && matches!(self.peek(), Some('*' | '+' | '?' | '{'))
+        {
+            return Err(self.err("nothing to repeat"));
+        }
         loop {
             let (min, max) = match self.peek() {
                 Some('*') => (0, None),

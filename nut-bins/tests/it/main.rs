@@ -15,6 +15,7 @@ mod nut_upsmon;
 mod python_clients;
 mod qx;
 mod qx_usb;
+mod regex_glibc;
 mod service;
 mod shutdown;
 mod snmp;
