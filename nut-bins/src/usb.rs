@@ -179,14 +179,38 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
             })
             .map(|e| e.address());
         // The HID class descriptor (bDescriptorType 0x21) gives the report descriptor's
-        // length; ask for that many bytes, as the kernel does.
+        // length: asked for (libusb1.c's method 1) and after the interface descriptor
+        // (method 2); NUT's rule picks one (Eaton's v2.02 units need the first).
         let extra = alt.extra();
-        let length = extra
+        let method2 = extra
             .windows(9)
             .find(|w| w[0] >= 9 && w[1] == 0x21 && w[6] == 0x22)
-            .map(|w| u16::from_le_bytes([w[7], w[8]]) as usize)
-            .unwrap_or(MAX_DESCRIPTOR_BYTES)
-            .min(MAX_DESCRIPTOR_BYTES);
+            .map(|w| u16::from_le_bytes([w[7], w[8]]) as usize);
+        let mut hid = [0u8; 9];
+        let method1 = handle
+            .read_control(
+                rusb::request_type(
+                    Direction::In,
+                    rusb::RequestType::Standard,
+                    rusb::Recipient::Interface,
+                ),
+                0x06,
+                0x21 << 8,
+                u16::from(interface),
+                &mut hid,
+                timeout(),
+            )
+            .ok()
+            .filter(|&n| n >= 9)
+            .map(|_| u16::from_le_bytes([hid[7], hid[8]]) as usize);
+        let bcd = device.device_descriptor().map_or(0, |d| {
+            let v = d.device_version();
+            (u16::from(v.major()) << 8) | (u16::from(v.minor()) << 4) | u16::from(v.sub_minor())
+        });
+        let length =
+            nut_core::hidups::report_descriptor_length(info.vendor_id, bcd, method1, method2)
+                .unwrap_or(MAX_DESCRIPTOR_BYTES)
+                .min(MAX_DESCRIPTOR_BYTES);
         let mut descriptor = vec![0u8; length];
         let n = handle
             .read_control(

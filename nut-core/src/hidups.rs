@@ -73,6 +73,25 @@ pub struct UsbDevice {
     pub device: String,
 }
 
+/// libusb1.c's choice of the report descriptor's length from the two places the HID
+/// class descriptor gives it: asked for directly (method 1) or found after the
+/// interface descriptor (method 2, "more reliable", used when there). Eaton units of
+/// device release 2.02 (5P, 5PX, 9PX...) declare a shorter one there than their full
+/// descriptor: method 1 for them ("Eaton device v2.02. Using full report descriptor").
+/// `None`: neither gave one.
+pub fn report_descriptor_length(
+    vendor_id: u16,
+    bcd_device: u16,
+    method1: Option<usize>,
+    method2: Option<usize>,
+) -> Option<usize> {
+    if vendor_id == mgehid::MGE_VENDORID && bcd_device == 0x0202 {
+        method1
+    } else {
+        method2.or(method1)
+    }
+}
+
 /// The device-selection options of ups.conf (`vendorid`, `productid`, `vendor`,
 /// `product`, `serial`, `bus`, `device`): POSIX extended regular expressions, ignoring
 /// case, each matching the whole field (its leading and trailing blanks left out; the

@@ -2433,3 +2433,18 @@ fn eaton_claims_follow_nut() {
     assert_eq!(name(&hp, false), Some("TrippLite HID 0.84"));
     assert_eq!(name(&hp, true), Some("MGE HID 1.46"));
 }
+
+/// libusb1.c's report descriptor length: the one after the interface descriptor when
+/// there, but the one asked for on Eaton's v2.02 units, whose full descriptor is the
+/// longer (nut#2189's 5P1550GR-L logged "Eaton device v2.02. Using full report
+/// descriptor").
+#[test]
+fn report_descriptor_length_as_libusb1_chooses_it() {
+    use nut_core::hidups::report_descriptor_length as len;
+    assert_eq!(len(0x051d, 0x0106, Some(1156), Some(1049)), Some(1049));
+    assert_eq!(len(0x051d, 0x0106, Some(1156), None), Some(1156));
+    assert_eq!(len(0x0463, 0x0202, Some(4703), Some(1156)), Some(4703));
+    assert_eq!(len(0x0463, 0x0202, None, Some(1156)), None);
+    assert_eq!(len(0x0463, 0x0100, Some(4703), Some(1156)), Some(1156));
+    assert_eq!(len(0x0764, 0x0001, None, None), None);
+}
