@@ -5,7 +5,7 @@
 
 use crate::usbhid::{HidPort, INTERRUPT_WAIT_MS};
 use nut_core::hid::MAX_DESCRIPTOR_BYTES;
-use nut_core::hidups::{claim, Matcher, ReadError, UsbDevice, MAX_REPORT_BYTES};
+use nut_core::hidups::{Matcher, ReadError, UsbDevice, MAX_REPORT_BYTES};
 use rusb::{Context, Device, DeviceHandle, Direction, TransferType, UsbContext};
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,7 +130,7 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
         if !matcher.matches(&info) {
             continue;
         }
-        if claim(&info, matcher.has_productid()).is_none() {
+        if matcher.claim(&info).is_none() {
             if let Some(why) = nut_core::hidups::refusal(&info)
                 .or_else(|| nut_core::hidups::possibly_supported(&info))
             {

@@ -12,8 +12,7 @@ use crate::wiring::{NutEnv, Signal};
 use nut_core::dummy::{tracking, DriverState};
 use nut_core::event::Event;
 use nut_core::hidups::{
-    claim, HidOptions, HidUps, Matcher, ReadError, UsbDevice, Walk, Walked, Write, DRIVER_NAME,
-    OPTIONS,
+    HidOptions, HidUps, Matcher, ReadError, UsbDevice, Walk, Walked, Write, DRIVER_NAME, OPTIONS,
 };
 use nut_core::qx::Note;
 use nut_core::sock::{DriverLine, ServerLine};
@@ -243,10 +242,26 @@ impl<P: HidPort> HidSession<P> {
     /// subdriver claims it or the first walk fails.
     pub async fn start<S: Sys>(sys: &S, wiring: &HidWiring, mut port: P) -> Result<Self, String> {
         let device = port.device().clone();
-        let Some(sub) = claim(&device, wiring.matcher.has_productid()) else {
+        let Some(sub) = wiring.matcher.claim(&device) else {
             return Err("No matching HID UPS found".to_string());
         };
         let mut driver = HidUps::new(sub, port.descriptor(), device, wiring.options.clone());
+        // libhid.c HIDDumpTree, at debug level 1 and up, before the first walk.
+        if wiring.options.dump_tree {
+            let mut reads = Vec::new();
+            for id in driver.tree_reports() {
+                reads.push((id, port.get_feature(id).await));
+            }
+            let lines = driver.tree_lines(&reads);
+            report(
+                sys,
+                &wiring.ups,
+                lines
+                    .into_iter()
+                    .map(|l| Note::Log(nut_core::event::Level::Debug, l))
+                    .collect(),
+            );
+        }
         let mut state = initial_state(wiring);
         let walked = run_walk(&mut driver, &mut state, &mut port, Walk::Init, 0).await;
         report(sys, &wiring.ups, walked.notes);

@@ -279,11 +279,21 @@ pub fn physical(item: &Item, logical: i64) -> f64 {
 /// A usage path as NUT writes it (`UPS.PowerSummary.RemainingCapacity`; unknown usages
 /// as 8 hex digits, collection indexes as `[n]`).
 pub fn path_name(path: &[u32]) -> String {
+    path_name_with(path, &[])
+}
+
+/// [`path_name`] with a subdriver's vendor usages looked up first (libhid.c
+/// `HIDGetDataItem` with the subdriver's usage tables).
+pub fn path_name_with(path: &[u32], vendor: &[(&str, u32)]) -> String {
     let mut parts = Vec::new();
     for &node in path {
         if node & 0xffff_0000 == 0x00ff_0000 {
             parts.push(format!("[{}]", node & 0xffff));
-        } else if let Some((name, _)) = USAGES.iter().find(|(_, code)| *code == node) {
+        } else if let Some((name, _)) = vendor
+            .iter()
+            .chain(USAGES.iter())
+            .find(|(_, code)| *code == node)
+        {
             parts.push((*name).to_string());
         } else {
             parts.push(format!("{node:08x}"));

@@ -104,6 +104,8 @@ pub struct Matcher {
     pub wanted: Vec<(&'static str, String)>,
     /// The values compiled, one per `wanted` pair (empty for an exact matcher).
     patterns: Vec<crate::regex::Regex>,
+    /// `explore` was given: the explore subdriver takes any unit selected.
+    pub explore: bool,
 }
 
 /// Options a matcher takes.
@@ -130,7 +132,12 @@ impl Matcher {
                 patterns.push(pattern);
             }
         }
-        Ok(Matcher { wanted, patterns })
+        let explore = options.iter().any(|(k, v)| k == "explore" && v.is_none());
+        Ok(Matcher {
+            wanted,
+            patterns,
+            explore,
+        })
     }
 
     /// Whether `dev` is the one the options ask for.
@@ -187,12 +194,22 @@ impl Matcher {
         Matcher {
             wanted,
             patterns: Vec::new(),
+            explore: false,
         }
     }
 
     /// Whether `productid` was given (NUT claims "possibly supported" devices then).
     pub fn has_productid(&self) -> bool {
         self.wanted.iter().any(|(n, _)| *n == "productid")
+    }
+
+    /// The subdriver for `dev` under these options: explore's when `explore` was given
+    /// (first in NUT's list, it takes any unit), else [`claim`].
+    pub fn claim(&self, dev: &UsbDevice) -> Option<&'static Subdriver> {
+        if self.explore {
+            return Some(&EXPLORE);
+        }
+        claim(dev, self.has_productid())
     }
 }
 
@@ -694,6 +711,29 @@ pub const MGE: Subdriver = Subdriver {
     claim_filter: Some(mge_claim_filter),
 };
 
+/// explore-hid.c ("EXPLORE HID 0.2"): no table; the unit's own strings name it. Taken
+/// only with `explore` ([`Matcher::claim`]).
+pub const EXPLORE: Subdriver = Subdriver {
+    name: "EXPLORE HID 0.2",
+    maker: "unknown",
+    devices: &[],
+    vendors: &[],
+    refused: &[],
+    poll_only_products: &[],
+    table: &[],
+    usages: &[],
+    writable: &[],
+    read_only_paths: &[],
+    default_mfr: None,
+    default_model: None,
+    blank_names_default: false,
+    firmware_in_product: false,
+    battery_scale_products: &[],
+    fix_descriptor: None,
+    mge_identity: false,
+    claim_filter: None,
+};
+
 /// Every subdriver, in NUT's claim order (usbhid-ups.c `subdriver_list`: MGE first,
 /// then alphabetical).
 pub const SUBDRIVERS: &[&Subdriver] = &[&MGE, &APC, &BELKIN, &CPS, &LIEBERT, &POWERCOM, &TRIPPLITE];
@@ -761,6 +801,11 @@ pub struct HidOptions {
     pub interruptonly: bool,
     /// `interruptsize`: bytes of an interrupt read.
     pub interruptsize: Option<usize>,
+    /// `explore`: any unit the matching options select is taken, with no table (NUT's
+    /// explore subdriver), and its HID tree printed.
+    pub explore: bool,
+    /// Print the HID tree at start-up (NUT's `HIDDumpTree`, at debug level 1 and up).
+    pub dump_tree: bool,
 }
 
 impl Default for HidOptions {
@@ -776,6 +821,8 @@ impl Default for HidOptions {
             ignorelb: false,
             interruptonly: false,
             interruptsize: None,
+            explore: false,
+            dump_tree: false,
         }
     }
 }
@@ -830,9 +877,11 @@ impl HidOptions {
                 ("ignorelb", None) => out.ignorelb = true,
                 ("interruptonly", None) => out.interruptonly = true,
                 ("explore", None) => {
-                    return Err(format!(
-                        "'{key}' is not supported by this usbhid-ups yet; remove it or keep NUT's driver for this unit"
-                    ))
+                    // usbhid-ups.c upsdrv_initups.
+                    if !options.iter().any(|(k, v)| k == "vendorid" && v.is_some()) {
+                        return Err("must specify \"vendorid\" when using \"explore\"".to_string());
+                    }
+                    out.explore = true;
                 }
                 // NUT reads it with atoi and refuses what is not above 0.
                 ("interruptsize", Some(v)) => {
@@ -841,8 +890,11 @@ impl HidOptions {
                         return Err(format!("Error: invalid interruptsize: {n}"));
                     }
                     // No report is longer than our buffer.
-                    out.interruptsize =
-                        Some(usize::try_from(n).unwrap_or(usize::MAX).min(MAX_REPORT_BYTES));
+                    out.interruptsize = Some(
+                        usize::try_from(n)
+                            .unwrap_or(usize::MAX)
+                            .min(MAX_REPORT_BYTES),
+                    );
                 }
                 _ => {}
             }
@@ -1825,6 +1877,66 @@ impl HidUps {
             self.mge.model_type = kind;
         }
         Some(name)
+    }
+
+    /// The reports NUT's `HIDDumpTree` reads: every item's (each once, in item order),
+    /// but those usbhid-ups never reads on some units (Eaton's and Dell's 254 and 255,
+    /// the SU3000LCD2UHV's 0x54).
+    pub fn tree_reports(&self) -> Vec<u8> {
+        let mut ids = Vec::new();
+        for item in &self.desc.items {
+            if !self.tree_skips(item.report_id) && !ids.contains(&item.report_id) {
+                ids.push(item.report_id);
+            }
+        }
+        ids
+    }
+
+    fn tree_skips(&self, id: u8) -> bool {
+        let eaton = matches!(
+            self.device.vendor_id,
+            mgehid::MGE_VENDORID | mgehid::DELL_VENDORID
+        );
+        (eaton && id >= 254) || self.skips_report(id)
+    }
+
+    /// libhid.c `HIDDumpTree`'s lines, from the reports [`HidUps::tree_reports`] named,
+    /// as read: the item count, then each item's path, type, report, offset, size and
+    /// (when its report was read) value.
+    pub fn tree_lines(&self, reads: &[(u8, Result<Vec<u8>, ReadError>)]) -> Vec<String> {
+        let mut lines = vec![format!("{} HID objects found", self.desc.items.len())];
+        for item in &self.desc.items {
+            if self.tree_skips(item.report_id) {
+                continue;
+            }
+            let kind = match item.kind {
+                Kind::Input => "Input",
+                Kind::Output => "Output",
+                Kind::Feature => "Feature",
+            };
+            let mut line = format!(
+                "Path: {}, Type: {kind}, ReportID: 0x{:02x}, Offset: {}, Size: {}",
+                crate::hid::path_name_with(&item.path, self.sub.usages),
+                item.report_id,
+                item.offset,
+                item.size
+            );
+            let read = reads
+                .iter()
+                .find(|(id, _)| *id == item.report_id)
+                .and_then(|(_, r)| r.as_ref().ok())
+                .filter(|b| !b.is_empty());
+            if let Some(bytes) = read {
+                let len = 1 + (item.offset as usize + item.size as usize).div_ceil(8);
+                let mut buf = vec![0u8; len.min(MAX_REPORT_BYTES)];
+                let n = bytes.len().min(buf.len());
+                buf[..n].copy_from_slice(&bytes[..n]);
+                let value = physical(item, logical(&buf, item));
+                line.push_str(&format!(", Value: {}", crate::hid::format_g(value)));
+            }
+            lines.push(line);
+        }
+        lines
     }
 
     /// The USB string descriptors the identity needs before the first Init walk, given

@@ -2448,3 +2448,58 @@ fn report_descriptor_length_as_libusb1_chooses_it() {
     assert_eq!(len(0x0463, 0x0100, Some(4703), Some(1156)), Some(1156));
     assert_eq!(len(0x0764, 0x0001, None, None), None);
 }
+
+/// `-x explore` with `-D`: libhid.c's `HIDDumpTree` lines over the recorded reports are
+/// the explore output NUT printed for each recorded unit (the fixtures' `objects` and
+/// `item` lines), item for item.
+#[test]
+fn the_hid_tree_dump_prints_what_nuts_explore_printed() {
+    use nut_core::hidups::{Matcher, EXPLORE};
+    let all = fixtures();
+    assert!(all.len() >= 2);
+    for (name, rec) in all {
+        let dev = device(&rec);
+        let options: Vec<(String, Option<String>)> = vec![
+            ("vendorid".into(), Some(format!("{:04x}", dev.vendor_id))),
+            ("explore".into(), None),
+        ];
+        let matcher = Matcher::from_options(&options).unwrap();
+        assert!(matcher.matches(&dev));
+        let sub = matcher.claim(&dev).unwrap();
+        assert_eq!(sub.name, EXPLORE.name);
+        let hid = HidOptions::from_options(&options).unwrap();
+        assert!(hid.explore);
+        let driver = HidUps::new(sub, &rec.descriptor, dev, hid);
+        // The first read of each report, as the dump comes before any walk.
+        let reads: Vec<_> = driver
+            .tree_reports()
+            .into_iter()
+            .map(|id| {
+                let first = rec.reports.iter().find(|r| r.first() == Some(&id)).cloned();
+                (id, first.ok_or(ReadError::Failed))
+            })
+            .collect();
+        let lines = driver.tree_lines(&reads);
+        assert_eq!(
+            lines[0],
+            format!("{} HID objects found", rec.objects),
+            "{name}"
+        );
+        let ours: Vec<String> = lines[1..]
+            .iter()
+            .map(|l| {
+                let f: Vec<&str> = l
+                    .strip_prefix("Path: ")
+                    .unwrap()
+                    .split(", ")
+                    .map(|p| p.split_once(": ").map_or(p, |(_, v)| v))
+                    .collect();
+                f.join("|")
+            })
+            .collect();
+        assert_eq!(ours, rec.items, "{name}");
+    }
+    // NUT refuses explore without a vendor ID.
+    let err = HidOptions::from_options(&[("explore".into(), None)]).unwrap_err();
+    assert_eq!(err, "must specify \"vendorid\" when using \"explore\"");
+}

@@ -81,7 +81,7 @@ fn main() -> ExitCode {
     let env = nut_bins::real::nut_env();
     let sys = RealSys::new(DRIVER_NAME, args.cli.debug > 0 || args.dump.is_some());
     let driver_args = args.cli.driver_args();
-    let wiring = match wire(&sys, &env, &driver_args) {
+    let mut wiring = match wire(&sys, &env, &driver_args) {
         Ok(wiring) => wiring,
         Err(e) => {
             eprintln!("{e}");
@@ -89,6 +89,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // NUT prints the HID tree from debug level 1 (HIDDumpTree).
+    wiring.options.dump_tree = args.cli.debug > 0;
     if args.cli.check_config {
         println!("{DRIVER_NAME}: UPS [{}]: configuration OK", wiring.ups);
         return ExitCode::SUCCESS;

@@ -75,6 +75,47 @@ fn the_binary_prints_what_nut_printed_for_each_recorded_unit() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `-x explore -D`: the explore subdriver takes the recorded APC unit (no table: only
+/// its identity is published) and the HID tree is printed as NUT's debug output.
+#[test]
+fn explore_prints_the_hid_tree_and_maps_nothing() {
+    let lab = Lab::new("usbhid-explore");
+    let (path, rec) = recordings()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("apc-back-ups-cs-500.txt"))
+        .unwrap();
+    lab.write(
+        "etc/ups.conf",
+        &format!(
+            "[test]\n\tdriver = usbhid-ups\n\tport = auto\n\tvendorid = 051d\n\treplay = {}\n",
+            path.display()
+        ),
+    );
+    let mut cmd = Command::new(bin("usbhid-ups"));
+    cmd.args(["-a", "test", "-x", "explore", "-D", "-d", "1"])
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("state"));
+    let out = crate::lab::output_within(cmd, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("35 HID objects found"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "Path: UPS.PowerSummary.RemainingCapacity, Type: Feature, ReportID: 0x0c, Offset: 0, Size: 24, Value: 100"
+        ),
+        "{stderr}"
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("driver.version.data: EXPLORE HID 0.2\n"),
+        "{listing}"
+    );
+    assert!(listing.contains("ups.vendorid: 051d\n"), "{listing}");
+    assert!(!listing.contains("battery.charge:"), "{listing}");
+    assert!(rec.expect.iter().any(|(v, _)| v == "battery.charge"));
+}
+
 #[test]
 fn commands_and_settings_reach_the_recorded_unit_through_upsd() {
     let mut lab = Lab::new("usbhid-upsd");
@@ -197,7 +238,10 @@ fn a_bad_configuration_names_the_option() {
             "invalid regular expression: Back-UPS (",
         ),
         ("\tpollfreq = 99999999\n", "invalid pollfreq"),
-        ("\texplore\n", "not supported by this usbhid-ups yet"),
+        (
+            "\texplore\n",
+            "must specify \"vendorid\" when using \"explore\"",
+        ),
         ("\tinterruptsize = 0\n", "Error: invalid interruptsize: 0"),
         (
             "\tnosuchoption = 1\n",
