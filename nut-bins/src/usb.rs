@@ -108,9 +108,12 @@ pub struct UsbHid {
     endpoint: Option<u8>,
     device: UsbDevice,
     descriptor: Vec<u8>,
+    /// The subdriver that claimed the unit (a reconnection keeps it).
+    sub: &'static nut_core::hidups::Subdriver,
 }
 
 struct Opened {
+    sub: &'static nut_core::hidups::Subdriver,
     handle: DeviceHandle<Context>,
     interface: u8,
     endpoint: Option<u8>,
@@ -118,7 +121,13 @@ struct Opened {
     descriptor: Vec<u8>,
 }
 
-fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String> {
+/// The first unit `matcher` selects that a subdriver claims (`kept`: the one that
+/// claimed it before, on a reconnection), opened, with its report descriptor.
+fn open_matching(
+    context: &Context,
+    matcher: &Matcher,
+    kept: Option<&'static nut_core::hidups::Subdriver>,
+) -> Result<Opened, String> {
     let devices = context
         .devices()
         .map_err(|e| format!("Failed to list USB devices: {e}"))?;
@@ -130,14 +139,14 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
         if !matcher.matches(&info) {
             continue;
         }
-        if matcher.claim(&info).is_none() {
+        let Some(sub) = kept.or_else(|| matcher.claim(&info)) else {
             if let Some(why) = nut_core::hidups::refusal(&info)
                 .or_else(|| nut_core::hidups::possibly_supported(&info))
             {
                 last_error = Some(why);
             }
             continue;
-        }
+        };
         // A unit that cannot be opened is skipped, as NUT's matcher loop skips it.
         if let Some(e) = error {
             last_error = Some(format!(
@@ -161,10 +170,11 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
         let config = device
             .active_config_descriptor()
             .map_err(|e| format!("Can't read the configuration: {e}"))?;
+        // The subdriver's interface (NUT's hid_rep_index), its first setting.
         let Some(alt) = config
             .interfaces()
-            .flat_map(|i| i.descriptors().collect::<Vec<_>>())
-            .next()
+            .nth(usize::from(sub.hid_interface))
+            .and_then(|i| i.descriptors().next())
         else {
             continue;
         };
@@ -228,6 +238,7 @@ fn open_matching(context: &Context, matcher: &Matcher) -> Result<Opened, String>
             .map_err(|e| format!("Unable to get Report descriptor: {e}"))?;
         descriptor.truncate(n);
         return Ok(Opened {
+            sub,
             handle,
             interface,
             endpoint,
@@ -243,7 +254,7 @@ impl UsbHid {
     /// reads its report descriptor.
     pub fn open(matcher: &Matcher) -> Result<UsbHid, String> {
         let context = Context::new().map_err(|e| format!("Failed to init libusb: {e}"))?;
-        let o = open_matching(&context, matcher)?;
+        let o = open_matching(&context, matcher, None)?;
         let no_report_ids = nut_core::hid::parse(&o.descriptor)
             .items
             .iter()
@@ -256,6 +267,7 @@ impl UsbHid {
             endpoint: o.endpoint,
             device: o.device,
             descriptor: o.descriptor,
+            sub: o.sub,
         })
     }
 }
@@ -368,7 +380,8 @@ impl HidPort for UsbHid {
         let context = self.context.clone();
         // The same unit (NUT's exact matcher).
         let matcher = Matcher::exact(&self.device);
-        let o = tokio::task::spawn_blocking(move || open_matching(&context, &matcher))
+        let kept = self.sub;
+        let o = tokio::task::spawn_blocking(move || open_matching(&context, &matcher, Some(kept)))
             .await
             .map_err(|e| e.to_string())??;
         self.handle = Some(Arc::new(o.handle));

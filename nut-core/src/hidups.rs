@@ -22,12 +22,12 @@
 //! reads it between the reports and the first walk ([`HidUps::identity_strings`],
 //! [`HidUps::identity_read`]), as NUT reads it before its first walk.
 //!
-//! Not yet: vendors other than APC, Belkin, CyberPower, Eaton/MGE, Liebert, Powercom
-//! and Tripp Lite.
+//! Not yet: Ever's and OpenUPS's subdrivers.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
 use crate::hid::{logical, parse, physical, Descriptor, Item, Kind};
+use crate::hidvendors;
 use crate::mgehid::{self, MgeState, MgeValue};
 use crate::qx::Note;
 use crate::sock::DriverLine;
@@ -256,6 +256,12 @@ pub struct Subdriver {
     /// The model name comes from the unit's `iModel` string (mge-hid.c
     /// `mge_format_model`), which also tells the model type.
     pub mge_identity: bool,
+    /// The item whose string names the model, read before the first walk (Eaton's
+    /// `iModel`, Delta's `DeltaModelName`); an empty one leaves the product string.
+    pub model_item: Option<&'static str>,
+    /// The interface holding the HID report descriptor (NUT's `hid_rep_index`: 1 on
+    /// Powervar units, 2 on Arduino boards, whose first ones are a serial port).
+    pub hid_interface: u8,
     /// The subdriver's own say on a unit, before its device lists: `Some(true)` takes
     /// it, `Some(false)` leaves it (mge-hid.c takes any Phoenixtec unit that names AEG,
     /// and no other).
@@ -381,6 +387,8 @@ pub const APC: Subdriver = Subdriver {
     battery_scale_products: &[],
     fix_descriptor: None,
     mge_identity: false,
+    model_item: None,
+    hid_interface: 0,
     claim_filter: None,
 };
 
@@ -414,6 +422,8 @@ pub const CPS: Subdriver = Subdriver {
     battery_scale_products: &[0x0501],
     fix_descriptor: Some(cps_fix_descriptor),
     mge_identity: false,
+    model_item: None,
+    hid_interface: 0,
     claim_filter: None,
 };
 
@@ -471,6 +481,8 @@ pub const LIEBERT: Subdriver = Subdriver {
     battery_scale_products: &[],
     fix_descriptor: None,
     mge_identity: false,
+    model_item: None,
+    hid_interface: 0,
     claim_filter: None,
 };
 
@@ -558,6 +570,8 @@ pub const TRIPPLITE: Subdriver = Subdriver {
     battery_scale_products: &[],
     fix_descriptor: None,
     mge_identity: false,
+    model_item: None,
+    hid_interface: 0,
     claim_filter: None,
 };
 
@@ -601,6 +615,8 @@ pub const POWERCOM: Subdriver = Subdriver {
     battery_scale_products: &[],
     fix_descriptor: None,
     mge_identity: false,
+    model_item: None,
+    hid_interface: 0,
     claim_filter: None,
 };
 
@@ -652,6 +668,8 @@ pub const BELKIN: Subdriver = Subdriver {
     battery_scale_products: &[],
     fix_descriptor: None,
     mge_identity: false,
+    model_item: None,
+    hid_interface: 0,
     claim_filter: None,
 };
 
@@ -708,8 +726,132 @@ pub const MGE: Subdriver = Subdriver {
     battery_scale_products: &[],
     fix_descriptor: None,
     mge_identity: true,
+    model_item: Some(IMODEL_PATH),
+    hid_interface: 0,
     claim_filter: Some(mge_claim_filter),
 };
+
+/// A subdriver of the smaller vendors: its devices, table, usages, writable variables
+/// and the maker to name when the unit does not.
+const fn plain(
+    name: &'static str,
+    maker: &'static str,
+    devices: &'static [KnownDevice],
+    vendors: &'static [u16],
+    table: &'static [HidInfo],
+    writable: &'static [(&'static str, i64)],
+) -> Subdriver {
+    Subdriver {
+        name,
+        maker,
+        devices,
+        vendors,
+        refused: &[],
+        poll_only_products: &[],
+        table,
+        usages: &[],
+        writable,
+        read_only_paths: &[],
+        default_mfr: Some(maker),
+        default_model: None,
+        blank_names_default: false,
+        firmware_in_product: false,
+        battery_scale_products: &[],
+        fix_descriptor: None,
+        mge_identity: false,
+        model_item: None,
+        hid_interface: 0,
+        claim_filter: None,
+    }
+}
+
+/// Arduino boards with NUT's HID power-device sketch (arduino-hid.c, "Arduino HID 0.2"):
+/// the HID interface is the third.
+pub const ARDUINO: Subdriver = Subdriver {
+    hid_interface: 2,
+    ..plain(
+        "Arduino HID 0.2",
+        "Arduino",
+        &[
+            known(0x2341, 0x0036),
+            known(0x2341, 0x8036),
+            known(0x2a03, 0x0036),
+            known(0x2a03, 0x8036),
+            known(0x2a03, 0x0040),
+            known(0x2a03, 0x8040),
+        ],
+        &[0x2341, 0x2a03],
+        hidvendors::ARDUINO_HID2NUT,
+        hidvendors::ARDUINO_WRITABLE,
+    )
+};
+
+/// Delta (delta_ups-hid.c, "Delta UPS HID 0.6"): RT and Amplon R series; the model
+/// named by its own item.
+pub const DELTA: Subdriver = Subdriver {
+    usages: hidvendors::DELTA_USAGES,
+    model_item: Some(hidvendors::DELTA_MODEL_PATH),
+    ..plain(
+        "Delta UPS HID 0.6",
+        "Delta",
+        &[known(0x05dd, 0x041b)],
+        &[0x05dd],
+        hidvendors::DELTA_HID2NUT,
+        hidvendors::DELTA_WRITABLE,
+    )
+};
+
+/// iDowell (idowell-hid.c, "iDowell HID 0.2").
+pub const IDOWELL: Subdriver = plain(
+    "iDowell HID 0.2",
+    "iDowell",
+    &[known(0x075d, 0x0300)],
+    &[0x075d],
+    hidvendors::IDOWELL_HID2NUT,
+    hidvendors::IDOWELL_WRITABLE,
+);
+
+/// Legrand Keor (legrand-hid.c, "Legrand HID 0.2"): the interrupt pipe is not read.
+pub const LEGRAND: Subdriver = Subdriver {
+    poll_only_products: &[0x0038, 0x0032],
+    ..plain(
+        "Legrand HID 0.2",
+        "Legrand",
+        &[known(0x1cb0, 0x0038), known(0x1cb0, 0x0032)],
+        &[0x1cb0],
+        hidvendors::LEGRAND_HID2NUT,
+        hidvendors::LEGRAND_WRITABLE,
+    )
+};
+
+/// Powervar (powervar-hid.c, "Powervar HID 0.20"): the HID interface is the second.
+pub const POWERVAR: Subdriver = Subdriver {
+    usages: hidvendors::POWERVAR_USAGES,
+    hid_interface: 1,
+    ..plain(
+        "Powervar HID 0.20",
+        "Powervar",
+        &[known(0x4234, 0x0002)],
+        &[0x4234],
+        hidvendors::POWERVAR_HID2NUT,
+        hidvendors::POWERVAR_WRITABLE,
+    )
+};
+
+/// Salicru (salicru-hid.c, "Salicru HID 0.3").
+pub const SALICRU: Subdriver = plain(
+    "Salicru HID 0.3",
+    "Salicru",
+    &[
+        known(0x2e66, 0x0201),
+        known(0x2e66, 0x0202),
+        known(0x2e66, 0x0203),
+        known(0x2e66, 0x0300),
+    ],
+    &[0x2e66],
+    hidvendors::SALICRU_HID2NUT,
+    hidvendors::SALICRU_WRITABLE,
+);
 
 /// explore-hid.c ("EXPLORE HID 0.2"): no table; the unit's own strings name it. Taken
 /// only with `explore` ([`Matcher::claim`]).
@@ -731,12 +873,17 @@ pub const EXPLORE: Subdriver = Subdriver {
     battery_scale_products: &[],
     fix_descriptor: None,
     mge_identity: false,
+    model_item: None,
+    hid_interface: 0,
     claim_filter: None,
 };
 
 /// Every subdriver, in NUT's claim order (usbhid-ups.c `subdriver_list`: MGE first,
 /// then alphabetical).
-pub const SUBDRIVERS: &[&Subdriver] = &[&MGE, &APC, &BELKIN, &CPS, &LIEBERT, &POWERCOM, &TRIPPLITE];
+pub const SUBDRIVERS: &[&Subdriver] = &[
+    &MGE, &APC, &ARDUINO, &BELKIN, &CPS, &DELTA, &IDOWELL, &LEGRAND, &LIEBERT, &POWERCOM,
+    &POWERVAR, &SALICRU, &TRIPPLITE,
+];
 
 /// The subdriver that claims `dev` (NUT's `claim`): a known product, or another
 /// product of one of its vendors when `productid` was given (and the unit is not one
@@ -1004,6 +1151,11 @@ fn infoval(entry: &HidInfo, value: f64) -> Infoval {
             return Infoval::Nothing
         }
         Conv::PcmVolts => crate::qx::format_number("%.0f", value * 4.0),
+        Conv::DeltaUpsType => match crate::hidvendors::delta_ups_type(value) {
+            Some(kind) => kind.to_string(),
+            None => return Infoval::Nothing,
+        },
+        Conv::Times(factor) => format!("{:.1}", value * factor),
         // HIDGetIndexString: the value cast to int, out of a string index's range: no
         // value (the lookup fails).
         Conv::StringId | Conv::TlChemistry => {
@@ -1364,13 +1516,13 @@ impl HidUps {
             }
         }
         // mge-hid.c names the unit from its iModel string (HIDGetItemString), except
-        // Dell's, named by their product string.
-        if walk == Walk::Init
-            && !self.initialized
-            && self.sub.mge_identity
-            && self.device.vendor_id != mgehid::DELL_VENDORID
-        {
-            if let Some(item) = self.find(IMODEL_PATH, self.item_kind()) {
+        // Dell's, named by their product string; delta_ups-hid.c from its own item.
+        if let Some(path) = self.sub.model_item.filter(|_| {
+            walk == Walk::Init
+                && !self.initialized
+                && self.device.vendor_id != mgehid::DELL_VENDORID
+        }) {
+            if let Some(item) = self.find(path, self.item_kind()) {
                 let id = self.desc.items[item].report_id;
                 if !ids.contains(&id) {
                     ids.push(id);
@@ -1740,21 +1892,25 @@ impl HidUps {
         let Some(&(_, len)) = self.sub.writable.iter().find(|(w, _)| *w == var) else {
             return;
         };
+        // Length 0: NUT's ST_FLAG_RW alone (Delta's settings), no string, no length.
+        let string = len > 0;
         if let Some(v) = state.tree_mut().get_mut(var) {
-            if v.flags.rw && v.flags.string {
+            if v.flags.rw && v.flags.string == string {
                 return;
             }
             v.flags.rw = true;
-            v.flags.string = true;
-            v.aux = len;
+            v.flags.string = string;
             lines.push(DriverLine::SetFlags {
                 var: var.to_string(),
                 flags: v.flags.words(),
             });
-            lines.push(DriverLine::SetAux {
-                var: var.to_string(),
-                aux: len,
-            });
+            if string {
+                v.aux = len;
+                lines.push(DriverLine::SetAux {
+                    var: var.to_string(),
+                    aux: len,
+                });
+            }
         }
     }
 
@@ -1803,6 +1959,11 @@ impl HidUps {
         }
         if self.sub.mge_identity {
             model = self.mge_model();
+        } else if self.sub.model_item.is_some() {
+            // delta_ups_format_model: the item's string, else the product string.
+            if let Some(name) = self.model_string.clone().filter(|m| !m.is_empty()) {
+                model = Some(name);
+            }
         }
         let mfr = match &self.device.vendor {
             Some(_) if blank(&self.device.vendor, true) => None,
@@ -1943,13 +2104,13 @@ impl HidUps {
     /// that walk's reads (mge-hid.c reads the `iModel` string while naming the unit,
     /// before the walk): give them to [`HidUps::identity_read`], then walk.
     pub fn identity_strings(&self, reads: &[(u8, Result<Vec<u8>, ReadError>)]) -> Vec<u8> {
-        if !self.sub.mge_identity
-            || self.initialized
-            || self.device.vendor_id == mgehid::DELL_VENDORID
-        {
+        let Some(path) = self.sub.model_item else {
+            return Vec::new();
+        };
+        if self.initialized || self.device.vendor_id == mgehid::DELL_VENDORID {
             return Vec::new();
         }
-        let Some(index) = self.find(IMODEL_PATH, self.item_kind()) else {
+        let Some(index) = self.find(path, self.item_kind()) else {
             return Vec::new();
         };
         let item = &self.desc.items[index];
@@ -1973,7 +2134,7 @@ impl HidUps {
     }
 
     /// The strings [`HidUps::identity_strings`] asked for, as read (a failed read is
-    /// "", as libhid.c `HIDGetIndexString`).
+    /// "", as libhid.c `HIDGetIndexString`), cut to NUT's `SMALLBUF` buffers.
     pub fn identity_read(&mut self, strings: &[(u8, Result<String, ReadError>)]) {
         for (_, read) in strings {
             let mut text = match read {
@@ -2028,6 +2189,14 @@ impl HidUps {
             if let Some(value) = state.tree().value(from).map(str::to_string) {
                 set(out, state, to, &value);
             }
+        }
+        // The claim's disable_interrupt_pipe (APC's 5G units, Legrand's), at LOG_INFO.
+        if !self.options.pollonly && !self.use_interrupt {
+            out.notes.push(Note::Log(
+                Level::Info,
+                "interrupt pipe disabled (add 'pollonly' flag to 'ups.conf' to get rid of this message)"
+                    .to_string(),
+            ));
         }
         set(out, state, "device.type", "ups");
         set(out, state, "driver.name", DRIVER_NAME);

@@ -15,6 +15,7 @@ pub mod dummy;
 pub mod event;
 pub mod hid;
 pub mod hidups;
+pub mod hidvendors;
 pub mod mdns;
 pub mod metrics;
 pub mod mgehid;

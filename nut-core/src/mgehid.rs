@@ -15,8 +15,8 @@ use crate::clients::CivilTime;
 use crate::state::VarTree;
 use crate::usbhid::{
     boolean, cmd, conv, flag, num, Conv, HidInfo, BEEPER, BOOST, COMMFAULT, DEFAULT_OFFDELAY,
-    DEFAULT_ONDELAY, LOWBATT, NOBATTERY, ONLINE, OVERHEAT, OVERLOAD, REPLACEBATT, SHUTDOWNIMM,
-    TEST_RESULT, TRIM, VRANGE_INFO,
+    DEFAULT_ONDELAY, LOWBATT, NOBATTERY, OFF, ONLINE, ON_OFF, OVERHEAT, OVERLOAD, REPLACEBATT,
+    SHUTDOWNIMM, TEST_RESULT, TRIM, VRANGE_INFO, YES_NO,
 };
 
 /// Eaton's USB vendor ID (MGE Office Protection Systems, earlier MGE UPS SYSTEMS).
@@ -816,8 +816,6 @@ const fn lookup(
     conv(var, path, flags, Conv::Lookup(table))
 }
 
-const YES_NO: &[(i64, &str)] = &[(0, "no"), (1, "yes")];
-const ON_OFF: &[(i64, &str)] = &[(0, "off"), (1, "on")];
 const ENABLE_DISABLE: &[(i64, &str)] = &[(0, "disabled"), (1, "enabled")];
 const UPSTYPE: &[(i64, &str)] = &[
     (1, "offline / line interactive"),
@@ -828,7 +826,6 @@ const UPSTYPE: &[(i64, &str)] = &[
 ];
 const SENSITIVITY: &[(i64, &str)] = &[(0, "normal"), (1, "high"), (2, "low")];
 const ONBATT: &[(i64, &str)] = &[(1, "!online"), (0, "online")];
-const OFF: &[(i64, &str)] = &[(0, "off"), (1, "!off")];
 const BYPASS_AUTO: &[(i64, &str)] = &[(1, "bypassauto"), (0, "!bypassauto")];
 const BYPASS_MANUAL: &[(i64, &str)] = &[(1, "bypassman"), (0, "!bypassman")];
 const FANFAIL: &[(i64, &str)] = &[(1, "fanfail"), (0, "!fanfail")];

@@ -4,8 +4,8 @@
 //! usage path gives which NUT variable, status flag or instant command, and how its
 //! value becomes text; the status word from the flags. [`crate::hidups`] walks them.
 //!
-//! Not yet: the other vendors' tables (Delta, Arduino, Ever, iDowell, Legrand, OpenUPS,
-//! PowerVar, Salicru).
+//! The smaller vendors' tables are in [`crate::hidvendors`]. Not yet: Ever's and
+//! OpenUPS's.
 
 use crate::hid::USAGES;
 
@@ -100,6 +100,10 @@ pub enum Conv {
     TlChemistry,
     /// One of mge-hid.c's conversion functions ([`crate::mgehid::MgeConv`]).
     Mge(crate::mgehid::MgeConv),
+    /// Delta's UPS type from its low nibble (delta_ups-hid.c `delta_ups_type_fun`).
+    DeltaUpsType,
+    /// The value times a factor, `%0.1f` (legrand-hid.c's `legrand_times*`).
+    Times(f64),
 }
 
 /// Bytes of the buffer NUT reads an indexed string into (`stringid_conversion_fun`'s
@@ -262,7 +266,7 @@ pub(crate) const SHUTDOWNIMM: &[(i64, &str)] = &[(1, "shutdownimm"), (0, "!shutd
 pub(crate) const LOWBATT: &[(i64, &str)] = &[(1, "lowbatt"), (0, "!lowbatt")];
 pub(crate) const OVERLOAD: &[(i64, &str)] = &[(1, "overload"), (0, "!overload")];
 pub(crate) const REPLACEBATT: &[(i64, &str)] = &[(1, "replacebatt"), (0, "!replacebatt")];
-const TIMELIMITEXP: &[(i64, &str)] = &[(1, "timelimitexp"), (0, "!timelimitexp")];
+pub(crate) const TIMELIMITEXP: &[(i64, &str)] = &[(1, "timelimitexp"), (0, "!timelimitexp")];
 pub(crate) const NOBATTERY: &[(i64, &str)] = &[(1, "!nobattery"), (0, "nobattery")];
 const APCSTATUSFLAG: &[(i64, &str)] = &[(8, "!off"), (16, "!off"), (0, "off")];
 const VRANGE: &[(i64, &str)] = &[
@@ -285,13 +289,13 @@ pub(crate) const TEST_RESULT: &[(i64, &str)] = &[
     (7, "Test scheduled"),
 ];
 const APC_SENSITIVITY: &[(i64, &str)] = &[(0, "low"), (1, "medium"), (2, "high")];
-const FULLYCHARGED: &[(i64, &str)] = &[(1, "fullycharged"), (0, "!fullycharged")];
+pub(crate) const FULLYCHARGED: &[(i64, &str)] = &[(1, "fullycharged"), (0, "!fullycharged")];
 pub(crate) const BOOST: &[(i64, &str)] = &[(1, "boost"), (0, "!boost")];
 pub(crate) const TRIM: &[(i64, &str)] = &[(1, "trim"), (0, "!trim")];
 pub(crate) const OVERHEAT: &[(i64, &str)] = &[(1, "overheat"), (0, "!overheat")];
-const AWAITINGPOWER: &[(i64, &str)] = &[(1, "awaitingpower"), (0, "!awaitingpower")];
+pub(crate) const AWAITINGPOWER: &[(i64, &str)] = &[(1, "awaitingpower"), (0, "!awaitingpower")];
 pub(crate) const COMMFAULT: &[(i64, &str)] = &[(1, "commfault"), (0, "!commfault")];
-const DEPLETED: &[(i64, &str)] = &[(1, "depleted"), (0, "!depleted")];
+pub(crate) const DEPLETED: &[(i64, &str)] = &[(1, "depleted"), (0, "!depleted")];
 const PCM_BEEPER: &[(i64, &str)] = &[(1, "enabled"), (2, "disabled")];
 const BELKIN_TEST: &[(i64, &str)] = &[
     (0, "No test initiated"),
@@ -301,6 +305,12 @@ const BELKIN_TEST: &[(i64, &str)] = &[
     (4, "Aborted"),
     (5, "In progress"),
 ];
+/// usbhid-ups.c `off_info` (0 is off: a unit without the item is on).
+pub(crate) const OFF: &[(i64, &str)] = &[(0, "off"), (1, "!off")];
+/// usbhid-ups.c `yes_no_info`.
+pub(crate) const YES_NO: &[(i64, &str)] = &[(0, "no"), (1, "yes")];
+/// usbhid-ups.c `on_off_info`.
+pub(crate) const ON_OFF: &[(i64, &str)] = &[(0, "off"), (1, "on")];
 /// usbhid-ups.c `vrange_info` (APC's table has its own, [`VRANGE`]).
 pub(crate) const VRANGE_INFO: &[(i64, &str)] = &[(0, "!vrange"), (1, "vrange")];
 

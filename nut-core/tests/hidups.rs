@@ -1105,7 +1105,9 @@ fn tripplite_claims_units_as_nut() {
     // With productid, an unlisted HP product is mge-hid.c's: first in NUT's list, it
     // takes any HP product then.
     assert_eq!(name(0x03f0, 0x9999, true), Some("MGE HID 1.46"));
-    assert_eq!(name(0x05dd, 0x9999, true), None);
+    // Another Delta product with productid: delta_ups-hid.c's (before Tripp Lite's,
+    // which never takes Delta's other products).
+    assert_eq!(name(0x05dd, 0x9999, true), Some("Delta UPS HID 0.6"));
     assert_eq!(name(0x09ae, 0x0001, true), None);
     assert_eq!(
         nut_core::hidups::refusal(&tripplite(0x09ae, 0x0001)).as_deref(),
@@ -2502,4 +2504,245 @@ fn the_hid_tree_dump_prints_what_nuts_explore_printed() {
     // NUT refuses explore without a vendor ID.
     let err = HidOptions::from_options(&[("explore".into(), None)]).unwrap_err();
     assert_eq!(err, "must specify \"vendorid\" when using \"explore\"");
+}
+
+/// A Salicru SPS 850 ADV T as NUT 2.8.0 listed it ("Salicru HID 0.3", nut-ddl
+/// `Salicru__SPS_850_ADV_T__usbhid_ups__2.8.0__01.dev`, from nut#1416): a unit laid out
+/// here with the items salicru-hid.c reads, carrying the listing's values. Its product
+/// 0302 is not in NUT's list: the listing was taken with `productid` given. The
+/// driver must print the listing (maker "1" and model " 850" as the unit named
+/// itself; the output voltage a tenth of the input, as the unit reported it).
+#[test]
+fn a_salicru_sps_850_reads_as_nut_listed_it() {
+    let mut d = DescWriter::new(&[]);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(0x01, "RemainingCapacity", 8, 0);
+            d.feature(0x01, "WarningCapacityLimit", 8, 0);
+            d.feature(0x01, "RemainingCapacityLimit", 8, 0);
+            d.feature(0x02, "RunTimeToEmpty", 16, 0);
+            d.feature(0x02, "RemainingTimeLimit", 16, 0);
+            d.feature(0x03, "iDeviceChemistry", 8, 0);
+            d.feature(0x04, "ConfigVoltage", 8, 0);
+            d.feature(0x04, "Voltage", 16, -2);
+            d.feature(0x05, "AudibleAlarmControl", 8, 0);
+            d.feature(0x05, "PercentLoad", 8, 0);
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in [
+                    "ACPresent",
+                    "Charging",
+                    "Discharging",
+                    "BelowRemainingCapacityLimit",
+                ] {
+                    d.feature(0x06, name, 8, 0);
+                }
+            });
+        });
+        d.collection("Input", 0x00, |d| {
+            d.feature(0x07, "Frequency", 16, -1);
+            d.feature(0x07, "ConfigVoltage", 16, 0);
+            d.feature(0x07, "Voltage", 16, -1);
+        });
+        d.collection("Output", 0x00, |d| {
+            d.feature(0x08, "Frequency", 16, -1);
+            d.feature(0x08, "Voltage", 16, -1);
+            d.feature(0x08, "ConfigActivePower", 16, 0);
+        });
+    });
+    let dev = UsbDevice {
+        vendor_id: 0x2e66,
+        product_id: 0x0302,
+        vendor: Some("1".into()),
+        product: Some(" 850".into()),
+        serial: Some("000000000000".into()),
+        bus: "001".into(),
+        device: "005".into(),
+    };
+    assert!(claim(&dev, false).is_none(), "0302 is not in NUT's list");
+    let hint = nut_core::hidups::possibly_supported(&dev).unwrap();
+    assert!(
+        hint.starts_with("This Salicru device (2e66:0302)"),
+        "{hint}"
+    );
+    let sub = claim(&dev, true).unwrap();
+    assert_eq!(sub.name, "Salicru HID 0.3");
+    let mut driver = HidUps::new(sub, &d.bytes, dev, HidOptions::default());
+    let mut state = DriverState::new();
+    let reports = reports_with(
+        &driver,
+        &[
+            ("UPS.PowerSummary.RemainingCapacity", 100.0),
+            ("UPS.PowerSummary.WarningCapacityLimit", 20.0),
+            ("UPS.PowerSummary.RemainingCapacityLimit", 10.0),
+            ("UPS.PowerSummary.RunTimeToEmpty", 4500.0),
+            ("UPS.PowerSummary.RemainingTimeLimit", 300.0),
+            ("UPS.PowerSummary.iDeviceChemistry", 3.0),
+            ("UPS.PowerSummary.ConfigVoltage", 24.0),
+            ("UPS.PowerSummary.Voltage", 26.0),
+            ("UPS.PowerSummary.AudibleAlarmControl", 2.0),
+            ("UPS.PowerSummary.PercentLoad", 11.0),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+            ("UPS.Input.Frequency", 50.2),
+            ("UPS.Input.ConfigVoltage", 230.0),
+            ("UPS.Input.Voltage", 228.0),
+            ("UPS.Output.Frequency", 50.2),
+            ("UPS.Output.Voltage", 22.8),
+            ("UPS.Output.ConfigActivePower", 595.0),
+        ],
+    );
+    for (walk, t) in [(Walk::Init, 0), (Walk::Full, 100)] {
+        let reads: Vec<_> = driver
+            .reports(walk)
+            .into_iter()
+            .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+            .collect();
+        let walked = driver.walk(&mut state, walk, &reads, t);
+        assert!(walked.ok);
+        let strings: Vec<_> = walked
+            .strings
+            .iter()
+            .map(|&i| (i, Ok("PbAcid".to_string())))
+            .collect();
+        driver.strings(&mut state, &strings);
+    }
+    let nut = "battery.charge: 100
+battery.charge.low: 10
+battery.charge.warning: 20
+battery.runtime: 4500
+battery.runtime.low: 300
+battery.type: PbAcid
+battery.voltage: 26.00
+battery.voltage.nominal: 24
+device.mfr: 1
+device.model:  850
+device.serial: 000000000000
+device.type: ups
+input.frequency: 50.2
+input.voltage: 228.0
+input.voltage.nominal: 230
+output.frequency: 50.2
+output.voltage: 22.8
+output.voltage.nominal: 24
+ups.beeper.status: enabled
+ups.load: 11
+ups.mfr: 1
+ups.model:  850
+ups.productid: 0302
+ups.realpower.nominal: 595
+ups.serial: 000000000000
+ups.status: OL
+ups.vendorid: 2e66";
+    let mut ours: Vec<String> = state
+        .tree()
+        .vars()
+        .filter(|v| !v.name.starts_with("driver."))
+        .map(|v| format!("{}: {}", v.name, v.value))
+        .collect();
+    ours.sort();
+    let mut want: Vec<&str> = nut.lines().collect();
+    want.sort();
+    assert_eq!(ours, want);
+    assert!(state.tree().get("battery.runtime.low").unwrap().flags.rw);
+}
+
+/// The smaller subdrivers' claims, in NUT's order (MGE, APC, Arduino, Belkin, CPS,
+/// Delta, iDowell, Legrand, Liebert, Powercom, Powervar, Salicru, Tripp Lite), and
+/// Delta's own readings.
+#[test]
+fn the_smaller_vendors_claim_and_read_as_nut() {
+    let unit = |v: u16, p: u16| UsbDevice {
+        vendor_id: v,
+        product_id: p,
+        vendor: None,
+        product: Some("Amplon R".into()),
+        serial: None,
+        bus: "001".into(),
+        device: "006".into(),
+    };
+    for (v, p, name) in [
+        (0x2341, 0x8036, "Arduino HID 0.2"),
+        (0x2a03, 0x0040, "Arduino HID 0.2"),
+        (0x05dd, 0x041b, "Delta UPS HID 0.6"),
+        (0x075d, 0x0300, "iDowell HID 0.2"),
+        (0x1cb0, 0x0032, "Legrand HID 0.2"),
+        (0x4234, 0x0002, "Powervar HID 0.20"),
+        (0x2e66, 0x0300, "Salicru HID 0.3"),
+    ] {
+        assert_eq!(
+            claim(&unit(v, p), false).map(|s| s.name),
+            Some(name),
+            "{v:04x}:{p:04x}"
+        );
+    }
+    // A Minuteman unit (Delta's vendor ID) Tripp Lite's table lists: Tripp Lite's; with
+    // productid, Delta's, which comes first in NUT's list.
+    assert_eq!(
+        claim(&unit(0x05dd, 0xa011), false).map(|s| s.name),
+        Some("TrippLite HID 0.84")
+    );
+    assert_eq!(
+        claim(&unit(0x05dd, 0xa011), true).map(|s| s.name),
+        Some("Delta UPS HID 0.6")
+    );
+    // The HID interface NUT reads on composite units.
+    assert_eq!(nut_core::hidups::ARDUINO.hid_interface, 2);
+    assert_eq!(nut_core::hidups::POWERVAR.hid_interface, 1);
+    // Delta: the model from its own item's string, the type from a nibble.
+    use nut_core::hidvendors::DELTA_USAGES;
+    let mut d = DescWriter::new(DELTA_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("DeltaCustom", 0x81, |d| {
+            d.feature(0x30, "DeltaModelName", 8, 0);
+            d.feature(0x30, "DeltaUPSType", 8, 0);
+            d.feature(0x30, "DeltaConfigSensitivity", 8, 0);
+        });
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(0x01, "RemainingCapacity", 8, 0);
+            d.collection("PresentStatus", 0x02, |d| {
+                d.feature(0x02, "ACPresent", 8, 0)
+            });
+        });
+    });
+    let (mut driver, mut state) = (
+        HidUps::new(
+            claim(&unit(0x05dd, 0x041b), false).unwrap(),
+            &d.bytes,
+            unit(0x05dd, 0x041b),
+            HidOptions::default(),
+        ),
+        DriverState::new(),
+    );
+    let reports = reports_with(
+        &driver,
+        &[
+            ("UPS.DeltaCustom.[1].DeltaModelName", 7.0),
+            ("UPS.DeltaCustom.[1].DeltaUPSType", 0x26 as f64),
+            ("UPS.DeltaCustom.[1].DeltaConfigSensitivity", 1.0),
+            ("UPS.PowerSummary.RemainingCapacity", 99.0),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+        ],
+    );
+    let reads: Vec<_> = driver
+        .reports(Walk::Init)
+        .into_iter()
+        .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+        .collect();
+    assert_eq!(driver.identity_strings(&reads), [7]);
+    driver.identity_read(&[(7, Ok("UPS202R2000B0BA".to_string()))]);
+    assert!(driver.walk(&mut state, Walk::Init, &reads, 0).ok);
+    let value = |var: &str| state.tree().value(var).map(str::to_string);
+    assert_eq!(value("ups.model").as_deref(), Some("UPS202R2000B0BA"));
+    assert_eq!(
+        value("ups.mfr").as_deref(),
+        Some("Delta"),
+        "delta_ups_format_mfr's default"
+    );
+    // 0x26: type 6 is split-phase.
+    assert_eq!(value("ups.type").as_deref(), Some("split-phase"));
+    assert_eq!(value("input.sensitivity").as_deref(), Some("reduced"));
+    // Writable as NUT flags it: RW without STRING.
+    let sensitivity = state.tree().get("input.sensitivity").unwrap();
+    assert!(sensitivity.flags.rw && !sensitivity.flags.string);
+    assert_eq!(nut_core::hidvendors::delta_ups_type(3.0), Some("offline"));
+    assert_eq!(nut_core::hidvendors::delta_ups_type(7.0), None);
 }
