@@ -19,6 +19,29 @@ const SET_REPORT: u8 = 0x09;
 const FEATURE: u16 = 3;
 /// Descriptor type of a HID report descriptor.
 const REPORT_DESCRIPTOR: u16 = 0x22;
+/// Descriptor type of a HID class descriptor.
+const HID_DESCRIPTOR: u16 = 0x21;
+
+/// GET_DESCRIPTOR of `kind` from the interface (libusb1.c's control transfers).
+fn get_descriptor(
+    handle: &DeviceHandle<Context>,
+    kind: u16,
+    interface: u8,
+    buf: &mut [u8],
+) -> rusb::Result<usize> {
+    handle.read_control(
+        rusb::request_type(
+            Direction::In,
+            rusb::RequestType::Standard,
+            rusb::Recipient::Interface,
+        ),
+        0x06,
+        kind << 8,
+        u16::from(interface),
+        buf,
+        timeout(),
+    )
+}
 
 fn timeout() -> Duration {
     Duration::from_millis(CONTROL_TIMEOUT_MS)
@@ -197,19 +220,7 @@ fn open_matching(
             .find(|w| w[0] >= 9 && w[1] == 0x21 && w[6] == 0x22)
             .map(|w| u16::from_le_bytes([w[7], w[8]]) as usize);
         let mut hid = [0u8; 9];
-        let method1 = handle
-            .read_control(
-                rusb::request_type(
-                    Direction::In,
-                    rusb::RequestType::Standard,
-                    rusb::Recipient::Interface,
-                ),
-                0x06,
-                0x21 << 8,
-                u16::from(interface),
-                &mut hid,
-                timeout(),
-            )
+        let method1 = get_descriptor(&handle, HID_DESCRIPTOR, interface, &mut hid)
             .ok()
             .filter(|&n| n >= 9)
             .map(|_| u16::from_le_bytes([hid[7], hid[8]]) as usize);
@@ -222,19 +233,7 @@ fn open_matching(
                 .unwrap_or(MAX_DESCRIPTOR_BYTES)
                 .min(MAX_DESCRIPTOR_BYTES);
         let mut descriptor = vec![0u8; length];
-        let n = handle
-            .read_control(
-                rusb::request_type(
-                    Direction::In,
-                    rusb::RequestType::Standard,
-                    rusb::Recipient::Interface,
-                ),
-                0x06,
-                REPORT_DESCRIPTOR << 8,
-                u16::from(interface),
-                &mut descriptor,
-                timeout(),
-            )
+        let n = get_descriptor(&handle, REPORT_DESCRIPTOR, interface, &mut descriptor)
             .map_err(|e| format!("Unable to get Report descriptor: {e}"))?;
         descriptor.truncate(n);
         return Ok(Opened {

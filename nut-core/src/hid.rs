@@ -340,6 +340,7 @@ pub const USAGES: &[(&str, u32)] = &[
     ("Charger", 0x00840014),
     ("ChargerID", 0x00840015),
     ("PowerConverter", 0x00840016),
+    ("PowerConverterID", 0x00840017),
     ("OutletSystem", 0x00840018),
     ("OutletSystemID", 0x00840019),
     ("Input", 0x0084001a),

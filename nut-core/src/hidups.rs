@@ -766,7 +766,8 @@ const fn plain(
 }
 
 /// Arduino boards with NUT's HID power-device sketch (arduino-hid.c, "Arduino HID 0.2"):
-/// the HID interface is the third.
+/// the HID interface is the third. (NUT 2.8.0's libusb-1.0 build also took that index
+/// as the configuration's and skipped such boards; 2.8.2 fixed it, as here.)
 pub const ARDUINO: Subdriver = Subdriver {
     hid_interface: 2,
     ..plain(
@@ -2190,8 +2191,13 @@ impl HidUps {
                 set(out, state, to, &value);
             }
         }
-        // The claim's disable_interrupt_pipe (APC's 5G units, Legrand's), at LOG_INFO.
-        if !self.options.pollonly && !self.use_interrupt {
+        // The claim's disable_interrupt_pipe (APC's 5G units, Legrand's), at LOG_INFO,
+        // said even with pollonly (NUT reads that option later).
+        if self
+            .sub
+            .poll_only_products
+            .contains(&self.device.product_id)
+        {
             out.notes.push(Note::Log(
                 Level::Info,
                 "interrupt pipe disabled (add 'pollonly' flag to 'ups.conf' to get rid of this message)"

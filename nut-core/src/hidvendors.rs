@@ -1,7 +1,8 @@
 //! usbhid-ups's smaller subdrivers' tables (NUT 2.8.0 `drivers/arduino-hid.c`,
 //! `delta_ups-hid.c`, `idowell-hid.c`, `legrand-hid.c`, `powervar-hid.c`,
-//! `salicru-hid.c`), rows in NUT's order; [`crate::hidups`] holds their device lists and
-//! claims.
+//! `salicru-hid.c`), rows in NUT's order (without the iDowell and Salicru rows NUT
+//! keeps under `#ifdef DEBUG`, which its builds leave out); [`crate::hidups`] holds
+//! their device lists and claims.
 
 use crate::usbhid::{
     boolean, cmd, conv, flag, num, Conv, HidInfo, AWAITINGPOWER, BEEPER, BOOST, CHARGING,
@@ -484,78 +485,6 @@ pub const DELTA_WRITABLE: &[(&str, i64)] = &[
 
 /// iDowell's table (idowell-hid.c `idowell_hid2nut`), in NUT's order.
 pub const IDOWELL_HID2NUT: &[HidInfo] = &[
-    num(
-        "unmapped.ups.flow.[4].flowid",
-        "UPS.Flow.[4].FlowID",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powerconverter.output.outputid",
-        "UPS.PowerConverter.Output.OutputID",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powerconverter.powerconverterid",
-        "UPS.PowerConverter.PowerConverterID",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.capacitygranularity1",
-        "UPS.PowerSummary.CapacityGranularity1",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.capacitymode",
-        "UPS.PowerSummary.CapacityMode",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.flowid",
-        "UPS.PowerSummary.FlowID",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.fullchargecapacity",
-        "UPS.PowerSummary.FullChargeCapacity",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.imanufacturer",
-        "UPS.PowerSummary.iManufacturer",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.iproduct",
-        "UPS.PowerSummary.iProduct",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.iserialnumber",
-        "UPS.PowerSummary.iSerialNumber",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.powersummaryid",
-        "UPS.PowerSummary.PowerSummaryID",
-        "%.0f",
-        0,
-    ),
-    num(
-        "unmapped.ups.powersummary.presentstatus.undefined",
-        "UPS.PowerSummary.PresentStatus.Undefined",
-        "%.0f",
-        0,
-    ),
     boolean("UPS.PowerSummary.PresentStatus.ACPresent", Q, ONLINE),
     boolean(
         "UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit",
@@ -950,48 +879,6 @@ pub const POWERVAR_WRITABLE: &[(&str, i64)] = &[];
 
 /// Salicru's table (salicru-hid.c `salicru_hid2nut`), in NUT's order.
 pub const SALICRU_HID2NUT: &[HidInfo] = &[
-    num(
-        "experimental.ups.powersummary.imanufacturer",
-        "UPS.PowerSummary.iManufacturer",
-        "%.0f",
-        0,
-    ),
-    num(
-        "experimental.ups.powersummary.iproduct",
-        "UPS.PowerSummary.CapacityMode",
-        "%.0f",
-        0,
-    ),
-    num(
-        "experimental.ups.powersummary.iserialnumber",
-        "UPS.PowerSummary.iSerialNumber",
-        "%.0f",
-        0,
-    ),
-    num(
-        "experimental.ups.powersummary.capacitymode",
-        "UPS.PowerSummary.CapacityMode",
-        "%.0f",
-        0,
-    ),
-    num(
-        "experimental.ups.powersummary.rechargeable",
-        "UPS.PowerSummary.Rechargeable",
-        "%.0f",
-        0,
-    ),
-    num(
-        "experimental.ups.powersummary.designcapacity",
-        "UPS.PowerSummary.DesignCapacity",
-        "%.0f",
-        0,
-    ),
-    num(
-        "experimental.ups.powersummary.fullchargecapacity",
-        "UPS.PowerSummary.FullChargeCapacity",
-        "%.0f",
-        0,
-    ),
     conv(
         "battery.type",
         "UPS.PowerSummary.iDeviceChemistry",

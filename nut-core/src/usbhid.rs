@@ -2507,7 +2507,9 @@ pub fn path_code(path: &str, vendor: &[(&str, u32)]) -> Option<Vec<u32>> {
             vendor
                 .iter()
                 .chain(USAGES.iter())
-                .find(|(n, _)| *n == name)
+                // libhid.c string_to_path compares with strcasecmp (Legrand's and
+                // Powervar's tables spell it RuntimeToEmpty).
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, code)| *code)
                 .or_else(|| {
                     (name.len() == 8 && name.bytes().all(|b| b.is_ascii_hexdigit()))

@@ -2684,6 +2684,23 @@ fn the_smaller_vendors_claim_and_read_as_nut() {
         claim(&unit(0x05dd, 0xa011), true).map(|s| s.name),
         Some("Delta UPS HID 0.6")
     );
+    // NUT 2.8.0's row counts (its DEBUG-only rows left out, as its builds do).
+    use nut_core::hidvendors as v;
+    for (table, rows) in [
+        (v::ARDUINO_HID2NUT, 9),
+        (v::DELTA_HID2NUT, 70),
+        (v::IDOWELL_HID2NUT, 28),
+        (v::LEGRAND_HID2NUT, 44),
+        (v::POWERVAR_HID2NUT, 17),
+        (v::SALICRU_HID2NUT, 44),
+    ] {
+        assert_eq!(table.len(), rows);
+    }
+    // Usage names match whatever their case, as libhid.c's strcasecmp.
+    assert_eq!(
+        nut_core::usbhid::path_code("UPS.PowerSummary.RuntimeToEmpty", &[]),
+        nut_core::usbhid::path_code("UPS.PowerSummary.RunTimeToEmpty", &[])
+    );
     // The HID interface NUT reads on composite units.
     assert_eq!(nut_core::hidups::ARDUINO.hid_interface, 2);
     assert_eq!(nut_core::hidups::POWERVAR.hid_interface, 1);
