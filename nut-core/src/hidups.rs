@@ -22,7 +22,7 @@
 //! reads it between the reports and the first walk ([`HidUps::identity_strings`],
 //! [`HidUps::identity_read`]), as NUT reads it before its first walk.
 //!
-//! Not yet: Ever's and OpenUPS's subdrivers.
+//! Not yet: Ever's subdriver.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -825,6 +825,20 @@ pub const LEGRAND: Subdriver = Subdriver {
     )
 };
 
+/// openUPS (openups-hid.c, "openUPS HID 0.5"): Mini-Box's DC UPSes, with per-product
+/// factors for their line readings.
+pub const OPENUPS: Subdriver = Subdriver {
+    usages: hidvendors::OPENUPS_USAGES,
+    ..plain(
+        "openUPS HID 0.5",
+        "openUPS",
+        &[known(0x04d8, 0xd004), known(0x04d8, 0xd005)],
+        &[0x04d8],
+        hidvendors::OPENUPS_HID2NUT,
+        &[],
+    )
+};
+
 /// Powervar (powervar-hid.c, "Powervar HID 0.20"): the HID interface is the second.
 pub const POWERVAR: Subdriver = Subdriver {
     usages: hidvendors::POWERVAR_USAGES,
@@ -882,7 +896,7 @@ pub const EXPLORE: Subdriver = Subdriver {
 /// Every subdriver, in NUT's claim order (usbhid-ups.c `subdriver_list`: MGE first,
 /// then alphabetical).
 pub const SUBDRIVERS: &[&Subdriver] = &[
-    &MGE, &APC, &ARDUINO, &BELKIN, &CPS, &DELTA, &IDOWELL, &LEGRAND, &LIEBERT, &POWERCOM,
+    &MGE, &APC, &ARDUINO, &BELKIN, &CPS, &DELTA, &IDOWELL, &LEGRAND, &LIEBERT, &OPENUPS, &POWERCOM,
     &POWERVAR, &SALICRU, &TRIPPLITE,
 ];
 
@@ -1147,8 +1161,9 @@ fn infoval(entry: &HidInfo, value: f64) -> Infoval {
                 None => return Infoval::Nothing,
             }
         }
-        // Stateful: the driver converts them (`HidUps::liebert`, `HidUps::mge`).
-        Conv::LiebertLineVolts | Conv::LiebertConfigVolts | Conv::Mge(_) => {
+        // Stateful: the driver converts them (`HidUps::liebert`, `HidUps::mge`, the
+        // unit's openUPS factors).
+        Conv::LiebertLineVolts | Conv::LiebertConfigVolts | Conv::Mge(_) | Conv::OpenUps(_) => {
             return Infoval::Nothing
         }
         Conv::PcmVolts => crate::qx::format_number("%.0f", value * 4.0),
@@ -2332,6 +2347,25 @@ impl HidUps {
                     ));
                 }
                 Infoval::Text(text)
+            }
+            Conv::OpenUps(c) => {
+                use crate::hidvendors::OpenUps;
+                let [vin, vout, ccharge, cdischarge] =
+                    hidvendors::openups_scales(self.device.product_id);
+                Infoval::Text(match c {
+                    OpenUps::Vin => format!("{:.2}", value * vin),
+                    OpenUps::Vout => format!("{:.2}", value * vout),
+                    OpenUps::CCharge => format!("{:.3}", value * ccharge),
+                    OpenUps::CDischarge => format!("{:.3}", value * cdischarge),
+                    OpenUps::Temperature => hidvendors::openups_temperature(value),
+                    OpenUps::Flag(word) => {
+                        let on = value != 0.0;
+                        return match word.strip_prefix('!') {
+                            Some(name) => Infoval::Flag(name, !on),
+                            None => Infoval::Flag(word, on),
+                        };
+                    }
+                })
             }
             Conv::Mge(c) => {
                 let off = self.flags.contains(&"off");

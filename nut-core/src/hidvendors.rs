@@ -1,6 +1,6 @@
 //! usbhid-ups's smaller subdrivers' tables (NUT 2.8.0 `drivers/arduino-hid.c`,
-//! `delta_ups-hid.c`, `idowell-hid.c`, `legrand-hid.c`, `powervar-hid.c`,
-//! `salicru-hid.c`), rows in NUT's order (without the iDowell and Salicru rows NUT
+//! `delta_ups-hid.c`, `idowell-hid.c`, `legrand-hid.c`, `openups-hid.c`,
+//! `powervar-hid.c`, `salicru-hid.c`), rows in NUT's order (without the iDowell and Salicru rows NUT
 //! keeps under `#ifdef DEBUG`, which its builds leave out); [`crate::hidups`] holds
 //! their device lists and claims.
 
@@ -1066,3 +1066,228 @@ pub const SALICRU_HID2NUT: &[HidInfo] = &[
 /// The variables `salicru_hid2nut` flags writable (`ST_FLAG_RW`), with their length (0: not a string).
 pub const SALICRU_WRITABLE: &[(&str, i64)] =
     &[("battery.charge.low", 10), ("battery.runtime.low", 10)];
+
+/// openups-hid.c's conversion functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenUps {
+    /// `openups_scale_vin_fun`: input voltage, `%.2f`.
+    Vin,
+    /// `openups_scale_vout_fun`: output voltage, `%.2f`.
+    Vout,
+    /// `openups_scale_ccharge_fun`: input (charge) current, `%.3f`.
+    CCharge,
+    /// `openups_scale_cdischarge_fun`: output (discharge) current, `%.3f`.
+    CDischarge,
+    /// `openups_temperature_fun`: the thermistor reading through its table.
+    Temperature,
+    /// `openups_*_fun` status flags: the word for any non-zero value, its opposite for
+    /// 0 (`Good` gives `!off`). As NUT, a present battery (`BatteryPresent` 1) gives
+    /// `nobattery`.
+    Flag(&'static str),
+}
+
+/// openups-hid.c `get_voltage_multiplier`: the factors of (input voltage, output
+/// voltage, charge current, discharge current) for the product; 1 for a product the
+/// claim took through `productid` (NUT sets them only for its listed units).
+pub fn openups_scales(product_id: u16) -> [f64; 4] {
+    match product_id {
+        0xd004 => [
+            0.03545 * 100.0,
+            0.02571 * 100.0,
+            0.8274 / 10.0,
+            16.113 / 10.0,
+        ],
+        0xd005 => [0.1; 4],
+        _ => [1.0; 4],
+    }
+}
+
+/// openups-hid.c `therm_tbl`: thermistor readings at -40 °C and every 5 °C above.
+const THERM_TBL: [u32; 34] = [
+    0x31, 0x40, 0x53, 0x68, 0x82, 0xa0, 0xc3, 0xe9, 0x113, 0x13f, 0x16e, 0x19f, 0x1cf, 0x200,
+    0x22f, 0x25c, 0x286, 0x2ae, 0x2d3, 0x2f4, 0x312, 0x32d, 0x345, 0x35a, 0x36d, 0x37e, 0x38c,
+    0x399, 0x3a5, 0x3af, 0x3b7, 0x3bf, 0x3c6, 0x3cc,
+];
+
+/// openups-hid.c `openups_temperature_fun`: the reading times 100, between -40 and
+/// 125 °C, interpolated between the table's points.
+pub fn openups_temperature(value: f64) -> String {
+    // unsigned int thermistor = value * 100 (saturating where C is undefined).
+    let thermistor = (value * 100.0) as u32;
+    if thermistor <= THERM_TBL[0] {
+        return "-40".to_string();
+    }
+    if thermistor >= THERM_TBL[THERM_TBL.len() - 1] {
+        return "125".to_string();
+    }
+    let pos = THERM_TBL
+        .iter()
+        .rposition(|&t| thermistor >= t)
+        .unwrap_or(0);
+    let t1 = pos as i64 * 5 - 40;
+    if thermistor == THERM_TBL[pos] {
+        return t1.to_string();
+    }
+    let (d1, d2) = (THERM_TBL[pos], THERM_TBL[pos + 1]);
+    let temp = f64::from(thermistor - d1) * 5.0 / f64::from(d2 - d1) + t1 as f64;
+    format!("{temp:.2}")
+}
+
+/// openUPS's vendor usages (`openups_usage_lkp`): the battery cells.
+pub const OPENUPS_USAGES: &[(&str, u32)] = &[
+    ("Cell1", 0x00000001),
+    ("Cell2", 0x00000002),
+    ("Cell3", 0x00000003),
+    ("Cell4", 0x00000004),
+    ("Cell5", 0x00000005),
+    ("Cell6", 0x00000006),
+];
+
+const fn openups(var: &'static str, path: &'static str, flags: u32, c: OpenUps) -> HidInfo {
+    conv(var, path, flags, Conv::OpenUps(c))
+}
+
+/// openUPS's table (openups-hid.c `openups_hid2nut`), in NUT's order.
+pub const OPENUPS_HID2NUT: &[HidInfo] = &[
+    conv(
+        "ups.serial",
+        "UPS.PowerSummary.iSerialNumber",
+        0,
+        Conv::StringId,
+    ),
+    conv(
+        "battery.type",
+        "UPS.PowerSummary.iDeviceChemistry",
+        S,
+        Conv::StringId,
+    ),
+    conv(
+        "battery.mfr.date",
+        "UPS.PowerSummary.iOEMInformation",
+        S,
+        Conv::StringId,
+    ),
+    num("battery.voltage", "UPS.PowerSummary.Voltage", "%.2f", Q),
+    num("battery.current", "UPS.PowerSummary.Current", "%.3f", Q),
+    num(
+        "battery.capacity",
+        "UPS.PowerSummary.DesignCapacity",
+        "%.0f",
+        S,
+    ),
+    num(
+        "battery.charge",
+        "UPS.PowerSummary.RemainingCapacity",
+        "%.0f",
+        Q,
+    ),
+    num(
+        "battery.charge.low",
+        "UPS.PowerSummary.RemainingCapacityLimit",
+        "%.0f",
+        Q,
+    ),
+    num(
+        "battery.charge.warning",
+        "UPS.PowerSummary.WarningCapacityLimit",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.runtime",
+        "UPS.PowerSummary.RunTimeToEmpty",
+        "%.0f",
+        Q,
+    ),
+    openups(
+        "battery.temperature",
+        "UPS.PowerSummary.Temperature",
+        Q,
+        OpenUps::Temperature,
+    ),
+    openups(
+        "output.voltage",
+        "UPS.PowerSummary.Output.Voltage",
+        Q,
+        OpenUps::Vout,
+    ),
+    openups(
+        "output.current",
+        "UPS.PowerSummary.Output.Current",
+        Q,
+        OpenUps::CDischarge,
+    ),
+    openups(
+        "input.voltage",
+        "UPS.PowerSummary.Input.Voltage",
+        Q,
+        OpenUps::Vin,
+    ),
+    openups(
+        "input.current",
+        "UPS.PowerSummary.Input.Current",
+        Q,
+        OpenUps::CCharge,
+    ),
+    openups(
+        "BOOL",
+        "UPS.PowerSummary.PresentStatus.Good",
+        Q,
+        OpenUps::Flag("!off"),
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.InternalFailure",
+        Q,
+        COMMFAULT,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.Overload", Q, OVERLOAD),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.OverTemperature",
+        Q,
+        OVERHEAT,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ShutdownImminent",
+        Q,
+        SHUTDOWNIMM,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit",
+        Q,
+        LOWBATT,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.RemainingTimeLimitExpired",
+        Q,
+        TIMELIMITEXP,
+    ),
+    openups(
+        "BOOL",
+        "UPS.PowerSummary.PresentStatus.Charging",
+        Q,
+        OpenUps::Flag("chrg"),
+    ),
+    openups(
+        "BOOL",
+        "UPS.PowerSummary.PresentStatus.Discharging",
+        Q,
+        OpenUps::Flag("dischrg"),
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.NeedReplacement",
+        0,
+        REPLACEBATT,
+    ),
+    openups(
+        "BOOL",
+        "UPS.PowerSummary.PresentStatus.ACPresent",
+        Q,
+        OpenUps::Flag("online"),
+    ),
+    openups(
+        "BOOL",
+        "UPS.PowerSummary.PresentStatus.BatteryPresent",
+        Q,
+        OpenUps::Flag("nobattery"),
+    ),
+];

@@ -4,8 +4,7 @@
 //! usage path gives which NUT variable, status flag or instant command, and how its
 //! value becomes text; the status word from the flags. [`crate::hidups`] walks them.
 //!
-//! The smaller vendors' tables are in [`crate::hidvendors`]. Not yet: Ever's and
-//! OpenUPS's.
+//! The smaller vendors' tables are in [`crate::hidvendors`]. Not yet: Ever's.
 
 use crate::hid::USAGES;
 
@@ -104,6 +103,8 @@ pub enum Conv {
     DeltaUpsType,
     /// The value times a factor, `%0.1f` (legrand-hid.c's `legrand_times*`).
     Times(f64),
+    /// One of openups-hid.c's conversion functions ([`crate::hidvendors::OpenUps`]).
+    OpenUps(crate::hidvendors::OpenUps),
 }
 
 /// Bytes of the buffer NUT reads an indexed string into (`stringid_conversion_fun`'s

@@ -2763,3 +2763,69 @@ fn the_smaller_vendors_claim_and_read_as_nut() {
     assert_eq!(nut_core::hidvendors::delta_ups_type(3.0), Some("offline"));
     assert_eq!(nut_core::hidvendors::delta_ups_type(7.0), None);
 }
+
+/// openups-hid.c: Mini-Box's units, with each product's factors for line readings, the
+/// thermistor table (nut-ddl's OPEN-UPS2 listing shows 24.59 °C, which a reading of
+/// 5.08 gives), and its own status functions.
+#[test]
+fn openups_units_read_as_nut() {
+    use nut_core::hidvendors::{openups_temperature, OPENUPS_USAGES};
+    assert_eq!(openups_temperature(5.08), "24.59");
+    assert_eq!(openups_temperature(0.1), "-40");
+    assert_eq!(openups_temperature(20.0), "125");
+    // A table point: 0x200 is 25 °C.
+    assert_eq!(openups_temperature(5.12), "25");
+    let mut d = DescWriter::new(OPENUPS_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(0x01, "Temperature", 16, -2);
+            d.feature(0x01, "RemainingCapacity", 8, 0);
+            d.collection("Input", 0x00, |d| d.feature(0x02, "Voltage", 16, 0));
+            d.collection("Output", 0x00, |d| d.feature(0x02, "Voltage", 16, 0));
+            d.collection("PresentStatus", 0x02, |d| {
+                for name in ["ACPresent", "Good", "Charging", "Discharging"] {
+                    d.feature(0x03, name, 8, 0);
+                }
+            });
+        });
+    });
+    for (product, input, output) in [(0xd004, "425.40", "308.52"), (0xd005, "12.00", "12.00")] {
+        let dev = UsbDevice {
+            vendor_id: 0x04d8,
+            product_id: product,
+            vendor: Some("Mini-Box.Com".into()),
+            product: Some("OPEN-UPS2".into()),
+            serial: Some("LI-ION".into()),
+            bus: "001".into(),
+            device: "007".into(),
+        };
+        let (driver, state) = unit_with(
+            dev,
+            &d.bytes,
+            &[
+                ("UPS.PowerSummary.Temperature", 5.08),
+                ("UPS.PowerSummary.RemainingCapacity", 100.0),
+                // Raw 120: 120 x 3.545 and 120 x 2.571 on d004, x 0.1 on d005.
+                ("UPS.PowerSummary.Input.Voltage", 120.0),
+                ("UPS.PowerSummary.Output.Voltage", 120.0),
+                ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+                ("UPS.PowerSummary.PresentStatus.Good", 1.0),
+                ("UPS.PowerSummary.PresentStatus.Charging", 1.0),
+            ],
+        );
+        assert_eq!(driver.subdriver().name, "openUPS HID 0.5");
+        let value = |var: &str| state.tree().value(var).map(str::to_string);
+        assert_eq!(value("battery.temperature").as_deref(), Some("24.59"));
+        assert_eq!(
+            value("input.voltage").as_deref(),
+            Some(input),
+            "{product:04x}"
+        );
+        assert_eq!(
+            value("output.voltage").as_deref(),
+            Some(output),
+            "{product:04x}"
+        );
+        assert_eq!(value("ups.status").as_deref(), Some("OL CHRG"));
+    }
+}
