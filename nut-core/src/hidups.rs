@@ -22,7 +22,7 @@
 //! reads it between the reports and the first walk ([`HidUps::identity_strings`],
 //! [`HidUps::identity_read`]), as NUT reads it before its first walk.
 //!
-//! Not yet: Ever's subdriver.
+//! Every subdriver of NUT 2.8.0's usbhid-ups is here.
 
 use crate::dummy::{tracking, DriverState};
 use crate::event::Level;
@@ -839,6 +839,24 @@ pub const OPENUPS: Subdriver = Subdriver {
     )
 };
 
+/// Ever (ever-hid.c, "Ever HID 0.1"): its many readings mostly under experimental
+/// names, as NUT's.
+pub const EVER: Subdriver = Subdriver {
+    usages: hidvendors::EVER_USAGES,
+    ..plain(
+        "Ever HID 0.1",
+        "Ever",
+        &[
+            known(0x0483, 0xa113),
+            known(0x2e51, 0xffff),
+            known(0x2e51, 0x0000),
+        ],
+        &[0x0483, 0x2e51],
+        hidvendors::EVER_HID2NUT,
+        hidvendors::EVER_WRITABLE,
+    )
+};
+
 /// Powervar (powervar-hid.c, "Powervar HID 0.20"): the HID interface is the second.
 pub const POWERVAR: Subdriver = Subdriver {
     usages: hidvendors::POWERVAR_USAGES,
@@ -896,8 +914,8 @@ pub const EXPLORE: Subdriver = Subdriver {
 /// Every subdriver, in NUT's claim order (usbhid-ups.c `subdriver_list`: MGE first,
 /// then alphabetical).
 pub const SUBDRIVERS: &[&Subdriver] = &[
-    &MGE, &APC, &ARDUINO, &BELKIN, &CPS, &DELTA, &IDOWELL, &LEGRAND, &LIEBERT, &OPENUPS, &POWERCOM,
-    &POWERVAR, &SALICRU, &TRIPPLITE,
+    &MGE, &APC, &ARDUINO, &BELKIN, &CPS, &DELTA, &EVER, &IDOWELL, &LEGRAND, &LIEBERT, &OPENUPS,
+    &POWERCOM, &POWERVAR, &SALICRU, &TRIPPLITE,
 ];
 
 /// The subdriver that claims `dev` (NUT's `claim`): a known product, or another
@@ -1163,9 +1181,11 @@ fn infoval(entry: &HidInfo, value: f64) -> Infoval {
         }
         // Stateful: the driver converts them (`HidUps::liebert`, `HidUps::mge`, the
         // unit's openUPS factors).
-        Conv::LiebertLineVolts | Conv::LiebertConfigVolts | Conv::Mge(_) | Conv::OpenUps(_) => {
-            return Infoval::Nothing
-        }
+        Conv::LiebertLineVolts
+        | Conv::LiebertConfigVolts
+        | Conv::Mge(_)
+        | Conv::OpenUps(_)
+        | Conv::Ever(_) => return Infoval::Nothing,
         Conv::PcmVolts => crate::qx::format_number("%.0f", value * 4.0),
         Conv::DeltaUpsType => match crate::hidvendors::delta_ups_type(value) {
             Some(kind) => kind.to_string(),
@@ -1343,6 +1363,9 @@ pub struct HidUps {
     warned_online_discharge: bool,
     /// `ups.alarm` is set (decided at full walks, NUT's `alarm_active`).
     alarm_active: bool,
+    /// ever-hid.c's static counters (IP address and packet reports), each cycling
+    /// through its four reports call by call.
+    ever_counters: [usize; 2],
     /// Alarms the table's `ups.alarm` rows raised in this full walk (NUT's
     /// `alarm_set` from `ups_infoval_set`), before the status flags' ones.
     row_alarms: Vec<String>,
@@ -1419,6 +1442,7 @@ impl HidUps {
             warned_online_discharge: false,
             alarm_active: false,
             row_alarms: Vec::new(),
+            ever_counters: [0, 0],
             mge: MgeState::default(),
             model_string: None,
         }
@@ -1908,14 +1932,17 @@ impl HidUps {
         let Some(&(_, len)) = self.sub.writable.iter().find(|(w, _)| *w == var) else {
             return;
         };
-        // Length 0: NUT's ST_FLAG_RW alone (Delta's settings), no string, no length.
+        // Length 0: NUT's ST_FLAG_RW alone (Delta's settings), no string, no length;
+        // -1: RW and NUMBER (Ever's).
         let string = len > 0;
+        let number = len < 0;
         if let Some(v) = state.tree_mut().get_mut(var) {
-            if v.flags.rw && v.flags.string == string {
+            if v.flags.rw && v.flags.string == string && v.flags.number == number {
                 return;
             }
             v.flags.rw = true;
             v.flags.string = string;
+            v.flags.number = number;
             lines.push(DriverLine::SetFlags {
                 var: var.to_string(),
                 flags: v.flags.words(),
@@ -2347,6 +2374,39 @@ impl HidUps {
                     ));
                 }
                 Infoval::Text(text)
+            }
+            Conv::Ever(c) => {
+                use crate::hidvendors::{ever_report, EverConv};
+                let report = |id: u8| self.buffers.get(&id).cloned().unwrap_or_default();
+                let next = |counter: &mut usize| {
+                    let at = *counter;
+                    *counter = (at + 1) % 4;
+                    at
+                };
+                Infoval::Text(match c {
+                    EverConv::Hardware => hidvendors::ever_hardware(value),
+                    EverConv::Version => hidvendors::ever_version(value),
+                    EverConv::Mac => hidvendors::ever_mac(&report(ever_report::MAC)),
+                    EverConv::Ip => {
+                        let id = ever_report::IP[next(&mut self.ever_counters[0])];
+                        hidvendors::ever_ip(&report(id))
+                    }
+                    EverConv::Packets => {
+                        let id = ever_report::PACKETS[next(&mut self.ever_counters[1])];
+                        hidvendors::ever_packets(&report(id))
+                    }
+                    EverConv::Workmode => {
+                        hidvendors::ever_workmode(&report(ever_report::WORKMODE)).to_string()
+                    }
+                    EverConv::Messages => hidvendors::ever_messages(&report(ever_report::MESSAGES)),
+                    EverConv::Alarms => hidvendors::ever_alarms(&report(ever_report::ALARMS)),
+                    EverConv::OnOff => {
+                        return Infoval::Flag(
+                            "off",
+                            hidvendors::ever_off(&report(ever_report::WORKMODE)),
+                        )
+                    }
+                })
             }
             Conv::OpenUps(c) => {
                 use crate::hidvendors::OpenUps;

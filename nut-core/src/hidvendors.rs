@@ -1291,3 +1291,908 @@ pub const OPENUPS_HID2NUT: &[HidInfo] = &[
         OpenUps::Flag("nobattery"),
     ),
 ];
+
+/// ever-hid.c's conversion functions. Most read whole reports NUT buffered (by
+/// report ID) rather than the item's value. Where NUT reads a report it never got (a
+/// NULL buffer it would dereference), an empty one is used here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EverConv {
+    /// `ever_format_hardware_fun`: `rev.<letter>v<nn>`.
+    Hardware,
+    /// `ever_format_version_fun`: `v<X>.<X>b<nn>`.
+    Version,
+    /// `ever_mac_address_fun`: report 210's bytes as a MAC address.
+    Mac,
+    /// `ever_ip_address_fun`: reports 211, 230, 231 and 232 in turn (a counter NUT
+    /// keeps across calls), as dotted quads.
+    Ip,
+    /// `ever_packets_fun`: reports 215 to 218 in turn, as 32-bit counts.
+    Packets,
+    /// `ever_workmode_fun`: report 74's mode.
+    Workmode,
+    /// `ever_messages_fun`: report 75's message bits.
+    Messages,
+    /// `ever_alarms_fun`: report 76's alarm bits.
+    Alarms,
+    /// `ever_on_off_fun`: off unless report 74's mode is online or on battery.
+    OnOff,
+}
+
+/// The reports ever-hid.c's functions read.
+pub mod ever_report {
+    /// MAC address.
+    pub const MAC: u8 = 210;
+    /// Notification destination, IP address, network mask, default gateway.
+    pub const IP: [u8; 4] = [211, 230, 231, 232];
+    /// Sent, received, send errors, receive errors.
+    pub const PACKETS: [u8; 4] = [215, 216, 217, 218];
+    /// Work mode.
+    pub const WORKMODE: u8 = 74;
+    /// Messages.
+    pub const MESSAGES: u8 = 75;
+    /// Alarms.
+    pub const ALARMS: u8 = 76;
+}
+
+/// Bytes of the lines ever-hid.c prints reports into (`static char line[100]`).
+const EVER_LINE_BYTES: usize = 100;
+
+/// C's `(unsigned int)value` on the usual targets (wraps; saturating past i64).
+fn c_uint(value: f64) -> u32 {
+    value as i64 as u32
+}
+
+/// `ever_format_hardware_fun`. NUT indexes a 27-letter table with the high byte, past
+/// its end for bytes above 26; "?" here then.
+pub fn ever_hardware(value: f64) -> String {
+    const REV: [&str; 27] = [
+        "0", "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q",
+        "R", "S", "T", "U", "V", "W", "X", "Y", "Z",
+    ];
+    let v = c_uint(value);
+    let letter = REV
+        .get(((v & 0xff00) >> 8) as usize)
+        .copied()
+        .unwrap_or("?");
+    let mut text = format!("rev.{letter}v{:02}", v & 0xff);
+    text.truncate(9);
+    text
+}
+
+/// `ever_format_version_fun`.
+pub fn ever_version(value: f64) -> String {
+    let v = c_uint(value);
+    let mut text = format!(
+        "v{:X}.{:X}b{:02}",
+        (v & 0xf000) >> 12,
+        (v & 0xf00) >> 8,
+        (value as i64 as i32) & 0xff
+    );
+    text.truncate(9);
+    text
+}
+
+/// A report's bytes after its ID, each printed with `first` then `rest`'s separator,
+/// cut to NUT's line buffer.
+fn ever_bytes(report: &[u8], hex: bool, separator: char) -> String {
+    let mut line = String::new();
+    for (i, b) in report.iter().skip(1).enumerate() {
+        if i > 0 {
+            line.push(separator);
+        }
+        if hex {
+            line.push_str(&format!("{b:02x}"));
+        } else {
+            line.push_str(&b.to_string());
+        }
+    }
+    line.truncate(EVER_LINE_BYTES - 1);
+    line
+}
+
+/// `ever_mac_address_fun` on report 210.
+pub fn ever_mac(report: &[u8]) -> String {
+    ever_bytes(report, true, ':')
+}
+
+/// `ever_ip_address_fun` on one of its reports.
+pub fn ever_ip(report: &[u8]) -> String {
+    ever_bytes(report, false, '.')
+}
+
+/// `ever_packets_fun` on one of its reports: bytes 1-4 as a little-endian `int`, ""
+/// when shorter.
+pub fn ever_packets(report: &[u8]) -> String {
+    match report.get(1..5) {
+        Some(b) if report.len() >= 5 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `ever_workmode_fun` on report 74.
+pub fn ever_workmode(report: &[u8]) -> &'static str {
+    match report.get(1).copied().unwrap_or(0) {
+        2 => "STOP",
+        4 => "ONLINE",
+        8 => "ONBATTERY",
+        16 => "WATCH",
+        32 => "WAITING",
+        64 => "EMERGENCY",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Bytes 1 and 2 of a report (after its ID) as a little-endian word.
+fn ever_word(report: &[u8]) -> u16 {
+    u16::from(report.get(1).copied().unwrap_or(0))
+        | (u16::from(report.get(2).copied().unwrap_or(0)) << 8)
+}
+
+/// `ever_messages_fun` on report 75.
+pub fn ever_messages(report: &[u8]) -> String {
+    let m = ever_word(report);
+    let names: Vec<&str> = [
+        (0x04, "BOOST"),
+        (0x08, "BUCK"),
+        (0x10, "BOOST_BLOCKED"),
+        (0x20, "BUCK_BLOCKED"),
+        (0x40, "CHARGING"),
+        (0x80, "FAN_ON"),
+        (0x100, "EPO_BLOCKED"),
+        (0x200, "NEED_REPLACMENT"),
+        (0xc00, "OVERHEAT"),
+        (0x1000, "WAITING_FOR_MIN_CHARGE"),
+        (0x2000, "MAINS_OUT_OF_RANGE"),
+    ]
+    .iter()
+    .filter(|(bits, _)| m & bits != 0)
+    .map(|(_, name)| *name)
+    .collect();
+    names.join(" ")
+}
+
+/// `ever_alarms_fun` on report 76 (NUT's spellings kept: they are what it publishes).
+pub fn ever_alarms(report: &[u8]) -> String {
+    let a = ever_word(report);
+    let names: Vec<&str> = [
+        (0x01, "OVERLOAD"),
+        (0x02, "SHORT-CIRCUIT"),
+        (0x0c, "OVERHEAT"),
+        (0x10, "EPO"),
+        (0x20, "INERNAL_ERROR"),
+        (0x40, "REVERSE_POWER_SUPPLY"),
+        (0x80, "NO_INETERNAL_COMM"),
+        (0x100, "CRITICAL_BATT_VOLTAGE"),
+    ]
+    .iter()
+    .filter(|(bits, _)| a & bits != 0)
+    .map(|(_, name)| *name)
+    .collect();
+    names.join(" ")
+}
+
+/// `ever_on_off_fun` on report 74: the unit is off unless online or on battery.
+pub fn ever_off(report: &[u8]) -> bool {
+    !matches!(report.get(1).copied().unwrap_or(0), 4 | 8)
+}
+
+/// Ever's vendor usages (`ever_usage_lkp`).
+pub const EVER_USAGES: &[(&str, u32)] = &[
+    ("EVER1", 0x00000000),
+    ("EVER2", 0xff000000),
+    ("EVER3", 0xff000001),
+    ("EVER4", 0xff000002),
+    ("EVER5", 0xff000003),
+    ("EVER6", 0xff000004),
+    ("EVER7", 0xff000005),
+    ("EVER8", 0xff000006),
+    ("EVER9", 0xff000007),
+    ("EVER10", 0xff000008),
+    ("EVER11", 0xff000009),
+    ("EVER12", 0xff000010),
+    ("EVER13", 0xff000011),
+    ("EVER14", 0xff000012),
+    ("EVER15", 0xff000013),
+    ("EVER16", 0xff000014),
+    ("EVER17", 0xff000015),
+    ("EVER18", 0xff000016),
+    ("EVER19", 0xff000017),
+    ("EVER20", 0xff000018),
+    ("EVER21", 0xff000019),
+    ("EVER22", 0xff00001a),
+    ("EVER23", 0xff00001b),
+    ("EVER24", 0xff00001c),
+    ("EVER25", 0xff00001d),
+    ("EVER26", 0xff00001e),
+    ("EVER27", 0xff00001f),
+    ("EVER28", 0xff000020),
+    ("EVER29", 0xff000021),
+    ("EVER30", 0xff000022),
+    ("EVER31", 0xff000023),
+    ("EVER32", 0xff000030),
+    ("EVER33", 0xff000031),
+    ("EVER34", 0xff000032),
+    ("EVER35", 0xff000033),
+    ("EVER36", 0xff000034),
+    ("EVER37", 0xff000035),
+    ("EVER38", 0xff000036),
+    ("EVER39", 0xff000037),
+    ("EVER40", 0xff000038),
+    ("EVER41", 0xff000039),
+    ("EVER42", 0xff000040),
+    ("EVER43", 0xff000041),
+    ("EVER44", 0xff000042),
+    ("EVER45", 0xff000043),
+    ("EVER46", 0xff000044),
+    ("EVER47", 0xff000045),
+    ("EVER48", 0xff000046),
+    ("EVER49", 0xff000050),
+    ("EVER50", 0xff000051),
+    ("EVER51", 0xff000052),
+    ("EVER52", 0xff000053),
+    ("EVER53", 0xff000054),
+    ("EVER54", 0xff000060),
+    ("EVER55", 0xff000061),
+    ("EVER56", 0xff000062),
+    ("EVER57", 0xff000063),
+    ("EVER58", 0xff000064),
+    ("EVER59", 0xff000066),
+    ("EVER60", 0xff000067),
+    ("EVER61", 0xff000068),
+    ("EVER62", 0xff000069),
+    ("EVER63", 0xff00006a),
+    ("EVER64", 0xff00006b),
+    ("EVER65", 0xff00006c),
+    ("EVER66", 0xff00006d),
+    ("EVER67", 0xff00006e),
+    ("EVER68", 0xff00006f),
+    ("EVER69", 0xff000070),
+    ("EVER70", 0xff000071),
+    ("EVER71", 0xff000072),
+    ("EVER72", 0xff000073),
+    ("EVER73", 0xff000074),
+    ("EVER74", 0xff000075),
+    ("EVER75", 0xff000076),
+    ("EVER76", 0xff000077),
+    ("EVER77", 0xff000078),
+    ("EVER78", 0xff000079),
+    ("EVER79", 0xff00007a),
+    ("EVER80", 0xff00007b),
+    ("EVER81", 0xff00007c),
+    ("EVER82", 0xff00007d),
+    ("EVER83", 0xff00007e),
+    ("EVER84", 0xff00007f),
+    ("EVER85", 0xff000080),
+    ("EVER86", 0xff000081),
+    ("EVER87", 0xff000082),
+    ("EVER88", 0xff000083),
+    ("EVER89", 0xff000084),
+    ("EVER90", 0xff000085),
+    ("EVER91", 0xff000086),
+    ("EVER92", 0xff000087),
+    ("EVER93", 0xff000088),
+    ("EVER94", 0xff000089),
+    ("EVER95", 0xff00008a),
+    ("EVER96", 0xff00008b),
+    ("EVER97", 0xff000090),
+    ("EVER98", 0xff000091),
+    ("EVER99", 0xff000092),
+    ("EVER100", 0xff000093),
+    ("EVER101", 0xff000094),
+    ("EVER102", 0xff000095),
+    ("EVER103", 0xff000096),
+    ("EVER104", 0xff000097),
+];
+
+/// Ever's table (ever-hid.c `ever_hid2nut`), in NUT's order.
+pub const EVER_HID2NUT: &[HidInfo] = &[
+    num(
+        "experimental.battery.batteryid",
+        "UPS.BatterySystem.Battery.BatteryID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.battery.systemid",
+        "UPS.BatterySystem.BatterySystemID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.battery.chargerid",
+        "UPS.BatterySystem.Charger.ChargerID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.battery.input_flowid",
+        "UPS.BatterySystem.Input.FlowID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.battery.input_id",
+        "UPS.BatterySystem.Input.InputID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.battery.output_flowid",
+        "UPS.BatterySystem.Output.FlowID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.battery.output_id",
+        "UPS.BatterySystem.Output.OutputID",
+        "%.0f",
+        0,
+    ),
+    conv(
+        "experimental.id.firmware_version_inverter",
+        "UPS.EVER1.EVER13",
+        0,
+        Conv::Ever(EverConv::Version),
+    ),
+    conv(
+        "experimental.id.firmware_version_interfaces",
+        "UPS.EVER1.EVER14",
+        0,
+        Conv::Ever(EverConv::Version),
+    ),
+    conv(
+        "experimental.id.hardware_version",
+        "UPS.EVER1.EVER15",
+        0,
+        Conv::Ever(EverConv::Hardware),
+    ),
+    conv(
+        "experimental.id.protocol_version_inverter",
+        "UPS.EVER1.EVER16",
+        0,
+        Conv::Ever(EverConv::Version),
+    ),
+    conv(
+        "experimental.id.protocol_version_interfaces",
+        "UPS.EVER1.EVER17",
+        0,
+        Conv::Ever(EverConv::Version),
+    ),
+    conv("ups.temperature", "UPS.EVER1.EVER42", 0, Conv::Kelvin),
+    conv("battery.temperature", "UPS.EVER1.EVER43", 0, Conv::Kelvin),
+    num("powerfactor", "UPS.EVER1.EVER44", "%.0f", 0),
+    num(
+        "experimental.control.ups_on",
+        "UPS.EVER1.EVER45.EVER46",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.control.clear_fault",
+        "UPS.EVER1.EVER45.EVER47",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.control.clear_battery_fault",
+        "UPS.EVER1.EVER45.EVER48",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.control.epo_blocked",
+        "UPS.EVER1.EVER49.EVER50",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.control.green_mode",
+        "UPS.EVER1.EVER49.EVER51",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.control.button_sound",
+        "UPS.EVER1.EVER49.EVER52",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.control.audible_alarm",
+        "UPS.EVER1.EVER49.EVER53",
+        "%.0f",
+        0,
+    ),
+    num("output.voltage", "UPS.EVER1.EVER54", "%.0f", 0),
+    num(
+        "experimental.config.overload_clearance_threshold",
+        "UPS.EVER1.EVER59",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.config.stb_charge",
+        "UPS.EVER1.EVER60",
+        "%.0f",
+        0,
+    ),
+    num("battery.packs.external", "UPS.EVER1.EVER61", "%.0f", 0),
+    num(
+        "experimental.statistics.mains_loss_counter",
+        "UPS.EVER1.EVER62",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.lowering_AVR_trigger_counter",
+        "UPS.EVER1.EVER63",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.rising_AVR_trigger_counter",
+        "UPS.EVER1.EVER64",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.overload_counter",
+        "UPS.EVER1.EVER65",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.short_circuit_counter",
+        "UPS.EVER1.EVER66",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.discharge_counter",
+        "UPS.EVER1.EVER67",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.overheat_counter",
+        "UPS.EVER1.EVER68",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.mains_operation_time",
+        "UPS.EVER1.EVER69",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.autonomous_operation_time",
+        "UPS.EVER1.EVER70",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.statistics.overload_operation_time",
+        "UPS.EVER1.EVER71",
+        "%.0f",
+        0,
+    ),
+    conv(
+        "experimental.networkcard.mac_address",
+        "UPS.EVER1.EVER72",
+        0,
+        Conv::Ever(EverConv::Mac),
+    ),
+    conv(
+        "experimental.networkcard.notification_destination_ip",
+        "UPS.EVER1.EVER73",
+        0,
+        Conv::Ever(EverConv::Ip),
+    ),
+    conv(
+        "experimental.networkcard.send_packets",
+        "UPS.EVER1.EVER77",
+        0,
+        Conv::Ever(EverConv::Packets),
+    ),
+    conv(
+        "experimental.networkcard.received_packets",
+        "UPS.EVER1.EVER78",
+        0,
+        Conv::Ever(EverConv::Packets),
+    ),
+    conv(
+        "experimental.networkcard.send_packets_err",
+        "UPS.EVER1.EVER79",
+        0,
+        Conv::Ever(EverConv::Packets),
+    ),
+    conv(
+        "experimental.networkcard.received_packets_err",
+        "UPS.EVER1.EVER80",
+        0,
+        Conv::Ever(EverConv::Packets),
+    ),
+    num(
+        "experimental.networkcard.config_dhcp_enabled",
+        "UPS.EVER1.EVER85.EVER86",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.networkcard.config_ethernet_enabled",
+        "UPS.EVER1.EVER85.EVER87",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.networkcard.config_http_enabled",
+        "UPS.EVER1.EVER85.EVER88",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.networkcard.config_snmp_enabled",
+        "UPS.EVER1.EVER85.EVER89",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.networkcard.config_snmp_trap_enabled",
+        "UPS.EVER1.EVER85.EVER90",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.networkcard.config_readonly",
+        "UPS.EVER1.EVER85.EVER91",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.networkcard.config_restart_eth",
+        "UPS.EVER1.EVER85.EVER96",
+        "%.0f",
+        0,
+    ),
+    conv(
+        "experimental.networkcard.ip_address",
+        "UPS.EVER1.EVER93",
+        0,
+        Conv::Ever(EverConv::Ip),
+    ),
+    conv(
+        "experimental.networkcard.network_mask",
+        "UPS.EVER1.EVER94",
+        0,
+        Conv::Ever(EverConv::Ip),
+    ),
+    conv(
+        "experimental.networkcard.default_gateway",
+        "UPS.EVER1.EVER95",
+        0,
+        Conv::Ever(EverConv::Ip),
+    ),
+    num(
+        "ups.realpower.nominal",
+        "UPS.Flow.ConfigActivePower",
+        "%.0f",
+        0,
+    ),
+    num(
+        "ups.power.nominal",
+        "UPS.Flow.ConfigApparentPower",
+        "%.0f",
+        0,
+    ),
+    num(
+        "output.frequency.nominal",
+        "UPS.Flow.ConfigFrequency",
+        "%.0f",
+        0,
+    ),
+    num(
+        "output.voltage.nominal",
+        "UPS.Flow.ConfigVoltage",
+        "%.0f",
+        0,
+    ),
+    num("experimental.ups.flow_id", "UPS.Flow.FlowID", "%.0f", 0),
+    num("outlet.1.id", "UPS.OutletSystem.Outlet.OutletID", "%.0f", 0),
+    conv(
+        "experimental.outlet.1.present",
+        "UPS.OutletSystem.Outlet.PresentStatus.Present",
+        0,
+        Conv::Lookup(YES_NO),
+    ),
+    conv(
+        "outlet.1.switchable",
+        "UPS.OutletSystem.Outlet.PresentStatus.Switchable",
+        0,
+        Conv::Lookup(YES_NO),
+    ),
+    num(
+        "outlet.1.status",
+        "UPS.OutletSystem.Outlet.PresentStatus.SwitchOn/Off",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.outlet.1.undefined",
+        "UPS.OutletSystem.Outlet.PresentStatus.Undefined",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.outlet.1.system_id",
+        "UPS.OutletSystem.OutletSystemID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.outlet.1.switch_off_control",
+        "UPS.OutletSystem.Outlet.SwitchOffControl",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.outlet.1.switch_on_control",
+        "UPS.OutletSystem.Outlet.SwitchOnControl",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.powerconverter.input_flow_id",
+        "UPS.PowerConverter.Input.FlowID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "input.frequency",
+        "UPS.PowerConverter.Input.Frequency",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.powerconverter.input_id",
+        "UPS.PowerConverter.Input.InputID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "input.voltage",
+        "UPS.PowerConverter.Input.Voltage",
+        "%.0f",
+        0,
+    ),
+    num(
+        "ups.realpower",
+        "UPS.PowerConverter.Output.ActivePower",
+        "%.0f",
+        0,
+    ),
+    num(
+        "ups.power",
+        "UPS.PowerConverter.Output.ApparentPower",
+        "%.0f",
+        0,
+    ),
+    num(
+        "output.current",
+        "UPS.PowerConverter.Output.Current",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.powerconverter.output_flowid",
+        "UPS.PowerConverter.Output.FlowID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "output.frequency",
+        "UPS.PowerConverter.Output.Frequency",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.powerconverter.output_id",
+        "UPS.PowerConverter.Output.OutputID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "ups.load",
+        "UPS.PowerConverter.Output.PercentLoad",
+        "%.0f",
+        0,
+    ),
+    // Read-only beside the writable row above.
+    num(
+        "output.voltage",
+        "UPS.PowerConverter.Output.Voltage",
+        "%.0f",
+        flag::READ_ONLY,
+    ),
+    num(
+        "experimental.powerconverter.powerconverterid",
+        "UPS.PowerConverter.PowerConverterID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.powersummary.capacity_granularity_1",
+        "UPS.PowerSummary.CapacityGranularity1",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.powersummary.capacity_granularity_2",
+        "UPS.PowerSummary.CapacityGranularity2",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.powersummary.capacity_mode",
+        "UPS.PowerSummary.CapacityMode",
+        "%.0f",
+        0,
+    ),
+    num(
+        "ups.delay.shutdown",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+        flag::ABSENT,
+    ),
+    num(
+        "battery.capacity",
+        "UPS.PowerSummary.DesignCapacity",
+        "%.0f",
+        0,
+    ),
+    num(
+        "experimental.powersummary.flow_id",
+        "UPS.PowerSummary.FlowID",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.capacity",
+        "UPS.PowerSummary.FullChargeCapacity",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.type",
+        "UPS.PowerSummary.iDeviceChemistry",
+        "%.0f",
+        0,
+    ),
+    num("ups.load", "UPS.PowerSummary.PercentLoad", "%.0f", 0),
+    num(
+        "experimental.powersummary.rechargeable",
+        "UPS.PowerSummary.Rechargeable",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.charge",
+        "UPS.PowerSummary.RemainingCapacity",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.runtime.low",
+        "UPS.PowerSummary.RemainingTimeLimit",
+        "%.0f",
+        0,
+    ),
+    num(
+        "battery.runtime",
+        "UPS.PowerSummary.RunTimeToEmpty",
+        "%.0f",
+        0,
+    ),
+    num("battery.voltage", "UPS.PowerSummary.Voltage", "%.0f", 0),
+    num(
+        "ups.timer.shutdown",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        "%.0f",
+        Q,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.ACPresent", Q, ONLINE),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.AwaitingPower",
+        Q,
+        AWAITINGPOWER,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.BatteryPresent",
+        0,
+        NOBATTERY,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.CommunicationLost",
+        0,
+        COMMFAULT,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.Discharging", Q, DISCHARGING),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.NeedReplacement",
+        0,
+        REPLACEBATT,
+    ),
+    boolean("UPS.PowerSummary.PresentStatus.Overload", Q, OVERLOAD),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.OverTemperature",
+        0,
+        OVERHEAT,
+    ),
+    boolean(
+        "UPS.PowerSummary.PresentStatus.ShutdownImminent",
+        0,
+        SHUTDOWNIMM,
+    ),
+    boolean("UPS.EVER1.EVER18.EVER19", 0, OVERLOAD),
+    boolean("UPS.EVER1.EVER18.EVER20", 0, LOWBATT),
+    boolean("UPS.EVER1.EVER18.EVER21", 0, BOOST),
+    boolean("UPS.EVER1.EVER18.EVER22", 0, TRIM),
+    boolean("UPS.EVER1.EVER18.EVER25", 0, CHARGING),
+    boolean("UPS.EVER1.EVER18.EVER28", 0, REPLACEBATT),
+    boolean("UPS.EVER1.EVER32.EVER33", 0, OVERLOAD),
+    boolean("UPS.EVER1.EVER32.EVER40", 0, COMMFAULT),
+    conv(
+        "BOOL",
+        "UPS.EVER1.EVER97.EVER102",
+        0,
+        Conv::Ever(EverConv::OnOff),
+    ),
+    conv(
+        "experimental.status.workmode",
+        "UPS.EVER1.EVER97.EVER98",
+        0,
+        Conv::Ever(EverConv::Workmode),
+    ),
+    conv(
+        "experimental.status.messages",
+        "UPS.EVER1.EVER18.EVER28",
+        0,
+        Conv::Ever(EverConv::Messages),
+    ),
+    conv(
+        "experimental.status.alarms",
+        "UPS.EVER1.EVER32.EVER33",
+        0,
+        Conv::Ever(EverConv::Alarms),
+    ),
+    cmd(
+        "load.off.delay",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+    ),
+    cmd(
+        "shutdown.return",
+        "UPS.PowerSummary.DelayBeforeShutdown",
+        DEFAULT_OFFDELAY,
+    ),
+];
+
+/// The variables `ever_hid2nut` flags writable, with their length (0: RW only; -1:
+/// RW and NUMBER).
+pub const EVER_WRITABLE: &[(&str, i64)] = &[
+    ("experimental.control.ups_on", -1),
+    ("experimental.control.clear_fault", -1),
+    ("experimental.control.clear_battery_fault", -1),
+    ("experimental.control.epo_blocked", -1),
+    ("experimental.control.green_mode", -1),
+    ("experimental.control.button_sound", -1),
+    ("experimental.control.audible_alarm", -1),
+    ("output.voltage", 3),
+    ("experimental.config.overload_clearance_threshold", 2),
+    ("experimental.config.stb_charge", 2),
+    ("battery.packs.external", 1),
+    ("experimental.outlet.1.switch_off_control", -1),
+    ("experimental.outlet.1.switch_on_control", -1),
+    ("ups.delay.shutdown", 10),
+    ("battery.runtime.low", -1),
+];

@@ -4,7 +4,7 @@
 //! usage path gives which NUT variable, status flag or instant command, and how its
 //! value becomes text; the status word from the flags. [`crate::hidups`] walks them.
 //!
-//! The smaller vendors' tables are in [`crate::hidvendors`]. Not yet: Ever's.
+//! The smaller vendors' tables are in [`crate::hidvendors`].
 
 use crate::hid::USAGES;
 
@@ -105,6 +105,8 @@ pub enum Conv {
     Times(f64),
     /// One of openups-hid.c's conversion functions ([`crate::hidvendors::OpenUps`]).
     OpenUps(crate::hidvendors::OpenUps),
+    /// One of ever-hid.c's conversion functions ([`crate::hidvendors::EverConv`]).
+    Ever(crate::hidvendors::EverConv),
 }
 
 /// Bytes of the buffer NUT reads an indexed string into (`stringid_conversion_fun`'s

@@ -2829,3 +2829,94 @@ fn openups_units_read_as_nut() {
         assert_eq!(value("ups.status").as_deref(), Some("OL CHRG"));
     }
 }
+
+/// ever-hid.c: its formatting functions and those that read whole reports, the IP
+/// address rows taking reports 211, 230, 231 and 232 in turn as NUT's counter does.
+#[test]
+fn ever_units_read_as_nut() {
+    use nut_core::hidvendors as v;
+    assert_eq!(v::ever_version(f64::from(0x1203)), "v1.2b03");
+    assert_eq!(v::ever_hardware(f64::from(0x0105)), "rev.Av05");
+    assert_eq!(
+        v::ever_hardware(f64::from(0x4005)),
+        "rev.?v05",
+        "past NUT's table"
+    );
+    assert_eq!(
+        v::ever_mac(&[210, 0, 0x1b, 2, 3, 4, 0xff]),
+        "00:1b:02:03:04:ff"
+    );
+    assert_eq!(v::ever_packets(&[215, 1, 1, 0, 0]), "257");
+    assert_eq!(v::ever_packets(&[215, 1]), "");
+    assert_eq!(v::ever_workmode(&[74, 8]), "ONBATTERY");
+    assert_eq!(v::ever_workmode(&[]), "UNKNOWN");
+    assert_eq!(
+        v::ever_messages(&[75, 0x44, 0x04]),
+        "BOOST CHARGING OVERHEAT"
+    );
+    assert_eq!(
+        v::ever_alarms(&[76, 0x09, 0x01]),
+        "OVERLOAD OVERHEAT CRITICAL_BATT_VOLTAGE"
+    );
+    assert!(v::ever_off(&[74, 2]) && !v::ever_off(&[74, 4]));
+    let mut d = DescWriter::new(v::EVER_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("EVER1", 0x00, |d| {
+            for (report, name) in [
+                (211, "EVER73"),
+                (230, "EVER93"),
+                (231, "EVER94"),
+                (232, "EVER95"),
+            ] {
+                for _ in 0..4 {
+                    d.feature(report, name, 8, 0);
+                }
+            }
+            d.feature(74, "EVER13", 16, 0);
+        });
+        d.collection("PowerSummary", 0x00, |d| {
+            d.collection("PresentStatus", 0x02, |d| d.feature(1, "ACPresent", 8, 0));
+        });
+    });
+    let dev = UsbDevice {
+        vendor_id: 0x2e51,
+        product_id: 0xffff,
+        vendor: None,
+        product: Some("SINLINE RT XL".into()),
+        serial: None,
+        bus: "001".into(),
+        device: "008".into(),
+    };
+    let (driver, state) = unit_with(
+        dev,
+        &d.bytes,
+        &[
+            ("UPS.EVER1.EVER73", 10.0),
+            ("UPS.EVER1.EVER93", 192.0),
+            ("UPS.EVER1.EVER94", 255.0),
+            ("UPS.EVER1.EVER95", 1.0),
+            ("UPS.EVER1.EVER13", f64::from(0x2103)),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+        ],
+    );
+    assert_eq!(driver.subdriver().name, "Ever HID 0.1");
+    let value = |var: &str| state.tree().value(var).map(str::to_string);
+    // Each report's four fields all hold the value set (the same usage four times).
+    for (var, want) in [
+        (
+            "experimental.networkcard.notification_destination_ip",
+            "10.10.10.10",
+        ),
+        ("experimental.networkcard.ip_address", "192.192.192.192"),
+        ("experimental.networkcard.network_mask", "255.255.255.255"),
+        ("experimental.networkcard.default_gateway", "1.1.1.1"),
+    ] {
+        assert_eq!(value(var).as_deref(), Some(want), "{var}");
+    }
+    assert_eq!(
+        value("experimental.id.firmware_version_inverter").as_deref(),
+        Some("v2.1b03")
+    );
+    assert_eq!(value("ups.mfr").as_deref(), Some("Ever"));
+    assert_eq!(v::EVER_HID2NUT.len(), 116);
+}
