@@ -8,7 +8,7 @@ use nut_core::dummy::DriverState;
 use nut_core::hidups::{HidOptions, HidUps, ReadError, UsbDevice, Walk, SUBDRIVERS};
 
 /// Units whose factors or quirks differ (vendor, product).
-const UNITS: [(u16, u16); 15] = [
+const UNITS: [(u16, u16); 19] = [
     (0x050d, 0x0980),
     (0x10af, 0x0001),
     (0x0d9f, 0x0001),
@@ -24,6 +24,10 @@ const UNITS: [(u16, u16); 15] = [
     (0x051d, 0x0003),
     (0x0463, 0xffff),
     (0x047c, 0xffff),
+    (0x05dd, 0x041b),
+    (0x2e51, 0xffff),
+    (0x04d8, 0xd004),
+    (0x1cb0, 0x0032),
 ];
 
 fuzz_target!(|data: &[u8]| {

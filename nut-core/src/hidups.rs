@@ -1392,26 +1392,21 @@ impl HidUps {
         let claimed_interrupt_only = known.and_then(|k| k.interrupt_only);
         let interrupt_only = options.interruptonly || claimed_interrupt_only.is_some();
         let interrupt_size = options.interruptsize.or(claimed_interrupt_only);
-        let kind = if interrupt_only {
-            Kind::Input
-        } else {
-            Kind::Feature
-        };
+        // A report's length over all its items, whatever their kind (hidparser.c's
+        // report lengths, libhid.c's report buffer).
         let mut lengths = BTreeMap::new();
-        for item in desc.items.iter().filter(|i| i.kind == kind) {
+        for item in &desc.items {
             let bytes = 1 + (item.offset as usize + item.size as usize).div_ceil(8);
             let len = lengths.entry(item.report_id).or_insert(1);
             *len = (*len).max(bytes.min(MAX_REPORT_BYTES));
         }
-        // NUT's report buffer starts zeroed: an interrupt-only unit reads 0 until its
-        // first report.
+        // NUT's report buffer starts zeroed for every report: an interrupt-only unit
+        // reads 0 until its first report, Ever's whole-report readings 0s.
         let mut buffers = BTreeMap::new();
-        if interrupt_only {
-            for (&id, &len) in &lengths {
-                let mut buf = vec![0u8; len];
-                buf[0] = id;
-                buffers.insert(id, buf);
-            }
+        for (&id, &len) in &lengths {
+            let mut buf = vec![0u8; len];
+            buf[0] = id;
+            buffers.insert(id, buf);
         }
         let scales = known.map_or(Scales::ONE, |k| k.scales);
         let bad_report = known.and_then(|k| k.bad_report);
@@ -1610,6 +1605,8 @@ impl HidUps {
         };
         // String items the caller did not resolve after the last walk wait no more.
         self.pending_strings.clear();
+        // NUT walks the rows up to the failed read before it gives up (so Ever's
+        // call-order counters move); none are walked here, on purpose.
         if reads.iter().any(|(_, r)| *r == Err(ReadError::Gone)) {
             out.ok = false;
             return out;
@@ -2284,10 +2281,9 @@ impl HidUps {
         let Some(&id) = report.first() else {
             return (lines, notes);
         };
-        if self.interrupt_only {
-            // HIDGetEvents files the report: the walks read it from the buffer.
-            self.file_report(report);
-        }
+        // HIDGetEvents files the report in NUT's buffer: an interrupt-only unit's walks
+        // read it there, and so do Ever's whole-report readings.
+        self.file_report(report);
         let kind = self.item_kind();
         let items: Vec<Item> = self
             .desc

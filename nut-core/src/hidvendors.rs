@@ -1334,7 +1334,8 @@ pub mod ever_report {
     pub const ALARMS: u8 = 76;
 }
 
-/// Bytes of the lines ever-hid.c prints reports into (`static char line[100]`).
+/// Bytes of the lines ever-hid.c prints reports into (`static char line[100]`);
+/// common.c's `snprintfcat` keeps at most 98 characters of it.
 const EVER_LINE_BYTES: usize = 100;
 
 /// C's `(unsigned int)value` on the usual targets (wraps; saturating past i64).
@@ -1386,7 +1387,7 @@ fn ever_bytes(report: &[u8], hex: bool, separator: char) -> String {
             line.push_str(&b.to_string());
         }
     }
-    line.truncate(EVER_LINE_BYTES - 1);
+    line.truncate(EVER_LINE_BYTES - 2);
     line
 }
 
