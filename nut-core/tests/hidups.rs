@@ -2920,3 +2920,59 @@ fn ever_units_read_as_nut() {
     assert_eq!(value("ups.mfr").as_deref(), Some("Ever"));
     assert_eq!(v::EVER_HID2NUT.len(), 116);
 }
+
+/// An interrupt report lands in NUT's report buffer whatever the mode (libhid.c
+/// `HIDGetEvents`), so Ever's whole-report readings follow it at the next walk: the
+/// work mode and the OFF flag come from report 74 as the unit last sent it.
+#[test]
+fn interrupt_reports_reach_evers_whole_report_readings() {
+    use nut_core::hidvendors::EVER_USAGES;
+    let mut d = DescWriter::new(EVER_USAGES);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("EVER1", 0x00, |d| {
+            d.collection("EVER97", 0x00, |d| {
+                d.input(74, "EVER98", 8, 0);
+                d.feature(74, "EVER98", 8, 0);
+                d.feature(74, "EVER102", 8, 0);
+            });
+        });
+        d.collection("PowerSummary", 0x00, |d| {
+            d.collection("PresentStatus", 0x02, |d| d.feature(1, "ACPresent", 8, 0));
+        });
+    });
+    let dev = UsbDevice {
+        vendor_id: 0x2e51,
+        product_id: 0xffff,
+        vendor: None,
+        product: None,
+        serial: None,
+        bus: "001".into(),
+        device: "009".into(),
+    };
+    let (mut driver, mut state) = unit_with(
+        dev,
+        &d.bytes,
+        &[
+            ("UPS.EVER1.EVER97.EVER98", 4.0),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+        ],
+    );
+    let value = |state: &DriverState, var: &str| state.tree().value(var).map(str::to_string);
+    assert_eq!(
+        value(&state, "experimental.status.workmode").as_deref(),
+        Some("ONLINE")
+    );
+    assert_eq!(value(&state, "ups.status").as_deref(), Some("OL"));
+    // The unit says it stopped: the event's row reads report 74 from the buffer,
+    // which holds the event's bytes (before, only an interrupt-only unit's did).
+    let (lines, _) = driver.interrupt(&mut state, &[74, 2, 0]);
+    assert!(!lines.is_empty());
+    assert_eq!(
+        value(&state, "experimental.status.workmode").as_deref(),
+        Some("STOP")
+    );
+    // The OFF flag's item is a feature only: the next full walk that reads 74 sets it.
+    let reads = vec![(74, Ok(vec![74, 2, 0])), (1, Ok(vec![1, 1]))];
+    assert!(driver.walk(&mut state, Walk::Full, &reads, 300).ok);
+    assert_eq!(value(&state, "ups.status").as_deref(), Some("OL OFF"));
+}
