@@ -2976,3 +2976,62 @@ fn interrupt_reports_reach_evers_whole_report_readings() {
     assert!(driver.walk(&mut state, Walk::Full, &reads, 300).ok);
     assert_eq!(value(&state, "ups.status").as_deref(), Some("OL OFF"));
 }
+
+/// legrand-hid.c's `disable_interrupt_pipe`: Keor units are polled only, and NUT says
+/// so at start-up even when `pollonly` is set; Legrand's scaled readings.
+#[test]
+fn legrand_units_are_polled_only_with_nuts_line() {
+    let mut d = DescWriter::new(&[]);
+    d.collection("UPS", 0x01, |d| {
+        d.collection("PowerConverter", 0x00, |d| {
+            d.collection("Output", 0x00, |d| {
+                d.feature(1, "HighVoltageTransfer", 16, 0)
+            });
+        });
+        d.collection("PowerSummary", 0x00, |d| {
+            d.feature(2, "RuntimeToEmpty", 16, 0);
+            d.collection("PresentStatus", 0x02, |d| d.feature(3, "ACPresent", 8, 0));
+        });
+    });
+    for pollonly in [false, true] {
+        let dev = UsbDevice {
+            vendor_id: 0x1cb0,
+            product_id: 0x0032,
+            vendor: None,
+            product: Some("KEOR SP".into()),
+            serial: None,
+            bus: "001".into(),
+            device: "010".into(),
+        };
+        let options = HidOptions {
+            pollonly,
+            ..HidOptions::default()
+        };
+        let mut driver = HidUps::new(claim(&dev, false).unwrap(), &d.bytes, dev, options);
+        assert!(!driver.uses_interrupt());
+        let mut state = DriverState::new();
+        let reports = reports_with(
+            &driver,
+            &[
+                ("UPS.PowerConverter.Output.HighVoltageTransfer", 29.0),
+                ("UPS.PowerSummary.RunTimeToEmpty", 1200.0),
+                ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+            ],
+        );
+        let reads: Vec<_> = driver
+            .reports(Walk::Init)
+            .into_iter()
+            .map(|id| (id, reports.get(&id).cloned().ok_or(ReadError::Failed)))
+            .collect();
+        let walked = driver.walk(&mut state, Walk::Init, &reads, 0);
+        assert!(walked.notes.iter().any(|n| matches!(
+            n,
+            nut_core::qx::Note::Log(_, text)
+                if text == "interrupt pipe disabled (add 'pollonly' flag to 'ups.conf' to get rid of this message)"
+        )));
+        // legrand_times10; RuntimeToEmpty spelled as Legrand's table spells it.
+        assert_eq!(state.tree().value("input.transfer.high"), Some("290.0"));
+        assert_eq!(state.tree().value("battery.runtime"), Some("1200"));
+        assert_eq!(state.tree().value("ups.mfr"), Some("Legrand"));
+    }
+}
