@@ -253,12 +253,8 @@ pub struct Subdriver {
     pub battery_scale_products: &'static [u16],
     /// The subdriver's descriptor fix (NUT's `fix_report_desc`).
     pub fix_descriptor: Option<fn(&UsbDevice, &mut Descriptor) -> bool>,
-    /// The model name comes from the unit's `iModel` string (mge-hid.c
-    /// `mge_format_model`), which also tells the model type.
-    pub mge_identity: bool,
-    /// The item whose string names the model, read before the first walk (Eaton's
-    /// `iModel`, Delta's `DeltaModelName`); an empty one leaves the product string.
-    pub model_item: Option<&'static str>,
+    /// Where the model name comes from.
+    pub model_from: ModelSource,
     /// The interface holding the HID report descriptor (NUT's `hid_rep_index`: 1 on
     /// Powervar units, 2 on Arduino boards, whose first ones are a serial port).
     pub hid_interface: u8,
@@ -266,6 +262,29 @@ pub struct Subdriver {
     /// it, `Some(false)` leaves it (mge-hid.c takes any Phoenixtec unit that names AEG,
     /// and no other).
     pub claim_filter: Option<fn(&UsbDevice) -> Option<bool>>,
+}
+
+/// Where a subdriver's model name comes from (its `format_model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelSource {
+    /// The USB product string (or the subdriver's default).
+    Product,
+    /// mge-hid.c `mge_format_model`: the `iModel` string (or the apparent power)
+    /// through NUT's model list, which also tells the model type.
+    Mge,
+    /// delta_ups-hid.c: this item's string, the product string when it is empty.
+    Item(&'static str),
+}
+
+impl ModelSource {
+    /// The item whose string is read before the first walk.
+    pub fn item(self) -> Option<&'static str> {
+        match self {
+            ModelSource::Product => None,
+            ModelSource::Mge => Some(IMODEL_PATH),
+            ModelSource::Item(path) => Some(path),
+        }
+    }
 }
 
 /// Bytes of apc-hid.c's model buffer (`static char model[64]`).
@@ -355,6 +374,29 @@ pub fn recorded_device(rec: &crate::transcript::HidRecording) -> Result<UsbDevic
     })
 }
 
+/// The fields a subdriver leaves as they are unless it says otherwise.
+const BASE: Subdriver = Subdriver {
+    name: "",
+    maker: "",
+    devices: &[],
+    vendors: &[],
+    table: &[],
+    refused: &[],
+    poll_only_products: &[],
+    usages: &[],
+    writable: &[],
+    read_only_paths: &[],
+    default_mfr: None,
+    default_model: None,
+    blank_names_default: false,
+    firmware_in_product: false,
+    battery_scale_products: &[],
+    fix_descriptor: None,
+    model_from: ModelSource::Product,
+    hid_interface: 0,
+    claim_filter: None,
+};
+
 /// APC (apc-hid.c, "APC HID 0.98").
 pub const APC: Subdriver = Subdriver {
     name: "APC HID 0.98",
@@ -365,7 +407,6 @@ pub const APC: Subdriver = Subdriver {
         known(0x051d, 0x0003),
     ],
     vendors: &[0x051d],
-    refused: &[],
     poll_only_products: &[0x0003],
     table: APC_HID2NUT,
     usages: APC_USAGES,
@@ -382,14 +423,8 @@ pub const APC: Subdriver = Subdriver {
     read_only_paths: &["UPS.PowerSummary.APCBattReplaceDate"],
     default_mfr: Some("APC"),
     default_model: Some("unknown"),
-    blank_names_default: false,
     firmware_in_product: true,
-    battery_scale_products: &[],
-    fix_descriptor: None,
-    mge_identity: false,
-    model_item: None,
-    hid_interface: 0,
-    claim_filter: None,
+    ..BASE
 };
 
 /// CyberPower (cps-hid.c, "CyberPower HID 0.6").
@@ -402,10 +437,7 @@ pub const CPS: Subdriver = Subdriver {
         known(0x0764, 0x0601),
     ],
     vendors: &[0x0764],
-    refused: &[],
-    poll_only_products: &[],
     table: CPS_HID2NUT,
-    usages: &[],
     writable: &[
         ("battery.charge.low", 10),
         ("battery.runtime.low", 10),
@@ -414,17 +446,10 @@ pub const CPS: Subdriver = Subdriver {
         ("input.transfer.low", 10),
         ("input.transfer.high", 10),
     ],
-    read_only_paths: &[],
     default_mfr: Some("CPS"),
-    default_model: None,
-    blank_names_default: false,
-    firmware_in_product: false,
     battery_scale_products: &[0x0501],
     fix_descriptor: Some(cps_fix_descriptor),
-    mge_identity: false,
-    model_item: None,
-    hid_interface: 0,
-    claim_filter: None,
+    ..BASE
 };
 
 /// Output voltage limits CyberPower's fix sets (cps-hid.c `CPS_VOLTAGE_LOGMIN/MAX`).
@@ -468,22 +493,9 @@ pub const LIEBERT: Subdriver = Subdriver {
     maker: "Liebert",
     devices: &[known(0x06da, 0xffff)],
     vendors: &[0x06da],
-    refused: &[],
-    poll_only_products: &[],
     table: LIEBERT_HID2NUT,
-    usages: &[],
-    writable: &[],
-    read_only_paths: &[],
     default_mfr: Some("Liebert"),
-    default_model: None,
-    blank_names_default: false,
-    firmware_in_product: false,
-    battery_scale_products: &[],
-    fix_descriptor: None,
-    mge_identity: false,
-    model_item: None,
-    hid_interface: 0,
-    claim_filter: None,
+    ..BASE
 };
 
 const TRIPPLITE_VENDORID: u16 = 0x09ae;
@@ -552,7 +564,6 @@ pub const TRIPPLITE: Subdriver = Subdriver {
         0x0001,
         "Please use the tripplite_usb driver instead.",
     )],
-    poll_only_products: &[],
     table: TRIPPLITE_HID2NUT,
     usages: TRIPPLITE_USAGES,
     writable: &[
@@ -562,17 +573,7 @@ pub const TRIPPLITE: Subdriver = Subdriver {
         ("input.transfer.low", 5),
         ("input.transfer.high", 5),
     ],
-    read_only_paths: &[],
-    default_mfr: None,
-    default_model: None,
-    blank_names_default: false,
-    firmware_in_product: false,
-    battery_scale_products: &[],
-    fix_descriptor: None,
-    mge_identity: false,
-    model_item: None,
-    hid_interface: 0,
-    claim_filter: None,
+    ..BASE
 };
 
 const POWERCOM_VENDORID: u16 = 0x0d9f;
@@ -600,7 +601,6 @@ pub const POWERCOM: Subdriver = Subdriver {
         0x0002,
         "Please use the 'powercom' driver instead.",
     )],
-    poll_only_products: &[],
     table: POWERCOM_HID2NUT,
     usages: POWERCOM_USAGES,
     writable: &[("ups.delay.start", 8), ("ups.delay.shutdown", 8)],
@@ -609,15 +609,7 @@ pub const POWERCOM: Subdriver = Subdriver {
         "PowercomUPS.PowercomPowerConverter.PowercomDelayBeforeStartup",
     ],
     default_mfr: Some("PowerCOM"),
-    default_model: None,
-    blank_names_default: false,
-    firmware_in_product: false,
-    battery_scale_products: &[],
-    fix_descriptor: None,
-    mge_identity: false,
-    model_item: None,
-    hid_interface: 0,
-    claim_filter: None,
+    ..BASE
 };
 
 const BELKIN_VENDORID: u16 = 0x050d;
@@ -650,7 +642,6 @@ pub const BELKIN: Subdriver = Subdriver {
         0x0218,
         "It is a USB hub (F5U218-MOB), not a UPS.",
     )],
-    poll_only_products: &[],
     table: BELKIN_HID2NUT,
     usages: BELKIN_USAGES,
     writable: &[
@@ -660,17 +651,10 @@ pub const BELKIN: Subdriver = Subdriver {
         ("ups.delay.start", 10),
         ("ups.delay.shutdown", 10),
     ],
-    read_only_paths: &[],
     default_mfr: Some("Belkin"),
     default_model: Some("unknown"),
     blank_names_default: true,
-    firmware_in_product: false,
-    battery_scale_products: &[],
-    fix_descriptor: None,
-    mge_identity: false,
-    model_item: None,
-    hid_interface: 0,
-    claim_filter: None,
+    ..BASE
 };
 
 /// mge-hid.c `mge_claim`: a Phoenixtec unit (any product, `productid` or not) is AEG's
@@ -712,23 +696,14 @@ pub const MGE: Subdriver = Subdriver {
         mgehid::AEG_VENDORID,
         mgehid::IBM_VENDORID,
     ],
-    refused: &[],
-    poll_only_products: &[],
     table: mgehid::MGE_HID2NUT,
     usages: mgehid::MGE_USAGES,
     writable: mgehid::MGE_WRITABLE,
-    read_only_paths: &[],
     // mge_format_mfr: the maker string, else "Eaton".
     default_mfr: Some("Eaton"),
-    default_model: None,
-    blank_names_default: false,
-    firmware_in_product: false,
-    battery_scale_products: &[],
-    fix_descriptor: None,
-    mge_identity: true,
-    model_item: Some(IMODEL_PATH),
-    hid_interface: 0,
+    model_from: ModelSource::Mge,
     claim_filter: Some(mge_claim_filter),
+    ..BASE
 };
 
 /// A subdriver of the smaller vendors: its devices, table, usages, writable variables
@@ -746,22 +721,10 @@ const fn plain(
         maker,
         devices,
         vendors,
-        refused: &[],
-        poll_only_products: &[],
         table,
-        usages: &[],
         writable,
-        read_only_paths: &[],
         default_mfr: Some(maker),
-        default_model: None,
-        blank_names_default: false,
-        firmware_in_product: false,
-        battery_scale_products: &[],
-        fix_descriptor: None,
-        mge_identity: false,
-        model_item: None,
-        hid_interface: 0,
-        claim_filter: None,
+        ..BASE
     }
 }
 
@@ -791,7 +754,7 @@ pub const ARDUINO: Subdriver = Subdriver {
 /// named by its own item.
 pub const DELTA: Subdriver = Subdriver {
     usages: hidvendors::DELTA_USAGES,
-    model_item: Some(hidvendors::DELTA_MODEL_PATH),
+    model_from: ModelSource::Item(hidvendors::DELTA_MODEL_PATH),
     ..plain(
         "Delta UPS HID 0.6",
         "Delta",
@@ -893,22 +856,8 @@ pub const EXPLORE: Subdriver = Subdriver {
     maker: "unknown",
     devices: &[],
     vendors: &[],
-    refused: &[],
-    poll_only_products: &[],
     table: &[],
-    usages: &[],
-    writable: &[],
-    read_only_paths: &[],
-    default_mfr: None,
-    default_model: None,
-    blank_names_default: false,
-    firmware_in_product: false,
-    battery_scale_products: &[],
-    fix_descriptor: None,
-    mge_identity: false,
-    model_item: None,
-    hid_interface: 0,
-    claim_filter: None,
+    ..BASE
 };
 
 /// Every subdriver, in NUT's claim order (usbhid-ups.c `subdriver_list`: MGE first,
@@ -1552,7 +1501,7 @@ impl HidUps {
         }
         // mge-hid.c names the unit from its iModel string (HIDGetItemString), except
         // Dell's, named by their product string; delta_ups-hid.c from its own item.
-        if let Some(path) = self.sub.model_item.filter(|_| {
+        if let Some(path) = self.sub.model_from.item().filter(|_| {
             walk == Walk::Init
                 && !self.initialized
                 && self.device.vendor_id != mgehid::DELL_VENDORID
@@ -1997,12 +1946,14 @@ impl HidUps {
                 cut_at_boundary(model, at.saturating_sub(1));
             }
         }
-        if self.sub.mge_identity {
-            model = self.mge_model();
-        } else if self.sub.model_item.is_some() {
+        match self.sub.model_from {
+            ModelSource::Product => {}
+            ModelSource::Mge => model = self.mge_model(),
             // delta_ups_format_model: the item's string, else the product string.
-            if let Some(name) = self.model_string.clone().filter(|m| !m.is_empty()) {
-                model = Some(name);
+            ModelSource::Item(_) => {
+                if let Some(name) = self.model_string.clone().filter(|m| !m.is_empty()) {
+                    model = Some(name);
+                }
             }
         }
         let mfr = match &self.device.vendor {
@@ -2127,12 +2078,9 @@ impl HidUps {
                 .find(|(id, _)| *id == item.report_id)
                 .and_then(|(_, r)| r.as_ref().ok())
                 .filter(|b| !b.is_empty());
+            // A short read's missing bytes read as 0, as NUT's zero-padded buffer.
             if let Some(bytes) = read {
-                let len = 1 + (item.offset as usize + item.size as usize).div_ceil(8);
-                let mut buf = vec![0u8; len.min(MAX_REPORT_BYTES)];
-                let n = bytes.len().min(buf.len());
-                buf[..n].copy_from_slice(&bytes[..n]);
-                let value = physical(item, logical(&buf, item));
+                let value = physical(item, logical(bytes, item));
                 line.push_str(&format!(", Value: {}", crate::hid::format_g(value)));
             }
             lines.push(line);
@@ -2144,7 +2092,7 @@ impl HidUps {
     /// that walk's reads (mge-hid.c reads the `iModel` string while naming the unit,
     /// before the walk): give them to [`HidUps::identity_read`], then walk.
     pub fn identity_strings(&self, reads: &[(u8, Result<Vec<u8>, ReadError>)]) -> Vec<u8> {
-        let Some(path) = self.sub.model_item else {
+        let Some(path) = self.sub.model_from.item() else {
             return Vec::new();
         };
         if self.initialized || self.device.vendor_id == mgehid::DELL_VENDORID {
@@ -2161,11 +2109,8 @@ impl HidUps {
         else {
             return Vec::new();
         };
-        let mut buf = vec![0u8; self.lengths.get(&item.report_id).copied().unwrap_or(1)];
-        let n = bytes.len().min(buf.len());
-        buf[..n].copy_from_slice(&bytes[..n]);
         // Index 0 is no string (libusb refuses it, NUT's buffer stays empty).
-        let value = physical(item, logical(&buf, item)) as i64;
+        let value = physical(item, logical(bytes, item)) as i64;
         u8::try_from(value)
             .ok()
             .filter(|&i| i != 0)

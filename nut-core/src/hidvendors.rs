@@ -1373,8 +1373,8 @@ pub fn ever_version(value: f64) -> String {
     text
 }
 
-/// A report's bytes after its ID, each printed with `first` then `rest`'s separator,
-/// cut to NUT's line buffer.
+/// A report's bytes after its ID, in hex or decimal, joined by `separator`, cut where
+/// NUT's line buffer cuts them.
 fn ever_bytes(report: &[u8], hex: bool, separator: char) -> String {
     let mut line = String::new();
     for (i, b) in report.iter().skip(1).enumerate() {
