@@ -450,6 +450,44 @@ impl BridgeIo for RusbBridge {
             .map_err(bridge_error)
     }
 
+    fn control_in(
+        &mut self,
+        request: u8,
+        value: u16,
+        buf: &mut [u8],
+        timeout_ms: u64,
+    ) -> Result<usize, UsbError> {
+        // USB_ENDPOINT_IN + USB_TYPE_CLASS + USB_RECIP_INTERFACE, interface 0.
+        self.handle
+            .read_control(
+                0xa1,
+                request,
+                value,
+                0,
+                buf,
+                Duration::from_millis(timeout_ms),
+            )
+            .map_err(bridge_error)
+    }
+
+    fn vendor_out(&mut self, request: u8, data: &[u8], timeout_ms: u64) -> Result<usize, UsbError> {
+        // USB_ENDPOINT_OUT | USB_TYPE_VENDOR | USB_RECIP_ENDPOINT, value and index 0.
+        self.handle
+            .write_control(0x42, request, 0, 0, data, Duration::from_millis(timeout_ms))
+            .map_err(bridge_error)
+    }
+
+    fn interrupt_out(
+        &mut self,
+        endpoint: u8,
+        data: &[u8],
+        timeout_ms: u64,
+    ) -> Result<usize, UsbError> {
+        self.handle
+            .write_interrupt(endpoint, data, Duration::from_millis(timeout_ms))
+            .map_err(bridge_error)
+    }
+
     fn interrupt_in(
         &mut self,
         endpoint: u8,
@@ -529,8 +567,8 @@ pub fn open_bridge(spec: &QxUsbSpec) -> Result<(RusbBridge, Bridge, UsbDevice), 
                 info.vendor.as_deref(),
                 info.product.as_deref(),
             ) {
-                Some(Some(b)) => b,
-                _ => continue,
+                Some(b) => b,
+                None => continue,
             },
         };
         // The unit the options name: failing to open or claim it is an error, as NUT's

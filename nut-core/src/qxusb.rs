@@ -1,6 +1,7 @@
 //! The USB-to-serial bridges of Megatec/Q1 units (NUT 2.8.0 `drivers/nutdrv_qx.c`:
 //! `cypress_command`, `phoenix_command`, `ippon_command`, `krauler_command`,
-//! `fabula_command`, `hunnox_command`, `sgs_command`, `snr_command`, and the
+//! `fabula_command`, `hunnox_command`, `sgs_command`, `snr_command`,
+//! `phoenixtec_command`, `fuji_command`, `ablerex_command`, `armac_command`, and the
 //! `qx_usb_id` table that picks one per VID:PID). Each
 //! bridge turns one Megatec query into USB transfers and their answers back into the
 //! reply a serial line would give. The transfers go through [`BridgeIo`], which the
@@ -16,8 +17,6 @@
 //! `noscanlangid` works as documented: NUT 2.8.0 reads it with `getval`, which a flag
 //! never has, so its start-up language scan runs anyway unless the option is given a
 //! value.
-//!
-//! Not yet: the fuji, phoenixtec, ablerex and armac bridges.
 
 /// Failure of one USB transfer, in the terms nutdrv_qx acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +41,25 @@ pub trait BridgeIo {
         data: &[u8],
         timeout_ms: u64,
     ) -> Result<usize, UsbError>;
+    /// A class control transfer from the interface (device to host: ablerex's
+    /// GET_REPORT).
+    fn control_in(
+        &mut self,
+        request: u8,
+        value: u16,
+        buf: &mut [u8],
+        timeout_ms: u64,
+    ) -> Result<usize, UsbError>;
+    /// A vendor control transfer to endpoint 0 (host to device: phoenixtec's queries,
+    /// `USB_ENDPOINT_OUT | USB_TYPE_VENDOR | USB_RECIP_ENDPOINT`).
+    fn vendor_out(&mut self, request: u8, data: &[u8], timeout_ms: u64) -> Result<usize, UsbError>;
+    /// An interrupt-out write to `endpoint` (fuji's queries).
+    fn interrupt_out(
+        &mut self,
+        endpoint: u8,
+        data: &[u8],
+        timeout_ms: u64,
+    ) -> Result<usize, UsbError>;
     /// An interrupt-in read from `endpoint` into `buf`.
     fn interrupt_in(
         &mut self,
@@ -59,8 +77,9 @@ pub trait BridgeIo {
     ) -> Result<usize, UsbError>;
     /// Clears a stalled endpoint.
     fn clear_halt(&mut self, endpoint: u8);
-    /// Waits `ms` milliseconds between transfers (hunnox's lock-step pause); a
-    /// modelled device need not wait.
+    /// Waits `ms` milliseconds between transfers (hunnox's lock-step pause, ablerex's
+    /// half second before its answer, armac's 15 ms when the unit has little to say);
+    /// a modelled device need not wait.
     fn pause(&mut self, _ms: u64) {}
 }
 
@@ -86,6 +105,19 @@ pub enum Bridge {
     /// SNR (SNR-UPS-LID): krauler's query indexes read with `langid_fix`, after an
     /// interrupt read that wakes the unit (`snr_command`).
     Snr,
+    /// Phoenixtec (Masterguard A series): the query as a vendor control transfer, the
+    /// answer read until its `\r`; commands answer nothing (`phoenixtec_command`).
+    Phoenixtec,
+    /// Fuji: the query in one 8-byte interrupt-out report naming the answer's length,
+    /// the answer in zero-padded 8-byte reports (`fuji_command`).
+    Fuji,
+    /// Ablerex (625L USB): the query in a 47-byte SET_REPORT, the answer in a 47-byte
+    /// GET_REPORT half a second later (`ablerex_command`).
+    Ablerex,
+    /// Armac (Richcomm's PowerManagerII protocol): the query in 3-byte chunks, the
+    /// answer in 6-byte interrupt reports whose first byte counts the data
+    /// (`armac_command`).
+    Armac,
 }
 
 /// What a bridge keeps between queries: hunnox's place in its lock-step sequence
@@ -95,20 +127,21 @@ pub struct BridgeState {
     hunnox_step: u8,
 }
 
-/// Bridges by `subdriver` name.
-pub const BRIDGES: [(&str, Bridge); 8] = [
+/// Bridges by `subdriver` name, in NUT's order (nutdrv_qx.c's `usbsubdriver`).
+pub const BRIDGES: [(&str, Bridge); 12] = [
     ("cypress", Bridge::Cypress),
+    ("phoenixtec", Bridge::Phoenixtec),
     ("phoenix", Bridge::Phoenix),
     ("ippon", Bridge::Ippon),
     ("krauler", Bridge::Krauler),
     ("fabula", Bridge::Fabula),
     ("hunnox", Bridge::Hunnox),
+    ("fuji", Bridge::Fuji),
     ("sgs", Bridge::Sgs),
     ("snr", Bridge::Snr),
+    ("ablerex", Bridge::Ablerex),
+    ("armac", Bridge::Armac),
 ];
-
-/// `subdriver` names NUT has and this build has not (for a clear refusal).
-pub const BRIDGES_NOT_YET: [&str; 4] = ["phoenixtec", "fuji", "ablerex", "armac"];
 
 impl Bridge {
     /// By name, as the `subdriver` option gives it (case-insensitive).
@@ -129,66 +162,57 @@ impl Bridge {
 }
 
 /// One `qx_usb_id` row: VID, PID, iManufacturer and iProduct to match (if given), and
-/// the bridge (`None`: one this build does not have yet).
-pub type UsbId = (
-    u16,
-    u16,
-    Option<&'static str>,
-    Option<&'static str>,
-    Option<Bridge>,
-);
+/// the bridge.
+pub type UsbId = (u16, u16, Option<&'static str>, Option<&'static str>, Bridge);
 
 /// NUT 2.8.0's `qx_usb_id`, in its order (first match wins).
 pub const QX_USB_IDS: [UsbId; 20] = [
-    (0x05b8, 0x0000, None, None, Some(Bridge::Cypress)),
-    (0xffff, 0x0000, None, None, None),
-    (0x1cb0, 0x0035, None, None, Some(Bridge::Krauler)),
-    (0x0665, 0x5161, None, None, Some(Bridge::Cypress)),
+    (0x05b8, 0x0000, None, None, Bridge::Cypress),
+    // Ablerex 625L USB.
+    (0xffff, 0x0000, None, None, Bridge::Ablerex),
+    (0x1cb0, 0x0035, None, None, Bridge::Krauler),
+    (0x0665, 0x5161, None, None, Bridge::Cypress),
+    // Masterguard A series.
     (
         0x06da,
         0x0002,
         Some("Phoenixtec Power"),
         Some("USB Cable (V2.00)"),
-        None,
+        Bridge::Phoenixtec,
     ),
-    (0x06da, 0x0002, None, None, Some(Bridge::Cypress)),
-    (0x06da, 0x0003, None, None, Some(Bridge::Ippon)),
-    (0x06da, 0x0004, None, None, Some(Bridge::Cypress)),
-    (0x06da, 0x0005, None, None, Some(Bridge::Cypress)),
-    (0x06da, 0x0201, None, None, Some(Bridge::Cypress)),
-    (0x06da, 0x0601, None, None, Some(Bridge::Phoenix)),
-    (0x0f03, 0x0001, None, None, Some(Bridge::Cypress)),
-    (0x14f0, 0x00c9, None, None, Some(Bridge::Phoenix)),
-    (0x0483, 0x0035, None, None, Some(Bridge::Sgs)),
-    (
-        0x0001,
-        0x0000,
-        Some("MEC"),
-        Some("MEC0003"),
-        Some(Bridge::Fabula),
-    ),
-    (0x0001, 0x0000, None, Some("MEC0003"), Some(Bridge::Hunnox)),
+    (0x06da, 0x0002, None, None, Bridge::Cypress),
+    (0x06da, 0x0003, None, None, Bridge::Ippon),
+    (0x06da, 0x0004, None, None, Bridge::Cypress),
+    (0x06da, 0x0005, None, None, Bridge::Cypress),
+    (0x06da, 0x0201, None, None, Bridge::Cypress),
+    (0x06da, 0x0601, None, None, Bridge::Phoenix),
+    (0x0f03, 0x0001, None, None, Bridge::Cypress),
+    (0x14f0, 0x00c9, None, None, Bridge::Phoenix),
+    (0x0483, 0x0035, None, None, Bridge::Sgs),
+    (0x0001, 0x0000, Some("MEC"), Some("MEC0003"), Bridge::Fabula),
+    (0x0001, 0x0000, None, Some("MEC0003"), Bridge::Hunnox),
     (
         0x0001,
         0x0000,
         Some("ATCL FOR UPS"),
         Some("ATCL FOR UPS"),
-        None,
+        Bridge::Fuji,
     ),
-    (0x0001, 0x0000, None, None, Some(Bridge::Krauler)),
+    (0x0001, 0x0000, None, None, Bridge::Krauler),
     // Shadowed by hunnox's row, as in NUT: snr only by `subdriver`.
-    (0x0001, 0x0000, None, Some("MEC0003"), Some(Bridge::Snr)),
-    (0x0925, 0x1234, None, None, None),
+    (0x0001, 0x0000, None, Some("MEC0003"), Bridge::Snr),
+    // Armac, and maybe other units of Richcomm's PowerManagerII software.
+    (0x0925, 0x1234, None, None, Bridge::Armac),
 ];
 
-/// The row of `qx_usb_id` a device matches (NUT's `qx_is_usb_device_supported`):
-/// `Some(None)` for a unit NUT drives with a bridge this build lacks.
+/// The bridge of the `qx_usb_id` row a device matches (NUT's
+/// `qx_is_usb_device_supported`).
 pub fn usb_bridge(
     vendor_id: u16,
     product_id: u16,
     vendor: Option<&str>,
     product: Option<&str>,
-) -> Option<Option<Bridge>> {
+) -> Option<Bridge> {
     let same = |want: Option<&str>, got: Option<&str>| match want {
         None => true,
         Some(w) => got.is_some_and(|g| g.eq_ignore_ascii_case(w)),
@@ -257,11 +281,6 @@ impl QxUsbSpec {
                 }
                 match Bridge::named(name) {
                     Some(b) => Some(b),
-                    None if BRIDGES_NOT_YET.iter().any(|n| n.eq_ignore_ascii_case(name)) => {
-                        return Err(format!(
-                            "Subdriver '{name}' is not supported by this nutdrv_qx yet; keep NUT's driver for this unit"
-                        ))
-                    }
                     None => return Err(format!("Subdriver '{name}' not found!")),
                 }
             }
@@ -526,6 +545,237 @@ fn hunnox_lock_step<I: BridgeIo>(
     }
 }
 
+/// The answer lengths fuji's reports announce (nutdrv_qx.c `fuji_command`'s `query`).
+const FUJI_ANSWERS: [(&[u8], u8); 3] = [(b"Q1", 47), (b"F", 22), (b"I", 39)];
+/// Fuji's longest command, in bytes (its 8-byte report less the frame).
+const FUJI_MAX_COMMAND: usize = 3;
+/// The endpoint fuji's queries go to (`USB_ENDPOINT_OUT | 2`).
+const FUJI_EP_OUT: u8 = 0x02;
+/// libusb1.c's `USB_TIMEOUT` (fuji's write), in ms.
+const USB_TIMEOUT_MS: u64 = 5000;
+
+/// `S<n>R<m>` with `m` not 0 (nutdrv_qx.c: `sscanf(cmd, "S%lfR%d\r") == 2 && val2`).
+fn shutdown_with_return(cmd: &[u8]) -> bool {
+    let Some(text) = std::str::from_utf8(cmd)
+        .ok()
+        .and_then(|t| t.strip_prefix('S'))
+    else {
+        return false;
+    };
+    let Some((off, on)) = text.split_once('R') else {
+        return false;
+    };
+    let digits: String = on
+        .chars()
+        .enumerate()
+        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+')))
+        .map(|(_, c)| c)
+        .collect();
+    off.parse::<f64>().is_ok() && digits.parse::<i64>().is_ok_and(|m| m != 0)
+}
+
+/// `fuji_command`: one 8-byte interrupt-out report (`80 06 <len+1> 03 <command>
+/// <padding> <answer length>`), the answer in 8-byte reports zero-padded after its `\r`.
+/// Commands longer than 3 bytes do not fit and are echoed back, as a Megatec unit does
+/// with what it does not know; `S<n>R<m>` is cut to `S<n>` (the unit comes back as soon
+/// as mains does, whatever `ups.delay.start` says).
+fn fuji<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    let end = cmd.iter().position(|b| *b == b'\r').unwrap_or(cmd.len());
+    let mut command = &cmd[..end];
+    if shutdown_with_return(cmd) {
+        command = &command[..command.len().min(FUJI_MAX_COMMAND)];
+    }
+    if command.len() > FUJI_MAX_COMMAND {
+        return Ok(cmd.to_vec());
+    }
+    let answer_len = FUJI_ANSWERS
+        .iter()
+        .find(|(q, _)| *q == command)
+        .map_or(0, |(_, n)| *n);
+    let mut report = [0u8; 8];
+    report[..4].copy_from_slice(&[0x80, 0x06, command.len() as u8 + 1, 0x03]);
+    report[4..4 + command.len()].copy_from_slice(command);
+    report[7] = answer_len;
+    let sent = io
+        .interrupt_out(FUJI_EP_OUT, &report, USB_TIMEOUT_MS)
+        .map_err(send_failed)?;
+    if sent == 0 {
+        return Err(UsbError::Timeout);
+    }
+    let mut buf = vec![0u8; BUFLEN];
+    let mut i = 0;
+    while i + 8 <= BUFLEN && !buf.contains(&b'\r') {
+        let got = io.interrupt_in(EP_IN, &mut buf[i..i + 8], TRANSFER_MS)?;
+        if got == 0 {
+            return Err(UsbError::Timeout);
+        }
+        i += got.min(8);
+    }
+    // NUT returns strlen(buf): the answer ends at the padding.
+    let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    buf.truncate(len);
+    Ok(buf)
+}
+
+/// Phoenixtec's commands that answer nothing (`phoenixtec_command`'s `l`): a command
+/// starting with one, not followed by another capital ("M" is not "MSO").
+const PHOENIXTEC_SILENT: [&[u8]; 13] = [
+    b"T", b"TL", b"S", b"C", b"CT", b"M", b"N", b"O", b"SRC", b"FCLR", b"SS", b"TUD", b"SSN",
+];
+/// Phoenixtec's vendor request carrying a query.
+const PHOENIXTEC_REQUEST: u8 = 0x0d;
+
+/// `phoenixtec_command`: the query as a vendor control transfer, then interrupt reads
+/// into what is left of the buffer until one holds a `\r`.
+fn phoenixtec<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    let sent = io
+        .vendor_out(PHOENIXTEC_REQUEST, cmd, TRANSFER_MS)
+        .map_err(send_failed)?;
+    if sent == 0 {
+        return Err(UsbError::Timeout);
+    }
+    let silent = PHOENIXTEC_SILENT
+        .iter()
+        .any(|p| cmd.starts_with(p) && !cmd.get(p.len()).is_some_and(u8::is_ascii_uppercase));
+    if silent {
+        return Ok(Vec::new());
+    }
+    let mut buf = vec![0u8; BUFLEN];
+    let mut at = 0;
+    while at < BUFLEN {
+        let got = io.interrupt_in(EP_IN, &mut buf[at..], TRANSFER_MS)?;
+        if got == 0 {
+            return Err(UsbError::Timeout);
+        }
+        let got = got.min(BUFLEN - at);
+        if let Some(cr) = buf[at..at + got].iter().position(|b| *b == b'\r') {
+            // The answer up to its \r, if the buffer has room for NUT's end NUL.
+            let end = at + cr + 1;
+            if end < BUFLEN {
+                buf.truncate(end);
+                return Ok(buf);
+            }
+            break;
+        }
+        at += got;
+    }
+    // NUT: "buflen too small", nothing.
+    Ok(Vec::new())
+}
+
+/// Ablerex's report (feature report 5: `wValue` 0x0305), both ways.
+const ABLEREX_REPORT: u16 = 0x0305;
+/// Its size, in bytes.
+const ABLEREX_REPORT_BYTES: usize = 47;
+/// Ablerex's wait between the query and reading its answer, in ms.
+const ABLEREX_ANSWER_PAUSE_MS: u64 = 500;
+/// Ablerex's tries of a query whose answer has not the expected length.
+const ABLEREX_TRIES: usize = 3;
+/// The answer lengths ablerex's bridge checks (`\r` included); `Q5` is ablerex's
+/// binary status query.
+const ABLEREX_LENGTHS: [(&[u8], usize); 3] = [(b"Q1\r", 47), (b"I\r", 39), (b"F\r", 22)];
+/// Ablerex's `Q5` answer length; a `Q5` not answered so gives NUT's stand-in: `(` and
+/// zeros.
+const ABLEREX_Q5_BYTES: usize = 22;
+
+/// `ablerex_command`: `05 00 <len+1> <command with its \r>` in a SET_REPORT, half a
+/// second, then the answer in a GET_REPORT, up to its `\r`.
+fn ablerex<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    let n = cmd.iter().position(|b| *b == b'\r').unwrap_or(cmd.len());
+    let mut query = [0u8; ABLEREX_REPORT_BYTES];
+    // NUT copies the command and its \r; one longer than the report is cut here (NUT
+    // writes past its buffer).
+    let copied = (n + 1).min(cmd.len()).min(ABLEREX_REPORT_BYTES - 3);
+    query[..3].copy_from_slice(&[0x05, 0x00, (n + 1) as u8]);
+    query[3..3 + copied].copy_from_slice(&cmd[..copied]);
+    for _ in 0..ABLEREX_TRIES {
+        // NUT goes on whatever the send gave: the read tells.
+        let _ = io.control_out(0x09, ABLEREX_REPORT, &query, TRANSFER_MS);
+        io.pause(ABLEREX_ANSWER_PAUSE_MS);
+        let mut answer = [0u8; ABLEREX_REPORT_BYTES];
+        answer[0] = 0x05;
+        let got = io.control_in(0x01, ABLEREX_REPORT, &mut answer, TRANSFER_MS)?;
+        if got == 0 {
+            return Err(UsbError::Timeout);
+        }
+        let len =
+            answer
+                .iter()
+                .position(|b| *b == b'\r')
+                .map_or(0, |cr| if cr > 0 { cr + 1 } else { 0 });
+        if let Some((_, want)) = ABLEREX_LENGTHS
+            .iter()
+            .find(|(q, _)| q.eq_ignore_ascii_case(cmd))
+        {
+            if len != *want {
+                continue;
+            }
+        }
+        if cmd.eq_ignore_ascii_case(b"Q5\r") && len != ABLEREX_Q5_BYTES {
+            let mut stand_in = vec![0u8; ABLEREX_Q5_BYTES];
+            stand_in[0] = b'(';
+            return Ok(stand_in);
+        }
+        return Ok(answer[..len].to_vec());
+    }
+    Ok(Vec::new())
+}
+
+/// Queries armac's units ignore (and would make wait): echoed back at once.
+const ARMAC_UNSUPPORTED: [&[u8]; 5] = [b"QGS\r", b"QS\r", b"QPI\r", b"M\r", b"D\r"];
+/// Armac's send timeout, in ms.
+const ARMAC_SEND_MS: u64 = 5000;
+/// Bytes of a query per armac report.
+const ARMAC_CHUNK: usize = 3;
+/// Armac's answer reports, in bytes: a count (low nibble) and up to 5 data bytes.
+const ARMAC_REPORT_BYTES: usize = 6;
+/// Armac's pause after a report of 2 bytes or fewer, in ms (the unit is slow to fill).
+const ARMAC_SLOW_PAUSE_MS: u64 = 15;
+
+/// `armac_command`: the query in 4-byte SET_REPORTs (`a0 + n` and `n` bytes, 3 at
+/// most), the answer in 6-byte interrupt reports until one counts no byte.
+fn armac<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    if ARMAC_UNSUPPORTED.contains(&cmd) {
+        return Ok(cmd.to_vec());
+    }
+    // NUT acts on the last chunk's result only.
+    let mut last = Ok(0);
+    for chunk in cmd.chunks(ARMAC_CHUNK) {
+        let mut report = [0u8; 4];
+        report[0] = 0xa0 + chunk.len() as u8;
+        report[1..=chunk.len()].copy_from_slice(chunk);
+        last = io.control_out(0x09, 0x200, &report, ARMAC_SEND_MS);
+    }
+    if last.map_err(send_failed)? == 0 {
+        return Err(UsbError::Timeout);
+    }
+    let mut buf = Vec::new();
+    while buf.len() + ARMAC_REPORT_BYTES < BUFLEN {
+        let mut report = [0u8; ARMAC_REPORT_BYTES];
+        let got = io.interrupt_in(EP_IN, &mut report, TRANSFER_MS)?;
+        if got == 0 {
+            return Err(UsbError::Timeout);
+        }
+        if got != ARMAC_REPORT_BYTES {
+            // NUT returns the short read's size as the answer's length.
+            buf.resize(BUFLEN, 0);
+            buf.truncate(got);
+            return Ok(buf);
+        }
+        // NUT copies up to 15 bytes from its 6-byte report (past its end): 5 here.
+        let count = usize::from(report[0] & 0x0f).min(ARMAC_REPORT_BYTES - 1);
+        if count == 0 {
+            return Ok(buf);
+        }
+        buf.extend_from_slice(&report[1..=count]);
+        if count <= 2 {
+            io.pause(ARMAC_SLOW_PAUSE_MS);
+        }
+    }
+    // NUT: "Protocol error, too much data read."
+    Err(UsbError::Other)
+}
+
 /// One query through `bridge` (`langid_fix`: nutdrv_qx's option of that name; `state`:
 /// what the bridge keeps between queries).
 pub fn command<I: BridgeIo>(
@@ -730,6 +980,10 @@ pub fn command<I: BridgeIo>(
             }
             Ok(reply)
         }
+        Bridge::Phoenixtec => phoenixtec(io, cmd),
+        Bridge::Fuji => fuji(io, cmd),
+        Bridge::Ablerex => ablerex(io, cmd),
+        Bridge::Armac => armac(io, cmd),
     }
 }
 
@@ -774,29 +1028,44 @@ mod tests {
     fn the_usb_table_picks_nuts_bridge() {
         assert_eq!(
             usb_bridge(0x0665, 0x5161, None, None),
-            Some(Some(Bridge::Cypress))
+            Some(Bridge::Cypress)
         );
-        assert_eq!(
-            usb_bridge(0x06da, 0x0003, None, None),
-            Some(Some(Bridge::Ippon))
-        );
+        assert_eq!(usb_bridge(0x06da, 0x0003, None, None), Some(Bridge::Ippon));
         assert_eq!(
             usb_bridge(0x0001, 0x0000, Some("MEC"), Some("MEC0003")),
-            Some(Some(Bridge::Fabula))
+            Some(Bridge::Fabula)
         );
         // MEC0003 from another maker: hunnox.
         assert_eq!(
             usb_bridge(0x0001, 0x0000, Some("X"), Some("MEC0003")),
-            Some(Some(Bridge::Hunnox))
+            Some(Bridge::Hunnox)
         );
-        // Fuji's: not here yet.
         assert_eq!(
             usb_bridge(0x0001, 0x0000, Some("ATCL FOR UPS"), Some("ATCL FOR UPS")),
-            Some(None)
+            Some(Bridge::Fuji)
+        );
+        assert_eq!(
+            usb_bridge(0xffff, 0x0000, None, None),
+            Some(Bridge::Ablerex)
+        );
+        assert_eq!(usb_bridge(0x0925, 0x1234, None, None), Some(Bridge::Armac));
+        // Phoenixtec's cable by its strings only; other 06da:0002 units are cypress's.
+        assert_eq!(
+            usb_bridge(
+                0x06da,
+                0x0002,
+                Some("phoenixtec power"),
+                Some("USB Cable (V2.00)")
+            ),
+            Some(Bridge::Phoenixtec)
+        );
+        assert_eq!(
+            usb_bridge(0x06da, 0x0002, Some("Phoenixtec Power"), None),
+            Some(Bridge::Cypress)
         );
         assert_eq!(
             usb_bridge(0x0001, 0x0000, None, None),
-            Some(Some(Bridge::Krauler))
+            Some(Bridge::Krauler)
         );
         assert_eq!(usb_bridge(0x1234, 0x0001, None, None), None);
     }
@@ -868,6 +1137,15 @@ mod tests {
             Ok(4)
         }
         fn clear_halt(&mut self, _: u8) {}
+        fn control_in(&mut self, _: u8, _: u16, _: &mut [u8], _: u64) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
+        fn vendor_out(&mut self, _: u8, _: &[u8], _: u64) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
+        fn interrupt_out(&mut self, _: u8, _: &[u8], _: u64) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
     }
 
     #[test]
@@ -902,6 +1180,15 @@ mod tests {
             Err(UsbError::Other)
         }
         fn clear_halt(&mut self, _: u8) {}
+        fn control_in(&mut self, _: u8, _: u16, _: &mut [u8], _: u64) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
+        fn vendor_out(&mut self, _: u8, _: &[u8], _: u64) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
+        fn interrupt_out(&mut self, _: u8, _: &[u8], _: u64) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
     }
 
     #[test]
@@ -944,5 +1231,182 @@ mod tests {
         );
         assert_eq!(descriptor_ascii(&[]), Vec::<u8>::new());
         assert_eq!(descriptor_ascii(&[200, 3, b'A']), b"A".to_vec());
+    }
+
+    /// A unit that records every transfer and answers reads from a script (an empty
+    /// entry: a timeout).
+    #[derive(Default)]
+    struct Script {
+        sent: Vec<(&'static str, Vec<u8>)>,
+        reads: Vec<Vec<u8>>,
+    }
+
+    impl Script {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, UsbError> {
+            if self.reads.is_empty() {
+                return Err(UsbError::Timeout);
+            }
+            let r = self.reads.remove(0);
+            if r.is_empty() {
+                return Err(UsbError::Timeout);
+            }
+            let n = r.len().min(buf.len());
+            buf[..n].copy_from_slice(&r[..n]);
+            Ok(n)
+        }
+    }
+
+    impl BridgeIo for Script {
+        fn control_out(&mut self, _: u8, _: u16, data: &[u8], _: u64) -> Result<usize, UsbError> {
+            self.sent.push(("control", data.to_vec()));
+            Ok(data.len())
+        }
+        fn control_in(&mut self, _: u8, _: u16, buf: &mut [u8], _: u64) -> Result<usize, UsbError> {
+            self.read(buf)
+        }
+        fn vendor_out(&mut self, _: u8, data: &[u8], _: u64) -> Result<usize, UsbError> {
+            self.sent.push(("vendor", data.to_vec()));
+            Ok(data.len())
+        }
+        fn interrupt_out(&mut self, _: u8, data: &[u8], _: u64) -> Result<usize, UsbError> {
+            self.sent.push(("interrupt", data.to_vec()));
+            Ok(data.len())
+        }
+        fn interrupt_in(&mut self, _: u8, buf: &mut [u8], _: u64) -> Result<usize, UsbError> {
+            self.read(buf)
+        }
+        fn get_string(&mut self, _: u8, _: Option<u16>, _: &mut [u8]) -> Result<usize, UsbError> {
+            Err(UsbError::Other)
+        }
+        fn clear_halt(&mut self, _: u8) {}
+    }
+
+    fn run(bridge: Bridge, io: &mut Script, cmd: &[u8]) -> BridgeReply {
+        command(bridge, io, cmd, None, &mut BridgeState::default())
+    }
+
+    #[test]
+    fn phoenixtec_reads_no_answer_to_its_commands() {
+        // "M" answers nothing; "MSO" is another command and does.
+        for (cmd, answered) in [
+            (&b"M\r"[..], false),
+            (b"TL\r", false),
+            (b"S01R0001\r", false),
+            (b"MSO\r", true),
+            (b"Q1\r", true),
+        ] {
+            let mut io = Script {
+                reads: vec![b"(12".to_vec(), b"3\r".to_vec()],
+                ..Script::default()
+            };
+            let got = run(Bridge::Phoenixtec, &mut io, cmd);
+            assert_eq!(io.sent, vec![("vendor", cmd.to_vec())]);
+            let want = if answered {
+                b"(123\r".to_vec()
+            } else {
+                Vec::new()
+            };
+            assert_eq!(got, Ok(want), "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn fuji_frames_three_bytes_and_reads_to_the_padding() {
+        let mut io = Script {
+            reads: vec![b"(225.9 2".to_vec(), b"5\r\0\0\0\0\0".to_vec()],
+            ..Script::default()
+        };
+        assert_eq!(
+            run(Bridge::Fuji, &mut io, b"Q1\r"),
+            Ok(b"(225.9 25\r".to_vec())
+        );
+        assert_eq!(
+            io.sent,
+            vec![("interrupt", vec![0x80, 6, 3, 3, b'Q', b'1', 0, 47])]
+        );
+        // A shutdown that returns loses its return delay; one that stays off does not
+        // fit and is echoed back unsent.
+        let mut io = Script::default();
+        assert_eq!(
+            run(Bridge::Fuji, &mut io, b"S01R0001\r"),
+            Err(UsbError::Timeout)
+        );
+        assert_eq!(
+            io.sent,
+            vec![("interrupt", vec![0x80, 6, 4, 3, b'S', b'0', b'1', 0])]
+        );
+        let mut io = Script::default();
+        assert_eq!(
+            run(Bridge::Fuji, &mut io, b"S01R0000\r"),
+            Ok(b"S01R0000\r".to_vec())
+        );
+        assert!(io.sent.is_empty());
+    }
+
+    #[test]
+    fn ablerex_asks_again_for_a_short_answer_and_stands_in_for_q5() {
+        let q1 = b"(225.9 225.9 225.9 000 50.0 27.7 25.0 00001001\r".to_vec();
+        assert_eq!(q1.len(), 47);
+        let mut io = Script {
+            reads: vec![b"(225.9\r".to_vec(), q1.clone()],
+            ..Script::default()
+        };
+        assert_eq!(run(Bridge::Ablerex, &mut io, b"Q1\r"), Ok(q1));
+        assert_eq!(io.sent.len(), 2);
+        let mut report = vec![0u8; 47];
+        report[..6].copy_from_slice(&[5, 0, 3, b'Q', b'1', b'\r']);
+        assert_eq!(io.sent[0], ("control", report));
+        // Three short answers: nothing.
+        let mut io = Script {
+            reads: vec![b"(1\r".to_vec(); 3],
+            ..Script::default()
+        };
+        assert_eq!(run(Bridge::Ablerex, &mut io, b"Q1\r"), Ok(Vec::new()));
+        assert_eq!(io.sent.len(), 3);
+        // Q5 of another length: NUT's stand-in, "(" and 21 zeros.
+        let mut io = Script {
+            reads: vec![b"(\x01\x02\r".to_vec()],
+            ..Script::default()
+        };
+        let mut stand_in = vec![0u8; 22];
+        stand_in[0] = b'(';
+        assert_eq!(run(Bridge::Ablerex, &mut io, b"Q5\r"), Ok(stand_in));
+    }
+
+    #[test]
+    fn armac_counts_its_bytes_both_ways() {
+        let mut io = Script {
+            reads: vec![
+                vec![0xa5, b'(', b'2', b'2', b'5', b'.'],
+                vec![0xa2, b'9', b'\r', 0, 0, 0],
+                vec![0xa0, 0, 0, 0, 0, 0],
+            ],
+            ..Script::default()
+        };
+        assert_eq!(
+            run(Bridge::Armac, &mut io, b"TL\r"),
+            Ok(b"(225.9\r".to_vec())
+        );
+        assert_eq!(io.sent, vec![("control", vec![0xa3, b'T', b'L', b'\r'])]);
+        let mut io = Script::default();
+        let _ = run(Bridge::Armac, &mut io, b"S01R0001\r");
+        let chunks: Vec<Vec<u8>> = io.sent.into_iter().map(|(_, d)| d).collect();
+        assert_eq!(
+            chunks,
+            vec![
+                vec![0xa3, b'S', b'0', b'1'],
+                vec![0xa3, b'R', b'0', b'0'],
+                vec![0xa3, b'0', b'1', b'\r']
+            ]
+        );
+        // What it ignores is echoed at once; an answer that never ends fails.
+        let mut io = Script::default();
+        assert_eq!(run(Bridge::Armac, &mut io, b"QGS\r"), Ok(b"QGS\r".to_vec()));
+        assert!(io.sent.is_empty());
+        let mut io = Script {
+            reads: vec![vec![0xa5, b'x', b'x', b'x', b'x', b'x']; 200],
+            ..Script::default()
+        };
+        assert_eq!(run(Bridge::Armac, &mut io, b"Q1\r"), Err(UsbError::Other));
     }
 }

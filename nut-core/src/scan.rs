@@ -31,8 +31,8 @@ pub fn usb_driver(dev: &UsbDevice) -> Option<&'static str> {
         dev.vendor.as_deref(),
         dev.product.as_deref(),
     ) {
-        Some(Some(_)) => Some("nutdrv_qx"),
-        _ => None,
+        Some(_) => Some("nutdrv_qx"),
+        None => None,
     }
 }
 
@@ -173,8 +173,7 @@ pub fn serial(port: &str, driver: &'static str) -> Found {
 }
 
 /// Every USB VID:PID a driver of this project can drive, with that driver, in order (a
-/// unit told apart from others by its strings counts once; nutdrv_qx's units without
-/// a known bridge need `subdriver=`, as in NUT's table).
+/// unit told apart from others by its strings counts once).
 pub fn driven_usb_ids() -> std::collections::BTreeSet<(u16, u16, &'static str)> {
     let mut ids = std::collections::BTreeSet::new();
     for sub in SUBDRIVERS {
@@ -273,7 +272,7 @@ mod tests {
                 claimed += 1;
             }
         }
-        // Also the units nutdrv_qx drives only with subdriver= (no known bridge).
+        // Also nutdrv_qx's bridges.
         for (v, p, _, _, _) in crate::qxusb::QX_USB_IDS {
             assert!(rules.contains(&line(v, p)), "{v:04x}:{p:04x}");
             claimed += 1;
