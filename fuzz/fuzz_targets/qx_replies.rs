@@ -20,18 +20,19 @@ const PROTOCOLS: [&[u8]; 7] = [
 /// A well-formed Q1 status line (NUT's test answer), for the smaller protocols' claims.
 const Q1: &[u8] = b"(215.0 195.0 230.0 014 49.0 22.7 30.0 00000000\r";
 /// The smaller protocols, each with the second answer its claim needs (after Q1).
-const FAMILY: [(&str, &[u8]); 5] = [
+const FAMILY: [(&str, &[u8]); 6] = [
     ("bestups", b"AX1,750,120,120,20.0,27.6\r"),
     ("bestups", b"PR2,400,120,120,10.8,13.6\r"),
     ("mecer", b"(PI98\r"),
     ("mecer", b"(NAK\r"),
     ("zinto", b"#NOT_A_LIVE_UPS  TESTING    TESTING   \r"),
+    ("ablerex", b"#NOT_A_LIVE_UPS  TESTING    TESTING   \r"),
 ];
 
 fuzz_target!(|data: &[u8]| {
     let first = data.first().copied().unwrap_or(0);
     let voltronic = first & 2 != 0;
-    // Else, half the time, one of the smaller protocols (bestups, mecer, zinto).
+    // Else, half the time, one of the smaller protocols (bestups, mecer, zinto, ablerex).
     let family =
         (!voltronic && first & 4 != 0).then(|| FAMILY[usize::from(first >> 3) % FAMILY.len()]);
     let mut claim: Vec<Reply> = if voltronic {

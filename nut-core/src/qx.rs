@@ -21,10 +21,10 @@
 //!
 //! ## Differences from NUT, on purpose
 //! - Only the `voltronic`, `voltronic-qs`, `voltronic-qs-hex`, `mustek`, `megatec/old`,
-//!   `bestups`, `mecer`, `megatec`, `zinto`, `hunnox` and `q1` protocols are
+//!   `bestups`, `mecer`, `megatec`, `zinto`, `hunnox`, `ablerex` and `q1` protocols are
 //!   implemented; `protocol=` naming another NUT protocol is refused with a clear
 //!   message instead of probing it, and autodetection tries only these (NUT also
-//!   probes masterguard and ablerex).
+//!   probes masterguard).
 //! - The voltronic protocol fixes three NUT flaws, listed in [`voltronic`]'s notes;
 //!   bestups one, in [`family`]'s.
 //! - NUT guesses `battery.charge` at start with one battery pack, before detecting the
@@ -171,6 +171,9 @@ enum Answer {
     /// bestups's comma-separated `ID` reply, padded to fixed columns
     /// (`bestups_preprocess_id_answer`).
     BestupsId,
+    /// A binary reply (ablerex's `Q5`, `At`, `TR`): read as it came, and also kept
+    /// whole, bytes after a NUL included, for the preprocess function.
+    Binary,
 }
 
 /// One table row read from its columns as it comes (no `preprocess_answer`).
@@ -711,6 +714,7 @@ enum Table {
     },
     Zinto,
     Hunnox,
+    Ablerex,
     Mecer,
     Bestups,
     VoltronicQs,
@@ -748,6 +752,7 @@ impl Subdriver {
             Table::Blazer { ratings } => ratings,
             Table::Zinto => return family::zinto_table(false),
             Table::Hunnox => return family::zinto_table(true),
+            Table::Ablerex => return family::ablerex_table(),
             Table::Mecer => return family::mecer_table(),
             Table::Bestups => return family::bestups_table(),
             Table::VoltronicQs => return voltronic_qs_table(),
@@ -768,7 +773,7 @@ impl Subdriver {
 
 /// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
 /// ones not implemented here are left out, `q1` stays the fallback).
-pub const SUBDRIVERS: [Subdriver; 11] = [
+pub const SUBDRIVERS: [Subdriver; 12] = [
     // nutdrv_qx_voltronic.c: `QGS` status and `QPI` protocol; `(ACK`/`(NAK` replies.
     Subdriver {
         name: "Voltronic 0.06",
@@ -868,6 +873,17 @@ pub const SUBDRIVERS: [Subdriver; 11] = [
         rejected: None,
         initups: Initups::Blazer,
     },
+    // nutdrv_qx_ablerex.c: megatec's queries, the binary `Q5` status, `At` runtime
+    // and `TR` test result (Ablerex units, on their own USB bridge).
+    Subdriver {
+        name: "Ablerex 0.01",
+        status_query: "Q1\r",
+        claim: Claim::Full,
+        table: Table::Ablerex,
+        accepted: Some("ACK"),
+        rejected: None,
+        initups: Initups::Blazer,
+    },
     Subdriver {
         name: "Q1 0.07",
         status_query: "Q1\r",
@@ -880,7 +896,7 @@ pub const SUBDRIVERS: [Subdriver; 11] = [
 ];
 
 /// Protocols of NUT's nutdrv_qx that this driver does not speak yet.
-pub const NOT_YET: [&str; 3] = ["masterguard", "ablerex", "innovart31"];
+pub const NOT_YET: [&str; 2] = ["masterguard", "innovart31"];
 
 /// The driver's own ups.conf options (`upsdrv_makevartable` and the subdrivers').
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1277,6 +1293,15 @@ pub struct QxDriver {
     volt: voltronic::VoltState,
     /// bestups's own state.
     best: family::BestState,
+    /// ablerex's own state.
+    ablerex: family::AblerexState,
+    /// Status words a protocol sets itself (dstate's `status_set`, as ablerex's
+    /// preprocess functions call it), ahead of those of the status bits; cleared at
+    /// each update (`status_init`).
+    status_words: Vec<&'static str>,
+    /// The last answer of a binary query, bytes after a NUL included (NUT's
+    /// `item->answer`, which ablerex reads byte by byte).
+    raw_answer: Vec<u8>,
 }
 
 struct Suspend(Vec<u8>);
@@ -1353,6 +1378,9 @@ impl QxDriver {
             charge_guessed: false,
             volt: voltronic::VoltState::default(),
             best: family::BestState::default(),
+            ablerex: family::AblerexState::default(),
+            status_words: Vec::new(),
+            raw_answer: Vec::new(),
         }
     }
 
@@ -1842,6 +1870,7 @@ impl Ctx<'_> {
     fn updateinfo(&mut self) -> Step<()> {
         let full = self.now_s > self.drv.lastpoll_s.saturating_add(self.drv.pollfreq_s)
             || self.drv.data_has_changed;
+        self.drv.status_words.clear();
         let ok = if full {
             self.drv.ups_status = 0;
             self.drv.alarm_active = false;
@@ -1879,11 +1908,12 @@ impl Ctx<'_> {
                 self.drv.alarm_active = true;
             }
         }
-        let mut tokens: Vec<&str> = vec![if self.drv.ups_status & OL != 0 {
+        let mut tokens: Vec<&str> = self.drv.status_words.clone();
+        tokens.push(if self.drv.ups_status & OL != 0 {
             "OL"
         } else {
             "OB"
-        }];
+        });
         for (name, bit) in [
             ("DISCHRG", DISCHRG),
             ("CHRG", CHRG),
@@ -2109,6 +2139,9 @@ impl Ctx<'_> {
             Reply::Bytes(mut bytes) => {
                 bytes.truncate(MAX_ANSWER_BYTES);
                 let len = bytes.len();
+                if item.answer == Answer::Binary {
+                    self.drv.raw_answer = bytes.clone();
+                }
                 // A C string: the answer ends at the first NUL.
                 if let Some(nul) = bytes.iter().position(|&b| b == 0) {
                     bytes.truncate(nul);
@@ -3242,7 +3275,7 @@ mod tests {
         assert!(QxOptions::from_options(&opts("runtimecal", "240,100"))
             .unwrap_err()
             .contains("Insufficient parameters"));
-        assert!(QxOptions::from_options(&opts("protocol", "ablerex"))
+        assert!(QxOptions::from_options(&opts("protocol", "masterguard"))
             .unwrap_err()
             .contains("not implemented"));
         assert!(QxOptions::from_options(&opts("protocol", "bestups")).is_ok());

@@ -101,6 +101,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "dummy_timeline",
     "session",
     "qx_replies",
+    "qx_bridges",
     "hid_descriptor",
     "hidups",
     "snmp",

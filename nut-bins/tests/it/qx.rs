@@ -541,8 +541,12 @@ fn dump_against_debian(
     name: &str,
     t: &Transcript,
 ) -> (Vec<String>, Option<String>) {
-    let ours = socket_dump(&bin("nutdrv_qx"), &[], t);
-    let theirs = socket_dump(nut_qx, nut_extra, t);
+    // Side by side (each with its own fake unit): a dump after full updates waits.
+    let (ours, theirs) = std::thread::scope(|scope| {
+        let ours = scope.spawn(|| socket_dump(&bin("nutdrv_qx"), &[], t));
+        let theirs = socket_dump(nut_qx, nut_extra, t);
+        (ours.join().expect("our dump"), theirs)
+    });
     let only = |a: &[String], b: &[String]| -> Vec<String> {
         a.iter().filter(|l| !b.contains(l)).cloned().collect()
     };
@@ -592,12 +596,13 @@ fn answering(mut t: Transcript, query: &str, reply: &str) -> Transcript {
 /// with battery packs (and a pins shutdown mode asked in ups.conf, or already set),
 /// without runtime, with the inverted bypass/boost/buck bit; a unit refusing `QPI` with
 /// `(NAK` (mecer's) and one naming another protocol (megatec's); hunnox's
-/// acknowledgement.
+/// acknowledgement; ablerex units after full updates, on bypass, trimming, boosting,
+/// failed and off, without the binary queries, and with a per-cell battery voltage.
 fn family_units() -> Vec<(String, Transcript)> {
     let mut units: Vec<(String, Transcript)> = fixtures()
         .into_iter()
         .filter(|(name, _)| {
-            ["bestups-", "mecer-", "zinto-", "hunnox-"]
+            ["bestups-", "mecer-", "zinto-", "hunnox-", "ablerex-"]
                 .iter()
                 .any(|p| name.starts_with(p))
         })
@@ -641,6 +646,50 @@ fn family_units() -> Vec<(String, Transcript)> {
         .options
         .push(("protocol".to_string(), Some("hunnox".to_string())));
     units.push(("hunnox-nut-testing".to_string(), hunnox));
+    // Ablerex's test unit dumped after its full updates (battery voltage from Q5, the
+    // charge against the nominal, Q5's alarm word replaced), then with other status
+    // bits and voltages: output voltage / input voltage on a standby unit's bypass bit
+    // (TRIM, BYPASS, BOOST; below half, both drivers fail to start), an online unit's bypass, a
+    // failed unit with its output off; without Q5 and At (echoed), per-cell voltage.
+    let mut ablerex = fixture("ablerex-nut-testing");
+    ablerex
+        .options
+        .push(("pollfreq".to_string(), Some("1".to_string())));
+    units.push(("ablerex-nut-testing-full".to_string(), ablerex.clone()));
+    for (variant, q1) in [
+        ("trim", "(215.0 195.0 200.0 014 49.0 22.7 30.0 00101000\r"),
+        (
+            "standby-bypass",
+            "(215.0 195.0 216.0 014 49.0 22.7 30.0 00101000\r",
+        ),
+        ("boost", "(215.0 195.0 240.0 014 49.0 22.7 30.0 00101000\r"),
+        (
+            "online-bypass",
+            "(215.0 195.0 230.0 014 49.0 22.7 30.0 00100000\r",
+        ),
+        (
+            "failed-off",
+            "(215.0 195.0 000.0 014 49.0 22.7 30.0 00010000\r",
+        ),
+    ] {
+        units.push((
+            format!("ablerex-nut-testing-{variant}"),
+            answering(ablerex.clone(), "Q1\r", q1),
+        ));
+    }
+    let mut plain = ablerex.clone();
+    plain
+        .exchanges
+        .retain(|(q, _)| q != b"Q5\r" && q != b"At\r");
+    units.push(("ablerex-nut-testing-no-q5".to_string(), plain.clone()));
+    units.push((
+        "ablerex-nut-testing-per-cell".to_string(),
+        answering(
+            plain,
+            "Q1\r",
+            "(215.0 195.0 230.0 014 49.0 2.10 30.0 00000000\r",
+        ),
+    ));
     units
 }
 
@@ -651,7 +700,7 @@ fn family_units_dump_the_same_driver_state_as_debian() {
     };
     let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
     let units = family_units();
-    assert!(units.len() >= 16, "{} units", units.len());
+    assert!(units.len() >= 24, "{} units", units.len());
     let mut failures = Vec::new();
     let mut protocols = std::collections::BTreeSet::new();
     for (name, t) in units {
@@ -666,12 +715,25 @@ fn family_units_dump_the_same_driver_state_as_debian() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Every protocol (and megatec, for the unit naming another QPI protocol) was reached.
-    assert_eq!(protocols.len(), 5, "{protocols:?}");
+    assert_eq!(protocols.len(), 6, "{protocols:?}");
 }
 
 /// Commands and settings of the smaller protocols, each against the unit it applies to:
 /// acknowledged, refused, out of range, not numerical.
-const FAMILY_SESSIONS: [(&str, &[&str]); 3] = [
+const FAMILY_SESSIONS: [(&str, &[&str]); 4] = [
+    (
+        "ablerex-nut-testing",
+        &[
+            "INSTCMD load.off",
+            "INSTCMD beeper.toggle",
+            "INSTCMD test.battery.start 240",
+            "INSTCMD test.battery.start.quick",
+            "SET ups.delay.shutdown \"120\"",
+            "SET ups.delay.start \"60\"",
+            "INSTCMD shutdown.stayoff",
+            "INSTCMD shutdown.return",
+        ],
+    ),
     (
         "mecer-nut-testing",
         &[

@@ -3,13 +3,18 @@
 //! Best Power Fortress, Patriot Pro, Axxium, Sola Australia), mecer
 //! (nutdrv_qx_mecer.c: `(ACK`/`(NAK` units and Voltronic Power P98), zinto
 //! (nutdrv_qx_zinto.c) and hunnox (nutdrv_qx_hunnox.c), the last two Q1 units whose
-//! vendor query is `FW?`.
+//! vendor query is `FW?`, and ablerex (nutdrv_qx_ablerex.c: megatec's queries with a
+//! binary `Q5` status, `At` runtime and `TR` test result).
 //!
 //! One NUT flaw is fixed on purpose: bestups names a model it does not know
 //! `Unknown (%s)` (the ID is passed to a `%s` format that has no room for it); here it
 //! is `Unknown (<ID>)`, as the code meant. And the pins shutdown mode read from the unit
 //! is logged as the number it is (NUT formats the integer with `%.0f`, which prints
 //! whatever a floating-point register holds).
+//!
+//! Ablerex's functions read `battery.voltage.nominal`, `input.voltage` and
+//! `output.voltage` without checking that they exist: NUT crashes (`strtod(NULL)`) on a
+//! unit that never reported one; here the item fails as any unreadable item does.
 
 use super::*;
 
@@ -36,6 +41,223 @@ pub(super) enum F {
     BestupsVoltage,
     /// `bestups_process_setvar`.
     BestupsSetvar,
+    /// `ablerex_Q5`: output frequency, alarm word and output current from the binary
+    /// `Q5` answer; keeps its battery voltages for the two below.
+    AblerexQ5,
+    /// `ablerex_battery`: the battery voltage, from `Q5`'s when the unit gave one.
+    AblerexBattery,
+    /// `ablerex_batterycharge`: the charge from the voltage, through ablerex's tables.
+    AblerexCharge,
+    /// `ablerex_initbattery`: battery.voltage.low (`from` 1) and .high (`from` 2).
+    AblerexInitBattery,
+    /// `ablerex_At`: the runtime, a 32-bit big-endian number.
+    AblerexAt,
+    /// `ablerex_TR`: the test result, four characters.
+    AblerexTr,
+    /// `ablerex_process_status_bits`: bypass/boost/buck against the voltages (`from`
+    /// 40), battery and output state (`from` 41).
+    AblerexStatus,
+}
+
+/// What ablerex keeps between calls (nutdrv_qx_ablerex.c's statics): the battery
+/// voltage and its low limit of the last `Q5` answer, in hundredths of a cell's
+/// nominal (-1 before one).
+#[derive(Debug, Clone)]
+pub(super) struct AblerexState {
+    q5_vb: i64,
+    q5_vbc: i64,
+}
+
+impl Default for AblerexState {
+    fn default() -> Self {
+        AblerexState {
+            q5_vb: -1,
+            q5_vbc: -1,
+        }
+    }
+}
+
+/// ablerex's charge by cell voltage on line (volts, percent), highest first.
+const ABLEREX_ONLINE: [(f64, i64); 55] = [
+    (2.22, 100),
+    (2.21, 90),
+    (2.20, 88),
+    (2.19, 87),
+    (2.18, 85),
+    (2.17, 83),
+    (2.16, 82),
+    (2.15, 80),
+    (2.14, 78),
+    (2.13, 77),
+    (2.12, 75),
+    (2.11, 73),
+    (2.10, 72),
+    (2.09, 70),
+    (2.08, 68),
+    (2.07, 65),
+    (2.06, 65),
+    (2.05, 62),
+    (2.04, 62),
+    (2.03, 58),
+    (2.02, 58),
+    (2.01, 55),
+    (2.00, 55),
+    (1.99, 53),
+    (1.98, 52),
+    (1.97, 50),
+    (1.96, 48),
+    (1.95, 47),
+    (1.94, 45),
+    (1.93, 43),
+    (1.92, 42),
+    (1.91, 40),
+    (1.90, 38),
+    (1.89, 37),
+    (1.88, 35),
+    (1.87, 33),
+    (1.86, 32),
+    (1.85, 30),
+    (1.84, 28),
+    (1.83, 27),
+    (1.82, 25),
+    (1.81, 23),
+    (1.80, 22),
+    (1.79, 20),
+    (1.78, 18),
+    (1.77, 17),
+    (1.76, 15),
+    (1.75, 13),
+    (1.74, 12),
+    (1.73, 10),
+    (1.72, 8),
+    (1.71, 7),
+    (1.70, 5),
+    (1.69, 3),
+    (1.68, 2),
+];
+
+/// ablerex's charge by 12 V block voltage on battery (volts, percent), highest first.
+const ABLEREX_OFFLINE: [(f64, i64); 34] = [
+    (13.5, 100),
+    (13.3, 90),
+    (13.2, 88),
+    (13.1, 86),
+    (13.0, 83),
+    (12.9, 80),
+    (12.8, 77),
+    (12.7, 74),
+    (12.6, 72),
+    (12.5, 69),
+    (12.4, 66),
+    (12.3, 63),
+    (12.2, 61),
+    (12.1, 58),
+    (12.0, 55),
+    (11.9, 52),
+    (11.8, 49),
+    (11.7, 47),
+    (11.6, 44),
+    (11.5, 41),
+    (11.4, 38),
+    (11.3, 36),
+    (11.2, 33),
+    (11.1, 30),
+    (11.0, 27),
+    (10.9, 24),
+    (10.8, 22),
+    (10.7, 19),
+    (10.6, 16),
+    (10.5, 13),
+    (10.4, 11),
+    (10.3, 8),
+    (10.2, 5),
+    (10.1, 2),
+];
+
+/// `ablerex_battery_charge`: a cell's voltage (below 3 V) or a 12 V block's, to
+/// percent (0 below the tables).
+fn ablerex_charge(volts: f64) -> i64 {
+    let table: &[(f64, i64)] = if volts < 3.0 {
+        &ABLEREX_ONLINE
+    } else {
+        &ABLEREX_OFFLINE
+    };
+    table
+        .iter()
+        .find(|(v, _)| volts >= *v)
+        .map_or(0, |(_, charge)| *charge)
+}
+
+/// Big-endian 16-bit word at `at` of a binary answer (missing bytes read 0, as NUT's
+/// zeroed answer buffer gives).
+fn word(answer: &[u8], at: usize) -> i64 {
+    let byte = |i: usize| i64::from(answer.get(i).copied().unwrap_or(0));
+    byte(at) * 256 + byte(at + 1)
+}
+
+/// ablerex's table: megatec's `Q1` (the battery voltage and charge through ablerex's
+/// functions, two more status items), `F` ratings read in every update, `Q5`, `At`,
+/// `TR`, `I`, and megatec's commands with `load.off` as `S.2`.
+#[rustfmt::skip]
+pub(super) fn ablerex_table() -> Vec<Item> {
+    use F::*;
+    let family = Pre::Family;
+    let quick = flag::QUICK_POLL;
+    let mut items: Vec<Item> = Vec::new();
+    for (var, cols, dfl, pre) in [
+        ("input.voltage", (1, 5), "%.1f", Pre::None),
+        ("input.voltage.fault", (7, 11), "%.1f", Pre::None),
+        ("output.voltage", (13, 17), "%.1f", Pre::None),
+        ("ups.load", (19, 21), "%.0f", Pre::None),
+        ("input.frequency", (23, 26), "%.1f", Pre::None),
+        ("battery.voltage", (28, 31), "%.2f", family(AblerexBattery)),
+        ("battery.charge", (28, 31), "%.2f", family(AblerexCharge)),
+        ("ups.temperature", (33, 36), "%.1f", Pre::None),
+    ] {
+        let mut item = q1(var, cols.0, cols.1, dfl, 0);
+        item.pre = pre;
+        items.push(item);
+    }
+    items.push(bits("ups.status", 38, "", quick));
+    items.push(bits("ups.status", 39, "", quick));
+    let mut bbb = q1("ups.status", 40, 42, "", quick);
+    bbb.pre = family(AblerexStatus);
+    items.push(bbb);
+    let mut failed = q1("ups.status", 41, 41, "", quick);
+    failed.pre = family(AblerexStatus);
+    items.push(failed);
+    items.push(bits("ups.alarm", 41, "", 0));
+    items.push(bits("ups.type", 42, "%s", flag::STATIC));
+    items.push(bits("ups.status", 43, "", quick));
+    items.push(bits("ups.status", 44, "", quick));
+    items.push(bits("ups.beeper.status", 45, "%s", 0));
+    for (var, cols, pre) in [
+        ("output.voltage.nominal", (1, 5), Pre::None),
+        ("output.current.nominal", (7, 9), Pre::None),
+        ("battery.voltage.nominal", (11, 15), Pre::None),
+        ("output.frequency.nominal", (17, 20), Pre::None),
+    ] {
+        items.push(it(var, false, InfoRw::None, "F\r", 22, b'#', cols, "%.1f", quick, pre));
+    }
+    items.push(it("battery.voltage.low", false, InfoRw::None, "F\r", 22, b'#', (1, 2), "%.2f", quick, family(AblerexInitBattery)));
+    items.push(it("battery.voltage.high", false, InfoRw::None, "F\r", 22, b'#', (2, 3), "%.2f", quick, family(AblerexInitBattery)));
+    for (var, command, len, leading, cols, dfl, pre) in [
+        ("output.frequency", "Q5\r", 22, b'(', (1, 18), "%.1f", AblerexQ5),
+        ("battery.runtime", "At\r", 0, b'(', (0, 0), "%d", AblerexAt),
+        ("ups.test.result", "TR\r", 0, b'#', (0, 0), "%s", AblerexTr),
+    ] {
+        let mut item = it(var, false, InfoRw::None, command, len, leading, cols, dfl, 0, family(pre));
+        item.answer = Answer::Binary;
+        items.push(item);
+    }
+    items.extend(RATING_ITEMS.iter().filter(|i| i.command == "I\r").copied());
+    for mut item in COMMAND_ITEMS {
+        if item.var == "load.off" {
+            item.command = "S.2\r";
+        }
+        items.push(item);
+    }
+    items
 }
 
 /// What bestups keeps between calls (the statics of nutdrv_qx_bestups.c).
@@ -394,6 +616,111 @@ impl Ctx<'_> {
                     _ => return None,
                 };
                 Some(value.to_string())
+            }
+            F::AblerexQ5 => {
+                let a = &self.drv.raw_answer;
+                let (fout, err, current) = (word(a, 1), word(a, 13), word(a, 15));
+                self.drv.ablerex.q5_vb = word(a, 7);
+                self.drv.ablerex.q5_vbc = word(a, 9);
+                let frequency = format!("{:.1}", 0.1 * fout as f64);
+                self.set("output.frequency", &frequency);
+                // Replaced (or removed) with the alarms at the end of the update.
+                self.set("ups.alarm", &err.to_string());
+                self.set("output.current", &format!("{:.1}", 0.1 * current as f64));
+                Some(frequency)
+            }
+            F::AblerexBattery => {
+                let volts = strtod(raw);
+                let Some(nominal) = self.get("battery.voltage.nominal") else {
+                    return Some(format!("{volts:.2}"));
+                };
+                let nominal = strtod(&nominal);
+                let actual = if self.drv.ablerex.q5_vb > 0 {
+                    self.drv.ablerex.q5_vb as f64 * nominal / 1200.0
+                } else if volts > 3.0 {
+                    volts
+                } else {
+                    volts * 6.0 * nominal / 12.0
+                };
+                Some(format!("{actual:.2}"))
+            }
+            F::AblerexCharge => {
+                let mut volts = strtod(raw);
+                let Some(nominal) = self.get("battery.voltage.nominal") else {
+                    return Some("100".to_string());
+                };
+                if volts > 3.0 {
+                    volts /= strtod(&nominal) / 12.0;
+                }
+                Some(ablerex_charge(volts).to_string())
+            }
+            F::AblerexInitBattery => {
+                let nominal = strtod(&self.get("battery.voltage.nominal")?);
+                let vbc = self.drv.ablerex.q5_vbc;
+                let low = (if vbc > 0 { vbc as f64 } else { 960.0 }) * nominal / 1200.0;
+                let high = 1365.0 * nominal / 1200.0;
+                match item.from {
+                    1 => Some(format!("{low:.2}")),
+                    2 => Some(format!("{high:.2}")),
+                    _ => None,
+                }
+            }
+            F::AblerexAt => {
+                // NUT's int arithmetic: the top byte wraps into the sign.
+                let a = &self.drv.raw_answer;
+                let byte = |i: usize| u32::from(a.get(i).copied().unwrap_or(0));
+                let runtime = (byte(1) << 24 | byte(2) << 16 | byte(3) << 8 | byte(4)) as i32;
+                Some(runtime.to_string())
+            }
+            F::AblerexTr => {
+                // Four characters, as a C string.
+                let a = &self.drv.raw_answer;
+                let text: Vec<u8> = a
+                    .iter()
+                    .skip(1)
+                    .take(4)
+                    .take_while(|b| **b != 0)
+                    .copied()
+                    .collect();
+                Some(String::from_utf8_lossy(&text).into_owned())
+            }
+            F::AblerexStatus => {
+                let bits = raw.as_bytes();
+                match item.from {
+                    40 => {
+                        if bits.first() == Some(&b'1') {
+                            let vi = strtod(&self.get("input.voltage")?);
+                            let vo = strtod(&self.get("output.voltage")?);
+                            // A standby unit (bit 42): the output against the input.
+                            let word = if bits.get(2) == Some(&b'1') {
+                                if vo < 0.5 * vi {
+                                    return None;
+                                } else if vo < 0.95 * vi {
+                                    "TRIM"
+                                } else if vo < 1.05 * vi {
+                                    "BYPASS"
+                                } else if vo < 1.5 * vi {
+                                    "BOOST"
+                                } else {
+                                    return None;
+                                }
+                            } else {
+                                "BYPASS"
+                            };
+                            self.drv.status_words.push(word);
+                        }
+                    }
+                    41 => {
+                        if bits.first() == Some(&b'1') {
+                            self.drv.status_words.push("RB");
+                        }
+                        if strtod(&self.get("output.voltage")?) < 50.0 {
+                            self.drv.status_words.push("OFF");
+                        }
+                    }
+                    _ => return None,
+                }
+                Some(String::new())
             }
             F::MecerTest | F::BestupsSetvar => None,
         }
