@@ -20,24 +20,35 @@ const PROTOCOLS: [&[u8]; 7] = [
 /// A well-formed Q1 status line (NUT's test answer), for the smaller protocols' claims.
 const Q1: &[u8] = b"(215.0 195.0 230.0 014 49.0 22.7 30.0 00000000\r";
 /// The smaller protocols, each with the second answer its claim needs (after Q1).
-const FAMILY: [(&str, &[u8]); 6] = [
+/// A masterguard unit's identity and output voltages (NUT's examples), for its claim.
+const WH: &[u8] = b"(00 10.06 03.09 A  700  + 0 Bat Pack-19        0 230 50.00 012 02.30 006.00 012.00 018 10 40 160 276 47.00 53.00\r";
+/// See [`WH`].
+const MSO: &[u8] = b"(220 230 240\r";
+const FAMILY: [(&str, &[u8]); 7] = [
     ("bestups", b"AX1,750,120,120,20.0,27.6\r"),
     ("bestups", b"PR2,400,120,120,10.8,13.6\r"),
     ("mecer", b"(PI98\r"),
     ("mecer", b"(NAK\r"),
     ("zinto", b"#NOT_A_LIVE_UPS  TESTING    TESTING   \r"),
     ("ablerex", b"#NOT_A_LIVE_UPS  TESTING    TESTING   \r"),
+    ("masterguard", b""),
 ];
 
 fuzz_target!(|data: &[u8]| {
     let first = data.first().copied().unwrap_or(0);
     let voltronic = first & 2 != 0;
-    // Else, half the time, one of the smaller protocols (bestups, mecer, zinto, ablerex).
+    // Else, half the time, one of the smaller protocols (bestups, mecer, zinto, ablerex,
+    // masterguard).
     let family =
         (!voltronic && first & 4 != 0).then(|| FAMILY[usize::from(first >> 3) % FAMILY.len()]);
     let mut claim: Vec<Reply> = if voltronic {
         let protocol = PROTOCOLS[usize::from(first >> 2) % PROTOCOLS.len()];
         vec![Reply::Bytes(protocol.to_vec()), Reply::Bytes(QGS.to_vec())]
+    } else if let Some(("masterguard", _)) = family {
+        // Its claim: the identity four times, then the output voltages.
+        let mut claim = vec![Reply::Bytes(MSO.to_vec())];
+        claim.extend(std::iter::repeat_n(Reply::Bytes(WH.to_vec()), 4));
+        claim
     } else if let Some((_, second)) = family {
         vec![Reply::Bytes(second.to_vec()), Reply::Bytes(Q1.to_vec())]
     } else {
@@ -128,6 +139,18 @@ fuzz_target!(|data: &[u8]| {
         Job::InstCmd {
             cmd: "test.battery.start".into(),
             arg: Some("12".into()),
+        },
+        Job::Set {
+            var: "ups.id".into(),
+            value: "7".into(),
+        },
+        Job::Set {
+            var: "device.uptime".into(),
+            value: "90061".into(),
+        },
+        Job::InstCmd {
+            cmd: "beeper.enable".into(),
+            arg: None,
         },
         Job::Update,
         Job::Shutdown,

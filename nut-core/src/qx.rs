@@ -20,11 +20,12 @@
 //! (measured in a loop), against a few hundred for the serial I/O around it.
 //!
 //! ## Differences from NUT, on purpose
-//! - Only the `voltronic`, `voltronic-qs`, `voltronic-qs-hex`, `mustek`, `megatec/old`,
-//!   `bestups`, `mecer`, `megatec`, `zinto`, `hunnox`, `ablerex` and `q1` protocols are
-//!   implemented; `protocol=` naming another NUT protocol is refused with a clear
-//!   message instead of probing it, and autodetection tries only these (NUT also
-//!   probes masterguard).
+//! - Every protocol of NUT 2.8.0 is implemented (`voltronic`, `voltronic-qs`,
+//!   `voltronic-qs-hex`, `mustek`, `megatec/old`, `bestups`, `mecer`, `megatec`,
+//!   `zinto`, `masterguard`, `hunnox`, `ablerex` and `q1`); `protocol=` naming a later
+//!   NUT's protocol (`innovart31`) is refused with a clear message.
+//! - masterguard claims its units as NUT 2.8.1 does (2.8.0's claim never succeeds),
+//!   see [`masterguard`]'s notes.
 //! - The voltronic protocol fixes three NUT flaws, listed in [`voltronic`]'s notes;
 //!   bestups one, in [`family`]'s.
 //! - NUT guesses `battery.charge` at start with one battery pack, before detecting the
@@ -32,6 +33,7 @@
 //!   full update; here the guess is redone once the packs are known.
 
 mod family;
+mod masterguard;
 mod voltronic;
 mod voltronic_text;
 
@@ -110,6 +112,8 @@ enum Pre {
     Volt(voltronic::V),
     /// One of bestups's, mecer's preprocess functions.
     Family(family::F),
+    /// One of masterguard's preprocess functions.
+    Master(masterguard::M),
 }
 
 /// An `info_rw_t` entry: a range bound or enum value, with its optional filter
@@ -136,6 +140,10 @@ enum InfoRw {
     List(&'static [Rw]),
     /// voltronic's ECO mode voltage limits, filled when `QHE` is read (high, low).
     EcoVolt(bool),
+    /// masterguard's battery pack range, set by the unit's model.
+    MasterPacks,
+    /// masterguard's output voltages, as `MSO` lists them.
+    MasterVolts,
 }
 
 /// One row of a protocol table (NUT's `item_t`).
@@ -174,6 +182,9 @@ enum Answer {
     /// A binary reply (ablerex's `Q5`, `At`, `TR`): read as it came, and also kept
     /// whole, bytes after a NUL included, for the preprocess function.
     Binary,
+    /// masterguard's `SS` command: once it went out, the unit's new address is the one
+    /// its later commands use (`masterguard_new_slaveaddr`).
+    NewSlaveAddr,
 }
 
 /// One table row read from its columns as it comes (no `preprocess_answer`).
@@ -403,6 +414,8 @@ enum Claim {
     Mecer,
     /// Status, then the model from `ID` (`bestups_claim`).
     Bestups,
+    /// Identity, ratings, address and output voltages (`masterguard_claim`).
+    Masterguard,
 }
 
 /// The voltronic-qs protocols' delay ranges (both tables list the same).
@@ -715,6 +728,7 @@ enum Table {
     Zinto,
     Hunnox,
     Ablerex,
+    Masterguard,
     Mecer,
     Bestups,
     VoltronicQs,
@@ -753,6 +767,7 @@ impl Subdriver {
             Table::Zinto => return family::zinto_table(false),
             Table::Hunnox => return family::zinto_table(true),
             Table::Ablerex => return family::ablerex_table(),
+            Table::Masterguard => return masterguard::table(),
             Table::Mecer => return family::mecer_table(),
             Table::Bestups => return family::bestups_table(),
             Table::VoltronicQs => return voltronic_qs_table(),
@@ -773,7 +788,7 @@ impl Subdriver {
 
 /// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
 /// ones not implemented here are left out, `q1` stays the fallback).
-pub const SUBDRIVERS: [Subdriver; 12] = [
+pub const SUBDRIVERS: [Subdriver; 13] = [
     // nutdrv_qx_voltronic.c: `QGS` status and `QPI` protocol; `(ACK`/`(NAK` replies.
     Subdriver {
         name: "Voltronic 0.06",
@@ -863,6 +878,16 @@ pub const SUBDRIVERS: [Subdriver; 12] = [
         rejected: None,
         initups: Initups::Blazer,
     },
+    // nutdrv_qx_masterguard.c: `WH` identity, `Q3` status, slave-addressed queries.
+    Subdriver {
+        name: "Masterguard 0.02",
+        status_query: "Q3\r",
+        claim: Claim::Masterguard,
+        table: Table::Masterguard,
+        accepted: None,
+        rejected: None,
+        initups: Initups::None,
+    },
     // nutdrv_qx_hunnox.c: zinto's queries; commands acknowledged `UPS No Ack`.
     Subdriver {
         name: "Hunnox 0.01",
@@ -896,7 +921,7 @@ pub const SUBDRIVERS: [Subdriver; 12] = [
 ];
 
 /// Protocols of NUT's nutdrv_qx that this driver does not speak yet.
-pub const NOT_YET: [&str; 2] = ["masterguard", "innovart31"];
+pub const NOT_YET: [&str; 1] = ["innovart31"];
 
 /// The driver's own ups.conf options (`upsdrv_makevartable` and the subdrivers').
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -935,8 +960,9 @@ pub struct QxOptions {
 /// The protocols' own ups.conf settings that take a value: voltronic's
 /// (`voltronic_makevartable`: the unit's capability options, bypass limits, P31 grid
 /// range, output phase angle and battery count) and bestups's `pins_shutdown_mode`
-/// (`bestups_makevartable`), set once at start-up.
-pub const PROTOCOL_VALUES: [&str; 20] = [
+/// (`bestups_makevartable`), set once at start-up; and masterguard's
+/// (`masterguard_makevartable`), of which its claim reads `slave_address`.
+pub const PROTOCOL_VALUES: [&str; 34] = [
     "bypass_alarm",
     "battery_alarm",
     "bypass_when_off",
@@ -957,6 +983,20 @@ pub const PROTOCOL_VALUES: [&str; 20] = [
     "output_phase_angle",
     "battery_number",
     "pins_shutdown_mode",
+    "series",
+    "slave_address",
+    "input_fault_voltage",
+    "number_of_battery_cells",
+    "nominal_cell_voltage",
+    "runtime_half",
+    "runtime_full",
+    "recharge_time",
+    "output_voltages",
+    "fault_1",
+    "fault_2",
+    "fault_3",
+    "fault_4",
+    "fault_5",
 ];
 
 /// The protocols' own ups.conf flags, all voltronic's: `reset_to_default` (capability options
@@ -1039,12 +1079,24 @@ impl QxOptions {
         // `protocol` option allows would take is refused here already; the detected
         // protocol's range is checked at start-up.
         let long_offdelay_possible = out.protocol.as_deref().is_none_or(|p| {
-            p.eq_ignore_ascii_case("voltronic") || p.eq_ignore_ascii_case("bestups")
+            ["voltronic", "bestups", "masterguard"]
+                .iter()
+                .any(|n| p.eq_ignore_ascii_case(n))
         });
         let offdelay_max = if long_offdelay_possible { 5940 } else { 600 };
+        // masterguard's shutdown delay starts at 0.
+        let offdelay_min = if out
+            .protocol
+            .as_deref()
+            .is_none_or(|p| p.eq_ignore_ascii_case("masterguard"))
+        {
+            0
+        } else {
+            12
+        };
         for (key, what, (lo, hi)) in [
             ("ondelay", "Start", (0, 599_940)),
-            ("offdelay", "Shutdown", (12, offdelay_max)),
+            ("offdelay", "Shutdown", (offdelay_min, offdelay_max)),
         ] {
             if let Some(v) = value(key) {
                 let numeric = v
@@ -1293,6 +1345,8 @@ pub struct QxDriver {
     volt: voltronic::VoltState,
     /// bestups's own state.
     best: family::BestState,
+    /// masterguard's own state.
+    master: masterguard::MasterState,
     /// ablerex's own state.
     ablerex: family::AblerexState,
     /// Status words a protocol sets itself (dstate's `status_set`, as ablerex's
@@ -1378,6 +1432,7 @@ impl QxDriver {
             charge_guessed: false,
             volt: voltronic::VoltState::default(),
             best: family::BestState::default(),
+            master: masterguard::MasterState::default(),
             ablerex: family::AblerexState::default(),
             status_words: Vec::new(),
             raw_answer: Vec::new(),
@@ -1661,6 +1716,9 @@ impl Ctx<'_> {
         }
         if sub.claim == Claim::Mecer {
             return self.mecer_claim();
+        }
+        if sub.claim == Claim::Masterguard {
+            return self.master_claim();
         }
         let Some(i) = self.find("input.voltage", 0, 0) else {
             return Ok(false);
@@ -2110,7 +2168,18 @@ impl Ctx<'_> {
     /// `qx_process`: sends the item's query (or `command`), returns (ok, answer, value).
     fn qx_process(&mut self, i: usize, command: Option<&str>) -> Step<(bool, Vec<u8>, String)> {
         let item = self.drv.items[i];
-        let cmd = command.unwrap_or(item.command).to_string();
+        let mut cmd = command.unwrap_or(item.command).to_string();
+        if item.command.ends_with(",XX\r")
+            && self
+                .drv
+                .subdriver
+                .is_some_and(|s| s.table == Table::Masterguard)
+        {
+            match self.master_address(&cmd) {
+                Some(addressed) => cmd = addressed,
+                None => return Ok((false, Vec::new(), String::new())),
+            }
+        }
         let (answer, len) = match self.transact(&cmd)? {
             Reply::Error => return Ok((false, Vec::new(), String::new())),
             Reply::Timeout => (Vec::new(), 0),
@@ -2149,6 +2218,9 @@ impl Ctx<'_> {
                 (bytes, len)
             }
         };
+        if item.answer == Answer::NewSlaveAddr && !self.master_new_slaveaddr() {
+            return Ok((false, Vec::new(), String::new()));
+        }
         Ok(match process_answer(&item, &answer, len, self.rejected()) {
             Some(value) => (true, answer, value),
             None => (false, answer, String::new()),
@@ -2205,10 +2277,11 @@ impl Ctx<'_> {
                 return -1;
             };
             value = v;
-        } else if let Pre::Volt(_) | Pre::Family(_) = item.pre {
+        } else if let Pre::Volt(_) | Pre::Family(_) | Pre::Master(_) = item.pre {
             let v = match item.pre {
                 Pre::Volt(pre) => self.volt_pre(i, pre, raw),
                 Pre::Family(pre) => self.family_pre(i, pre, raw),
+                Pre::Master(pre) => self.master_pre(i, pre, raw),
                 _ => None,
             };
             let Some(v) = v else {
@@ -2425,6 +2498,8 @@ impl Ctx<'_> {
                 .take_while(|v| !v.is_empty())
                 .cloned()
                 .collect(),
+            InfoRw::MasterPacks => self.drv.master.packs_range(),
+            InfoRw::MasterVolts => self.drv.master.volts(),
         }
     }
 
@@ -2471,6 +2546,13 @@ impl Ctx<'_> {
         let item = self.drv.items[i];
         let command = match item.pre {
             Pre::Command => match self.command_text(&item, extra.unwrap_or("")) {
+                Some(command) => Some(command),
+                None => {
+                    self.log(Level::Err, "instcmd: FAILED");
+                    return Ok(crate::dummy::tracking::FAILED);
+                }
+            },
+            Pre::Master(pre) => match self.master_command(pre, extra.unwrap_or("")) {
                 Some(command) => Some(command),
                 None => {
                     self.log(Level::Err, "instcmd: FAILED");
@@ -2681,6 +2763,16 @@ impl Ctx<'_> {
                     return Ok(tracking::UNKNOWN);
                 }
             },
+            Pre::Master(pre) => match self.master_setvar(&item, pre, &value) {
+                Some(value) => value,
+                None => {
+                    self.log(Level::Err, "setvar: FAILED");
+                    return Ok(tracking::UNKNOWN);
+                }
+            },
+            // No preprocess function: a server-side variable takes the value as given,
+            // a device's gets the item's command alone.
+            _ if item.flags & flag::ABSENT != 0 => value,
             _ => String::new(),
         };
         if item.flags & flag::ABSENT != 0 {
@@ -3275,7 +3367,7 @@ mod tests {
         assert!(QxOptions::from_options(&opts("runtimecal", "240,100"))
             .unwrap_err()
             .contains("Insufficient parameters"));
-        assert!(QxOptions::from_options(&opts("protocol", "masterguard"))
+        assert!(QxOptions::from_options(&opts("protocol", "innovart31"))
             .unwrap_err()
             .contains("not implemented"));
         assert!(QxOptions::from_options(&opts("protocol", "bestups")).is_ok());

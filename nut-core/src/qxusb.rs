@@ -14,6 +14,11 @@
 //! NUT issues #3232 and #3535). Here a silent answer to a command is what it is on a
 //! serial line: taken.
 //!
+//! Another: NUT's bridges return a length and leave their buffer to the driver, which
+//! reads the answer as a C string; where a bridge says 0 while its buffer holds bytes
+//! (ablerex's answer of the wrong length or without a `\r`, armac's short report), NUT
+//! can still read some items from those bytes. Here such an answer is no answer.
+//!
 //! `noscanlangid` works as documented: NUT 2.8.0 reads it with `getval`, which a flag
 //! never has, so its start-up language scan runs anyway unless the option is given a
 //! value.
@@ -514,8 +519,7 @@ const HUNNOX_PAUSE_MS: u64 = 10;
 /// `hunnox_protocol`: the string reads that precede query `index` (their answers
 /// unused): the language list and string 1 once, then in turn the ratings (0x0d),
 /// status (0x03) and vendor (0x0c) strings, each skipped when it is the one asked.
-/// (NUT's ablerex claim, not in this build, sends `Q1` too: on a hunnox bridge whose
-/// unit falls through to the q1 protocol, NUT's sequence is up to three steps ahead.)
+/// (Every query counts, claims of other protocols included, as in NUT.)
 fn hunnox_lock_step<I: BridgeIo>(
     io: &mut I,
     index: u8,
@@ -772,8 +776,9 @@ fn armac<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
             io.pause(ARMAC_SLOW_PAUSE_MS);
         }
     }
-    // NUT: "Protocol error, too much data read."
-    Err(UsbError::Other)
+    // NUT: "Protocol error, too much data read.", and -1, which libusb-1.0 builds read
+    // as an I/O error: the unit is reopened.
+    Err(UsbError::Gone)
 }
 
 /// One query through `bridge` (`langid_fix`: nutdrv_qx's option of that name; `state`:
@@ -1407,6 +1412,6 @@ mod tests {
             reads: vec![vec![0xa5, b'x', b'x', b'x', b'x', b'x']; 200],
             ..Script::default()
         };
-        assert_eq!(run(Bridge::Armac, &mut io, b"Q1\r"), Err(UsbError::Other));
+        assert_eq!(run(Bridge::Armac, &mut io, b"Q1\r"), Err(UsbError::Gone));
     }
 }
