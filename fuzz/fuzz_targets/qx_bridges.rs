@@ -92,7 +92,8 @@ fuzz_target!(|data: &[u8]| {
     for query in QUERIES {
         unit.transfers = 0;
         if let Ok(reply) = command(bridge, &mut unit, query, langid, &mut state) {
-            assert!(reply.len() <= 512, "{} bytes", reply.len());
+            assert!(reply.bytes.len() <= 512, "{} bytes", reply.bytes.len());
+            assert!(reply.len <= 512, "length {}", reply.len);
         }
     }
 });

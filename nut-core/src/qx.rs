@@ -1157,6 +1157,15 @@ pub enum Reply {
     Timeout,
     /// The port failed (unplugged, I/O error).
     Error,
+    /// An answer whose length (what a USB bridge returned: the length checks use it)
+    /// is not its size (the buffer the values are read from, as a C string): see
+    /// [`crate::qxusb::Counted`].
+    Counted {
+        /// The buffer.
+        bytes: Vec<u8>,
+        /// The length.
+        len: usize,
+    },
 }
 
 /// Something the driver does.
@@ -2204,6 +2213,16 @@ impl Ctx<'_> {
                     // NUT clears a failed answer, so no later item reuses it.
                     None => return Ok((false, Vec::new(), String::new())),
                 }
+            }
+            Reply::Counted { mut bytes, len } => {
+                bytes.truncate(MAX_ANSWER_BYTES);
+                if item.answer == Answer::Binary {
+                    self.drv.raw_answer = bytes.clone();
+                }
+                if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                    bytes.truncate(nul);
+                }
+                (bytes, len.min(MAX_ANSWER_BYTES))
             }
             Reply::Bytes(mut bytes) => {
                 bytes.truncate(MAX_ANSWER_BYTES);

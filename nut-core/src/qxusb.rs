@@ -14,11 +14,6 @@
 //! NUT issues #3232 and #3535). Here a silent answer to a command is what it is on a
 //! serial line: taken.
 //!
-//! Another: NUT's bridges return a length and leave their buffer to the driver, which
-//! reads the answer as a C string; where a bridge says 0 while its buffer holds bytes
-//! (ablerex's answer of the wrong length or without a `\r`, armac's short report), NUT
-//! can still read some items from those bytes. Here such an answer is no answer.
-//!
 //! `noscanlangid` works as documented: NUT 2.8.0 reads it with `getval`, which a flag
 //! never has, so its start-up language scan runs anyway unless the option is given a
 //! value.
@@ -379,6 +374,27 @@ const NO_ACK: &[u8] = b"UPS No Ack";
 /// transfer error that ended it.
 pub type BridgeReply = Result<Vec<u8>, UsbError>;
 
+/// One query's answer as NUT's bridges give it: the length they return and what their
+/// buffer holds. nutdrv_qx checks an answer's length against the one, and reads values
+/// from the other as a C string (so does an item reusing the answer); they differ
+/// where a bridge returns 0 or a short read's size over a buffer it filled (ablerex's
+/// answer of the wrong length or without a `\r`, armac's short report).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Counted {
+    /// The buffer (up to its first NUL is what NUT reads).
+    pub bytes: Vec<u8>,
+    /// The length the bridge returned.
+    pub len: usize,
+}
+
+impl Counted {
+    /// An answer whose length is its size.
+    pub fn whole(bytes: Vec<u8>) -> Counted {
+        let len = bytes.len();
+        Counted { bytes, len }
+    }
+}
+
 fn truncate_at_cr(mut buf: Vec<u8>) -> Vec<u8> {
     if let Some(at) = buf.iter().position(|b| *b == b'\r') {
         buf.truncate(at + 1);
@@ -583,14 +599,14 @@ fn shutdown_with_return(cmd: &[u8]) -> bool {
 /// Commands longer than 3 bytes do not fit and are echoed back, as a Megatec unit does
 /// with what it does not know; `S<n>R<m>` is cut to `S<n>` (the unit comes back as soon
 /// as mains does, whatever `ups.delay.start` says).
-fn fuji<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+fn fuji<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> Result<Counted, UsbError> {
     let end = cmd.iter().position(|b| *b == b'\r').unwrap_or(cmd.len());
     let mut command = &cmd[..end];
     if shutdown_with_return(cmd) {
         command = &command[..command.len().min(FUJI_MAX_COMMAND)];
     }
     if command.len() > FUJI_MAX_COMMAND {
-        return Ok(cmd.to_vec());
+        return Ok(Counted::whole(cmd.to_vec()));
     }
     let answer_len = FUJI_ANSWERS
         .iter()
@@ -611,14 +627,16 @@ fn fuji<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
     while i + 8 <= BUFLEN && !buf.contains(&b'\r') {
         let got = io.interrupt_in(EP_IN, &mut buf[i..i + 8], TRANSFER_MS)?;
         if got == 0 {
-            return Err(UsbError::Timeout);
+            // NUT returns the 0 over what it read so far.
+            buf.truncate(i);
+            return Ok(Counted { bytes: buf, len: 0 });
         }
         i += got.min(8);
     }
     // NUT returns strlen(buf): the answer ends at the padding.
     let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
     buf.truncate(len);
-    Ok(buf)
+    Ok(Counted::whole(buf))
 }
 
 /// Phoenixtec's commands that answer nothing (`phoenixtec_command`'s `l`): a command
@@ -684,7 +702,7 @@ const ABLEREX_Q5_BYTES: usize = 22;
 
 /// `ablerex_command`: `05 00 <len+1> <command with its \r>` in a SET_REPORT, half a
 /// second, then the answer in a GET_REPORT, up to its `\r`.
-fn ablerex<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+fn ablerex<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> Result<Counted, UsbError> {
     let n = cmd.iter().position(|b| *b == b'\r').unwrap_or(cmd.len());
     let mut query = [0u8; ABLEREX_REPORT_BYTES];
     // NUT copies the command and its \r; one longer than the report is cut here (NUT
@@ -692,6 +710,8 @@ fn ablerex<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
     let copied = (n + 1).min(cmd.len()).min(ABLEREX_REPORT_BYTES - 3);
     query[..3].copy_from_slice(&[0x05, 0x00, (n + 1) as u8]);
     query[3..3 + copied].copy_from_slice(&cmd[..copied]);
+    // NUT's buffer: what the last read copied into it (up to its \r) stays there.
+    let mut buf = Vec::new();
     for _ in 0..ABLEREX_TRIES {
         // NUT goes on whatever the send gave: the read tells.
         let _ = io.control_out(0x09, ABLEREX_REPORT, &query, TRANSFER_MS);
@@ -699,14 +719,13 @@ fn ablerex<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
         let mut answer = [0u8; ABLEREX_REPORT_BYTES];
         answer[0] = 0x05;
         let got = io.control_in(0x01, ABLEREX_REPORT, &mut answer, TRANSFER_MS)?;
+        let cr = answer.iter().position(|b| *b == b'\r');
+        buf = answer[..cr.map_or(ABLEREX_REPORT_BYTES, |at| at + 1)].to_vec();
         if got == 0 {
-            return Err(UsbError::Timeout);
+            return Ok(Counted { bytes: buf, len: 0 });
         }
-        let len =
-            answer
-                .iter()
-                .position(|b| *b == b'\r')
-                .map_or(0, |cr| if cr > 0 { cr + 1 } else { 0 });
+        // The length counts the \r; none, or one at the start, is 0.
+        let len = cr.filter(|at| *at > 0).map_or(0, |at| at + 1);
         if let Some((_, want)) = ABLEREX_LENGTHS
             .iter()
             .find(|(q, _)| q.eq_ignore_ascii_case(cmd))
@@ -718,11 +737,11 @@ fn ablerex<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
         if cmd.eq_ignore_ascii_case(b"Q5\r") && len != ABLEREX_Q5_BYTES {
             let mut stand_in = vec![0u8; ABLEREX_Q5_BYTES];
             stand_in[0] = b'(';
-            return Ok(stand_in);
+            return Ok(Counted::whole(stand_in));
         }
-        return Ok(answer[..len].to_vec());
+        return Ok(Counted { bytes: buf, len });
     }
-    Ok(Vec::new())
+    Ok(Counted { bytes: buf, len: 0 })
 }
 
 /// Queries armac's units ignore (and would make wait): echoed back at once.
@@ -738,9 +757,9 @@ const ARMAC_SLOW_PAUSE_MS: u64 = 15;
 
 /// `armac_command`: the query in 4-byte SET_REPORTs (`a0 + n` and `n` bytes, 3 at
 /// most), the answer in 6-byte interrupt reports until one counts no byte.
-fn armac<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+fn armac<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> Result<Counted, UsbError> {
     if ARMAC_UNSUPPORTED.contains(&cmd) {
-        return Ok(cmd.to_vec());
+        return Ok(Counted::whole(cmd.to_vec()));
     }
     // NUT acts on the last chunk's result only.
     let mut last = Ok(0);
@@ -757,19 +776,17 @@ fn armac<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
     while buf.len() + ARMAC_REPORT_BYTES < BUFLEN {
         let mut report = [0u8; ARMAC_REPORT_BYTES];
         let got = io.interrupt_in(EP_IN, &mut report, TRANSFER_MS)?;
-        if got == 0 {
-            return Err(UsbError::Timeout);
-        }
         if got != ARMAC_REPORT_BYTES {
-            // NUT returns the short read's size as the answer's length.
-            buf.resize(BUFLEN, 0);
-            buf.truncate(got);
-            return Ok(buf);
+            // NUT returns the short read's size (0 included) over what it read so far.
+            return Ok(Counted {
+                bytes: buf,
+                len: got,
+            });
         }
         // NUT copies up to 15 bytes from its 6-byte report (past its end): 5 here.
         let count = usize::from(report[0] & 0x0f).min(ARMAC_REPORT_BYTES - 1);
         if count == 0 {
-            return Ok(buf);
+            return Ok(Counted::whole(buf));
         }
         buf.extend_from_slice(&report[1..=count]);
         if count <= 2 {
@@ -784,6 +801,22 @@ fn armac<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
 /// One query through `bridge` (`langid_fix`: nutdrv_qx's option of that name; `state`:
 /// what the bridge keeps between queries).
 pub fn command<I: BridgeIo>(
+    bridge: Bridge,
+    io: &mut I,
+    cmd: &[u8],
+    langid_fix: Option<u16>,
+    state: &mut BridgeState,
+) -> Result<Counted, UsbError> {
+    match bridge {
+        Bridge::Fuji => fuji(io, cmd),
+        Bridge::Ablerex => ablerex(io, cmd),
+        Bridge::Armac => armac(io, cmd),
+        _ => whole_answer(bridge, io, cmd, langid_fix, state).map(Counted::whole),
+    }
+}
+
+/// The bridges whose answer's length is its size.
+fn whole_answer<I: BridgeIo>(
     bridge: Bridge,
     io: &mut I,
     cmd: &[u8],
@@ -986,9 +1019,8 @@ pub fn command<I: BridgeIo>(
             Ok(reply)
         }
         Bridge::Phoenixtec => phoenixtec(io, cmd),
-        Bridge::Fuji => fuji(io, cmd),
-        Bridge::Ablerex => ablerex(io, cmd),
-        Bridge::Armac => armac(io, cmd),
+        // Answered by `command` before it gets here.
+        Bridge::Fuji | Bridge::Ablerex | Bridge::Armac => Err(UsbError::Other),
     }
 }
 
@@ -1205,7 +1237,7 @@ mod tests {
         };
         assert_eq!(
             command(Bridge::Sgs, &mut unit, b"Q1\r", None, &mut state),
-            Ok(b"(215\r".to_vec())
+            Ok(Counted::whole(b"(215\r".to_vec()))
         );
         // A send that timed out: failed, not an empty answer (which a command takes).
         let mut unit = Sgs {
@@ -1287,6 +1319,13 @@ mod tests {
     }
 
     fn run(bridge: Bridge, io: &mut Script, cmd: &[u8]) -> BridgeReply {
+        command(bridge, io, cmd, None, &mut BridgeState::default()).map(|c| {
+            assert_eq!(c.len, c.bytes.len(), "{c:?}");
+            c.bytes
+        })
+    }
+
+    fn counted(bridge: Bridge, io: &mut Script, cmd: &[u8]) -> Result<Counted, UsbError> {
         command(bridge, io, cmd, None, &mut BridgeState::default())
     }
 
@@ -1361,13 +1400,30 @@ mod tests {
         let mut report = vec![0u8; 47];
         report[..6].copy_from_slice(&[5, 0, 3, b'Q', b'1', b'\r']);
         assert_eq!(io.sent[0], ("control", report));
-        // Three short answers: nothing.
+        // Three short answers: a length of 0 over the last one, which NUT's items can
+        // still read as a C string.
         let mut io = Script {
             reads: vec![b"(1\r".to_vec(); 3],
             ..Script::default()
         };
-        assert_eq!(run(Bridge::Ablerex, &mut io, b"Q1\r"), Ok(Vec::new()));
+        assert_eq!(
+            counted(Bridge::Ablerex, &mut io, b"Q1\r"),
+            Ok(Counted {
+                bytes: b"(1\r".to_vec(),
+                len: 0
+            })
+        );
         assert_eq!(io.sent.len(), 3);
+        // No \r in the report: the whole report, length 0.
+        let mut io = Script {
+            reads: vec![b"(\x00\x00\x0e\x10".to_vec()],
+            ..Script::default()
+        };
+        let got = counted(Bridge::Ablerex, &mut io, b"At\r").unwrap();
+        assert_eq!(
+            (got.len, got.bytes.len(), &got.bytes[..5]),
+            (0, 47, &b"(\x00\x00\x0e\x10"[..])
+        );
         // Q5 of another length: NUT's stand-in, "(" and 21 zeros.
         let mut io = Script {
             reads: vec![b"(\x01\x02\r".to_vec()],
@@ -1391,6 +1447,21 @@ mod tests {
         assert_eq!(
             run(Bridge::Armac, &mut io, b"TL\r"),
             Ok(b"(225.9\r".to_vec())
+        );
+        // A short report: its size is the length, over what came before it.
+        let mut short = Script {
+            reads: vec![
+                vec![0xa5, b'(', b'2', b'2', b'5', b'.'],
+                vec![0xa1, b'9', 0],
+            ],
+            ..Script::default()
+        };
+        assert_eq!(
+            counted(Bridge::Armac, &mut short, b"Q1\r"),
+            Ok(Counted {
+                bytes: b"(225.".to_vec(),
+                len: 3
+            })
         );
         assert_eq!(io.sent, vec![("control", vec![0xa3, b'T', b'L', b'\r'])]);
         let mut io = Script::default();
