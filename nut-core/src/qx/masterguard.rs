@@ -257,9 +257,14 @@ pub(super) fn table() -> Vec<Item> {
     items
 }
 
+/// C's `isspace` (ASCII only, vertical tab included).
+fn c_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
 /// C's `sscanf` `%d`: blanks, a sign, digits; the number and what follows.
 fn scan_int(text: &str) -> Option<(i64, &str)> {
-    let t = text.trim_start();
+    let t = text.trim_start_matches(c_space);
     let sign_len = usize::from(t.starts_with(['-', '+']));
     let digits = t[sign_len..].bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 {
@@ -271,11 +276,28 @@ fn scan_int(text: &str) -> Option<(i64, &str)> {
     Some((i64::from(n), &t[end..]))
 }
 
-/// C's `sscanf` `%f`: blanks, then a decimal number read as a `float`.
+/// C's `sscanf` `%f`: blanks, then a decimal number (or `inf`, `infinity`, `nan`) read
+/// as a `float`; an exponent mark without digits fails the conversion, as in glibc.
+/// (Hexadecimal floats, which glibc also takes, are refused.)
 fn scan_float(text: &str) -> Option<(f32, &str)> {
-    let t = text.trim_start();
+    let t = text.trim_start_matches(c_space);
     let b = t.as_bytes();
-    let mut i = usize::from(t.starts_with(['-', '+']));
+    let sign = usize::from(t.starts_with(['-', '+']));
+    let word = |w: &str| {
+        t.get(sign..sign + w.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(w))
+    };
+    for (w, v) in [
+        ("infinity", f32::INFINITY),
+        ("inf", f32::INFINITY),
+        ("nan", f32::NAN),
+    ] {
+        if word(w) {
+            let v = if t.starts_with('-') { -v } else { v };
+            return Some((v, &t[sign + w.len()..]));
+        }
+    }
+    let mut i = sign;
     let int = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
     i += int;
     let mut frac = 0;
@@ -290,11 +312,23 @@ fn scan_float(text: &str) -> Option<(f32, &str)> {
         let mut j = i + 1;
         j += usize::from(matches!(b.get(j), Some(b'-' | b'+')));
         let exp = b[j..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if exp > 0 {
-            i = j + exp;
+        if exp == 0 {
+            return None;
         }
+        i = j + exp;
     }
     Some((t[..i].parse::<f32>().ok()?, &t[i..]))
+}
+
+/// glibc's `%.Nf` of `v`, its spellings of infinities and NaNs included.
+fn c_fixed(v: f64, precision: usize) -> String {
+    if v.is_nan() {
+        if v.is_sign_negative() { "-nan" } else { "nan" }.to_string()
+    } else if v.is_infinite() {
+        if v < 0.0 { "-inf" } else { "inf" }.to_string()
+    } else {
+        format!("{v:.precision$}")
+    }
 }
 
 /// `sscanf(text, "%d.%d")`-like: ints separated by `sep`, all `N` of them.
@@ -312,20 +346,39 @@ fn scan_ints<const N: usize>(text: &str, sep: char) -> Option<[i64; N]> {
     Some(out)
 }
 
-/// C's `strtol(text, &end, 10)` with `*end == '\0'` required (an empty text is 0).
+/// C's `strtol(text, &end, 10)` with `*end == '\0'` required (an empty text is 0):
+/// blanks, a sign, digits, saturating at the bounds of a 64-bit `long`.
 fn strtol_whole(text: &str) -> Option<i64> {
     if text.is_empty() {
         return Some(0);
     }
-    let (n, rest) = scan_int(text)?;
-    let t = text.trim_start();
-    let digits = t.trim_start_matches(['-', '+']);
-    // strtol saturates where %d wraps.
-    let n = digits
-        .parse::<i64>()
-        .map(|v| if t.starts_with('-') { -v } else { v })
-        .unwrap_or(n);
-    rest.is_empty().then_some(n)
+    let t = text.trim_start_matches(c_space);
+    let negative = t.starts_with('-');
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|d| d.is_ascii_digit()) {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for d in digits.bytes() {
+        let d = i64::from(d - b'0');
+        n = if negative {
+            n.saturating_mul(10).saturating_sub(d)
+        } else {
+            n.saturating_mul(10).saturating_add(d)
+        };
+    }
+    Some(n)
+}
+
+/// `TTTT:hh:mm:ss` in seconds, in C's `int` arithmetic (wrapping as NUT's does on a
+/// day count of 24856 or more).
+fn seconds(t: i64, h: i64, m: i64, s: i64) -> i32 {
+    let int = |v: i64| v as i32;
+    86400i32
+        .wrapping_mul(int(t))
+        .wrapping_add(3600i32.wrapping_mul(int(h)))
+        .wrapping_add(60i32.wrapping_mul(int(m)))
+        .wrapping_add(int(s))
 }
 
 /// The model of a `WH` type field: name, nominal power, battery pack range (rack units
@@ -511,7 +564,7 @@ impl Ctx<'_> {
             }
             M::TtttHhMmSs => {
                 let [t, h, m, s] = scan_ints::<4>(raw, ':')?;
-                Some((86400 * t + 3600 * h + 60 * m + s).to_string())
+                Some(seconds(t, h, m, s).to_string())
             }
             M::NumCells => {
                 let (n, _) = scan_int(raw)?;
@@ -521,7 +574,7 @@ impl Ctx<'_> {
             M::BattVolt => {
                 // long * float: a float product, as in C.
                 let (cell, _) = scan_float(raw)?;
-                Some(format!("{:.2}", f64::from(st.numcells as f32 * cell)))
+                Some(c_fixed(f64::from(st.numcells as f32 * cell), 2))
             }
             M::UpsPower => {
                 let (q, _) = scan_int(raw)?;
@@ -535,19 +588,7 @@ impl Ctx<'_> {
                 };
                 let power = st.power as f64;
                 let volts = strtod(&self.get("output.voltage")?);
-                // NUT prints C's spelling of these.
-                if volts == 0.0 {
-                    let q = fraction * power;
-                    return Some(
-                        if q.is_nan() || q == 0.0 {
-                            "-nan"
-                        } else {
-                            "inf"
-                        }
-                        .to_string(),
-                    );
-                }
-                Some(format!("{:.2}", fraction * power / volts + 0.005))
+                Some(c_fixed(fraction * power / volts + 0.005, 2))
             }
             M::Status => master_status(item.from, raw),
             M::Beeper => match raw.as_bytes().first() {
@@ -568,7 +609,7 @@ impl Ctx<'_> {
                 let id = chars.next()?;
                 let (f, rest) = scan_float(chars.as_str())?;
                 let [t, h, m, s] = scan_ints::<4>(rest, ':')?;
-                let seconds = 86400 * t + 3600 * h + 60 * m + s;
+                let seconds = seconds(t, h, m, s);
                 Some(format!("{seconds}: {}", fault_text(id, f64::from(f))?))
             }
             M::ShutdownReturn
@@ -629,8 +670,9 @@ impl Ctx<'_> {
             }
             "s" => (value.len() < 80).then(|| item.command.replacen("%s", value, 1)),
             "thms" => {
-                // NUT first tries the SETVAR item's own (never read) value as
-                // TTTT:hh:mm:ss; it is empty, so the value is seconds.
+                // NUT first tries the SETVAR item's last answer (what the unit said to
+                // the previous SRC) as TTTT:hh:mm:ss and would send that instead; here
+                // the value asked for is what is sent, in seconds.
                 let mut l = strtol_whole(value)?;
                 let sec = l % 60;
                 l /= 60;
@@ -727,6 +769,20 @@ mod tests {
         assert_eq!(strtol_whole(" 30"), Some(30));
         assert_eq!(strtol_whole("30 "), None);
         assert_eq!(strtol_whole("x"), None);
+        assert_eq!(strtol_whole("-"), None);
+        assert_eq!(strtol_whole("99999999999999999999"), Some(i64::MAX));
+        assert_eq!(strtol_whole("\u{a0}60"), None);
+        // The low 32 bits of LONG_MAX, as C's printf takes a long for %d.
+        assert_eq!(
+            format_int("PNV=%03d\r", i64::MAX).as_deref(),
+            Some("PNV=-01\r")
+        );
+        assert_eq!(scan_float("1e"), None);
+        assert_eq!(scan_float("inf").map(|(v, _)| v), Some(f32::INFINITY));
+        assert_eq!(seconds(24856, 0, 0, 0), -2147408896);
+        assert_eq!(c_fixed(-f64::NAN, 2), "-nan");
+        assert_eq!(c_fixed(f64::NAN, 2), "nan");
+        assert_eq!(c_fixed(-1.0 / 0.0, 2), "-inf");
         assert_eq!(
             format_int("SS%02d--,XX\r", 5).as_deref(),
             Some("SS05--,XX\r")
