@@ -73,6 +73,27 @@ fn ups_conf(port: &str, t: &Transcript, protocol: Option<&str>) -> String {
     conf
 }
 
+/// Runs `program -a test <args>` against a fresh fake device answering from `t`;
+/// the driver's output and what the device received.
+fn run_against(
+    lab: &Lab,
+    program: &Path,
+    t: &Transcript,
+    protocol: Option<&str>,
+    args: &[&str],
+) -> (std::process::Output, Vec<Vec<u8>>) {
+    let ups = PtyUps::spawn(t.clone()).unwrap();
+    lab.write("etc/ups.conf", &ups_conf(ups.path(), t, protocol));
+    let mut cmd = Command::new(program);
+    cmd.args(["-a", "test"])
+        .args(args)
+        .env("NUT_CONFPATH", lab.path("etc"))
+        .env("NUT_STATEPATH", lab.path("state"))
+        .env("NUT_ALTPIDPATH", lab.path("state"));
+    let out = crate::lab::output_within(cmd, Duration::from_secs(60));
+    (out, ups.received())
+}
+
 /// Runs `program -a test -d 1` against a fresh fake device; returns the listing.
 fn dump(
     lab: &Lab,
@@ -81,25 +102,15 @@ fn dump(
     protocol: Option<&str>,
     extra: &[&str],
 ) -> (String, Vec<Vec<u8>>) {
-    let ups = PtyUps::spawn(t.clone()).unwrap();
-    lab.write("etc/ups.conf", &ups_conf(ups.path(), t, protocol));
-    let mut cmd = Command::new(program);
-    cmd.args(["-a", "test", "-d", "1"])
-        .args(extra)
-        .env("NUT_CONFPATH", lab.path("etc"))
-        .env("NUT_STATEPATH", lab.path("state"))
-        .env("NUT_ALTPIDPATH", lab.path("state"));
-    let out = crate::lab::output_within(cmd, Duration::from_secs(60));
+    let args: Vec<&str> = ["-d", "1"].iter().chain(extra).copied().collect();
+    let (out, received) = run_against(lab, program, t, protocol, &args);
     assert!(
         out.status.success(),
         "{} -d 1 failed:\n{}",
         program.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        ups.received(),
-    )
+    (String::from_utf8_lossy(&out.stdout).into_owned(), received)
 }
 
 fn parse_listing(text: &str) -> Vec<(String, String)> {
@@ -272,19 +283,9 @@ fn kill_power_sends_what_debian_nutdrv_qx_sends() {
     let lab = Lab::new("qx-kill");
     let t = fixture("fideltronik-inigo-viper-1200");
     let kill = |program: &Path, extra: &[&str]| {
-        let device = PtyUps::spawn(t.clone()).unwrap();
-        lab.write(
-            "etc/ups.conf",
-            &ups_conf(device.path(), &t, Some("megatec")),
-        );
-        let mut cmd = Command::new(program);
-        cmd.args(["-a", "test", "-k"])
-            .args(extra)
-            .env("NUT_CONFPATH", lab.path("etc"))
-            .env("NUT_STATEPATH", lab.path("state"))
-            .env("NUT_ALTPIDPATH", lab.path("state"));
-        let out = crate::lab::output_within(cmd, Duration::from_secs(60));
-        (out.status.code(), device.received())
+        let args: Vec<&str> = ["-k"].iter().chain(extra).copied().collect();
+        let (out, received) = run_against(&lab, program, &t, Some("megatec"), &args);
+        (out.status.code(), received)
     };
     let ours = kill(&bin("nutdrv_qx"), &[]);
     let theirs = kill(nut_qx, nut_extra);
@@ -830,19 +831,9 @@ fn masterguard_units_are_claimed_where_nut_2_8_0_fails() {
     let lab = Lab::new("qx-masterguard");
     let t = fixture("masterguard-nut-examples");
     let run = |program: &Path, extra: &[&str]| {
-        let device = PtyUps::spawn(t.clone()).unwrap();
-        lab.write(
-            "etc/ups.conf",
-            &ups_conf(device.path(), &t, Some("masterguard")),
-        );
-        let mut cmd = Command::new(program);
-        cmd.args(["-a", "test", "-d", "1"])
-            .args(extra)
-            .env("NUT_CONFPATH", lab.path("etc"))
-            .env("NUT_STATEPATH", lab.path("state"))
-            .env("NUT_ALTPIDPATH", lab.path("state"));
-        let out = crate::lab::output_within(cmd, Duration::from_secs(60));
-        (out.status.success(), device.received())
+        let args: Vec<&str> = ["-d", "1"].iter().chain(extra).copied().collect();
+        let (out, received) = run_against(&lab, program, &t, Some("masterguard"), &args);
+        (out.status.success(), received)
     };
     let (theirs_ok, theirs_sent) = run(nut_qx, nut_extra);
     assert!(
