@@ -786,8 +786,8 @@ impl Subdriver {
     }
 }
 
-/// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c; the
-/// ones not implemented here are left out, `q1` stays the fallback).
+/// The protocols, in NUT's autodetection order (`subdriver_list` in nutdrv_qx.c, every
+/// one; `q1` is the fallback).
 pub const SUBDRIVERS: [Subdriver; 13] = [
     // nutdrv_qx_voltronic.c: `QGS` status and `QPI` protocol; `(ACK`/`(NAK` replies.
     Subdriver {

@@ -60,8 +60,8 @@ pub(super) enum F {
 }
 
 /// What ablerex keeps between calls (nutdrv_qx_ablerex.c's statics): the battery
-/// voltage and its low limit of the last `Q5` answer, in hundredths of a cell's
-/// nominal (-1 before one).
+/// voltage and its low limit of the last `Q5` answer, in 1/1200ths of the nominal
+/// battery voltage (-1 before one).
 #[derive(Debug, Clone)]
 pub(super) struct AblerexState {
     q5_vb: i64,
