@@ -585,3 +585,44 @@ fn hunnox_units_are_found_by_their_product_string() {
         Some(Bridge::Fabula)
     );
 }
+
+/// The protocols that come with their own bridge, through it: a Masterguard unit
+/// through its Phoenixtec cable (slave-addressed queries read until their `\r`, its
+/// commands answering nothing) and the Ablerex test unit through Ablerex's 47-byte
+/// reports (the binary `Q5` and `At` answers, NULs and all): the variables NUT
+/// printed for each.
+#[test]
+fn units_read_through_their_own_bridge_as_over_a_serial_line() {
+    let sys = RealSys::new("nutdrv_qx", false);
+    let rt = nut_bins::real::runtime().unwrap();
+    let mut failures = Vec::new();
+    for (name, bridge, protocol) in [
+        (
+            "masterguard-nut-examples",
+            Bridge::Phoenixtec,
+            "Masterguard 0.02",
+        ),
+        ("ablerex-nut-testing", Bridge::Ablerex, "Ablerex 0.01"),
+    ] {
+        let t = unit(name);
+        assert!(!t.expect.is_empty(), "{name}: no listing to compare");
+        let (fake, received) = FakeBridge::new(bridge, t.clone());
+        let mut port = BridgeQx::new(fake, bridge, None, Box::new(|| None));
+        let listing = rt
+            .block_on(dump(&sys, &wiring(&t), &mut port, 1))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            listing.contains(&format!("driver.version.data: {protocol}\n")),
+            "{name}: {listing}"
+        );
+        for (var, want) in t.expect.iter().filter(|(v, _)| !v.starts_with("driver.")) {
+            let line = format!("{var}: {want}\n");
+            if !listing.contains(&line) {
+                failures.push(format!("{name}: want {line:?}"));
+            }
+        }
+        let got = received.lock().unwrap().clone();
+        assert!(!got.is_empty(), "{name}: nothing reached the unit");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
