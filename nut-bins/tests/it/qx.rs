@@ -713,7 +713,7 @@ fn family_units_dump_the_same_driver_state_as_debian() {
     };
     let nut_extra: &[&str] = if is_root() { &["-u", "root"] } else { &[] };
     let units = family_units();
-    assert!(units.len() >= 25, "{} units", units.len());
+    assert!(units.len() >= 29, "{} units", units.len());
     let mut failures = Vec::new();
     let mut protocols = std::collections::BTreeSet::new();
     for (name, t) in units {

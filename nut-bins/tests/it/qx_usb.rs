@@ -588,9 +588,9 @@ fn hunnox_units_are_found_by_their_product_string() {
 
 /// The protocols that come with their own bridge, through it: a Masterguard unit
 /// through its Phoenixtec cable (slave-addressed queries read until their `\r`, its
-/// commands answering nothing) and the Ablerex test unit through Ablerex's 47-byte
-/// reports (the binary `Q5` and `At` answers, NULs and all): the variables NUT
-/// printed for each.
+/// commands answering nothing) and the Ablerex units (NUT's test unit and four units
+/// of NUT's device library) through Ablerex's 47-byte reports (the binary `Q5` and
+/// `At` answers, NULs and all): the variables NUT printed for each.
 #[test]
 fn units_read_through_their_own_bridge_as_over_a_serial_line() {
     let sys = RealSys::new("nutdrv_qx", false);
@@ -603,6 +603,10 @@ fn units_read_through_their_own_bridge_as_over_a_serial_line() {
             "Masterguard 0.02",
         ),
         ("ablerex-nut-testing", Bridge::Ablerex, "Ablerex 0.01"),
+        ("ablerex-ares", Bridge::Ablerex, "Ablerex 0.01"),
+        ("ablerex-grs", Bridge::Ablerex, "Ablerex 0.01"),
+        ("ablerex-msii", Bridge::Ablerex, "Ablerex 0.01"),
+        ("ablerex-msiii", Bridge::Ablerex, "Ablerex 0.01"),
     ] {
         let t = unit(name);
         assert!(!t.expect.is_empty(), "{name}: no listing to compare");
