@@ -12,6 +12,10 @@
 //! the item or command fails here; and the claim's search of the series' command list
 //! stops at its end (NUT's loop only stops on a match, which every command of the
 //! table has).
+//!
+//! Kept as NUT sends it: `shutdown.return`'s `S<off>R<on>` gives the start delay in
+//! seconds (`R0180` for the default 180 s), where Megatec's `R` counts minutes; without
+//! Masterguard's documentation it is not known which the unit reads.
 
 use super::*;
 
