@@ -2043,8 +2043,20 @@ fn mge_started(
     values: &[(&str, f64)],
     strings: &[(u8, &str)],
 ) -> (HidUps, DriverState) {
+    laid_out("MGE HID 1.46", dev, desc, values, strings)
+}
+
+/// A unit the subdriver named `subdriver` claims, started (its start-up and one full
+/// walk) on reports carrying `values` by path, with `strings` as its string descriptors.
+fn laid_out(
+    subdriver: &str,
+    dev: UsbDevice,
+    desc: &[u8],
+    values: &[(&str, f64)],
+    strings: &[(u8, &str)],
+) -> (HidUps, DriverState) {
     let sub = claim(&dev, false).expect("a subdriver claims the unit");
-    assert_eq!(sub.name, "MGE HID 1.46");
+    assert_eq!(sub.name, subdriver);
     let mut driver = HidUps::new(sub, desc, dev, HidOptions::default());
     let mut state = DriverState::new();
     let reports = reports_with(&driver, values);
@@ -3034,4 +3046,99 @@ fn legrand_units_are_polled_only_with_nuts_line() {
         assert_eq!(state.tree().value("battery.runtime"), Some("1200"));
         assert_eq!(state.tree().value("ups.mfr"), Some("Legrand"));
     }
+}
+
+/// An APC Smart-UPS X 750 (nut-ddl, NUT issue #1261): its real report descriptor,
+/// encoded back from the `lsusb -v` decode of the dump (hw-fixtures/hid/partial), with
+/// the values of the upsc listing posted with it laid into its reports (the dump has
+/// no raw reports). NUT's listing is NUT 2.7.4's, "APC HID 0.96"; this driver must
+/// give every line of it that the unit's reports and strings carry.
+#[test]
+fn an_apc_smart_ups_x_750_reads_as_nut_listed_it() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../hw-fixtures/hid/partial/apc-smart-ups-x-750.txt"),
+    )
+    .unwrap();
+    let rec = parse_hid(&text).unwrap();
+    assert_eq!(rec.descriptor.len(), 425, "wDescriptorLength");
+    let dev = UsbDevice {
+        vendor_id: 0x051d,
+        product_id: 0x0003,
+        vendor: Some("American Power Conversion ".to_string()),
+        // The model then " FW:" and the firmware, as APC units name themselves
+        // (apc-hid.c cuts the blank before "FW:"; the listing's model ends in one).
+        product: Some("Smart-UPS X 750  FW:COM 03.8 / UPS 03.8".to_string()),
+        serial: Some("<serial>".to_string()),
+        bus: "001".to_string(),
+        device: "002".to_string(),
+    };
+    // 2011/11/28 as the unit's date word ((year - 1980) << 9 | month << 5 | day).
+    let mfr_date = f64::from((2011 - 1980) << 9 | 11 << 5 | 28);
+    let (_, state) = laid_out(
+        "APC HID 0.98",
+        dev,
+        &rec.descriptor,
+        &[
+            ("UPS.PowerSummary.RemainingCapacity", 66.0),
+            ("UPS.PowerSummary.RemainingCapacityLimit", 10.0),
+            ("UPS.PowerSummary.WarningCapacityLimit", 50.0),
+            ("UPS.PowerSummary.RunTimeToEmpty", 65535.0),
+            ("UPS.PowerSummary.RemainingTimeLimit", 150.0),
+            ("UPS.PowerSummary.iDeviceChemistry", 4.0),
+            ("UPS.PowerSummary.iManufacturer", 1.0),
+            ("UPS.PowerSummary.iProduct", 2.0),
+            ("UPS.PowerSummary.iSerialNumber", 3.0),
+            ("UPS.PowerSummary.Voltage", 52.0),
+            ("UPS.PowerSummary.ConfigVoltage", 48.0),
+            ("UPS.PowerSummary.AudibleAlarmControl", 2.0),
+            ("UPS.PowerSummary.ManufacturerDate", mfr_date),
+            ("UPS.PowerSummary.DelayBeforeShutdown", -1.0),
+            ("UPS.PowerSummary.DelayBeforeReboot", -1.0),
+            ("UPS.PowerSummary.PresentStatus.ACPresent", 1.0),
+            ("UPS.PowerSummary.PresentStatus.Charging", 1.0),
+            ("UPS.PowerSummary.PresentStatus.BatteryPresent", 1.0),
+        ],
+        &[
+            (1, "American Power Conversion "),
+            (2, "Smart-UPS X 750  FW:COM 03.8 / UPS 03.8"),
+            (3, "<serial>"),
+            (4, "PbAc"),
+        ],
+    );
+    // The dump's listing, but for the driver.* lines (this driver's own) and
+    // ups.serial, which the dump's redaction gave a leading blank.
+    let nut = "battery.charge: 66
+battery.charge.low: 10
+battery.charge.warning: 50
+battery.runtime: 65535
+battery.runtime.low: 150
+battery.type: PbAc
+battery.voltage: 52.0
+battery.voltage.nominal: 48.0
+device.mfr: American Power Conversion 
+device.model: Smart-UPS X 750 
+device.serial: <serial>
+device.type: ups
+ups.beeper.status: enabled
+ups.delay.shutdown: 20
+ups.firmware: COM 03.8 / UPS 03.8
+ups.mfr: American Power Conversion 
+ups.mfr.date: 2011/11/28
+ups.model: Smart-UPS X 750 
+ups.productid: 0003
+ups.status: OL CHRG
+ups.timer.reboot: -1
+ups.timer.shutdown: -1
+ups.vendorid: 051d";
+    let ours: Vec<String> = state
+        .tree()
+        .vars()
+        .map(|v| format!("{}: {}", v.name, v.value))
+        .collect();
+    let missing: Vec<&str> = nut
+        .lines()
+        .filter(|l| !ours.iter().any(|o| o == l))
+        .collect();
+    assert!(missing.is_empty(), "missing {missing:?}\nours {ours:#?}");
 }
