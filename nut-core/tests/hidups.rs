@@ -3143,150 +3143,35 @@ ups.vendorid: 051d";
     assert!(missing.is_empty(), "missing {missing:?}\nours {ours:#?}");
 }
 
-/// A PowerWalker VI 2200 SH (06da:ffff, nut-ddl
-/// `PowerWalker/PowerWalker__VI_2200_SH__usbhid-ups__2.7.4__01.dev`, NUT issue #646):
-/// the dump holds NUT's explore output of the unit, all 45 HID objects with their path,
-/// type, report ID, offset, size and value, and its upsc listing. The descriptor below
-/// is written from those lines, object for object (the logical ranges and units, which
-/// the explore output does not print, chosen to carry the printed values: 32-bit
-/// delays signed, the battery voltage in tenths), and each value laid at its place.
-/// NUT's listing must come out of it. One line changed: NUT 2.7.4's liebert-hid.c
-/// printed `battery.voltage: 27`; NUT 2.8.0's table formats it `%.2f`, 27.10.
+/// A PowerWalker VI 2200 SH (06da:ffff, hw-fixtures/hid/partial/powerwalker-vi-2200-sh,
+/// from nut-ddl): NUT's explore output of the unit (all 45 HID objects: path, type,
+/// report ID, offset, size, value) and its upsc listing, on a descriptor written from
+/// those objects (the dump has no descriptor bytes). Every object must sit where NUT
+/// found it; with each value laid at its place, NUT's listing must come out (the
+/// battery voltage in NUT 2.8.0's format, 27.10, where 2.7.4's table printed 27).
 #[test]
 fn a_powerwalker_vi_2200_sh_reads_as_nut_explored_it() {
-    // Only standard usages (the vendor ones spelled in hex, as NUT printed them).
-    let mut d = DescWriter::new(&[]);
-    d.collection("UPS", 0x01, |d| {
-        d.collection("BatterySystem", 0x00, |d| {
-            d.collection("Battery", 0x00, |d| d.feature(0x24, "Test", 8, 0));
-        });
-        d.collection("Flow", 0x84, |d| {
-            d.feature(0x74, "ConfigApparentPower", 16, 0);
-            d.feature(0x36, "ConfigFrequency", 8, 0);
-            d.feature(0x72, "ConfigVoltage", 8, 0);
-        });
-        d.collection("PowerConverter", 0x00, |d| {
-            d.feature(0x4a, "ffff0041", 8, 0);
-            d.collection("Input", 0x81, |d| {
-                d.feature(0x31, "Voltage", 16, 0);
-                d.collection("PresentStatus", 0x02, |d| {
-                    for name in ["Boost", "Buck"] {
-                        d.feature(0x2d, name, 8, 0);
-                        d.input(0x2d, name, 8, 0);
-                    }
-                });
-            });
-            d.collection("Output", 0x00, |d| {
-                d.feature(0x42, "Frequency", 16, 0);
-                d.feature(0x42, "Voltage", 16, 0);
-            });
-        });
-        d.collection("PowerSummary", 0x00, |d| {
-            d.feature(0x13, "AudibleAlarmControl", 8, 0);
-            d.feature_signed(0x09, "DelayBeforeShutdown", 32, 0);
-            d.feature_signed(0x0a, "DelayBeforeStartup", 32, 0);
-            for name in [
-                "iDeviceChemistry",
-                "iManufacturer",
-                "ffff00f0",
-                "iProduct",
-                "iSerialNumber",
-            ] {
-                d.feature(0x10, name, 8, 0);
-            }
-            d.feature(0xe2, "ffff00e2", 8, 0);
-            d.feature(0x07, "PercentLoad", 8, 0);
-            d.collection("PresentStatus", 0x02, |d| {
-                for name in [
-                    "ACPresent",
-                    "BelowRemainingCapacityLimit",
-                    "Charging",
-                    "Discharging",
-                    "Good",
-                    "InternalFailure",
-                    "Overload",
-                ] {
-                    d.feature(0x01, name, 8, 0);
-                    d.input(0x01, name, 8, 0);
-                }
-            });
-            for name in [
-                "DesignCapacity",
-                "CapacityGranularity1",
-                "FullChargeCapacity",
-                "CapacityMode",
-            ] {
-                d.feature(0x0b, name, 8, 0);
-            }
-            d.feature(0x06, "RemainingCapacity", 8, 0);
-            d.input(0x06, "RemainingCapacity", 8, 0);
-            d.feature(0x06, "RunTimeToEmpty", 16, 0);
-            d.input(0x06, "RunTimeToEmpty", 16, 0);
-            d.feature(0x07, "Voltage", 16, -1);
-        });
-    });
-    // NUT's explore lines: path, type, report ID, offset, size, value.
-    let explored = "UPS.BatterySystem.Battery.Test|Feature|0x24|0|8|6
-UPS.Flow.[4].ConfigApparentPower|Feature|0x74|0|16|9
-UPS.Flow.[4].ConfigFrequency|Feature|0x36|0|8|50
-UPS.Flow.[4].ConfigVoltage|Feature|0x72|0|8|230
-UPS.PowerConverter.ffff0041|Feature|0x4a|0|8|1
-UPS.PowerConverter.Input.[1].Voltage|Feature|0x31|0|16|241
-UPS.PowerConverter.Input.[1].PresentStatus.Boost|Feature|0x2d|0|8|0
-UPS.PowerConverter.Input.[1].PresentStatus.Boost|Input|0x2d|0|8|0
-UPS.PowerConverter.Input.[1].PresentStatus.Buck|Feature|0x2d|8|8|0
-UPS.PowerConverter.Input.[1].PresentStatus.Buck|Input|0x2d|8|8|0
-UPS.PowerConverter.Output.Frequency|Feature|0x42|0|16|50
-UPS.PowerConverter.Output.Voltage|Feature|0x42|16|16|240
-UPS.PowerSummary.AudibleAlarmControl|Feature|0x13|0|8|2
-UPS.PowerSummary.DelayBeforeShutdown|Feature|0x09|0|32|-1
-UPS.PowerSummary.DelayBeforeStartup|Feature|0x0a|0|32|-1
-UPS.PowerSummary.iDeviceChemistry|Feature|0x10|0|8|5
-UPS.PowerSummary.iManufacturer|Feature|0x10|8|8|1
-UPS.PowerSummary.ffff00f0|Feature|0x10|16|8|3
-UPS.PowerSummary.iProduct|Feature|0x10|24|8|2
-UPS.PowerSummary.iSerialNumber|Feature|0x10|32|8|4
-UPS.PowerSummary.ffff00e2|Feature|0xe2|0|8|4
-UPS.PowerSummary.PercentLoad|Feature|0x07|0|8|1
-UPS.PowerSummary.PresentStatus.ACPresent|Feature|0x01|0|8|1
-UPS.PowerSummary.PresentStatus.ACPresent|Input|0x01|0|8|1
-UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit|Feature|0x01|8|8|0
-UPS.PowerSummary.PresentStatus.BelowRemainingCapacityLimit|Input|0x01|8|8|0
-UPS.PowerSummary.PresentStatus.Charging|Feature|0x01|16|8|1
-UPS.PowerSummary.PresentStatus.Charging|Input|0x01|16|8|1
-UPS.PowerSummary.PresentStatus.Discharging|Feature|0x01|24|8|0
-UPS.PowerSummary.PresentStatus.Discharging|Input|0x01|24|8|0
-UPS.PowerSummary.PresentStatus.Good|Feature|0x01|32|8|1
-UPS.PowerSummary.PresentStatus.Good|Input|0x01|32|8|1
-UPS.PowerSummary.PresentStatus.InternalFailure|Feature|0x01|40|8|0
-UPS.PowerSummary.PresentStatus.InternalFailure|Input|0x01|40|8|0
-UPS.PowerSummary.PresentStatus.Overload|Feature|0x01|48|8|0
-UPS.PowerSummary.PresentStatus.Overload|Input|0x01|48|8|0
-UPS.PowerSummary.DesignCapacity|Feature|0x0b|0|8|100
-UPS.PowerSummary.CapacityGranularity1|Feature|0x0b|8|8|1
-UPS.PowerSummary.FullChargeCapacity|Feature|0x0b|16|8|100
-UPS.PowerSummary.CapacityMode|Feature|0x0b|24|8|2
-UPS.PowerSummary.RemainingCapacity|Feature|0x06|0|8|100
-UPS.PowerSummary.RemainingCapacity|Input|0x06|0|8|100
-UPS.PowerSummary.RunTimeToEmpty|Feature|0x06|8|16|3290
-UPS.PowerSummary.RunTimeToEmpty|Input|0x06|8|16|3290
-UPS.PowerSummary.Voltage|Feature|0x07|8|16|27.1";
-    let desc = d.bytes;
-    // The descriptor holds NUT's 45 objects, each where NUT found it.
-    let parsed = nut_core::hid::parse(&desc);
-    let lines: Vec<&str> = explored.lines().collect();
-    assert_eq!(parsed.items.len(), 45);
-    assert_eq!(lines.len(), 45);
+    use nut_core::hid::Kind;
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../hw-fixtures/hid/partial/powerwalker-vi-2200-sh.txt"),
+    )
+    .unwrap();
+    let rec = parse_hid(&text).unwrap();
+    let parsed = nut_core::hid::parse(&rec.descriptor);
+    assert_eq!((rec.items.len(), rec.objects), (45, 45));
+    assert_eq!(parsed.items.len(), rec.objects);
     let mut values = Vec::new();
-    for line in &lines {
+    for line in &rec.items {
         let f: Vec<&str> = line.split('|').collect();
+        // Standard usages only; NUT spells the vendor ones in hex, as does path_code.
         let code = nut_core::usbhid::path_code(f[0], &[]).unwrap();
         let kind = if f[1] == "Input" {
-            nut_core::hid::Kind::Input
+            Kind::Input
         } else {
-            nut_core::hid::Kind::Feature
+            Kind::Feature
         };
-        let id = u8::from_str_radix(&f[2][2..], 16).unwrap();
+        let id = u8::from_str_radix(f[2].trim_start_matches("0x"), 16).unwrap();
         let item = parsed
             .items
             .iter()
@@ -3297,60 +3182,42 @@ UPS.PowerSummary.Voltage|Feature|0x07|8|16|27.1";
             (f[3].to_string(), f[4].to_string()),
             "{line}"
         );
-        if kind == nut_core::hid::Kind::Feature {
+        if kind == Kind::Feature {
             values.push((f[0], f[5].parse::<f64>().unwrap()));
         }
     }
+    let string = |i: u8| rec.string(i).map(str::to_string);
     let dev = UsbDevice {
         vendor_id: 0x06da,
         product_id: 0xffff,
-        vendor: Some("PPC".to_string()),
-        product: Some("Offline UPS".to_string()),
-        // NUT's matcher printed "000000000   "; the shell (nut-bins usb.rs) trims the
-        // descriptor's strings as NUT publishes them.
-        serial: Some("000000000".to_string()),
+        vendor: string(1),
+        product: string(2),
+        serial: string(4),
         bus: "001".to_string(),
         device: "004".to_string(),
     };
+    let strings: Vec<(u8, &str)> = rec.strings.iter().map(|(i, t)| (*i, t.as_str())).collect();
     let (_, state) = laid_out(
         "Phoenixtec/Liebert HID 0.41",
         dev,
-        &desc,
+        &rec.descriptor,
         &values,
-        // The HID item's serial string: NUT's listing shows it without the blanks
-        // its matcher printed for the USB descriptor's.
-        &[
-            (1, "PPC"),
-            (2, "Offline UPS"),
-            (4, "000000000"),
-            (5, "PbAc"),
-        ],
+        &strings,
     );
-    // The dump's listing, but for the driver.* lines (this driver's own) and
-    // battery.voltage in NUT 2.8.0's format.
-    let nut = "battery.charge: 100
-battery.runtime: 3290
-battery.type: PbAc
-battery.voltage: 27.10
-device.mfr: PPC
-device.model: Offline UPS
-device.serial: 000000000
-device.type: ups
-ups.load: 1
-ups.mfr: PPC
-ups.model: Offline UPS
-ups.productid: ffff
-ups.serial: 000000000
-ups.status: OL CHRG
-ups.vendorid: 06da";
     let ours: Vec<String> = state
         .tree()
         .vars()
         .map(|v| format!("{}: {}", v.name, v.value))
         .collect();
-    let missing: Vec<&str> = nut
-        .lines()
-        .filter(|l| !ours.iter().any(|o| o == l))
+    let missing: Vec<String> = rec
+        .expect
+        .iter()
+        .filter(|(var, _)| !var.starts_with("driver."))
+        .map(|(var, value)| match (var.as_str(), value.as_str()) {
+            ("battery.voltage", "27") => "battery.voltage: 27.10".to_string(),
+            _ => format!("{var}: {value}"),
+        })
+        .filter(|line| !ours.contains(line))
         .collect();
     assert!(missing.is_empty(), "missing {missing:?}\nours {ours:#?}");
 }
