@@ -574,24 +574,35 @@ const FUJI_EP_OUT: u8 = 0x02;
 /// libusb1.c's `USB_TIMEOUT` (fuji's write), in ms.
 const USB_TIMEOUT_MS: u64 = 5000;
 
-/// `S<n>R<m>` with `m` not 0 (nutdrv_qx.c: `sscanf(cmd, "S%lfR%d\r") == 2 && val2`).
-fn shutdown_with_return(cmd: &[u8]) -> bool {
-    let Some(text) = std::str::from_utf8(cmd)
-        .ok()
-        .and_then(|t| t.strip_prefix('S'))
-    else {
-        return false;
-    };
-    let Some((off, on)) = text.split_once('R') else {
-        return false;
-    };
-    let digits: String = on
-        .chars()
-        .enumerate()
-        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+')))
-        .map(|(_, c)| c)
-        .collect();
-    off.parse::<f64>().is_ok() && digits.parse::<i64>().is_ok_and(|m| m != 0)
+/// A shutdown command's delays as nutdrv_qx.c reads them with `sscanf(cmd,
+/// "S%lfR%d\r")` (fuji, fabula, hunnox): the shutdown delay, and the return delay if
+/// an `R` and a number follow; `None` for a command that is not `S<number>`.
+fn scan_shutdown(cmd: &[u8]) -> Option<(f64, Option<i64>)> {
+    let text = std::str::from_utf8(cmd).ok()?.strip_prefix('S')?;
+    // %lf: an optional sign, digits with at most one point, at least one digit.
+    let b = text.as_bytes();
+    let mut end = usize::from(text.starts_with(['-', '+']));
+    let int = b[end..].iter().take_while(|c| c.is_ascii_digit()).count();
+    end += int;
+    let mut frac = 0;
+    if b.get(end) == Some(&b'.') {
+        frac = b[end + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        end += 1 + frac;
+    }
+    if int + frac == 0 {
+        return None;
+    }
+    let off: f64 = text[..end].parse().ok()?;
+    // %d after the R: an optional sign and digits.
+    let on = text[end..].strip_prefix('R').and_then(|rest| {
+        let sign = usize::from(rest.starts_with(['-', '+']));
+        let digits = rest[sign..].bytes().take_while(u8::is_ascii_digit).count();
+        rest[..sign + digits].parse::<i64>().ok()
+    });
+    Some((off, on))
 }
 
 /// `fuji_command`: one 8-byte interrupt-out report (`80 06 <len+1> 03 <command>
@@ -602,7 +613,7 @@ fn shutdown_with_return(cmd: &[u8]) -> bool {
 fn fuji<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> Result<Counted, UsbError> {
     let end = cmd.iter().position(|b| *b == b'\r').unwrap_or(cmd.len());
     let mut command = &cmd[..end];
-    if shutdown_with_return(cmd) {
+    if matches!(scan_shutdown(cmd), Some((_, Some(on))) if on != 0) {
         command = &command[..command.len().min(FUJI_MAX_COMMAND)];
     }
     if command.len() > FUJI_MAX_COMMAND {
@@ -807,233 +818,243 @@ pub fn command<I: BridgeIo>(
     langid_fix: Option<u16>,
     state: &mut BridgeState,
 ) -> Result<Counted, UsbError> {
-    match bridge {
-        Bridge::Fuji => fuji(io, cmd),
-        Bridge::Ablerex => ablerex(io, cmd),
-        Bridge::Armac => armac(io, cmd),
-        _ => whole_answer(bridge, io, cmd, langid_fix, state).map(Counted::whole),
-    }
+    let whole = match bridge {
+        Bridge::Fuji => return fuji(io, cmd),
+        Bridge::Ablerex => return ablerex(io, cmd),
+        Bridge::Armac => return armac(io, cmd),
+        Bridge::Cypress => cypress(io, cmd),
+        Bridge::Phoenix => phoenix(io, cmd),
+        Bridge::Phoenixtec => phoenixtec(io, cmd),
+        Bridge::Ippon => ippon(io, cmd),
+        Bridge::Krauler => krauler(io, cmd, langid_fix),
+        Bridge::Fabula => fabula(io, cmd),
+        Bridge::Sgs => sgs(io, cmd),
+        Bridge::Snr => snr(io, cmd, langid_fix),
+        Bridge::Hunnox => hunnox(io, cmd, langid_fix, state),
+    };
+    // Their answer's length is its size.
+    whole.map(Counted::whole)
 }
 
-/// The bridges whose answer's length is its size.
-fn whole_answer<I: BridgeIo>(
-    bridge: Bridge,
+/// `cypress_command`: 8-byte SET_REPORT chunks, the answer in 8-byte interrupt reads.
+fn cypress<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    send_chunks(io, cmd, 0x200, CYPRESS_SEND_MS)?;
+    read_chunks(io)
+}
+
+/// `phoenix_command`: the converter flushed of stale bytes, then cypress's transfers.
+fn phoenix<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    // The converter keeps stale bytes: flush until it times out (8 reads at most).
+    let mut junk = [0u8; 8];
+    for _ in 0..8 {
+        match io.interrupt_in(EP_IN, &mut junk, TRANSFER_MS) {
+            Ok(_) => {}
+            Err(UsbError::Pipe) => {
+                io.clear_halt(EP_IN);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    send_chunks(io, cmd, 0x200, TRANSFER_MS)?;
+    read_chunks(io)
+}
+
+/// `ippon_command`: cypress's chunks (wValue 2), the answer in one 64-byte read.
+fn ippon<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    send_chunks(io, cmd, 0x2, TRANSFER_MS)?;
+    let mut buf = [0u8; 64];
+    let got = io.interrupt_in(EP_IN, &mut buf, TRANSFER_MS)?;
+    if got == 0 {
+        return Err(UsbError::Timeout);
+    }
+    let data = &buf[..got.min(64)];
+    // 64 bytes always; the reply ends at its \r (an empty one is 00 0d).
+    let len = match data.iter().position(|b| *b == b'\r') {
+        Some(at) => at + 1,
+        None => data.iter().position(|b| *b == 0).unwrap_or(data.len()),
+    };
+    Ok(with_cr(data[..len].to_vec()))
+}
+
+/// `krauler_command`: queries as string descriptor indexes, tried up to ten times.
+fn krauler<I: BridgeIo>(io: &mut I, cmd: &[u8], langid_fix: Option<u16>) -> BridgeReply {
+    const COMMANDS: [(&[u8], u8, u8); 8] = [
+        (b"Q1\r", 0x03, b'('),
+        (b"F\r", 0x0d, b'#'),
+        (b"I\r", 0x0c, b'#'),
+        (b"T\r", 0x04, b'\r'),
+        (b"TL\r", 0x05, b'\r'),
+        (b"Q\r", 0x07, b'\r'),
+        (b"C\r", 0x0b, b'\r'),
+        (b"CT\r", 0x0b, b'\r'),
+    ];
+    let Some((_, index, prefix)) = COMMANDS.iter().find(|(c, _, _)| *c == cmd) else {
+        // Unknown commands are echoed back, as a Megatec unit does.
+        return Ok(cmd.to_vec());
+    };
+    for _ in 0..10 {
+        let Some(reply) = read_string(io, *index, langid_fix)? else {
+            continue;
+        };
+        let mut reply = with_cr(reply);
+        if is_no_ack(&reply) {
+            continue;
+        }
+        if let Some(first) = reply.first_mut() {
+            *first = *prefix;
+        }
+        return Ok(truncate_at_cr(reply));
+    }
+    Ok(Vec::new())
+}
+
+/// `fabula_command`: queries and shutdowns as string descriptor indexes.
+fn fabula<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    let Some(index) = fabula_index(cmd) else {
+        return Ok(cmd.to_vec());
+    };
+    let mut buf = vec![0u8; 256];
+    let n = io.get_string(index, None, &mut buf)?;
+    if n == 0 {
+        return Err(UsbError::Timeout);
+    }
+    buf.truncate(n);
+    let reply = with_cr(buf);
+    // "UPS No Ack" answers every command taken: a query sees nothing, an
+    // instant command success.
+    if is_no_ack(&reply) {
+        return Ok(Vec::new());
+    }
+    Ok(truncate_at_cr(reply))
+}
+
+/// `sgs_command`: 8-byte reports whose first byte counts the data bytes, both ways.
+fn sgs<I: BridgeIo>(io: &mut I, cmd: &[u8]) -> BridgeReply {
+    // Chunks of up to 7 bytes behind their count; NUT moves on by what the
+    // transfer reports, less the count byte.
+    let mut i = 0;
+    for _ in 0..=cmd.len() {
+        if i >= cmd.len() {
+            break;
+        }
+        let n = (cmd.len() - i).min(7);
+        let mut chunk = [0u8; 8];
+        chunk[0] = n as u8;
+        chunk[1..=n].copy_from_slice(&cmd[i..i + n]);
+        let sent = io
+            .control_out(0x09, 0x200, &chunk, CYPRESS_SEND_MS)
+            .map_err(send_failed)?;
+        if sent == 0 {
+            return Err(UsbError::Timeout);
+        }
+        i += sent - 1;
+    }
+    if i < cmd.len() {
+        return Err(UsbError::Other);
+    }
+    let mut buf = Vec::new();
+    for _ in 0..SGS_MAX_READS {
+        if buf.len() + 8 > BUFLEN {
+            break;
+        }
+        let mut chunk = [0u8; 8];
+        match io.interrupt_in(EP_IN, &mut chunk, TRANSFER_MS) {
+            Err(UsbError::Timeout) => break,
+            Err(e) => return Err(e),
+            Ok(0) => return Err(UsbError::Timeout),
+            Ok(_) => {}
+        }
+        // A count above 127 is negative in C's char (on x86; unsigned on ARM,
+        // where NUT takes 7 bytes): NUT's index wraps and it fails the query.
+        let Ok(count) = i8::try_from(chunk[0]) else {
+            return Err(UsbError::Other);
+        };
+        let n = (count as usize).min(7);
+        buf.extend_from_slice(&chunk[1..=n]);
+    }
+    if !buf.is_empty() && !buf.contains(&b'\r') && buf.len() < BUFLEN - 1 {
+        buf.push(b'\r');
+    }
+    Ok(buf)
+}
+
+/// `snr_command`: krauler's indexes read with `langid_fix`, after a wake-up read.
+fn snr<I: BridgeIo>(io: &mut I, cmd: &[u8], langid_fix: Option<u16>) -> BridgeReply {
+    // Without this read the unit answers zeros for a while.
+    let mut wake = [0u8; SNR_BUF_BYTES];
+    let _ = io.interrupt_in(EP_IN, &mut wake, TRANSFER_MS);
+    let (index, prefix) = match cmd {
+        b"Q1\r" => (0x03, b'('),
+        b"F\r" => (0x0d, b'#'),
+        b"I\r" => (0x0c, b'#'),
+        _ => return Ok(cmd.to_vec()),
+    };
+    let Some(langid) = langid_fix else {
+        return Err(UsbError::Other);
+    };
+    for _ in 0..SNR_TRIES {
+        let mut buf = vec![0u8; SNR_BUF_BYTES];
+        let n = io.get_string(index, Some(langid), &mut buf)?;
+        if n == 0 {
+            return Err(UsbError::Timeout);
+        }
+        buf.truncate(n);
+        if buf.first().map(|b| usize::from(*b)) != Some(n) {
+            continue;
+        }
+        let mut reply = descriptor_ascii(&buf);
+        reply.truncate(BUFLEN - 1);
+        if is_no_ack(&reply) {
+            continue;
+        }
+        // The unit's first byte is not the Megatec one.
+        if let Some(first) = reply.first_mut() {
+            *first = prefix;
+        }
+        return Ok(reply);
+    }
+    Ok(Vec::new())
+}
+
+/// `hunnox_command`: fabula's indexes after the lock-step string reads.
+fn hunnox<I: BridgeIo>(
     io: &mut I,
     cmd: &[u8],
     langid_fix: Option<u16>,
     state: &mut BridgeState,
 ) -> BridgeReply {
-    match bridge {
-        Bridge::Cypress => {
-            send_chunks(io, cmd, 0x200, CYPRESS_SEND_MS)?;
-            read_chunks(io)
-        }
-        Bridge::Phoenix => {
-            // The converter keeps stale bytes: flush until it times out (8 reads at most).
-            let mut junk = [0u8; 8];
-            for _ in 0..8 {
-                match io.interrupt_in(EP_IN, &mut junk, TRANSFER_MS) {
-                    Ok(_) => {}
-                    Err(UsbError::Pipe) => {
-                        io.clear_halt(EP_IN);
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
-            send_chunks(io, cmd, 0x200, TRANSFER_MS)?;
-            read_chunks(io)
-        }
-        Bridge::Ippon => {
-            send_chunks(io, cmd, 0x2, TRANSFER_MS)?;
-            let mut buf = [0u8; 64];
-            let got = io.interrupt_in(EP_IN, &mut buf, TRANSFER_MS)?;
-            if got == 0 {
-                return Err(UsbError::Timeout);
-            }
-            let data = &buf[..got.min(64)];
-            // 64 bytes always; the reply ends at its \r (an empty one is 00 0d).
-            let len = match data.iter().position(|b| *b == b'\r') {
-                Some(at) => at + 1,
-                None => data.iter().position(|b| *b == 0).unwrap_or(data.len()),
-            };
-            Ok(with_cr(data[..len].to_vec()))
-        }
-        Bridge::Krauler => {
-            const COMMANDS: [(&[u8], u8, u8); 8] = [
-                (b"Q1\r", 0x03, b'('),
-                (b"F\r", 0x0d, b'#'),
-                (b"I\r", 0x0c, b'#'),
-                (b"T\r", 0x04, b'\r'),
-                (b"TL\r", 0x05, b'\r'),
-                (b"Q\r", 0x07, b'\r'),
-                (b"C\r", 0x0b, b'\r'),
-                (b"CT\r", 0x0b, b'\r'),
-            ];
-            let Some((_, index, prefix)) = COMMANDS.iter().find(|(c, _, _)| *c == cmd) else {
-                // Unknown commands are echoed back, as a Megatec unit does.
-                return Ok(cmd.to_vec());
-            };
-            for _ in 0..10 {
-                let Some(reply) = read_string(io, *index, langid_fix)? else {
-                    continue;
-                };
-                let mut reply = with_cr(reply);
-                if is_no_ack(&reply) {
-                    continue;
-                }
-                if let Some(first) = reply.first_mut() {
-                    *first = *prefix;
-                }
-                return Ok(truncate_at_cr(reply));
-            }
-            Ok(Vec::new())
-        }
-        Bridge::Fabula => {
-            let Some(index) = fabula_index(cmd) else {
-                return Ok(cmd.to_vec());
-            };
-            let mut buf = vec![0u8; 256];
-            let n = io.get_string(index, None, &mut buf)?;
-            if n == 0 {
-                return Err(UsbError::Timeout);
-            }
-            buf.truncate(n);
-            let reply = with_cr(buf);
-            // "UPS No Ack" answers every command taken: a query sees nothing, an
-            // instant command success.
-            if is_no_ack(&reply) {
-                return Ok(Vec::new());
-            }
-            Ok(truncate_at_cr(reply))
-        }
-        Bridge::Sgs => {
-            // Chunks of up to 7 bytes behind their count; NUT moves on by what the
-            // transfer reports, less the count byte.
-            let mut i = 0;
-            for _ in 0..=cmd.len() {
-                if i >= cmd.len() {
-                    break;
-                }
-                let n = (cmd.len() - i).min(7);
-                let mut chunk = [0u8; 8];
-                chunk[0] = n as u8;
-                chunk[1..=n].copy_from_slice(&cmd[i..i + n]);
-                let sent = io
-                    .control_out(0x09, 0x200, &chunk, CYPRESS_SEND_MS)
-                    .map_err(send_failed)?;
-                if sent == 0 {
-                    return Err(UsbError::Timeout);
-                }
-                i += sent - 1;
-            }
-            if i < cmd.len() {
-                return Err(UsbError::Other);
-            }
-            let mut buf = Vec::new();
-            for _ in 0..SGS_MAX_READS {
-                if buf.len() + 8 > BUFLEN {
-                    break;
-                }
-                let mut chunk = [0u8; 8];
-                match io.interrupt_in(EP_IN, &mut chunk, TRANSFER_MS) {
-                    Err(UsbError::Timeout) => break,
-                    Err(e) => return Err(e),
-                    Ok(0) => return Err(UsbError::Timeout),
-                    Ok(_) => {}
-                }
-                // A count above 127 is negative in C's char (on x86; unsigned on ARM,
-                // where NUT takes 7 bytes): NUT's index wraps and it fails the query.
-                let Ok(count) = i8::try_from(chunk[0]) else {
-                    return Err(UsbError::Other);
-                };
-                let n = (count as usize).min(7);
-                buf.extend_from_slice(&chunk[1..=n]);
-            }
-            if !buf.is_empty() && !buf.contains(&b'\r') && buf.len() < BUFLEN - 1 {
-                buf.push(b'\r');
-            }
-            Ok(buf)
-        }
-        Bridge::Snr => {
-            // Without this read the unit answers zeros for a while.
-            let mut wake = [0u8; SNR_BUF_BYTES];
-            let _ = io.interrupt_in(EP_IN, &mut wake, TRANSFER_MS);
-            let (index, prefix) = match cmd {
-                b"Q1\r" => (0x03, b'('),
-                b"F\r" => (0x0d, b'#'),
-                b"I\r" => (0x0c, b'#'),
-                _ => return Ok(cmd.to_vec()),
-            };
-            let Some(langid) = langid_fix else {
-                return Err(UsbError::Other);
-            };
-            for _ in 0..SNR_TRIES {
-                let mut buf = vec![0u8; SNR_BUF_BYTES];
-                let n = io.get_string(index, Some(langid), &mut buf)?;
-                if n == 0 {
-                    return Err(UsbError::Timeout);
-                }
-                buf.truncate(n);
-                if buf.first().map(|b| usize::from(*b)) != Some(n) {
-                    continue;
-                }
-                let mut reply = descriptor_ascii(&buf);
-                reply.truncate(BUFLEN - 1);
-                if is_no_ack(&reply) {
-                    continue;
-                }
-                // The unit's first byte is not the Megatec one.
-                if let Some(first) = reply.first_mut() {
-                    *first = prefix;
-                }
-                return Ok(reply);
-            }
-            Ok(Vec::new())
-        }
-        Bridge::Hunnox => {
-            let Some(index) = fabula_index(cmd) else {
-                return Ok(cmd.to_vec());
-            };
-            hunnox_lock_step(io, index, langid_fix, state);
-            let mut buf = vec![0u8; HUNNOX_BUF_BYTES];
-            let n = io.get_string(index, langid_fix, &mut buf)?;
-            if n == 0 {
-                return Err(UsbError::Timeout);
-            }
-            buf.truncate(n);
-            let reply = match langid_fix {
-                // A size that disagrees with bLength is a corrupted message: nothing.
-                Some(_) if buf.first().map(|b| usize::from(*b)) != Some(n) => return Ok(Vec::new()),
-                Some(_) => {
-                    let mut text = descriptor_ascii(&buf);
-                    text.truncate(HUNNOX_BUF_BYTES - 1);
-                    text
-                }
-                None => buf,
-            };
-            // No \r added (unlike fabula). "UPS No Ack" answers every command taken.
-            if is_no_ack(&reply) {
-                return Ok(Vec::new());
-            }
-            Ok(reply)
-        }
-        Bridge::Phoenixtec => phoenixtec(io, cmd),
-        // Answered by `command` before it gets here.
-        Bridge::Fuji | Bridge::Ablerex | Bridge::Armac => Err(UsbError::Other),
+    let Some(index) = fabula_index(cmd) else {
+        return Ok(cmd.to_vec());
+    };
+    hunnox_lock_step(io, index, langid_fix, state);
+    let mut buf = vec![0u8; HUNNOX_BUF_BYTES];
+    let n = io.get_string(index, langid_fix, &mut buf)?;
+    if n == 0 {
+        return Err(UsbError::Timeout);
     }
+    buf.truncate(n);
+    let reply = match langid_fix {
+        // A size that disagrees with bLength is a corrupted message: nothing.
+        Some(_) if buf.first().map(|b| usize::from(*b)) != Some(n) => return Ok(Vec::new()),
+        Some(_) => {
+            let mut text = descriptor_ascii(&buf);
+            text.truncate(HUNNOX_BUF_BYTES - 1);
+            text
+        }
+        None => buf,
+    };
+    // No \r added (unlike fabula). "UPS No Ack" answers every command taken.
+    if is_no_ack(&reply) {
+        return Ok(Vec::new());
+    }
+    Ok(reply)
 }
 
 /// Fabula's string index for `S<n>[R<m>]` (nutdrv_qx.c: delays .5 to 10 minutes in
 /// steps of 16, +8 for shutdown.return).
 fn fabula_shutdown(cmd: &[u8]) -> Option<u8> {
-    let text = std::str::from_utf8(cmd).ok()?.strip_suffix('\r')?;
-    let rest = text.strip_prefix('S')?;
-    let (off, on) = match rest.split_once('R') {
-        Some((off, on)) => (off, Some(on.parse::<i64>().ok()?)),
-        None => (rest, None),
-    };
-    let off: f64 = off.parse().ok()?;
+    let (off, on) = scan_shutdown(cmd)?;
     let delay = off.clamp(0.5, 10.0);
     let mut index = if delay < 1.0 {
         16 + ((delay - 0.5) * 10.0).round() as i64 * 16
