@@ -261,9 +261,9 @@ pub(super) fn table() -> Vec<Item> {
     items
 }
 
-/// C's `isspace` (ASCII only, vertical tab included).
+/// C's `isspace`, for `str` trimming.
 fn c_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+    u8::try_from(c).is_ok_and(voltronic_text::is_c_space)
 }
 
 /// C's `sscanf` `%d`: blanks, a sign, digits; the number and what follows.
@@ -351,27 +351,15 @@ fn scan_ints<const N: usize>(text: &str, sep: char) -> Option<[i64; N]> {
 }
 
 /// C's `strtol(text, &end, 10)` with `*end == '\0'` required (an empty text is 0):
-/// blanks, a sign, digits, saturating at the bounds of a 64-bit `long`.
+/// blanks, a sign, digits, and nothing after them.
 fn strtol_whole(text: &str) -> Option<i64> {
     if text.is_empty() {
         return Some(0);
     }
     let t = text.trim_start_matches(c_space);
-    let negative = t.starts_with('-');
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    if digits.is_empty() || !digits.bytes().all(|d| d.is_ascii_digit()) {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for d in digits.bytes() {
-        let d = i64::from(d - b'0');
-        n = if negative {
-            n.saturating_mul(10).saturating_sub(d)
-        } else {
-            n.saturating_mul(10).saturating_add(d)
-        };
-    }
-    Some(n)
+    (!digits.is_empty() && digits.bytes().all(|d| d.is_ascii_digit()))
+        .then(|| voltronic_text::strtol(text.as_bytes()))
 }
 
 /// `TTTT:hh:mm:ss` in seconds, in C's `int` arithmetic (wrapping as NUT's does on a

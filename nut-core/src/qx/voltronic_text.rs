@@ -43,7 +43,7 @@ fn strspn(s: &[u8], set: &[u8]) -> usize {
 }
 
 /// C's `isspace` in the "C" locale.
-fn is_c_space(b: u8) -> bool {
+pub(super) fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
