@@ -2189,44 +2189,31 @@ impl Ctx<'_> {
                 None => return Ok((false, Vec::new(), String::new())),
             }
         }
-        let (answer, len) = match self.transact(&cmd)? {
+        // What the port read, and the length it gave (a bridge's may differ).
+        let (mut bytes, len) = match self.transact(&cmd)? {
             Reply::Error => return Ok((false, Vec::new(), String::new())),
             Reply::Timeout => (Vec::new(), 0),
-            Reply::Bytes(bytes) if item.answer == Answer::BestupsId => {
-                let len = bytes.len().min(MAX_ANSWER_BYTES);
-                match family::bestups_id_answer(&bytes[..len]) {
-                    Some(refined) => {
-                        let len = refined.len();
-                        (refined, len)
-                    }
-                    // NUT clears a failed answer, so no later item reuses it.
-                    None => return Ok((false, Vec::new(), String::new())),
-                }
-            }
-            Reply::Bytes(bytes) if item.answer == Answer::Hex => {
-                let len = bytes.len().min(MAX_ANSWER_BYTES);
-                match hex_qs_answer(&bytes, len) {
-                    Some(refined) => {
-                        let len = refined.len();
-                        (refined, len)
-                    }
-                    // NUT clears a failed answer, so no later item reuses it.
-                    None => return Ok((false, Vec::new(), String::new())),
-                }
-            }
-            Reply::Counted { mut bytes, len } => {
-                bytes.truncate(MAX_ANSWER_BYTES);
-                if item.answer == Answer::Binary {
-                    self.drv.raw_answer = bytes.clone();
-                }
-                if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-                    bytes.truncate(nul);
-                }
-                (bytes, len.min(MAX_ANSWER_BYTES))
-            }
-            Reply::Bytes(mut bytes) => {
-                bytes.truncate(MAX_ANSWER_BYTES);
+            Reply::Bytes(bytes) => {
                 let len = bytes.len();
+                (bytes, len)
+            }
+            Reply::Counted { bytes, len } => (bytes, len),
+        };
+        bytes.truncate(MAX_ANSWER_BYTES);
+        let len = len.min(MAX_ANSWER_BYTES);
+        let refined = match item.answer {
+            Answer::BestupsId => Some(family::bestups_id_answer(&bytes[..len.min(bytes.len())])),
+            Answer::Hex => Some(hex_qs_answer(&bytes, len)),
+            _ => None,
+        };
+        let (answer, len) = match refined {
+            Some(Some(refined)) => {
+                let len = refined.len();
+                (refined, len)
+            }
+            // NUT clears a failed answer, so no later item reuses it.
+            Some(None) => return Ok((false, Vec::new(), String::new())),
+            None => {
                 if item.answer == Answer::Binary {
                     self.drv.raw_answer = bytes.clone();
                 }
