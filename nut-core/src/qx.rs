@@ -744,6 +744,17 @@ enum VoltageMode {
     Boost,
 }
 
+impl VoltageMode {
+    /// Its `ups.status` word.
+    fn word(self) -> &'static str {
+        match self {
+            VoltageMode::Trim => "TRIM",
+            VoltageMode::Bypass => "BYPASS",
+            VoltageMode::Boost => "BOOST",
+        }
+    }
+}
+
 /// A subdriver's `initups` (nutdrv_qx_blazer-common.c).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Initups {
@@ -2363,11 +2374,7 @@ impl Ctx<'_> {
                 if !on {
                     return Some("");
                 }
-                match self.voltage_mode()? {
-                    VoltageMode::Trim => "TRIM",
-                    VoltageMode::Bypass => "BYPASS",
-                    VoltageMode::Boost => "BOOST",
-                }
+                self.voltage_mode()?.word()
             }
             41 => {
                 if on {

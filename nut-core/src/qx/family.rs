@@ -689,21 +689,10 @@ impl Ctx<'_> {
                 match item.from {
                     40 => {
                         if bits.first() == Some(&b'1') {
-                            let vi = strtod(&self.get("input.voltage")?);
-                            let vo = strtod(&self.get("output.voltage")?);
-                            // A standby unit (bit 42): the output against the input.
+                            // A standby unit (bit 42): the output against the input,
+                            // as blazer's bit reads it (refused without either).
                             let word = if bits.get(2) == Some(&b'1') {
-                                if vo < 0.5 * vi {
-                                    return None;
-                                } else if vo < 0.95 * vi {
-                                    "TRIM"
-                                } else if vo < 1.05 * vi {
-                                    "BYPASS"
-                                } else if vo < 1.5 * vi {
-                                    "BOOST"
-                                } else {
-                                    return None;
-                                }
+                                self.voltage_mode()?.word()
                             } else {
                                 "BYPASS"
                             };
