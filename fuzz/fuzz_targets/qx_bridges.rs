@@ -3,7 +3,7 @@
 //! query ends (a unit cannot keep a bridge reading for ever).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use nut_core::qxusb::{command, BridgeIo, BridgeState, UsbError, BRIDGES};
+use nut_core::qxusb::{command, BridgeIo, BridgeState, UsbError, BRIDGES, REPLY_BYTES};
 
 /// Transfers a bridge may make for one query at most, with room to spare (armac's and
 /// sgs's reads until the buffer is full, krauler's and snr's ten tries).
@@ -92,8 +92,8 @@ fuzz_target!(|data: &[u8]| {
     for query in QUERIES {
         unit.transfers = 0;
         if let Ok(reply) = command(bridge, &mut unit, query, langid, &mut state) {
-            assert!(reply.bytes.len() <= 512, "{} bytes", reply.bytes.len());
-            assert!(reply.len <= 512, "length {}", reply.len);
+            assert!(reply.bytes.len() <= REPLY_BYTES, "{} bytes", reply.bytes.len());
+            assert!(reply.len <= REPLY_BYTES, "length {}", reply.len);
         }
     }
 });
