@@ -657,20 +657,9 @@ impl<I: nut_core::qxusb::BridgeIo + Send + 'static> crate::qx::QxPort for Bridge
         };
         self.state = state;
         match result {
-            Ok(reply) if reply.bytes.is_empty() && reply.len == 0 => {
-                self.io = Some(io);
-                Reply::Timeout
-            }
-            Ok(reply) if reply.len == reply.bytes.len() => {
-                self.io = Some(io);
-                Reply::Bytes(reply.bytes)
-            }
             Ok(reply) => {
                 self.io = Some(io);
-                Reply::Counted {
-                    bytes: reply.bytes,
-                    len: reply.len,
-                }
+                reply.into()
             }
             Err(UsbError::Timeout) => {
                 self.io = Some(io);

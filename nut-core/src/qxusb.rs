@@ -395,6 +395,24 @@ impl Counted {
     }
 }
 
+impl From<Counted> for crate::qx::Reply {
+    /// What nutdrv_qx makes of a bridge's answer: nothing at all is a timeout (a query
+    /// fails, a command is taken).
+    fn from(answer: Counted) -> Self {
+        use crate::qx::Reply;
+        if answer.bytes.is_empty() && answer.len == 0 {
+            Reply::Timeout
+        } else if answer.len == answer.bytes.len() {
+            Reply::Bytes(answer.bytes)
+        } else {
+            Reply::Counted {
+                bytes: answer.bytes,
+                len: answer.len,
+            }
+        }
+    }
+}
+
 fn truncate_at_cr(mut buf: Vec<u8>) -> Vec<u8> {
     if let Some(at) = buf.iter().position(|b| *b == b'\r') {
         buf.truncate(at + 1);
