@@ -3131,16 +3131,7 @@ ups.status: OL CHRG
 ups.timer.reboot: -1
 ups.timer.shutdown: -1
 ups.vendorid: 051d";
-    let ours: Vec<String> = state
-        .tree()
-        .vars()
-        .map(|v| format!("{}: {}", v.name, v.value))
-        .collect();
-    let missing: Vec<&str> = nut
-        .lines()
-        .filter(|l| !ours.iter().any(|o| o == l))
-        .collect();
-    assert!(missing.is_empty(), "missing {missing:?}\nours {ours:#?}");
+    assert_lists(&state, nut.lines().map(str::to_string));
 }
 
 /// A PowerWalker VI 2200 SH (06da:ffff, hw-fixtures/hid/partial/powerwalker-vi-2200-sh,
@@ -3204,20 +3195,25 @@ fn a_powerwalker_vi_2200_sh_reads_as_nut_explored_it() {
         &values,
         &strings,
     );
+    assert_lists(
+        &state,
+        rec.expect
+            .iter()
+            .filter(|(var, _)| !var.starts_with("driver."))
+            .map(|(var, value)| match (var.as_str(), value.as_str()) {
+                ("battery.voltage", "27") => "battery.voltage: 27.10".to_string(),
+                _ => format!("{var}: {value}"),
+            }),
+    );
+}
+
+/// The driver's variables hold every `var: value` line of NUT's listing.
+fn assert_lists(state: &DriverState, nut: impl Iterator<Item = String>) {
     let ours: Vec<String> = state
         .tree()
         .vars()
         .map(|v| format!("{}: {}", v.name, v.value))
         .collect();
-    let missing: Vec<String> = rec
-        .expect
-        .iter()
-        .filter(|(var, _)| !var.starts_with("driver."))
-        .map(|(var, value)| match (var.as_str(), value.as_str()) {
-            ("battery.voltage", "27") => "battery.voltage: 27.10".to_string(),
-            _ => format!("{var}: {value}"),
-        })
-        .filter(|line| !ours.contains(line))
-        .collect();
+    let missing: Vec<String> = nut.filter(|line| !ours.contains(line)).collect();
     assert!(missing.is_empty(), "missing {missing:?}\nours {ours:#?}");
 }
