@@ -350,6 +350,11 @@ impl DummyDevice {
         }
     }
 
+    /// Whether polls change nothing until the file changes (read once, to its end).
+    pub fn idle(&self) -> bool {
+        self.finished && !self.repeat
+    }
+
     /// The file changed: start reading it again from the top.
     pub fn reload(&mut self, text: &[u8]) {
         self.steps = parse_dummy_file(text);

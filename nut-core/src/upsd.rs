@@ -1216,6 +1216,67 @@ impl UpsdCore {
         }
     }
 
+    /// The reply a GET request from `client` would get now, without the request taking
+    /// place (the client's idle time is not reset); `None` for anything but a GET.
+    pub fn peek_get(&self, client: ClientId, words: &[String]) -> Option<String> {
+        let state = self.clients.get(&client)?;
+        let parsed = parse_request_owned(words.to_vec());
+        let Ok(Request::Get(get)) = parsed.request else {
+            return None;
+        };
+        if parsed.needs_auth && (state.username.is_none() || state.password.is_none()) {
+            return None;
+        }
+        let text = self.get(client, get).unwrap_or_else(format_err);
+        let mut reply = String::new();
+        push_lf_terminated(&mut reply, &text);
+        Some(reply)
+    }
+
+    /// When each client last sent a request (a client whose last request is more than
+    /// [`CLIENT_IDLE_TIMEOUT_MS`] old is dropped at the next [`UpsdCore::tick`]).
+    pub fn clients_last_request(&self) -> impl Iterator<Item = (ClientId, Millis)> + '_ {
+        self.clients.iter().map(|(id, c)| (*id, c.last_request))
+    }
+
+    /// Whether [`UpsdCore::skip_ticks`] can stand for the coming ticks: every connected
+    /// driver is fresh and stays so while it answers PING (MAXAGE of at least 3 s: a
+    /// PING goes out once a third of MAXAGE passed without a line, so the oldest line at
+    /// a tick is at most a third of MAXAGE and one tick old).
+    pub fn ticks_skippable(&self) -> bool {
+        let third_ms = crate::secs_to_ms(self.settings.maxage_s) / 3;
+        third_ms + TICK_INTERVAL_MS < crate::secs_to_ms(self.settings.maxage_s)
+            && self
+                .upses
+                .iter()
+                .all(|e| !e.connected || (!e.stale && (!e.dumpdone || e.data_ok)))
+    }
+
+    /// What the ticks at `first`, `first + TICK_INTERVAL_MS`, ... up to `last` do when
+    /// nothing else happens meanwhile, every connected driver answers PING with PONG at
+    /// once and no client goes idle (the shell knows; [`UpsdCore::ticks_skippable`]
+    /// holds): the PINGs' times, and tracking results purged as of `last`. For a shell
+    /// that jumps over ticks it knows change nothing else.
+    pub fn skip_ticks(&mut self, first: Millis, last: Millis) {
+        let third_ms = crate::secs_to_ms(self.settings.maxage_s) / 3;
+        for entry in self.upses.iter_mut().filter(|e| e.connected) {
+            let mut tick = first;
+            while tick <= last {
+                if tick.saturating_sub(entry.last_heard) > third_ms
+                    && tick.saturating_sub(entry.last_ping) > third_ms
+                {
+                    // The PING, and the PONG that answers it at once.
+                    entry.last_ping = tick;
+                    entry.last_heard = tick;
+                }
+                tick = tick.saturating_add(TICK_INTERVAL_MS);
+            }
+        }
+        let keep_ms = crate::secs_to_ms(self.settings.trackingdelay_s);
+        self.tracking
+            .retain(|_, (_, at)| last.saturating_sub(*at) <= keep_ms);
+    }
+
     /// The periodic pass (every [`TICK_INTERVAL_MS`]): PINGs quiet drivers, updates
     /// staleness, drops idle clients, purges old tracking results.
     pub fn tick(&mut self, now: Millis) -> Vec<Action> {

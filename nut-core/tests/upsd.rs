@@ -1052,3 +1052,67 @@ fn a_line_the_tokenizer_rejects_gets_no_reply() {
         "{seen:?}"
     );
 }
+
+/// `skip_ticks` leaves upsd as the ticks themselves would when every driver answers
+/// PING with PONG at once and clients keep asking: checked from several starting
+/// phases of the drivers' last lines, with a tracking result purged on the way.
+#[test]
+fn skipped_ticks_leave_upsd_as_the_ticks_do() {
+    use nut_core::upsd::TICK_INTERVAL_MS;
+    for offset in [0, 1, 999, 1_000, 2_500, 4_999, 5_001, 7_000] {
+        let mut harness = Harness::new(UpsdSettings {
+            trackingdelay_s: 30,
+            ..UpsdSettings::default()
+        });
+        let start = harness.now;
+        for ups in ["alpha", "zeta"] {
+            let index = harness.ups(ups);
+            harness.core.driver_connected_now(start, index);
+            let dump = if ups == "alpha" {
+                ALPHA_DUMP
+            } else {
+                ZETA_DUMP
+            };
+            for words in Harness::lines(dump) {
+                harness.core.driver_line(start + offset, index, &words);
+            }
+        }
+        harness.core.client_connected(start, 1, "127.0.0.1");
+        for line in [
+            "USERNAME admin",
+            "PASSWORD secret",
+            "SET TRACKING ON",
+            "INSTCMD zeta AA.cmd",
+        ] {
+            let words: Vec<String> = line.split(' ').map(str::to_string).collect();
+            harness.core.client_line(start, 1, &words);
+        }
+        assert!(harness.core.ticks_skippable());
+        let (first, last) = (start + TICK_INTERVAL_MS, start + 40 * TICK_INTERVAL_MS);
+        let mut ticked = harness.core.clone();
+        let mut tick = first;
+        while tick <= last {
+            // The client keeps asking, so it never goes idle.
+            ticked.client_line(tick, 1, &["VER".into()]);
+            let actions = ticked.tick(tick);
+            for action in actions {
+                match action {
+                    Action::ToDriver { ups, line } => {
+                        assert_eq!(line.format(), "PING\n");
+                        ticked.driver_line(tick, ups, &["PONG".to_string()]);
+                    }
+                    other => panic!("a quiet tick did {other:?}"),
+                }
+            }
+            tick += TICK_INTERVAL_MS;
+        }
+        let mut skipped = harness.core.clone();
+        skipped.client_line(last, 1, &["VER".into()]);
+        skipped.skip_ticks(first, last);
+        assert_eq!(
+            format!("{skipped:?}"),
+            format!("{ticked:?}"),
+            "drivers' last line {offset} ms after start"
+        );
+    }
+}
