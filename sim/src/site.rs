@@ -177,8 +177,12 @@ pub(crate) fn secs_to_ms(seconds: f64) -> u64 {
     (seconds * 1000.0).round().clamp(0.0, u64::MAX as f64 / 2.0) as u64
 }
 
-/// How often the UPS models are updated when nothing is due (simulated ms).
+/// The step of the instants at which a UPS whose battery charges or discharges is
+/// brought up to date (simulated ms): every one for a unit that shows its charge
+/// itself, the first at which the file changes for dummy-ups.
 const MODEL_PERIOD_MS: u64 = 100;
+/// How far ahead a dummy-ups file's next change is looked for (simulated ms).
+const VISIBLE_HORIZON_MS: u64 = 30 * 24 * 3_600_000;
 
 /// What a dummy-ups device text is made from: whole charge, whole runtime, status and
 /// the generation of the scripted variables.
@@ -264,6 +268,76 @@ fn megatec_command(bytes: &[u8]) -> Option<MegatecCommand> {
 }
 
 impl UpsModel {
+    /// Whether its battery charges or feeds a load (only then does the model change
+    /// with time alone).
+    fn changing(&self) -> bool {
+        self.spec.battery.is_some()
+            && (if self.mains_on {
+                self.charge < 100.0
+            } else {
+                self.output_on
+            })
+    }
+
+    /// How fast the charge changes (percent per ms) under `load_w`.
+    fn rate(&self, b: &crate::scenario::Battery, load_w: f64) -> f64 {
+        if self.mains_on {
+            b.recharge_per_h / 3_600_000.0
+        } else {
+            -(100.0 / (b.runtime_s * 1000.0) * (load_w / b.at_load_w))
+        }
+    }
+
+    /// The first instant `from + k * MODEL_PERIOD_MS` (k >= 1) at which the file of a
+    /// dummy-ups UPS whose battery charges or discharges would read differently, on the
+    /// line the charge follows: what the file is made from (whole charge, whole
+    /// runtime, LB, CHRG) only moves one way along it, so a doubling search and a
+    /// bisection find it. `None` within [`VISIBLE_HORIZON_MS`].
+    fn next_file_change(&self, from: u64, load_w: f64) -> Option<u64> {
+        let b = self.spec.battery.as_ref()?;
+        let rate = self.rate(b, load_w);
+        let (t0, c0) = match self.anchor {
+            Some((t0, c0, r)) if r == rate => (t0, c0),
+            _ => (from, self.charge),
+        };
+        let explicit = self.explicit.is_some();
+        let key = |k: u64| {
+            let t = from.saturating_add(k.saturating_mul(MODEL_PERIOD_MS));
+            let line = c0 + rate * t.saturating_sub(t0) as f64;
+            let charge = if self.mains_on {
+                line.min(100.0)
+            } else {
+                line.max(0.0)
+            };
+            let runtime = charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0);
+            (
+                charge.floor() as i64,
+                runtime.floor() as i64,
+                !explicit && charge <= b.low,
+                !explicit && self.mains_on && charge < 100.0,
+            )
+        };
+        let here = key(0);
+        let limit = VISIBLE_HORIZON_MS / MODEL_PERIOD_MS;
+        let mut hi = 1;
+        while key(hi) == here {
+            if hi > limit {
+                return None;
+            }
+            hi *= 2;
+        }
+        let mut lo = hi / 2;
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if key(mid) == here {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(from.saturating_add(hi * MODEL_PERIOD_MS))
+    }
+
     fn status(&self) -> String {
         if let Some(status) = &self.explicit {
             return status.clone();
@@ -571,6 +645,10 @@ pub struct Site<'s> {
     last_update: u64,
     /// Set when something changed that the models must look at on the next pass.
     model_dirty: bool,
+    /// When a battery that charges or discharges shows something new (see
+    /// [`UpsModel::next_file_change`]): the same instants on every engine, however
+    /// often it steps.
+    next_visible: Option<u64>,
     /// Per host (scenario order), the indices of the UPSes that feed it.
     feeds: Vec<Vec<usize>>,
 }
@@ -679,6 +757,7 @@ impl<'s> Site<'s> {
             last_now: 0,
             last_update: 0,
             model_dirty: true,
+            next_visible: None,
             feeds,
         }
     }
@@ -923,15 +1002,7 @@ impl<'s> Site<'s> {
         }
         let dt = now - self.last_now;
         self.last_now = now;
-        // Only a battery that charges or feeds a load changes.
-        let changing = |u: &UpsModel| {
-            u.spec.battery.is_some()
-                && (if u.mains_on {
-                    u.charge < 100.0
-                } else {
-                    u.output_on
-                })
-        };
+        let changing = UpsModel::changing;
         if !self.upses.iter().any(changing) {
             for ups in &mut self.upses {
                 ups.anchor = None;
@@ -952,11 +1023,7 @@ impl<'s> Site<'s> {
             };
             // The charge is a line from the last change of rate, so it is the same at a
             // given instant however often it is computed (both engines, any step).
-            let rate = if ups.mains_on {
-                b.recharge_per_h / 3_600_000.0
-            } else {
-                -(100.0 / (b.runtime_s * 1000.0) * (load / b.at_load_w))
-            };
+            let rate = ups.rate(&b, load);
             let since = now - dt;
             if ups.anchor.is_none_or(|(_, _, r)| r != rate) {
                 ups.anchor = Some((since, ups.charge, rate));
@@ -1114,13 +1181,28 @@ impl<'s> Site<'s> {
                 self.crash(&host.name, controls);
             }
         }
+        let ordered = host_states(
+            scenario,
+            &world.lock().unwrap_or_else(|e| e.into_inner()).hosts,
+        );
+        self.next_visible = (0..self.upses.len())
+            .filter(|&i| self.upses[i].changing() && !self.upses[i].dead)
+            .filter_map(|i| {
+                let ups = &self.upses[i];
+                if ups.spec.driver != DriverKind::DummyUps {
+                    return Some(now.saturating_add(MODEL_PERIOD_MS));
+                }
+                let load = load_on(scenario, &self.upses, &self.feeds, &ordered, i);
+                ups.next_file_change(now, load)
+            })
+            .min();
     }
 
-    /// Whether the UPS and power models must be brought up to `now`: the model period
-    /// passed, an output change, a battery running empty, a boot finishing, or
+    /// Whether the UPS and power models must be brought up to `now`: a battery that
+    /// shows something new (see `next_visible`), an output change, a battery running empty, a boot finishing, or
     /// something marked the model dirty.
     fn model_due(&self, now: u64) -> bool {
-        now.saturating_sub(self.last_update) >= MODEL_PERIOD_MS
+        self.next_visible.is_some_and(|t| now >= t)
             || self.upses.iter().any(|u| {
                 u.off_at.is_some_and(|t| now >= t)
                     || u.on_at.is_some_and(|t| now >= t)
@@ -1258,11 +1340,15 @@ impl<'s> Site<'s> {
         if self.model_dirty {
             take(now + 1);
         }
-        for (_, end) in world
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .shutdowns_end()
-        {
+        if let Some(t) = self.next_visible {
+            take(t.max(now + 1));
+        }
+        let w = world.lock().unwrap_or_else(|e| e.into_inner());
+        // A command a serial unit received is carried out at the next instant.
+        if !w.device_inbox.is_empty() {
+            take(now + 1);
+        }
+        for (_, end) in w.shutdowns_end() {
             take(end.max(now + 1));
         }
         next
