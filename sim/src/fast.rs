@@ -35,6 +35,17 @@
 //! The site (UPS models, power, boots, late shutdown) is [`crate::site::Site`], shared
 //! with the turmoil driver. A test checks that both drivers make the same decisions on
 //! every scenario this one supports.
+//!
+//! Warps: most of a long run is periodic acts that change nothing (an upsmon poll that
+//! gets the answer it got before, a upsd tick that only PINGs a dummy-ups that answers
+//! at once, a dummy-ups poll of a file that did not change). Each such act parks as
+//! [`Quiet`]; when nothing else is due before some horizon, one step skips all their
+//! instants before it and each act catches up in one go (the last poll's requests, the
+//! core given the last poll's answers; `UpsdCore::skip_ticks`). A check at the warp
+//! confirms each act is still quiet. Tests check that a run with warps records exactly
+//! what a run taking every instant ([`run_every_instant`]) records, on every scenario
+//! and on random sites; debug builds also check that the upsmon core after the catch-up
+//! is the one every skipped poll would have left.
 
 use crate::harness::{driver_args, hosted, mains_returned, nut_env, poll_phase_ms, Outcome};
 use crate::scenario::{DriverKind, FaultAction, Scenario, SignalName};
@@ -97,7 +108,32 @@ struct Clock {
     shared: Arc<AtomicU64>,
     timers: RefCell<BTreeMap<(u64, u64), Waker>>,
     seq: Cell<u64>,
+    /// The timers (by sequence number) of periodic acts parked as quiet: see [`warp`].
+    quiet: RefCell<BTreeMap<u64, Quiet>>,
+    /// Instants skipped by warps so far.
+    skipped: Cell<u64>,
 }
+
+/// A periodic act that changes nothing while nothing else happens (a poll that gets the
+/// answer it got before, a tick that only PINGs a driver that answers at once). A warp
+/// skips its instants up to the next thing that may change something, and the act
+/// catches up in one step ([`Clock::quiet_sleep`] returns the last instant skipped).
+struct Quiet {
+    /// Its instants are its timer's, then every `period` ms.
+    period: u64,
+    /// How long one act takes from its instant (an upsmon's poll cycle, round trips
+    /// included); an instant is skipped only if its act is over before the horizon.
+    margin: u64,
+    /// Connections (upsd client ids) the act keeps busy: upsd never finds them idle.
+    keeps: Vec<u64>,
+    /// Where a warp leaves the last instant it skipped.
+    skipped: Rc<Cell<Option<u64>>>,
+    /// Whether the act is still quiet (nothing it reads changed since it parked).
+    check: QuietCheck,
+}
+
+/// See [`Quiet::check`].
+type QuietCheck = Box<dyn Fn(&Fast) -> bool>;
 
 impl Clock {
     fn now(&self) -> u64 {
@@ -123,6 +159,42 @@ impl Clock {
 
     fn next_timer(&self) -> Option<u64> {
         self.timers.borrow().keys().next().map(|(t, _)| *t)
+    }
+
+    /// A sleep until `at` for a periodic act known to be quiet (see [`Quiet`]): `None`
+    /// at `at` as [`Clock::sleep_until`], or `Some(last)` at once when a warp skipped
+    /// the act's instants up to `last` (the act brings its state to after `last`).
+    fn quiet_sleep(
+        self: &Rc<Self>,
+        at: u64,
+        period: u64,
+        margin: u64,
+        keeps: Vec<u64>,
+        check: QuietCheck,
+    ) -> QuietSleep {
+        QuietSleep {
+            clock: self.clone(),
+            at,
+            armed: None,
+            quiet: Some(Quiet {
+                period: period.max(1),
+                margin,
+                keeps,
+                skipped: Rc::new(Cell::new(None)),
+                check,
+            }),
+            skipped: Rc::new(Cell::new(None)),
+        }
+    }
+
+    /// The first timer that is not a quiet act's.
+    fn next_loud_timer(&self) -> Option<u64> {
+        let quiet = self.quiet.borrow();
+        self.timers
+            .borrow()
+            .keys()
+            .find(|(_, seq)| !quiet.contains_key(seq))
+            .map(|(t, _)| *t)
     }
 
     /// Wakes every timer due by now; whether there was one.
@@ -173,6 +245,145 @@ impl Future for Sleep {
         }
         Poll::Pending
     }
+}
+
+/// The future of [`Clock::quiet_sleep`].
+struct QuietSleep {
+    clock: Rc<Clock>,
+    at: u64,
+    /// The timer's sequence number once armed.
+    armed: Option<u64>,
+    /// Moved into the clock's table when armed.
+    quiet: Option<Quiet>,
+    skipped: Rc<Cell<Option<u64>>>,
+}
+
+impl QuietSleep {
+    fn disarm(&mut self) {
+        if let Some(seq) = self.armed.take() {
+            self.clock.quiet.borrow_mut().remove(&seq);
+            self.clock.timers.borrow_mut().remove(&(self.at, seq));
+        }
+    }
+}
+
+impl Future for QuietSleep {
+    type Output = Option<u64>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<u64>> {
+        if let Some(last) = self.skipped.take() {
+            self.armed = None;
+            return Poll::Ready(Some(last));
+        }
+        if self.clock.now() >= self.at {
+            self.disarm();
+            return Poll::Ready(None);
+        }
+        if self.armed.is_none() {
+            let seq = self.clock.seq.get();
+            self.clock.seq.set(seq + 1);
+            let mut quiet = self.quiet.take().expect("armed once");
+            quiet.skipped = self.skipped.clone();
+            self.clock.quiet.borrow_mut().insert(seq, quiet);
+            self.clock
+                .timers
+                .borrow_mut()
+                .insert((self.at, seq), cx.waker().clone());
+            self.armed = Some(seq);
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for QuietSleep {
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}
+
+/// Skips, in one step, the instants of the parked quiet acts (see [`Quiet`]) that come
+/// before `horizon` and before anything else the clock has: the next timer that is not
+/// a quiet act's, and the time a upsd would drop a client that no quiet act keeps busy.
+/// Each act skipped is woken at once with its last instant skipped, in the order of
+/// those instants (then of the timers): the timers they set next come in the order a
+/// run that took every instant would have set them. Whether anything was skipped.
+fn warp(fast: &Fast, horizon: u64) -> bool {
+    let clock = &fast.clock;
+    if clock.quiet.borrow().is_empty() {
+        return false;
+    }
+    let mut until = horizon;
+    if let Some(t) = clock.next_loud_timer() {
+        until = until.min(t);
+    }
+    // An act no longer quiet is done at its instant, as anything else.
+    let mut valid = BTreeSet::new();
+    {
+        let quiet = clock.quiet.borrow();
+        for &(at, seq) in clock.timers.borrow().keys() {
+            if at >= until {
+                break;
+            }
+            match quiet.get(&seq) {
+                Some(q) if (q.check)(fast) => {
+                    valid.insert(seq);
+                }
+                Some(_) => until = at,
+                None => {}
+            }
+        }
+    }
+    {
+        let quiet = clock.quiet.borrow();
+        let kept: BTreeSet<u64> = quiet
+            .iter()
+            .filter(|(seq, _)| valid.contains(seq))
+            .flat_map(|(_, q)| q.keeps.iter().copied())
+            .collect();
+        let net = fast.net.borrow();
+        for node in net.upsd.values() {
+            for (client, last) in node.core.clients_last_request() {
+                if !kept.contains(&client) {
+                    let idle_at = node
+                        .start
+                        .saturating_add(last)
+                        .saturating_add(nut_core::upsd::CLIENT_IDLE_TIMEOUT_MS);
+                    until = until.min(idle_at);
+                }
+            }
+        }
+    }
+    let mut skips: Vec<(u64, u64, (u64, u64))> = Vec::new();
+    {
+        let quiet = clock.quiet.borrow();
+        for &(at, seq) in clock.timers.borrow().keys() {
+            if at >= until {
+                break;
+            }
+            let Some(q) = quiet.get(&seq).filter(|_| valid.contains(&seq)) else {
+                continue;
+            };
+            if at.saturating_add(q.margin) >= until {
+                continue;
+            }
+            let count = (until - q.margin - at - 1) / q.period;
+            clock.skipped.set(clock.skipped.get() + count + 1);
+            skips.push((at + count * q.period, seq, (at, seq)));
+        }
+    }
+    if skips.is_empty() {
+        return false;
+    }
+    skips.sort_unstable();
+    for (last, seq, key) in skips {
+        let waker = clock.timers.borrow_mut().remove(&key);
+        let quiet = clock.quiet.borrow_mut().remove(&seq);
+        if let (Some(waker), Some(quiet)) = (waker, quiet) {
+            quiet.skipped.set(Some(last));
+            waker.wake();
+        }
+    }
+    true
 }
 
 /// Signals for one upsmon (`-c fsd`, `-c stop`).
@@ -778,6 +989,9 @@ struct Fast {
     timers: RefCell<BTreeMap<String, TimerNode>>,
     /// Daemons to start (the run loop spawns their tasks), by host.
     timer_starts: RefCell<Vec<String>>,
+    /// Whether quiet periodic acts may be skipped (see [`Quiet`]); off, every instant of
+    /// every act is taken (the tests compare both).
+    warp: bool,
 }
 
 impl Fast {
@@ -880,6 +1094,56 @@ impl Fast {
             actions
         };
         self.perform(host, actions);
+    }
+
+    /// Whether every request of `cycle` (an upsmon's on `host`) would get the same reply
+    /// now, over a link that is as it was.
+    fn same_answers(&self, host: &str, cycle: &Cycle) -> bool {
+        let net = self.net.borrow();
+        cycle.asked.iter().all(|a| {
+            net.conn_alive(a.conn)
+                && !net.is_cut(host, &a.server)
+                && !net.is_cut(&a.server, host)
+                && net.latency(host, &a.server) == a.latency
+                && net.upsd.get(&a.server).is_some_and(|node| {
+                    node.core
+                        .peek_get(a.conn, &a.words)
+                        .is_some_and(|reply| reply.lines().next() == Some(a.reply.as_str()))
+                })
+        })
+    }
+
+    /// `asked` made again, reaching upsd at `at` (a skipped poll's request: upsd takes
+    /// it as any other, and its reply is the one recorded).
+    fn ask_again(&self, asked: &Asked, at: u64) {
+        let mut net = self.net.borrow_mut();
+        let Some(node) = net.upsd.get_mut(&asked.server) else {
+            return;
+        };
+        let (reply, actions) = answer(node, asked.conn, &asked.line, at - node.start);
+        debug_assert_eq!(reply.lines().next(), Some(asked.reply.as_str()));
+        debug_assert!(actions.is_empty());
+    }
+
+    /// Whether upsd on `host`'s ticks and driver links do nothing but PING drivers that
+    /// answer at once (see [`Quiet`]): every driver it has is linked and is dummy-ups,
+    /// and the core says its drivers stay fresh.
+    fn upsd_quiet(&self, host: &str) -> bool {
+        if !self.warp {
+            return false;
+        }
+        let net = self.net.borrow();
+        let Some(node) = net.upsd.get(host) else {
+            return false;
+        };
+        node.core.ticks_skippable()
+            && node.core.driver_sockets().into_iter().all(|(ups, socket)| {
+                match net.drivers.get(&(host.to_string(), socket)) {
+                    None => !node.linked.contains(&ups),
+                    Some(DriverNode::Dummy { .. }) => node.linked.contains(&ups),
+                    Some(_) => false,
+                }
+            })
     }
 
     /// upsd on `host` connects to the drivers it is not linked to (as its driver links
@@ -1072,35 +1336,9 @@ impl Fast {
             if !net.conn_alive(id) {
                 return Err(eof());
             }
-            let client: ClientId = id;
             let node = net.upsd.get_mut(&to).expect("conn_alive checked it");
             let now = self.clock.now() - node.start;
-            // As upsd's shell answers: the first line, from the tokenizer's borrowed
-            // words (a rejected line gets no reply: the request times out).
-            let mut reply = String::new();
-            let mut actions = Vec::new();
-            let mut answered = false;
-            let mut tokenizer = Tokenizer::for_line(line.len());
-            for bytes in [line.as_bytes(), b"\n".as_slice()] {
-                tokenizer.feed_with(bytes, |l| {
-                    if answered {
-                        return;
-                    }
-                    answered = true;
-                    actions = node.core.client_tokens(now, client, &l, &mut reply);
-                });
-            }
-            let mut others = Vec::new();
-            for action in actions {
-                match action {
-                    Action::Reply { client: c, text } if c == client => reply.push_str(&text),
-                    Action::Close { client: c } if c == client => {
-                        others.push(Action::Close { client: c })
-                    }
-                    other => others.push(other),
-                }
-            }
-            (reply, others)
+            answer(node, id, line, now)
         };
         self.perform(&to, actions);
         let late = self.clock.now().saturating_add(latency) > deadline;
@@ -1112,6 +1350,34 @@ impl Fast {
         let line = reply.lines().next().unwrap_or_default().to_string();
         Ok(line)
     }
+}
+
+/// upsd on `node` answers `line` from `client` at `now` (its time) as upsd's shell
+/// answers: the first line, from the tokenizer's borrowed words (a rejected line gets no
+/// reply: the request times out). The reply, and the other actions.
+fn answer(node: &mut UpsdNode, client: ClientId, line: &str, now: u64) -> (String, Vec<Action>) {
+    let mut reply = String::new();
+    let mut actions = Vec::new();
+    let mut answered = false;
+    let mut tokenizer = Tokenizer::for_line(line.len());
+    for bytes in [line.as_bytes(), b"\n".as_slice()] {
+        tokenizer.feed_with(bytes, |l| {
+            if answered {
+                return;
+            }
+            answered = true;
+            actions = node.core.client_tokens(now, client, &l, &mut reply);
+        });
+    }
+    let mut others = Vec::new();
+    for action in actions {
+        match action {
+            Action::Reply { client: c, text } if c == client => reply.push_str(&text),
+            Action::Close { client: c } if c == client => others.push(Action::Close { client: c }),
+            other => others.push(other),
+        }
+    }
+    (reply, others)
 }
 
 /// The words of a client request line, as upsd's tokenizer reads them.
@@ -1172,29 +1438,61 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
             device: DummyDevice::new(b"", config.mode),
         },
     );
-    let mut source = SimFileSource::new(sys, path);
+    let path = path.clone();
+    let key_driver = key.clone();
+    let mut source = SimFileSource::new(sys, &path);
     let start = fast.clock.now();
     let period = (config.pollinterval_s * 1000)
         .saturating_add(nut_bins::driver::DUMMY_EXTRA_SLEEP.as_millis() as u64);
     let mut next_poll = start;
+    // The last poll read the file as it was and the device had nothing left to say: the
+    // next polls change nothing until the site writes the file.
+    let mut quiet = false;
     loop {
-        fast.clock.sleep_until(next_poll).await;
+        if quiet && fast.warp {
+            let check = {
+                let key = (host.clone(), path.clone());
+                let (text, driver) = (source.last().map(<[u8]>::to_vec), key_driver.clone());
+                move |fast: &Fast| {
+                    let same = {
+                        let w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
+                        w.files.get(&key) == text.as_ref()
+                    };
+                    same && matches!(
+                        fast.net.borrow().drivers.get(&driver),
+                        Some(DriverNode::Dummy { device, .. }) if device.idle()
+                    )
+                }
+            };
+            let parked = fast
+                .clock
+                .quiet_sleep(next_poll, period, 0, Vec::new(), Box::new(check));
+            if let Some(last) = parked.await {
+                next_poll = last.saturating_add(period);
+                continue;
+            }
+        } else {
+            fast.clock.sleep_until(next_poll).await;
+        }
         next_poll = next_poll.saturating_add(period);
         let reading = source.read().await;
+        let unchanged = matches!(reading, Reading::Unchanged);
         let lines = {
             let mut net = fast.net.borrow_mut();
             let Some(DriverNode::Dummy { state, device }) = net.drivers.get_mut(&key) else {
                 return;
             };
             let now = fast.clock.now() - start;
-            match reading {
+            let lines = match reading {
                 Reading::Dead => state.set_stale(true).into_iter().collect(),
                 Reading::Changed(text) => {
                     device.reload(&text);
                     device.poll(now, state)
                 }
                 Reading::Unchanged => device.poll(now, state),
-            }
+            };
+            quiet = unchanged && lines.is_empty() && device.idle();
+            lines
         };
         fast.driver_said(&host, &socket, &lines);
     }
@@ -1430,7 +1728,30 @@ async fn upsd(fast: Rc<Fast>, host: String) {
             fast.perform(&host, actions);
             next_tick = now + TICK_INTERVAL_MS;
         }
-        fast.clock.sleep_until(next_tick.min(next_link)).await;
+        if next_tick == next_link && retry_ms == TICK_INTERVAL_MS && fast.upsd_quiet(&host) {
+            let parked = fast.clock.quiet_sleep(
+                next_tick,
+                TICK_INTERVAL_MS,
+                0,
+                Vec::new(),
+                Box::new({
+                    let host = host.clone();
+                    move |fast: &Fast| fast.upsd_quiet(&host)
+                }),
+            );
+            if let Some(last) = parked.await {
+                let mut net = fast.net.borrow_mut();
+                let Some(node) = net.upsd.get_mut(&host) else {
+                    return;
+                };
+                let start = node.start;
+                node.core.skip_ticks(next_tick - start, last - start);
+                next_tick = last + TICK_INTERVAL_MS;
+                next_link = next_tick;
+            }
+        } else {
+            fast.clock.sleep_until(next_tick.min(next_link)).await;
+        }
     }
 }
 
@@ -1456,6 +1777,8 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
     let mut core = UpsmonCore::new(now(), conf.clone());
     let mut conns: Vec<Option<u64>> = conf.monitors.iter().map(|_| None).collect();
     let mut fsd = false;
+    // The last poll cycle, if it changed nothing (see `Quiet`).
+    let mut steady: Option<Rc<Cycle>> = None;
     loop {
         for signal in mailbox.take() {
             match signal {
@@ -1481,6 +1804,7 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                     });
                     match nut_bins::upsmon::wire(&sys, &nut_env()) {
                         Ok(wiring) => {
+                            steady = None;
                             reload(&fast, &sys, &mut core, &mut conf, &mut conns, wiring.conf);
                             tls = wiring.tls;
                         }
@@ -1494,20 +1818,57 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
         }
         match core.next_command(now()) {
             Command::PollAll => {
+                let began = fast.clock.now();
+                let mut cycle = Cycle {
+                    asked: Vec::new(),
+                    results: Vec::new(),
+                    end: 0,
+                };
+                let mut clean = true;
                 for (index, monitor) in conf.monitors.iter().enumerate() {
                     let login = (&conf, tls.as_ref());
-                    let outcome =
-                        poll_one(&fast, &sys, &host, login, monitor, &mut conns[index]).await;
+                    clean &= conns[index].is_some();
+                    let outcome = poll_one(
+                        &fast,
+                        &sys,
+                        &host,
+                        login,
+                        monitor,
+                        &mut conns[index],
+                        &mut cycle.asked,
+                    )
+                    .await;
+                    clean &= matches!(
+                        outcome,
+                        PollOutcome::Status(_) | PollOutcome::StatusWithAlarm(..)
+                    );
+                    cycle
+                        .results
+                        .push((fast.clock.now() - began, outcome.clone()));
                     core.poll_result(now(), index, outcome);
                 }
                 core.end_poll_cycle(now());
+                cycle.end = fast.clock.now() - began;
+                for asked in &mut cycle.asked {
+                    asked.arrival -= began;
+                }
+                steady = clean.then(|| Rc::new(cycle));
             }
             Command::SleepUntil(at) => {
-                first_of(
-                    mailbox.wait(),
-                    fast.clock.sleep_until(start.saturating_add(at)),
-                )
-                .await;
+                let wake = start.saturating_add(at);
+                let quiet = steady
+                    .clone()
+                    .filter(|_| fast.warp && !fsd && mailbox.pending.borrow().is_empty())
+                    .and_then(|cycle| Some((cycle.period(&core, at)?, cycle)))
+                    .filter(|(period, cycle)| {
+                        period.saturating_add(cycle.end) < nut_core::upsd::CLIENT_IDLE_TIMEOUT_MS
+                    });
+                match quiet {
+                    Some((period, cycle)) => {
+                        park(&fast, &host, &mailbox, &mut core, start, at, period, &cycle).await
+                    }
+                    None => first_of(mailbox.wait(), fast.clock.sleep_until(wake)).await,
+                }
             }
             Command::SetFsd(primaries) => {
                 for index in primaries {
@@ -1593,6 +1954,70 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
             }
         }
     }
+}
+
+/// upsmon parked until its next poll at `at` (core time), quiet (see [`Quiet`]): the
+/// polls a warp skips are caught up in one step, upsd getting the last one's requests
+/// (its clients stay busy) and the core the last one's answers.
+#[allow(clippy::too_many_arguments)]
+async fn park(
+    fast: &Fast,
+    host: &str,
+    mailbox: &Rc<Mailbox>,
+    core: &mut UpsmonCore,
+    start: u64,
+    at: u64,
+    period: u64,
+    cycle: &Rc<Cycle>,
+) {
+    let keeps = cycle.asked.iter().map(|a| a.conn).collect();
+    let check = {
+        let (cycle, mailbox, host) = (cycle.clone(), mailbox.clone(), host.to_string());
+        move |fast: &Fast| mailbox.pending.borrow().is_empty() && fast.same_answers(&host, &cycle)
+    };
+    let parked = fast.clock.quiet_sleep(
+        start.saturating_add(at),
+        period,
+        cycle.end,
+        keeps,
+        Box::new(check),
+    );
+    let mut parked = std::pin::pin!(parked);
+    let mut signal = std::pin::pin!(mailbox.wait());
+    let skipped = std::future::poll_fn(|cx| {
+        if let Poll::Ready(skipped) = parked.as_mut().poll(cx) {
+            return Poll::Ready(skipped);
+        }
+        if signal.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await;
+    let Some(last) = skipped else {
+        return;
+    };
+    for asked in &cycle.asked {
+        fast.ask_again(asked, last + asked.arrival);
+    }
+    #[cfg(debug_assertions)]
+    let every = {
+        let mut every = core.clone();
+        let mut t = at;
+        while t <= last - start {
+            cycle.replay(&mut every, t);
+            t += period;
+        }
+        every
+    };
+    let polled = cycle.replay(core, last - start);
+    debug_assert!(polled, "{host}: a skipped instant was not a poll");
+    #[cfg(debug_assertions)]
+    assert_eq!(
+        format!("{core:?}"),
+        format!("{every:?}"),
+        "{host}: skipping polls up to {last} ms left upsmon where polling would not"
+    );
 }
 
 /// upssched as upsmon's NOTIFYCMD on `host`: its AT lines for the notification, run at
@@ -1779,6 +2204,99 @@ async fn ask(fast: &Fast, conn: &mut Option<u64>, line: &str) -> io::Result<Stri
     result
 }
 
+/// A request of an upsmon poll that got its reply: enough to tell whether the same
+/// request would get the same reply, and to make it again at a later instant.
+#[derive(Clone)]
+struct Asked {
+    conn: u64,
+    server: String,
+    latency: u64,
+    words: Vec<String>,
+    line: String,
+    reply: String,
+    /// When it reached upsd (from the start of its poll cycle, once the cycle is over).
+    arrival: u64,
+}
+
+/// [`ask`], noting in `trace` a request that got its reply.
+async fn ask_traced(
+    fast: &Fast,
+    conn: &mut Option<u64>,
+    line: &str,
+    trace: &mut Vec<Asked>,
+) -> io::Result<String> {
+    let sent = fast.clock.now();
+    let route = conn.and_then(|id| {
+        let net = fast.net.borrow();
+        let c = net.conns.get(&id)?;
+        Some((
+            id,
+            c.server_host.clone(),
+            net.latency(&c.client_host, &c.server_host),
+        ))
+    });
+    let result = ask(fast, conn, line).await;
+    if let (Ok(reply), Some((conn, server, latency))) = (&result, route) {
+        trace.push(Asked {
+            conn,
+            server,
+            latency,
+            words: request_words(line),
+            line: line.to_string(),
+            reply: reply.clone(),
+            arrival: sent + latency,
+        });
+    }
+    result
+}
+
+/// One poll cycle of an upsmon that changed nothing: its requests (times from the
+/// cycle's start) and the outcome of each UPS, and when the cycle ended.
+struct Cycle {
+    asked: Vec<Asked>,
+    results: Vec<(u64, PollOutcome)>,
+    end: u64,
+}
+
+impl Cycle {
+    /// The period of the polls to come if each gets this cycle's answers and the core
+    /// makes nothing of them (two cycles tried on a copy of `core`, the first at `at`),
+    /// or `None`.
+    fn period(&self, core: &UpsmonCore, at: u64) -> Option<u64> {
+        let mut probe = core.clone();
+        let mut at = at;
+        let mut period = None;
+        for _ in 0..2 {
+            if !self.replay(&mut probe, at) || !probe.take_events().is_empty() {
+                return None;
+            }
+            let Command::SleepUntil(next) = probe.next_command(at + self.end) else {
+                return None;
+            };
+            let p = next.checked_sub(at)?;
+            if period.is_some_and(|q| q != p) {
+                return None;
+            }
+            period = Some(p);
+            at = next;
+        }
+        period
+    }
+
+    /// The cycle's outcomes given to `core` as if it polled at `at` (core time);
+    /// whether it was time to poll.
+    fn replay(&self, core: &mut UpsmonCore, at: u64) -> bool {
+        if !matches!(core.next_command(at), Command::PollAll) {
+            return false;
+        }
+        for (index, (offset, outcome)) in self.results.iter().enumerate() {
+            core.poll_result(at + offset, index, outcome.clone());
+        }
+        core.end_poll_cycle(at + self.end);
+        true
+    }
+}
+
 async fn connect(
     fast: &Fast,
     sys: &SimSys,
@@ -1833,6 +2351,7 @@ async fn poll_one(
     login: Login<'_>,
     monitor: &Monitor,
     conn: &mut Option<u64>,
+    trace: &mut Vec<Asked>,
 ) -> PollOutcome {
     if conn.is_none() {
         match connect(fast, sys, host, login, monitor).await {
@@ -1841,7 +2360,7 @@ async fn poll_one(
         }
     }
     let request = format_request(&["GET", "VAR", &monitor.ups, "ups.status"]);
-    let status = match ask(fast, conn, request.trim_end()).await {
+    let status = match ask_traced(fast, conn, request.trim_end(), trace).await {
         Ok(line) => match status_reply(&line) {
             Ok(status) => status,
             Err(outcome) => return outcome,
@@ -1852,7 +2371,7 @@ async fn poll_one(
         return PollOutcome::Status(status);
     }
     let request = format_request(&["GET", "VAR", &monitor.ups, "ups.alarm"]);
-    let alarm = match ask(fast, conn, request.trim_end()).await {
+    let alarm = match ask_traced(fast, conn, request.trim_end(), trace).await {
         Ok(line) => alarm_reply(&line),
         Err(_) => None,
     };
@@ -2002,6 +2521,16 @@ fn stop_process(tasks: &mut Tasks, fast: &Fast, host: &str, process: Option<&str
 
 /// Runs a scenario on the fast driver and returns what happened.
 pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
+    run_with(scenario, true)
+}
+
+/// [`run`] taking every instant of every periodic act, none skipped by a warp (see
+/// [`Quiet`]): slower, and the same timeline (the tests check it).
+pub fn run_every_instant(scenario: &Scenario) -> Result<Outcome, String> {
+    run_with(scenario, false)
+}
+
+fn run_with(scenario: &Scenario, warp_on: bool) -> Result<Outcome, String> {
     if let Some(missing) = unsupported(scenario) {
         return Err(format!(
             "the fast driver does not model: {missing} (run it on turmoil)"
@@ -2015,6 +2544,8 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         shared: Arc::new(AtomicU64::new(0)),
         timers: RefCell::new(BTreeMap::new()),
         seq: Cell::new(0),
+        quiet: RefCell::new(BTreeMap::new()),
+        skipped: Cell::new(0),
     });
     let fast = Rc::new(Fast {
         clock: clock.clone(),
@@ -2024,6 +2555,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         mailboxes: RefCell::new(BTreeMap::new()),
         timers: RefCell::new(BTreeMap::new()),
         timer_starts: RefCell::new(Vec::new()),
+        warp: warp_on,
     });
     let addresses: BTreeMap<String, String> = scenario
         .hosts
@@ -2119,7 +2651,11 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         if tasks.has_ready() {
             continue;
         }
-        let next = [clock.next_timer(), site.next_due(now, &world), Some(end_ms)]
+        let due = site.next_due(now, &world);
+        if warp(&fast, due.map_or(end_ms, |t| t.min(end_ms))) {
+            continue;
+        }
+        let next = [clock.next_timer(), due, Some(end_ms)]
             .into_iter()
             .flatten()
             .filter(|t| *t > now)
@@ -2136,6 +2672,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         files: w.files.clone(),
         mains_returned_ms: mains_returned(scenario),
         settled,
+        skipped: clock.skipped.get(),
     })
 }
 

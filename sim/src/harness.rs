@@ -50,6 +50,8 @@ pub struct Outcome {
     /// The run ended early because nothing could change any more (every host down, no
     /// step, boot or UPS change pending).
     pub settled: bool,
+    /// Instants of quiet periodic acts the fast driver skipped (0 on turmoil).
+    pub skipped: u64,
 }
 
 /// The processes a scenario can crash, restart and signal.
@@ -616,6 +618,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
         files: w.files.clone(),
         mains_returned_ms: mains_returned(scenario),
         settled,
+        skipped: 0,
     })
 }
 

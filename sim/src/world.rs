@@ -655,6 +655,13 @@ impl SimFileSource {
     }
 }
 
+impl SimFileSource {
+    /// The file as last read.
+    pub fn last(&self) -> Option<&[u8]> {
+        self.last.as_deref()
+    }
+}
+
 impl DataSource for SimFileSource {
     async fn read(&mut self) -> Reading {
         let Ok(text) = self.sys.read_config(&self.path) else {

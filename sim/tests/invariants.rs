@@ -23,6 +23,7 @@ fn outcome(timeline: Vec<Entry>) -> Outcome {
         files: BTreeMap::new(),
         mains_returned_ms: None,
         settled: false,
+        skipped: 0,
     }
 }
 

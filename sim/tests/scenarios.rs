@@ -59,6 +59,9 @@ fn every_scenario_is_deterministic_matches_its_snapshot_and_passes() {
             "{} is not deterministic on the fast driver",
             file.display()
         );
+        // Skipping quiet polls and ticks changes nothing.
+        let every = sim::fast::run_every_instant(&scenario).expect("runs taking every instant");
+        assert_same_run(&fast, &every, &file.display().to_string());
         let (fast_report, fast_passed) = report(&fast);
         let mut problems =
             sim::agree::compare(&outcome, &fast, sim::agree::tolerance_ms(&scenario));
@@ -275,6 +278,66 @@ fn json_output_has_one_typed_object_per_event_and_a_verdict() {
     assert!(
         notify["message"].as_str().unwrap().contains("on battery"),
         "{notify}"
+    );
+}
+
+/// The fast driver's run with warps and the one taking every instant agree on
+/// everything recorded.
+fn assert_same_run(warped: &sim::harness::Outcome, every: &sim::harness::Outcome, what: &str) {
+    if let Some(index) = (0..warped.timeline.len().max(every.timeline.len()))
+        .find(|&i| warped.timeline.get(i) != every.timeline.get(i))
+    {
+        panic!(
+            "{what}: skipping quiet acts changed the timeline at entry {index}:\n  with warps:   {:?}\n  every instant: {:?}",
+            warped.timeline.get(index),
+            every.timeline.get(index)
+        );
+    }
+    // Keys and certificates of the test CA are drawn afresh for each run.
+    let files = |o: &sim::harness::Outcome| {
+        o.files
+            .iter()
+            .filter(|((_, path), _)| !path.ends_with(".pem"))
+            .map(|(key, text)| (key.clone(), String::from_utf8_lossy(text).to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(files(warped), files(every), "{what}: files differ");
+    assert_eq!(warped.hosts, every.hosts, "{what}: host states differ");
+    assert_eq!(
+        (warped.end_ms, warped.settled),
+        (every.end_ms, every.settled),
+        "{what}: the runs ended differently"
+    );
+}
+
+/// Random sites (swarm's generator: faults, outages, several UPSes, upssched, crashes)
+/// give the same run with warps as taking every instant; the warps skip most instants
+/// on the one-hour capacity site.
+#[test]
+fn warps_skip_quiet_acts_without_changing_any_run() {
+    let mut compared = 0;
+    for seed in 5_000..5_060 {
+        let scenario = sim::swarm::generate(seed);
+        if sim::fast::unsupported(&scenario).is_some() {
+            continue;
+        }
+        let warped = sim::fast::run(&scenario).expect("seed runs");
+        let every = sim::fast::run_every_instant(&scenario).expect("seed runs every instant");
+        assert_same_run(&warped, &every, &format!("swarm seed {seed}"));
+        compared += 1;
+    }
+    assert!(compared >= 50, "only {compared} seeds compared");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/capacity");
+    let text = std::fs::read_to_string(dir.join("one-hour-outage-20-secondaries.yaml")).unwrap();
+    let scenario = sim::scenario::Scenario::from_yaml(&text).expect("capacity scenario");
+    let warped = sim::fast::run(&scenario).expect("capacity runs");
+    let every = sim::fast::run_every_instant(&scenario).expect("capacity runs every instant");
+    assert_same_run(&warped, &every, "the capacity scenario");
+    assert_eq!(every.skipped, 0);
+    assert!(
+        warped.skipped > 10_000,
+        "only {} instants skipped",
+        warped.skipped
     );
 }
 
