@@ -139,7 +139,8 @@ enum Phase {
 /// upsmon's state machine; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct UpsmonCore {
-    conf: UpsmonConf,
+    /// Shared: a copy of the core (a simulation's look ahead) does not copy it.
+    conf: std::sync::Arc<UpsmonConf>,
     monitors: Vec<Monitored>,
     phase: Phase,
     sleep_ms: Millis,
@@ -165,7 +166,7 @@ impl UpsmonCore {
             .collect();
         let sleep_ms = crate::secs_to_ms(conf.pollfreq_s);
         UpsmonCore {
-            conf,
+            conf: std::sync::Arc::new(conf),
             monitors,
             phase: Phase::Monitoring { next_poll: now },
             sleep_ms,
@@ -251,7 +252,7 @@ impl UpsmonCore {
             crate::secs_to_ms(conf.pollfreq_s)
         };
         self.monitors = monitors;
-        self.conf = conf;
+        self.conf = std::sync::Arc::new(conf);
         Ok(kept)
     }
 

@@ -954,6 +954,9 @@ struct Net {
 
 impl Net {
     fn latency(&self, a: &str, b: &str) -> u64 {
+        if self.latency.is_empty() {
+            return self.base_latency;
+        }
         let key = if a <= b {
             (a.to_string(), b.to_string())
         } else {
@@ -963,7 +966,7 @@ impl Net {
     }
 
     fn is_cut(&self, from: &str, to: &str) -> bool {
-        from != to && self.cut.contains(&(from.to_string(), to.to_string()))
+        !self.cut.is_empty() && from != to && self.cut.contains(&(from.to_string(), to.to_string()))
     }
 
     /// Whether the upsd a connection went to is still the one serving.

@@ -10,7 +10,7 @@
 use crate::harness::{device_file, nut_env, serial_port, CONFPATH};
 use crate::scenario::{DriverKind, FaultAction, Scenario, UpsSpec};
 use crate::world::{HostState, SharedWorld, SimHidPort, SimQxPort, SimSys, WorldEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
@@ -636,7 +636,7 @@ pub struct Site<'s> {
     steps: Vec<Step>,
     applied: usize,
     /// Hosts whose software is stopped (halted, without power, booting).
-    down: Vec<String>,
+    down: BTreeSet<String>,
     boots: BTreeMap<String, u64>,
     reboots: BTreeMap<String, u64>,
     /// Until when the batteries' charge is computed (ms).
@@ -645,6 +645,8 @@ pub struct Site<'s> {
     last_update: u64,
     /// Set when something changed that the models must look at on the next pass.
     model_dirty: bool,
+    /// A host halted since the last [`Site::after`] (only `before` halts hosts).
+    new_halts: bool,
     /// When a battery that charges or discharges shows something new (see
     /// [`UpsModel::next_file_change`]): the same instants on every engine, however
     /// often it steps.
@@ -751,26 +753,27 @@ impl<'s> Site<'s> {
             upses,
             steps,
             applied: 0,
-            down: Vec::new(),
+            down: BTreeSet::new(),
             boots: BTreeMap::new(),
             reboots: BTreeMap::new(),
             last_now: 0,
             last_update: 0,
             model_dirty: true,
             next_visible: None,
+            new_halts: true,
             feeds,
         }
     }
 
     /// Whether `host`'s software is stopped.
     pub fn is_down(&self, host: &str) -> bool {
-        self.down.iter().any(|h| h == host)
+        self.down.contains(host)
     }
 
     fn crash(&mut self, host: &str, controls: &mut Vec<Control>) {
         if !self.is_down(host) {
             controls.push(Control::Crash(host.to_string()));
-            self.down.push(host.to_string());
+            self.down.insert(host.to_string());
         }
     }
 
@@ -798,6 +801,7 @@ impl<'s> Site<'s> {
                 .collect();
             for (host, t) in done {
                 w.hosts.insert(host.clone(), HostState::Halted(t));
+                self.new_halts = true;
                 w.record(t, &host, WorldEvent::Halted);
             }
         }
@@ -988,7 +992,7 @@ impl<'s> Site<'s> {
                 .unwrap_or_else(|e| e.into_inner())
                 .hosts
                 .insert(host.clone(), HostState::Running);
-            self.down.retain(|h| h != &host);
+            self.down.remove(&host);
             controls.push(Control::Bounce(host));
         }
         controls
@@ -1243,6 +1247,9 @@ impl<'s> Site<'s> {
             }));
         }
         // Halted hosts stop running anything; each runs its late-shutdown hook.
+        if !std::mem::take(&mut self.new_halts) {
+            return controls;
+        }
         let halted: Vec<(String, u64)> = {
             let w = world.lock().unwrap_or_else(|e| e.into_inner());
             w.hosts
