@@ -176,6 +176,24 @@ impl UpsmonCore {
         }
     }
 
+    /// Whether polls that keep getting the answers they got can only repeat what they
+    /// did: monitoring, every UPS reachable, and none in a state whose meaning changes
+    /// with time alone (RB warned again after RBWARNTIME, OFF and OVER durations, on
+    /// battery and low: OBLBDURATION, or a secondary's wait of HOSTSYNC for FSD). A
+    /// simulation may then skip such polls and apply only the last.
+    pub fn timeless(&self) -> bool {
+        matches!(self.phase, Phase::Monitoring { .. })
+            && !self.user_fsd
+            && self.monitors.iter().all(|m| {
+                m.commstate == 1
+                    && m.lastrbwarn.is_none()
+                    && !m.off
+                    && !m.over
+                    && !(m.ob && m.lb)
+                    && !m.fsd
+            })
+    }
+
     /// The configuration in use.
     pub fn conf(&self) -> &UpsmonConf {
         &self.conf

@@ -2263,27 +2263,21 @@ struct Cycle {
 
 impl Cycle {
     /// The period of the polls to come if each gets this cycle's answers and the core
-    /// makes nothing of them (two cycles tried on a copy of `core`, the first at `at`),
-    /// or `None`.
+    /// makes nothing of them, or `None`: the core must be `timeless` (then every such
+    /// poll does what the next one does), and the next poll, tried on a copy of `core`
+    /// at `at`, must change nothing.
     fn period(&self, core: &UpsmonCore, at: u64) -> Option<u64> {
-        let mut probe = core.clone();
-        let mut at = at;
-        let mut period = None;
-        for _ in 0..2 {
-            if !self.replay(&mut probe, at) || !probe.take_events().is_empty() {
-                return None;
-            }
-            let Command::SleepUntil(next) = probe.next_command(at + self.end) else {
-                return None;
-            };
-            let p = next.checked_sub(at)?;
-            if period.is_some_and(|q| q != p) {
-                return None;
-            }
-            period = Some(p);
-            at = next;
+        if !core.timeless() {
+            return None;
         }
-        period
+        let mut probe = core.clone();
+        if !self.replay(&mut probe, at) || !probe.take_events().is_empty() || !probe.timeless() {
+            return None;
+        }
+        let Command::SleepUntil(next) = probe.next_command(at + self.end) else {
+            return None;
+        };
+        next.checked_sub(at)
     }
 
     /// The cycle's outcomes given to `core` as if it polled at `at` (core time);

@@ -1129,6 +1129,7 @@ impl<'s> Site<'s> {
             }
         }
         // Host power: a host is up while any UPS that feeds it has its output on.
+        let mut touched = false;
         for (index, host) in scenario.hosts.iter().enumerate() {
             let powered = self.feeds[index].iter().any(|u| self.upses[*u].output_on);
             let state = ordered[index].unwrap_or(HostState::Running);
@@ -1144,6 +1145,7 @@ impl<'s> Site<'s> {
                 // Nothing changes for a powered host that is up, halted or booting.
                 continue;
             }
+            touched = true;
             let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
             match (powered, state) {
                 (false, HostState::Running) => {
@@ -1185,10 +1187,14 @@ impl<'s> Site<'s> {
                 self.crash(&host.name, controls);
             }
         }
-        let ordered = host_states(
-            scenario,
-            &world.lock().unwrap_or_else(|e| e.into_inner()).hosts,
-        );
+        let ordered = if touched {
+            host_states(
+                scenario,
+                &world.lock().unwrap_or_else(|e| e.into_inner()).hosts,
+            )
+        } else {
+            ordered
+        };
         self.next_visible = (0..self.upses.len())
             .filter(|&i| self.upses[i].changing() && !self.upses[i].dead)
             .filter_map(|i| {
