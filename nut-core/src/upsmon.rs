@@ -185,12 +185,8 @@ impl UpsmonCore {
         matches!(self.phase, Phase::Monitoring { .. })
             && !self.user_fsd
             && self.monitors.iter().all(|m| {
-                m.commstate == 1
-                    && m.lastrbwarn.is_none()
-                    && !m.off
-                    && !m.over
-                    && !(m.ob && m.lb)
-                    && !m.fsd
+                let timed = m.off || m.over || m.fsd || (m.ob && m.lb);
+                m.commstate == 1 && m.lastrbwarn.is_none() && !timed
             })
     }
 
