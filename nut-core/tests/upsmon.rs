@@ -910,3 +910,59 @@ fn pollfail_throttle_zero_says_it_will_not_repeat() {
         "{events:?}"
     );
 }
+
+/// `timeless`: which states a poll that keeps getting the same answer can only repeat,
+/// and for those, polls every 5 s over two hours leave the core as the last one alone
+/// does (what the simulation's warps rely on).
+#[test]
+fn timeless_states_repeat_and_the_others_do_not_count_as_such() {
+    for (conf_text, status, timeless) in [
+        (SECONDARY, "OL", true),
+        (SECONDARY, "OB DISCHRG", true),
+        (PRIMARY, "OL CHRG", true),
+        (PRIMARY, "OL TRIM", true),
+        // A secondary on battery and low waits HOSTSYNC for FSD; a primary with
+        // OBLBDURATION 0 shuts down at once: either way time decides.
+        (SECONDARY, "OB LB", false),
+        (SECONDARY, "OL RB", false),
+        (SECONDARY, "OFF", false),
+        (SECONDARY, "OL OVER", false),
+    ] {
+        let mut core = UpsmonCore::new(0, conf(conf_text));
+        core.poll_result(0, 0, PollOutcome::Status("OL".to_string()));
+        core.end_poll_cycle(0);
+        core.take_events();
+        let Command::SleepUntil(first) = core.next_command(1) else {
+            panic!("{status}: not monitoring");
+        };
+        assert_eq!(core.next_command(first), Command::PollAll);
+        core.poll_result(first, 0, PollOutcome::Status(status.to_string()));
+        core.end_poll_cycle(first);
+        core.take_events();
+        assert_eq!(core.timeless(), timeless, "{conf_text}{status}");
+        if !timeless {
+            continue;
+        }
+        let cycle = |core: &mut UpsmonCore, at: u64| {
+            assert_eq!(core.next_command(at), Command::PollAll, "{status}");
+            core.poll_result(at, 0, PollOutcome::Status(status.to_string()));
+            core.end_poll_cycle(at);
+            assert!(core.take_events().is_empty(), "{status} at {at}");
+            match core.next_command(at) {
+                Command::SleepUntil(next) => next,
+                other => panic!("{status}: {other:?}"),
+            }
+        };
+        let (mut every, mut at) = (core.clone(), first);
+        let period = cycle(&mut every.clone(), first + 5_000) - (first + 5_000);
+        at += period;
+        let mut last = at;
+        while at < first + 7_200_000 {
+            last = at;
+            at = cycle(&mut every, at);
+        }
+        let mut once = core.clone();
+        cycle(&mut once, last);
+        assert_eq!(format!("{once:?}"), format!("{every:?}"), "{status}");
+    }
+}
