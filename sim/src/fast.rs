@@ -106,7 +106,10 @@ struct Clock {
     now: Cell<u64>,
     /// The same time for the `SimSys` seams (events are stamped with it).
     shared: Arc<AtomicU64>,
-    timers: RefCell<BTreeMap<(u64, u64), Waker>>,
+    /// By (due, armed at, sequence): the time a timer was armed orders timers due at
+    /// the same instant; it is the clock's time, or for an act that caught up after a
+    /// warp the time it would have armed it had every instant been taken.
+    timers: RefCell<BTreeMap<TimerKey, Waker>>,
     seq: Cell<u64>,
     /// The timers (by sequence number) of periodic acts parked as quiet: see [`warp`].
     quiet: RefCell<BTreeMap<u64, Quiet>>,
@@ -149,7 +152,8 @@ impl Clock {
         Sleep {
             clock: self.clone(),
             at,
-            armed: false,
+            as_of: None,
+            armed: None,
         }
     }
 
@@ -158,7 +162,7 @@ impl Clock {
     }
 
     fn next_timer(&self) -> Option<u64> {
-        self.timers.borrow().keys().next().map(|(t, _)| *t)
+        self.timers.borrow().keys().next().map(|(t, _, _)| *t)
     }
 
     /// A sleep until `at` for a periodic act known to be quiet (see [`Quiet`]): `None`
@@ -175,6 +179,7 @@ impl Clock {
         QuietSleep {
             clock: self.clone(),
             at,
+            as_of: None,
             armed: None,
             quiet: Some(Quiet {
                 period: period.max(1),
@@ -193,8 +198,8 @@ impl Clock {
         self.timers
             .borrow()
             .keys()
-            .find(|(_, seq)| !quiet.contains_key(seq))
-            .map(|(t, _)| *t)
+            .find(|(_, _, seq)| !quiet.contains_key(seq))
+            .map(|(t, _, _)| *t)
     }
 
     /// Wakes every timer due by now; whether there was one.
@@ -205,7 +210,7 @@ impl Clock {
             let due = {
                 let mut timers = self.timers.borrow_mut();
                 match timers.first_key_value() {
-                    Some((&(t, seq), _)) if t <= now => timers.remove(&(t, seq)),
+                    Some((&key, _)) if key.0 <= now => timers.remove(&key),
                     _ => None,
                 }
             };
@@ -220,11 +225,33 @@ impl Clock {
     }
 }
 
+/// A timer's place: due, armed at, sequence number.
+type TimerKey = (u64, u64, u64);
+
+impl Clock {
+    /// A new key for a timer due `at`, armed now or as of `as_of`.
+    fn key(&self, at: u64, as_of: Option<u64>) -> TimerKey {
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        (at, as_of.unwrap_or_else(|| self.now()), seq)
+    }
+}
+
 /// A timer future.
 struct Sleep {
     clock: Rc<Clock>,
     at: u64,
-    armed: bool,
+    /// Armed as of this time rather than now (see [`Clock::timers`]).
+    as_of: Option<u64>,
+    armed: Option<TimerKey>,
+}
+
+impl Sleep {
+    /// The same sleep, armed as of `as_of` if given.
+    fn as_of(mut self, as_of: Option<u64>) -> Sleep {
+        self.as_of = as_of;
+        self
+    }
 }
 
 impl Future for Sleep {
@@ -232,18 +259,30 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.clock.now() >= self.at {
+            if let Some(key) = self.armed.take() {
+                self.clock.timers.borrow_mut().remove(&key);
+            }
             return Poll::Ready(());
         }
-        if !self.armed {
-            let seq = self.clock.seq.get();
-            self.clock.seq.set(seq + 1);
+        if self.armed.is_none() {
+            let key = self.clock.key(self.at, self.as_of);
             self.clock
                 .timers
                 .borrow_mut()
-                .insert((self.at, seq), cx.waker().clone());
-            self.armed = true;
+                .insert(key, cx.waker().clone());
+            self.armed = Some(key);
         }
         Poll::Pending
+    }
+}
+
+/// A sleep given up before its time takes its timer with it, so no stale wake-up
+/// reorders the acts due at that instant.
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.armed.take() {
+            self.clock.timers.borrow_mut().remove(&key);
+        }
     }
 }
 
@@ -251,18 +290,26 @@ impl Future for Sleep {
 struct QuietSleep {
     clock: Rc<Clock>,
     at: u64,
-    /// The timer's sequence number once armed.
-    armed: Option<u64>,
+    /// Armed as of this time rather than now (see [`Clock::timers`]).
+    as_of: Option<u64>,
+    /// The timer's key once armed.
+    armed: Option<TimerKey>,
     /// Moved into the clock's table when armed.
     quiet: Option<Quiet>,
     skipped: Rc<Cell<Option<u64>>>,
 }
 
 impl QuietSleep {
+    /// The same sleep, armed as of `as_of` if given.
+    fn as_of(mut self, as_of: Option<u64>) -> QuietSleep {
+        self.as_of = as_of;
+        self
+    }
+
     fn disarm(&mut self) {
-        if let Some(seq) = self.armed.take() {
-            self.clock.quiet.borrow_mut().remove(&seq);
-            self.clock.timers.borrow_mut().remove(&(self.at, seq));
+        if let Some(key) = self.armed.take() {
+            self.clock.quiet.borrow_mut().remove(&key.2);
+            self.clock.timers.borrow_mut().remove(&key);
         }
     }
 }
@@ -280,16 +327,15 @@ impl Future for QuietSleep {
             return Poll::Ready(None);
         }
         if self.armed.is_none() {
-            let seq = self.clock.seq.get();
-            self.clock.seq.set(seq + 1);
+            let key = self.clock.key(self.at, self.as_of);
             let mut quiet = self.quiet.take().expect("armed once");
             quiet.skipped = self.skipped.clone();
-            self.clock.quiet.borrow_mut().insert(seq, quiet);
+            self.clock.quiet.borrow_mut().insert(key.2, quiet);
             self.clock
                 .timers
                 .borrow_mut()
-                .insert((self.at, seq), cx.waker().clone());
-            self.armed = Some(seq);
+                .insert(key, cx.waker().clone());
+            self.armed = Some(key);
         }
         Poll::Pending
     }
@@ -320,7 +366,7 @@ fn warp(fast: &Fast, horizon: u64) -> bool {
     let mut valid = BTreeSet::new();
     {
         let quiet = clock.quiet.borrow();
-        for &(at, seq) in clock.timers.borrow().keys() {
+        for &(at, _, seq) in clock.timers.borrow().keys() {
             if at >= until {
                 break;
             }
@@ -353,10 +399,11 @@ fn warp(fast: &Fast, horizon: u64) -> bool {
             }
         }
     }
-    let mut skips: Vec<(u64, u64, (u64, u64))> = Vec::new();
+    let mut skips: Vec<(u64, TimerKey)> = Vec::new();
     {
         let quiet = clock.quiet.borrow();
-        for &(at, seq) in clock.timers.borrow().keys() {
+        for &key in clock.timers.borrow().keys() {
+            let (at, _, seq) = key;
             if at >= until {
                 break;
             }
@@ -368,16 +415,16 @@ fn warp(fast: &Fast, horizon: u64) -> bool {
             }
             let count = (until - q.margin - at - 1) / q.period;
             clock.skipped.set(clock.skipped.get() + count + 1);
-            skips.push((at + count * q.period, seq, (at, seq)));
+            skips.push((at + count * q.period, key));
         }
     }
     if skips.is_empty() {
         return false;
     }
     skips.sort_unstable();
-    for (last, seq, key) in skips {
+    for (last, key) in skips {
         let waker = clock.timers.borrow_mut().remove(&key);
-        let quiet = clock.quiet.borrow_mut().remove(&seq);
+        let quiet = clock.quiet.borrow_mut().remove(&key.2);
         if let (Some(waker), Some(quiet)) = (waker, quiet) {
             quiet.skipped.set(Some(last));
             waker.wake();
@@ -1451,6 +1498,8 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
     // The last poll read the file as it was and the device had nothing left to say: the
     // next polls change nothing until the site writes the file.
     let mut quiet = false;
+    // After a warp: when the last act skipped would have armed the next timer.
+    let mut as_of = None;
     loop {
         if quiet && fast.warp {
             let check = {
@@ -1469,13 +1518,15 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
             };
             let parked = fast
                 .clock
-                .quiet_sleep(next_poll, period, 0, Vec::new(), Box::new(check));
+                .quiet_sleep(next_poll, period, 0, Vec::new(), Box::new(check))
+                .as_of(as_of.take());
             if let Some(last) = parked.await {
                 next_poll = last.saturating_add(period);
+                as_of = Some(last);
                 continue;
             }
         } else {
-            fast.clock.sleep_until(next_poll).await;
+            fast.clock.sleep_until(next_poll).as_of(as_of.take()).await;
         }
         next_poll = next_poll.saturating_add(period);
         let reading = source.read().await;
@@ -1714,6 +1765,8 @@ async fn upsd(fast: Rc<Fast>, host: String) {
     let retry_ms = nut_bins::upsd::DRIVER_RETRY.as_millis() as u64;
     let mut next_tick = start;
     let mut next_link = start;
+    // After a warp: when the last tick skipped would have armed the next timer.
+    let mut as_of = None;
     loop {
         let now = fast.clock.now();
         if now >= next_link {
@@ -1742,7 +1795,7 @@ async fn upsd(fast: Rc<Fast>, host: String) {
                     move |fast: &Fast| fast.upsd_quiet(&host)
                 }),
             );
-            if let Some(last) = parked.await {
+            if let Some(last) = parked.as_of(as_of.take()).await {
                 let mut net = fast.net.borrow_mut();
                 let Some(node) = net.upsd.get_mut(&host) else {
                     return;
@@ -1751,9 +1804,13 @@ async fn upsd(fast: Rc<Fast>, host: String) {
                 node.core.skip_ticks(next_tick - start, last - start);
                 next_tick = last + TICK_INTERVAL_MS;
                 next_link = next_tick;
+                as_of = Some(last);
             }
         } else {
-            fast.clock.sleep_until(next_tick.min(next_link)).await;
+            fast.clock
+                .sleep_until(next_tick.min(next_link))
+                .as_of(as_of.take())
+                .await;
         }
     }
 }
@@ -1782,6 +1839,8 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
     let mut fsd = false;
     // The last poll cycle, if it changed nothing (see `Quiet`).
     let mut steady: Option<Rc<Cycle>> = None;
+    // After a warp: when the last poll skipped would have armed the next timer.
+    let mut as_of = None;
     loop {
         for signal in mailbox.take() {
             match signal {
@@ -1866,11 +1925,21 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                     .filter(|(period, cycle)| {
                         period.saturating_add(cycle.end) < nut_core::upsd::CLIENT_IDLE_TIMEOUT_MS
                     });
+                let armed = as_of.take();
                 match quiet {
                     Some((period, cycle)) => {
-                        park(&fast, &host, &mailbox, &mut core, start, at, period, &cycle).await
+                        let wait = Parked {
+                            start,
+                            at,
+                            period,
+                            armed,
+                        };
+                        as_of = park(&fast, &host, &mailbox, &mut core, wait, &cycle).await;
                     }
-                    None => first_of(mailbox.wait(), fast.clock.sleep_until(wake)).await,
+                    None => {
+                        let sleep = fast.clock.sleep_until(wake).as_of(armed);
+                        first_of(mailbox.wait(), sleep).await
+                    }
                 }
             }
             Command::SetFsd(primaries) => {
@@ -1962,29 +2031,35 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
 /// upsmon parked until its next poll at `at` (core time), quiet (see [`Quiet`]): the
 /// polls a warp skips are caught up in one step, upsd getting the last one's requests
 /// (its clients stay busy) and the core the last one's answers.
-#[allow(clippy::too_many_arguments)]
 async fn park(
     fast: &Fast,
     host: &str,
     mailbox: &Rc<Mailbox>,
     core: &mut UpsmonCore,
-    start: u64,
-    at: u64,
-    period: u64,
+    wait: Parked,
     cycle: &Rc<Cycle>,
-) {
+) -> Option<u64> {
+    let Parked {
+        start,
+        at,
+        period,
+        armed,
+    } = wait;
     let keeps = cycle.asked.iter().map(|a| a.conn).collect();
     let check = {
         let (cycle, mailbox, host) = (cycle.clone(), mailbox.clone(), host.to_string());
         move |fast: &Fast| mailbox.pending.borrow().is_empty() && fast.same_answers(&host, &cycle)
     };
-    let parked = fast.clock.quiet_sleep(
-        start.saturating_add(at),
-        period,
-        cycle.end,
-        keeps,
-        Box::new(check),
-    );
+    let parked = fast
+        .clock
+        .quiet_sleep(
+            start.saturating_add(at),
+            period,
+            cycle.end,
+            keeps,
+            Box::new(check),
+        )
+        .as_of(armed);
     let mut parked = std::pin::pin!(parked);
     let mut signal = std::pin::pin!(mailbox.wait());
     let skipped = std::future::poll_fn(|cx| {
@@ -1997,9 +2072,7 @@ async fn park(
         Poll::Pending
     })
     .await;
-    let Some(last) = skipped else {
-        return;
-    };
+    let last = skipped?;
     for asked in &cycle.asked {
         fast.ask_again(asked, last + asked.arrival);
     }
@@ -2021,6 +2094,16 @@ async fn park(
         format!("{every:?}"),
         "{host}: skipping polls up to {last} ms left upsmon where polling would not"
     );
+    Some(last + cycle.end)
+}
+
+/// Where a parked upsmon's polls stand: its start (clock time), the next poll and the
+/// period (core time), and the time its timer is armed as of (after a warp).
+struct Parked {
+    start: u64,
+    at: u64,
+    period: u64,
+    armed: Option<u64>,
 }
 
 /// upssched as upsmon's NOTIFYCMD on `host`: its AT lines for the notification, run at
@@ -2268,6 +2351,18 @@ impl Cycle {
     /// at `at`, must change nothing.
     fn period(&self, core: &UpsmonCore, at: u64) -> Option<u64> {
         if !core.timeless() {
+            return None;
+        }
+        // DEADTIME counts whole seconds from a UPS's answer to the end of the cycle, so
+        // where the polls fall within a second could matter: not if the gap can never
+        // reach it.
+        let deadtime_s = core.conf().deadtime_s;
+        let reaches = |gap: u64| gap > 0 && gap / 1000 + 1 > deadtime_s;
+        if self
+            .results
+            .iter()
+            .any(|(offset, _)| reaches(self.end - offset))
+        {
             return None;
         }
         let mut probe = core.clone();

@@ -327,6 +327,11 @@ fn warps_skip_quiet_acts_without_changing_any_run() {
         compared += 1;
     }
     assert!(compared >= 50, "only {compared} seeds compared");
+    // Where a poll falls within a second can matter (DEADTIME 0 over a two-UPS cycle).
+    let scenario = sim::scenario::Scenario::from_yaml(DEADTIME_SITE).expect("deadtime site");
+    let warped = sim::fast::run(&scenario).expect("deadtime site runs");
+    let every = sim::fast::run_every_instant(&scenario).expect("deadtime site runs");
+    assert_same_run(&warped, &every, "DEADTIME across a two-UPS cycle");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/capacity");
     let text = std::fs::read_to_string(dir.join("one-hour-outage-20-secondaries.yaml")).unwrap();
     let scenario = sim::scenario::Scenario::from_yaml(&text).expect("capacity scenario");
@@ -340,6 +345,28 @@ fn warps_skip_quiet_acts_without_changing_any_run() {
         warped.skipped
     );
 }
+
+/// A secondary fed by two UPSes with DEADTIME 0: DEADTIME counts whole seconds from
+/// ups1's answer to the end of a cycle that waits 600 ms for ups2's, so whether ups1
+/// (on battery) is assumed dead depends on where each poll falls within a second.
+const DEADTIME_SITE: &str = r#"
+name: deadtime-two-upses
+seed: 3
+duration_s: 900
+upses:
+  - { name: ups1, host: nas1, timeline: [{ at_s: 0, status: OL }, { at_s: 30, status: OB DISCHRG }] }
+  - { name: ups2, host: nas2 }
+hosts:
+  - { name: nas1, role: primary, fed_by: [ups1], monitors: [{ ups: ups1 }], shutdown_s: 20 }
+  - { name: nas2, role: primary, fed_by: [ups2], monitors: [{ ups: ups2 }], shutdown_s: 20 }
+  - name: dual
+    role: secondary
+    fed_by: [ups1, ups2]
+    monitors: [{ ups: ups1, power_value: 1 }, { ups: ups2, power_value: 1 }]
+    upsmon: { MINSUPPLIES: "1", DEADTIME: "0", POLLFREQ: "3", POLLFREQALERT: "3" }
+faults:
+  - { at_s: 10, do: latency, a: dual, b: nas2, ms: 300 }
+"#;
 
 #[test]
 fn swarm_seeds_hold_every_always_true_invariant_and_agree_with_turmoil() {
