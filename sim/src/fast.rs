@@ -248,7 +248,7 @@ struct Sleep {
 
 impl Sleep {
     /// The same sleep, armed as of `as_of` if given.
-    fn as_of(mut self, as_of: Option<u64>) -> Sleep {
+    fn armed_as_of(mut self, as_of: Option<u64>) -> Sleep {
         self.as_of = as_of;
         self
     }
@@ -301,7 +301,7 @@ struct QuietSleep {
 
 impl QuietSleep {
     /// The same sleep, armed as of `as_of` if given.
-    fn as_of(mut self, as_of: Option<u64>) -> QuietSleep {
+    fn armed_as_of(mut self, as_of: Option<u64>) -> QuietSleep {
         self.as_of = as_of;
         self
     }
@@ -1519,14 +1519,17 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
             let parked = fast
                 .clock
                 .quiet_sleep(next_poll, period, 0, Vec::new(), Box::new(check))
-                .as_of(as_of.take());
+                .armed_as_of(as_of.take());
             if let Some(last) = parked.await {
                 next_poll = last.saturating_add(period);
                 as_of = Some(last);
                 continue;
             }
         } else {
-            fast.clock.sleep_until(next_poll).as_of(as_of.take()).await;
+            fast.clock
+                .sleep_until(next_poll)
+                .armed_as_of(as_of.take())
+                .await;
         }
         next_poll = next_poll.saturating_add(period);
         let reading = source.read().await;
@@ -1795,7 +1798,7 @@ async fn upsd(fast: Rc<Fast>, host: String) {
                     move |fast: &Fast| fast.upsd_quiet(&host)
                 }),
             );
-            if let Some(last) = parked.as_of(as_of.take()).await {
+            if let Some(last) = parked.armed_as_of(as_of.take()).await {
                 let mut net = fast.net.borrow_mut();
                 let Some(node) = net.upsd.get_mut(&host) else {
                     return;
@@ -1809,7 +1812,7 @@ async fn upsd(fast: Rc<Fast>, host: String) {
         } else {
             fast.clock
                 .sleep_until(next_tick.min(next_link))
-                .as_of(as_of.take())
+                .armed_as_of(as_of.take())
                 .await;
         }
     }
@@ -1937,7 +1940,7 @@ async fn upsmon(fast: Rc<Fast>, host: String, phase_ms: u64) {
                         as_of = park(&fast, &host, &mailbox, &mut core, wait, &cycle).await;
                     }
                     None => {
-                        let sleep = fast.clock.sleep_until(wake).as_of(armed);
+                        let sleep = fast.clock.sleep_until(wake).armed_as_of(armed);
                         first_of(mailbox.wait(), sleep).await
                     }
                 }
@@ -2059,7 +2062,7 @@ async fn park(
             keeps,
             Box::new(check),
         )
-        .as_of(armed);
+        .armed_as_of(armed);
     let mut parked = std::pin::pin!(parked);
     let mut signal = std::pin::pin!(mailbox.wait());
     let skipped = std::future::poll_fn(|cx| {
