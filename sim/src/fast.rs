@@ -177,10 +177,7 @@ impl Clock {
         check: QuietCheck,
     ) -> QuietSleep {
         QuietSleep {
-            clock: self.clone(),
-            at,
-            as_of: None,
-            armed: None,
+            sleep: self.sleep_until(at),
             quiet: Some(Quiet {
                 period: period.max(1),
                 margin,
@@ -252,6 +249,27 @@ impl Sleep {
         self.as_of = as_of;
         self
     }
+
+    /// Its timer's key, arming it first if it is not.
+    fn arm(&mut self, cx: &Context<'_>) -> TimerKey {
+        if let Some(key) = self.armed {
+            return key;
+        }
+        let key = self.clock.key(self.at, self.as_of);
+        self.clock
+            .timers
+            .borrow_mut()
+            .insert(key, cx.waker().clone());
+        self.armed = Some(key);
+        key
+    }
+
+    /// Takes its timer away, if armed; its key.
+    fn disarm(&mut self) -> Option<TimerKey> {
+        let key = self.armed.take()?;
+        self.clock.timers.borrow_mut().remove(&key);
+        Some(key)
+    }
 }
 
 impl Future for Sleep {
@@ -259,19 +277,10 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.clock.now() >= self.at {
-            if let Some(key) = self.armed.take() {
-                self.clock.timers.borrow_mut().remove(&key);
-            }
+            self.disarm();
             return Poll::Ready(());
         }
-        if self.armed.is_none() {
-            let key = self.clock.key(self.at, self.as_of);
-            self.clock
-                .timers
-                .borrow_mut()
-                .insert(key, cx.waker().clone());
-            self.armed = Some(key);
-        }
+        self.arm(cx);
         Poll::Pending
     }
 }
@@ -280,20 +289,14 @@ impl Future for Sleep {
 /// reorders the acts due at that instant.
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.armed.take() {
-            self.clock.timers.borrow_mut().remove(&key);
-        }
+        self.disarm();
     }
 }
 
-/// The future of [`Clock::quiet_sleep`].
+/// The future of [`Clock::quiet_sleep`]: a [`Sleep`] whose timer is in the clock's
+/// table of quiet acts while armed.
 struct QuietSleep {
-    clock: Rc<Clock>,
-    at: u64,
-    /// Armed as of this time rather than now (see [`Clock::timers`]).
-    as_of: Option<u64>,
-    /// The timer's key once armed.
-    armed: Option<TimerKey>,
+    sleep: Sleep,
     /// Moved into the clock's table when armed.
     quiet: Option<Quiet>,
     skipped: Rc<Cell<Option<u64>>>,
@@ -302,14 +305,13 @@ struct QuietSleep {
 impl QuietSleep {
     /// The same sleep, armed as of `as_of` if given.
     fn armed_as_of(mut self, as_of: Option<u64>) -> QuietSleep {
-        self.as_of = as_of;
+        self.sleep.as_of = as_of;
         self
     }
 
     fn disarm(&mut self) {
-        if let Some(key) = self.armed.take() {
-            self.clock.quiet.borrow_mut().remove(&key.2);
-            self.clock.timers.borrow_mut().remove(&key);
+        if let Some(key) = self.sleep.disarm() {
+            self.sleep.clock.quiet.borrow_mut().remove(&key.2);
         }
     }
 }
@@ -319,23 +321,19 @@ impl Future for QuietSleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<u64>> {
         if let Some(last) = self.skipped.take() {
-            self.armed = None;
+            // The warp took the timer and its entry.
+            self.sleep.armed = None;
             return Poll::Ready(Some(last));
         }
-        if self.clock.now() >= self.at {
+        if self.sleep.clock.now() >= self.sleep.at {
             self.disarm();
             return Poll::Ready(None);
         }
-        if self.armed.is_none() {
-            let key = self.clock.key(self.at, self.as_of);
+        if self.sleep.armed.is_none() {
+            let key = self.sleep.arm(cx);
             let mut quiet = self.quiet.take().expect("armed once");
             quiet.skipped = self.skipped.clone();
-            self.clock.quiet.borrow_mut().insert(key.2, quiet);
-            self.clock
-                .timers
-                .borrow_mut()
-                .insert(key, cx.waker().clone());
-            self.armed = Some(key);
+            self.sleep.clock.quiet.borrow_mut().insert(key.2, quiet);
         }
         Poll::Pending
     }
