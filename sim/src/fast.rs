@@ -176,16 +176,17 @@ impl Clock {
         keeps: Vec<u64>,
         check: QuietCheck,
     ) -> QuietSleep {
+        let skipped = Rc::new(Cell::new(None));
         QuietSleep {
             sleep: self.sleep_until(at),
             quiet: Some(Quiet {
                 period: period.max(1),
                 margin,
                 keeps,
-                skipped: Rc::new(Cell::new(None)),
+                skipped: skipped.clone(),
                 check,
             }),
-            skipped: Rc::new(Cell::new(None)),
+            skipped,
         }
     }
 
@@ -331,8 +332,7 @@ impl Future for QuietSleep {
         }
         if self.sleep.armed.is_none() {
             let key = self.sleep.arm(cx);
-            let mut quiet = self.quiet.take().expect("armed once");
-            quiet.skipped = self.skipped.clone();
+            let quiet = self.quiet.take().expect("armed once");
             self.sleep.clock.quiet.borrow_mut().insert(key.2, quiet);
         }
         Poll::Pending
@@ -397,7 +397,7 @@ fn warp(fast: &Fast, horizon: u64) -> bool {
             }
         }
     }
-    let mut skips: Vec<(u64, TimerKey)> = Vec::new();
+    let mut skips: Vec<(u64, TimerKey, u64)> = Vec::new();
     {
         let quiet = clock.quiet.borrow();
         for &key in clock.timers.borrow().keys() {
@@ -412,19 +412,19 @@ fn warp(fast: &Fast, horizon: u64) -> bool {
                 continue;
             }
             let count = (until - q.margin - at - 1) / q.period;
-            clock.skipped.set(clock.skipped.get() + count + 1);
-            skips.push((at + count * q.period, key));
+            skips.push((at + count * q.period, key, count + 1));
         }
     }
     if skips.is_empty() {
         return false;
     }
     skips.sort_unstable();
-    for (last, key) in skips {
+    for (last, key, count) in skips {
         let waker = clock.timers.borrow_mut().remove(&key);
         let quiet = clock.quiet.borrow_mut().remove(&key.2);
         if let (Some(waker), Some(quiet)) = (waker, quiet) {
             quiet.skipped.set(Some(last));
+            clock.skipped.set(clock.skipped.get() + count);
             waker.wake();
         }
     }

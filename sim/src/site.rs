@@ -641,8 +641,6 @@ pub struct Site<'s> {
     reboots: BTreeMap<String, u64>,
     /// Until when the batteries' charge is computed (ms).
     last_now: u64,
-    /// When the device files and the hosts' power were last updated (ms).
-    last_update: u64,
     /// Set when something changed that the models must look at on the next pass.
     model_dirty: bool,
     /// A host halted since the last [`Site::after`] (only `before` halts hosts).
@@ -757,7 +755,6 @@ impl<'s> Site<'s> {
             boots: BTreeMap::new(),
             reboots: BTreeMap::new(),
             last_now: 0,
-            last_update: 0,
             model_dirty: true,
             next_visible: None,
             new_halts: true,
@@ -1055,7 +1052,6 @@ impl<'s> Site<'s> {
             scenario,
             &world.lock().unwrap_or_else(|e| e.into_inner()).hosts,
         );
-        self.last_update = now;
         for index in 0..self.upses.len() {
             let load = load_on(scenario, &self.upses, &self.feeds, &ordered, index);
             let ups = &mut self.upses[index];
@@ -1209,8 +1205,8 @@ impl<'s> Site<'s> {
     }
 
     /// Whether the UPS and power models must be brought up to `now`: a battery that
-    /// shows something new (see `next_visible`), an output change, a battery running empty, a boot finishing, or
-    /// something marked the model dirty.
+    /// shows something new (see `next_visible`), an output change, a battery running
+    /// empty, a boot finishing, or something marked the model dirty.
     fn model_due(&self, now: u64) -> bool {
         self.next_visible.is_some_and(|t| now >= t)
             || self.upses.iter().any(|u| {
