@@ -106,15 +106,22 @@ struct Clock {
     now: Cell<u64>,
     /// The same time for the `SimSys` seams (events are stamped with it).
     shared: Arc<AtomicU64>,
-    /// By (due, armed at, sequence): the time a timer was armed orders timers due at
-    /// the same instant; it is the clock's time, or for an act that caught up after a
-    /// warp the time it would have armed it had every instant been taken.
+    /// By (due, armed at and task, sequence): the time a timer was armed, then the task
+    /// that armed it, order timers due at the same instant; the time is the clock's,
+    /// or for an act that caught up after a warp the time it would have armed it had
+    /// every instant been taken.
     timers: RefCell<BTreeMap<TimerKey, Waker>>,
     seq: Cell<u64>,
     /// The timers (by sequence number) of periodic acts parked as quiet: see [`warp`].
     quiet: RefCell<BTreeMap<u64, Quiet>>,
     /// Instants skipped by warps so far.
     skipped: Cell<u64>,
+    /// The task being polled (its slot).
+    task: Cell<u64>,
+    /// The timers (by sequence number) of acts that cannot change a UPS's status
+    /// while their check holds (a dummy-ups poll while the status lines of its file
+    /// are those it last read: see [`warp`]).
+    status_safe: RefCell<BTreeMap<u64, QuietCheck>>,
 }
 
 /// A periodic act that changes nothing while nothing else happens (a poll that gets the
@@ -133,6 +140,9 @@ struct Quiet {
     skipped: Rc<Cell<Option<u64>>>,
     /// Whether the act is still quiet (nothing it reads changed since it parked).
     check: QuietCheck,
+    /// It reads nothing but UPS statuses (an upsmon's polls): acts that cannot change
+    /// one do not end its warps.
+    reads_status: bool,
 }
 
 /// See [`Quiet::check`].
@@ -154,6 +164,7 @@ impl Clock {
             at,
             as_of: None,
             armed: None,
+            status_safe: None,
         }
     }
 
@@ -175,6 +186,7 @@ impl Clock {
         margin: u64,
         keeps: Vec<u64>,
         check: QuietCheck,
+        reads_status: bool,
     ) -> QuietSleep {
         let skipped = Rc::new(Cell::new(None));
         QuietSleep {
@@ -185,19 +197,10 @@ impl Clock {
                 keeps,
                 skipped: skipped.clone(),
                 check,
+                reads_status,
             }),
             skipped,
         }
-    }
-
-    /// The first timer that is not a quiet act's.
-    fn next_loud_timer(&self) -> Option<u64> {
-        let quiet = self.quiet.borrow();
-        self.timers
-            .borrow()
-            .keys()
-            .find(|(_, _, seq)| !quiet.contains_key(seq))
-            .map(|(t, _, _)| *t)
     }
 
     /// Wakes every timer due by now; whether there was one.
@@ -208,7 +211,10 @@ impl Clock {
             let due = {
                 let mut timers = self.timers.borrow_mut();
                 match timers.first_key_value() {
-                    Some((&key, _)) if key.0 <= now => timers.remove(&key),
+                    Some((&key, _)) if key.0 <= now => {
+                        self.status_safe.borrow_mut().remove(&key.2);
+                        timers.remove(&key)
+                    }
                     _ => None,
                 }
             };
@@ -223,15 +229,28 @@ impl Clock {
     }
 }
 
-/// A timer's place: due, armed at, sequence number.
+/// A timer's place: due; when it was armed, then by which task (see [`arm_order`]);
+/// sequence number.
 type TimerKey = (u64, u64, u64);
 
+/// Tasks told apart in [`arm_order`] (a run has a few hundred at most).
+const TASK_BITS: u32 = 16;
+
+/// The order of timers due at the same instant: by when they were armed, then by task.
+/// Not by the order they were armed in, which depends on how the instant before was
+/// reached: a task that caught up after a warp arms its timer as of the time it would
+/// have, and must land where it would have.
+fn arm_order(armed_at: u64, task: u64) -> u64 {
+    (armed_at << TASK_BITS) | (task & ((1 << TASK_BITS) - 1))
+}
+
 impl Clock {
-    /// A new key for a timer due `at`, armed now or as of `as_of`.
+    /// A new key for a timer due `at`, armed now or as of `as_of`, by the task running.
     fn key(&self, at: u64, as_of: Option<u64>) -> TimerKey {
         let seq = self.seq.get();
         self.seq.set(seq + 1);
-        (at, as_of.unwrap_or_else(|| self.now()), seq)
+        let armed_at = as_of.unwrap_or_else(|| self.now());
+        (at, arm_order(armed_at, self.task.get()), seq)
     }
 }
 
@@ -242,9 +261,19 @@ struct Sleep {
     /// Armed as of this time rather than now (see [`Clock::timers`]).
     as_of: Option<u64>,
     armed: Option<TimerKey>,
+    /// Its act cannot change a UPS's status while this holds (see
+    /// [`Clock::status_safe`]); moved to the clock's table when armed.
+    status_safe: Option<QuietCheck>,
 }
 
 impl Sleep {
+    /// The same sleep, for an act that cannot change a UPS's status while `check`
+    /// holds.
+    fn status_safe_while(mut self, check: QuietCheck) -> Sleep {
+        self.status_safe = Some(check);
+        self
+    }
+
     /// The same sleep, armed as of `as_of` if given.
     fn armed_as_of(mut self, as_of: Option<u64>) -> Sleep {
         self.as_of = as_of;
@@ -261,6 +290,9 @@ impl Sleep {
             .timers
             .borrow_mut()
             .insert(key, cx.waker().clone());
+        if let Some(check) = self.status_safe.take() {
+            self.clock.status_safe.borrow_mut().insert(key.2, check);
+        }
         self.armed = Some(key);
         key
     }
@@ -269,6 +301,7 @@ impl Sleep {
     fn disarm(&mut self) -> Option<TimerKey> {
         let key = self.armed.take()?;
         self.clock.timers.borrow_mut().remove(&key);
+        self.clock.status_safe.borrow_mut().remove(&key.2);
         Some(key)
     }
 }
@@ -351,28 +384,46 @@ impl Drop for QuietSleep {
 /// Each act skipped is woken at once with its last instant skipped, in the order of
 /// those instants (then of the timers): the timers they set next come in the order a
 /// run that took every instant would have set them. Whether anything was skipped.
-fn warp(fast: &Fast, horizon: u64) -> bool {
+fn warp(fast: &Fast, horizon: u64, status_horizon: u64) -> bool {
     let clock = &fast.clock;
     if clock.quiet.borrow().is_empty() {
         return false;
     }
-    let mut until = horizon;
-    if let Some(t) = clock.next_loud_timer() {
-        until = until.min(t);
+    // Two horizons: the first thing that may change anything, and the first that may
+    // change a UPS's status (what an upsmon poll reads).
+    let (mut loud, mut loud_status) = (None, None);
+    {
+        let quiet = clock.quiet.borrow();
+        let safe = clock.status_safe.borrow();
+        for &(t, _, seq) in clock.timers.borrow().keys() {
+            if quiet.contains_key(&seq) {
+                continue;
+            }
+            loud = loud.or(Some(t));
+            if !safe.get(&seq).is_some_and(|check| check(fast)) {
+                loud_status = Some(t);
+                break;
+            }
+        }
     }
+    let mut until = loud.map_or(horizon, |t| horizon.min(t));
+    let mut until_status = loud_status.map_or(status_horizon, |t| status_horizon.min(t));
     // An act no longer quiet is done at its instant, as anything else.
     let mut valid = BTreeSet::new();
     {
         let quiet = clock.quiet.borrow();
         for &(at, _, seq) in clock.timers.borrow().keys() {
-            if at >= until {
+            if at >= until.max(until_status) {
                 break;
             }
             match quiet.get(&seq) {
                 Some(q) if (q.check)(fast) => {
                     valid.insert(seq);
                 }
-                Some(_) => until = at,
+                Some(_) => {
+                    until = until.min(at);
+                    until_status = until_status.min(at);
+                }
                 None => {}
             }
         }
@@ -393,6 +444,7 @@ fn warp(fast: &Fast, horizon: u64) -> bool {
                         .saturating_add(last)
                         .saturating_add(nut_core::upsd::CLIENT_IDLE_TIMEOUT_MS);
                     until = until.min(idle_at);
+                    until_status = until_status.min(idle_at);
                 }
             }
         }
@@ -402,12 +454,13 @@ fn warp(fast: &Fast, horizon: u64) -> bool {
         let quiet = clock.quiet.borrow();
         for &key in clock.timers.borrow().keys() {
             let (at, _, seq) = key;
-            if at >= until {
+            if at >= until.max(until_status) {
                 break;
             }
             let Some(q) = quiet.get(&seq).filter(|_| valid.contains(&seq)) else {
                 continue;
             };
+            let until = if q.reads_status { until_status } else { until };
             if at.saturating_add(q.margin) >= until {
                 continue;
             }
@@ -1516,7 +1569,7 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
             };
             let parked = fast
                 .clock
-                .quiet_sleep(next_poll, period, 0, Vec::new(), Box::new(check))
+                .quiet_sleep(next_poll, period, 0, Vec::new(), Box::new(check), false)
                 .armed_as_of(as_of.take());
             if let Some(last) = parked.await {
                 next_poll = last.saturating_add(period);
@@ -1524,9 +1577,24 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
                 continue;
             }
         } else {
+            let check = {
+                let key = (host.clone(), path.clone());
+                let (read, driver) = (source.last().map(status_lines), key_driver.clone());
+                move |fast: &Fast| {
+                    let same = {
+                        let w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
+                        w.files.get(&key).map(|t| status_lines(t)) == read
+                    };
+                    same && matches!(
+                        fast.net.borrow().drivers.get(&driver),
+                        Some(DriverNode::Dummy { device, .. }) if device.idle()
+                    )
+                }
+            };
             fast.clock
                 .sleep_until(next_poll)
                 .armed_as_of(as_of.take())
+                .status_safe_while(Box::new(check))
                 .await;
         }
         next_poll = next_poll.saturating_add(period);
@@ -1551,6 +1619,14 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
         };
         fast.driver_said(&host, &socket, &lines);
     }
+}
+
+/// The lines of a dummy-ups file that make a UPS's status and alarm.
+fn status_lines(text: &[u8]) -> Vec<Vec<u8>> {
+    text.split(|b| *b == b'\n')
+        .filter(|line| line.starts_with(b"ups.status") || line.starts_with(b"ups.alarm"))
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 /// usbhid-ups on `host` for `ups`: the binary's session (`HidSession`: start-up,
@@ -1795,6 +1871,7 @@ async fn upsd(fast: Rc<Fast>, host: String) {
                     let host = host.clone();
                     move |fast: &Fast| fast.upsd_quiet(&host)
                 }),
+                false,
             );
             if let Some(last) = parked.armed_as_of(as_of.take()).await {
                 let mut net = fast.net.borrow_mut();
@@ -2059,6 +2136,7 @@ async fn park(
             cycle.end,
             keeps,
             Box::new(check),
+            true,
         )
         .armed_as_of(armed);
     let mut parked = std::pin::pin!(parked);
@@ -2638,7 +2716,9 @@ fn run_with(scenario: &Scenario, warp_on: bool) -> Result<Outcome, String> {
         timers: RefCell::new(BTreeMap::new()),
         seq: Cell::new(0),
         quiet: RefCell::new(BTreeMap::new()),
+        status_safe: RefCell::new(BTreeMap::new()),
         skipped: Cell::new(0),
+        task: Cell::new(0),
     });
     let fast = Rc::new(Fast {
         clock: clock.clone(),
@@ -2728,6 +2808,7 @@ fn run_with(scenario: &Scenario, warp_on: bool) -> Result<Outcome, String> {
                 ready: tasks.ready.clone(),
             }));
             let mut cx = Context::from_waker(&waker);
+            clock.task.set(id as u64);
             if task.as_mut().poll(&mut cx).is_pending() && tasks.slots[id].is_none() {
                 tasks.slots[id] = Some((tag, task));
             }
@@ -2745,7 +2826,9 @@ fn run_with(scenario: &Scenario, warp_on: bool) -> Result<Outcome, String> {
             continue;
         }
         let due = site.next_due(now, &world);
-        if warp(&fast, due.map_or(end_ms, |t| t.min(end_ms))) {
+        let status_due = site.next_status_due(now, &world);
+        let bound = |due: Option<u64>| due.map_or(end_ms, |t| t.min(end_ms));
+        if warp(&fast, bound(due), bound(status_due)) {
             continue;
         }
         let next = [clock.next_timer(), due, Some(end_ms)]

@@ -288,13 +288,16 @@ impl UpsModel {
         }
     }
 
-    /// The first instant `from + k * MODEL_PERIOD_MS` (k >= 1) at which the file of a
-    /// dummy-ups UPS whose battery charges or discharges would read differently, on the
-    /// line the charge follows: what the file is made from (whole charge, whole
-    /// runtime, LB, CHRG) only moves one way along it, so a doubling search and a
-    /// bisection find it. `None` within [`VISIBLE_HORIZON_MS`].
-    fn next_file_change(&self, from: u64, load_w: f64) -> Option<u64> {
-        let b = self.spec.battery.as_ref()?;
+    /// The first instants `from + k * MODEL_PERIOD_MS` (k >= 1) at which the file of a
+    /// dummy-ups UPS whose battery charges or discharges would read differently, and at
+    /// which its status (LB, CHRG) would, on the line the charge follows: what the file
+    /// is made from (whole charge, whole runtime, LB, CHRG) only moves one way along it,
+    /// so a doubling search and a bisection find them. `None` within
+    /// [`VISIBLE_HORIZON_MS`].
+    fn next_file_change(&self, from: u64, load_w: f64) -> (Option<u64>, Option<u64>) {
+        let Some(b) = self.spec.battery.as_ref() else {
+            return (None, None);
+        };
         let rate = self.rate(b, load_w);
         let (t0, c0) = match self.anchor {
             Some((t0, c0, r)) if r == rate => (t0, c0),
@@ -311,31 +314,35 @@ impl UpsModel {
             };
             let runtime = charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0);
             (
-                charge.floor() as i64,
-                runtime.floor() as i64,
-                !explicit && charge <= b.low,
-                !explicit && self.mains_on && charge < 100.0,
+                (charge.floor() as i64, runtime.floor() as i64),
+                (
+                    !explicit && charge <= b.low,
+                    !explicit && self.mains_on && charge < 100.0,
+                ),
             )
         };
+        let first = |same: &dyn Fn(u64) -> bool| {
+            let limit = VISIBLE_HORIZON_MS / MODEL_PERIOD_MS;
+            let mut hi = 1;
+            while same(hi) {
+                if hi > limit {
+                    return None;
+                }
+                hi *= 2;
+            }
+            let mut lo = hi / 2;
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if same(mid) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            Some(from.saturating_add(hi * MODEL_PERIOD_MS))
+        };
         let here = key(0);
-        let limit = VISIBLE_HORIZON_MS / MODEL_PERIOD_MS;
-        let mut hi = 1;
-        while key(hi) == here {
-            if hi > limit {
-                return None;
-            }
-            hi *= 2;
-        }
-        let mut lo = hi / 2;
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if key(mid) == here {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Some(from.saturating_add(hi * MODEL_PERIOD_MS))
+        (first(&|k| key(k) == here), first(&|k| key(k).1 == here.1))
     }
 
     fn status(&self) -> String {
@@ -649,6 +656,9 @@ pub struct Site<'s> {
     /// [`UpsModel::next_file_change`]): the same instants on every engine, however
     /// often it steps.
     next_visible: Option<u64>,
+    /// When a battery that charges or discharges changes a status (LB, CHRG): the
+    /// first of the `next_visible` instants that does.
+    next_status: Option<u64>,
     /// Per host (scenario order), the indices of the UPSes that feed it.
     feeds: Vec<Vec<usize>>,
 }
@@ -757,6 +767,7 @@ impl<'s> Site<'s> {
             last_now: 0,
             model_dirty: true,
             next_visible: None,
+            next_status: None,
             new_halts: true,
             feeds,
         }
@@ -1191,17 +1202,20 @@ impl<'s> Site<'s> {
         } else {
             ordered
         };
-        self.next_visible = (0..self.upses.len())
+        let changes: Vec<(Option<u64>, Option<u64>)> = (0..self.upses.len())
             .filter(|&i| self.upses[i].changing() && !self.upses[i].dead)
-            .filter_map(|i| {
+            .map(|i| {
                 let ups = &self.upses[i];
                 if ups.spec.driver != DriverKind::DummyUps {
-                    return Some(now.saturating_add(MODEL_PERIOD_MS));
+                    let next = Some(now.saturating_add(MODEL_PERIOD_MS));
+                    return (next, next);
                 }
                 let load = load_on(scenario, &self.upses, &self.feeds, &ordered, i);
                 ups.next_file_change(now, load)
             })
-            .min();
+            .collect();
+        self.next_visible = changes.iter().filter_map(|c| c.0).min();
+        self.next_status = changes.iter().filter_map(|c| c.1).min();
     }
 
     /// Whether the UPS and power models must be brought up to `now`: a battery that
@@ -1319,6 +1333,17 @@ impl<'s> Site<'s> {
     /// so updating it whenever [`Site::before`] runs (at least at every driver poll)
     /// gives the device's readings.
     pub fn next_due(&self, now: u64, world: &SharedWorld) -> Option<u64> {
+        self.due(now, world, self.next_visible)
+    }
+
+    /// [`Site::next_due`] leaving out the instants at which a battery's charge shows
+    /// new figures in a dummy-ups file without changing a status: before it, no UPS
+    /// status can change, so no driver can publish a new `ups.status`.
+    pub fn next_status_due(&self, now: u64, world: &SharedWorld) -> Option<u64> {
+        self.due(now, world, self.next_status)
+    }
+
+    fn due(&self, now: u64, world: &SharedWorld, visible: Option<u64>) -> Option<u64> {
         let mut next: Option<u64> = None;
         let mut take = |t: u64| {
             if t > now {
@@ -1349,7 +1374,7 @@ impl<'s> Site<'s> {
         if self.model_dirty {
             take(now + 1);
         }
-        if let Some(t) = self.next_visible {
+        if let Some(t) = visible {
             take(t.max(now + 1));
         }
         let w = world.lock().unwrap_or_else(|e| e.into_inner());

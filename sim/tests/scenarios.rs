@@ -327,6 +327,19 @@ fn warps_skip_quiet_acts_without_changing_any_run() {
         compared += 1;
     }
     assert!(compared >= 50, "only {compared} seeds compared");
+    // The planner's site: a battery whose figures change every second while no status
+    // does, so polls are skipped across the driver's busy polls.
+    let plans = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plans");
+    let text = std::fs::read_to_string(plans.join("ten-hosts-one-hour.yaml")).unwrap();
+    let scenario = sim::scenario::Scenario::from_yaml(&text).expect("planner site");
+    let warped = sim::fast::run(&scenario).expect("planner site runs");
+    let every = sim::fast::run_every_instant(&scenario).expect("planner site runs");
+    assert_same_run(&warped, &every, "the planner's ten-host site");
+    assert!(
+        warped.skipped > 1_000,
+        "only {} instants skipped",
+        warped.skipped
+    );
     // Where a poll falls within a second can matter (DEADTIME 0 over a two-UPS cycle).
     let scenario = sim::scenario::Scenario::from_yaml(DEADTIME_SITE).expect("deadtime site");
     let warped = sim::fast::run(&scenario).expect("deadtime site runs");
