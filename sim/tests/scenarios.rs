@@ -310,6 +310,17 @@ fn assert_same_run(warped: &sim::harness::Outcome, every: &sim::harness::Outcome
     );
 }
 
+/// `scenario` on the fast driver with warps and taking every instant: the same run.
+fn same_both_ways(
+    scenario: &sim::scenario::Scenario,
+    what: &str,
+) -> (sim::harness::Outcome, sim::harness::Outcome) {
+    let warped = sim::fast::run(scenario).expect(what);
+    let every = sim::fast::run_every_instant(scenario).expect(what);
+    assert_same_run(&warped, &every, what);
+    (warped, every)
+}
+
 /// Random sites (swarm's generator: faults, outages, several UPSes, upssched, crashes)
 /// give the same run with warps as taking every instant; the warps skip most instants
 /// on the one-hour capacity site.
@@ -321,36 +332,28 @@ fn warps_skip_quiet_acts_without_changing_any_run() {
         if sim::fast::unsupported(&scenario).is_some() {
             continue;
         }
-        let warped = sim::fast::run(&scenario).expect("seed runs");
-        let every = sim::fast::run_every_instant(&scenario).expect("seed runs every instant");
-        assert_same_run(&warped, &every, &format!("swarm seed {seed}"));
+        same_both_ways(&scenario, &format!("swarm seed {seed}"));
         compared += 1;
     }
     assert!(compared >= 50, "only {compared} seeds compared");
     // The planner's site: a battery whose figures change every second while no status
     // does, so polls are skipped across the driver's busy polls.
-    let plans = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plans");
-    let text = std::fs::read_to_string(plans.join("ten-hosts-one-hour.yaml")).unwrap();
-    let scenario = sim::scenario::Scenario::from_yaml(&text).expect("planner site");
-    let warped = sim::fast::run(&scenario).expect("planner site runs");
-    let every = sim::fast::run_every_instant(&scenario).expect("planner site runs");
-    assert_same_run(&warped, &every, "the planner's ten-host site");
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let load = |path: &str| {
+        let text = std::fs::read_to_string(library.join(path)).unwrap();
+        sim::scenario::Scenario::from_yaml(&text).expect(path)
+    };
+    let (warped, _) = same_both_ways(&load("plans/ten-hosts-one-hour.yaml"), "the planner's site");
     assert!(
         warped.skipped > 1_000,
         "only {} instants skipped",
         warped.skipped
     );
     // Where a poll falls within a second can matter (DEADTIME 0 over a two-UPS cycle).
-    let scenario = sim::scenario::Scenario::from_yaml(DEADTIME_SITE).expect("deadtime site");
-    let warped = sim::fast::run(&scenario).expect("deadtime site runs");
-    let every = sim::fast::run_every_instant(&scenario).expect("deadtime site runs");
-    assert_same_run(&warped, &every, "DEADTIME across a two-UPS cycle");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/capacity");
-    let text = std::fs::read_to_string(dir.join("one-hour-outage-20-secondaries.yaml")).unwrap();
-    let scenario = sim::scenario::Scenario::from_yaml(&text).expect("capacity scenario");
-    let warped = sim::fast::run(&scenario).expect("capacity runs");
-    let every = sim::fast::run_every_instant(&scenario).expect("capacity runs every instant");
-    assert_same_run(&warped, &every, "the capacity scenario");
+    let deadtime = sim::scenario::Scenario::from_yaml(DEADTIME_SITE).expect("deadtime site");
+    same_both_ways(&deadtime, "DEADTIME across a two-UPS cycle");
+    let capacity = load("capacity/one-hour-outage-20-secondaries.yaml");
+    let (warped, every) = same_both_ways(&capacity, "the capacity scenario");
     assert_eq!(every.skipped, 0);
     assert!(
         warped.skipped > 10_000,
