@@ -233,6 +233,13 @@ struct UpsEntry {
 }
 
 impl UpsEntry {
+    /// Whether a tick at `now` PINGs this driver: quiet, and not PINGed, for more than
+    /// `quiet_ms`.
+    fn ping_due(&self, now: Millis, quiet_ms: Millis) -> bool {
+        now.saturating_sub(self.last_heard) > quiet_ms
+            && now.saturating_sub(self.last_ping) > quiet_ms
+    }
+
     fn name(&self) -> &str {
         self.def.as_ref().map(|d| d.name.as_str()).unwrap_or("")
     }
@@ -1239,13 +1246,17 @@ impl UpsdCore {
         self.clients.iter().map(|(id, c)| (*id, c.last_request))
     }
 
+    /// How long a driver may stay quiet before a tick PINGs it: a third of MAXAGE.
+    fn ping_after_ms(&self) -> Millis {
+        crate::secs_to_ms(self.settings.maxage_s) / 3
+    }
+
     /// Whether [`UpsdCore::skip_ticks`] can stand for the coming ticks: every connected
     /// driver is fresh and stays so while it answers PING (MAXAGE of at least 3 s: a
     /// PING goes out once a third of MAXAGE passed without a line, so the oldest line at
     /// a tick is at most a third of MAXAGE and one tick old).
     pub fn ticks_skippable(&self) -> bool {
-        let third_ms = crate::secs_to_ms(self.settings.maxage_s) / 3;
-        third_ms + TICK_INTERVAL_MS < crate::secs_to_ms(self.settings.maxage_s)
+        self.ping_after_ms() + TICK_INTERVAL_MS < crate::secs_to_ms(self.settings.maxage_s)
             && self
                 .upses
                 .iter()
@@ -1258,13 +1269,11 @@ impl UpsdCore {
     /// holds): the PINGs' times, and tracking results purged as of `last`. For a shell
     /// that jumps over ticks it knows change nothing else.
     pub fn skip_ticks(&mut self, first: Millis, last: Millis) {
-        let third_ms = crate::secs_to_ms(self.settings.maxage_s) / 3;
+        let quiet_ms = self.ping_after_ms();
         for entry in self.upses.iter_mut().filter(|e| e.connected) {
             let mut tick = first;
             while tick <= last {
-                if tick.saturating_sub(entry.last_heard) > third_ms
-                    && tick.saturating_sub(entry.last_ping) > third_ms
-                {
+                if entry.ping_due(tick, quiet_ms) {
                     // The PING, and the PONG that answers it at once.
                     entry.last_ping = tick;
                     entry.last_heard = tick;
@@ -1281,13 +1290,10 @@ impl UpsdCore {
     /// staleness, drops idle clients, purges old tracking results.
     pub fn tick(&mut self, now: Millis) -> Vec<Action> {
         let mut actions = Vec::new();
-        let third_ms = crate::secs_to_ms(self.settings.maxage_s) / 3;
+        let quiet_ms = self.ping_after_ms();
         for ups in 0..self.upses.len() {
             let entry = &mut self.upses[ups];
-            if entry.connected
-                && now.saturating_sub(entry.last_heard) > third_ms
-                && now.saturating_sub(entry.last_ping) > third_ms
-            {
+            if entry.connected && entry.ping_due(now, quiet_ms) {
                 entry.last_ping = now;
                 actions.push(Action::ToDriver {
                     ups,
