@@ -181,8 +181,15 @@ impl UpsmonCore {
     /// with time alone (RB warned again after RBWARNTIME, OFF and OVER durations, on
     /// battery and low: OBLBDURATION, or a secondary's wait of HOSTSYNC for FSD). A
     /// simulation may then skip such polls and apply only the last.
-    pub fn timeless(&self) -> bool {
-        matches!(self.phase, Phase::Monitoring { .. })
+    ///
+    /// `gaps_ms`: for each UPS, the time from its answer to the end of the poll cycle.
+    /// DEADTIME counts whole seconds between the two (see `end_poll_cycle`), so where
+    /// a poll falls within a second matters once a gap can reach it.
+    pub fn timeless(&self, gaps_ms: &[Millis]) -> bool {
+        let deadtime_s = self.conf.deadtime_s;
+        let reaches = |gap: Millis| gap > 0 && gap / 1000 + 1 > deadtime_s;
+        !gaps_ms.iter().any(|&gap| reaches(gap))
+            && matches!(self.phase, Phase::Monitoring { .. })
             && !self.user_fsd
             && self.monitors.iter().all(|m| {
                 let timed = m.off || m.over || m.fsd || (m.ob && m.lb);

@@ -939,7 +939,11 @@ fn timeless_states_repeat_and_the_others_do_not_count_as_such() {
         core.poll_result(first, 0, PollOutcome::Status(status.to_string()));
         core.end_poll_cycle(first);
         core.take_events();
-        assert_eq!(core.timeless(), timeless, "{conf_text}{status}");
+        assert_eq!(core.timeless(&[0]), timeless, "{conf_text}{status}");
+        // A gap from an answer to the end of its cycle, which DEADTIME (15 s) counts
+        // in whole seconds: 14 s can never pass it; 15.001 s can span 16 boundaries.
+        assert_eq!(core.timeless(&[14_000]), timeless, "{status}");
+        assert!(!core.timeless(&[15_001]), "{status}");
         if !timeless {
             continue;
         }

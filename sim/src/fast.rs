@@ -2429,23 +2429,18 @@ impl Cycle {
     /// poll does what the next one does), and the next poll, tried on a copy of `core`
     /// at `at`, must change nothing.
     fn period(&self, core: &UpsmonCore, at: u64) -> Option<u64> {
-        if !core.timeless() {
-            return None;
-        }
-        // DEADTIME counts whole seconds from a UPS's answer to the end of the cycle, so
-        // where the polls fall within a second could matter: not if the gap can never
-        // reach it.
-        let deadtime_s = core.conf().deadtime_s;
-        let reaches = |gap: u64| gap > 0 && gap / 1000 + 1 > deadtime_s;
-        if self
+        // From each UPS's answer to the end of the cycle (see `UpsmonCore::timeless`).
+        let gaps: Vec<u64> = self
             .results
             .iter()
-            .any(|(offset, _)| reaches(self.end - offset))
-        {
+            .map(|(offset, _)| self.end - offset)
+            .collect();
+        if !core.timeless(&gaps) {
             return None;
         }
         let mut probe = core.clone();
-        if !self.replay(&mut probe, at) || !probe.take_events().is_empty() || !probe.timeless() {
+        if !self.replay(&mut probe, at) || !probe.take_events().is_empty() || !probe.timeless(&gaps)
+        {
             return None;
         }
         let Command::SleepUntil(next) = probe.next_command(at + self.end) else {
