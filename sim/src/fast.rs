@@ -1539,9 +1539,8 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
             device: DummyDevice::new(b"", config.mode),
         },
     );
-    let path = path.clone();
-    let key_driver = key.clone();
-    let mut source = SimFileSource::new(sys, &path);
+    let file = (host.clone(), path.clone());
+    let mut source = SimFileSource::new(sys, path);
     let start = fast.clock.now();
     let period = (config.pollinterval_s * 1000)
         .saturating_add(nut_bins::driver::DUMMY_EXTRA_SLEEP.as_millis() as u64);
@@ -1553,23 +1552,10 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
     let mut as_of = None;
     loop {
         if quiet && fast.warp {
-            let check = {
-                let key = (host.clone(), path.clone());
-                let (text, driver) = (source.last().map(<[u8]>::to_vec), key_driver.clone());
-                move |fast: &Fast| {
-                    let same = {
-                        let w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
-                        w.files.get(&key) == text.as_ref()
-                    };
-                    same && matches!(
-                        fast.net.borrow().drivers.get(&driver),
-                        Some(DriverNode::Dummy { device, .. }) if device.idle()
-                    )
-                }
-            };
+            let check = file_reads_as(&file, &key, source.last(), <[u8]>::to_vec);
             let parked = fast
                 .clock
-                .quiet_sleep(next_poll, period, 0, Vec::new(), Box::new(check), false)
+                .quiet_sleep(next_poll, period, 0, Vec::new(), check, false)
                 .armed_as_of(as_of.take());
             if let Some(last) = parked.await {
                 next_poll = last.saturating_add(period);
@@ -1577,24 +1563,11 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
                 continue;
             }
         } else {
-            let check = {
-                let key = (host.clone(), path.clone());
-                let (read, driver) = (source.last().map(status_lines), key_driver.clone());
-                move |fast: &Fast| {
-                    let same = {
-                        let w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
-                        w.files.get(&key).map(|t| status_lines(t)) == read
-                    };
-                    same && matches!(
-                        fast.net.borrow().drivers.get(&driver),
-                        Some(DriverNode::Dummy { device, .. }) if device.idle()
-                    )
-                }
-            };
+            let check = file_reads_as(&file, &key, source.last(), status_lines);
             fast.clock
                 .sleep_until(next_poll)
                 .armed_as_of(as_of.take())
-                .status_safe_while(Box::new(check))
+                .status_safe_while(check)
                 .await;
         }
         next_poll = next_poll.saturating_add(period);
@@ -1622,11 +1595,33 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
 }
 
 /// The lines of a dummy-ups file that make a UPS's status and alarm.
-fn status_lines(text: &[u8]) -> Vec<Vec<u8>> {
+fn status_lines(text: &[u8]) -> Vec<u8> {
     text.split(|b| *b == b'\n')
         .filter(|line| line.starts_with(b"ups.status") || line.starts_with(b"ups.alarm"))
-        .map(<[u8]>::to_vec)
+        .flat_map(|line| line.iter().copied().chain([b'\n']))
         .collect()
+}
+
+/// A check that dummy-ups's data file (`file`: host and path), seen through `view`,
+/// still reads as it did when the driver last read `read`, and that its device (on
+/// `driver`) has nothing left to say.
+fn file_reads_as(
+    file: &(String, String),
+    driver: &(String, String),
+    read: Option<&[u8]>,
+    view: fn(&[u8]) -> Vec<u8>,
+) -> QuietCheck {
+    let (file, driver, read) = (file.clone(), driver.clone(), read.map(view));
+    Box::new(move |fast: &Fast| {
+        let same = {
+            let w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
+            w.files.get(&file).map(|text| view(text)) == read
+        };
+        same && matches!(
+            fast.net.borrow().drivers.get(&driver),
+            Some(DriverNode::Dummy { device, .. }) if device.idle()
+        )
+    })
 }
 
 /// usbhid-ups on `host` for `ups`: the binary's session (`HidSession`: start-up,
