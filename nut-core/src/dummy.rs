@@ -7,7 +7,7 @@
 
 use crate::sock::{DriverLine, ServerLine};
 use crate::state::{VarFlags, VarTree};
-use crate::tokenizer::tokenize;
+use crate::tokenizer::{LineRef, Tokenizer};
 use crate::Millis;
 
 /// Longest value dummy-ups keeps from a data file line, in bytes.
@@ -39,36 +39,49 @@ pub enum DummyStep {
 /// Parses a `.dev`/`.seq` file into steps. Differences from NUT, on purpose: a name
 /// with no value is ignored (NUT reuses the previous line's value by accident).
 pub fn parse_dummy_file(text: &[u8]) -> Vec<DummyStep> {
+    // Lines are borrowed from the tokenizer: only the steps' own strings are allocated
+    // (dummy-ups reads its file again whenever it changes).
     let mut steps = Vec::new();
-    for line in tokenize(text) {
-        if line.error.is_some() || line.words.is_empty() {
-            continue;
-        }
-        let first = &line.words[0];
-        if first.starts_with("TIMER") {
-            let seconds = line.words.get(1).map(|w| crate::sock::atoi(w)).unwrap_or(0);
-            steps.push(DummyStep::Timer(seconds.max(0) as u64));
-            continue;
-        }
-        let name = first.split(':').next().unwrap_or("").to_string();
-        if name.is_empty() || name.starts_with("driver.") {
-            continue;
-        }
-        let rest = &line.words[1..];
-        if name.starts_with(STATUS_PREFIX) {
-            steps.push(DummyStep::Status(rest.to_vec()));
-            continue;
-        }
-        if rest.is_empty() {
-            continue;
-        }
-        let mut value = rest.join(" ");
-        if value.len() > MAX_DUMMY_VALUE_BYTES {
-            value.truncate(MAX_DUMMY_VALUE_BYTES);
-        }
-        steps.push(DummyStep::Set { name, value });
-    }
+    let mut tokenizer = Tokenizer::new();
+    tokenizer.feed_with(text, |line| parse_dummy_line(line, &mut steps));
+    tokenizer.finish_with(|line| parse_dummy_line(line, &mut steps));
     steps
+}
+
+/// One line of a dummy-ups file (see [`parse_dummy_file`]).
+fn parse_dummy_line(line: LineRef<'_>, steps: &mut Vec<DummyStep>) {
+    let Some((first, rest)) = line.words.split_first() else {
+        return;
+    };
+    if line.error.is_some() {
+        return;
+    }
+    if first.starts_with("TIMER") {
+        let seconds = rest.first().map(|w| crate::sock::atoi(w)).unwrap_or(0);
+        steps.push(DummyStep::Timer(seconds.max(0) as u64));
+        return;
+    }
+    let name = first.split(':').next().unwrap_or("");
+    if name.is_empty() || name.starts_with("driver.") {
+        return;
+    }
+    if name.starts_with(STATUS_PREFIX) {
+        steps.push(DummyStep::Status(
+            rest.iter().map(|w| w.to_string()).collect(),
+        ));
+        return;
+    }
+    if rest.is_empty() {
+        return;
+    }
+    let mut value = rest.join(" ");
+    if value.len() > MAX_DUMMY_VALUE_BYTES {
+        value.truncate(MAX_DUMMY_VALUE_BYTES);
+    }
+    steps.push(DummyStep::Set {
+        name: name.to_string(),
+        value,
+    });
 }
 
 /// State every driver keeps and serves to upsd.
@@ -447,15 +460,14 @@ impl DummyDevice {
             self.position = 0;
             self.finished = false;
         }
-        while self.position < self.steps.len() {
-            let step = self.steps[self.position].clone();
+        while let Some(step) = self.steps.get(self.position) {
             self.position += 1;
             match step {
                 DummyStep::Timer(seconds) => {
-                    self.resume_at = now.saturating_add(crate::secs_to_ms(seconds));
+                    self.resume_at = now.saturating_add(crate::secs_to_ms(*seconds));
                     break;
                 }
-                DummyStep::Set { name, value } => out.extend(Self::set_var(state, &name, &value)),
+                DummyStep::Set { name, value } => out.extend(Self::set_var(state, name, value)),
                 DummyStep::Status(tokens) => {
                     out.extend(Self::set_var(state, "ups.status", &tokens.join(" ")))
                 }
