@@ -678,6 +678,19 @@ struct UpsdNode {
     linked: BTreeSet<usize>,
     /// upsd's time is its own uptime.
     start: u64,
+    /// Each UPS with a driver: its index and its driver's key in `Net::drivers`
+    /// (host, socket), from upsd.conf and ups.conf as upsd read them at its start.
+    drivers: Vec<(usize, (String, String))>,
+}
+
+impl UpsdNode {
+    /// The UPS whose driver listens on `socket`.
+    fn ups_of(&self, socket: &str) -> Option<usize> {
+        self.drivers
+            .iter()
+            .find(|(_, (_, s))| s == socket)
+            .map(|(ups, _)| *ups)
+    }
 }
 
 /// upssched's timer daemon on a host, while it runs.
@@ -1130,11 +1143,10 @@ impl Fast {
                 }
                 Action::ToDriver { ups, line } => {
                     let socket = node
-                        .core
-                        .driver_sockets()
-                        .into_iter()
+                        .drivers
+                        .iter()
                         .find(|(index, _)| *index == ups)
-                        .map(|(_, socket)| socket);
+                        .map(|(_, (_, socket))| socket.clone());
                     if !node.linked.contains(&ups) {
                         continue;
                     }
@@ -1175,13 +1187,7 @@ impl Fast {
             let Some(node) = net.upsd.get_mut(host) else {
                 return;
             };
-            let Some(ups) = node
-                .core
-                .driver_sockets()
-                .into_iter()
-                .find(|(_, s)| s == socket)
-                .map(|(index, _)| index)
-            else {
+            let Some(ups) = node.ups_of(socket) else {
                 return;
             };
             if !node.linked.contains(&ups) {
@@ -1238,13 +1244,14 @@ impl Fast {
             return false;
         };
         node.core.ticks_skippable()
-            && node.core.driver_sockets().into_iter().all(|(ups, socket)| {
-                match net.drivers.get(&(host.to_string(), socket)) {
-                    None => !node.linked.contains(&ups),
-                    Some(DriverNode::Dummy { .. }) => node.linked.contains(&ups),
+            && node
+                .drivers
+                .iter()
+                .all(|(ups, key)| match net.drivers.get(key) {
+                    None => !node.linked.contains(ups),
+                    Some(DriverNode::Dummy { .. }) => node.linked.contains(ups),
                     Some(_) => false,
-                }
-            })
+                })
     }
 
     /// upsd on `host` connects to the drivers it is not linked to (as its driver links
@@ -1258,13 +1265,12 @@ impl Fast {
                 return;
             };
             let now = self.clock.now() - node.start;
-            for (ups, socket) in node.core.driver_sockets() {
-                if node.linked.contains(&ups) || !drivers.contains_key(&(host.to_string(), socket))
-                {
+            for (ups, key) in &node.drivers {
+                if node.linked.contains(ups) || !drivers.contains_key(key) {
                     continue;
                 }
-                node.linked.insert(ups);
-                actions.extend(node.core.driver_connected_now(now, ups));
+                node.linked.insert(*ups);
+                actions.extend(node.core.driver_connected_now(now, *ups));
             }
         }
         self.perform(host, actions);
@@ -1278,13 +1284,7 @@ impl Fast {
             let Some(node) = net.upsd.get_mut(host) else {
                 return;
             };
-            let ups = node
-                .core
-                .driver_sockets()
-                .into_iter()
-                .find(|(_, s)| s == socket)
-                .map(|(index, _)| index);
-            match ups {
+            match node.ups_of(socket) {
                 Some(ups) if node.linked.remove(&ups) => node.core.driver_disconnected(ups),
                 _ => Vec::new(),
             }
@@ -1552,7 +1552,7 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
     let mut as_of = None;
     loop {
         if quiet && fast.warp {
-            let check = file_reads_as(&file, &key, source.last(), <[u8]>::to_vec);
+            let check = file_reads_as(&file, &key, source.last(), same_file);
             let parked = fast
                 .clock
                 .quiet_sleep(next_poll, period, 0, Vec::new(), check, false)
@@ -1563,7 +1563,7 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
                 continue;
             }
         } else {
-            let check = file_reads_as(&file, &key, source.last(), status_lines);
+            let check = file_reads_as(&file, &key, source.last(), same_status);
             fast.clock
                 .sleep_until(next_poll)
                 .armed_as_of(as_of.take())
@@ -1595,32 +1595,52 @@ async fn dummy_ups(fast: Rc<Fast>, host: String, ups: String) {
 }
 
 /// The lines of a dummy-ups file that make a UPS's status and alarm.
-fn status_lines(text: &[u8]) -> Vec<u8> {
-    text.split(|b| *b == b'\n')
-        .filter(|line| line.starts_with(b"ups.status") || line.starts_with(b"ups.alarm"))
-        .flat_map(|line| line.iter().copied().chain([b'\n']))
-        .collect()
+fn status_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    // memchr finds the line ends: this check runs at every warp, on a file the site
+    // rewrites every second.
+    let ends = memchr::memchr_iter(b'\n', text).chain([text.len()]);
+    ends.scan(0, move |start, end| {
+        let line = text.get(*start..end).unwrap_or_default();
+        *start = end + 1;
+        Some(line)
+    })
+    .filter(|line| line.starts_with(b"ups.status") || line.starts_with(b"ups.alarm"))
 }
 
-/// A check that dummy-ups's data file (`file`: host and path), seen through `view`,
-/// still reads as it did when the driver last read `read`, and that its device (on
-/// `driver`) has nothing left to say.
+/// Whether two dummy-ups files make the same status and alarm.
+fn same_status(a: &[u8], b: &[u8]) -> bool {
+    a == b || status_lines(a).eq(status_lines(b))
+}
+
+/// Whether two files are the same.
+fn same_file(a: &[u8], b: &[u8]) -> bool {
+    a == b
+}
+
+/// A check that dummy-ups's data file (`file`: host and path) still reads as it did
+/// when the driver last read `read` (`same` tells: the whole file, or only what makes
+/// the status), and that its device (on `driver`) has nothing left to say.
 fn file_reads_as(
     file: &(String, String),
     driver: &(String, String),
     read: Option<&[u8]>,
-    view: fn(&[u8]) -> Vec<u8>,
+    same: fn(&[u8], &[u8]) -> bool,
 ) -> QuietCheck {
-    let (file, driver, read) = (file.clone(), driver.clone(), read.map(view));
+    let (file, driver, read) = (file.clone(), driver.clone(), read.map(<[u8]>::to_vec));
     Box::new(move |fast: &Fast| {
-        let same = {
+        let unchanged = {
             let w = fast.world.lock().unwrap_or_else(|e| e.into_inner());
-            w.files.get(&file).map(|text| view(text)) == read
+            match (w.files.get(&file), &read) {
+                (Some(now), Some(read)) => same(now, read),
+                (None, None) => true,
+                _ => false,
+            }
         };
-        same && matches!(
-            fast.net.borrow().drivers.get(&driver),
-            Some(DriverNode::Dummy { device, .. }) if device.idle()
-        )
+        unchanged
+            && matches!(
+                fast.net.borrow().drivers.get(&driver),
+                Some(DriverNode::Dummy { device, .. }) if device.idle()
+            )
     })
 }
 
@@ -1822,6 +1842,13 @@ async fn upsd(fast: Rc<Fast>, host: String) {
         let mut net = fast.net.borrow_mut();
         net.next_incarnation += 1;
         let incarnation = net.next_incarnation;
+        let drivers = wiring
+            .runtime
+            .core
+            .driver_sockets()
+            .into_iter()
+            .map(|(ups, socket)| (ups, (host.clone(), socket)))
+            .collect();
         net.upsd.insert(
             host.clone(),
             UpsdNode {
@@ -1831,6 +1858,7 @@ async fn upsd(fast: Rc<Fast>, host: String) {
                 incarnation,
                 linked: BTreeSet::new(),
                 start,
+                drivers,
             },
         );
     }
@@ -2832,7 +2860,7 @@ fn run_with(scenario: &Scenario, warp_on: bool) -> Result<Outcome, String> {
     let w = world.lock().unwrap_or_else(|e| e.into_inner());
     Ok(Outcome {
         timeline: w.timeline.clone(),
-        hosts: w.hosts.clone(),
+        hosts: w.hosts().clone(),
         addresses,
         end_ms: now,
         files: w.files.clone(),

@@ -612,7 +612,7 @@ pub fn run(scenario: &Scenario) -> Result<Outcome, String> {
     let w = world.lock().unwrap_or_else(|e| e.into_inner());
     Ok(Outcome {
         timeline: w.timeline.clone(),
-        hosts: w.hosts.clone(),
+        hosts: w.hosts().clone(),
         addresses,
         end_ms: end,
         files: w.files.clone(),

@@ -9,7 +9,7 @@
 
 use crate::harness::{device_file, nut_env, serial_port, CONFPATH};
 use crate::scenario::{DriverKind, FaultAction, Scenario, UpsSpec};
-use crate::world::{HostState, SharedWorld, SimHidPort, SimQxPort, SimSys, WorldEvent};
+use crate::world::{HostState, SharedWorld, SimHidPort, SimQxPort, SimSys, World, WorldEvent};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::Path;
@@ -224,7 +224,16 @@ struct UpsModel {
     /// runtime, status, `vars_gen`): the model writes the file often and it rarely
     /// changes.
     text_cache: Option<(TextKey, Vec<u8>)>,
+    /// The dummy-ups file's template and the `vars_gen` it was made at.
+    text_template: Option<(u64, Vec<TextPart>)>,
+    /// The last search for the next status change along the charge's line: where it
+    /// started, the line (start, charge and rate as bits, explicit status, mains), and
+    /// what it found.
+    status_search: std::cell::Cell<Option<(u64, StatusLine, Option<u64>)>>,
 }
+
+/// What a status search along the battery's line depends on (see `status_search`).
+type StatusLine = (u64, u64, u64, bool, bool);
 
 /// Nominal power of a modelled Megatec unit without `ups.power.nominal`, in watts
 /// (to turn the hosts' draw into the Q1 load percentage).
@@ -342,28 +351,47 @@ impl UpsModel {
             Some(from.saturating_add(hi * MODEL_PERIOD_MS))
         };
         let here = key(0);
-        (first(&|k| key(k) == here), first(&|k| key(k).1 == here.1))
+        let visible = first(&|k| key(k) == here);
+        // The status only moves at LB and CHRG, far apart: the last search's answer
+        // holds while the line is the same and `from` is on its grid before the answer.
+        let line = (t0, c0.to_bits(), rate.to_bits(), explicit, self.mains_on);
+        let status = match self.status_search.get() {
+            Some((at, l, Some(found)))
+                if l == line
+                    && at <= from
+                    && (from - at).is_multiple_of(MODEL_PERIOD_MS)
+                    && from < found =>
+            {
+                Some(found)
+            }
+            _ => {
+                let found = first(&|k| key(k).1 == here.1);
+                self.status_search.set(Some((from, line, found)));
+                found
+            }
+        };
+        (visible, status)
     }
 
-    fn status(&self) -> String {
+    fn status(&self) -> std::borrow::Cow<'_, str> {
         if let Some(status) = &self.explicit {
-            return status.clone();
+            return status.as_str().into();
         }
         let low = self
             .spec
             .battery
             .as_ref()
             .is_some_and(|b| self.charge <= b.low);
-        let mut tokens = vec![if self.mains_on { "OL" } else { "OB" }];
-        if low {
-            tokens.push("LB");
+        let charging = self.charge < 100.0 && self.spec.battery.is_some();
+        match (self.mains_on, low, charging) {
+            (false, false, _) => "OB DISCHRG",
+            (false, true, _) => "OB LB DISCHRG",
+            (true, false, false) => "OL",
+            (true, false, true) => "OL CHRG",
+            (true, true, false) => "OL LB",
+            (true, true, true) => "OL LB CHRG",
         }
-        if !self.mains_on {
-            tokens.push("DISCHRG");
-        } else if self.charge < 100.0 && self.spec.battery.is_some() {
-            tokens.push("CHRG");
-        }
-        tokens.join(" ")
+        .into()
     }
 
     /// A Megatec unit's answers (hw-fixtures transcript format) for nutdrv_qx: Q1 from
@@ -526,43 +554,96 @@ impl UpsModel {
         let runtime = self.spec.battery.as_ref().map_or(-1, |b| {
             (self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0)).floor() as i64
         });
-        let key = (
-            self.charge.floor() as i64,
-            runtime,
-            self.status(),
-            self.vars_gen,
-        );
-        if self
-            .text_cache
-            .as_ref()
-            .is_none_or(|(cached, _)| *cached != key)
-        {
+        let (charge, status) = (self.charge.floor() as i64, self.status());
+        let current = self.text_cache.as_ref().is_some_and(|((c, r, s, g), _)| {
+            (*c, *r, s.as_str(), *g) == (charge, runtime, &*status, self.vars_gen)
+        });
+        if !current {
+            let key = (charge, runtime, status.into_owned(), self.vars_gen);
+            if self
+                .text_template
+                .as_ref()
+                .is_none_or(|(made_at, _)| *made_at != self.vars_gen)
+            {
+                self.text_template = Some((self.vars_gen, self.text_template()));
+            }
             let text = self.device_text(load_w);
             self.text_cache = Some((key, text));
         }
     }
 
-    fn device_text(&self, load_w: f64) -> Vec<u8> {
-        use std::fmt::Write;
-        let mut vars = self.vars.clone();
+    /// The dummy-ups file as [`UpsModel::device_text`] writes it, with the charge's and
+    /// the runtime's values left as slots: the file is rewritten at every whole second
+    /// of runtime, and its other lines change only with `vars`.
+    fn text_template(&self) -> Vec<TextPart> {
+        let mut vars: BTreeMap<&str, TextPart> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), TextPart::Fixed(v.clone())))
+            .collect();
         if let Some(b) = &self.spec.battery {
-            vars.insert("battery.charge".into(), whole(self.charge.floor()));
-            vars.insert("battery.charge.low".into(), whole(b.low));
-            let runtime = self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0);
-            vars.insert("battery.runtime".into(), whole(runtime.floor()));
+            vars.insert("battery.charge", TextPart::Charge);
+            vars.insert("battery.charge.low", TextPart::Fixed(whole(b.low)));
+            vars.insert("battery.runtime", TextPart::Runtime);
         }
         vars.insert(
-            "ups.delay.shutdown".into(),
-            whole(self.spec.delay_shutdown_s),
+            "ups.delay.shutdown",
+            TextPart::Fixed(whole(self.spec.delay_shutdown_s)),
         );
-        vars.insert("ups.delay.start".into(), whole(self.spec.delay_start_s));
-        let mut text = String::new();
-        for (name, value) in &vars {
-            let _ = writeln!(text, "{name}: {value}");
+        vars.insert(
+            "ups.delay.start",
+            TextPart::Fixed(whole(self.spec.delay_start_s)),
+        );
+        let mut parts = Vec::new();
+        let mut fixed = String::new();
+        for (name, value) in vars {
+            fixed.push_str(name);
+            fixed.push_str(": ");
+            match value {
+                TextPart::Fixed(v) => fixed.push_str(&v),
+                slot => {
+                    parts.push(TextPart::Fixed(std::mem::take(&mut fixed)));
+                    parts.push(slot);
+                }
+            }
+            fixed.push('\n');
         }
-        let _ = writeln!(text, "ups.status: {}", self.status());
+        parts.push(TextPart::Fixed(fixed));
+        parts
+    }
+
+    /// The dummy-ups file: every variable (the scenario's and the battery model's) in
+    /// name order, then `ups.status`. Made from `text_template`, which must be current.
+    fn device_text(&self, load_w: f64) -> Vec<u8> {
+        let last = self.text_cache.as_ref().map_or(0, |(_, t)| t.len());
+        let mut text = String::with_capacity(last + 16);
+        for part in self.text_template.iter().flat_map(|(_, parts)| parts) {
+            match part {
+                TextPart::Fixed(t) => text.push_str(t),
+                TextPart::Charge => text.push_str(&whole(self.charge.floor())),
+                TextPart::Runtime => {
+                    if let Some(b) = &self.spec.battery {
+                        let runtime =
+                            self.charge / 100.0 * b.runtime_s * b.at_load_w / load_w.max(1.0);
+                        text.push_str(&whole(runtime.floor()));
+                    }
+                }
+            }
+        }
+        text.push_str("ups.status: ");
+        text.push_str(&self.status());
+        text.push('\n');
         text.into_bytes()
     }
+}
+
+/// A piece of the dummy-ups file's template: fixed text, or where the battery
+/// model's charge or runtime goes.
+#[derive(Debug, Clone)]
+enum TextPart {
+    Fixed(String),
+    Charge,
+    Runtime,
 }
 
 /// `x` as `format!("{x:.0}")` writes it, without float formatting when it is a whole
@@ -606,13 +687,30 @@ fn load_on(
         .sum()
 }
 
-/// Each host's state in the scenario's host order.
-fn host_states(scenario: &Scenario, hosts: &BTreeMap<String, HostState>) -> Vec<Option<HostState>> {
-    scenario
-        .hosts
-        .iter()
-        .map(|h| hosts.get(&h.name).copied())
-        .collect()
+/// Each host's state in the scenario's host order, read from the world again only
+/// when some host's state was set since the last read (the site reads them at every
+/// pass; looking ten names up each time was a tenth of a planner cell's cost).
+#[derive(Debug, Default)]
+struct HostStates {
+    /// [`World::host_changes`] when `states` was read.
+    seen: Option<u64>,
+    states: Vec<Option<HostState>>,
+}
+
+impl HostStates {
+    fn read(&mut self, scenario: &Scenario, w: &World) -> &[Option<HostState>] {
+        if self.seen != Some(w.host_changes()) {
+            self.states.clear();
+            self.states.extend(
+                scenario
+                    .hosts
+                    .iter()
+                    .map(|h| w.hosts().get(&h.name).copied()),
+            );
+            self.seen = Some(w.host_changes());
+        }
+        &self.states
+    }
 }
 
 /// Appends a world event to the timeline.
@@ -650,6 +748,8 @@ pub struct Site<'s> {
     last_now: u64,
     /// Set when something changed that the models must look at on the next pass.
     model_dirty: bool,
+    /// The hosts' states as last read from the world.
+    host_states: HostStates,
     /// A host halted since the last [`Site::after`] (only `before` halts hosts).
     new_halts: bool,
     /// When a battery that charges or discharges shows something new (see
@@ -687,6 +787,8 @@ impl<'s> Site<'s> {
                 card_delays_s: (spec.delay_shutdown_s as u64, spec.delay_start_s as u64),
                 anchor: None,
                 text_cache: None,
+                text_template: None,
+                status_search: std::cell::Cell::new(None),
                 file_key: (
                     scenario.ups_host(spec).to_string(),
                     match spec.driver {
@@ -703,7 +805,7 @@ impl<'s> Site<'s> {
         {
             let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
             for host in &scenario.hosts {
-                w.hosts.insert(host.name.clone(), HostState::Running);
+                w.set_host(&host.name, HostState::Running);
                 w.shutdown_ms.insert(
                     host.name.clone(),
                     if host.shutdown_hangs {
@@ -766,6 +868,7 @@ impl<'s> Site<'s> {
             reboots: BTreeMap::new(),
             last_now: 0,
             model_dirty: true,
+            host_states: HostStates::default(),
             next_visible: None,
             next_status: None,
             new_halts: true,
@@ -808,7 +911,7 @@ impl<'s> Site<'s> {
                 .map(|(h, end)| (h.to_string(), end))
                 .collect();
             for (host, t) in done {
-                w.hosts.insert(host.clone(), HostState::Halted(t));
+                w.set_host(&host, HostState::Halted(t));
                 self.new_halts = true;
                 w.record(t, &host, WorldEvent::Halted);
             }
@@ -835,7 +938,7 @@ impl<'s> Site<'s> {
                                 now,
                                 &ups.spec.name,
                                 WorldEvent::UpsStopsAnswering {
-                                    last_status: ups.status(),
+                                    last_status: ups.status().into_owned(),
                                 },
                             );
                         }
@@ -867,7 +970,7 @@ impl<'s> Site<'s> {
                         .find(|h| h.name == host)
                         .map_or(0.0, |h| h.boot_s);
                     let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
-                    w.hosts.insert(host.clone(), HostState::Booting(now));
+                    w.set_host(&host, HostState::Booting(now));
                     w.record(now, &host, WorldEvent::Booting);
                     self.boots.insert(host, now + secs_to_ms(boot_s));
                 }
@@ -878,7 +981,7 @@ impl<'s> Site<'s> {
                         let state = world
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
-                            .hosts
+                            .hosts()
                             .get(host)
                             .copied();
                         if !matches!(state, Some(HostState::Running) | None) {
@@ -998,8 +1101,7 @@ impl<'s> Site<'s> {
             world
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .hosts
-                .insert(host.clone(), HostState::Running);
+                .set_host(&host, HostState::Running);
             self.down.remove(&host);
             controls.push(Control::Bounce(host));
         }
@@ -1022,13 +1124,13 @@ impl<'s> Site<'s> {
             return;
         }
         let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
-        let states = host_states(self.scenario, &w.hosts);
+        let states = self.host_states.read(self.scenario, &w);
         for index in 0..self.upses.len() {
             if !changing(&self.upses[index]) {
                 self.upses[index].anchor = None;
                 continue;
             }
-            let load = load_on(self.scenario, &self.upses, &self.feeds, &states, index);
+            let load = load_on(self.scenario, &self.upses, &self.feeds, states, index);
             let ups = &mut self.upses[index];
             let Some(b) = ups.spec.battery.clone() else {
                 continue;
@@ -1059,10 +1161,10 @@ impl<'s> Site<'s> {
     fn update_power(&mut self, now: u64, world: &SharedWorld, controls: &mut Vec<Control>) {
         let scenario = self.scenario;
         let record = |t: u64, host: &str, what: WorldEvent| record(world, t, host, what);
-        let ordered = host_states(
-            scenario,
-            &world.lock().unwrap_or_else(|e| e.into_inner()).hosts,
-        );
+        let ordered = self
+            .host_states
+            .read(scenario, &world.lock().unwrap_or_else(|e| e.into_inner()))
+            .to_vec();
         for index in 0..self.upses.len() {
             let load = load_on(scenario, &self.upses, &self.feeds, &ordered, index);
             let ups = &mut self.upses[index];
@@ -1104,8 +1206,15 @@ impl<'s> Site<'s> {
                             .text_cache
                             .as_ref()
                             .map_or(&[][..], |(_, t)| t.as_slice());
-                        if w.files.get(&ups.file_key).map(Vec::as_slice) != Some(text) {
-                            w.files.insert(ups.file_key.clone(), text.to_vec());
+                        match w.files.get_mut(&ups.file_key) {
+                            Some(file) if file.as_slice() == text => {}
+                            Some(file) => {
+                                file.clear();
+                                file.extend_from_slice(text);
+                            }
+                            None => {
+                                w.files.insert(ups.file_key.clone(), text.to_vec());
+                            }
                         }
                     }
                     DriverKind::NutdrvQx => {
@@ -1156,12 +1265,12 @@ impl<'s> Site<'s> {
             let mut w = world.lock().unwrap_or_else(|e| e.into_inner());
             match (powered, state) {
                 (false, HostState::Running) => {
-                    w.hosts.insert(host.name.clone(), HostState::PowerLost(now));
+                    w.set_host(&host.name, HostState::PowerLost(now));
                     w.record(now, &host.name, WorldEvent::PowerLostRunning);
                 }
                 (false, HostState::ShuttingDown(since)) => {
                     let total_ms = w.shutdown_ms.get(&host.name).copied().unwrap_or(0);
-                    w.hosts.insert(host.name.clone(), HostState::PowerLost(now));
+                    w.set_host(&host.name, HostState::PowerLost(now));
                     w.record(
                         now,
                         &host.name,
@@ -1172,33 +1281,32 @@ impl<'s> Site<'s> {
                     );
                 }
                 (false, HostState::Halted(_)) => {
-                    w.hosts.insert(host.name.clone(), HostState::Off(now));
+                    w.set_host(&host.name, HostState::Off(now));
                     w.record(now, &host.name, WorldEvent::PowerOffHalted);
                     self.reboots.remove(&host.name);
                 }
                 (false, HostState::Booting(_)) => {
-                    w.hosts.insert(host.name.clone(), HostState::Off(now));
+                    w.set_host(&host.name, HostState::Off(now));
                     self.boots.remove(&host.name);
                 }
                 (true, HostState::PowerLost(_) | HostState::Off(_)) => {
-                    w.hosts.insert(host.name.clone(), HostState::Booting(now));
+                    w.set_host(&host.name, HostState::Booting(now));
                     w.record(now, &host.name, WorldEvent::Booting);
                     self.boots
                         .insert(host.name.clone(), now + secs_to_ms(host.boot_s));
                 }
                 _ => {}
             }
-            let state = w.hosts.get(&host.name).copied();
+            let state = w.hosts().get(&host.name).copied();
             drop(w);
             if matches!(state, Some(HostState::PowerLost(_) | HostState::Off(_))) {
                 self.crash(&host.name, controls);
             }
         }
         let ordered = if touched {
-            host_states(
-                scenario,
-                &world.lock().unwrap_or_else(|e| e.into_inner()).hosts,
-            )
+            self.host_states
+                .read(scenario, &world.lock().unwrap_or_else(|e| e.into_inner()))
+                .to_vec()
         } else {
             ordered
         };
@@ -1268,7 +1376,7 @@ impl<'s> Site<'s> {
         }
         let halted: Vec<(String, u64)> = {
             let w = world.lock().unwrap_or_else(|e| e.into_inner());
-            w.hosts
+            w.hosts()
                 .iter()
                 .filter_map(|(h, s)| match s {
                     HostState::Halted(t) if !self.is_down(h) => Some((h.clone(), *t)),

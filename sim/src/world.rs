@@ -276,8 +276,11 @@ pub struct World {
     /// Each host's files (config files, POWERDOWNFLAG, the device's data file) per
     /// (host, path).
     pub files: BTreeMap<(String, String), Vec<u8>>,
-    /// Host states.
-    pub hosts: BTreeMap<String, HostState>,
+    /// Host states; changed only through [`World::set_host`], which counts the
+    /// changes so that the site can cache what it reads from them.
+    hosts: BTreeMap<String, HostState>,
+    /// How many times [`World::set_host`] ran.
+    host_changes: u64,
     /// How long each host's SHUTDOWNCMD takes.
     pub shutdown_ms: BTreeMap<String, u64>,
     /// What each host's upssched CMDSCRIPT does for an argument, per (host, argument):
@@ -327,10 +330,30 @@ impl World {
     /// the system's shutdown is not upsmon's child.
     pub fn begin_shutdown(&mut self, host: &str, t: u64) -> u64 {
         if !matches!(self.hosts.get(host), Some(HostState::ShuttingDown(_))) {
-            self.hosts
-                .insert(host.to_string(), HostState::ShuttingDown(t));
+            self.set_host(host, HostState::ShuttingDown(t));
         }
         self.shutdown_ms.get(host).copied().unwrap_or(0)
+    }
+
+    /// Every host's state, by name.
+    pub fn hosts(&self) -> &BTreeMap<String, HostState> {
+        &self.hosts
+    }
+
+    /// Sets `host`'s state.
+    pub fn set_host(&mut self, host: &str, state: HostState) {
+        self.host_changes += 1;
+        match self.hosts.get_mut(host) {
+            Some(s) => *s = state,
+            None => {
+                self.hosts.insert(host.to_string(), state);
+            }
+        }
+    }
+
+    /// A count that moves whenever a host's state is set.
+    pub fn host_changes(&self) -> u64 {
+        self.host_changes
     }
 
     /// Each host that is shutting down, with when its shutdown is done.
