@@ -146,9 +146,9 @@ pub fn atoi(word: &str) -> i64 {
 impl DriverLine {
     /// Reads the words of one driver line as upsd does (server/sstate.c): verbs are
     /// case-insensitive, too few words or an unknown verb give `None` (logged, ignored).
-    pub fn parse(words: &[String]) -> Option<DriverLine> {
-        let verb = words.first()?.to_ascii_uppercase();
-        let w = |i: usize| words[i].clone();
+    pub fn parse<S: AsRef<str>>(words: &[S]) -> Option<DriverLine> {
+        let verb = words.first()?.as_ref().to_ascii_uppercase();
+        let w = |i: usize| words[i].as_ref().to_string();
         let n = words.len();
         let line = match verb.as_str() {
             "PONG" => DriverLine::Pong,
@@ -172,25 +172,25 @@ impl DriverLine {
             },
             "SETAUX" if n >= 3 => DriverLine::SetAux {
                 var: w(1),
-                aux: atoi(&words[2]),
+                aux: atoi(words[2].as_ref()),
             },
             "SETFLAGS" if n >= 3 => DriverLine::SetFlags {
                 var: w(1),
-                flags: words[2..].to_vec(),
+                flags: words[2..].iter().map(|f| f.as_ref().to_string()).collect(),
             },
             "TRACKING" if n >= 3 => DriverLine::Tracking {
                 id: w(1),
-                result: atoi(&words[2]),
+                result: atoi(words[2].as_ref()),
             },
             "ADDRANGE" if n >= 4 => DriverLine::AddRange {
                 var: w(1),
-                min: atoi(&words[2]),
-                max: atoi(&words[3]),
+                min: atoi(words[2].as_ref()),
+                max: atoi(words[3].as_ref()),
             },
             "DELRANGE" if n >= 4 => DriverLine::DelRange {
                 var: w(1),
-                min: atoi(&words[2]),
-                max: atoi(&words[3]),
+                min: atoi(words[2].as_ref()),
+                max: atoi(words[3].as_ref()),
             },
             _ => return None,
         };

@@ -98,8 +98,14 @@ pub fn dump_value(raw: &str) -> &str {
     raw
 }
 
-fn key(name: &str) -> String {
-    name.to_ascii_lowercase()
+/// The case-insensitive key of a name: the name itself when it has no capitals (names
+/// are nearly always lowercase; this runs at every variable update and lookup).
+fn key(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    }
 }
 
 impl VarTree {
@@ -111,12 +117,7 @@ impl VarTree {
     /// Looks a variable up case-insensitively. Names as clients send them are already
     /// lowercase, and those are looked up without a lowered copy (this runs for every GET).
     pub fn get(&self, name: &str) -> Option<&Var> {
-        let index = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.find(&key(name))
-        } else {
-            self.find(name)
-        };
-        index.ok().map(|i| &self.vars[i].1)
+        self.find(&key(name)).ok().map(|i| &self.vars[i].1)
     }
 
     /// Where the variable with this key is, or where it would go.
@@ -141,7 +142,7 @@ impl VarTree {
 
     /// True if the UPS has this command (case-insensitive).
     pub fn has_cmd(&self, cmd: &str) -> bool {
-        self.cmds.contains_key(&key(cmd))
+        self.cmds.contains_key(key(cmd).as_ref())
     }
 
     /// Number of variables.
@@ -164,7 +165,8 @@ impl VarTree {
                 if var.flags.immutable || var.value.eq_ignore_ascii_case(value) {
                     return false;
                 }
-                var.value = value.to_string();
+                var.value.clear();
+                var.value.push_str(value);
                 return true;
             }
             Err(at) => at,
@@ -175,7 +177,7 @@ impl VarTree {
         self.vars.insert(
             at,
             (
-                name_key,
+                name_key.into_owned(),
                 Var {
                     name: name.to_string(),
                     value: value.to_string(),
@@ -214,16 +216,16 @@ impl VarTree {
 
     /// Adds an instant command; returns true if it was new.
     pub fn add_cmd(&mut self, cmd: &str) -> bool {
-        if self.cmds.len() >= MAX_CMDS_PER_UPS || self.cmds.contains_key(&key(cmd)) {
+        if self.cmds.len() >= MAX_CMDS_PER_UPS || self.cmds.contains_key(key(cmd).as_ref()) {
             return false;
         }
-        self.cmds.insert(key(cmd), cmd.to_string());
+        self.cmds.insert(key(cmd).into_owned(), cmd.to_string());
         true
     }
 
     /// Removes an instant command.
     pub fn del_cmd(&mut self, cmd: &str) -> bool {
-        self.cmds.remove(&key(cmd)).is_some()
+        self.cmds.remove(key(cmd).as_ref()).is_some()
     }
 
     /// Removes everything (driver disconnected).

@@ -1178,7 +1178,12 @@ impl UpsdCore {
     }
 
     /// One line (tokenized) from UPS `ups`'s driver.
-    pub fn driver_line(&mut self, now: Millis, ups: usize, words: &[String]) -> Vec<Action> {
+    pub fn driver_line<S: AsRef<str>>(
+        &mut self,
+        now: Millis,
+        ups: usize,
+        words: &[S],
+    ) -> Vec<Action> {
         let Some(line) = DriverLine::parse(words) else {
             return Vec::new();
         };

@@ -65,7 +65,7 @@ use nut_core::event::Event;
 use nut_core::proto::format_request;
 use nut_core::session::{ClientSession, Next};
 use nut_core::sock::DriverLine;
-use nut_core::tokenizer::{Line, Tokenizer};
+use nut_core::tokenizer::Tokenizer;
 use nut_core::upsd::{Action, ClientId, UpsdCore, TICK_INTERVAL_MS};
 use nut_core::upsmon::{Command, PollOutcome, UpsmonCore};
 use nut_core::upssched::{client_steps, ClientStep, Notice, TimerDaemon};
@@ -1159,9 +1159,9 @@ impl Fast {
                         reply.reply.into_iter().chain(reply.broadcast).collect();
                     let node = net.upsd.get_mut(host).expect("looked up above");
                     let now = self.clock.now() - node.start;
-                    for words in driver_words(&lines) {
-                        queue.extend(node.core.driver_line(now, ups, &words));
-                    }
+                    driver_words(&lines, |words| {
+                        queue.extend(node.core.driver_line(now, ups, words))
+                    });
                 }
             }
         }
@@ -1195,9 +1195,9 @@ impl Fast {
             }
             let now = self.clock.now() - node.start;
             let mut actions = Vec::new();
-            for words in driver_words(lines) {
-                actions.extend(node.core.driver_line(now, ups, &words));
-            }
+            driver_words(lines, |words| {
+                actions.extend(node.core.driver_line(now, ups, words))
+            });
             actions
         };
         self.perform(host, actions);
@@ -1495,17 +1495,16 @@ fn request_words(line: &str) -> Vec<String> {
     words.unwrap_or_default()
 }
 
-/// The words of driver-socket lines, as upsd's tokenizer reads them.
-fn driver_words(lines: &[DriverLine]) -> Vec<Vec<String>> {
+/// The words of driver-socket lines, as upsd's tokenizer reads them, each handed to `each`.
+fn driver_words(lines: &[DriverLine], mut each: impl FnMut(&[&str])) {
     let mut tokenizer = Tokenizer::new();
-    let mut out: Vec<Line> = Vec::new();
     for line in lines {
-        tokenizer.feed(line.format().as_bytes(), &mut out);
+        tokenizer.feed_with(line.format().as_bytes(), |l| {
+            if !l.words.is_empty() && l.error.is_none() {
+                each(l.words);
+            }
+        });
     }
-    out.into_iter()
-        .filter(|l| !l.words.is_empty() && l.error.is_none())
-        .map(|l| l.words)
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------
