@@ -1142,16 +1142,16 @@ impl Fast {
                     }
                 }
                 Action::ToDriver { ups, line } => {
-                    let socket = node
+                    let key = node
                         .drivers
                         .iter()
                         .find(|(index, _)| *index == ups)
-                        .map(|(_, (_, socket))| socket.clone());
+                        .map(|(_, key)| key.clone());
                     if !node.linked.contains(&ups) {
                         continue;
                     }
-                    let Some(socket) = socket else { continue };
-                    let Some(driver) = net.drivers.get_mut(&(host.to_string(), socket)) else {
+                    let Some(key) = key else { continue };
+                    let Some(driver) = net.drivers.get_mut(&key) else {
                         continue;
                     };
                     let reply = driver.handle(&line);

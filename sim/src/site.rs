@@ -560,14 +560,12 @@ impl UpsModel {
         });
         if !current {
             let key = (charge, runtime, status.into_owned(), self.vars_gen);
-            if self
-                .text_template
-                .as_ref()
-                .is_none_or(|(made_at, _)| *made_at != self.vars_gen)
-            {
-                self.text_template = Some((self.vars_gen, self.text_template()));
-            }
-            let text = self.device_text(load_w);
+            let parts = match self.text_template.take() {
+                Some((made_at, parts)) if made_at == self.vars_gen => parts,
+                _ => self.text_template(),
+            };
+            let text = self.device_text(&parts, load_w);
+            self.text_template = Some((self.vars_gen, parts));
             self.text_cache = Some((key, text));
         }
     }
@@ -613,11 +611,11 @@ impl UpsModel {
     }
 
     /// The dummy-ups file: every variable (the scenario's and the battery model's) in
-    /// name order, then `ups.status`. Made from `text_template`, which must be current.
-    fn device_text(&self, load_w: f64) -> Vec<u8> {
+    /// name order, then `ups.status`. Made from `parts` ([`UpsModel::text_template`]).
+    fn device_text(&self, parts: &[TextPart], load_w: f64) -> Vec<u8> {
         let last = self.text_cache.as_ref().map_or(0, |(_, t)| t.len());
         let mut text = String::with_capacity(last + 16);
-        for part in self.text_template.iter().flat_map(|(_, parts)| parts) {
+        for part in parts {
             match part {
                 TextPart::Fixed(t) => text.push_str(t),
                 TextPart::Charge => text.push_str(&whole(self.charge.floor())),
